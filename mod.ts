@@ -1,0 +1,20 @@
+/**
+ * piwheels for Deno: the library surface shared by every tool (the queue protocols, the CBOR
+ * codec, durations and timestamps, the state classes and byte ranges), for embedding and tests.
+ *
+ * ```ts
+ * import { decodeMessage, encodeMessage, reverse, slaveDriver } from "./mod.ts";
+ * const frame = encodeMessage(reverse(slaveDriver), "IDLE");
+ * decodeMessage(slaveDriver, frame); // { msg: "IDLE" }
+ * ```
+ *
+ * @module
+ */
+
+export * from "./shared/cbor.ts";
+export * from "./shared/duration.ts";
+export * from "./shared/timestamp.ts";
+export * from "./shared/protocols.ts";
+export * from "./shared/ranges.ts";
+export * from "./shared/states.ts";
+export { VERSION } from "./shared/version.ts";

@@ -1,0 +1,93 @@
+/**
+ * Logging for every tool: console output on stderr at the level `-q`/`-v` choose, and an
+ * optional log file (`-l FILE`) with timestamps.
+ *
+ * @module
+ */
+
+/** Severity, from most to least verbose. */
+export type Level = "debug" | "info" | "warning" | "error";
+
+const RANK: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40 };
+
+/** Where and how much to log. */
+export interface LogSettings {
+  /** The lowest level written to the console (stderr). */
+  consoleLevel: Level;
+  /** The lowest level written to the log file. */
+  fileLevel: Level;
+  /** The log file, appended to; none when undefined. */
+  logFile?: string | undefined;
+}
+
+const encoder = new TextEncoder();
+let settings: LogSettings = { consoleLevel: "info", fileLevel: "info" };
+let file: Deno.FsFile | undefined;
+
+/** The log levels the common `-q` / `-v` options select. */
+export function levelsFor(opts: { quiet?: boolean; verbose?: boolean }): Level {
+  return opts.verbose ? "debug" : opts.quiet ? "warning" : "info";
+}
+
+/** Applies log settings, opening (creating, appending to) the log file if one is named. */
+export function configureLogging(next: LogSettings): void {
+  file?.close();
+  file = undefined;
+  settings = { ...next };
+  if (next.logFile) {
+    file = Deno.openSync(next.logFile, { create: true, append: true });
+  }
+}
+
+/** The settings in force (so that a Worker can be given the same). */
+export function currentLogSettings(): LogSettings {
+  return { ...settings };
+}
+
+/** Closes the log file, if any. */
+export function closeLogging(): void {
+  file?.close();
+  file = undefined;
+}
+
+function write(level: Level, name: string, message: string): void {
+  if (RANK[level] >= RANK[settings.consoleLevel]) {
+    const prefix = level === "info" || level === "debug" ? "" : `${level}: `;
+    Deno.stderr.writeSync(encoder.encode(`${name}: ${prefix}${message}\n`));
+  }
+  if (file && RANK[level] >= RANK[settings.fileLevel]) {
+    const line = `[${new Date().toISOString()}] ${name} ${level.toUpperCase()}: ${message}\n`;
+    file.writeSync(encoder.encode(line));
+  }
+}
+
+/** A named logger (the tool or task name shows in every line). */
+export class Logger {
+  /** Makes a logger whose lines start with `name`. */
+  constructor(readonly name: string) {}
+
+  /** Logs detail shown only with `-v`. */
+  debug(message: string): void {
+    write("debug", this.name, message);
+  }
+
+  /** Logs normal progress. */
+  info(message: string): void {
+    write("info", this.name, message);
+  }
+
+  /** Logs something wrong that the program carries on from. */
+  warning(message: string): void {
+    write("warning", this.name, message);
+  }
+
+  /** Logs a failure. */
+  error(message: string): void {
+    write("error", this.name, message);
+  }
+}
+
+/** The message of anything thrown, for a log line. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,28 @@
+/**
+ * Asking the operator before doing something permanent (`-y` skips the question).
+ *
+ * @module
+ */
+
+/**
+ * Asks a yes/no question on the terminal and resolves to the answer; `defaultYes` is taken on
+ * an empty line. Without a terminal on stdin nobody can answer, so it resolves to false (the
+ * tools say to use `-y` for batch runs).
+ */
+export async function confirm(question: string, defaultYes = false): Promise<boolean> {
+  if (!Deno.stdin.isTerminal()) return false;
+  const hint = defaultYes ? "[Y/n]" : "[y/N]";
+  await Deno.stdout.write(new TextEncoder().encode(`${question} ${hint} `));
+  const buf = new Uint8Array(1024);
+  let line = "";
+  const decoder = new TextDecoder();
+  for (;;) {
+    const n = await Deno.stdin.read(buf);
+    if (n === null) break;
+    line += decoder.decode(buf.subarray(0, n), { stream: true });
+    if (line.includes("\n")) break;
+  }
+  const answer = line.trim().toLowerCase();
+  if (answer === "") return defaultYes;
+  return answer === "y" || answer === "yes";
+}

@@ -1,0 +1,542 @@
+/**
+ * Every message of every piwheels queue, with one zod schema per message chosen by its name.
+ *
+ * A {@linkcode Protocol} is written from the point of view of the master-side task: `recv` holds
+ * what that task receives, `send` what it sends; the peer uses {@linkcode reverse}. A message
+ * without data travels as its bare name (`"IDLE"`), a message with data as `[name, data]`
+ * (`spec/WIRE.md`). {@linkcode encodeMessage} validates before sending and
+ * {@linkcode decodeMessage} validates after receiving; both raise a {@linkcode ProtocolError}
+ * naming the queue, the message and what was wrong.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { CborError, type CborValue, decode, encode, NO_DATA, type NoData } from "./cbor.ts";
+import { Duration } from "./duration.ts";
+import { Timestamp } from "./timestamp.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Field schemas shared by several messages
+
+/** A {@linkcode Duration} (CBOR tag 2001). */
+export const duration = z.instanceof(Duration, { message: "expected a duration (tag 2001)" });
+
+/** A {@linkcode Timestamp} (CBOR tag 0 or 1). */
+export const timestamp = z.instanceof(Timestamp, { message: "expected a timestamp (tag 0)" });
+
+/** A non-negative safe integer. */
+export const count = z.int().nonnegative();
+
+/**
+ * A project name as PyPI allows it (PEP 508): it ends up in paths and URLs, so nothing else
+ * (no `/`, no `..`, no spaces) gets through.
+ */
+export const packageName = z.string().max(200).regex(
+  /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/,
+  "expected a project name (PEP 508: letters, digits, '.', '_', '-')",
+);
+
+/** A version string: printable, no path separators or white space, at most 128 characters. */
+export const versionString = z.string().max(128).regex(
+  /^[^\s/\\\p{Cc}]+$/u,
+  "expected a version (no white space, control characters or slashes)",
+);
+
+/**
+ * A file name a peer sends: a single path component, never trusted as a path. No `/`, `\`, NUL
+ * or control characters, not `.` or `..`, at most 255 bytes' worth of characters.
+ */
+export const safeFilename = z.string().max(255).regex(
+  /^(?!\.\.?$)[^/\\\p{Cc}]+$/u,
+  "expected a plain file name (no '/', '\\', '..', NUL or control characters)",
+);
+
+/** A lower-case hex SHA-256. */
+export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a lower-case hex SHA-256");
+
+/** A wheel tag component (`cp311`, `none`, `linux_armv7l`, `py2.py3`, `1.0+local`). */
+export const wheelTag = z.string().max(200).regex(
+  /^[A-Za-z0-9_.!+]+$/,
+  "expected a wheel tag (letters, digits, '_', '.', '!', '+')",
+);
+
+/** A short human label (a slave's host name): printable, at most 255 characters. */
+export const label = z.string().max(255).regex(/^\P{Cc}*$/u, "expected printable text");
+
+/** Free text of any length (build output, error messages). */
+export const text = z.string();
+
+/** `{tool: [package, ...]}`, e.g. `{"apt": ["libc6"]}`. */
+const dependencyMap = z.record(
+  z.string().regex(/^[a-z0-9_-]{1,32}$/, "expected a tool name"),
+  z.array(z.string().max(200)).max(10_000),
+);
+
+/**
+ * A wheel's dependencies. Deployed peers send a map `{tool: [package, ...]}`; the manual
+ * describes a set of `[tool, package]` pairs. Both are accepted; the map is what is sent.
+ */
+export const dependencies = z.union([
+  dependencyMap,
+  z.set(z.tuple([z.string(), z.string()])).max(10_000),
+  z.array(z.tuple([z.string(), z.string()])).max(10_000),
+]).transform((deps, ctx): Record<string, string[]> => {
+  if (!(deps instanceof Set) && !Array.isArray(deps)) return deps;
+  const out: Record<string, string[]> = {};
+  for (const [tool, pkg] of deps) {
+    if (!/^[a-z0-9_-]{1,32}$/.test(tool)) {
+      ctx.issues.push({ code: "custom", message: `bad tool name ${tool}`, input: tool });
+      return z.NEVER;
+    }
+    (out[tool] ??= []).push(pkg);
+  }
+  for (const pkgs of Object.values(out)) pkgs.sort();
+  return out;
+});
+
+/**
+ * A file state tuple: `[filename, filesize, filehash, package_tag, package_version_tag,
+ * py_version_tag, abi_tag, platform_tag, dependencies]`.
+ */
+export const fileMessage = z.tuple([
+  safeFilename,
+  count,
+  sha256,
+  wheelTag,
+  wheelTag,
+  wheelTag,
+  wheelTag,
+  wheelTag,
+  dependencies,
+]);
+
+/** The data of a file state tuple, as sent. */
+export type FileMessage = z.output<typeof fileMessage>;
+
+const files = z.array(fileMessage).max(1000);
+
+/** A build as logged to the database: `[slave_id, package, version, abi_tag, status,
+ * duration, output, [file, ...]]`. */
+export const buildMessage = z.tuple([
+  count,
+  packageName,
+  versionString,
+  wheelTag,
+  z.boolean(),
+  duration,
+  text,
+  files,
+]);
+
+/** The data of a build state tuple. */
+export type BuildMessage = z.output<typeof buildMessage>;
+
+const optionalText = z.string().max(1000).nullable();
+const tenOptional = [
+  optionalText, // arch
+  optionalText, // distro_name
+  optionalText, // distro_version
+  optionalText, // os_name
+  optionalText, // os_version
+  optionalText, // py_name
+  optionalText, // py_version
+  optionalText, // installer_name
+  optionalText, // installer_version
+  optionalText, // setuptools_version
+] as const;
+const host = z.string().max(255);
+
+/** LOGDOWNLOAD data: `[filename, host, timestamp, ...10 optional]`. */
+export const downloadMessage = z.tuple([safeFilename, host, timestamp, ...tenOptional]);
+/** LOGSEARCH data: `[package, host, timestamp, ...10 optional]`. */
+export const searchMessage = z.tuple([packageName, host, timestamp, ...tenOptional]);
+/** LOGPROJECT / LOGJSON data: `[package, host, timestamp, user_agent]`. */
+export const projectMessage = z.tuple([packageName, host, timestamp, z.string().max(4096)]);
+/** LOGPAGE data: `[page, host, timestamp, user_agent]`. */
+export const pageMessage = z.tuple([
+  z.string().max(255).regex(/^[A-Za-z0-9_.-]+$/, "expected a page name"),
+  host,
+  timestamp,
+  z.string().max(4096),
+]);
+
+/** The statistics the master publishes (STATS) and the Scribe puts on the home page. */
+export const statsMessage = z.looseObject({
+  packages_built: count,
+  builds_count: count,
+  builds_last_hour: count,
+  builds_success: count,
+  builds_time: duration,
+  builds_size: count,
+  builds_pending: count,
+  files_count: count,
+  disk_free: count,
+  disk_size: count,
+  downloads_last_month: count,
+  downloads_all: count,
+});
+
+/** The data of a STATS message. */
+export type StatsMessage = z.output<typeof statsMessage>;
+
+/** A slave's HELLO: `[timeout, py_version_tag, abi_tag, platform_tag, label]`. */
+export const slaveHello = z.tuple([duration, wheelTag, wheelTag, wheelTag, label]);
+
+/** Any CBOR value (results whose shape the receiver checks itself). */
+const anything = z.custom<CborValue>(() => true);
+
+// ---------------------------------------------------------------------------------------------
+// Protocol machinery
+
+/** The messages one side of a queue may send or receive: name → data schema, or null. */
+export type MessageMap = Record<string, z.ZodType | null>;
+
+/** A queue's protocol, from the master-side task's point of view. */
+export interface Protocol<R extends MessageMap = MessageMap, S extends MessageMap = MessageMap> {
+  /** The queue's name, as error messages show it. */
+  readonly name: string;
+  /** What the master-side task receives. */
+  readonly recv: R;
+  /** What the master-side task sends. */
+  readonly send: S;
+}
+
+/** Defines a protocol. */
+export function protocol<R extends MessageMap, S extends MessageMap>(
+  name: string,
+  messages: { recv: R; send: S },
+): Protocol<R, S> {
+  return Object.freeze({ name, recv: messages.recv, send: messages.send });
+}
+
+/** The same protocol seen from the peer's side (`send` and `recv` swapped). */
+export function reverse<R extends MessageMap, S extends MessageMap>(
+  p: Protocol<R, S>,
+): Protocol<S, R> {
+  return Object.freeze({ name: p.name, recv: p.send, send: p.recv });
+}
+
+/** A decoded message of a message map: `{ msg, data }`, discriminated by `msg`. */
+export type Message<M extends MessageMap> = {
+  [K in keyof M & string]: M[K] extends z.ZodType ? { msg: K; data: z.output<M[K]> }
+    : { msg: K; data?: undefined };
+}[keyof M & string];
+
+/** The names in a message map that carry no data. */
+export type BareName<M extends MessageMap> = {
+  [K in keyof M & string]: M[K] extends null ? K : never;
+}[keyof M & string];
+
+/** The names in a message map that carry data. */
+export type DataName<M extends MessageMap> = Exclude<keyof M & string, BareName<M>>;
+
+/** The data a message takes when it is sent (before any normalising transform). */
+export type DataIn<M extends MessageMap, K extends keyof M> = M[K] extends z.ZodType ? z.input<M[K]>
+  : never;
+
+/** Raised when a message fails to encode or decode; says which queue, message and why. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => {
+    const path = issue.path.length
+      ? `data${issue.path.map((p) => `[${String(p)}]`).join("")}`
+      : "data";
+    return `${path}: ${issue.message}`;
+  }).join("; ");
+}
+
+function check<M extends MessageMap>(
+  p: Protocol,
+  side: M,
+  direction: string,
+  name: unknown,
+  data: unknown,
+  hasData: boolean,
+): Message<M> {
+  if (typeof name !== "string") {
+    throw new ProtocolError(`${p.name}: the message name must be text, not ${typeof name}`);
+  }
+  if (!Object.hasOwn(side, name)) {
+    throw new ProtocolError(`${p.name}: unknown message ${JSON.stringify(name)} ${direction}`);
+  }
+  const schema = side[name];
+  if (schema === null || schema === undefined) {
+    if (hasData) throw new ProtocolError(`${p.name}: ${name}: this message carries no data`);
+    return { msg: name } as Message<M>;
+  }
+  if (!hasData) throw new ProtocolError(`${p.name}: ${name}: data is missing`);
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    throw new ProtocolError(`${p.name}: ${name}: ${describeIssues(result.error)}`);
+  }
+  return { msg: name, data: result.data } as Message<M>;
+}
+
+/**
+ * Validates a message the local side sends and encodes it as one CBOR frame. Data-less messages
+ * are called with the name alone; normalising transforms (a dependency set becoming a map) are
+ * applied to what is sent.
+ */
+export function encodeMessage<S extends MessageMap, K extends BareName<S>>(
+  p: Protocol<MessageMap, S>,
+  msg: K,
+): Uint8Array;
+export function encodeMessage<S extends MessageMap, K extends DataName<S>>(
+  p: Protocol<MessageMap, S>,
+  msg: K,
+  data: DataIn<S, K>,
+): Uint8Array;
+export function encodeMessage(
+  p: Protocol,
+  msg: string,
+  ...rest: unknown[]
+): Uint8Array {
+  const checked = check(p, p.send, "to send", msg, rest[0], rest.length > 0);
+  try {
+    return encode(checked.data === undefined ? msg : [msg, checked.data as CborValue]);
+  } catch (e) {
+    throw new ProtocolError(`${p.name}: ${msg}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decodes and validates one CBOR frame the local side received. Anything malformed, unknown,
+ * or not matching its schema raises {@linkcode ProtocolError} (and only that).
+ */
+export function decodeMessage<R extends MessageMap>(
+  p: Protocol<R, MessageMap>,
+  frame: Uint8Array,
+): Message<R> {
+  let value: CborValue;
+  try {
+    value = decode(frame);
+  } catch (e) {
+    if (e instanceof CborError) throw new ProtocolError(`${p.name}: invalid CBOR: ${e.message}`);
+    throw new ProtocolError(`${p.name}: invalid CBOR: ${String(e)}`);
+  }
+  if (typeof value === "string") return check(p, p.recv, "received", value, undefined, false);
+  if (Array.isArray(value)) {
+    if (value.length !== 2) {
+      const name = typeof value[0] === "string" ? `${value[0]}: ` : "";
+      throw new ProtocolError(
+        `${p.name}: ${name}a message is a name or [name, data], not an array of ${value.length}`,
+      );
+    }
+    return check(p, p.recv, "received", value[0], value[1], true);
+  }
+  throw new ProtocolError(`${p.name}: a message is a name or [name, data], not ${describe(value)}`);
+}
+
+function describe(value: CborValue): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return "a byte string";
+  if (typeof value === "object") return `a ${value.constructor?.name ?? "map"}`;
+  return `a ${typeof value}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queues
+
+const bare = null;
+
+/** main → every task (PUSH/PULL, inproc): control relayed from the monitors. */
+export const taskControl = protocol("task control", {
+  recv: { PAUSE: bare, RESUME: bare, QUIT: bare },
+  send: {},
+});
+
+/** main → SlaveDriver: task control plus what only the slave driver acts on. */
+export const slaveDriverControl = protocol("slave driver control", {
+  recv: {
+    ...taskControl.recv,
+    KILL: count, // slave id: DIE at its next request
+    HELLO: bare, // a monitor joined: replay every slave's state
+  },
+  send: {},
+});
+
+/** Monitors → main (PUSH → PULL, default ipc:///tmp/piw-control). */
+export const masterControl = protocol("master control", {
+  recv: { HELLO: bare, PAUSE: bare, RESUME: bare, KILL: count, QUIT: bare },
+  send: {},
+});
+
+/** main → monitors (PUB → SUB, default ipc:///tmp/piw-status). */
+export const monitorStats = protocol("monitor stats", {
+  recv: {},
+  send: {
+    STATS: statsMessage,
+    // slave id, when, the reply sent (ACK carries the slave's HELLO data instead), its data
+    SLAVE: z.tuple([count, timestamp, z.string().max(32), anything]),
+  },
+});
+
+/** Build slave ⇄ SlaveDriver (REQ → ROUTER, default tcp://*:5555). */
+export const slaveDriver = protocol("slave driver", {
+  recv: {
+    HELLO: slaveHello,
+    IDLE: bare,
+    BUILT: z.tuple([z.boolean(), duration, text, files]),
+    SENT: bare,
+    BYE: bare,
+  },
+  send: {
+    ACK: z.tuple([count, z.string().max(2048)]), // slave id, PyPI simple URL
+    SLEEP: bare,
+    DIE: bare,
+    BUILD: z.tuple([packageName, versionString]),
+    SEND: safeFilename,
+    DONE: bare,
+  },
+});
+
+/** The parts of the web site a REBUILD names. */
+export const rebuildPart = z.enum(["HOME", "SEARCH", "PKGPROJ", "PKGBOTH"]);
+
+/** piw-import / piw-rebuild / piw-remove ⇄ MrChase (REQ → ROUTER, ipc:///tmp/piw-import). */
+export const mrChase = protocol("mr chase", {
+  recv: {
+    // abi_tag (null: the default ABI), package, version, status, duration, output, files.
+    // The manual has a float of seconds for the duration; a Duration is sent, both accepted.
+    IMPORT: z.tuple([
+      wheelTag.nullable(),
+      packageName,
+      versionString,
+      z.boolean(),
+      z.union([duration, z.number().nonnegative().transform((s) => Duration.fromSeconds(s))]),
+      text,
+      files,
+    ]),
+    REMOVE: z.tuple([packageName, versionString, z.string().max(1000)]), // skip reason or ""
+    REBUILD: z.union([
+      z.tuple([z.enum(["HOME", "SEARCH"])]),
+      z.tuple([z.enum(["PKGPROJ", "PKGBOTH"])]),
+      z.tuple([z.enum(["HOME", "SEARCH"]), z.null()]),
+      z.tuple([z.enum(["PKGPROJ", "PKGBOTH"]), packageName.nullable()]),
+    ]),
+    SENT: bare,
+  },
+  send: {
+    SEND: safeFilename,
+    ERROR: text,
+    DONE: bare,
+  },
+});
+
+/** piw-logger → Lumberjack (PUSH → PULL, default ipc:///tmp/piw-logger). */
+export const lumberjack = protocol("lumberjack", {
+  recv: {
+    LOGDOWNLOAD: downloadMessage,
+    LOGSEARCH: searchMessage,
+    LOGPROJECT: projectMessage,
+    LOGJSON: projectMessage,
+    LOGPAGE: pageMessage,
+  },
+  send: {},
+});
+
+/** Any task → FileJuggler's file-system queue (REQ → REP, default inproc://fs). */
+export const fileJugglerFs = protocol("file juggler fs", {
+  recv: {
+    EXPECT: z.tuple([count, fileMessage]), // slave id, the file to expect from it
+    VERIFY: z.tuple([count, packageName]), // slave id, package: verify and publish
+    REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
+    STATFS: bare, // size and free space of the output file system
+  },
+  send: {
+    OK: anything,
+    ERROR: text,
+  },
+});
+
+/** Architect → SlaveDriver (PUSH → PULL, default inproc://builds). */
+export const theArchitect = protocol("the architect", {
+  recv: {},
+  send: {
+    // abi → [[package, version], ...] in priority order
+    QUEUE: z.record(wheelTag, z.array(z.tuple([packageName, versionString]))),
+  },
+});
+
+/** Any task → the Architect (PUSH → PULL): something changed that affects the build queue. */
+export const architectControl = protocol("architect control", {
+  recv: { ...taskControl.recv, REFRESH: bare },
+  send: {},
+});
+
+/** Tasks → BigBrother (PUSH → PULL, default inproc://stats). */
+export const bigBrother = protocol("big brother", {
+  recv: {
+    STATFS: z.tuple([count, count]), // disk size, disk free
+    STATBQ: z.record(wheelTag, count), // abi → queue size
+    HOME: bare, // re-send the statistics now
+  },
+  send: {},
+});
+
+/** The Secretary and the Scribe (PUSH → PULL, default inproc://web; secretary → scribe). */
+export const theScribe = protocol("the scribe", {
+  recv: {
+    PKGBOTH: packageName, // the simple index and project page of a package
+    PKGPROJ: packageName, // the project page of a package
+    HOME: statsMessage, // the home page, with statistics
+    SEARCH: z.record(packageName, z.tuple([count, count])), // package → [recent, all] downloads
+    DELPKG: packageName, // remove a package's pages and files
+    DELVER: z.tuple([packageName, versionString]), // a version went: rewrite its pages
+    LOG: z.tuple([count, text]), // build id, output: write the build log
+  },
+  send: {},
+});
+
+/** The pending-rewrite record the Secretary saves over a restart: package, when, what. */
+export const rewritePending = z.tuple([packageName, timestamp, z.enum(["PKGBOTH", "PKGPROJ"])]);
+
+/** Any task → Seraph → TheOracle (REQ → ROUTER, default inproc://db). */
+export const theOracle = protocol("the oracle", {
+  recv: {
+    ALLPKGS: bare,
+    ALLVERS: bare,
+    NEWPKG: z.tuple([packageName, z.string().max(1000), z.string().max(10_000)]), // skip, description
+    NEWVER: z.tuple([packageName, versionString, timestamp, z.string().max(1000)]), // skip
+    PROJDESC: z.tuple([packageName, z.string().max(10_000)]),
+    SKIPPKG: z.tuple([packageName, z.string().max(1000)]),
+    SKIPVER: z.tuple([packageName, versionString, z.string().max(1000)]),
+    DELPKG: packageName,
+    DELVER: z.tuple([packageName, versionString]),
+    YANKVER: z.tuple([packageName, versionString]),
+    UNYANKVER: z.tuple([packageName, versionString]),
+    LOGDOWNLOAD: downloadMessage,
+    LOGSEARCH: searchMessage,
+    LOGPROJECT: projectMessage,
+    LOGJSON: projectMessage,
+    LOGPAGE: pageMessage,
+    LOGBUILD: buildMessage,
+    DELBUILD: z.tuple([packageName, versionString]),
+    PKGFILES: packageName,
+    PROJDATA: packageName,
+    VERFILES: z.tuple([packageName, versionString]),
+    GETSKIP: z.tuple([packageName, versionString]),
+    PKGEXISTS: packageName,
+    VEREXISTS: z.tuple([packageName, versionString]),
+    GETABIS: bare,
+    GETPYPI: bare,
+    SETPYPI: count,
+    GETSTATS: bare,
+    GETSEARCH: bare,
+    GETQUEUE: bare,
+    FILEDEPS: safeFilename,
+    SAVERWP: z.array(rewritePending),
+    LOADRWP: bare,
+  },
+  send: {
+    OK: anything,
+    ERROR: text,
+  },
+});
+
+/** The "no data" marker and its type, re-exported for protocol users. */
+export { NO_DATA, type NoData };

@@ -1,0 +1,369 @@
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../tests/assert.ts";
+import { type CborValue, encode, NO_DATA } from "./cbor.ts";
+import { Duration } from "./duration.ts";
+import * as protocols from "./protocols.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  type FileMessage,
+  type Protocol,
+  ProtocolError,
+  reverse,
+  slaveDriver,
+} from "./protocols.ts";
+import { Timestamp } from "./timestamp.ts";
+
+const when = Timestamp.parse("2024-05-06T07:08:09.5Z");
+const file: FileMessage = [
+  "foo-1.0-cp311-cp311-linux_armv7l.whl",
+  1234,
+  "0".repeat(64),
+  "foo",
+  "1.0",
+  "cp311",
+  "cp311",
+  "linux_armv7l",
+  { apt: ["libc6"] },
+];
+const agent = [
+  "armv7l",
+  "Raspbian GNU/Linux",
+  "12",
+  "Linux",
+  "6.1",
+  "CPython",
+  "3.11.2",
+  "pip",
+  "23.0.1",
+  "66.1.1",
+];
+const stats = {
+  packages_built: 10,
+  builds_count: 20,
+  builds_last_hour: 2,
+  builds_success: 15,
+  builds_time: Duration.of({ hours: 5 }),
+  builds_size: 2 ** 40,
+  builds_pending: 3,
+  files_count: 30,
+  disk_free: 2 ** 35,
+  disk_size: 2 ** 36,
+  downloads_last_month: 100,
+  downloads_all: 1000,
+};
+const build = [1, "foo", "1.0", "cp311", true, Duration.of({ seconds: 30 }), "log", [file]];
+
+/** A valid sample of every message's data (undefined for data-less messages), per protocol. */
+const samples: Record<string, Record<string, CborValue | undefined>> = {
+  "task control": { PAUSE: undefined, RESUME: undefined, QUIT: undefined },
+  "slave driver control": {
+    PAUSE: undefined,
+    RESUME: undefined,
+    QUIT: undefined,
+    KILL: 3,
+    HELLO: undefined,
+  },
+  "master control": {
+    HELLO: undefined,
+    PAUSE: undefined,
+    RESUME: undefined,
+    KILL: 7,
+    QUIT: undefined,
+  },
+  "monitor stats": {
+    STATS: stats,
+    SLAVE: [1, when, "BUILD", ["foo", "1.0"]],
+  },
+  "slave driver": {
+    HELLO: [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "pi4"],
+    IDLE: undefined,
+    BUILT: [true, Duration.of({ minutes: 1 }), "output", [file]],
+    SENT: undefined,
+    BYE: undefined,
+    ACK: [1, "https://pypi.org/simple"],
+    SLEEP: undefined,
+    DIE: undefined,
+    BUILD: ["foo", "1.0"],
+    SEND: file[0],
+    DONE: undefined,
+  },
+  "mr chase": {
+    IMPORT: [null, "foo", "1.0", true, Duration.of({ seconds: 5 }), "imported", [file]],
+    REMOVE: ["foo", "1.0", "withdrawn"],
+    REBUILD: ["PKGBOTH", "foo"],
+    SENT: undefined,
+    SEND: file[0],
+    ERROR: "no such package",
+    DONE: undefined,
+  },
+  lumberjack: {
+    LOGDOWNLOAD: [file[0], "10.0.0.1", when, ...agent],
+    LOGSEARCH: ["foo", "10.0.0.1", when, ...agent],
+    LOGPROJECT: ["foo", "10.0.0.1", when, "Mozilla/5.0"],
+    LOGJSON: ["foo", "10.0.0.1", when, "curl/8"],
+    LOGPAGE: ["home", "10.0.0.1", when, "Mozilla/5.0"],
+  },
+  "file juggler fs": {
+    EXPECT: [1, file],
+    VERIFY: [1, "foo"],
+    REMOVE: ["foo", file[0]],
+    STATFS: undefined,
+    OK: [2 ** 36, 2 ** 35],
+    ERROR: "hash mismatch",
+  },
+  "the architect": { QUEUE: { cp311: [["foo", "1.0"], ["bar", "2.0"]], cp39: [] } },
+  "architect control": {
+    PAUSE: undefined,
+    RESUME: undefined,
+    QUIT: undefined,
+    REFRESH: undefined,
+  },
+  "big brother": {
+    STATFS: [2 ** 36, 2 ** 35],
+    STATBQ: { cp311: 5, cp39: 0 },
+    HOME: undefined,
+  },
+  "the scribe": {
+    PKGBOTH: "foo",
+    PKGPROJ: "foo",
+    HOME: stats,
+    SEARCH: { foo: [10, 100], bar: [0, 1] },
+    DELPKG: "foo",
+    DELVER: ["foo", "1.0"],
+    LOG: [12, "build output"],
+  },
+  "the oracle": {
+    ALLPKGS: undefined,
+    ALLVERS: undefined,
+    NEWPKG: ["foo", "", "A package"],
+    NEWVER: ["foo", "1.0", when, ""],
+    PROJDESC: ["foo", "A package"],
+    SKIPPKG: ["foo", "binary only"],
+    SKIPVER: ["foo", "1.0", "broken"],
+    DELPKG: "foo",
+    DELVER: ["foo", "1.0"],
+    YANKVER: ["foo", "1.0"],
+    UNYANKVER: ["foo", "1.0"],
+    LOGDOWNLOAD: [file[0], "10.0.0.1", when, ...agent],
+    LOGSEARCH: ["foo", "10.0.0.1", when, ...agent],
+    LOGPROJECT: ["foo", "10.0.0.1", when, "Mozilla/5.0"],
+    LOGJSON: ["foo", "10.0.0.1", when, "curl/8"],
+    LOGPAGE: ["faq", "10.0.0.1", when, "Mozilla/5.0"],
+    LOGBUILD: build,
+    DELBUILD: ["foo", "1.0"],
+    PKGFILES: "foo",
+    PROJDATA: "foo",
+    VERFILES: ["foo", "1.0"],
+    GETSKIP: ["foo", "1.0"],
+    PKGEXISTS: "foo",
+    VEREXISTS: ["foo", "1.0"],
+    GETABIS: undefined,
+    GETPYPI: undefined,
+    SETPYPI: 123456789,
+    GETSTATS: undefined,
+    GETSEARCH: undefined,
+    GETQUEUE: undefined,
+    FILEDEPS: file[0],
+    SAVERWP: [["foo", when, "PKGBOTH"]],
+    LOADRWP: undefined,
+    OK: { anything: [1, 2, 3] },
+    ERROR: "database is down",
+  },
+};
+
+const all: Protocol[] = (Object.values(protocols) as unknown[]).filter((v): v is Protocol =>
+  typeof v === "object" && v !== null && "recv" in v && "send" in v && "name" in v
+);
+
+/** Encodes a message without validation, as a misbehaving peer would. */
+function raw(msg: CborValue, ...data: CborValue[]): Uint8Array {
+  return encode(data.length ? [msg, ...data] : msg);
+}
+
+Deno.test("protocols: every message of every protocol has a sample here", () => {
+  assert(all.length >= 13, `found only ${all.length} protocols`);
+  for (const p of all) {
+    const names = [...Object.keys(p.recv), ...Object.keys(p.send)].sort();
+    assertEquals(Object.keys(samples[p.name] ?? {}).sort(), names, `samples for ${p.name}`);
+  }
+});
+
+for (const p of all) {
+  for (const [side, endpoint] of [["recv", p], ["send", reverse(p)]] as const) {
+    for (const name of Object.keys(p[side])) {
+      const sample = samples[p.name]?.[name];
+      Deno.test(`protocols: ${p.name} ${name} round-trips and rejects malformed variants`, () => {
+        const sender = reverse(endpoint);
+        // deno-lint-ignore no-explicit-any
+        const send = encodeMessage as (p: Protocol, msg: string, ...data: any[]) => Uint8Array;
+        const frame = sample === undefined ? send(sender, name) : send(sender, name, sample);
+        const decoded = decodeMessage(endpoint, frame);
+        assertEquals(decoded.msg, name);
+        assertEquals(decoded.data, sample);
+
+        const rejects = (bytes: Uint8Array, why: string, includes = name) => {
+          const e = assertThrows(
+            () => decodeMessage(endpoint, bytes),
+            ProtocolError,
+            undefined,
+            why,
+          );
+          assertStringIncludes(e.message, p.name, why);
+          assertStringIncludes(e.message, includes, why);
+        };
+        rejects(raw("NO_SUCH_MESSAGE"), "unknown name", "NO_SUCH_MESSAGE");
+        rejects(raw(42), "a number for a name", "name");
+        rejects(encode([name]), "a one-element array", "[name, data]");
+        if (sample === undefined) {
+          rejects(raw(name, 1), "data on a data-less message");
+          rejects(raw(name, null), "null data on a data-less message");
+        } else {
+          rejects(raw(name), "missing data");
+          rejects(encode([name, sample, 1]), "wrong arity of the message");
+          if (name !== "OK") {
+            const wrongType: CborValue = Array.isArray(sample) ? "not a list" : [[["nested"]]];
+            rejects(encode([name, wrongType]), "data of the wrong type");
+          }
+          if (Array.isArray(sample) && name !== "OK") {
+            rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
+            if (!["SAVERWP", "REBUILD"].includes(name)) {
+              rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+Deno.test("protocols: data of the wrong type or arity is rejected, naming the field", () => {
+  const cases: [Protocol, CborValue, string][] = [
+    [slaveDriver, ["HELLO", ["3h", "311", "cp311", "linux_armv7l", "pi"]], "data[0]"],
+    [slaveDriver, ["HELLO", [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l"]], "data"],
+    [slaveDriver, ["BUILT", [true, Duration.ZERO, "out", [[...file.slice(0, 8)]]]], "data[3][0]"],
+    [slaveDriver, ["BUILT", [true, Duration.ZERO, "out", [[
+      ...file.slice(0, 1),
+      -1,
+      ...file.slice(2),
+    ]]]], "data[3][0][1]"],
+    [slaveDriver, ["BUILT", [true, Duration.ZERO, "out", [[
+      ...file.slice(0, 2),
+      "ABC",
+      ...file.slice(3),
+    ]]]], "SHA-256"],
+    [reverse(slaveDriver), ["BUILD", ["foo"]], "data"],
+    [reverse(slaveDriver), ["ACK", ["1", "url"]], "data[0]"],
+    [protocols.mrChase, ["REBUILD", ["EVERYTHING"]], "REBUILD"],
+    [protocols.mrChase, ["REMOVE", ["foo", "1.0"]], "REMOVE"],
+    [protocols.masterControl, ["KILL", "7"], "KILL"],
+    [protocols.masterControl, ["KILL", -1], "KILL"],
+    [protocols.lumberjack, ["LOGPAGE", ["home", "h", "2020-01-01", "ua"]], "data[2]"],
+  ];
+  for (const [p, value, includes] of cases) {
+    const e = assertThrows(
+      () => decodeMessage(p, encode(value)),
+      ProtocolError,
+      includes,
+      JSON.stringify(value),
+    );
+    assertStringIncludes(e.message, p.name);
+  }
+});
+
+Deno.test("protocols: file names and package names a peer sends are never paths", () => {
+  const bad = [
+    "../etc/passwd",
+    "a/b.whl",
+    "..",
+    ".",
+    "a\0b.whl",
+    "x".repeat(10 * 1024),
+    "a\\b.whl",
+    "tab\there.whl",
+    "",
+  ];
+  for (const name of bad) {
+    const frame = encode(["SEND", name]);
+    assertThrows(
+      () => decodeMessage(reverse(slaveDriver), frame),
+      ProtocolError,
+      "SEND",
+      JSON.stringify(name),
+    );
+    const built = encode(["BUILT", [true, Duration.ZERO, "", [[name, ...file.slice(1)]]]]);
+    assertThrows(
+      () => decodeMessage(slaveDriver, built),
+      ProtocolError,
+      "BUILT",
+      JSON.stringify(name),
+    );
+  }
+  for (const pkg of ["../x", "a/b", "a b", "", "-x", "x".repeat(300)]) {
+    assertThrows(
+      () => decodeMessage(reverse(slaveDriver), encode(["BUILD", [pkg, "1.0"]])),
+      ProtocolError,
+      "BUILD",
+      pkg,
+    );
+  }
+  assertEquals(decodeMessage(reverse(slaveDriver), encode(["SEND", "...whl"])).data, "...whl");
+});
+
+Deno.test("protocols: sending validates too, and dependency sets are sent as maps", () => {
+  // deno-lint-ignore no-explicit-any
+  const send = encodeMessage as (p: Protocol, msg: string, ...data: any[]) => Uint8Array;
+  assertThrows(
+    () => send(reverse(slaveDriver), "BUILT", [true]),
+    ProtocolError,
+    "slave driver: BUILT",
+  );
+  assertThrows(
+    () => send(reverse(slaveDriver), "ACK", [1, "url"]),
+    ProtocolError,
+    'unknown message "ACK" to send',
+  );
+  assertThrows(() => send(reverse(slaveDriver), "IDLE", 1), ProtocolError, "carries no data");
+  const withSet = [...file.slice(0, 8), new Set([["apt", "zlib1g"], ["apt", "libc6"]])];
+  const frame = send(reverse(slaveDriver), "BUILT", [true, Duration.ZERO, "", [withSet]]);
+  const m = decodeMessage(slaveDriver, frame);
+  assertEquals(m.msg === "BUILT" && m.data[3][0]![8], { apt: ["libc6", "zlib1g"] });
+});
+
+Deno.test("protocols: IMPORT accepts the manual's float of seconds as its duration", () => {
+  const frame = encode(["IMPORT", [null, "foo", "1.0", true, 2.5, "out", []]]);
+  const m = decodeMessage(protocols.mrChase, frame);
+  assertEquals(m.msg === "IMPORT" && m.data[4], Duration.fromSeconds(2.5));
+});
+
+Deno.test("protocols: the monitor's SLAVE echo carries tag 2002 for no data", () => {
+  const frame = encodeMessage(protocols.monitorStats, "SLAVE", [1, when, "SLEEP", NO_DATA]);
+  assertEquals(decodeMessage(reverse(protocols.monitorStats), frame).data, [
+    1,
+    when,
+    "SLEEP",
+    NO_DATA,
+  ]);
+});
+
+Deno.test("protocols: random bytes never throw anything but ProtocolError", () => {
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const valid = encodeMessage(reverse(slaveDriver), "BUILT", [true, Duration.ZERO, "x", [file]]);
+  for (let i = 0; i < 20000; i++) {
+    const bytes = i % 2
+      ? new Uint8Array(1 + Math.floor(rand() * 64)).map(() => Math.floor(rand() * 256))
+      : valid.map((b) => (rand() < 0.02 ? Math.floor(rand() * 256) : b));
+    for (const p of [slaveDriver, protocols.theOracle, protocols.mrChase] as Protocol[]) {
+      try {
+        decodeMessage(p, bytes);
+      } catch (e) {
+        assert(e instanceof ProtocolError, `${e}`);
+      }
+    }
+  }
+});

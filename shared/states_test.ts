@@ -1,0 +1,109 @@
+import { assert, assertEquals } from "../tests/assert.ts";
+import { Duration } from "./duration.ts";
+import { buildMessage, fileMessage } from "./protocols.ts";
+import { range } from "./ranges.ts";
+import {
+  activityOf,
+  BuildState,
+  DownloadState,
+  FileState,
+  SlaveState,
+  TransferState,
+} from "./states.ts";
+import { Timestamp } from "./timestamp.ts";
+
+function wheel(name: string, size: number): FileState {
+  return new FileState(name, size, "a".repeat(64), "foo", "1.0", "cp311", "cp311", "linux_armv7l", {
+    apt: ["libc6"],
+  });
+}
+
+Deno.test("states: FileState and BuildState convert to and from their messages", () => {
+  const f = wheel("foo-1.0-cp311-cp311-linux_armv7l.whl", 10);
+  assertEquals(FileState.fromMessage(fileMessage.parse(f.asMessage())), f);
+  const b = new BuildState(3, "foo", "1.0", "cp311", true, Duration.of({ seconds: 5 }), "out", [
+    f,
+    wheel("foo-1.0-py3-none-any.whl", 5),
+  ]);
+  const back = BuildState.fromMessage(buildMessage.parse(b.asMessage()));
+  assertEquals(back, b);
+  assertEquals(b.nextFile, "foo-1.0-cp311-cp311-linux_armv7l.whl");
+  b.files.get("foo-1.0-cp311-cp311-linux_armv7l.whl")!.verified();
+  assertEquals(b.nextFile, "foo-1.0-py3-none-any.whl");
+  b.files.get("foo-1.0-py3-none-any.whl")!.verified();
+  assert(b.transfersDone);
+  b.logged(42);
+  assertEquals(b.buildId, 42);
+});
+
+Deno.test("states: SlaveState tracks activity and expiry", () => {
+  const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
+  const s = SlaveState.fromHello(1, new Uint8Array([1]), [
+    Duration.of({ minutes: 5 }),
+    "311",
+    "cp311",
+    "linux_armv7l",
+    "pi",
+  ], t0);
+  assertEquals(s.activity, "idle");
+  s.received("IDLE", t0);
+  s.sent("BUILD");
+  assertEquals(s.activity, "building");
+  s.sent("SEND");
+  assertEquals(s.activity, "sending");
+  s.sent("DONE");
+  assertEquals(s.activity, "cleaning");
+  assert(!s.expired(t0.plus(Duration.of({ minutes: 5 }))));
+  assert(s.expired(t0.plus(Duration.of({ minutes: 5, seconds: 1 }))));
+  s.sent("DIE");
+  assertEquals(s.activity, "gone");
+  assertEquals(activityOf("BYE", "BUILD"), "gone");
+  assertEquals(activityOf("IDLE", "SLEEP"), "sleeping");
+  assertEquals(s.helloMessage()[4], "pi");
+});
+
+Deno.test("states: TransferState fetches chunks within credit and re-asks after a silence", () => {
+  const size = TransferState.CHUNK_SIZE * 12 + 100;
+  const t = new TransferState(1, wheel("x.whl", size));
+  const asked = [];
+  for (let r = t.fetch(); r; r = t.fetch()) asked.push(r);
+  assertEquals(asked.length, TransferState.PIPELINE_SIZE);
+  assertEquals(asked[0], range(0, TransferState.CHUNK_SIZE));
+  // chunks 1..9 arrive, chunk 0 is lost
+  for (const r of asked.slice(1)) assert(t.chunk(r.start, r.stop - r.start));
+  const more = [];
+  for (let r = t.fetch(); r; r = t.fetch()) more.push(r);
+  assertEquals(more.map((r) => r.start / TransferState.CHUNK_SIZE), [10, 11, 12]);
+  assertEquals(more[2], range(TransferState.CHUNK_SIZE * 12, size));
+  for (const r of more) t.chunk(r.start, r.stop - r.start);
+  assert(!t.done);
+  assertEquals(t.fetch(), null, "everything missing has been asked for");
+  t.resetCredit();
+  assertEquals(t.fetch(), range(0, TransferState.CHUNK_SIZE));
+  t.chunk(0, TransferState.CHUNK_SIZE);
+  assert(t.done);
+  assertEquals(t.received, size);
+  assertEquals(t.fetch(), null);
+});
+
+Deno.test("states: TransferState refuses chunks outside the file", () => {
+  const t = new TransferState(1, wheel("x.whl", 1000));
+  assert(!t.chunk(-1, 10));
+  assert(!t.chunk(995, 10));
+  assert(!t.chunk(2 ** 60, 1));
+  assertEquals(t.received, 0);
+  assert(t.chunk(0, 1000));
+  assert(t.done);
+  const empty = new TransferState(1, wheel("empty.whl", 0));
+  assert(empty.done);
+  assertEquals(empty.fetch(), null);
+});
+
+Deno.test("states: log records convert to and from their messages", () => {
+  const d = new DownloadState("foo.whl", "1.2.3.4", Timestamp.parse("2024-01-01T00:00:00Z"));
+  d.agent.pyVersion = "3.11.2";
+  const m = d.asMessage();
+  assertEquals(m.length, 13);
+  assertEquals(m[9], "3.11.2");
+  assertEquals(DownloadState.fromMessage(m as Parameters<typeof DownloadState.fromMessage>[0]), d);
+});

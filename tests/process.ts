@@ -1,0 +1,51 @@
+/**
+ * Running real programs from tests: Debian's Python (the reference peers), our tools as
+ * subprocesses, and the servers tests start.
+ *
+ * @module
+ */
+
+/** Debian's interpreter, which has python3-zmq, python3-cbor2 and pip (PATH may not). */
+export const PYTHON = "/usr/bin/python3";
+
+/** The repository's root directory. */
+export const ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** What a finished program left behind. */
+export interface Finished {
+  /** The exit code. */
+  code: number;
+  /** Everything it wrote to stdout. */
+  stdout: string;
+  /** Everything it wrote to stderr. */
+  stderr: string;
+}
+
+/** Runs a program to completion, feeding `stdin` if given, and collects its output. */
+export async function run(
+  command: string,
+  args: string[],
+  options: { stdin?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<Finished> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs Debian's Python on a script under `tests/fixtures/`. */
+export function python(script: string, args: string[], stdin?: string): Promise<Finished> {
+  return run(PYTHON, [`${ROOT}/tests/fixtures/${script}`, ...args], { stdin });
+}
