@@ -1,0 +1,96 @@
+import { assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
+import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
+import { classifyAction, XmlRpcChangeFeed } from "./pypi.ts";
+import { decodeResponse, encodeCall, XmlRpcError } from "./xmlrpc.ts";
+
+Deno.test("pypi: the change feed reads a (fake) PyPI's changelog since a serial", async () => {
+  await using pypi = new FakePyPI();
+  const start = pypi.serial;
+  await pypi.release("Foo.Bar", "1.0");
+  await pypi.binaryRelease("winonly", "2.0");
+  pypi.noise("Foo.Bar");
+  pypi.yank("Foo.Bar", "1.0");
+  pypi.remove("winonly", "2.0");
+  pypi.remove("winonly");
+  const feed = new XmlRpcChangeFeed(pypi.xmlrpcUrl);
+  const batch = await feed.since(start);
+  assertEquals(batch.serial, pypi.serial, "ignored actions still advance the serial");
+  assertEquals(batch.events.map((e) => [e.kind, e.package, e.version]), [
+    ["create", "Foo.Bar", null],
+    ["source", "Foo.Bar", "1.0"],
+    ["create", "winonly", null],
+    ["binary", "winonly", "2.0"],
+    ["yank", "Foo.Bar", "1.0"],
+    ["remove-version", "winonly", "2.0"],
+    ["remove-package", "winonly", null],
+  ]);
+  const serials = batch.events.map((e) => e.serial);
+  assertEquals(serials, [...serials].sort((a, b) => a - b));
+  assertEquals((await feed.since(pypi.serial)).events, []);
+});
+
+Deno.test("pypi: PyPI's actions map to the farm's events", () => {
+  assertEquals(classifyAction("add source file foo-1.0.tar.gz", "1.0"), "source");
+  assertEquals(classifyAction("add py3 file foo-1.0-py3-none-any.whl", "1.0"), "binary");
+  assertEquals(classifyAction("add cp39 file foo-1.0-cp39-cp39-win32.whl", "1.0"), "binary");
+  assertEquals(classifyAction("create", null), "create");
+  assertEquals(classifyAction("remove release", "1.0"), "remove-version");
+  assertEquals(classifyAction("remove project", null), "remove-package");
+  assertEquals(classifyAction("remove", null), "remove-package");
+  assertEquals(classifyAction("yank release", "1.0"), "yank");
+  assertEquals(classifyAction("unyank release", "1.0"), "unyank");
+  assertEquals(classifyAction("docupdate", null), null);
+  assertEquals(classifyAction("new release", "1.0"), null);
+});
+
+Deno.test("xmlrpc: calls encode and responses decode, faults and garbage raise XmlRpcError", async () => {
+  assertEquals(
+    encodeCall("f", [1, "a<b", null]),
+    '<?xml version="1.0"?><methodCall><methodName>f</methodName><params><param><value><int>1</int></value></param><param><value><string>a&#60;b</string></value></param><param><value><nil/></value></param></params></methodCall>',
+  );
+  const ok = decodeResponse(
+    `<?xml version="1.0"?><methodResponse><params><param><value><array><data>
+      <value><string>a&amp;b</string></value><value>untyped</value><value><i4>-5</i4></value>
+      <value><boolean>1</boolean></value><value><double>1.5</double></value><value><nil/></value>
+      <value><struct><member><name>k</name><value><int>1</int></value></member></struct></value>
+      <value><dateTime.iso8601>20200102T03:04:05</dateTime.iso8601></value>
+      <value><base64>AAE=</base64></value><value><string/></value><value><array><data/></array></value>
+    </data></array></value></param></params></methodResponse>`,
+  );
+  assertEquals(ok, [
+    "a&b",
+    "untyped",
+    -5,
+    true,
+    1.5,
+    null,
+    { k: 1 },
+    new Date("2020-01-02T03:04:05Z"),
+    new Uint8Array([0, 1]),
+    "",
+    [],
+  ]);
+  assertThrows(
+    () =>
+      decodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member><member><name>faultString</name><value><string>boom</string></value></member></struct></value></fault></methodResponse>",
+      ),
+    XmlRpcError,
+    "1: boom",
+  );
+  for (
+    const bad of [
+      "",
+      "<html>",
+      "<methodResponse><params><param><value><int>x</int></value></param></params></methodResponse>",
+      "<methodResponse><params><param><value><array><data><value>".repeat(1),
+      "<methodResponse><params><param><value><foo>1</foo></value></param></params></methodResponse>",
+    ]
+  ) {
+    assertThrows(() => decodeResponse(bad), XmlRpcError, undefined, bad);
+  }
+  await assertRejects(
+    () => new XmlRpcChangeFeed("http://127.0.0.1:9/pypi", 2000).since(0),
+    XmlRpcError,
+  );
+});

@@ -1,0 +1,269 @@
+/**
+ * A minimal XML-RPC client: enough to call PyPI's `changelog_since_serial` and read its answer
+ * (arrays, structs, strings, integers, booleans, doubles, nil, dateTime, base64), hardened
+ * against malformed answers: any fault is an {@linkcode XmlRpcError}.
+ *
+ * @module
+ */
+
+/** A value XML-RPC carries. */
+export type XmlRpcValue =
+  | string
+  | number
+  | boolean
+  | null
+  | Date
+  | Uint8Array
+  | XmlRpcValue[]
+  | { [key: string]: XmlRpcValue };
+
+/** Raised for a transport failure, an XML-RPC fault, or an answer that cannot be read. */
+export class XmlRpcError extends Error {
+  override name = "XmlRpcError";
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The XML-RPC `<value>` of a parameter. */
+function encodeValue(v: XmlRpcValue): string {
+  if (v === null) return "<value><nil/></value>";
+  if (typeof v === "string") return `<value><string>${escapeXml(v)}</string></value>`;
+  if (typeof v === "boolean") return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
+  if (typeof v === "number") {
+    return Number.isInteger(v)
+      ? `<value><int>${v}</int></value>`
+      : `<value><double>${v}</double></value>`;
+  }
+  if (v instanceof Date) {
+    return `<value><dateTime.iso8601>${
+      v.toISOString().replace(/\.\d+Z$/, "")
+    }</dateTime.iso8601></value>`;
+  }
+  if (v instanceof Uint8Array) {
+    return `<value><base64>${btoa(String.fromCharCode(...v))}</base64></value>`;
+  }
+  if (Array.isArray(v)) {
+    return `<value><array><data>${v.map(encodeValue).join("")}</data></array></value>`;
+  }
+  const members = Object.entries(v).map(([k, x]) =>
+    `<member><name>${escapeXml(k)}</name>${encodeValue(x)}</member>`
+  );
+  return `<value><struct>${members.join("")}</struct></value>`;
+}
+
+/** The body of a `methodCall`. */
+export function encodeCall(method: string, params: XmlRpcValue[]): string {
+  const ps = params.map((p) => `<param>${encodeValue(p)}</param>`).join("");
+  return `<?xml version="1.0"?><methodCall><methodName>${
+    escapeXml(method)
+  }</methodName><params>${ps}</params></methodCall>`;
+}
+
+const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
+    if (e.startsWith("#x")) return String.fromCodePoint(parseInt(e.slice(2), 16));
+    if (e.startsWith("#")) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    const named = ENTITIES[e];
+    if (named === undefined) throw new XmlRpcError(`unknown entity ${m}`);
+    return named;
+  });
+}
+
+/** A cursor over XML-RPC response text: tags, text, and nothing fancier. */
+class Parser {
+  pos = 0;
+  constructor(readonly text: string) {}
+
+  fail(what: string): never {
+    throw new XmlRpcError(`${what} at offset ${this.pos}`);
+  }
+
+  skipSpaceAndProlog(): void {
+    for (;;) {
+      const m = /^\s+|^<\?[\s\S]*?\?>|^<!--[\s\S]*?-->/.exec(
+        this.text.slice(this.pos, this.pos + 4096),
+      );
+      if (!m || m[0].length === 0) return;
+      this.pos += m[0].length;
+    }
+  }
+
+  /** Reads `<name>` (or `<name/>`, returning true for self-closing). */
+  open(name: string): boolean {
+    this.skipSpaceAndProlog();
+    const re = new RegExp(`^<${name.replace(".", "\\.")}\\s*(/?)>`);
+    const m = re.exec(this.text.slice(this.pos, this.pos + name.length + 16));
+    if (!m) this.fail(`expected <${name}>`);
+    this.pos += m[0].length;
+    return m[1] === "/";
+  }
+
+  close(name: string): void {
+    this.skipSpaceAndProlog();
+    const tag = `</${name}>`;
+    if (!this.text.startsWith(tag, this.pos)) this.fail(`expected ${tag}`);
+    this.pos += tag.length;
+  }
+
+  /** The next tag's name without consuming it, or null before a closing tag. */
+  peek(): string | null {
+    this.skipSpaceAndProlog();
+    const m = /^<([A-Za-z][\w.]*)/.exec(this.text.slice(this.pos, this.pos + 64));
+    return m ? m[1]! : null;
+  }
+
+  /** Raw text up to the next `<`. */
+  textUntilTag(): string {
+    const end = this.text.indexOf("<", this.pos);
+    if (end < 0) this.fail("unterminated text");
+    const raw = this.text.slice(this.pos, end);
+    this.pos = end;
+    return unescapeXml(raw);
+  }
+
+  value(depth: number): XmlRpcValue {
+    if (depth > 64) this.fail("nesting too deep");
+    if (this.open("value")) return "";
+    const type = this.peek();
+    let v: XmlRpcValue;
+    if (type === null) {
+      v = this.textUntilTag(); // an untyped value is a string
+    } else {
+      const empty = this.open(type);
+      v = empty ? this.emptyOf(type) : this.typed(type, depth);
+      if (!empty) this.close(type);
+    }
+    this.close("value");
+    return v;
+  }
+
+  emptyOf(type: string): XmlRpcValue {
+    switch (type) {
+      case "nil":
+        return null;
+      case "string":
+        return "";
+      case "array":
+        return [];
+      case "struct":
+        return {};
+    }
+    return this.fail(`empty <${type}>`);
+  }
+
+  typed(type: string, depth: number): XmlRpcValue {
+    switch (type) {
+      case "string":
+        return this.textUntilTag();
+      case "int":
+      case "i4":
+      case "i8": {
+        const t = this.textUntilTag().trim();
+        if (!/^[+-]?\d+$/.test(t)) this.fail(`bad integer ${JSON.stringify(t)}`);
+        return Number(t);
+      }
+      case "boolean": {
+        const t = this.textUntilTag().trim();
+        if (t !== "0" && t !== "1") this.fail(`bad boolean ${JSON.stringify(t)}`);
+        return t === "1";
+      }
+      case "double": {
+        const n = Number(this.textUntilTag().trim());
+        if (Number.isNaN(n)) this.fail("bad double");
+        return n;
+      }
+      case "dateTime.iso8601": {
+        const t = this.textUntilTag().trim();
+        const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(t);
+        if (!m) this.fail(`bad dateTime ${JSON.stringify(t)}`);
+        return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+      }
+      case "base64": {
+        try {
+          return Uint8Array.from(
+            atob(this.textUntilTag().replace(/\s+/g, "")),
+            (c) => c.charCodeAt(0),
+          );
+        } catch {
+          return this.fail("bad base64");
+        }
+      }
+      case "array": {
+        const out: XmlRpcValue[] = [];
+        if (this.open("data")) return out;
+        while (this.peek() === "value") out.push(this.value(depth + 1));
+        this.close("data");
+        return out;
+      }
+      case "struct": {
+        const out: { [key: string]: XmlRpcValue } = {};
+        while (this.peek() === "member") {
+          this.open("member");
+          this.open("name");
+          const key = this.textUntilTag();
+          this.close("name");
+          Object.defineProperty(out, key, {
+            value: this.value(depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+          this.close("member");
+        }
+        return out;
+      }
+    }
+    return this.fail(`unknown type <${type}>`);
+  }
+}
+
+/** Reads a `methodResponse`: its single parameter, or an {@linkcode XmlRpcError} for a fault. */
+export function decodeResponse(text: string): XmlRpcValue {
+  const p = new Parser(text);
+  p.open("methodResponse");
+  if (p.peek() === "fault") {
+    p.open("fault");
+    const fault = p.value(0);
+    const detail = typeof fault === "object" && fault !== null && !Array.isArray(fault) &&
+        !(fault instanceof Date) && !(fault instanceof Uint8Array)
+      ? `${fault.faultCode ?? "?"}: ${fault.faultString ?? ""}`
+      : String(fault);
+    throw new XmlRpcError(`XML-RPC fault ${detail}`);
+  }
+  p.open("params");
+  p.open("param");
+  const v = p.value(0);
+  p.close("param");
+  p.close("params");
+  p.close("methodResponse");
+  return v;
+}
+
+/** Calls `method` at `url` with `params`; times out after `timeoutMs`. */
+export async function call(
+  url: string,
+  method: string,
+  params: XmlRpcValue[],
+  timeoutMs = 60_000,
+): Promise<XmlRpcValue> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "text/xml", "user-agent": "piwheels-deno" },
+      body: encodeCall(method, params),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    throw new XmlRpcError(`${method} at ${url}: ${(e as Error).message}`);
+  }
+  const body = await res.text().catch((e) => {
+    throw new XmlRpcError(`${method} at ${url}: ${(e as Error).message}`);
+  });
+  if (!res.ok) throw new XmlRpcError(`${method} at ${url}: HTTP ${res.status}`);
+  return decodeResponse(body);
+}
