@@ -10,8 +10,19 @@ Deno.test("fake PyPI: pip downloads and builds a generated sdist from its simple
   const dir = await Deno.makeTempDir();
   try {
     const wheel = await run(PYTHON, [
-      "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--no-build-isolation",
-      "--no-binary", ":all:", "--index-url", pypi.simpleUrl, "--wheel-dir", dir, "tiny-pkg==0.1",
+      "-m",
+      "pip",
+      "wheel",
+      "--no-deps",
+      "--no-cache-dir",
+      "--no-build-isolation",
+      "--no-binary",
+      ":all:",
+      "--index-url",
+      pypi.simpleUrl,
+      "--wheel-dir",
+      dir,
+      "tiny-pkg==0.1",
     ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1" } });
     assertEquals(wheel.code, 0, wheel.stderr + wheel.stdout);
     const built = [...Deno.readDirSync(dir)].map((e) => e.name);

@@ -1,0 +1,307 @@
+/**
+ * Rendering every page of the web site from plain data: the Vento templates of `templates/`
+ * (embedded, so bundles and binaries carry them) for the HTML, and the JSON forms (PEP 691
+ * simple pages, the project JSON, the search index) directly. Nothing here touches the file
+ * system or the database; `master/scribe/` writes what this returns.
+ *
+ * @module
+ */
+
+import vento from "ventojs";
+import { MemoryLoader } from "ventojs/loaders/memory.js";
+import type { Duration } from "../../shared/duration.ts";
+import type { StatsMessage } from "../../shared/protocols.ts";
+import type { Timestamp } from "../../shared/timestamp.ts";
+import { VERSION } from "../../shared/version.ts";
+import { normalizeName } from "../../shared/wheel.ts";
+import { TEMPLATES } from "../../templates/mod.ts";
+
+const env = vento({
+  includes: new MemoryLoader(
+    Object.fromEntries(Object.entries(TEMPLATES).map(([k, v]) => [`/${k}`, v])),
+  ),
+  autoescape: true,
+});
+
+/** Site-wide settings every page shows. */
+export interface Site {
+  /** The public base URL (`https://example.org`), for the install snippets; "" if unknown. */
+  baseUrl: string;
+  /** When the page is written. */
+  now: Timestamp;
+}
+
+/** A file as the simple index lists it. */
+export interface IndexFile {
+  /** The wheel's file name. */
+  filename: string;
+  /** Its SHA-256, lower-case hex. */
+  filehash: string;
+  /** Its size in bytes. */
+  filesize: number;
+  /** The release it belongs to. */
+  version: string;
+  /** Its `Requires-Python`, if any. */
+  requiresPython: string | null;
+  /** SHA-256 of its extracted core metadata (PEP 658), if published. */
+  metadataHash: string | null;
+  /** Whether its release is yanked (PEP 592). */
+  yanked: boolean;
+}
+
+/** A file on a project page. */
+export interface ProjectFile extends IndexFile {
+  /** Its ABI tag. */
+  abiTag: string;
+  /** Its platform tag. */
+  platformTag: string;
+  /** Its dependencies, tool → packages. */
+  dependencies: Record<string, string[]>;
+}
+
+/** One attempt to build a release for an ABI. */
+export interface ProjectBuild {
+  /** The build's id (names its log). */
+  buildId: number;
+  /** The ABI it was built for. */
+  abiTag: string;
+  /** Whether it succeeded. */
+  status: boolean;
+  /** How long it took. */
+  duration: Duration;
+  /** When it finished. */
+  builtAt: Timestamp;
+}
+
+/** One release on a project page. */
+export interface ProjectVersion {
+  /** The version string. */
+  version: string;
+  /** When PyPI published it. */
+  released: Timestamp;
+  /** Why it is not built ("" when it is). */
+  skip: string;
+  /** Whether it is yanked. */
+  yanked: boolean;
+  /** The builds attempted, newest last. */
+  builds: ProjectBuild[];
+}
+
+/** Everything a project page shows. */
+export interface ProjectData {
+  /** The project's name as PyPI spells it. */
+  name: string;
+  /** PyPI's one-line description. */
+  description: string;
+  /** Why the project is not built ("" when it is). */
+  skip: string;
+  /** The build ABIs (the columns of the version matrix). */
+  abis: string[];
+  /** Its releases, newest first. */
+  versions: ProjectVersion[];
+  /** Its published files. */
+  files: ProjectFile[];
+  /** Downloads in the last 30 days. */
+  downloadsRecent: number;
+  /** Downloads ever. */
+  downloadsAll: number;
+}
+
+/** Where a build's log is published, relative to the site root. */
+export function logPath(buildId: number): string {
+  const digits = String(buildId).padStart(10, "0");
+  return `logs/${digits.slice(0, 4)}/${digits.slice(4, 7)}/${digits.slice(7)}.txt.gz`;
+}
+
+const number = new Intl.NumberFormat("en");
+
+function common(site: Site): Record<string, unknown> {
+  return {
+    written: site.now.toString(),
+    version: VERSION,
+    baseUrl: site.baseUrl || "https://YOUR-PIWHEELS-HOST",
+  };
+}
+
+async function render(template: string, data: Record<string, unknown>): Promise<string> {
+  return (await env.run(template, data)).content;
+}
+
+/** `/simple/index.html` (PEP 503) and its PEP 691 JSON form, over the normalised names. */
+export async function renderSimpleIndex(
+  projects: string[],
+): Promise<{ html: string; json: string }> {
+  const names = [...new Set(projects.map(normalizeName))].sort();
+  return {
+    html: await render("simple_index.vto", { projects: names }),
+    json: JSON.stringify({
+      meta: { "api-version": "1.1" },
+      projects: names.map((name) => ({ name })),
+    }),
+  };
+}
+
+/**
+ * `/simple/<name>/index.html` (PEP 503 with PEP 592 yanks, PEP 629 version meta, PEP 658/714
+ * metadata and `data-requires-python`) and its PEP 691 JSON form. File URLs are relative: the
+ * files live beside the page.
+ */
+export async function renderSimpleProject(
+  name: string,
+  files: IndexFile[],
+): Promise<{ html: string; json: string }> {
+  const sorted = [...files].sort((a, b) => a.filename.localeCompare(b.filename));
+  const versions = [...new Set(sorted.map((f) => f.version))];
+  return {
+    html: await render("simple_project.vto", { name: normalizeName(name), files: sorted }),
+    json: JSON.stringify({
+      meta: { "api-version": "1.1" },
+      name: normalizeName(name),
+      versions,
+      files: sorted.map((f) => ({
+        filename: f.filename,
+        url: f.filename,
+        hashes: { sha256: f.filehash },
+        size: f.filesize,
+        ...(f.requiresPython ? { "requires-python": f.requiresPython } : {}),
+        ...(f.metadataHash
+          ? {
+            "core-metadata": { sha256: f.metadataHash },
+            "dist-info-metadata": { sha256: f.metadataHash },
+          }
+          : {}),
+        yanked: f.yanked,
+      })),
+    }),
+  };
+}
+
+/** The home page, `/index.html`. */
+export async function renderHome(stats: StatsMessage, site: Site): Promise<string> {
+  const formatted = Object.fromEntries(
+    Object.entries(stats).map((
+      [k, v],
+    ) => [k, typeof v === "number" ? number.format(v) : String(v)]),
+  );
+  return await render("home.vto", { ...common(site), stats: formatted });
+}
+
+/** The statistics page, `/stats.html`. */
+export async function renderStats(stats: StatsMessage, site: Site): Promise<string> {
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const rows: [string, string][] = [
+    ["Packages with wheels", number.format(stats.packages_built)],
+    ["Builds attempted", number.format(stats.builds_count)],
+    ["Successful builds", number.format(stats.builds_success)],
+    ["Builds in the last hour", number.format(stats.builds_last_hour)],
+    ["Builds pending", number.format(stats.builds_pending)],
+    ["Total build time", stats.builds_time.toString()],
+    ["Total size of wheels", gib(stats.builds_size)],
+    ["Wheels", number.format(stats.files_count)],
+    ["Disk free", `${gib(stats.disk_free)} of ${gib(stats.disk_size)}`],
+    ["Downloads in the last 30 days", number.format(stats.downloads_last_month)],
+    ["Downloads ever", number.format(stats.downloads_all)],
+  ];
+  return await render("stats.vto", { ...common(site), rows });
+}
+
+/** A cell of the version × ABI matrix. */
+interface Cell {
+  status: "success" | "failed" | "pending" | "skip" | "covered";
+  text: string;
+  logUrl: string | null;
+}
+
+function cellFor(v: ProjectVersion, abi: string, universal: boolean, projectSkip: string): Cell {
+  const builds = v.builds.filter((b) => b.abiTag === abi);
+  const last = builds[builds.length - 1];
+  if (last) {
+    return {
+      status: last.status ? "success" : "failed",
+      text: `${last.status ? "built" : "failed"} in ${last.duration}`,
+      logUrl: `/${logPath(last.buildId)}`,
+    };
+  }
+  if (universal) return { status: "covered", text: "pure Python wheel", logUrl: null };
+  const skip = projectSkip || v.skip;
+  if (skip) return { status: "skip", text: `skipped: ${skip}`, logUrl: null };
+  return { status: "pending", text: "pending", logUrl: null };
+}
+
+/** The project page, `/project/<name>/index.html`. */
+export async function renderProject(data: ProjectData, site: Site): Promise<string> {
+  const universalVersions = new Set(
+    data.files.filter((f) => f.abiTag === "none" && f.platformTag === "any").map((f) => f.version),
+  );
+  const apt = [...new Set(data.files.flatMap((f) => f.dependencies.apt ?? []))].sort();
+  return await render("project.vto", {
+    ...common(site),
+    name: data.name,
+    description: data.description,
+    skip: data.skip,
+    apt,
+    abis: data.abis,
+    downloadsRecent: number.format(data.downloadsRecent),
+    downloadsAll: number.format(data.downloadsAll),
+    versions: data.versions.map((v) => ({
+      version: v.version,
+      released: v.released.toString().slice(0, 10),
+      yanked: v.yanked,
+      cells: data.abis.map((abi) => cellFor(v, abi, universalVersions.has(v.version), data.skip)),
+    })),
+    files: [...data.files].sort((a, b) => b.filename.localeCompare(a.filename)).map((f) => ({
+      ...f,
+      url: `/simple/${normalizeName(data.name)}/${f.filename}`,
+      size: number.format(f.filesize),
+      requiresPython: f.requiresPython ?? "",
+      dependencies: Object.entries(f.dependencies).map(([tool, pkgs]) =>
+        `${tool}: ${pkgs.join(", ")}`
+      )
+        .join("; "),
+    })),
+  });
+}
+
+/** The project JSON, `/project/<name>/json/index.json`. */
+export function projectJson(data: ProjectData): string {
+  return JSON.stringify({
+    package: data.name,
+    summary: data.description,
+    skip: data.skip || null,
+    downloads: { recent: data.downloadsRecent, all: data.downloadsAll },
+    releases: Object.fromEntries(data.versions.map((v) => [v.version, {
+      released: v.released.toString(),
+      yanked: v.yanked,
+      skip: v.skip || null,
+      builds: v.builds.map((b) => ({
+        build_id: b.buildId,
+        abi: b.abiTag,
+        status: b.status ? "success" : "failed",
+        duration: b.duration.totalSeconds(),
+        built_at: b.builtAt.toString(),
+        log: `/${logPath(b.buildId)}`,
+      })),
+      files: data.files.filter((f) => f.version === v.version).map((f) => ({
+        filename: f.filename,
+        filesize: f.filesize,
+        filehash: f.filehash,
+        abi: f.abiTag,
+        platform: f.platformTag,
+        requires_python: f.requiresPython,
+        dependencies: f.dependencies,
+        url: `/simple/${normalizeName(data.name)}/${f.filename}`,
+      })),
+    }])),
+  });
+}
+
+/** The search index, `/packages.json`: `[[package, downloads last 30 days, all], …]`. */
+export function searchIndex(counts: Record<string, [number, number]>): string {
+  return JSON.stringify(
+    Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([name, [recent, all]]) => [
+      name,
+      recent,
+      all,
+    ]),
+  );
+}

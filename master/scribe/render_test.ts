@@ -1,0 +1,189 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../tests/assert.ts";
+import { Duration } from "../../shared/duration.ts";
+import { Timestamp } from "../../shared/timestamp.ts";
+import {
+  type IndexFile,
+  logPath,
+  type ProjectData,
+  projectJson,
+  renderHome,
+  renderProject,
+  renderSimpleIndex,
+  renderSimpleProject,
+  renderStats,
+  searchIndex,
+} from "./render.ts";
+
+const site = { baseUrl: "https://pi.example.org", now: Timestamp.parse("2026-01-02T03:04:05Z") };
+const hash = "ab".repeat(32);
+const file = (filename: string, extra: Partial<IndexFile> = {}): IndexFile => ({
+  filename,
+  filehash: hash,
+  filesize: 1234,
+  version: "1.0",
+  requiresPython: null,
+  metadataHash: null,
+  yanked: false,
+  ...extra,
+});
+const stats = {
+  packages_built: 1234,
+  builds_count: 0,
+  builds_last_hour: 2,
+  builds_success: 1,
+  builds_time: Duration.of({ hours: 5 }),
+  builds_size: 2 ** 31,
+  builds_pending: 7,
+  files_count: 3,
+  disk_free: 2 ** 33,
+  disk_size: 2 ** 34,
+  downloads_last_month: 10,
+  downloads_all: 100,
+};
+
+Deno.test("scribe: the simple index lists normalised names, in HTML and PEP 691 JSON", async () => {
+  const { html, json } = await renderSimpleIndex(["Foo.Bar", "foo_bar", "baz"]);
+  assertStringIncludes(html, '<meta name="pypi:repository-version" content="1.1">');
+  assertStringIncludes(html, '<a href="baz/">baz</a>');
+  assertStringIncludes(html, '<a href="foo-bar/">foo-bar</a>');
+  assertEquals(html.match(/foo-bar\//g)?.length, 1);
+  assertEquals(JSON.parse(json), {
+    meta: { "api-version": "1.1" },
+    projects: [{ name: "baz" }, { name: "foo-bar" }],
+  });
+});
+
+Deno.test("scribe: a simple project page carries hashes, requires-python, metadata and yanks", async () => {
+  const { html, json } = await renderSimpleProject("Foo.Bar", [
+    file("foo_bar-1.0-cp311-cp311-linux_armv7l.whl", {
+      requiresPython: ">=3.9",
+      metadataHash: "cd".repeat(32),
+    }),
+    file("foo_bar-0.9-py3-none-any.whl", { version: "0.9", yanked: true }),
+  ]);
+  assertStringIncludes(
+    html,
+    `<a href="foo_bar-1.0-cp311-cp311-linux_armv7l.whl#sha256=${hash}" data-requires-python="&gt;=3.9" data-dist-info-metadata="sha256=${
+      "cd".repeat(32)
+    }" data-core-metadata="sha256=${"cd".repeat(32)}">`,
+  );
+  assertStringIncludes(
+    html,
+    `<a href="foo_bar-0.9-py3-none-any.whl#sha256=${hash}" data-yanked="">`,
+  );
+  assertStringIncludes(html, "<h1>Links for foo-bar</h1>");
+  const page = JSON.parse(json);
+  assertEquals(page.meta, { "api-version": "1.1" });
+  assertEquals(page.name, "foo-bar");
+  assertEquals(page.versions, ["0.9", "1.0"]);
+  assertEquals(page.files[1], {
+    filename: "foo_bar-1.0-cp311-cp311-linux_armv7l.whl",
+    url: "foo_bar-1.0-cp311-cp311-linux_armv7l.whl",
+    hashes: { sha256: hash },
+    size: 1234,
+    "requires-python": ">=3.9",
+    "core-metadata": { sha256: "cd".repeat(32) },
+    "dist-info-metadata": { sha256: "cd".repeat(32) },
+    yanked: false,
+  });
+  assertEquals(page.files[0].yanked, true);
+});
+
+Deno.test("scribe: home and stats pages show the statistics, zeroes included", async () => {
+  const home = await renderHome(stats, site);
+  assertStringIncludes(home, "<title>Python wheels for the Raspberry Pi · piwheels</title>");
+  assertStringIncludes(home, '<td class="num">1,234</td>');
+  assertStringIncludes(home, '<tr><th>Builds attempted</th><td class="num">0</td></tr>');
+  assertStringIncludes(
+    home,
+    "pip install --extra-index-url https://pi.example.org/simple/ PACKAGE",
+  );
+  assertStringIncludes(home, "Written 2026-01-02T03:04:05Z");
+  const page = await renderStats(stats, site);
+  assertStringIncludes(page, '<tr><th>Total build time</th><td class="num">5h</td></tr>');
+  assertStringIncludes(page, "8.0 GiB of 16.0 GiB");
+});
+
+Deno.test("scribe: the project page shows the version × ABI matrix, files and escapes text", async () => {
+  const data: ProjectData = {
+    name: "Foo.Bar",
+    description: "<script>alert(1)</script> & friends",
+    skip: "",
+    abis: ["cp39", "cp311"],
+    versions: [
+      {
+        version: "2.0",
+        released: Timestamp.parse("2026-01-01T00:00:00Z"),
+        skip: "",
+        yanked: false,
+        builds: [{
+          buildId: 12345,
+          abiTag: "cp311",
+          status: false,
+          duration: Duration.of({ seconds: 90 }),
+          builtAt: site.now,
+        }],
+      },
+      {
+        version: "1.5",
+        released: Timestamp.parse("2025-06-01T00:00:00Z"),
+        skip: "binary only",
+        yanked: false,
+        builds: [],
+      },
+      {
+        version: "1.0",
+        released: Timestamp.parse("2025-01-01T00:00:00Z"),
+        skip: "",
+        yanked: true,
+        builds: [{
+          buildId: 7,
+          abiTag: "cp39",
+          status: true,
+          duration: Duration.of({ seconds: 5 }),
+          builtAt: site.now,
+        }],
+      },
+    ],
+    files: [{
+      ...file("foo_bar-1.0-py3-none-any.whl"),
+      yanked: true,
+      abiTag: "none",
+      platformTag: "any",
+      dependencies: { apt: ["libxml2", "libc6"] },
+    }],
+    downloadsRecent: 5,
+    downloadsAll: 0,
+  };
+  const html = await renderProject(data, site);
+  assert(!html.includes("<script>alert"), "the description is escaped");
+  assertStringIncludes(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends");
+  assertStringIncludes(
+    html,
+    "<tr><th>Version</th><th>Released</th><th>cp39</th><th>cp311</th></tr>",
+  );
+  assertStringIncludes(
+    html,
+    `<td class="failed"><a href="/${logPath(12345)}">failed in 1m30s</a></td>`,
+  );
+  assertStringIncludes(html, '<td class="pending">pending</td>');
+  assertStringIncludes(html, '<td class="skip">skipped: binary only</td>');
+  assertStringIncludes(
+    html,
+    '<td class="success"><a href="/logs/0000/000/007.txt.gz">built in 5s</a></td>',
+  );
+  assertStringIncludes(html, '<td class="covered">pure Python wheel</td>');
+  assertStringIncludes(html, "sudo apt install libc6 libxml2");
+  assertStringIncludes(html, '<a href="/simple/foo-bar/foo_bar-1.0-py3-none-any.whl">');
+  assertMatch(html, /<tr class="yanked"><td>1\.0<\/td>/);
+  const json = JSON.parse(projectJson(data));
+  assertEquals(json.releases["2.0"].builds[0].status, "failed");
+  assertEquals(json.releases["1.0"].files[0].dependencies, { apt: ["libxml2", "libc6"] });
+  assertEquals(json.downloads, { recent: 5, all: 0 });
+});
+
+Deno.test("scribe: log paths spread ids over directories; search index is sorted", () => {
+  assertEquals(logPath(1), "logs/0000/000/001.txt.gz");
+  assertEquals(logPath(1234567890), "logs/1234/567/890.txt.gz");
+  assertEquals(JSON.parse(searchIndex({ b: [1, 2], a: [0, 5] })), [["a", 0, 5], ["b", 1, 2]]);
+});

@@ -1,0 +1,150 @@
+/**
+ * The core metadata of a wheel (its `*.dist-info/METADATA`), read straight out of the zip
+ * archive: the Scribe publishes it beside the wheel for PEP 658/714 and the index shows its
+ * `Requires-Python`. The archive comes from a build slave, so every offset and size is checked
+ * and the file read is bounded.
+ *
+ * @module
+ */
+
+/** Raised when a wheel's archive or metadata cannot be read. */
+export class WheelMetadataError extends Error {
+  override name = "WheelMetadataError";
+}
+
+/** The most METADATA we accept (uncompressed). */
+const MAX_METADATA = 16 * 1024 * 1024;
+const EOCD_SIGNATURE = 0x06054b50;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const LOCAL_SIGNATURE = 0x04034b50;
+
+async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) throw new WheelMetadataError("unexpected end of archive");
+    got += n;
+  }
+  return buf;
+}
+
+async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(
+    new DecompressionStream("deflate-raw"),
+  );
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > MAX_METADATA || total > expected) {
+        throw new WheelMetadataError("METADATA inflates beyond its declared size");
+      }
+      parts.push(value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    if (e instanceof WheelMetadataError) throw e;
+    throw new WheelMetadataError(`cannot inflate METADATA: ${(e as Error).message}`);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The bytes of the wheel's `<name>.dist-info/METADATA`. Throws {@linkcode WheelMetadataError}
+ * when the archive is malformed, holds no such file (or several), or it is too large.
+ */
+export async function readWheelMetadata(path: string): Promise<Uint8Array> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const size = (await file.stat()).size;
+    const tailSize = Math.min(size, 65535 + 22);
+    const tail = await readAt(file, size - tailSize, tailSize);
+    const tv = new DataView(tail.buffer);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) {
+      if (tv.getUint32(i, true) === EOCD_SIGNATURE) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) throw new WheelMetadataError("not a zip archive (no end of central directory)");
+    const entries = tv.getUint16(eocd + 10, true);
+    const cdSize = tv.getUint32(eocd + 12, true);
+    const cdOffset = tv.getUint32(eocd + 16, true);
+    if (cdOffset + cdSize > size || cdSize > 64 * 1024 * 1024) {
+      throw new WheelMetadataError("central directory lies outside the archive");
+    }
+    const cd = await readAt(file, cdOffset, cdSize);
+    const cv = new DataView(cd.buffer);
+    const decoder = new TextDecoder();
+    const found: { method: number; compressed: number; uncompressed: number; local: number }[] = [];
+    let p = 0;
+    for (let i = 0; i < entries; i++) {
+      if (p + 46 > cd.length || cv.getUint32(p, true) !== CENTRAL_SIGNATURE) {
+        throw new WheelMetadataError("corrupt central directory");
+      }
+      const nameLen = cv.getUint16(p + 28, true);
+      const extraLen = cv.getUint16(p + 30, true);
+      const commentLen = cv.getUint16(p + 32, true);
+      if (p + 46 + nameLen > cd.length) throw new WheelMetadataError("corrupt central directory");
+      const name = decoder.decode(cd.subarray(p + 46, p + 46 + nameLen));
+      if (/^[^/]+\.dist-info\/METADATA$/.test(name)) {
+        found.push({
+          method: cv.getUint16(p + 10, true),
+          compressed: cv.getUint32(p + 20, true),
+          uncompressed: cv.getUint32(p + 24, true),
+          local: cv.getUint32(p + 42, true),
+        });
+      }
+      p += 46 + nameLen + extraLen + commentLen;
+    }
+    if (found.length !== 1) {
+      throw new WheelMetadataError(`expected one *.dist-info/METADATA, found ${found.length}`);
+    }
+    const entry = found[0]!;
+    if (entry.uncompressed > MAX_METADATA || entry.compressed > MAX_METADATA) {
+      throw new WheelMetadataError("METADATA is too large");
+    }
+    const header = await readAt(file, entry.local, 30);
+    const hv = new DataView(header.buffer);
+    if (hv.getUint32(0, true) !== LOCAL_SIGNATURE) {
+      throw new WheelMetadataError("corrupt local header");
+    }
+    const start = entry.local + 30 + hv.getUint16(26, true) + hv.getUint16(28, true);
+    if (start + entry.compressed > size) {
+      throw new WheelMetadataError("METADATA lies outside the archive");
+    }
+    const data = await readAt(file, start, entry.compressed);
+    if (entry.method === 0) return data;
+    if (entry.method === 8) return await inflate(data, entry.uncompressed);
+    throw new WheelMetadataError(`unsupported compression method ${entry.method}`);
+  } finally {
+    file.close();
+  }
+}
+
+/** The value of a header (e.g. `Requires-Python`) in core metadata text, or null. */
+export function metadataField(metadata: Uint8Array | string, field: string): string | null {
+  const text = typeof metadata === "string" ? metadata : new TextDecoder().decode(metadata);
+  const head = text.split(/\r?\n\r?\n/, 1)[0] ?? "";
+  const wanted = field.toLowerCase();
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted) {
+      return line.slice(colon + 1).trim();
+    }
+  }
+  return null;
+}
