@@ -7,7 +7,7 @@ Deno.test("pypi: the change feed reads a (fake) PyPI's changelog since a serial"
   await using pypi = new FakePyPI();
   const start = pypi.serial;
   await pypi.release("Foo.Bar", "1.0");
-  await pypi.binaryRelease("winonly", "2.0");
+  pypi.binaryRelease("winonly", "2.0");
   pypi.noise("Foo.Bar");
   pypi.yank("Foo.Bar", "1.0");
   pypi.remove("winonly", "2.0");
