@@ -1,0 +1,120 @@
+import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { Timestamp } from "../shared/timestamp.ts";
+import {
+  classify,
+  compileLogFormat,
+  LogFormatError,
+  parseApacheTime,
+  parsePipUserAgent,
+} from "./apache_log.ts";
+
+const PIP_UA =
+  'pip/23.0.1 {"ci":null,"cpu":"aarch64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.2"},"installer":{"name":"pip","version":"23.0.1"},"openssl_version":"OpenSSL 3.0.11","python":"3.11.2","rustc_version":null,"setuptools_version":"66.1.1","system":{"name":"Linux","release":"6.1.0-rpi7"}}';
+const apacheUA = PIP_UA.replace(/"/g, '\\"');
+
+Deno.test("apache log: combined lines parse, with Apache's escaping undone", () => {
+  const p = compileLogFormat("combined");
+  const r = p.parse(
+    `10.0.0.1 - - [02/Jan/2026:03:04:05 +0100] "GET /simple/foo/foo-1.0-py3-none-any.whl HTTP/1.1" 200 1234 "-" "${apacheUA}"`,
+  );
+  assertEquals(r, {
+    host: "10.0.0.1",
+    time: Timestamp.parse("2026-01-02T02:04:05Z"),
+    method: "GET",
+    path: "/simple/foo/foo-1.0-py3-none-any.whl",
+    status: 200,
+    userAgent: PIP_UA,
+  });
+  assertEquals(classify(r!), { kind: "LOGDOWNLOAD", filename: "foo-1.0-py3-none-any.whl" });
+});
+
+Deno.test("apache log: nicknames and custom formats, quoted and unquoted", () => {
+  const vhost = compileLogFormat("common_vhost").parse(
+    'pi.example.org 10.0.0.2 - bob [02/Jan/2026:03:04:05 -0000] "GET / HTTP/1.0" 200 -',
+  );
+  assertEquals(vhost?.host, "10.0.0.2");
+  assertEquals(vhost?.path, "/");
+  const custom = compileLogFormat(
+    '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %D',
+  );
+  const r = custom.parse(
+    'www:443 ::1 - - [31/Dec/2025:23:59:59 +0000] "GET /project/foo/?x=1 HTTP/2.0" 200 99 "https://a/" "Mozilla/5.0 (X11)" 1234',
+  );
+  assertEquals([r?.host, r?.path, r?.userAgent], ["::1", "/project/foo/", "Mozilla/5.0 (X11)"]);
+  const unquoted = compileLogFormat("%h %t %m %U %s %{User-agent}i").parse(
+    "1.2.3.4 [01/Feb/2026:00:00:00 +0000] GET /faq.html 200 curl/8",
+  );
+  assertEquals(classify(unquoted!), { kind: "LOGPAGE", page: "faq" });
+  assertThrows(() => compileLogFormat("%h %Z"), LogFormatError, "%Z");
+  assertThrows(() => compileLogFormat("%t %r"), LogFormatError, "client");
+});
+
+Deno.test("apache log: classification follows WIRE.md", () => {
+  const rec = (path: string, userAgent = PIP_UA, status = 200, method = "GET") => ({
+    host: "h",
+    time: null,
+    method,
+    path,
+    status,
+    userAgent,
+  });
+  assertEquals(classify(rec("/simple/foo/")), { kind: "LOGSEARCH", package: "foo" });
+  assertEquals(classify(rec("/simple/foo/index.json")), { kind: "LOGSEARCH", package: "foo" });
+  assertEquals(
+    classify(rec("/simple/foo/", "Mozilla/5.0")),
+    null,
+    "only pip's fetches count as searches",
+  );
+  assertEquals(classify(rec("/simple/foo/foo.whl", "curl/8")), null);
+  assertEquals(classify(rec("/project/foo/", "Mozilla/5.0")), {
+    kind: "LOGPROJECT",
+    package: "foo",
+  });
+  assertEquals(classify(rec("/project/foo/json/", "curl/8")), { kind: "LOGJSON", package: "foo" });
+  assertEquals(classify(rec("/", "Mozilla/5.0")), { kind: "LOGPAGE", page: "home" });
+  assertEquals(classify(rec("/simple/foo/", PIP_UA, 404)), null);
+  assertEquals(classify(rec("/simple/foo/", "")), null);
+  assertEquals(classify(rec("/simple/foo/", "-")), null);
+  assertEquals(classify(rec("/simple/foo/", PIP_UA, 200, "HEAD")), null);
+  assertEquals(classify(rec("/%E0%A4%A/")), null, "bad percent-encoding");
+  assertEquals(classify(rec("/packages.json", "x")), null);
+});
+
+Deno.test("apache log: pip's User-Agent JSON gives the ten fields", () => {
+  assertEquals(parsePipUserAgent(PIP_UA), {
+    arch: "aarch64",
+    distroName: "Debian GNU/Linux",
+    distroVersion: "12",
+    osName: "Linux",
+    osVersion: "6.1.0-rpi7",
+    pyName: "CPython",
+    pyVersion: "3.11.2",
+    installerName: "pip",
+    installerVersion: "23.0.1",
+    setuptoolsVersion: "66.1.1",
+  });
+  const empty = parsePipUserAgent("pip/1.0 {not json");
+  assertEquals(Object.values(empty).every((v) => v === null), true);
+  assertEquals(parsePipUserAgent('pip/1.0 {"cpu": 5, "distro": "x"}').arch, null);
+});
+
+Deno.test("apache log: times convert to UTC; garbage is null", () => {
+  assertEquals(
+    parseApacheTime("10/Oct/2000:13:55:36 -0700"),
+    Timestamp.parse("2000-10-10T20:55:36Z"),
+  );
+  assertEquals(parseApacheTime("10/Foo/2000:13:55:36 -0700"), null);
+  assertEquals(parseApacheTime(""), null);
+  const p = compileLogFormat("combined");
+  for (
+    const bad of [
+      "",
+      "garbage",
+      '1.2.3.4 - - [bad time] "GET / HTTP/1.1" 200 1 "-" "x"',
+      "\x00\x01\x02",
+      '1.2.3.4 - - [02/Jan/2026:03:04:05 +0100] "GET /',
+    ]
+  ) {
+    assertEquals(p.parse(bad), null, JSON.stringify(bad));
+  }
+});
