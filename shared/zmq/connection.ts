@@ -60,6 +60,10 @@ const BATCH_SIZE = 256 * 1024;
 const DIRECT_SIZE = 128 * 1024;
 /** At most this many separate writes are prepared at once (direct frames each need one). */
 const MAX_CHUNKS = 32;
+/** Frames up to this size are copied into a shared slab rather than each into its own buffer. */
+const SLAB_FRAME = 2048;
+/** The slab size: one allocation serves many small frames (a frame keeps its slab alive). */
+const SLAB_SIZE = 64 * 1024;
 /** The largest command frame accepted (commands carry names, metadata and topics). */
 const MAX_COMMAND = 64 * 1024;
 
@@ -79,6 +83,8 @@ export class Connection extends Pipe {
   #minor = 1;
   #parts: Message = [];
   #partsSize = 0;
+  #slab = new Uint8Array(0);
+  #slabUsed = 0;
   #resume: (() => void) | undefined;
   #lastRead = Date.now();
   #handshakeTimer: Timer | undefined;
@@ -183,13 +189,14 @@ export class Connection extends Pipe {
     }
     this.#greeted(buf.subarray(0, GREETING_SIZE));
     start = GREETING_SIZE;
+    const header: FrameHeader = { flags: 0, size: 0, headerSize: 0 };
     for (;;) {
-      for (let header = readHeader(buf, start, end); header; header = readHeader(buf, start, end)) {
+      while (readHeader(buf, start, end, header)) {
         this.#check(header);
         const total = header.headerSize + header.size;
         let body: Uint8Array;
         if (end - start >= total) {
-          body = buf.slice(start + header.headerSize, start + total);
+          body = this.#copy(buf, start + header.headerSize, header.size);
           start += total;
         } else if (total <= buf.length) {
           break;
@@ -224,6 +231,19 @@ export class Connection extends Pipe {
     }
   }
 
+  /** A frame's body out of the read buffer: small ones share a slab, others get their own. */
+  #copy(buf: Uint8Array, at: number, size: number): Uint8Array {
+    if (size > SLAB_FRAME) return buf.slice(at, at + size);
+    if (this.#slabUsed + size > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const body = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    body.set(buf.subarray(at, at + size));
+    this.#slabUsed += size;
+    return body;
+  }
+
   #greeted(bytes: Uint8Array): void {
     const greeting = parseGreeting(bytes);
     if (greeting.mechanism !== "NULL") {
@@ -248,6 +268,10 @@ export class Connection extends Pipe {
   #frame(flags: number, body: Uint8Array): void {
     if (flags & FLAG_COMMAND) {
       this.#command(parseCommand(body));
+      return;
+    }
+    if (!(flags & FLAG_MORE) && this.#parts.length === 0) {
+      this.deliver([body]);
       return;
     }
     this.#parts.push(body);

@@ -54,21 +54,28 @@ export function writeHeader(out: Uint8Array, at: number, flags: number, size: nu
 }
 
 /**
- * Reads the frame header at `at` in `buf` (bytes up to `end` are valid), or returns undefined
- * when the header is not complete yet. Reserved flag bits and sizes beyond 2^53 are protocol
- * errors.
+ * Reads the frame header at `at` in `buf` (bytes up to `end` are valid) into `out`, returning
+ * false when the header is not complete yet. Reserved flag bits and sizes beyond 2^53 are
+ * protocol errors.
  */
-export function readHeader(buf: Uint8Array, at: number, end: number): FrameHeader | undefined {
-  if (end - at < 2) return undefined;
+export function readHeader(buf: Uint8Array, at: number, end: number, out: FrameHeader): boolean {
+  if (end - at < 2) return false;
   const flags = buf[at]!;
   if (flags & 0xf8) {
     throw new ZmqError("EPROTO", `reserved frame flag bits set (0x${flags.toString(16)})`);
   }
-  if (!(flags & FLAG_LONG)) return { flags, size: buf[at + 1]!, headerSize: 2 };
-  if (end - at < 9) return undefined;
+  out.flags = flags;
+  if (!(flags & FLAG_LONG)) {
+    out.size = buf[at + 1]!;
+    out.headerSize = 2;
+    return true;
+  }
+  if (end - at < 9) return false;
   const high = readUint32(buf, at + 1);
   if (high > MAX_HIGH_WORD) throw new ZmqError("EPROTO", "frame size beyond 2^53 bytes");
-  return { flags, size: high * 0x100000000 + readUint32(buf, at + 5), headerSize: 9 };
+  out.size = high * 0x100000000 + readUint32(buf, at + 5);
+  out.headerSize = 9;
+  return true;
 }
 
 /** Encodes a whole frame (header and body) into a new array. */

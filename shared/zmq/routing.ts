@@ -61,6 +61,13 @@ export class FairQueue {
 
   /** Takes the next message in turn, or undefined when no pipe has one. */
   take(): Message | undefined {
+    if (this.#ready.size === 1) {
+      const [pipe] = this.#ready;
+      const message = pipe!.read();
+      if (pipe!.inbox.length === 0) this.#ready.delete(pipe!);
+      this.last = pipe;
+      return message;
+    }
     for (const pipe of this.#ready) {
       this.#ready.delete(pipe);
       const message = pipe.read();
