@@ -62,14 +62,23 @@ async function ours(): Promise<void> {
   }
 }
 
-function address():
-  | Deno.ListenOptions & { transport: "tcp" }
-  | Deno.UnixListenOptions & {
-    transport: "unix";
-  } {
-  if (endpoint.startsWith("ipc://")) return { transport: "unix", path: endpoint.slice(6) };
-  const [, host, port] = /^tcp:\/\/(.*):(\d+)$/.exec(endpoint)!;
-  return { transport: "tcp", hostname: host!, port: Number(port) };
+function tcp(): { hostname: string; port: number } | undefined {
+  const match = /^tcp:\/\/(.*):(\d+)$/.exec(endpoint);
+  return match ? { hostname: match[1]!, port: Number(match[2]) } : undefined;
+}
+
+function listen(): Deno.Listener {
+  const address = tcp();
+  return address
+    ? Deno.listen(address)
+    : Deno.listen({ transport: "unix", path: endpoint.slice(6) });
+}
+
+function connect(): Promise<Deno.Conn> {
+  const address = tcp();
+  return address
+    ? Deno.connect(address)
+    : Deno.connect({ transport: "unix", path: endpoint.slice(6) });
 }
 
 async function readExactly(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
@@ -85,9 +94,8 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 async function raw(): Promise<void> {
-  const options = address();
   if (role === "server") {
-    const listener = Deno.listen(options);
+    const listener = listen();
     const bound = listener.addr;
     console.log(
       `ready ${bound.transport === "tcp" ? `tcp://${bound.hostname}:${bound.port}` : endpoint}`,
@@ -113,7 +121,7 @@ async function raw(): Promise<void> {
     }
     conn.close();
   } else {
-    const conn = await Deno.connect(options);
+    const conn = await connect();
     if (pattern === "push") {
       const perWrite = Math.max(1, Math.floor(256 * 1024 / size));
       const batch = new Uint8Array(perWrite * size).fill(120);
