@@ -1,0 +1,427 @@
+/**
+ * A ZMTP 3.1 connection over a byte stream (a tcp:// or ipc:// `Deno.Conn`) with the NULL
+ * mechanism, as a {@linkcode Pipe} of its socket.
+ *
+ * - Handshake: our greeting and READY go out at once; the peer's greeting is checked byte by byte
+ *   as it arrives (a peer that is not speaking ZMTP 3 is dropped at its first wrong byte), then
+ *   its READY must name a compatible socket type, else it gets an ERROR and is closed.
+ * - Reading: one large buffer per read; each frame is sliced out of it (no per-byte work); a frame
+ *   too large for the buffer is read straight into its own array. A message is delivered only
+ *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
+ *   pauses while the inbox is at the receive high-water mark (TCP then pushes back on the peer).
+ * - Writing: everything queued is coalesced into one buffer per write; frames of `DIRECT_SIZE`
+ *   bytes or more are written from the caller's array without a copy.
+ * - Heartbeats: PINGs are answered with PONG; with `heartbeatInterval` we PING and drop a silent
+ *   peer; a peer's PING time-to-live is honoured.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../log.ts";
+import {
+  type Command,
+  encodeCommand,
+  encodeError,
+  encodePing,
+  encodePong,
+  encodeReady,
+  errorReason,
+  parseCommand,
+  parseMetadata,
+  pingTtl,
+} from "./command.ts";
+import { ZmqError } from "./errors.ts";
+import {
+  encodeFrame,
+  FLAG_COMMAND,
+  FLAG_MORE,
+  type FrameHeader,
+  headerSize,
+  readHeader,
+  writeHeader,
+} from "./frame.ts";
+import { checkGreetingStart, encodeGreeting, GREETING_SIZE, parseGreeting } from "./greeting.ts";
+import {
+  EMPTY,
+  log,
+  type Message,
+  Pipe,
+  type PipeOwner,
+  subscriptionMessage,
+  type Timer,
+} from "./pipe.ts";
+import { sendsIdentity } from "./socket_type.ts";
+
+/** The read buffer's size: frames that fit are sliced out of it. */
+const READ_SIZE = 256 * 1024;
+/** The write buffer's size: queued frames are coalesced into it. */
+const BATCH_SIZE = 256 * 1024;
+/** Frames at least this large are written from the sender's array, not copied. */
+const DIRECT_SIZE = 128 * 1024;
+/** At most this many separate writes are prepared at once (direct frames each need one). */
+const MAX_CHUNKS = 32;
+/** Frames up to this size are copied into a shared slab rather than each into its own buffer. */
+const SLAB_FRAME = 2048;
+/** The slab size: one allocation serves many small frames (a frame keeps its slab alive). */
+const SLAB_SIZE = 64 * 1024;
+/** The largest command frame accepted (commands carry names, metadata and topics). */
+const MAX_COMMAND = 64 * 1024;
+
+const latin1 = new TextDecoder("latin1");
+
+/** A ZMTP connection: one peer of a socket over a stream. */
+export class Connection extends Pipe {
+  readonly #conn: Deno.Conn;
+  readonly #control: Uint8Array[] = [];
+  readonly #reader: Promise<void>;
+  #writer: Promise<void> = Promise.resolve();
+  #writing = false;
+  #batch: Uint8Array | undefined;
+  #destroyed = false;
+  #ready = false;
+  #ending = false;
+  #minor = 1;
+  #parts: Message = [];
+  #partsSize = 0;
+  #slab = new Uint8Array(0);
+  #slabUsed = 0;
+  #resume: (() => void) | undefined;
+  #lastRead = Date.now();
+  #handshakeTimer: Timer | undefined;
+  #heartbeat: Timer | undefined;
+  #ttlTimer: Timer | undefined;
+
+  /** Starts the handshake on a connected stream; `peer` names the peer in log lines. */
+  constructor(owner: PipeOwner, conn: Deno.Conn, peer: string) {
+    super(owner, peer);
+    this.#conn = conn;
+    const limit = owner.options.handshakeInterval;
+    if (limit > 0) {
+      this.#handshakeTimer = setTimeout(() => this.abort("handshake timed out"), limit);
+    }
+    const identity = sendsIdentity(owner.type) ? owner.options.routingId : undefined;
+    this.#control.push(encodeGreeting(), encodeReady(owner.type, identity));
+    this.flush();
+    this.#reader = this.#read();
+  }
+
+  /** Queues a SUBSCRIBE or CANCEL (a 3.0 peer gets the equivalent message instead). */
+  subscribe(topic: Uint8Array, on: boolean): void {
+    this.#control.push(
+      this.#minor >= 1
+        ? encodeCommand(on ? "SUBSCRIBE" : "CANCEL", topic)
+        : encodeFrame(0, subscriptionMessage(topic, on)[0]!),
+    );
+    this.flush();
+  }
+
+  /** Resolves when the connection has ended and both loops have finished. */
+  get done(): Promise<void> {
+    return this.#reader.then(() => this.#writer);
+  }
+
+  /** Whether anything is still to be written. */
+  protected get busy(): boolean {
+    return !this.#destroyed &&
+      (this.#writing || this.#control.length > 0 || this.outbox.length > 0);
+  }
+
+  /** Starts the write loop unless it runs already. */
+  protected flush(): void {
+    if (this.#writing || this.#destroyed) return;
+    this.#writing = true;
+    this.#writer = this.#write();
+  }
+
+  /** Resumes reading once the inbox is below the high-water mark again. */
+  protected consumed(): void {
+    if (this.#resume && !this.full) {
+      const resume = this.#resume;
+      this.#resume = undefined;
+      resume();
+    }
+  }
+
+  /** Closes the stream; both loops end. */
+  protected destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    clearTimeout(this.#handshakeTimer);
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#ttlTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // closed already
+    }
+    this.#resume?.();
+    this.outbox.clear();
+    this.settled();
+  }
+
+  #end(reason: string): void {
+    log.debug(`${this.peer}: ${reason}`);
+    this.detach();
+    this.destroy();
+  }
+
+  async #read(): Promise<void> {
+    try {
+      await this.#readLoop();
+      if (!this.#destroyed) this.#end("closed by the peer");
+    } catch (e) {
+      if (this.#destroyed) return;
+      if (e instanceof ZmqError) this.abort(e.message);
+      else this.#end(`read failed: ${errorMessage(e)}`);
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn;
+    const buf = new Uint8Array(READ_SIZE);
+    let start = 0;
+    let end = 0;
+    while (end < GREETING_SIZE) {
+      const n = await conn.read(buf.subarray(end));
+      if (n === null) return;
+      end += n;
+      checkGreetingStart(buf, end);
+    }
+    this.#greeted(buf.subarray(0, GREETING_SIZE));
+    start = GREETING_SIZE;
+    const header: FrameHeader = { flags: 0, size: 0, headerSize: 0 };
+    for (;;) {
+      while (readHeader(buf, start, end, header)) {
+        this.#check(header);
+        const total = header.headerSize + header.size;
+        let body: Uint8Array;
+        if (end - start >= total) {
+          body = this.#copy(buf, start + header.headerSize, header.size);
+          start += total;
+        } else if (total <= buf.length) {
+          break;
+        } else {
+          body = allocate(header.size);
+          body.set(buf.subarray(start + header.headerSize, end));
+          let filled = end - start - header.headerSize;
+          start = end = 0;
+          while (filled < body.length) {
+            const n = await conn.read(body.subarray(filled));
+            if (n === null) return;
+            filled += n;
+          }
+          this.#lastRead = Date.now();
+        }
+        this.#frame(header.flags, body);
+        if (this.#destroyed) return;
+      }
+      if (start === end) {
+        start = end = 0;
+      } else if (start > 0) {
+        buf.copyWithin(0, start, end);
+        end -= start;
+        start = 0;
+      }
+      if (this.full) await new Promise<void>((resolve) => this.#resume = resolve);
+      if (this.#destroyed) return;
+      const n = await conn.read(buf.subarray(end));
+      if (n === null) return;
+      end += n;
+      this.#lastRead = Date.now();
+    }
+  }
+
+  /** A frame's body out of the read buffer: small ones share a slab, others get their own. */
+  #copy(buf: Uint8Array, at: number, size: number): Uint8Array {
+    if (size > SLAB_FRAME) return buf.slice(at, at + size);
+    if (this.#slabUsed + size > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const body = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    body.set(buf.subarray(at, at + size));
+    this.#slabUsed += size;
+    return body;
+  }
+
+  #greeted(bytes: Uint8Array): void {
+    const greeting = parseGreeting(bytes);
+    if (greeting.mechanism !== "NULL") {
+      throw new ZmqError("EPROTO", `unsupported security mechanism ${greeting.mechanism}`);
+    }
+    this.#minor = greeting.major > 3 ? 1 : greeting.minor;
+  }
+
+  #check(header: FrameHeader): void {
+    if (header.flags & FLAG_COMMAND) {
+      if (header.flags & FLAG_MORE) throw new ZmqError("EPROTO", "a command frame with MORE set");
+      if (header.size > MAX_COMMAND) throw new ZmqError("EPROTO", "oversized command frame");
+      return;
+    }
+    if (!this.#ready) throw new ZmqError("EPROTO", "a message before the handshake completed");
+    const max = this.owner.options.maxMessageSize;
+    if (max >= 0 && this.#partsSize + header.size > max) {
+      throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
+    }
+  }
+
+  #frame(flags: number, body: Uint8Array): void {
+    if (flags & FLAG_COMMAND) {
+      this.#command(parseCommand(body));
+      return;
+    }
+    if (!(flags & FLAG_MORE) && this.#parts.length === 0) {
+      this.deliver([body]);
+      return;
+    }
+    this.#parts.push(body);
+    this.#partsSize += body.length;
+    if (flags & FLAG_MORE) return;
+    const message = this.#parts;
+    this.#parts = [];
+    this.#partsSize = 0;
+    this.deliver(message);
+  }
+
+  #command({ name, data }: Command): void {
+    if (name === "ERROR") {
+      throw new ZmqError("EPROTO", `the peer sent ERROR "${errorReason(data)}"`);
+    }
+    if (!this.#ready) {
+      if (name !== "READY") throw new ZmqError("EPROTO", `expected READY, got ${name}`);
+      this.#handshake(data);
+      return;
+    }
+    switch (name) {
+      case "PING": {
+        this.#control.push(encodePong(data));
+        this.flush();
+        const ttl = pingTtl(data);
+        if (ttl > 0) this.#watch(ttl);
+        break;
+      }
+      case "SUBSCRIBE":
+      case "CANCEL":
+        if (this.owner.type === "PUB") {
+          this.deliver(subscriptionMessage(data, name === "SUBSCRIBE"));
+        }
+        break;
+      default:
+        // PONG (its arrival already counts as life) and commands we do not know are ignored.
+    }
+  }
+
+  #handshake(metadata: Uint8Array): void {
+    const properties = parseMetadata(metadata);
+    const type = properties.get("socket-type");
+    if (!type) throw new ZmqError("EPROTO", "READY without a Socket-Type");
+    clearTimeout(this.#handshakeTimer);
+    this.#ready = true;
+    const refused = this.handshake(
+      latin1.decode(type),
+      properties.get("identity")?.slice() ?? EMPTY,
+    );
+    if (refused) {
+      log.warning(`${this.peer}: ${refused}; closing the connection`);
+      this.#control.push(encodeError(refused));
+      this.#ending = true;
+      this.flush();
+      return;
+    }
+    const { heartbeatInterval, heartbeatTimeout, heartbeatTimeToLive } = this.owner.options;
+    if (heartbeatInterval > 0) {
+      const ping = encodePing(Math.ceil(heartbeatTimeToLive / 100), EMPTY);
+      this.#heartbeat = setInterval(() => {
+        if (Date.now() - this.#lastRead > heartbeatTimeout) {
+          this.abort("no heartbeat from the peer");
+        } else {
+          this.#control.push(ping);
+          this.flush();
+        }
+      }, heartbeatInterval);
+    }
+  }
+
+  /** Drops the connection if the peer stays silent longer than the TTL its PING asked for. */
+  #watch(ttl: number): void {
+    if (this.#ttlTimer !== undefined) return;
+    const check = () => {
+      const idle = Date.now() - this.#lastRead;
+      if (idle >= ttl) this.abort("the peer's heartbeat time-to-live expired");
+      else this.#ttlTimer = setTimeout(check, ttl - idle);
+    };
+    this.#ttlTimer = setTimeout(check, ttl);
+  }
+
+  async #write(): Promise<void> {
+    try {
+      for (let chunks = this.#encode(); chunks.length > 0; chunks = this.#encode()) {
+        for (const chunk of chunks) {
+          for (let at = 0; at < chunk.length;) at += await this.#conn.write(chunk.subarray(at));
+        }
+      }
+    } catch (e) {
+      if (!this.#destroyed) this.#end(`write failed: ${errorMessage(e)}`);
+    } finally {
+      this.#writing = false;
+    }
+    if (this.#ending) this.#end("refused");
+    this.settled();
+  }
+
+  /** Takes what is queued (commands first) and lays it out as the chunks to write next. */
+  #encode(): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    const batch = this.#batch ??= new Uint8Array(BATCH_SIZE);
+    let target = batch;
+    let used = 0;
+    let from = 0;
+    for (let frame = this.#control.shift(); frame; frame = this.#control.shift()) {
+      if (used + frame.length > batch.length) {
+        if (used > from) chunks.push(batch.subarray(from, used));
+        chunks.push(frame);
+        from = used;
+      } else {
+        batch.set(frame, used);
+        used += frame.length;
+      }
+    }
+    let taken = 0;
+    for (let message = this.outbox.peek(); message; message = this.outbox.peek()) {
+      let small = 0;
+      for (const frame of message) {
+        small += headerSize(frame.length) + (frame.length >= DIRECT_SIZE ? 0 : frame.length);
+      }
+      if (used + small > batch.length) {
+        if (used > 0 || chunks.length > 0) break;
+        target = new Uint8Array(small);
+      }
+      const last = message.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const frame = message[i]!;
+        used = writeHeader(target, used, i < last ? FLAG_MORE : 0, frame.length);
+        if (frame.length >= DIRECT_SIZE) {
+          chunks.push(target.subarray(from, used), frame);
+          from = used;
+        } else {
+          target.set(frame, used);
+          used += frame.length;
+        }
+      }
+      this.outbox.shift();
+      taken++;
+      if (target !== batch || chunks.length >= MAX_CHUNKS) break;
+    }
+    if (used > from) chunks.push(target.subarray(from, used));
+    if (taken > 0) this.owner.writable(this);
+    return chunks;
+  }
+}
+
+function allocate(size: number): Uint8Array {
+  try {
+    return new Uint8Array(size);
+  } catch {
+    throw new ZmqError("EPROTO", `cannot allocate a frame of ${size} bytes`);
+  }
+}

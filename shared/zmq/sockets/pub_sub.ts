@@ -1,0 +1,88 @@
+/**
+ * PUB and SUB (RFC 29). A SUB tells its PUB peers which topic prefixes it wants (SUBSCRIBE and
+ * CANCEL commands to ZMTP 3.1 peers, the 3.0 subscription messages to older ones); a PUB sends
+ * each message to every peer with a matching prefix, dropping it for a peer at its high-water
+ * mark (a PUB never waits). A SUB filters too, by the first frame.
+ *
+ * @module
+ */
+
+import type { SocketOptions } from "../options.ts";
+import type { Message, Pipe } from "../pipe.ts";
+import { Subscriptions } from "../routing.ts";
+import { type FrameLike, Readable, toFrame, Writable } from "../socket.ts";
+
+/** A PUB socket. */
+export class Publisher extends Writable {
+  readonly #subscriptions = new Map<Pipe, Subscriptions>();
+
+  /** Makes a PUB socket. */
+  constructor(options: SocketOptions = {}) {
+    super("PUB", options);
+  }
+
+  protected override attached(pipe: Pipe): boolean {
+    this.#subscriptions.set(pipe, new Subscriptions());
+    return true;
+  }
+
+  protected override detached(pipe: Pipe): void {
+    this.#subscriptions.delete(pipe);
+  }
+
+  /** Subscription messages update the peer's topics; anything else is dropped. */
+  protected override filter(pipe: Pipe, message: Message): undefined {
+    const frame = message[0]!;
+    const subscriptions = this.#subscriptions.get(pipe);
+    if (message.length === 1 && frame[0] === 1) subscriptions?.add(frame.subarray(1));
+    if (message.length === 1 && frame[0] === 0) subscriptions?.remove(frame.subarray(1));
+    return undefined;
+  }
+
+  protected override trySend(message: Message): boolean {
+    const topic = message[0]!;
+    for (const [pipe, subscriptions] of this.#subscriptions) {
+      if (pipe.writable && subscriptions.matches(topic)) pipe.write(message);
+    }
+    return true;
+  }
+}
+
+/** A SUB socket. */
+export class Subscriber extends Readable {
+  readonly #subscriptions = new Subscriptions();
+
+  /** Makes a SUB socket (subscribed to nothing). */
+  constructor(options: SocketOptions = {}) {
+    super("SUB", options);
+  }
+
+  /** Subscribes to messages whose first frame starts with a prefix (no prefix: everything). */
+  subscribe(...prefixes: FrameLike[]): void {
+    for (const prefix of prefixes.length > 0 ? prefixes : [""]) {
+      const topic = toFrame(prefix);
+      if (this.#subscriptions.add(topic)) {
+        for (const pipe of this.pipes) pipe.subscribe(topic, true);
+      }
+    }
+  }
+
+  /** Cancels subscriptions (each as often as it was made; no prefix: the empty one). */
+  unsubscribe(...prefixes: FrameLike[]): void {
+    for (const prefix of prefixes.length > 0 ? prefixes : [""]) {
+      const topic = toFrame(prefix);
+      if (this.#subscriptions.remove(topic)) {
+        for (const pipe of this.pipes) pipe.subscribe(topic, false);
+      }
+    }
+  }
+
+  protected override attached(pipe: Pipe): boolean {
+    for (const topic of this.#subscriptions.topics()) pipe.subscribe(topic, true);
+    return true;
+  }
+
+  protected override filter(_pipe: Pipe, message: Message): Message | undefined {
+    return this.#subscriptions.matches(message[0]!) ? message : undefined;
+  }
+}

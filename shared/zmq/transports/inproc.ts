@@ -1,0 +1,147 @@
+/**
+ * The inproc:// transport: two sockets of one process, in the same thread or in different
+ * Workers, linked by a MessageChannel (see `workers.ts` for how the two find each other).
+ *
+ * The high-water marks hold as in libzmq: a sender posts at most the receiver's receive
+ * high-water mark of messages ahead of what the receiver has read (the receiver returns credit
+ * as it reads), the rest waits in the sender's outbox up to its send high-water mark.
+ *
+ * Frames of `TRANSFER_SIZE` bytes or more are transferred, not copied, when they span their
+ * whole ArrayBuffer: the sender's array is detached by `send` (as with zeromq.js, a frame must
+ * not be used again after sending it). PUB copies, since it may send one message to many.
+ *
+ * Permissions: none.
+ *
+ * @module
+ */
+
+import { type Message, Pipe, type PipeOwner, subscriptionMessage } from "../pipe.ts";
+import { sendsIdentity, type SocketType } from "../socket_type.ts";
+import type { EndpointHandle } from "./stream.ts";
+import { dial, register, unregister } from "./workers.ts";
+
+/** Frames at least this large are transferred rather than copied. */
+const TRANSFER_SIZE = 16 * 1024;
+
+/** What the two ends of a link post: a hello, a message, credit, or null for "closed". */
+type Post = { type: SocketType; id: Uint8Array; hwm: number } | Message | number | null;
+
+/** One end of an inproc link. */
+class InprocPipe extends Pipe {
+  readonly #port: MessagePort;
+  readonly #done = Promise.withResolvers<void>();
+  #window = 0;
+  #inFlight = 0;
+  #unacked = 0;
+  #destroyed = false;
+
+  constructor(owner: PipeOwner, port: MessagePort, peer: string) {
+    super(owner, peer);
+    this.#port = port;
+    port.onmessage = (event) => this.#receive(event.data as Post);
+    const id = sendsIdentity(owner.type) ? owner.options.routingId : new Uint8Array(0);
+    port.postMessage({ type: owner.type, id, hwm: owner.options.receiveHighWaterMark } as Post);
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  subscribe(topic: Uint8Array, on: boolean): void {
+    this.outbox.push(subscriptionMessage(topic, on));
+    this.flush();
+  }
+
+  protected get busy(): boolean {
+    return !this.#destroyed && this.outbox.length > 0;
+  }
+
+  protected flush(): void {
+    if (this.#destroyed || !this.peerType) return;
+    let taken = 0;
+    while (this.outbox.length > 0 && (this.#window === 0 || this.#inFlight < this.#window)) {
+      const message = this.outbox.shift()!;
+      const transfer: ArrayBuffer[] = [];
+      this.#port.postMessage(this.#prepare(message, transfer), transfer);
+      this.#inFlight++;
+      taken++;
+    }
+    if (taken === 0) return;
+    if (this.outbox.length === 0) this.settled();
+    this.owner.writable(this);
+  }
+
+  protected consumed(): void {
+    const hwm = this.owner.options.receiveHighWaterMark;
+    if (hwm === 0 || this.#destroyed || ++this.#unacked < Math.ceil(hwm / 2)) return;
+    this.#port.postMessage(this.#unacked);
+    this.#unacked = 0;
+  }
+
+  protected destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#port.postMessage(null);
+    this.#port.close();
+    this.outbox.clear();
+    this.settled();
+    this.#done.resolve();
+  }
+
+  #receive(post: Post): void {
+    if (this.#destroyed) return;
+    if (Array.isArray(post)) {
+      this.deliver(post);
+    } else if (typeof post === "number") {
+      this.#inFlight -= post;
+      this.flush();
+    } else if (post === null) {
+      this.detach();
+      this.destroy();
+    } else {
+      this.#window = post.hwm;
+      const refused = this.handshake(post.type, post.id);
+      if (refused) this.abort(refused);
+      else this.flush();
+    }
+  }
+
+  /** The frames to post: large ones we may hand over are transferred, views are cut out. */
+  #prepare(message: Message, transfer: ArrayBuffer[]): Message {
+    const mayTransfer = this.owner.type !== "PUB";
+    return message.map((frame) => {
+      const whole = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength;
+      if (frame.byteLength < TRANSFER_SIZE || !mayTransfer) return whole ? frame : frame.slice();
+      const own = whole && frame.buffer instanceof ArrayBuffer ? frame : frame.slice();
+      if (!transfer.includes(own.buffer as ArrayBuffer)) transfer.push(own.buffer as ArrayBuffer);
+      return own;
+    });
+  }
+}
+
+/** Binds an inproc:// name. */
+export function bindInproc(owner: PipeOwner, name: string): EndpointHandle {
+  const address = `inproc://${name}`;
+  const pipes = new Set<InprocPipe>();
+  register(name, (port) => {
+    const pipe = new InprocPipe(owner, port, address);
+    pipes.add(pipe);
+    pipe.done.then(() => pipes.delete(pipe));
+  });
+  return {
+    address,
+    async close(linger) {
+      unregister(name);
+      await Promise.all([...pipes].map((pipe) => pipe.close(linger)));
+    },
+  };
+}
+
+/** Connects to an inproc:// name (bound now or later, in this thread or another Worker). */
+export function connectInproc(owner: PipeOwner, name: string): EndpointHandle {
+  const address = `inproc://${name}`;
+  const { port1, port2 } = new MessageChannel();
+  const pipe = new InprocPipe(owner, port1, address);
+  dial(name, port2);
+  return { address, close: (linger) => pipe.close(linger) };
+}

@@ -1,0 +1,127 @@
+/**
+ * ZeroMQ throughput, side by side on this machine: our sockets, pyzmq (libzmq 4.3 through
+ * Debian's python3-zmq) and raw Deno streams (the ceiling), each pair of peers in two separate
+ * processes, over tcp and ipc. Prints a Markdown table (the median of `--runs` runs per cell).
+ *
+ * Run: deno run -A tests/bench/zmq_throughput.ts [--runs 3]
+ *
+ * @module
+ */
+
+import { PYTHON, ROOT } from "../process.ts";
+
+interface Row {
+  name: string;
+  pattern: "push" | "req";
+  count: number;
+  size: number;
+  unit: string;
+  /** Turns operations per second into the unit shown. */
+  scale: (perSecond: number) => number;
+}
+
+const ROWS: Row[] = [
+  {
+    name: "PUSH/PULL 100 B",
+    pattern: "push",
+    count: 1_000_000,
+    size: 100,
+    unit: "msg/s",
+    scale: (n) => n,
+  },
+  {
+    name: "PUSH/PULL 64 KiB",
+    pattern: "push",
+    count: 20_000,
+    size: 65536,
+    unit: "MB/s",
+    scale: (n) => (n * 65536) / 1e6,
+  },
+  {
+    name: "REQ/REP 100 B",
+    pattern: "req",
+    count: 20_000,
+    size: 100,
+    unit: "round trips/s",
+    scale: (n) => n,
+  },
+];
+const IMPLS = ["ours", "pyzmq", "raw"] as const;
+type Impl = typeof IMPLS[number];
+
+const runsFlag = Deno.args.indexOf("--runs");
+const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 3;
+let sequence = 0;
+
+function command(impl: Impl, args: string[]): Deno.Command {
+  const [program, ...prefix] = impl === "pyzmq"
+    ? [PYTHON, `${ROOT}/tests/fixtures/zmq_bench.py`]
+    : [Deno.execPath(), "run", "-A", `${ROOT}/tests/bench/zmq_peer.ts`, impl];
+  return new Deno.Command(program!, { args: [...prefix, ...args], stdout: "piped" });
+}
+
+async function lines(stream: ReadableStream<Uint8Array>): Promise<string[]> {
+  return (await new Response(stream).text()).split("\n");
+}
+
+/** One run: server and client in their own processes; returns operations per second. */
+async function once(impl: Impl, row: Row, transport: "tcp" | "ipc"): Promise<number> {
+  const endpoint = transport === "tcp"
+    ? "tcp://127.0.0.1:0"
+    : `ipc://${Deno.makeTempDirSync()}/bench-${Deno.pid}-${sequence++}.sock`;
+  const args = [String(row.count), String(row.size)];
+  const server = command(impl, [row.pattern, "server", endpoint, ...args]).spawn();
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let head = "";
+  while (!head.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${impl} server did not start`);
+    head += value;
+  }
+  const bound = /^ready (\S+)/.exec(head)![1]!;
+  const client = command(impl, [row.pattern, "client", bound, ...args]).spawn();
+  const rest = (async () => {
+    const parts = [head];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    return parts.join("").split("\n");
+  })();
+  const [serverLines, clientLines] = await Promise.all([rest, lines(client.stdout)]);
+  const [serverStatus, clientStatus] = await Promise.all([server.status, client.status]);
+  if (!serverStatus.success || !clientStatus.success) throw new Error(`${impl} run failed`);
+  const result = [...serverLines, ...clientLines].find((line) => line.startsWith("result "));
+  if (transport === "ipc") {
+    Deno.removeSync(endpoint.slice(6).replace(/\/[^/]+$/, ""), { recursive: true });
+  }
+  return Number(result!.slice(7));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function format(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
+}
+
+const table = [
+  "| row | transport | ours | pyzmq (libzmq) | raw Deno stream | ours / pyzmq | ours / raw |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+];
+for (const transport of ["tcp", "ipc"] as const) {
+  for (const row of ROWS) {
+    const results: Record<string, number> = {};
+    for (const impl of IMPLS) {
+      const runs: number[] = [];
+      for (let i = 0; i < RUNS; i++) runs.push(row.scale(await once(impl, row, transport)));
+      results[impl] = median(runs);
+      console.error(`${row.name} ${transport} ${impl}: ${runs.map(format).join(", ")} ${row.unit}`);
+    }
+    const { ours, pyzmq, raw } = results as Record<Impl, number>;
+    table.push(
+      `| ${row.name} (${row.unit}) | ${transport} | ${format(ours)} | ${format(pyzmq)} | ` +
+        `${format(raw)} | ${(ours / pyzmq).toFixed(2)} | ${(ours / raw).toFixed(2)} |`,
+    );
+  }
+}
+console.log(table.join("\n"));

@@ -1,0 +1,195 @@
+/**
+ * What the ZeroMQ tests share: a libzmq peer (Debian's python3-zmq, `fixtures/zmq_peer.py`)
+ * driven command by command, raw stream clients for hand-made bytes, unique endpoints, and hex.
+ *
+ * @module
+ */
+
+import { PYTHON, ROOT } from "./process.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Bytes as lowercase hex. */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Hex (spaces allowed) as bytes. */
+export function fromHex(hex: string): Uint8Array {
+  const digits = hex.replace(/\s+/g, "");
+  return new Uint8Array(digits.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
+}
+
+/** Frames as text. */
+export function texts(frames: Uint8Array[]): string[] {
+  return frames.map((frame) => decoder.decode(frame));
+}
+
+/** The bytes the Python peer's `big` command sends: byte i is i % 251. */
+export function pattern(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
+/** The SHA-256 of bytes, as hex. */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  return toHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
+  );
+}
+
+const dir = Deno.makeTempDirSync({ prefix: "piw-zmq-test-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+let sequence = 0;
+
+/** A fresh endpoint of a transport: tcp on an ephemeral port, a unique ipc path or inproc name. */
+export function endpoint(transport: "tcp" | "ipc" | "inproc"): string {
+  sequence++;
+  if (transport === "tcp") return "tcp://127.0.0.1:0";
+  if (transport === "ipc") return `ipc://${dir}/${sequence}.sock`;
+  return `inproc://test-${sequence}`;
+}
+
+/** The reply of the Python peer to a command. */
+export interface PeerReply {
+  ok?: boolean;
+  error?: string;
+  endpoint?: string;
+  frames?: string[];
+  sizes?: number[];
+  sha256?: string;
+}
+
+/** A libzmq socket in a Python process, driven command by command. */
+export class LibzmqPeer {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #buffered = "";
+  #endpoint = "";
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Starts a peer of a libzmq socket type that binds or connects `endpoint`. */
+  static async start(
+    type: string,
+    mode: "bind" | "connect",
+    endpoint: string,
+    options: Record<string, string> = {},
+  ): Promise<LibzmqPeer> {
+    const args = [`${ROOT}/tests/fixtures/zmq_peer.py`, type, mode, endpoint];
+    for (const [key, value] of Object.entries(options)) args.push(`${key}=${value}`);
+    const child = new Deno.Command(PYTHON, { args, stdin: "piped", stdout: "piped" }).spawn();
+    const peer = new LibzmqPeer(child);
+    peer.#endpoint = (await peer.#line()).endpoint!;
+    return peer;
+  }
+
+  /** The endpoint as the peer bound or connected it. */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  /** Sends a command and resolves to the peer's reply. */
+  async call(command: Record<string, unknown>): Promise<PeerReply> {
+    await this.#writer.write(encoder.encode(JSON.stringify(command) + "\n"));
+    return this.#line();
+  }
+
+  /** Has the peer send a message. */
+  async send(frames: (string | Uint8Array)[]): Promise<void> {
+    const hex = frames.map((f) => toHex(typeof f === "string" ? encoder.encode(f) : f));
+    const reply = await this.call({ op: "send", frames: hex });
+    if (!reply.ok) throw new Error(`the libzmq peer could not send: ${JSON.stringify(reply)}`);
+  }
+
+  /** Has the peer receive a message (it fails after `timeout` ms). */
+  async receive(timeout = 10000): Promise<Uint8Array[]> {
+    const reply = await this.call({ op: "recv", timeout });
+    if (!reply.frames) {
+      throw new Error(`the libzmq peer received nothing: ${JSON.stringify(reply)}`);
+    }
+    return reply.frames.map(fromHex);
+  }
+
+  /** Closes the peer's socket and waits for the process to end. */
+  async close(): Promise<void> {
+    await this.call({ op: "close" });
+    await this.#finish();
+  }
+
+  /** Kills the peer outright (a crash, as far as its connections can tell). */
+  async kill(): Promise<void> {
+    this.#child.kill("SIGKILL");
+    await this.#finish();
+  }
+
+  async #finish(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    await this.#reader.cancel();
+    await this.#child.status;
+  }
+
+  async #line(): Promise<PeerReply> {
+    while (!this.#buffered.includes("\n")) {
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("the libzmq peer exited");
+      this.#buffered += value;
+    }
+    const end = this.#buffered.indexOf("\n");
+    const line = this.#buffered.slice(0, end);
+    this.#buffered = this.#buffered.slice(end + 1);
+    return JSON.parse(line);
+  }
+}
+
+/** Opens a raw stream to a tcp:// or ipc:// endpoint. */
+export function rawConnect(address: string): Promise<Deno.Conn> {
+  const tcp = /^tcp:\/\/(.*):(\d+)$/.exec(address);
+  return tcp
+    ? Deno.connect({ hostname: tcp[1]!, port: Number(tcp[2]) })
+    : Deno.connect({ transport: "unix", path: address.slice("ipc://".length) });
+}
+
+/** Reads a raw stream until the other side closes it (a reset counts), then closes it. */
+export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  try {
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      chunks.push(buf.slice(0, n));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
+  }
+  conn.close();
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** Reads exactly `size` bytes from a raw stream. */
+export async function readExactly(conn: Deno.Conn, size: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(size);
+  for (let at = 0; at < size;) {
+    const n = await conn.read(buf.subarray(at));
+    if (n === null) throw new Error(`the stream ended after ${at} of ${size} bytes`);
+    at += n;
+  }
+  return buf;
+}
+
+/** Writes all of `bytes` to a raw stream. */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
