@@ -125,3 +125,18 @@ export async function fingerprint(db: Queryable, user?: string): Promise<string[
     ORDER BY 1`);
   return rows.map((r) => (user ? r.line.replaceAll(user, "<user>") : r.line));
 }
+
+/** Every row of every table of the public schema, as sorted JSON text per table. */
+export async function contents(db: Queryable): Promise<Record<string, string[]>> {
+  const tables = await db.query<{ name: string }>(
+    "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+  );
+  const out: Record<string, string[]> = {};
+  for (const { name } of tables) {
+    const rows = await db.query<{ row: string }>(
+      `SELECT to_jsonb(t)::text AS row FROM ${quoteIdent(name)} AS t ORDER BY 1`,
+    );
+    out[name] = rows.map((r) => r.row);
+  }
+  return out;
+}
