@@ -48,19 +48,11 @@ export type DbStatistics = Omit<StatsMessage, "disk_free" | "disk_size">;
 /** How many pending builds per ABI {@linkcode MasterDb.buildQueue} returns by default. */
 export const QUEUE_LENGTH = 1000;
 
-function agentParams(a: UserAgentInfo): (string | null)[] {
-  return [
-    a.arch,
-    a.distroName,
-    a.distroVersion,
-    a.osName,
-    a.osVersion,
-    a.pyName,
-    a.pyVersion,
-    a.installerName,
-    a.installerVersion,
-    a.setuptoolsVersion,
-  ];
+/** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
+function agentJson(agent: UserAgentInfo): string {
+  return JSON.stringify(Object.fromEntries(
+    Object.entries(agent).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  ));
 }
 
 /**
@@ -131,9 +123,12 @@ export class MasterDb {
     await this.connection.close();
   }
 
-  async #call(fn: string, params: readonly unknown[]): Promise<void> {
-    const args = params.map((_, i) => `$${i + 1}`).join(", ");
-    await this.connection.query(`SELECT ${fn}(${args})`, params);
+  async #run(sql: string, params: readonly unknown[]): Promise<void> {
+    await this.connection.query(sql, params);
+  }
+
+  #webHit(hit: [kind: string, name: string, host: string, at: Timestamp, agent: string]) {
+    return this.#run("SELECT log_web_hit($1, $2, $3, $4, $5)", hit);
   }
 
   async #value<T>(sql: string, params: readonly unknown[]): Promise<T> {
@@ -179,57 +174,63 @@ export class MasterDb {
 
   /** PROJDESC: sets a package's description. */
   setDescription(pkg: string, description: string): Promise<void> {
-    return this.#call("set_package_description", [pkg, description]);
+    return this.#run("SELECT update_package($1, descr => $2)", [pkg, description]);
   }
 
   /** SKIPPKG: sets a package's skip reason ('' builds it again). */
   skipPackage(pkg: string, reason: string): Promise<void> {
-    return this.#call("skip_package", [pkg, reason]);
+    return this.#run("SELECT update_package($1, reason => $2)", [pkg, reason]);
   }
 
   /** SKIPVER: sets a version's skip reason ('' builds it again). */
   skipVersion(pkg: string, version: string, reason: string): Promise<void> {
-    return this.#call("skip_package_version", [pkg, version, reason]);
+    return this.#run("SELECT update_version($1, $2, reason => $3)", [pkg, version, reason]);
   }
 
   /** DELPKG: deletes a package and all of it; returns the names of the files that went. */
   deletePackage(pkg: string): Promise<string[]> {
-    return this.#names("SELECT name FROM delete_package($1) AS name", [pkg]);
+    return this.#names("SELECT name FROM delete_release($1) AS name", [pkg]);
   }
 
   /** DELVER: deletes a version and all of it; returns the names of the files that went. */
   deleteVersion(pkg: string, version: string): Promise<string[]> {
-    return this.#names("SELECT name FROM delete_version($1, $2) AS name", [pkg, version]);
+    return this.#names("SELECT name FROM delete_release($1, $2) AS name", [pkg, version]);
   }
 
   /** YANKVER (and UNYANKVER with `yanked` false): marks a version yanked or not. */
   yankVersion(pkg: string, version: string, yanked = true): Promise<void> {
-    return this.#call("yank_version", [pkg, version, yanked]);
+    return this.#run("SELECT update_version($1, $2, yank => $3)", [pkg, version, yanked]);
   }
 
   /** LOGDOWNLOAD: records a wheel download. */
   logDownload(d: DownloadState): Promise<void> {
-    return this.#call("log_download", [d.filename, d.host, d.timestamp, ...agentParams(d.agent)]);
+    return this.#run(
+      "SELECT log_download($1, $2, $3, $4)",
+      [d.filename, d.host, d.timestamp, agentJson(d.agent)],
+    );
   }
 
   /** LOGSEARCH: records a fetch of a package's simple index page. */
   logSearch(s: SearchState): Promise<void> {
-    return this.#call("log_search", [s.package_, s.host, s.timestamp, ...agentParams(s.agent)]);
+    return this.#run(
+      "SELECT log_search($1, $2, $3, $4)",
+      [s.package_, s.host, s.timestamp, agentJson(s.agent)],
+    );
   }
 
   /** LOGPROJECT: records a project page hit. */
   logProjectHit(h: ProjectState): Promise<void> {
-    return this.#call("log_web_hit", ["project", h.package_, h.host, h.timestamp, h.userAgent]);
+    return this.#webHit(["project", h.package_, h.host, h.timestamp, h.userAgent]);
   }
 
   /** LOGJSON: records a project JSON hit. */
   logJsonHit(h: JSONState): Promise<void> {
-    return this.#call("log_web_hit", ["json", h.package_, h.host, h.timestamp, h.userAgent]);
+    return this.#webHit(["json", h.package_, h.host, h.timestamp, h.userAgent]);
   }
 
   /** LOGPAGE: records a hit on another page (home, faq, …). */
   logPageHit(h: PageState): Promise<void> {
-    return this.#call("log_web_hit", ["page", h.page, h.host, h.timestamp, h.userAgent]);
+    return this.#webHit(["page", h.page, h.host, h.timestamp, h.userAgent]);
   }
 
   /** LOGBUILD: records a build with its output, files and dependencies; returns its id. */
@@ -267,9 +268,7 @@ export class MasterDb {
   /** PKGFILES: every file of a package, name → SHA-256, by name. */
   async packageFiles(pkg: string): Promise<Map<string, string>> {
     const rows = await this.connection.query<{ name: string; hash: string }>(
-      `SELECT f.filename AS name, f.filehash AS hash
-       FROM builds AS b JOIN files AS f ON f.build_id = b.build_id
-       WHERE b.package = $1 ORDER BY f.filename`,
+      "SELECT filename AS name, filehash AS hash FROM get_files($1)",
       [pkg],
     );
     return new Map(rows.map((r) => [r.name, r.hash]));
@@ -284,11 +283,7 @@ export class MasterDb {
   /** VERFILES: the names of a version's files. */
   async versionFiles(pkg: string, version: string): Promise<Set<string>> {
     return new Set(
-      await this.#names(
-        `SELECT f.filename AS name FROM builds AS b JOIN files AS f ON f.build_id = b.build_id
-         WHERE b.package = $1 AND b.version = $2 ORDER BY f.filename`,
-        [pkg, version],
-      ),
+      await this.#names("SELECT filename AS name FROM get_files($1, $2)", [pkg, version]),
     );
   }
 
@@ -337,7 +332,7 @@ export class MasterDb {
 
   /** SETPYPI: moves the PyPI serial forward (a lower one is ignored). */
   setPypiSerial(serial: number): Promise<void> {
-    return this.#call("set_pypi_serial", [serial]);
+    return this.#run("SELECT set_pypi_serial($1)", [serial]);
   }
 
   /** GETSTATS: the statistics of the home page and the monitors, but for disk space. */
@@ -397,7 +392,7 @@ export class MasterDb {
       added_at: at.toString(),
       command,
     }));
-    return this.#call("save_rewrites_pending", [JSON.stringify(doc)]);
+    return this.#run("SELECT save_rewrites_pending($1)", [JSON.stringify(doc)]);
   }
 
   /** LOADRWP: the saved page rewrites, oldest first. */

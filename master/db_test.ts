@@ -317,41 +317,37 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await h.db.logJsonHit(new JSONState("foo", "10.0.0.5", when, "curl/8"));
     await h.db.logPageHit(new PageState("faq", "10.0.0.6", when, "Mozilla/5.0"));
     assertEquals(
-      await h.admin(`SELECT filename, package, accessed_by, accessed_at, arch, py_version,
-                            setuptools_version, os_name FROM downloads ORDER BY accessed_by`),
+      await h.admin(`SELECT d.filename, d.package, d.accessed_by, d.accessed_at, a.agent
+                     FROM downloads AS d JOIN user_agents AS a ON a.agent_id = d.agent_id
+                     ORDER BY d.accessed_by`),
       [
         {
           filename: w.filename,
           package: "foo",
           accessed_by: "10.0.0.1",
           accessed_at: when,
-          arch: "armv7l",
-          py_version: "3.11.2",
-          setuptools_version: "66",
-          os_name: null,
+          agent: { arch: "armv7l", py_version: "3.11.2", setuptools_version: "66" },
         },
         {
           filename: "gone-1.0-py3-none-any.whl",
           package: null,
           accessed_by: "10.0.0.2",
           accessed_at: when,
-          arch: null,
-          py_version: null,
-          setuptools_version: null,
-          os_name: null,
+          agent: {},
         },
       ],
     );
     assertEquals(
-      await h.admin("SELECT package, accessed_by, accessed_at, arch, distro_name FROM searches"),
+      await h.admin(`SELECT s.package, s.accessed_by, s.accessed_at, a.agent
+                     FROM searches AS s JOIN user_agents AS a ON a.agent_id = s.agent_id`),
       [{
         package: "foo",
         accessed_by: "10.0.0.3",
         accessed_at: when,
-        arch: "armv7l",
-        distro_name: null,
+        agent: { arch: "armv7l", py_version: "3.11.2", setuptools_version: "66" },
       }],
     );
+    assertEquals(await h.admin("SELECT count(*) AS n FROM user_agents"), [{ n: 2 }]);
     assertEquals(await h.admin("SELECT * FROM web_hits ORDER BY accessed_by"), [
       {
         kind: "project",
@@ -492,6 +488,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       "packages",
       "rewrites_pending",
       "searches",
+      "user_agents",
       "versions",
       "web_hits",
     ]);
@@ -532,7 +529,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
 
 async function reset(h: Harness) {
   await h.admin(
-    "TRUNCATE packages, build_abis, downloads, searches, web_hits RESTART IDENTITY CASCADE",
+    "TRUNCATE packages, build_abis, user_agents, web_hits RESTART IDENTITY CASCADE",
   );
   await h.admin("UPDATE configuration SET pypi_serial = 0");
 }
