@@ -495,13 +495,24 @@ export const theScribe = protocol("the scribe", {
 /** The pending-rewrite record the Secretary saves over a restart: package, when, what. */
 export const rewritePending = z.tuple([packageName, timestamp, z.enum(["PKGBOTH", "PKGPROJ"])]);
 
+/** A pending-rewrite record. */
+export type RewritePending = z.output<typeof rewritePending>;
+
 /** Any task → Seraph → TheOracle (REQ → ROUTER, default inproc://db). */
 export const theOracle = protocol("the oracle", {
   recv: {
     ALLPKGS: bare,
     ALLVERS: bare,
     NEWPKG: z.tuple([packageName, z.string().max(1000), z.string().max(10_000)]), // skip, description
-    NEWVER: z.tuple([packageName, versionString, timestamp, z.string().max(1000)]), // skip
+    // package, version, released, skip, and requires_python (optional: null or left out when
+    // PyPI did not say)
+    NEWVER: z.tuple([
+      packageName,
+      versionString,
+      timestamp,
+      z.string().max(1000),
+      z.string().max(200).nullable().optional(),
+    ]),
     PROJDESC: z.tuple([packageName, z.string().max(10_000)]),
     SKIPPKG: z.tuple([packageName, z.string().max(1000)]),
     SKIPVER: z.tuple([packageName, versionString, z.string().max(1000)]),

@@ -136,7 +136,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     ALLPKGS: undefined,
     ALLVERS: undefined,
     NEWPKG: ["foo", "", "A package"],
-    NEWVER: ["foo", "1.0", when, ""],
+    NEWVER: ["foo", "1.0", when, "", ">=3.9"],
     PROJDESC: ["foo", "A package"],
     SKIPPKG: ["foo", "binary only"],
     SKIPVER: ["foo", "1.0", "broken"],
@@ -226,7 +226,7 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
-            if (!["SAVERWP", "REBUILD"].includes(name)) {
+            if (!["SAVERWP", "REBUILD", "NEWVER"].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }
           }
@@ -235,6 +235,14 @@ for (const p of all) {
     }
   }
 }
+
+Deno.test("protocols: NEWVER's requires_python may be null or left out", () => {
+  const sender = reverse(protocols.theOracle);
+  for (const data of [["foo", "1.0", when, ""], ["foo", "1.0", when, "", null]] as const) {
+    const decoded = decodeMessage(protocols.theOracle, encodeMessage(sender, "NEWVER", [...data]));
+    assertEquals(decoded.data, [...data]);
+  }
+});
 
 Deno.test("protocols: data of the wrong type or arity is rejected, naming the field", () => {
   const cases: [Protocol, CborValue, string][] = [

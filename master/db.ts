@@ -1,0 +1,408 @@
+/**
+ * The master's database layer: one typed method per request the Oracle serves (`theOracle` in
+ * `shared/protocols.ts`; each method's doc names its message). Every write is one call of a
+ * SECURITY DEFINER function of `sql/create_piwheels.sql`, so each is atomic and the master's
+ * role needs no write privilege on any table; reads are plain SELECTs or the schema's
+ * reading functions.
+ *
+ * {@linkcode MasterDb.open} refuses a database whose schema version is not this software's,
+ * and a connection as a cluster superuser. A `pglite://` DSN gets the schema created on first
+ * use and runs as the ordinary role {@linkcode EMBEDDED_USER}.
+ *
+ * Deno permissions: those of the driver (`shared/db/postgres.ts` or `shared/db/pglite.ts`).
+ *
+ * @module
+ */
+
+import { SCHEMA_VERSION } from "../sql/scripts.ts";
+import { connect, type Database } from "../shared/db/driver.ts";
+import {
+  applyPlan,
+  compareVersions,
+  detectVersion,
+  preparePlan,
+  quoteIdent,
+  SchemaError,
+} from "../shared/db/schema.ts";
+import type { RewritePending, StatsMessage } from "../shared/protocols.ts";
+import type {
+  BuildState,
+  Dependencies,
+  DownloadState,
+  JSONState,
+  PageState,
+  ProjectState,
+  SearchState,
+  UserAgentInfo,
+} from "../shared/states.ts";
+import type { Timestamp } from "../shared/timestamp.ts";
+import { VERSION } from "../shared/version.ts";
+import { type ProjectData, projectData } from "./project_data.ts";
+
+/** The master's role inside an embedded (PGlite) database. */
+export const EMBEDDED_USER = "piwheels";
+
+/** The statistics the database provides: STATS without the file system's disk figures. */
+export type DbStatistics = Omit<StatsMessage, "disk_free" | "disk_size">;
+
+/** How many pending builds per ABI {@linkcode MasterDb.buildQueue} returns by default. */
+export const QUEUE_LENGTH = 1000;
+
+/** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
+function agentJson(agent: UserAgentInfo): string {
+  return JSON.stringify(Object.fromEntries(
+    Object.entries(agent).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  ));
+}
+
+/**
+ * Creates the schema of an embedded database on first use, then becomes its ordinary role (an
+ * older schema is left for piw-initdb to upgrade, which {@linkcode checkConnection} says).
+ */
+async function prepareEmbedded(db: Database): Promise<void> {
+  if (await detectVersion(db) === null) await applyPlan(db, await preparePlan(db, EMBEDDED_USER));
+  await db.exec(`SET ROLE ${quoteIdent(EMBEDDED_USER)}`);
+}
+
+/** Refuses a superuser connection and a schema version other than this software's. */
+async function checkConnection(db: Database): Promise<void> {
+  const [me] = await db.query<{ name: string; super: boolean; ready: boolean }>(
+    `SELECT current_user AS name,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS super,
+            to_regclass('public.configuration') IS NOT NULL AS ready`,
+  );
+  if (me!.super) {
+    throw new SchemaError(
+      `connected to ${db.target} as ${me!.name}, a cluster superuser: the master must run as ` +
+        "the ordinary user piw-initdb granted its permissions to",
+    );
+  }
+  if (!me!.ready) {
+    throw new SchemaError(`${db.target} holds no piwheels schema: run piw-initdb on it first`);
+  }
+  const [config] = await db.query<{ version: string }>("SELECT version FROM configuration");
+  const found = config?.version ?? "(none)";
+  if (found !== SCHEMA_VERSION) {
+    const what = compareVersions(found, SCHEMA_VERSION) > 0
+      ? "upgrade piwheels"
+      : "run piw-initdb to upgrade it";
+    throw new SchemaError(
+      `${db.target} has schema version ${found}, but piwheels ${VERSION} needs ` +
+        `${SCHEMA_VERSION}: ${what}`,
+    );
+  }
+}
+
+/** The master's view of the piwheels database. */
+export class MasterDb {
+  private constructor(
+    /** The connection underneath (for the tests and the embedded case's administration). */
+    readonly connection: Database,
+  ) {}
+
+  /** Connects to the DSN's database and checks it (see the module's description). */
+  static async open(dsn: string): Promise<MasterDb> {
+    const db = await connect(dsn, { applicationName: "piw-master" });
+    try {
+      return await MasterDb.attach(db);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  /** Checks an open database (creating an embedded one's schema) and wraps it. */
+  static async attach(db: Database): Promise<MasterDb> {
+    if (db.engine === "pglite") await prepareEmbedded(db);
+    await checkConnection(db);
+    return new MasterDb(db);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async #run(sql: string, params: readonly unknown[]): Promise<void> {
+    await this.connection.query(sql, params);
+  }
+
+  #webHit(hit: [kind: string, name: string, host: string, at: Timestamp, agent: string]) {
+    return this.#run("SELECT log_web_hit($1, $2, $3, $4, $5)", hit);
+  }
+
+  async #value<T>(sql: string, params: readonly unknown[]): Promise<T> {
+    const [row] = await this.connection.query<{ value: T }>(sql, params);
+    return row!.value;
+  }
+
+  async #names(sql: string, params: readonly unknown[]): Promise<string[]> {
+    return (await this.connection.query<{ name: string }>(sql, params)).map((r) => r.name);
+  }
+
+  /** ALLPKGS: every known package. */
+  async allPackages(): Promise<Set<string>> {
+    return new Set(await this.#names("SELECT package AS name FROM packages", []));
+  }
+
+  /** ALLVERS: every known version, as `[package, version]`. */
+  async allVersions(): Promise<[string, string][]> {
+    const rows = await this.connection.query<{ p: string; v: string }>(
+      "SELECT package AS p, version AS v FROM versions",
+    );
+    return rows.map((r) => [r.p, r.v]);
+  }
+
+  /** NEWPKG: records a package; true when it was new. */
+  addPackage(pkg: string, skip = "", description = ""): Promise<boolean> {
+    return this.#value("SELECT add_new_package($1, $2, $3) AS value", [pkg, skip, description]);
+  }
+
+  /** NEWVER: records a version of a known package; true when it was new. */
+  addVersion(
+    pkg: string,
+    version: string,
+    released: Timestamp,
+    skip = "",
+    requiresPython: string | null = null,
+  ): Promise<boolean> {
+    return this.#value(
+      "SELECT add_new_package_version($1, $2, $3, $4, $5) AS value",
+      [pkg, version, released, skip, requiresPython],
+    );
+  }
+
+  /** PROJDESC: sets a package's description. */
+  setDescription(pkg: string, description: string): Promise<void> {
+    return this.#run("SELECT update_package($1, descr => $2)", [pkg, description]);
+  }
+
+  /** SKIPPKG: sets a package's skip reason ('' builds it again). */
+  skipPackage(pkg: string, reason: string): Promise<void> {
+    return this.#run("SELECT update_package($1, reason => $2)", [pkg, reason]);
+  }
+
+  /** SKIPVER: sets a version's skip reason ('' builds it again). */
+  skipVersion(pkg: string, version: string, reason: string): Promise<void> {
+    return this.#run("SELECT update_version($1, $2, reason => $3)", [pkg, version, reason]);
+  }
+
+  /** DELPKG: deletes a package and all of it; returns the names of the files that went. */
+  deletePackage(pkg: string): Promise<string[]> {
+    return this.#names("SELECT name FROM delete_release($1) AS name", [pkg]);
+  }
+
+  /** DELVER: deletes a version and all of it; returns the names of the files that went. */
+  deleteVersion(pkg: string, version: string): Promise<string[]> {
+    return this.#names("SELECT name FROM delete_release($1, $2) AS name", [pkg, version]);
+  }
+
+  /** YANKVER (and UNYANKVER with `yanked` false): marks a version yanked or not. */
+  yankVersion(pkg: string, version: string, yanked = true): Promise<void> {
+    return this.#run("SELECT update_version($1, $2, yank => $3)", [pkg, version, yanked]);
+  }
+
+  /** LOGDOWNLOAD: records a wheel download. */
+  logDownload(d: DownloadState): Promise<void> {
+    return this.#run(
+      "SELECT log_download($1, $2, $3, $4)",
+      [d.filename, d.host, d.timestamp, agentJson(d.agent)],
+    );
+  }
+
+  /** LOGSEARCH: records a fetch of a package's simple index page. */
+  logSearch(s: SearchState): Promise<void> {
+    return this.#run(
+      "SELECT log_search($1, $2, $3, $4)",
+      [s.package_, s.host, s.timestamp, agentJson(s.agent)],
+    );
+  }
+
+  /** LOGPROJECT: records a project page hit. */
+  logProjectHit(h: ProjectState): Promise<void> {
+    return this.#webHit(["project", h.package_, h.host, h.timestamp, h.userAgent]);
+  }
+
+  /** LOGJSON: records a project JSON hit. */
+  logJsonHit(h: JSONState): Promise<void> {
+    return this.#webHit(["json", h.package_, h.host, h.timestamp, h.userAgent]);
+  }
+
+  /** LOGPAGE: records a hit on another page (home, faq, …). */
+  logPageHit(h: PageState): Promise<void> {
+    return this.#webHit(["page", h.page, h.host, h.timestamp, h.userAgent]);
+  }
+
+  /** LOGBUILD: records a build with its output, files and dependencies; returns its id. */
+  logBuild(build: BuildState): Promise<number> {
+    const files = [...build.files.values()].map((f) => ({
+      filename: f.filename,
+      filesize: f.filesize,
+      filehash: f.filehash,
+      package_tag: f.packageTag,
+      package_version_tag: f.packageVersionTag,
+      py_version_tag: f.pyVersionTag,
+      abi_tag: f.abiTag,
+      platform_tag: f.platformTag,
+      requires_python: null,
+      dependencies: f.dependencies,
+    }));
+    return this.#value("SELECT log_build($1, $2, $3, $4, $5, $6, $7, $8) AS value", [
+      build.slaveId,
+      build.package_,
+      build.version,
+      build.abiTag,
+      build.status,
+      build.duration,
+      build.output,
+      JSON.stringify(files),
+    ]);
+  }
+
+  /** DELBUILD: deletes every build of a version (which becomes pending again); returns the
+   * names of the files that went. */
+  deleteBuilds(pkg: string, version: string): Promise<string[]> {
+    return this.#names("SELECT name FROM delete_builds($1, $2) AS name", [pkg, version]);
+  }
+
+  /** PKGFILES: every file of a package, name → SHA-256, by name. */
+  async packageFiles(pkg: string): Promise<Map<string, string>> {
+    const rows = await this.connection.query<{ name: string; hash: string }>(
+      "SELECT filename AS name, filehash AS hash FROM get_files($1)",
+      [pkg],
+    );
+    return new Map(rows.map((r) => [r.name, r.hash]));
+  }
+
+  /** PROJDATA: everything a project page shows; null for an unknown package. */
+  async projectData(pkg: string): Promise<ProjectData | null> {
+    const doc = await this.#value("SELECT get_project_data($1) AS value", [pkg]);
+    return doc === null ? null : projectData(doc);
+  }
+
+  /** VERFILES: the names of a version's files. */
+  async versionFiles(pkg: string, version: string): Promise<Set<string>> {
+    return new Set(
+      await this.#names("SELECT filename AS name FROM get_files($1, $2)", [pkg, version]),
+    );
+  }
+
+  /** GETSKIP: why a version is not built: its own skip reason, else its package's, else ''.
+   * Null for an unknown version. */
+  async versionSkip(pkg: string, version: string): Promise<string | null> {
+    const [row] = await this.connection.query<{ skip: string }>(
+      `SELECT CASE WHEN v.skip <> '' THEN v.skip ELSE p.skip END AS skip
+       FROM versions AS v JOIN packages AS p ON p.package = v.package
+       WHERE v.package = $1 AND v.version = $2`,
+      [pkg, version],
+    );
+    return row?.skip ?? null;
+  }
+
+  /** PKGEXISTS: whether a package is known. */
+  packageExists(pkg: string): Promise<boolean> {
+    return this.#value(
+      "SELECT EXISTS (SELECT FROM packages WHERE package = $1) AS value",
+      [pkg],
+    );
+  }
+
+  /** VEREXISTS: whether a version is known. */
+  versionExists(pkg: string, version: string): Promise<boolean> {
+    return this.#value(
+      "SELECT EXISTS (SELECT FROM versions WHERE package = $1 AND version = $2) AS value",
+      [pkg, version],
+    );
+  }
+
+  /** GETABIS: the build ABIs that are not skipped. */
+  async buildAbis(): Promise<Set<string>> {
+    return new Set(
+      await this.#names(
+        "SELECT abi_tag AS name FROM build_abis WHERE skip = '' ORDER BY abi_tag",
+        [],
+      ),
+    );
+  }
+
+  /** GETPYPI: the last PyPI changelog serial processed. */
+  pypiSerial(): Promise<number> {
+    return this.#value("SELECT pypi_serial AS value FROM configuration", []);
+  }
+
+  /** SETPYPI: moves the PyPI serial forward (a lower one is ignored). */
+  setPypiSerial(serial: number): Promise<void> {
+    return this.#run("SELECT set_pypi_serial($1)", [serial]);
+  }
+
+  /** GETSTATS: the statistics of the home page and the monitors, but for disk space. */
+  async statistics(): Promise<DbStatistics> {
+    const [s] = await this.connection.query<Omit<DbStatistics, "builds_pending">>(
+      "SELECT * FROM get_statistics()",
+    );
+    const pending = await this.#value<number>(
+      "SELECT count(*) AS value FROM build_queue",
+      [],
+    );
+    return { ...s!, builds_pending: pending };
+  }
+
+  /** GETSEARCH: every package → [downloads in the last 30 days, downloads ever]. */
+  async searchIndex(): Promise<Map<string, [number, number]>> {
+    const rows = await this.connection.query<{ p: string; r: number; a: number }>(
+      "SELECT package AS p, downloads_recent AS r, downloads_all AS a FROM get_search_index()",
+    );
+    return new Map(rows.map((r) => [r.p, [r.r, r.a]]));
+  }
+
+  /**
+   * GETQUEUE: for every active build ABI, its first `perAbi` pending builds
+   * `[package, version]` in the order to build them (newest release first).
+   */
+  async buildQueue(perAbi = QUEUE_LENGTH): Promise<Map<string, [string, string][]>> {
+    const rows = await this.connection.query<{ abi: string; p: string | null; v: string }>(
+      "SELECT abi_tag AS abi, package AS p, version AS v FROM get_build_queue($1)",
+      [perAbi],
+    );
+    const queue = new Map<string, [string, string][]>();
+    for (const r of rows) {
+      const list = queue.get(r.abi) ?? [];
+      queue.set(r.abi, list);
+      if (r.p !== null) list.push([r.p, r.v]);
+    }
+    return queue;
+  }
+
+  /** FILEDEPS: what a file needs installed, tool → packages. */
+  async fileDependencies(filename: string): Promise<Dependencies> {
+    const rows = await this.connection.query<{ tool: string; name: string }>(
+      `SELECT tool, dependency AS name FROM dependencies
+       WHERE filename = $1 ORDER BY tool, dependency`,
+      [filename],
+    );
+    const deps: Dependencies = {};
+    for (const r of rows) (deps[r.tool] ??= []).push(r.name);
+    return deps;
+  }
+
+  /** SAVERWP: replaces the saved page rewrites (those of unknown packages are dropped). */
+  saveRewritesPending(pending: readonly RewritePending[]): Promise<void> {
+    const doc = pending.map(([pkg, at, command]) => ({
+      package: pkg,
+      added_at: at.toString(),
+      command,
+    }));
+    return this.#run("SELECT save_rewrites_pending($1)", [JSON.stringify(doc)]);
+  }
+
+  /** LOADRWP: the saved page rewrites, oldest first. */
+  async loadRewritesPending(): Promise<RewritePending[]> {
+    const rows = await this.connection.query<
+      { p: string; at: Timestamp; cmd: RewritePending[2] }
+    >(
+      `SELECT package AS p, added_at AS at, command AS cmd FROM rewrites_pending
+       ORDER BY added_at, package`,
+    );
+    return rows.map((r) => [r.p, r.at, r.cmd]);
+  }
+}

@@ -1,0 +1,639 @@
+/**
+ * Every operation of the master's database layer, against a real PostgreSQL 15 server (a
+ * scratch database and role) and against PGlite (one data directory for the whole file), with
+ * the same cases; plus the permission model and the checks made when the master connects.
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "../tests/assert.ts";
+import { fingerprint, scratchDatabase, uniqueName } from "../tests/db.ts";
+import { connect, DbError, type Row } from "../shared/db/driver.ts";
+import { applyPlan, preparePlan, quoteIdent, SchemaError } from "../shared/db/schema.ts";
+import { Duration } from "../shared/duration.ts";
+import {
+  BuildState,
+  DownloadState,
+  emptyUserAgentInfo,
+  FileState,
+  JSONState,
+  PageState,
+  ProjectState,
+  SearchState,
+} from "../shared/states.ts";
+import { Timestamp } from "../shared/timestamp.ts";
+import { EMBEDDED_USER, MasterDb } from "./db.ts";
+
+/** A database under test, as each engine provides it. */
+interface Harness {
+  /** The master's view of it. */
+  readonly db: MasterDb;
+  /** Runs SQL as the superuser (what the master may not do: ABIs, ages, checks). */
+  admin<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs SQL as a role that was granted nothing. */
+  outsider(sql: string): Promise<unknown>;
+  /** Opens the master on the database again (and closes it), to see what it refuses. */
+  reopen(): Promise<void>;
+}
+
+const T = (s: string) => Timestamp.parse(s);
+const HASH = "0123456789abcdef".repeat(4);
+const TOOK = Duration.of({ minutes: 2, seconds: 3, microseconds: 456789 });
+
+function wheel(
+  pkg: string,
+  version: string,
+  abi = "none",
+  py = "py3",
+  platform = "any",
+  deps: Record<string, string[]> = {},
+): FileState {
+  const name = `${pkg}-${version}-${py}-${abi}-${platform}.whl`;
+  return new FileState(name, name.length * 100, HASH, pkg, version, py, abi, platform, deps);
+}
+
+function build(
+  pkg: string,
+  version: string,
+  abi: string,
+  files: FileState[] = [],
+  status = files.length > 0,
+): BuildState {
+  return new BuildState(3, pkg, version, abi, status, TOOK, `building ${pkg}`, files);
+}
+
+async function withVersions(h: Harness, abis: string[], versions: [string, string, string][]) {
+  if (abis.length) {
+    await h.admin(`INSERT INTO build_abis (abi_tag) SELECT unnest($1::varchar[])`, [abis]);
+  }
+  for (const [pkg, version, released] of versions) {
+    await h.db.addPackage(pkg);
+    await h.db.addVersion(pkg, version, T(released));
+  }
+}
+
+/** The queue as plain data, checked against the rule (the view) it is kept equal to. */
+async function queue(h: Harness, perAbi?: number): Promise<Record<string, string[]>> {
+  const [drift] = await h.admin<{ n: number }>(`
+    SELECT count(*) AS n FROM (
+      (SELECT * FROM build_queue EXCEPT SELECT * FROM builds_pending)
+      UNION ALL
+      (SELECT * FROM builds_pending EXCEPT SELECT * FROM build_queue)
+    ) AS d`);
+  assertEquals(drift!.n, 0, "build_queue differs from builds_pending");
+  const q = await h.db.buildQueue(perAbi);
+  return Object.fromEntries([...q].map(([abi, list]) => [abi, list.map((pv) => pv.join(" "))]));
+}
+
+const cases: Record<string, (h: Harness) => Promise<void>> = {
+  "NEWPKG, NEWVER, ALLPKGS, ALLVERS, PKGEXISTS, VEREXISTS": async (h) => {
+    assertEquals(await h.db.addPackage("foo"), true);
+    assertEquals(await h.db.addPackage("foo", "ignored", "ignored"), false);
+    assertEquals(await h.db.addPackage("bar", "binary only", "A bar"), true);
+    assertEquals(await h.db.addVersion("foo", "1.0", T("2024-01-02T03:04:05.123456Z")), true);
+    assertEquals(await h.db.addVersion("foo", "1.0", T("2030-01-01T00:00:00Z")), false);
+    assertEquals(await h.db.addVersion("foo", "2.0", T("2024-02-01T00:00:00Z"), "", ">=3.9"), true);
+    await assertRejects(
+      () => h.db.addVersion("nope", "1.0", T("2024-01-01T00:00:00Z")),
+      DbError,
+      "unknown package nope",
+    );
+    assertEquals(await h.db.allPackages(), new Set(["foo", "bar"]));
+    assertEquals((await h.db.allVersions()).sort(), [["foo", "1.0"], ["foo", "2.0"]]);
+    assertEquals(await h.db.packageExists("foo"), true);
+    assertEquals(await h.db.packageExists("nope"), false);
+    assertEquals(await h.db.versionExists("foo", "1.0"), true);
+    assertEquals(await h.db.versionExists("foo", "3.0"), false);
+    const data = await h.db.projectData("foo");
+    assertEquals(data?.versions.map((v) => [v.version, v.released, v.requiresPython]), [
+      ["2.0", T("2024-02-01T00:00:00Z"), ">=3.9"],
+      ["1.0", T("2024-01-02T03:04:05.123456Z"), null],
+    ]);
+    const bar = await h.db.projectData("bar");
+    assertEquals([bar?.skip, bar?.description], ["binary only", "A bar"]);
+  },
+
+  "PROJDESC, SKIPPKG, SKIPVER, GETSKIP": async (h) => {
+    await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    await h.db.setDescription("foo", "Does foo things");
+    assertEquals((await h.db.projectData("foo"))?.description, "Does foo things");
+    assertEquals(await h.db.versionSkip("foo", "1.0"), "");
+    await h.db.skipPackage("foo", "too big");
+    assertEquals(await h.db.versionSkip("foo", "1.0"), "too big");
+    await h.db.skipVersion("foo", "1.0", "broken setup.py");
+    assertEquals(await h.db.versionSkip("foo", "1.0"), "broken setup.py");
+    await h.db.skipVersion("foo", "1.0", "");
+    await h.db.skipPackage("foo", "");
+    assertEquals(await h.db.versionSkip("foo", "1.0"), "");
+    assertEquals(await h.db.versionSkip("foo", "9.9"), null);
+    await assertRejects(() => h.db.setDescription("nope", "x"), DbError, "unknown package nope");
+    await assertRejects(() => h.db.skipPackage("nope", "x"), DbError, "unknown package nope");
+    await assertRejects(
+      () => h.db.skipVersion("foo", "9.9", "x"),
+      DbError,
+      "unknown version foo 9.9",
+    );
+  },
+
+  "YANKVER, UNYANKVER": async (h) => {
+    await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    const yanked = async () => (await h.db.projectData("foo"))?.versions[0]?.yanked;
+    assertEquals(await yanked(), false);
+    await h.db.yankVersion("foo", "1.0");
+    assertEquals(await yanked(), true);
+    await h.db.yankVersion("foo", "1.0", false);
+    assertEquals(await yanked(), false);
+    await assertRejects(() => h.db.yankVersion("foo", "2.0"), DbError, "unknown version foo 2.0");
+  },
+
+  "LOGBUILD, PKGFILES, VERFILES, FILEDEPS": async (h) => {
+    await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    const a = wheel("foo", "1.0", "cp311", "cp311", "linux_armv7l", { apt: ["libc6", "libz1"] });
+    const b = wheel("foo", "1.0", "cp311", "cp311", "linux_aarch64", {
+      apt: ["libc6"],
+      pip: ["numpy"],
+    });
+    const first = await h.db.logBuild(build("foo", "1.0", "cp311", [a, b]));
+    const failed = await h.db.logBuild(build("foo", "1.0", "cp311", [], false));
+    assert(first > 0 && failed > first, `ids ${first}, ${failed}`);
+    assertEquals(await h.db.packageFiles("foo"), new Map([[b.filename, HASH], [a.filename, HASH]]));
+    assertEquals(await h.db.versionFiles("foo", "1.0"), new Set([a.filename, b.filename]));
+    assertEquals(await h.db.versionFiles("foo", "2.0"), new Set());
+    assertEquals(await h.db.fileDependencies(a.filename), { apt: ["libc6", "libz1"] });
+    assertEquals(await h.db.fileDependencies(b.filename), { apt: ["libc6"], pip: ["numpy"] });
+    assertEquals(await h.db.fileDependencies("nope.whl"), {});
+    const [out] = await h.admin<{ output: string }>(
+      "SELECT output FROM output WHERE build_id = $1",
+      [first],
+    );
+    assertEquals(out?.output, "building foo");
+
+    // a rebuild that makes the same file name takes it over, with its new size and dependencies
+    const again = new FileState(
+      a.filename,
+      7,
+      "f".repeat(64),
+      "foo",
+      "1.0",
+      "cp311",
+      "cp311",
+      "linux_armv7l",
+      { apt: ["libc7"] },
+    );
+    const third = await h.db.logBuild(build("foo", "1.0", "cp311", [again]));
+    assertEquals(await h.db.fileDependencies(a.filename), { apt: ["libc7"] });
+    const files = (await h.db.projectData("foo"))!.versions[0]!.files;
+    assertEquals(files.map((f) => [f.filename, f.buildId, f.filesize, f.filehash]), [
+      [b.filename, first, b.filesize, HASH],
+      [a.filename, third, 7, "f".repeat(64)],
+    ]);
+    await assertRejects(
+      () => h.db.logBuild(build("foo", "9.9", "cp311")),
+      DbError,
+      "builds_versions_fk",
+    );
+  },
+
+  "DELBUILD returns the files that went, and the version is pending again": async (h) => {
+    await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    const w = wheel("foo", "1.0");
+    await h.db.logBuild(build("foo", "1.0", "cp311", [w]));
+    assertEquals(await queue(h), { cp311: [] });
+    assertEquals(await h.db.deleteBuilds("foo", "1.0"), [w.filename]);
+    assertEquals(await h.db.versionFiles("foo", "1.0"), new Set());
+    assertEquals(await queue(h), { cp311: ["foo 1.0"] });
+    assertEquals(await h.db.deleteBuilds("foo", "1.0"), []);
+    await assertRejects(() => h.db.deleteBuilds("foo", "2.0"), DbError, "unknown version foo 2.0");
+  },
+
+  "DELVER and DELPKG remove everything and return the files that went": async (h) => {
+    await withVersions(h, ["cp311"], [
+      ["foo", "1.0", "2024-01-01T00:00:00Z"],
+      ["foo", "2.0", "2024-02-01T00:00:00Z"],
+      ["bar", "1.0", "2024-03-01T00:00:00Z"],
+    ]);
+    const [f1, f2] = [wheel("foo", "1.0"), wheel("foo", "2.0", "cp311", "cp311", "linux_armv7l")];
+    await h.db.logBuild(build("foo", "1.0", "cp311", [f1]));
+    await h.db.logBuild(build("foo", "2.0", "cp311", [f2]));
+    await h.db.saveRewritesPending([["foo", T("2024-01-01T00:00:00Z"), "PKGBOTH"]]);
+    assertEquals(await h.db.deleteVersion("foo", "1.0"), [f1.filename]);
+    assertEquals(await h.db.versionExists("foo", "1.0"), false);
+    assertEquals(await h.db.deletePackage("foo"), [f2.filename]);
+    assertEquals(await h.db.packageExists("foo"), false);
+    assertEquals(await h.db.allVersions(), [["bar", "1.0"]]);
+    assertEquals(await h.db.loadRewritesPending(), []);
+    assertEquals(await queue(h), { cp311: ["bar 1.0"] });
+    const [left] = await h.admin<{ n: number }>(
+      "SELECT (SELECT count(*) FROM builds) + (SELECT count(*) FROM files) + (SELECT count(*) FROM output) AS n",
+    );
+    assertEquals(left?.n, 0);
+    await assertRejects(() => h.db.deleteVersion("foo", "2.0"), DbError, "unknown version foo 2.0");
+    await assertRejects(() => h.db.deletePackage("foo"), DbError, "unknown package foo");
+  },
+
+  "GETQUEUE: newest first, the lowest ABI until a build shows the wheels are ABI-specific": async (
+    h,
+  ) => {
+    await withVersions(h, ["cp311", "cp39", "cp313"], [
+      ["pure", "1.0", "2024-01-01T00:00:00Z"],
+      ["ext", "1.0", "2024-02-01T00:00:00Z"],
+      ["flaky", "1.0", "2024-03-01T00:00:00Z"],
+      ["stable", "1.0", "2024-04-01T00:00:00Z"],
+    ]);
+    assertEquals(await queue(h), {
+      cp311: [],
+      cp313: [],
+      cp39: ["stable 1.0", "flaky 1.0", "ext 1.0", "pure 1.0"],
+    });
+    await h.db.logBuild(build("pure", "1.0", "cp39", [wheel("pure", "1.0")])); // covers every ABI
+    await h.db.logBuild(
+      build("ext", "1.0", "cp39", [wheel("ext", "1.0", "cp39", "cp39", "linux_armv7l")]),
+    );
+    await h.db.logBuild(build("flaky", "1.0", "cp39", [], false)); // not retried on cp39
+    await h.db.logBuild(
+      build("stable", "1.0", "cp39", [wheel("stable", "1.0", "abi3", "cp39", "linux_armv7l")]),
+    );
+    assertEquals(await queue(h), { cp311: ["flaky 1.0", "ext 1.0"], cp313: ["ext 1.0"], cp39: [] });
+    assertEquals(await queue(h, 1), { cp311: ["flaky 1.0"], cp313: ["ext 1.0"], cp39: [] });
+    await h.db.logBuild(build("flaky", "1.0", "cp311", [wheel("flaky", "1.0")]));
+    assertEquals(await queue(h), { cp311: ["ext 1.0"], cp313: ["ext 1.0"], cp39: [] });
+  },
+
+  "GETQUEUE follows skips, new ABIs and skipped ABIs": async (h) => {
+    await withVersions(h, ["cp39", "cp311"], [
+      ["foo", "1.0", "2024-01-01T00:00:00Z"],
+      ["foo", "2.0", "2024-02-01T00:00:00Z"],
+      ["bar", "1.0", "2024-03-01T00:00:00Z"],
+    ]);
+    await h.db.skipVersion("foo", "2.0", "broken");
+    await h.db.skipPackage("bar", "binary only");
+    assertEquals(await queue(h), { cp311: [], cp39: ["foo 1.0"] });
+    await h.db.skipPackage("bar", "");
+    await h.db.skipVersion("foo", "2.0", "");
+    assertEquals(await queue(h), { cp311: [], cp39: ["bar 1.0", "foo 2.0", "foo 1.0"] });
+    await h.admin("INSERT INTO build_abis (abi_tag) VALUES ('cp37m')");
+    assertEquals(await queue(h), {
+      cp311: [],
+      cp37m: ["bar 1.0", "foo 2.0", "foo 1.0"],
+      cp39: [],
+    });
+    await h.admin("UPDATE build_abis SET skip = 'retired' WHERE abi_tag = 'cp37m'");
+    assertEquals(await h.db.buildAbis(), new Set(["cp311", "cp39"]));
+    assertEquals(await queue(h), { cp311: [], cp39: ["bar 1.0", "foo 2.0", "foo 1.0"] });
+  },
+
+  "GETABIS, GETPYPI, SETPYPI": async (h) => {
+    assertEquals(await h.db.buildAbis(), new Set());
+    await h.admin(
+      "INSERT INTO build_abis (abi_tag, skip) VALUES ('cp39', ''), ('cp311', ''), ('cp34m', 'old')",
+    );
+    assertEquals([...await h.db.buildAbis()], ["cp311", "cp39"]);
+    assertEquals(await h.db.pypiSerial(), 0);
+    await h.db.setPypiSerial(12_345_678_901);
+    assertEquals(await h.db.pypiSerial(), 12_345_678_901);
+    await h.db.setPypiSerial(5);
+    assertEquals(await h.db.pypiSerial(), 12_345_678_901);
+  },
+
+  "LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON, LOGPAGE": async (h) => {
+    await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    const w = wheel("foo", "1.0");
+    await h.db.logBuild(build("foo", "1.0", "cp311", [w]));
+    const when = T("2024-05-06T07:08:09.123456Z");
+    const agent = {
+      ...emptyUserAgentInfo(),
+      arch: "armv7l",
+      pyVersion: "3.11.2",
+      setuptoolsVersion: "66",
+    };
+    await h.db.logDownload(new DownloadState(w.filename, "10.0.0.1", when, agent));
+    await h.db.logDownload(new DownloadState("gone-1.0-py3-none-any.whl", "10.0.0.2", when));
+    await h.db.logSearch(new SearchState("foo", "10.0.0.3", when, agent));
+    await h.db.logProjectHit(new ProjectState("foo", "10.0.0.4", when, "Mozilla/5.0"));
+    await h.db.logJsonHit(new JSONState("foo", "10.0.0.5", when, "curl/8"));
+    await h.db.logPageHit(new PageState("faq", "10.0.0.6", when, "Mozilla/5.0"));
+    assertEquals(
+      await h.admin(`SELECT d.filename, d.package, d.accessed_by, d.accessed_at, a.agent
+                     FROM downloads AS d JOIN user_agents AS a ON a.agent_id = d.agent_id
+                     ORDER BY d.accessed_by`),
+      [
+        {
+          filename: w.filename,
+          package: "foo",
+          accessed_by: "10.0.0.1",
+          accessed_at: when,
+          agent: { arch: "armv7l", py_version: "3.11.2", setuptools_version: "66" },
+        },
+        {
+          filename: "gone-1.0-py3-none-any.whl",
+          package: null,
+          accessed_by: "10.0.0.2",
+          accessed_at: when,
+          agent: {},
+        },
+      ],
+    );
+    assertEquals(
+      await h.admin(`SELECT s.package, s.accessed_by, s.accessed_at, a.agent
+                     FROM searches AS s JOIN user_agents AS a ON a.agent_id = s.agent_id`),
+      [{
+        package: "foo",
+        accessed_by: "10.0.0.3",
+        accessed_at: when,
+        agent: { arch: "armv7l", py_version: "3.11.2", setuptools_version: "66" },
+      }],
+    );
+    assertEquals(await h.admin("SELECT count(*) AS n FROM user_agents"), [{ n: 2 }]);
+    assertEquals(await h.admin("SELECT * FROM web_hits ORDER BY accessed_by"), [
+      {
+        kind: "project",
+        name: "foo",
+        accessed_by: "10.0.0.4",
+        accessed_at: when,
+        user_agent: "Mozilla/5.0",
+      },
+      {
+        kind: "json",
+        name: "foo",
+        accessed_by: "10.0.0.5",
+        accessed_at: when,
+        user_agent: "curl/8",
+      },
+      {
+        kind: "page",
+        name: "faq",
+        accessed_by: "10.0.0.6",
+        accessed_at: when,
+        user_agent: "Mozilla/5.0",
+      },
+    ]);
+  },
+
+  "GETSTATS, GETSEARCH": async (h) => {
+    await withVersions(h, ["cp39", "cp311"], [
+      ["foo", "1.0", "2024-01-01T00:00:00Z"],
+      ["bar", "1.0", "2024-02-01T00:00:00Z"],
+      ["baz", "1.0", "2024-03-01T00:00:00Z"],
+    ]);
+    const w = wheel("foo", "1.0", "cp39", "cp39", "linux_armv7l");
+    await h.db.logBuild(build("foo", "1.0", "cp39", [w]));
+    await h.db.logBuild(build("bar", "1.0", "cp39", [], false));
+    const now = Timestamp.now();
+    const old = now.plus(Duration.of({ days: -40 }));
+    for (const at of [now, now, old]) {
+      await h.db.logDownload(new DownloadState(w.filename, "h", at));
+    }
+    assertEquals(await h.db.statistics(), {
+      packages_built: 1,
+      builds_count: 2,
+      builds_last_hour: 2,
+      builds_success: 1,
+      builds_time: TOOK.plus(TOOK),
+      builds_size: w.filesize,
+      builds_pending: 3, // foo and bar on cp311 (after cp39), baz on cp39 (its first ABI)
+      files_count: 1,
+      downloads_last_month: 2,
+      downloads_all: 3,
+    });
+    assertEquals(
+      await h.db.searchIndex(),
+      new Map([["bar", [0, 0]], ["baz", [0, 0]], ["foo", [2, 3]]]),
+    );
+  },
+
+  "PROJDATA: versions, their state per ABI, builds, files and downloads": async (h) => {
+    await withVersions(h, ["cp39", "cp311"], [
+      ["foo", "1.0", "2024-01-01T00:00:00Z"],
+      ["foo", "1.1", "2024-02-01T00:00:00Z"],
+      ["foo", "1.2", "2024-03-01T00:00:00Z"],
+    ]);
+    await h.db.skipVersion("foo", "1.2", "broken");
+    const w = wheel("foo", "1.0", "cp39", "cp39", "linux_armv7l", { apt: ["libc6"] });
+    const id = await h.db.logBuild(build("foo", "1.0", "cp39", [w]));
+    const failed = await h.db.logBuild(build("foo", "1.1", "cp39", [], false));
+    await h.db.logDownload(new DownloadState(w.filename, "h", Timestamp.now()));
+    assertEquals(await h.db.projectData("nope"), null);
+    const data = (await h.db.projectData("foo"))!;
+    assertEquals([data.package, data.downloadsRecent, data.downloadsAll], ["foo", 1, 1]);
+    assertEquals(data.versions.map((v) => [v.version, v.skip, v.abis]), [
+      ["1.2", "broken", { cp39: "skipped", cp311: "skipped" }],
+      ["1.1", "", { cp39: "failed", cp311: "pending" }],
+      ["1.0", "", { cp39: "built", cp311: "pending" }],
+    ]);
+    const [b] = data.versions[2]!.builds;
+    assertEquals([b?.buildId, b?.abiTag, b?.status, b?.builtBy, b?.duration], [
+      id,
+      "cp39",
+      true,
+      3,
+      TOOK,
+    ]);
+    assertInstanceOf(b?.builtAt, Timestamp);
+    assertEquals(data.versions[1]!.builds.map((x) => [x.buildId, x.status]), [[failed, false]]);
+    assertEquals(data.versions[2]!.files, [{
+      filename: w.filename,
+      buildId: id,
+      filesize: w.filesize,
+      filehash: HASH,
+      packageTag: "foo",
+      packageVersionTag: "1.0",
+      pyVersionTag: "cp39",
+      abiTag: "cp39",
+      platformTag: "linux_armv7l",
+      requiresPython: null,
+      dependencies: { apt: ["libc6"] },
+    }]);
+  },
+
+  "SAVERWP, LOADRWP": async (h) => {
+    await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"], [
+      "bar",
+      "1.0",
+      "2024-01-01T00:00:00Z",
+    ]]);
+    const [t1, t2] = [T("2024-05-06T07:08:09.000001Z"), T("2024-05-06T07:08:10.5Z")];
+    await h.db.saveRewritesPending([
+      ["foo", t2, "PKGPROJ"],
+      ["bar", t1, "PKGPROJ"],
+      ["foo", T("2024-05-07T00:00:00Z"), "PKGBOTH"],
+      ["gone", t1, "PKGBOTH"],
+    ]);
+    assertEquals(await h.db.loadRewritesPending(), [["bar", t1, "PKGPROJ"], [
+      "foo",
+      t2,
+      "PKGBOTH",
+    ]]);
+    await h.db.saveRewritesPending([]);
+    assertEquals(await h.db.loadRewritesPending(), []);
+  },
+
+  "the master's role can read every table and write none": async (h) => {
+    const tables = await h.admin<{ name: string; col: string }>(`
+      SELECT c.relname AS name, a.attname AS col
+      FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = 1
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1`);
+    assertEquals(tables.map((t) => t.name), [
+      "build_abis",
+      "build_queue",
+      "builds",
+      "configuration",
+      "dependencies",
+      "downloads",
+      "files",
+      "output",
+      "packages",
+      "rewrites_pending",
+      "searches",
+      "user_agents",
+      "versions",
+      "web_hits",
+    ]);
+    const as = h.db.connection;
+    for (const { name, col } of tables) {
+      const t = quoteIdent(name);
+      await as.query(`SELECT * FROM ${t} LIMIT 1`);
+      for (
+        const sql of [
+          `INSERT INTO ${t} DEFAULT VALUES`,
+          `UPDATE ${t} SET ${quoteIdent(col)} = ${quoteIdent(col)}`,
+          `DELETE FROM ${t}`,
+          `TRUNCATE ${t}`,
+        ]
+      ) {
+        const e = await assertRejects(() => as.query(sql), DbError, "permission denied", sql);
+        assertEquals(e.code, "42501", sql);
+      }
+    }
+    for (const sql of ["SELECT add_new_package('x')", "SELECT * FROM get_build_queue(1)"]) {
+      await assertRejects(() => h.outsider(sql), DbError, "permission denied", sql);
+    }
+    assertEquals(await h.db.packageExists("x"), false);
+  },
+
+  "the master refuses a schema version other than its own": async (h) => {
+    try {
+      await h.admin("UPDATE configuration SET version = '0.0.1'");
+      await assertRejects(() => h.reopen(), SchemaError, "has schema version 0.0.1, but piwheels");
+      await h.admin("UPDATE configuration SET version = '99.0.0'");
+      await assertRejects(() => h.reopen(), SchemaError, "upgrade piwheels");
+    } finally {
+      await h.admin("UPDATE configuration SET version = '0.1.0'");
+    }
+    await h.reopen();
+  },
+};
+
+async function reset(h: Harness) {
+  await h.admin(
+    "TRUNCATE packages, build_abis, user_agents, web_hits RESTART IDENTITY CASCADE",
+  );
+  await h.admin("UPDATE configuration SET pypi_serial = 0");
+}
+
+async function runCases(t: Deno.TestContext, h: Harness) {
+  for (const [name, fn] of Object.entries(cases)) {
+    await t.step(name, async () => {
+      await reset(h);
+      await fn(h);
+    });
+  }
+}
+
+Deno.test("db (PostgreSQL): every operation, permissions and refusals", async (t) => {
+  await using scratch = await scratchDatabase();
+  const admin = await connect(scratch.superDsn);
+  try {
+    await applyPlan(admin, await preparePlan(admin, scratch.user));
+    const outsider = uniqueName("piwtest_outsider");
+    await admin.exec(`CREATE ROLE ${quoteIdent(outsider)}`);
+    const db = await MasterDb.open(scratch.userDsn);
+    try {
+      await runCases(t, {
+        db,
+        admin: (sql, params) => admin.query(sql, params),
+        outsider: (sql) =>
+          admin.transaction(async (tx) => {
+            await tx.exec(`SET LOCAL ROLE ${quoteIdent(outsider)}`);
+            return await tx.query(sql);
+          }),
+        reopen: async () => await (await MasterDb.open(scratch.userDsn)).close(),
+      });
+      await t.step("the master refuses to connect as a superuser", async () => {
+        await assertRejects(
+          () => MasterDb.open(scratch.superDsn),
+          SchemaError,
+          "cluster superuser",
+        );
+      });
+      await t.step("the master refuses a database without the schema", async () => {
+        await using empty = await scratchDatabase();
+        await assertRejects(() => MasterDb.open(empty.userDsn), SchemaError, "run piw-initdb");
+      });
+    } finally {
+      await db.close();
+      await admin.exec(`DROP ROLE ${quoteIdent(outsider)}`);
+    }
+  } finally {
+    await admin.close();
+  }
+});
+
+Deno.test("db (PGlite): the same operations on an embedded database made on first use", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "piwtest_pglite_" });
+  const conn = await connect(`pglite://${dir}/db`);
+  try {
+    const db = await MasterDb.attach(conn);
+    const asSuperuser = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await conn.exec("RESET ROLE");
+      try {
+        return await fn();
+      } finally {
+        await conn.exec(`SET ROLE ${EMBEDDED_USER}`);
+      }
+    };
+    await conn.exec("RESET ROLE");
+    await conn.exec("CREATE ROLE outsider");
+    await conn.exec(`SET ROLE ${EMBEDDED_USER}`);
+    await runCases(t, {
+      db,
+      admin: (sql, params) => asSuperuser(() => conn.query(sql, params)),
+      outsider: (sql) =>
+        asSuperuser(async () => {
+          await conn.exec("SET ROLE outsider");
+          return await conn.query(sql);
+        }),
+      reopen: async () => void await MasterDb.attach(conn),
+    });
+    await t.step(
+      "the embedded master runs as the ordinary role the schema was made for",
+      async () => {
+        assertEquals(await conn.query("SELECT current_user AS me"), [{ me: EMBEDDED_USER }]);
+        const [v] = await conn.query<{ v: string }>(
+          "SELECT current_setting('server_version') AS v",
+        );
+        assertStringIncludes(v!.v, "18");
+      },
+    );
+    await t.step("the embedded schema is the one piw-initdb makes on PostgreSQL", async () => {
+      await using scratch = await scratchDatabase();
+      const pg = await connect(scratch.superDsn);
+      try {
+        await applyPlan(pg, await preparePlan(pg, scratch.user));
+        const embedded = await asSuperuser(() => fingerprint(conn, EMBEDDED_USER));
+        assertEquals(embedded, await fingerprint(pg, scratch.user));
+      } finally {
+        await pg.close();
+      }
+    });
+    await t.step("a second process cannot open the same data directory", async () => {
+      await assertRejects(() => connect(`pglite://${dir}/db`), DbError, "another process");
+    });
+  } finally {
+    await conn.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,147 @@
+/**
+ * What a project page shows (the Oracle's PROJDATA), as `get_project_data()` returns it in
+ * JSON and as the master's tasks use it: typed, with timestamps and durations exact.
+ *
+ * @module
+ */
+
+import { parseInterval, parseTimestamp } from "../shared/db/values.ts";
+import type { Duration } from "../shared/duration.ts";
+import type { Dependencies } from "../shared/states.ts";
+import type { Timestamp } from "../shared/timestamp.ts";
+
+/**
+ * A version's state on one active build ABI: a file that installs there exists (`built`), a
+ * build for it was tried and none does (`failed`), the version or package is skipped
+ * (`skipped`), or it is waiting (`pending`).
+ */
+export type AbiStatus = "built" | "failed" | "skipped" | "pending";
+
+/** One build attempt of a version. */
+export interface BuildData {
+  /** The build's id (its log page is named by it). */
+  buildId: number;
+  /** The ABI the building slave had. */
+  abiTag: string;
+  /** Whether it succeeded. */
+  status: boolean;
+  /** The slave's id (0 for an import). */
+  builtBy: number;
+  /** When it was logged. */
+  builtAt: Timestamp;
+  /** How long it took. */
+  duration: Duration;
+}
+
+/** One wheel of a version. */
+export interface FileData {
+  /** The wheel's file name. */
+  filename: string;
+  /** The build that made it. */
+  buildId: number;
+  /** Its size in bytes. */
+  filesize: number;
+  /** Its SHA-256, lower-case hex. */
+  filehash: string;
+  /** The name's package tag. */
+  packageTag: string;
+  /** The name's version tag. */
+  packageVersionTag: string;
+  /** The name's Python tag. */
+  pyVersionTag: string;
+  /** The name's ABI tag. */
+  abiTag: string;
+  /** The name's platform tag. */
+  platformTag: string;
+  /** Its Requires-Python, when known. */
+  requiresPython: string | null;
+  /** What it needs installed: tool → packages. */
+  dependencies: Dependencies;
+}
+
+/** One version of a project. */
+export interface VersionData {
+  /** The version string. */
+  version: string;
+  /** When PyPI released it. */
+  released: Timestamp;
+  /** Why it is not built ('' when it is). */
+  skip: string;
+  /** Whether it is yanked (PEP 592). */
+  yanked: boolean;
+  /** Its Requires-Python, when known. */
+  requiresPython: string | null;
+  /** Its state on each active build ABI. */
+  abis: Record<string, AbiStatus>;
+  /** Its builds, oldest first. */
+  builds: BuildData[];
+  /** Its files, by name. */
+  files: FileData[];
+}
+
+/** Everything a project page needs. */
+export interface ProjectData {
+  /** The package name. */
+  package: string;
+  /** PyPI's one-line description. */
+  description: string;
+  /** Why it is not built ('' when it is). */
+  skip: string;
+  /** Downloads of its files in the last 30 days. */
+  downloadsRecent: number;
+  /** Downloads of its files ever. */
+  downloadsAll: number;
+  /** Its versions, newest release first. */
+  versions: VersionData[];
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function buildData(b: Json): BuildData {
+  return {
+    buildId: b.build_id,
+    abiTag: b.abi_tag,
+    status: b.status,
+    builtBy: b.built_by,
+    builtAt: parseTimestamp(b.built_at),
+    duration: parseInterval(b.duration),
+  };
+}
+
+function fileData(f: Json): FileData {
+  return {
+    filename: f.filename,
+    buildId: f.build_id,
+    filesize: f.filesize,
+    filehash: f.filehash,
+    packageTag: f.package_tag,
+    packageVersionTag: f.package_version_tag,
+    pyVersionTag: f.py_version_tag,
+    abiTag: f.abi_tag,
+    platformTag: f.platform_tag,
+    requiresPython: f.requires_python,
+    dependencies: f.dependencies,
+  };
+}
+
+/** Converts the JSON document `get_project_data()` returns. */
+export function projectData(doc: Json): ProjectData {
+  return {
+    package: doc.package,
+    description: doc.description,
+    skip: doc.skip,
+    downloadsRecent: doc.downloads_recent,
+    downloadsAll: doc.downloads_all,
+    versions: doc.versions.map((v: Json): VersionData => ({
+      version: v.version,
+      released: parseTimestamp(v.released),
+      skip: v.skip,
+      yanked: v.yanked,
+      requiresPython: v.requires_python,
+      abis: v.abis,
+      builds: v.builds.map(buildData),
+      files: v.files.map(fileData),
+    })),
+  };
+}

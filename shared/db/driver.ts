@@ -1,0 +1,120 @@
+/**
+ * The one small interface every piwheels database access goes through, whichever engine is
+ * underneath: a PostgreSQL server through postgres.js (`postgres://…`), or an embedded PGlite
+ * data directory through its direct API (`pglite:///path/to/dir`, created on first use).
+ *
+ * Rows come back as plain objects whose values {@link ./values.ts} describes; every failure is
+ * a {@linkcode DbError}.
+ *
+ * @module
+ */
+
+/** A row: column name → value. */
+export type Row = Record<string, unknown>;
+
+/** Something statements can run on: a connection, or a transaction in progress. */
+export interface Queryable {
+  /** Runs one statement with `$1`… parameters and returns its rows. */
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs one statement without parameters or results (DDL from a script). */
+  exec(text: string): Promise<void>;
+}
+
+/** The engines a DSN can name. */
+export type Engine = "postgres" | "pglite";
+
+/** An open database. */
+export interface Database extends Queryable {
+  /** Which engine this is. */
+  readonly engine: Engine;
+  /** The DSN without its password, for messages. */
+  readonly target: string;
+  /**
+   * Runs `fn` in a transaction: committed when `fn` resolves, rolled back (and the error
+   * re-thrown) when it rejects.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Closes the connection (and for PGlite, the data directory). */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Shown by PostgreSQL in `pg_stat_activity` (default "piwheels"). */
+  applicationName?: string;
+  /** The most server connections to open at once (default 1; PGlite has one session). */
+  maxConnections?: number;
+}
+
+/** Raised for anything that goes wrong in the database, with PostgreSQL's details if any. */
+export class DbError extends Error {
+  override name = "DbError";
+  /** The SQLSTATE (e.g. `3D000` for a missing database) or a system error code. */
+  readonly code: string | undefined;
+  /** PostgreSQL's DETAIL, if any. */
+  readonly detail: string | undefined;
+  /** PostgreSQL's HINT, if any. */
+  readonly hint: string | undefined;
+
+  /** Wraps a message with the fields PostgreSQL supplies. */
+  constructor(
+    message: string,
+    fields: { code?: string; detail?: string; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: fields.cause });
+    this.code = fields.code;
+    this.detail = fields.detail;
+    this.hint = fields.hint;
+  }
+}
+
+/** Turns whatever a driver threw into a {@linkcode DbError} (kept as is if it already is). */
+export function toDbError(e: unknown, context?: string): DbError {
+  if (e instanceof DbError && context === undefined) return e;
+  const err = e as { message?: unknown; code?: unknown; detail?: unknown; hint?: unknown };
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const message = text(err?.message) ?? String(e);
+  return new DbError(context ? `${context}: ${message}` : message, {
+    code: text(err?.code),
+    detail: text(err?.detail),
+    hint: text(err?.hint),
+    cause: e,
+  });
+}
+
+/** A DSN taken apart: which engine, and where. */
+export type Dsn =
+  | { engine: "postgres"; url: string; target: string }
+  | { engine: "pglite"; path: string; target: string };
+
+/**
+ * Reads a DSN: `postgres://` or `postgresql://` URLs (libpq's form; an empty host means the
+ * local Unix socket), or `pglite://PATH` for an embedded data directory (`pglite:///var/lib/x`
+ * is absolute, `pglite://data/x` relative to the working directory).
+ */
+export function parseDsn(dsn: string): Dsn {
+  const pglite = /^pglite:\/\/(.*)$/.exec(dsn);
+  if (pglite) {
+    const path = pglite[1]!;
+    if (path === "") throw new DbError(`${dsn}: a pglite:// DSN needs a directory`);
+    return { engine: "pglite", path, target: dsn };
+  }
+  if (!/^postgres(ql)?:\/\//.test(dsn)) {
+    throw new DbError(`${dsn}: expected a postgres://, postgresql:// or pglite:// DSN`);
+  }
+  return { engine: "postgres", url: dsn, target: dsn.replace(/:[^:@/]*@/, ":***@") };
+}
+
+/**
+ * Opens the database a DSN names, checking that it can be reached (a missing database, a
+ * refused connection or a failed login raise here, not at the first query).
+ */
+export async function connect(dsn: string, options: ConnectOptions = {}): Promise<Database> {
+  const where = parseDsn(dsn);
+  if (where.engine === "pglite") {
+    const { openPglite } = await import("./pglite.ts");
+    return await openPglite(where.path, where.target);
+  }
+  const { openPostgres } = await import("./postgres.ts");
+  return await openPostgres(where.url, where.target, options);
+}

@@ -1,0 +1,123 @@
+import { assertEquals, assertRejects, assertThrows } from "../../tests/assert.ts";
+import { dsnFor, superDsn } from "../../tests/db.ts";
+import { Duration } from "../duration.ts";
+import { Timestamp } from "../timestamp.ts";
+import { connect, type Database, DbError, parseDsn } from "./driver.ts";
+
+Deno.test("driver: DSNs name an engine, and messages never show a password", () => {
+  assertEquals(parseDsn("postgres://u:secret@host:5433/db"), {
+    engine: "postgres",
+    url: "postgres://u:secret@host:5433/db",
+    target: "postgres://u:***@host:5433/db",
+  });
+  assertEquals(parseDsn("postgresql:///piwheels").engine, "postgres");
+  assertEquals(parseDsn("pglite:///var/lib/piwheels"), {
+    engine: "pglite",
+    path: "/var/lib/piwheels",
+    target: "pglite:///var/lib/piwheels",
+  });
+  assertEquals(parseDsn("pglite://data/db"), {
+    engine: "pglite",
+    path: "data/db",
+    target: "pglite://data/db",
+  });
+  assertThrows(() => parseDsn("mysql://x/y"), DbError, "expected a postgres://");
+  assertThrows(() => parseDsn("pglite://"), DbError, "needs a directory");
+});
+
+const cases: Record<string, (db: Database) => Promise<void>> = {
+  "values round-trip exactly": async (db) => {
+    const t = Timestamp.parse("2024-05-06T07:08:09.123456Z");
+    const d = Duration.of({ days: 2, hours: 3, microseconds: 7 });
+    const rows = await db.query(
+      `SELECT $1::timestamptz AS t, $2::interval AS d, $3::bigint AS n, $4::jsonb AS j,
+              $5::text AS s, $6::boolean AS b, NULL::text AS z, 7::integer AS i`,
+      [t, d, Number.MAX_SAFE_INTEGER, JSON.stringify({ a: [1, "x"] }), `ü'"\\`, true],
+    );
+    assertEquals(rows, [{
+      t,
+      d,
+      n: Number.MAX_SAFE_INTEGER,
+      j: { a: [1, "x"] },
+      s: `ü'"\\`,
+      b: true,
+      z: null,
+      i: 7,
+    }]);
+  },
+
+  "a transaction commits, or rolls back all of it when its function fails": async (db) => {
+    await db.exec("CREATE TEMPORARY TABLE t (x integer PRIMARY KEY)");
+    assertEquals(
+      await db.transaction(async (tx) =>
+        (await tx.query("INSERT INTO t VALUES (1) RETURNING x")).length
+      ),
+      1,
+    );
+    const boom = new Error("boom");
+    const e = await assertRejects(() =>
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO t VALUES (2)");
+        throw boom;
+      })
+    );
+    assertEquals(e, boom, "the function's own error comes back as it was");
+    const dup = await assertRejects(
+      () => db.transaction((tx) => tx.exec("INSERT INTO t VALUES (3), (1)")),
+      DbError,
+      "duplicate key",
+    );
+    assertEquals(dup.code, "23505");
+    assertEquals(await db.query("SELECT x FROM t ORDER BY x"), [{ x: 1 }]);
+    await db.exec("DROP TABLE t");
+  },
+
+  "failures are DbErrors carrying the SQLSTATE": async (db) => {
+    assertEquals(
+      (await assertRejects(() => db.query("SELECT 1/0"), DbError, "division by zero")).code,
+      "22012",
+    );
+    assertEquals(
+      (await assertRejects(() => db.exec("SELEKT 1"), DbError, "syntax error")).code,
+      "42601",
+    );
+  },
+};
+
+Deno.test("driver (PostgreSQL): values, transactions and errors", async (t) => {
+  const db = await connect(superDsn());
+  try {
+    assertEquals(db.engine, "postgres");
+    for (const [name, fn] of Object.entries(cases)) await t.step(name, () => fn(db));
+  } finally {
+    await db.close();
+  }
+  await t.step("connecting to a missing database or an absent server fails at once", async () => {
+    const missing = await assertRejects(
+      () => connect(dsnFor("piwtest_no_such_db")),
+      DbError,
+      "does not exist",
+    );
+    assertEquals(missing.code, "3D000");
+    await assertRejects(
+      () => connect("postgres://nobody@127.0.0.1:1/x"),
+      DbError,
+      "cannot connect to postgres://nobody@127.0.0.1:1/x",
+    );
+  });
+});
+
+Deno.test("driver (PGlite): the same, on a data directory made on first use", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "piwtest_pglite_" });
+  try {
+    const db = await connect(`pglite://${dir}/new/db`);
+    try {
+      assertEquals(db.engine, "pglite");
+      for (const [name, fn] of Object.entries(cases)) await t.step(name, () => fn(db));
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,103 @@
+/**
+ * The PostgreSQL server driver, on postgres.js.
+ *
+ * Deno permissions: `--allow-net` to the server (or, for the local Unix socket, to its path),
+ * and `--allow-env=PG*`: postgres.js reads every `PG…` variable when a connection is made. A DSN
+ * without a user name also needs `--allow-sys=userInfo` (the default user is the login name).
+ *
+ * @module
+ */
+
+import postgres from "postgres";
+import {
+  type ConnectOptions,
+  type Database,
+  type Queryable,
+  type Row,
+  toDbError,
+} from "./driver.ts";
+import { OID, PARSERS, toParam } from "./values.ts";
+
+/** Where libpq (and so psql) finds the local server when a DSN names no host. */
+const SOCKET_DIR = "/var/run/postgresql";
+
+/** postgres.js custom types built from {@link ./values.ts}, so both drivers agree. */
+function types() {
+  const type = (oid: number, from: number[]) => ({
+    to: oid,
+    from,
+    serialize: (x: unknown) => (typeof x === "string" ? x : JSON.stringify(x)),
+    parse: PARSERS[oid]!,
+  });
+  return {
+    int8: { ...type(OID.int8, [OID.int8]), serialize: String },
+    json: type(OID.jsonb, [OID.json, OID.jsonb]),
+    timestamp: type(OID.timestamptz, [OID.timestamp, OID.timestamptz]),
+    interval: type(OID.interval, [OID.interval]),
+  };
+}
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+function queryable(sql: Sql): Queryable {
+  return {
+    async query<T extends Row>(text: string, params: readonly unknown[] = []) {
+      try {
+        // deno-lint-ignore no-explicit-any
+        const rows = await sql.unsafe(text, params.map(toParam) as any[]);
+        return [...rows] as unknown as T[];
+      } catch (e) {
+        throw toDbError(e);
+      }
+    },
+    async exec(text: string) {
+      try {
+        await sql.unsafe(text).simple();
+      } catch (e) {
+        throw toDbError(e);
+      }
+    },
+  };
+}
+
+/** Connects to a PostgreSQL server and checks that the connection works. */
+export async function openPostgres(
+  url: string,
+  target: string,
+  options: ConnectOptions,
+): Promise<Database> {
+  const noHost = /^postgres(ql)?:\/\/([^@/]*@)?(\/|$)/.test(url) && !Deno.env.get("PGHOST");
+  const sql = postgres(url, {
+    max: options.maxConnections ?? 1,
+    ...(noHost ? { host: SOCKET_DIR } : {}),
+    onnotice: () => {},
+    types: types(),
+    connection: {
+      application_name: options.applicationName ?? "piwheels",
+      TimeZone: "UTC",
+      search_path: "public",
+    },
+  });
+  const db: Database = {
+    engine: "postgres",
+    target,
+    ...queryable(sql),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      try {
+        return await sql.begin((tx) => fn(queryable(tx))) as T;
+      } catch (e) {
+        throw e instanceof postgres.PostgresError ? toDbError(e) : e; // fn's own errors pass
+      }
+    },
+    async close() {
+      await sql.end();
+    },
+  };
+  try {
+    await sql`SELECT 1`;
+  } catch (e) {
+    await sql.end();
+    throw toDbError(e, `cannot connect to ${target}`);
+  }
+  return db;
+}

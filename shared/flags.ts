@@ -1,0 +1,51 @@
+/**
+ * The Deno permissions each tool runs with, declared once for the tests, the launchers, the
+ * bundler and the systemd units alike. Each permission says why it is there.
+ *
+ * @module
+ */
+
+/** A tool: its entry module (relative to the repository) and the flags it runs with. */
+export interface ToolSpec {
+  /** The module to run, relative to the repository root. */
+  readonly entry: string;
+  /** `deno run` flags: `--no-prompt` and the permissions, nothing else. */
+  readonly flags: readonly string[];
+}
+
+/** Environment variables every tool reads. */
+const CLI_ENV = [
+  "HOME", // ~/.config/piwheels/piwheels.conf
+  "NO_COLOR", // commander decides whether --help is coloured
+  "FORCE_COLOR",
+  "CLICOLOR_FORCE",
+];
+
+/** Environment variables a tool that opens a DSN reads. */
+const DATABASE_ENV = [
+  "PG*", // postgres.js reads every PG… variable when it connects
+];
+
+/** The permissions of a tool that opens a DSN. */
+const DATABASE_FLAGS = [
+  // the server the DSN names, known only at run time (a Unix socket is net access too)
+  "--allow-net",
+  // postgres.js takes the login name (os.userInfo) as the user when the DSN names none
+  "--allow-sys=uid,gid,userInfo",
+  // pglite:// data directories (and PGlite's WebAssembly under node_modules), configuration
+  // files and -l log files: all named at run time
+  "--allow-read",
+  "--allow-write",
+];
+
+/** Every tool, by its command name. */
+export const TOOLS = {
+  "piw-initdb": {
+    entry: "tools/initdb.ts",
+    flags: [
+      "--no-prompt",
+      `--allow-env=${[...CLI_ENV, ...DATABASE_ENV].join(",")}`,
+      ...DATABASE_FLAGS,
+    ],
+  },
+} as const satisfies Record<string, ToolSpec>;

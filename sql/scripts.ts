@@ -1,0 +1,48 @@
+/**
+ * The schema scripts, imported as text so that they travel inside bundles and compiled tools
+ * (no file system access needed), and the schema version they lead to.
+ *
+ * Every script that changes the schema is listed here; `scripts_test.ts` checks this list
+ * against the directory, and that the chain ends at {@linkcode SCHEMA_VERSION}.
+ *
+ * @module
+ */
+
+import create from "./create_piwheels.sql" with { type: "text" };
+import update_0_0_1 from "./update_piwheels_0.0.1_to_0.1.0.sql" with { type: "text" };
+
+/** An SQL script and the name errors call it by. */
+export interface Script {
+  /** The file name, e.g. `create_piwheels.sql`. */
+  readonly name: string;
+  /** The SQL. */
+  readonly text: string;
+}
+
+/** An upgrade script, from one schema version to the next. */
+export interface UpdateScript extends Script {
+  /** The schema version it upgrades from. */
+  readonly from: string;
+  /** The schema version it leaves. */
+  readonly to: string;
+}
+
+/**
+ * The schema version this software creates and requires. It changes only when the schema
+ * does: a release that leaves the schema alone keeps the previous schema version, and its
+ * master runs on a database piw-initdb made for that.
+ */
+export const SCHEMA_VERSION = "0.1.0";
+
+/** The script that creates the current schema in an empty database. */
+export const CREATE_SCRIPT: Script = { name: "create_piwheels.sql", text: create };
+
+/** The upgrade scripts, each from one schema version to the next, oldest first. */
+export const UPDATE_SCRIPTS: readonly UpdateScript[] = [
+  {
+    name: "update_piwheels_0.0.1_to_0.1.0.sql",
+    from: "0.0.1",
+    to: "0.1.0",
+    text: update_0_0_1,
+  },
+];

@@ -1,0 +1,271 @@
+/**
+ * piw-initdb driven through its command line, as a subprocess with the flags the tool ships
+ * with, against scratch PostgreSQL databases (and one embedded database): creating, upgrading,
+ * refusing, and leaving the database untouched when an upgrade fails half-way.
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../tests/assert.ts";
+import {
+  contents,
+  dsnFor,
+  fingerprint,
+  type Scratch,
+  scratchDatabase,
+  superDsn,
+  uniqueName,
+} from "../tests/db.ts";
+import { type Finished, ROOT, run } from "../tests/process.ts";
+import { MasterDb } from "../master/db.ts";
+import { connect, type Database } from "../shared/db/driver.ts";
+import {
+  applyPlan,
+  detectVersion,
+  preparePlan,
+  quoteIdent,
+  runScript,
+} from "../shared/db/schema.ts";
+import { TOOLS } from "../shared/flags.ts";
+import { SCHEMA_VERSION } from "../sql/scripts.ts";
+
+const TOOL = TOOLS["piw-initdb"];
+
+/** Runs piw-initdb with its own flags and no terminal on stdin. */
+function initdb(...args: string[]): Promise<Finished> {
+  return run(Deno.execPath(), [
+    "run",
+    `--config=${ROOT}/deno.json`,
+    ...TOOL.flags,
+    `${ROOT}/${TOOL.entry}`,
+    ...args,
+  ], { env: { NO_COLOR: "1" } });
+}
+
+/** Runs `fn` with a superuser connection to the scratch database. */
+async function asAdmin<T>(scratch: Scratch, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await connect(scratch.superDsn);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Makes the scratch database a 0.0.1 one (see the fixture) holding a build with a file. */
+async function makeOld(scratch: Scratch, hash: string): Promise<void> {
+  const downgrade = {
+    name: "downgrade_piwheels_0.1.0_to_0.0.1.sql",
+    text: await Deno.readTextFile(`${ROOT}/tests/fixtures/downgrade_piwheels_0.1.0_to_0.0.1.sql`),
+  };
+  await asAdmin(scratch, async (db) => {
+    await applyPlan(db, await preparePlan(db, scratch.user));
+    await db.transaction((tx) => runScript(tx, downgrade));
+    await db.exec("INSERT INTO build_abis (abi_tag) VALUES ('cp39'), ('cp311')");
+    await db.query("SELECT add_new_package('foo', '', 'Foo')");
+    await db.query("SELECT add_new_package_version('foo', '1.0', '2024-01-02T03:04:05.678901Z')");
+    const files = [{
+      filename: "foo-1.0-cp39-cp39-linux_armv7l.whl",
+      filesize: 1234,
+      filehash: hash,
+      package_tag: "foo",
+      package_version_tag: "1.0",
+      py_version_tag: "cp39",
+      abi_tag: "cp39",
+      platform_tag: "linux_armv7l",
+      dependencies: { apt: ["libc6"] },
+    }];
+    await db.query(
+      "SELECT log_build(1, 'foo', '1.0', 'cp39', true, '00:01:02.5', 'output', $1)",
+      [JSON.stringify(files)],
+    );
+    assertEquals(await detectVersion(db), "0.0.1");
+  });
+}
+
+Deno.test("piw-initdb creates the schema in an empty database, then finds nothing to do", async () => {
+  await using scratch = await scratchDatabase();
+  const made = await initdb("-d", scratch.superDsn, "-u", scratch.user, "-y");
+  assertEquals(made.code, 0, made.stderr);
+  assertStringIncludes(
+    made.stderr,
+    `will create the piwheels schema version ${SCHEMA_VERSION} in database ${scratch.name} ` +
+      `for user ${scratch.user}`,
+  );
+  assertStringIncludes(made.stderr, `done: the piwheels schema in database ${scratch.name}`);
+  const master = await MasterDb.open(scratch.userDsn);
+  assertEquals(await master.addPackage("foo"), true);
+  await master.close();
+
+  // the same again, from a configuration file this time: the schema is current already
+  const conf = await Deno.makeTempFile({ suffix: ".conf" });
+  try {
+    await Deno.writeTextFile(
+      conf,
+      `[initdb]\ndsn = ${scratch.superDsn}\nuser = ${scratch.user}\nyes = true\n`,
+    );
+    const again = await initdb("-c", conf);
+    assertEquals(again.code, 0, again.stderr);
+    assertStringIncludes(again.stderr, `is at version ${SCHEMA_VERSION} already`);
+  } finally {
+    await Deno.remove(conf);
+  }
+  await asAdmin(scratch, async (db) => {
+    assertEquals(await db.query("SELECT package FROM packages"), [{ package: "foo" }]);
+  });
+});
+
+Deno.test("piw-initdb asks first, and without a terminal or -y changes nothing", async () => {
+  await using scratch = await scratchDatabase();
+  const asked = await initdb("-d", scratch.superDsn, "-u", scratch.user);
+  assertEquals(asked.code, 1);
+  assertStringIncludes(asked.stderr, "will create the piwheels schema version");
+  assertStringIncludes(asked.stderr, "no terminal to ask on: run again with -y");
+  assertEquals(await asAdmin(scratch, detectVersion), null);
+});
+
+Deno.test("piw-initdb refuses, saying why, what it must not do", async (t) => {
+  await using scratch = await scratchDatabase();
+  const refuses = async (args: string[], ...says: string[]) => {
+    const r = await initdb(...args);
+    assertEquals(r.code, 1, r.stderr);
+    assertMatch(r.stderr, /^piw-initdb: error: /);
+    for (const s of says) assertStringIncludes(r.stderr, s);
+    assert(!r.stderr.includes("    at "), `a stack trace: ${r.stderr}`);
+  };
+  const missing = uniqueName("piwtest_missing");
+  await t.step(
+    "a database that does not exist",
+    () => refuses(["-d", dsnFor(missing), "-y"], `database ${missing} does not exist`, "createdb"),
+  );
+  await t.step(
+    "a connection that is not a superuser's",
+    () => refuses(["-d", scratch.userDsn, "-u", scratch.user, "-y"], "not a cluster superuser"),
+  );
+  await t.step(
+    "a user that does not exist",
+    () => refuses(["-d", scratch.superDsn, "-u", missing, "-y"], `user ${missing} does not exist`),
+  );
+  await t.step("a user that is a superuser", async () => {
+    const superuser = new URL(superDsn()).username;
+    await refuses(["-d", scratch.superDsn, "-u", superuser, "-y"], "is a cluster superuser");
+  });
+  await t.step("a database that is not a piwheels one", async () => {
+    await asAdmin(scratch, (db) => db.exec("CREATE TABLE mine (x integer)"));
+    await refuses(["-d", scratch.superDsn, "-u", scratch.user, "-y"], "not a piwheels database");
+    await asAdmin(scratch, (db) => db.exec("DROP TABLE mine"));
+  });
+  await asAdmin(scratch, async (db) => applyPlan(db, await preparePlan(db, scratch.user)));
+  await t.step("a schema newer than the software", async () => {
+    await asAdmin(scratch, (db) => db.exec("UPDATE configuration SET version = '9.0.0'"));
+    await refuses(["-d", scratch.superDsn, "-u", scratch.user, "-y"], "9.0.0 is newer than");
+  });
+  await t.step("a schema version it does not know", async () => {
+    await asAdmin(scratch, (db) => db.exec("UPDATE configuration SET version = '0.0.5'"));
+    await refuses(
+      ["-d", scratch.superDsn, "-u", scratch.user, "-y"],
+      "unknown schema version 0.0.5",
+    );
+  });
+});
+
+Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping the data", async () => {
+  await using fresh = await scratchDatabase();
+  await asAdmin(fresh, async (db) => applyPlan(db, await preparePlan(db, fresh.user)));
+  const expected = await asAdmin(fresh, (db) => fingerprint(db, fresh.user));
+
+  await using old = await scratchDatabase();
+  const upper = "0123456789ABCDEF".repeat(4);
+  await makeOld(old, upper);
+  const before = await asAdmin(old, contents);
+  assertEquals(
+    await asAdmin(old, (db) => db.query("SELECT to_regclass('rewrites_pending') AS t")),
+    [{ t: null }],
+  );
+
+  const upgraded = await initdb("-d", old.superDsn, "-u", old.user, "-y");
+  assertEquals(upgraded.code, 0, upgraded.stderr);
+  assertStringIncludes(
+    upgraded.stderr,
+    `will upgrade the piwheels schema in database ${old.name} from version 0.0.1 to ` +
+      `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql) for user ${old.user}`,
+  );
+  assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
+  const after = await asAdmin(old, contents);
+  assertEquals(after, {
+    ...before,
+    configuration: before.configuration!.map((r) => r.replace('"0.0.1"', `"${SCHEMA_VERSION}"`)),
+    files: before.files!.map((r) => r.replace(upper, upper.toLowerCase())),
+    rewrites_pending: [],
+  });
+
+  const master = await MasterDb.open(old.userDsn);
+  try {
+    assertEquals(
+      await master.packageFiles("foo"),
+      new Map([[
+        "foo-1.0-cp39-cp39-linux_armv7l.whl",
+        upper.toLowerCase(),
+      ]]),
+    );
+    assertEquals(await master.buildQueue(), new Map([["cp311", [["foo", "1.0"]]], ["cp39", []]]));
+  } finally {
+    await master.close();
+  }
+});
+
+Deno.test("a failed upgrade leaves the database exactly as it was, and names the statement", async () => {
+  await using old = await scratchDatabase();
+  await makeOld(old, "not hex at all, and no case to fix".padEnd(64, "!"));
+  const before = await asAdmin(old, (db) => Promise.all([fingerprint(db), contents(db)]));
+
+  const failed = await initdb("-d", old.superDsn, "-u", old.user, "-y");
+  assertEquals(failed.code, 1, failed.stderr);
+  assertMatch(
+    failed.stderr,
+    /error: update_piwheels_0\.0\.1_to_0\.1\.0\.sql, line \d+: ALTER TABLE files ADD CONSTRAINT files_hash_ck .*: check constraint "files_hash_ck" .* is violated by some row; nothing was changed \(the transaction was rolled back\)/,
+  );
+  assertEquals(await asAdmin(old, (db) => Promise.all([fingerprint(db), contents(db)])), before);
+  assertEquals(await asAdmin(old, detectVersion), "0.0.1");
+});
+
+Deno.test("piw-initdb creates an embedded database, which the master then opens", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piwtest_pglite_" });
+  try {
+    const dsn = `pglite://${dir}/db`;
+    const made = await initdb("-d", dsn, "-y");
+    assertEquals(made.code, 0, made.stderr);
+    assertStringIncludes(
+      made.stderr,
+      `will create the piwheels schema version ${SCHEMA_VERSION} in database ${dsn} for a ` +
+        "new role piwheels",
+    );
+    const master = await MasterDb.open(dsn);
+    try {
+      assertEquals(await master.connection.query("SELECT current_user AS me"), [{
+        me: "piwheels",
+      }]);
+      assertEquals(await master.pypiSerial(), 0);
+    } finally {
+      await master.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("piw-initdb only grants: the master's old privileges are revoked", async () => {
+  await using scratch = await scratchDatabase();
+  await asAdmin(scratch, async (db) => {
+    await applyPlan(db, await preparePlan(db, scratch.user));
+    await db.exec(`GRANT INSERT ON packages TO ${quoteIdent(scratch.user)}`);
+  });
+  const again = await initdb("-d", scratch.superDsn, "-u", scratch.user, "-y");
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals(
+    await asAdmin(
+      scratch,
+      (db) =>
+        db.query("SELECT has_table_privilege($1, 'packages', 'INSERT') AS insert", [scratch.user]),
+    ),
+    [{ insert: false }],
+  );
+});
