@@ -1,6 +1,7 @@
 /**
  * piwheels for Deno: the library surface shared by every tool (the queue protocols, the CBOR
- * codec, durations and timestamps, the state classes and byte ranges), for embedding and tests.
+ * codec, durations and timestamps, the state classes and byte ranges, the database), for
+ * embedding and tests.
  *
  * ```ts
  * import { decodeMessage, encodeMessage, reverse, slaveDriver } from "./mod.ts";
@@ -18,3 +19,7 @@ export * from "./shared/protocols.ts";
 export * from "./shared/ranges.ts";
 export * from "./shared/states.ts";
 export { VERSION } from "./shared/version.ts";
+export { connect, type Database, DbError, type Queryable, type Row } from "./shared/db/driver.ts";
+export { SCHEMA_VERSION } from "./sql/scripts.ts";
+export { MasterDb } from "./master/db.ts";
+export type { AbiStatus, ProjectData } from "./master/project_data.ts";

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../tests/assert.ts";
 import {
+  asSuperuser,
   contents,
   dsnFor,
   fingerprint,
@@ -152,6 +153,21 @@ Deno.test("piw-initdb refuses, saying why, what it must not do", async (t) => {
     await asAdmin(scratch, (db) => db.exec("CREATE TABLE mine (x integer)"));
     await refuses(["-d", scratch.superDsn, "-u", scratch.user, "-y"], "not a piwheels database");
     await asAdmin(scratch, (db) => db.exec("DROP TABLE mine"));
+  });
+  await t.step("a user that could take over the functions, owning the database", async () => {
+    const db = quoteIdent(scratch.name);
+    await asSuperuser(`ALTER DATABASE ${db} OWNER TO ${quoteIdent(scratch.user)}`);
+    // found inside the transaction, once PUBLIC's CREATE is revoked: after the plan is shown
+    const r = await initdb("-d", scratch.superDsn, "-u", scratch.user, "-y");
+    assertEquals(r.code, 1, r.stderr);
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `error: user ${scratch.user} can create objects in schema public .*; nothing was changed`,
+      ),
+    );
+    assertEquals(await asAdmin(scratch, detectVersion), null);
+    await asSuperuser(`ALTER DATABASE ${db} OWNER TO CURRENT_USER`);
   });
   await asAdmin(scratch, async (db) => applyPlan(db, await preparePlan(db, scratch.user)));
   await t.step("a schema newer than the software", async () => {

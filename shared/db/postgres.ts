@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL server driver, on postgres.js.
  *
- * Deno permissions: `--allow-net` to the server (or, for the local Unix socket, to its path),
- * and `--allow-env=PG*`: postgres.js reads every `PG…` variable when a connection is made. A DSN
- * without a user name also needs `--allow-sys=userInfo` (the default user is the login name).
+ * Deno permissions: `--allow-net=HOST:PORT` and `--allow-env=PG*` (postgres.js reads every
+ * `PG…` variable when a connection is made). The local Unix socket (a DSN without a host) needs
+ * `--allow-net=unix:/var/run/postgresql/.s.PGSQL.5432` and read and write access to that path;
+ * a DSN without a user name needs `--allow-sys=uid,gid,userInfo` (the user is the login name).
  *
  * @module
  */

@@ -83,11 +83,13 @@ export function quoteIdent(name: string): string {
 
 /**
  * The master's privileges: SELECT on every table and view, EXECUTE on every function, and
- * nothing else (anything granted before, to it or to PUBLIC, is revoked first).
+ * nothing else (anything granted before, to it or to PUBLIC, is revoked first, as is creating
+ * objects in the schema).
  */
 export function grantStatements(user: string): string[] {
   const who = quoteIdent(user);
   return [
+    "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
     `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, ${who}`,
     `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, ${who}`,
     `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, ${who}`,
@@ -137,6 +139,25 @@ async function checkUser(db: Database, user: string): Promise<boolean> {
     );
   }
   return false;
+}
+
+/**
+ * Refuses a master role that can still create objects in schema public (it owns the database,
+ * or was granted CREATE): it could then add an overload of a function or operator that the
+ * SECURITY DEFINER functions would pick, and run its own code as their owner.
+ */
+async function checkCannotCreate(tx: Queryable, user: string): Promise<void> {
+  const [can] = await tx.query<{ create: boolean }>(
+    "SELECT has_schema_privilege($1, 'public', 'CREATE') AS create",
+    [user],
+  );
+  if (can!.create) {
+    throw new SchemaError(
+      `user ${user} can create objects in schema public (does it own the database?), which ` +
+        "would let it take over the schema's functions: make the database owned by postgres " +
+        "(ALTER DATABASE … OWNER TO postgres) or revoke that privilege",
+    );
+  }
 }
 
 /**
@@ -213,6 +234,7 @@ export async function applyPlan(db: Database, plan: Plan): Promise<void> {
     if (plan.createUser) await tx.exec(`CREATE ROLE ${quoteIdent(plan.user)} NOLOGIN`);
     for (const script of plan.scripts) await runScript(tx, script);
     for (const grant of grantStatements(plan.user)) await tx.exec(grant);
+    await checkCannotCreate(tx, plan.user);
     const version = await detectVersion(tx);
     if (version !== plan.to) {
       throw new SchemaError(`the scripts left schema version ${version}, not ${plan.to}`);
