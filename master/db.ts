@@ -244,7 +244,8 @@ export class MasterDb {
       py_version_tag: f.pyVersionTag,
       abi_tag: f.abiTag,
       platform_tag: f.platformTag,
-      requires_python: null,
+      requires_python: f.requiresPython,
+      metadata_sha256: f.metadataHash,
       dependencies: f.dependencies,
     }));
     return this.#value("SELECT log_build($1, $2, $3, $4, $5, $6, $7, $8) AS value", [

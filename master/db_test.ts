@@ -445,6 +445,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       abiTag: "cp39",
       platformTag: "linux_armv7l",
       requiresPython: null,
+      metadataHash: null,
       dependencies: { apt: ["libc6"] },
     }]);
   },

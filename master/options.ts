@@ -80,14 +80,46 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       "the address of the queue used by piw-import, piw-rebuild and piw-remove",
       "ipc:///tmp/piw-import",
     )
-    .option("--log-queue <ADDR>", "the address of the queue used by piw-logger", "ipc:///tmp/piw-logger")
-    .option("--slave-queue <ADDR>", "the address of the queue used to talk to the build slaves", "tcp://*:5555")
-    .option("--file-queue <ADDR>", "the address of the queue used to transfer files from slaves", "tcp://*:5556")
-    .option("--web-queue <ADDR>", "the address of the queue used to request web page updates", "inproc://web")
-    .option("--builds-queue <ADDR>", "the address of the queue used to store pending builds", "inproc://builds")
-    .option("--db-queue <ADDR>", "the address of the queue used to talk to the database server", "inproc://db")
-    .option("--fs-queue <ADDR>", "the address of the queue used to talk to the file-system server", "inproc://fs")
-    .option("--stats-queue <ADDR>", "the address of the queue used to send statistics to the collator task", "inproc://stats");
+    .option(
+      "--log-queue <ADDR>",
+      "the address of the queue used by piw-logger",
+      "ipc:///tmp/piw-logger",
+    )
+    .option(
+      "--slave-queue <ADDR>",
+      "the address of the queue used to talk to the build slaves",
+      "tcp://*:5555",
+    )
+    .option(
+      "--file-queue <ADDR>",
+      "the address of the queue used to transfer files from slaves",
+      "tcp://*:5556",
+    )
+    .option(
+      "--web-queue <ADDR>",
+      "the address of the queue used to request web page updates",
+      "inproc://web",
+    )
+    .option(
+      "--builds-queue <ADDR>",
+      "the address of the queue used to store pending builds",
+      "inproc://builds",
+    )
+    .option(
+      "--db-queue <ADDR>",
+      "the address of the queue used to talk to the database server",
+      "inproc://db",
+    )
+    .option(
+      "--fs-queue <ADDR>",
+      "the address of the queue used to talk to the file-system server",
+      "inproc://fs",
+    )
+    .option(
+      "--stats-queue <ADDR>",
+      "the address of the queue used to send statistics to the collator task",
+      "inproc://stats",
+    );
 }
 
 /** Parses piw-master's command line. */

@@ -55,6 +55,8 @@ export interface FileData {
   platformTag: string;
   /** Its Requires-Python, when known. */
   requiresPython: string | null;
+  /** The SHA-256 of its core metadata published beside it (PEP 658), when extracted. */
+  metadataHash: string | null;
   /** What it needs installed: tool → packages. */
   dependencies: Dependencies;
 }
@@ -121,6 +123,7 @@ function fileData(f: Json): FileData {
     abiTag: f.abi_tag,
     platformTag: f.platform_tag,
     requiresPython: f.requires_python,
+    metadataHash: f.metadata_sha256 ?? null,
     dependencies: f.dependencies,
   };
 }

@@ -95,11 +95,7 @@ export const dependencies = z.union([
   return out;
 });
 
-/**
- * A file state tuple: `[filename, filesize, filehash, package_tag, package_version_tag,
- * py_version_tag, abi_tag, platform_tag, dependencies]`.
- */
-export const fileMessage = z.tuple([
+const fileFields = [
   safeFilename,
   count,
   sha256,
@@ -109,15 +105,34 @@ export const fileMessage = z.tuple([
   wheelTag,
   wheelTag,
   dependencies,
-]);
+] as const;
+
+/**
+ * A file state tuple: `[filename, filesize, filehash, package_tag, package_version_tag,
+ * py_version_tag, abi_tag, platform_tag, dependencies]`.
+ */
+export const fileMessage = z.tuple(fileFields);
 
 /** The data of a file state tuple, as sent. */
 export type FileMessage = z.output<typeof fileMessage>;
 
+/**
+ * A file as the master records it: the file state tuple and what the master read from the
+ * wheel once it arrived, `requires_python` and the SHA-256 of its core metadata (either null).
+ */
+export const storedFileMessage = z.tuple([
+  ...fileFields,
+  z.string().max(200).nullable(),
+  sha256.nullable(),
+]);
+
+/** The data of a stored file tuple. */
+export type StoredFileMessage = z.output<typeof storedFileMessage>;
+
 const files = z.array(fileMessage).max(1000);
 
 /** A build as logged to the database: `[slave_id, package, version, abi_tag, status,
- * duration, output, [file, ...]]`. */
+ * duration, output, [stored file, ...]]`. */
 export const buildMessage = z.tuple([
   count,
   packageName,
@@ -126,7 +141,7 @@ export const buildMessage = z.tuple([
   z.boolean(),
   duration,
   text,
-  files,
+  z.array(storedFileMessage).max(1000),
 ]);
 
 /** The data of a build state tuple. */

@@ -51,7 +51,11 @@ const stats = {
   downloads_last_month: 100,
   downloads_all: 1000,
 };
-const build = [1, "foo", "1.0", "cp311", true, Duration.of({ seconds: 30 }), "log", [file]];
+const build = [1, "foo", "1.0", "cp311", true, Duration.of({ seconds: 30 }), "log", [[
+  ...file,
+  ">=3.9",
+  "1".repeat(64),
+]]];
 
 /** A valid sample of every message's data (undefined for data-less messages), per protocol. */
 const samples: Record<string, Record<string, CborValue | undefined>> = {

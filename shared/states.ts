@@ -16,6 +16,7 @@ import type {
   projectMessage,
   searchMessage,
   slaveHello,
+  StoredFileMessage,
 } from "./protocols.ts";
 import { exclude, intersect, type Range, rangeLength } from "./ranges.ts";
 import { Timestamp } from "./timestamp.ts";
@@ -27,6 +28,10 @@ export type Dependencies = Record<string, string[]>;
 export class FileState {
   /** Whether the file has reached the master and been verified. */
   transferred: boolean;
+  /** Its `Requires-Python`, once the master has read the wheel's metadata. */
+  requiresPython: string | null = null;
+  /** The SHA-256 of its core metadata, once the master has published it (PEP 658). */
+  metadataHash: string | null = null;
 
   /** Describes a file; `transferred` starts false unless given. */
   constructor(
@@ -59,9 +64,19 @@ export class FileState {
     ];
   }
 
-  /** A file state from the (validated) 9-element file tuple. */
-  static fromMessage(m: FileMessage): FileState {
-    return new FileState(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]);
+  /** The 11-element tuple the master records: the file tuple and what it read from it. */
+  asStoredMessage(): StoredFileMessage {
+    return [...this.asMessage(), this.requiresPython, this.metadataHash];
+  }
+
+  /** A file state from a (validated) file tuple, or a stored file tuple. */
+  static fromMessage(m: FileMessage | StoredFileMessage): FileState {
+    const f = new FileState(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]);
+    if (m.length === 11) {
+      f.requiresPython = m[9];
+      f.metadataHash = m[10];
+    }
+    return f;
   }
 
   /** Marks the file as transferred and verified. */
@@ -103,7 +118,7 @@ export class BuildState {
       this.status,
       this.duration,
       this.output,
-      [...this.files.values()].map((f) => f.asMessage()),
+      [...this.files.values()].map((f) => f.asStoredMessage()),
     ];
   }
 

@@ -109,12 +109,14 @@ CREATE TABLE files (
     abi_tag             varchar(100) NOT NULL,
     platform_tag        varchar(100) NOT NULL,
     requires_python     varchar(200),
+    metadata_sha256     char(64),
 
     CONSTRAINT files_pk PRIMARY KEY (filename),
     CONSTRAINT files_builds_fk FOREIGN KEY (build_id)
         REFERENCES builds ON DELETE CASCADE,
     CONSTRAINT files_size_ck CHECK (filesize >= 0),
-    CONSTRAINT files_hash_ck CHECK (filehash ~ '^[0-9a-f]{64}$')
+    CONSTRAINT files_hash_ck CHECK (filehash ~ '^[0-9a-f]{64}$'),
+    CONSTRAINT files_metadata_hash_ck CHECK (metadata_sha256 ~ '^[0-9a-f]{64}$')
 );
 
 CREATE INDEX files_builds ON files (build_id);
@@ -532,6 +534,7 @@ AS $$
                         'abi_tag', f.abi_tag,
                         'platform_tag', f.platform_tag,
                         'requires_python', f.requires_python,
+                        'metadata_sha256', f.metadata_sha256,
                         'dependencies', (
                             SELECT COALESCE(jsonb_object_agg(t.tool, t.names), '{}')
                             FROM (
@@ -706,15 +709,15 @@ BEGIN
     INSERT INTO output (build_id, output) VALUES (new_id, log);
     INSERT INTO files (
         filename, build_id, filesize, filehash, package_tag, package_version_tag,
-        py_version_tag, abi_tag, platform_tag, requires_python
+        py_version_tag, abi_tag, platform_tag, requires_python, metadata_sha256
     )
     SELECT
         f.filename, new_id, f.filesize, f.filehash, f.package_tag, f.package_version_tag,
-        f.py_version_tag, f.abi_tag, f.platform_tag, f.requires_python
+        f.py_version_tag, f.abi_tag, f.platform_tag, f.requires_python, f.metadata_sha256
     FROM jsonb_to_recordset(built_files) AS f (
         filename varchar, filesize bigint, filehash char(64), package_tag varchar,
         package_version_tag varchar, py_version_tag varchar, abi_tag varchar,
-        platform_tag varchar, requires_python varchar
+        platform_tag varchar, requires_python varchar, metadata_sha256 char(64)
     )
     ON CONFLICT (filename) DO UPDATE SET
         build_id = excluded.build_id,
@@ -725,7 +728,8 @@ BEGIN
         py_version_tag = excluded.py_version_tag,
         abi_tag = excluded.abi_tag,
         platform_tag = excluded.platform_tag,
-        requires_python = excluded.requires_python;
+        requires_python = excluded.requires_python,
+        metadata_sha256 = excluded.metadata_sha256;
     DELETE FROM dependencies AS d
     USING jsonb_to_recordset(built_files) AS f (filename varchar)
     WHERE d.filename = f.filename;

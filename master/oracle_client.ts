@@ -1,0 +1,182 @@
+/**
+ * The tasks' typed view of the database: each method sends one Oracle request through Seraph
+ * (the database queue) and returns its result typed as `master/db.ts` produced it. An ERROR
+ * reply raises {@linkcode OracleError}.
+ *
+ * @module
+ */
+
+import type { CborValue } from "../shared/cbor.ts";
+import type { Logger } from "../shared/log.ts";
+import {
+  type BareName,
+  type DataIn,
+  type DataName,
+  type Message,
+  type RewritePending,
+  theOracle,
+} from "../shared/protocols.ts";
+import type { BuildState, Dependencies } from "../shared/states.ts";
+import type { Timestamp } from "../shared/timestamp.ts";
+import type { DbStatistics } from "./db.ts";
+import type { ProjectData } from "./project_data.ts";
+import { RpcClient } from "./rpc.ts";
+
+type Requests = typeof theOracle.recv;
+type OracleReply = Message<typeof theOracle.send>;
+
+/** Raised when the Oracle answers ERROR. */
+export class OracleError extends Error {
+  override name = "OracleError";
+}
+
+function toMap<V>(value: CborValue): Map<string, V> {
+  if (value instanceof Map) return value as Map<string, V>;
+  return new Map(Object.entries(value as Record<string, V>));
+}
+
+/** A connection to the Oracles (through Seraph). */
+export class OracleClient {
+  readonly #rpc: RpcClient<Requests, typeof theOracle.send>;
+
+  /** Connects to the database queue at `address`. */
+  constructor(address: string, log?: Logger) {
+    this.#rpc = new RpcClient(address, theOracle, log);
+  }
+
+  /** Sends a request and returns OK's data (ERROR raises {@linkcode OracleError}). */
+  call<K extends BareName<Requests>>(msg: K): Promise<CborValue>;
+  call<K extends DataName<Requests>>(msg: K, data: DataIn<Requests, K>): Promise<CborValue>;
+  async call(msg: string, ...data: unknown[]): Promise<CborValue> {
+    const call = this.#rpc.call as (m: string, ...d: unknown[]) => Promise<OracleReply>;
+    const reply = await call.call(this.#rpc, msg, ...data);
+    if (reply.msg === "ERROR") throw new OracleError(`${msg}: ${reply.data}`);
+    return reply.data as CborValue;
+  }
+
+  /** Every known package. */
+  async allPackages(): Promise<Set<string>> {
+    return await this.call("ALLPKGS") as Set<string>;
+  }
+
+  /** Records a package; true when it was new. */
+  async newPackage(pkg: string, skip = "", description = ""): Promise<boolean> {
+    return await this.call("NEWPKG", [pkg, skip, description]) as boolean;
+  }
+
+  /** Records a version; true when it was new. */
+  async newVersion(
+    pkg: string,
+    version: string,
+    released: Timestamp,
+    skip = "",
+    requiresPython: string | null = null,
+  ): Promise<boolean> {
+    return await this.call("NEWVER", [pkg, version, released, skip, requiresPython]) as boolean;
+  }
+
+  /** Sets a package's skip reason. */
+  async skipPackage(pkg: string, reason: string): Promise<void> {
+    await this.call("SKIPPKG", [pkg, reason]);
+  }
+
+  /** Sets a version's skip reason. */
+  async skipVersion(pkg: string, version: string, reason: string): Promise<void> {
+    await this.call("SKIPVER", [pkg, version, reason]);
+  }
+
+  /** Deletes a package; returns the names of its files that went. */
+  async deletePackage(pkg: string): Promise<string[]> {
+    return await this.call("DELPKG", pkg) as string[];
+  }
+
+  /** Deletes a version; returns the names of its files that went. */
+  async deleteVersion(pkg: string, version: string): Promise<string[]> {
+    return await this.call("DELVER", [pkg, version]) as string[];
+  }
+
+  /** Marks a version yanked or not. */
+  async yankVersion(pkg: string, version: string, yanked: boolean): Promise<void> {
+    await this.call(yanked ? "YANKVER" : "UNYANKVER", [pkg, version]);
+  }
+
+  /** Records a build and its files; returns its id. */
+  async logBuild(build: BuildState): Promise<number> {
+    return await this.call("LOGBUILD", build.asMessage()) as number;
+  }
+
+  /** Deletes a version's builds; returns the names of the files that went. */
+  async deleteBuilds(pkg: string, version: string): Promise<string[]> {
+    return await this.call("DELBUILD", [pkg, version]) as string[];
+  }
+
+  /** Everything a project page shows; null for an unknown package. */
+  async projectData(pkg: string): Promise<ProjectData | null> {
+    return await this.call("PROJDATA", pkg) as unknown as ProjectData | null;
+  }
+
+  /** Why a version is not built ('' when it is); null for an unknown version. */
+  async versionSkip(pkg: string, version: string): Promise<string | null> {
+    return await this.call("GETSKIP", [pkg, version]) as string | null;
+  }
+
+  /** Whether a package is known. */
+  async packageExists(pkg: string): Promise<boolean> {
+    return await this.call("PKGEXISTS", pkg) as boolean;
+  }
+
+  /** Whether a version is known. */
+  async versionExists(pkg: string, version: string): Promise<boolean> {
+    return await this.call("VEREXISTS", [pkg, version]) as boolean;
+  }
+
+  /** The active build ABIs. */
+  async buildAbis(): Promise<Set<string>> {
+    return await this.call("GETABIS") as Set<string>;
+  }
+
+  /** The last PyPI serial processed. */
+  async pypiSerial(): Promise<number> {
+    return await this.call("GETPYPI") as number;
+  }
+
+  /** Moves the PyPI serial forward. */
+  async setPypiSerial(serial: number): Promise<void> {
+    await this.call("SETPYPI", serial);
+  }
+
+  /** The database's statistics. */
+  async statistics(): Promise<DbStatistics> {
+    return await this.call("GETSTATS") as unknown as DbStatistics;
+  }
+
+  /** Every package → [downloads in the last 30 days, ever]. */
+  async searchIndex(): Promise<Map<string, [number, number]>> {
+    return toMap(await this.call("GETSEARCH"));
+  }
+
+  /** Per ABI, the pending builds in order. */
+  async buildQueue(): Promise<Map<string, [string, string][]>> {
+    return toMap(await this.call("GETQUEUE"));
+  }
+
+  /** What a file needs installed. */
+  async fileDependencies(filename: string): Promise<Dependencies> {
+    return await this.call("FILEDEPS", filename) as Dependencies;
+  }
+
+  /** Saves the Secretary's pending rewrites. */
+  async saveRewritesPending(pending: RewritePending[]): Promise<void> {
+    await this.call("SAVERWP", pending);
+  }
+
+  /** Loads (and forgets) the Secretary's pending rewrites. */
+  async loadRewritesPending(): Promise<RewritePending[]> {
+    return await this.call("LOADRWP") as unknown as RewritePending[];
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    await this.#rpc.close();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Request and reply between tasks over ROUTER sockets: {@linkcode RpcClient} keeps many requests
+ * in flight on one DEALER, matched by an id frame; {@linkcode serveRequests} answers on a ROUTER
+ * whatever the envelope (a REQ peer's `[identity, ""]`, our DEALER's `[identity, id, ""]`, or
+ * the longer ones Seraph forwards), replying with the same envelope.
+ *
+ * @module
+ */
+
+import { errorMessage, type Logger } from "../shared/log.ts";
+import {
+  type BareName,
+  type DataIn,
+  type DataName,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type MessageMap,
+  type Protocol,
+  ProtocolError,
+  reverse,
+} from "../shared/protocols.ts";
+import { Dealer, type Duplex, ZmqError } from "../shared/zmq/mod.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** Raised by {@linkcode RpcClient.call} when the client is closed before a reply. */
+export class RpcClosedError extends Error {
+  override name = "RpcClosedError";
+}
+
+/** Splits `[...envelope, "", payload]`; null when there is no delimiter or not one payload. */
+export function splitEnvelope(frames: Uint8Array[]): [Uint8Array[], Uint8Array] | null {
+  const delimiter = frames.findIndex((f) => f.length === 0);
+  if (delimiter < 0 || delimiter !== frames.length - 2) return null;
+  return [frames.slice(0, delimiter), frames[delimiter + 1]!];
+}
+
+/**
+ * A client of a request/reply protocol (given from the server's side, as the protocols are).
+ * Requests may overlap; each reply is matched to its request by id.
+ */
+export class RpcClient<R extends MessageMap, S extends MessageMap> {
+  readonly #socket: Dealer;
+  readonly #pending = new Map<number, (reply: Message<S> | Error) => void>();
+  readonly #protocol: Protocol<R, S>;
+  #next = 1;
+  readonly #loop: Promise<void>;
+
+  /** Connects to the server at `address`. */
+  constructor(address: string, protocol: Protocol<R, S>, readonly log?: Logger) {
+    this.#protocol = protocol;
+    this.#socket = new Dealer({ linger: 0 });
+    this.#socket.connect(address);
+    this.#loop = this.#receive();
+  }
+
+  async #receive(): Promise<void> {
+    const client = reverse(this.#protocol);
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await this.#socket.receive();
+      } catch (e) {
+        if (e instanceof ZmqError && e.code === "ETERM") break;
+        throw e;
+      }
+      const split = splitEnvelope(frames);
+      const idFrame = split?.[0][0];
+      if (!split || split[0].length !== 1 || idFrame?.length !== 4) {
+        this.log?.warning(`${this.#protocol.name}: dropped a reply without a request id`);
+        continue;
+      }
+      const id = new DataView(idFrame.buffer, idFrame.byteOffset).getUint32(0);
+      const resolve = this.#pending.get(id);
+      if (!resolve) continue;
+      this.#pending.delete(id);
+      try {
+        resolve(decodeMessage(client, split[1]));
+      } catch (e) {
+        resolve(e as Error);
+      }
+    }
+    const closed = new RpcClosedError(`${this.#protocol.name}: the client was closed`);
+    for (const resolve of this.#pending.values()) resolve(closed);
+    this.#pending.clear();
+  }
+
+  /** Sends a request and resolves to the reply (rejects on a malformed reply or close). */
+  call<K extends BareName<R>>(msg: K): Promise<Message<S>>;
+  call<K extends DataName<R>>(msg: K, data: DataIn<R, K>): Promise<Message<S>>;
+  async call(msg: string, ...data: unknown[]): Promise<Message<S>> {
+    // deno-lint-ignore no-explicit-any
+    const encode = encodeMessage as (p: Protocol, m: string, ...d: any[]) => Uint8Array;
+    const payload = encode(reverse(this.#protocol), msg, ...data);
+    const id = this.#next;
+    this.#next = (this.#next % 0xffffffff) + 1;
+    const idFrame = new Uint8Array(4);
+    new DataView(idFrame.buffer).setUint32(0, id);
+    const reply = new Promise<Message<S> | Error>((resolve) => this.#pending.set(id, resolve));
+    try {
+      await this.#socket.send([idFrame, EMPTY, payload]);
+    } catch (e) {
+      this.#pending.delete(id);
+      if (e instanceof ZmqError && e.code === "ETERM") {
+        throw new RpcClosedError(`${this.#protocol.name}: the client was closed`);
+      }
+      throw e;
+    }
+    const result = await reply;
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /** Closes the socket; requests still waiting reject with {@linkcode RpcClosedError}. */
+  async close(): Promise<void> {
+    await this.#socket.close();
+    await this.#loop;
+  }
+}
+
+/** A reply to send: a message name and its data (omitted for data-less messages). */
+export type Reply<S extends MessageMap> =
+  | { [K in BareName<S>]: [K] }[BareName<S>]
+  | { [K in DataName<S>]: [K, DataIn<S, K>] }[DataName<S>];
+
+/** How {@linkcode serveRequests} answers. */
+export interface ServeOptions<R extends MessageMap, S extends MessageMap> {
+  /** Answers one request. */
+  handle(request: Message<R>, envelope: Uint8Array[]): Promise<Reply<S> | null> | Reply<S> | null;
+  /** The reply to a request that failed to decode or whose handler threw (null: none). */
+  onError?(error: Error): Reply<S> | null;
+  /** Handle requests concurrently (default) or one at a time. */
+  concurrent?: boolean;
+  /** Where problems are logged. */
+  log: Logger;
+}
+
+/**
+ * Answers requests on a ROUTER (or a DEALER behind Seraph) until it is closed. Malformed envelopes are dropped; a request
+ * that fails to decode, or whose handler throws, gets `onError`'s reply.
+ */
+export async function serveRequests<R extends MessageMap, S extends MessageMap>(
+  socket: Duplex,
+  protocol: Protocol<R, S>,
+  options: ServeOptions<R, S>,
+): Promise<void> {
+  // deno-lint-ignore no-explicit-any
+  const encode = encodeMessage as (p: Protocol, m: string, ...d: any[]) => Uint8Array;
+  const answer = async (envelope: Uint8Array[], payload: Uint8Array) => {
+    let reply: Reply<S> | null;
+    try {
+      reply = await options.handle(decodeMessage(protocol, payload), envelope);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) options.log.error(`${protocol.name}: ${errorMessage(e)}`);
+      else options.log.warning(e.message);
+      reply = options.onError?.(e as Error) ?? null;
+    }
+    if (reply === null) return;
+    try {
+      await socket.send([...envelope, EMPTY, encode(protocol, reply[0], ...reply.slice(1))]);
+    } catch (e) {
+      if (!(e instanceof ZmqError && e.code === "ETERM")) {
+        options.log.error(`${protocol.name}: cannot reply: ${errorMessage(e)}`);
+      }
+    }
+  };
+  const inFlight = new Set<Promise<void>>();
+  for (;;) {
+    let frames: Uint8Array[];
+    try {
+      frames = await socket.receive();
+    } catch (e) {
+      if (e instanceof ZmqError && e.code === "ETERM") break;
+      throw e;
+    }
+    const split = splitEnvelope(frames);
+    if (!split) {
+      options.log.warning(`${protocol.name}: dropped a message without a request envelope`);
+      continue;
+    }
+    if (options.concurrent === false) {
+      await answer(...split);
+    } else {
+      const p = answer(...split).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+  }
+  await Promise.allSettled(inFlight);
+}

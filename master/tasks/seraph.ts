@@ -1,0 +1,75 @@
+/**
+ * Seraph: the load balancer in front of the oracles (manual 11.3.3). Requests arrive on the
+ * database queue (a ROUTER, default inproc://db); each goes to an oracle that is free (the
+ * oracles announce themselves with READY on the oracles' ROUTER), and the reply goes back to
+ * whoever asked. Requests wait in order while every oracle is busy.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../../shared/log.ts";
+import { Router } from "../../shared/zmq/mod.ts";
+import { isClosed, ORACLES, runTask } from "../task.ts";
+
+const READY = "READY";
+
+runTask(async (ctx) => {
+  const front = ctx.socket(new Router({ linger: 0 }));
+  const back = ctx.socket(new Router({ linger: 0 }));
+  await front.bind(ctx.options.dbQueue);
+  await back.bind(ORACLES);
+  const free: Uint8Array[] = [];
+  const waiting: Uint8Array[][] = [];
+  const dispatch = async () => {
+    while (free.length && waiting.length) {
+      await back.send([free.shift()!, ...waiting.shift()!]);
+    }
+  };
+  ctx.ready();
+  const fromOracles = (async () => {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await back.receive();
+      } catch (e) {
+        if (isClosed(e)) return;
+        throw e;
+      }
+      const [oracle, ...rest] = frames;
+      if (!oracle) continue;
+      if (rest.length === 1 && new TextDecoder().decode(rest[0]) === READY) {
+        ctx.log.debug("an oracle is ready");
+      } else if (rest.length >= 3) {
+        await front.send(rest).catch((e) => {
+          if (!isClosed(e)) ctx.log.warning(`cannot return a reply: ${errorMessage(e)}`);
+        });
+      } else {
+        ctx.log.warning("dropped a malformed message from an oracle");
+        continue;
+      }
+      free.push(oracle);
+      await dispatch();
+    }
+  })();
+  const fromClients = (async () => {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await front.receive();
+      } catch (e) {
+        if (isClosed(e)) return;
+        throw e;
+      }
+      if (frames.length < 3) {
+        ctx.log.warning("dropped a request without an envelope");
+        continue;
+      }
+      waiting.push(frames);
+      await dispatch();
+    }
+  })();
+  await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+  await front.close();
+  await back.close();
+  await Promise.all([fromOracles, fromClients]);
+});

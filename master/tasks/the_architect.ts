@@ -1,0 +1,99 @@
+/**
+ * The Architect (manual 11.3.4): keeps the Slave Driver's build queue current. It asks the
+ * Oracle for each ABI's pending builds (GETQUEUE) when it starts, whenever a task says the
+ * queue changed (REFRESH on its control queue: a new release, a logged build, a removal), and
+ * every minute regardless, and pushes the result (QUEUE) to the Slave Driver. Queue sizes go
+ * to Big Brother.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../../shared/log.ts";
+import {
+  architectControl,
+  bigBrother,
+  decodeMessage,
+  encodeMessage,
+  ProtocolError,
+  reverse,
+  theArchitect,
+} from "../../shared/protocols.ts";
+import { Pull, Push } from "../../shared/zmq/mod.ts";
+import { OracleClient } from "../oracle_client.ts";
+import { ARCHITECT_CONTROL, isClosed, runTask } from "../task.ts";
+
+const toStats = reverse(bigBrother);
+
+/** How long REFRESH requests are gathered before the queue is read again. */
+const REFRESH_DELAY_MS = 50;
+
+runTask(async (ctx) => {
+  const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
+  const builds = ctx.socket(new Push({ linger: 0 }));
+  await builds.bind(ctx.options.buildsQueue);
+  const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
+  stats.connect(ctx.options.statsQueue);
+  const refresh = ctx.socket(new Pull());
+  await refresh.bind(ARCHITECT_CONTROL);
+  ctx.ready();
+
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+  let again = false;
+  const update = async () => {
+    scheduled = undefined;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      const queue = await oracle.buildQueue();
+      const data = Object.fromEntries(queue);
+      await builds.send(encodeMessage(theArchitect, "QUEUE", data));
+      const sizes = Object.fromEntries([...queue].map(([abi, q]) => [abi, q.length]));
+      await stats.send(encodeMessage(toStats, "STATBQ", sizes)).catch(() => {});
+      ctx.log.debug(`queue: ${[...queue].map(([abi, q]) => `${abi} ${q.length}`).join(", ")}`);
+    } catch (e) {
+      if (!ctx.signal.aborted && !isClosed(e)) {
+        ctx.log.warning(`cannot read the build queue: ${errorMessage(e)}`);
+      }
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    }
+  };
+  const schedule = () => {
+    if (scheduled === undefined && !ctx.signal.aborted) {
+      scheduled = setTimeout(update, REFRESH_DELAY_MS);
+    }
+  };
+  schedule();
+  ctx.every(ctx.options.devMode ? 10_000 : 60_000, schedule);
+  const listening = (async () => {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await refresh.receive();
+      } catch (e) {
+        if (isClosed(e)) return;
+        throw e;
+      }
+      try {
+        const m = decodeMessage(architectControl, frames[0] ?? new Uint8Array());
+        if (m.msg === "REFRESH") schedule();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        ctx.log.warning(e.message);
+      }
+    }
+  })();
+  await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+  clearTimeout(scheduled);
+  await refresh.close();
+  await oracle.close();
+  await listening;
+});

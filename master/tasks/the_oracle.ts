@@ -1,0 +1,119 @@
+/**
+ * The Oracle: the master's interface to the database (manual 11.3.2). Several run behind
+ * Seraph, each with its own connection; each announces itself with READY and then answers one
+ * request at a time with OK and the result, or ERROR and what went wrong.
+ *
+ * @module
+ */
+
+import type { CborValue } from "../../shared/cbor.ts";
+import { errorMessage } from "../../shared/log.ts";
+import { type Message, theOracle } from "../../shared/protocols.ts";
+import {
+  BuildState,
+  DownloadState,
+  JSONState,
+  PageState,
+  ProjectState,
+  SearchState,
+} from "../../shared/states.ts";
+import { Dealer } from "../../shared/zmq/mod.ts";
+import { MasterDb } from "../db.ts";
+import { type Reply, serveRequests } from "../rpc.ts";
+import { ORACLES, runTask } from "../task.ts";
+
+type Request = Message<typeof theOracle.recv>;
+
+/** Answers one request from the database; the value becomes OK's data. */
+async function answer(db: MasterDb, r: Request): Promise<CborValue> {
+  switch (r.msg) {
+    case "ALLPKGS":
+      return await db.allPackages();
+    case "ALLVERS":
+      return await db.allVersions();
+    case "NEWPKG":
+      return await db.addPackage(...r.data);
+    case "NEWVER":
+      return await db.addVersion(r.data[0], r.data[1], r.data[2], r.data[3], r.data[4] ?? null);
+    case "PROJDESC":
+      return await db.setDescription(...r.data) ?? null;
+    case "SKIPPKG":
+      return await db.skipPackage(...r.data) ?? null;
+    case "SKIPVER":
+      return await db.skipVersion(...r.data) ?? null;
+    case "DELPKG":
+      return await db.deletePackage(r.data);
+    case "DELVER":
+      return await db.deleteVersion(...r.data);
+    case "YANKVER":
+    case "UNYANKVER":
+      return await db.yankVersion(r.data[0], r.data[1], r.msg === "YANKVER") ?? null;
+    case "LOGDOWNLOAD":
+      return await db.logDownload(DownloadState.fromMessage(r.data)) ?? null;
+    case "LOGSEARCH":
+      return await db.logSearch(SearchState.fromMessage(r.data)) ?? null;
+    case "LOGPROJECT":
+      return await db.logProjectHit(ProjectState.fromMessage(r.data)) ?? null;
+    case "LOGJSON":
+      return await db.logJsonHit(JSONState.fromMessage(r.data)) ?? null;
+    case "LOGPAGE":
+      return await db.logPageHit(PageState.fromMessage(r.data)) ?? null;
+    case "LOGBUILD":
+      return await db.logBuild(BuildState.fromMessage(r.data));
+    case "DELBUILD":
+      return await db.deleteBuilds(...r.data);
+    case "PKGFILES":
+      return await db.packageFiles(r.data);
+    case "PROJDATA":
+      return (await db.projectData(r.data)) as unknown as CborValue;
+    case "VERFILES":
+      return await db.versionFiles(...r.data);
+    case "GETSKIP":
+      return await db.versionSkip(...r.data);
+    case "PKGEXISTS":
+      return await db.packageExists(r.data);
+    case "VEREXISTS":
+      return await db.versionExists(...r.data);
+    case "GETABIS":
+      return await db.buildAbis();
+    case "GETPYPI":
+      return await db.pypiSerial();
+    case "SETPYPI":
+      return await db.setPypiSerial(r.data) ?? null;
+    case "GETSTATS":
+      return (await db.statistics()) as unknown as CborValue;
+    case "GETSEARCH":
+      return await db.searchIndex() as unknown as CborValue;
+    case "GETQUEUE":
+      return await db.buildQueue() as unknown as CborValue;
+    case "FILEDEPS":
+      return await db.fileDependencies(r.data);
+    case "SAVERWP":
+      return await db.saveRewritesPending(r.data) ?? null;
+    case "LOADRWP":
+      return await db.loadRewritesPending();
+  }
+}
+
+runTask(async (ctx) => {
+  const db = await MasterDb.open(ctx.options.dsn!);
+  try {
+    const socket = ctx.socket(new Dealer({ linger: 0 }));
+    socket.connect(ORACLES);
+    await socket.send("READY");
+    ctx.ready();
+    const serving = serveRequests(socket, theOracle, {
+      log: ctx.log,
+      concurrent: false,
+      handle: async (request): Promise<Reply<typeof theOracle.send>> => {
+        return ["OK", await answer(db, request)];
+      },
+      onError: (e) => ["ERROR", errorMessage(e)],
+    });
+    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+    await socket.close();
+    await serving;
+  } finally {
+    await db.close();
+  }
+});
