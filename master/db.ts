@@ -326,6 +326,11 @@ export class MasterDb {
     );
   }
 
+  /** ADDABI: registers a build ABI (a slave for it joined); true when it was new. */
+  addBuildAbi(abi: string): Promise<boolean> {
+    return this.#value("SELECT add_build_abi($1) AS value", [abi]);
+  }
+
   /** GETPYPI: the last PyPI changelog serial processed. */
   pypiSerial(): Promise<number> {
     return this.#value("SELECT pypi_serial AS value FROM configuration", []);

@@ -135,6 +135,11 @@ export class OracleClient {
     return await this.call("GETABIS") as Set<string>;
   }
 
+  /** Registers a build ABI; true when it was new. */
+  async addBuildAbi(abi: string): Promise<boolean> {
+    return await this.call("ADDABI", abi) as boolean;
+  }
+
   /** The last PyPI serial processed. */
   async pypiSerial(): Promise<number> {
     return await this.call("GETPYPI") as number;

@@ -73,7 +73,8 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Whether the master is paused. */
   readonly paused: boolean;
-  /** Registers a socket to be closed when the task ends; returns it. */
+  /** Registers a socket to be closed as soon as the task is told to QUIT (which ends the
+   * loops receiving from it); returns it. */
   socket<S extends Socket>(socket: S): S;
   /** Tells the main thread the task is set up (its sockets bound). */
   ready(): void;
@@ -167,6 +168,11 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
       });
     },
   };
+
+  quit.signal.addEventListener("abort", () => {
+    for (const id of timers) clearInterval(id);
+    for (const socket of sockets) socket.close();
+  }, { once: true });
 
   const controlSocket = ctx.socket(new Pull());
   controlSocket.connect(controlAddress(init.name));

@@ -40,6 +40,21 @@ const DATABASE_FLAGS = [
 
 /** Every tool, by its command name. */
 export const TOOLS = {
+  "piw-master": {
+    entry: "master/main.ts",
+    flags: [
+      "--no-prompt",
+      // every task is a Worker with narrower permissions (master/permissions.ts) than these
+      "--unstable-worker-options",
+      `--allow-env=${[...CLI_ENV, "XDG_DATA_HOME", ...DATABASE_ENV].join(",")}`,
+      // queue addresses, the database, PyPI, the output path: all named at run time
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      // the database's login name (postgres.js), and the output file system's free space
+      "--allow-sys=uid,gid,userInfo,statfs",
+    ],
+  },
   "piw-initdb": {
     entry: "tools/initdb.ts",
     flags: [

@@ -176,8 +176,7 @@ export const pageMessage = z.tuple([
   z.string().max(4096),
 ]);
 
-/** The statistics the master publishes (STATS) and the Scribe puts on the home page. */
-export const statsMessage = z.looseObject({
+const statsShape = {
   packages_built: count,
   builds_count: count,
   builds_last_hour: count,
@@ -190,10 +189,16 @@ export const statsMessage = z.looseObject({
   disk_size: count,
   downloads_last_month: count,
   downloads_all: count,
-});
+};
 
-/** The data of a STATS message. */
-export type StatsMessage = z.output<typeof statsMessage>;
+/**
+ * The statistics the master publishes (STATS) and the Scribe puts on the home page. Keys
+ * beyond these are accepted (and kept), so that a newer master can say more.
+ */
+export const statsMessage = z.looseObject(statsShape);
+
+/** The data of a STATS message (its known keys). */
+export type StatsMessage = z.output<z.ZodObject<typeof statsShape>>;
 
 /** A slave's HELLO: `[timeout, py_version_tag, abi_tag, platform_tag, label]`. */
 export const slaveHello = z.tuple([duration, wheelTag, wheelTag, wheelTag, label]);
@@ -549,6 +554,7 @@ export const theOracle = protocol("the oracle", {
     PKGEXISTS: packageName,
     VEREXISTS: z.tuple([packageName, versionString]),
     GETABIS: bare,
+    ADDABI: wheelTag, // a slave for this ABI joined
     GETPYPI: bare,
     SETPYPI: count,
     GETSTATS: bare,

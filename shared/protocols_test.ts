@@ -162,6 +162,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     PKGEXISTS: "foo",
     VEREXISTS: ["foo", "1.0"],
     GETABIS: undefined,
+    ADDABI: "cp311",
     GETPYPI: undefined,
     SETPYPI: 123456789,
     GETSTATS: undefined,

@@ -668,8 +668,8 @@ BEGIN
 END;
 $$;
 
--- Deletes every build of a version (piw-remove without a skip reason), which makes it pending
--- again; returns the names of the files that went.
+-- Deletes every build of a version and the logged downloads of its files (piw-remove), which
+-- makes it pending again unless it is skipped; returns the names of the files that went.
 CREATE FUNCTION delete_builds(pkg varchar, ver varchar)
     RETURNS SETOF varchar
     LANGUAGE plpgsql SECURITY DEFINER
@@ -679,6 +679,7 @@ BEGIN
     PERFORM FROM versions WHERE package = pkg AND version = ver;
     PERFORM must_exist(FOUND, format('version %s %s', pkg, ver));
     RETURN QUERY SELECT f.filename FROM get_files(pkg, ver) AS f;
+    DELETE FROM downloads AS d USING get_files(pkg, ver) AS f WHERE d.filename = f.filename;
     DELETE FROM builds WHERE package = pkg AND version = ver;
 END;
 $$;
@@ -816,6 +817,19 @@ CREATE FUNCTION set_pypi_serial(serial bigint)
     SET search_path = public, pg_temp
 AS $$
     UPDATE configuration SET pypi_serial = GREATEST(pypi_serial, serial) WHERE id = 1
+$$;
+
+-- Registers a build ABI (a build slave for it joined); true when it is new. An ABI known
+-- already, skipped or not, is left as it is.
+CREATE FUNCTION add_build_abi(abi varchar)
+    RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    INSERT INTO build_abis (abi_tag) VALUES (abi) ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END;
 $$;
 
 -- Replaces the pending page rewrites with a JSON array of {package, added_at, command}.

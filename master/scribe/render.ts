@@ -9,12 +9,12 @@
 
 import vento from "ventojs";
 import { MemoryLoader } from "ventojs/loaders/memory.js";
-import type { Duration } from "../../shared/duration.ts";
 import type { StatsMessage } from "../../shared/protocols.ts";
 import type { Timestamp } from "../../shared/timestamp.ts";
 import { VERSION } from "../../shared/version.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { TEMPLATES } from "../../templates/mod.ts";
+import type { AbiStatus, ProjectData, VersionData } from "../project_data.ts";
 
 const env = vento({
   includes: new MemoryLoader(
@@ -47,64 +47,6 @@ export interface IndexFile {
   metadataHash: string | null;
   /** Whether its release is yanked (PEP 592). */
   yanked: boolean;
-}
-
-/** A file on a project page. */
-export interface ProjectFile extends IndexFile {
-  /** Its ABI tag. */
-  abiTag: string;
-  /** Its platform tag. */
-  platformTag: string;
-  /** Its dependencies, tool → packages. */
-  dependencies: Record<string, string[]>;
-}
-
-/** One attempt to build a release for an ABI. */
-export interface ProjectBuild {
-  /** The build's id (names its log). */
-  buildId: number;
-  /** The ABI it was built for. */
-  abiTag: string;
-  /** Whether it succeeded. */
-  status: boolean;
-  /** How long it took. */
-  duration: Duration;
-  /** When it finished. */
-  builtAt: Timestamp;
-}
-
-/** One release on a project page. */
-export interface ProjectVersion {
-  /** The version string. */
-  version: string;
-  /** When PyPI published it. */
-  released: Timestamp;
-  /** Why it is not built ("" when it is). */
-  skip: string;
-  /** Whether it is yanked. */
-  yanked: boolean;
-  /** The builds attempted, newest last. */
-  builds: ProjectBuild[];
-}
-
-/** Everything a project page shows. */
-export interface ProjectData {
-  /** The project's name as PyPI spells it. */
-  name: string;
-  /** PyPI's one-line description. */
-  description: string;
-  /** Why the project is not built ("" when it is). */
-  skip: string;
-  /** The build ABIs (the columns of the version matrix). */
-  abis: string[];
-  /** Its releases, newest first. */
-  versions: ProjectVersion[];
-  /** Its published files. */
-  files: ProjectFile[];
-  /** Downloads in the last 30 days. */
-  downloadsRecent: number;
-  /** Downloads ever. */
-  downloadsAll: number;
 }
 
 /** Where a build's log is published, relative to the site root. */
@@ -144,23 +86,25 @@ export async function renderSimpleIndex(
 /**
  * `/simple/<name>/index.html` (PEP 503 with PEP 592 yanks, PEP 629 version meta, PEP 658/714
  * metadata and `data-requires-python`) and its PEP 691 JSON form. File URLs are relative: the
- * files live beside the page.
+ * files live beside the page, or under `prefix` (`../foo-bar/`) for a page written under
+ * another spelling of the name.
  */
 export async function renderSimpleProject(
   name: string,
   files: IndexFile[],
+  prefix = "",
 ): Promise<{ html: string; json: string }> {
   const sorted = [...files].sort((a, b) => a.filename.localeCompare(b.filename));
   const versions = [...new Set(sorted.map((f) => f.version))];
   return {
-    html: await render("simple_project.vto", { name: normalizeName(name), files: sorted }),
+    html: await render("simple_project.vto", { name: normalizeName(name), files: sorted, prefix }),
     json: JSON.stringify({
       meta: { "api-version": "1.1" },
       name: normalizeName(name),
       versions,
       files: sorted.map((f) => ({
         filename: f.filename,
-        url: f.filename,
+        url: `${prefix}${f.filename}`,
         hashes: { sha256: f.filehash },
         size: f.filesize,
         ...(f.requiresPython ? { "requires-python": f.requiresPython } : {}),
@@ -205,55 +149,78 @@ export async function renderStats(stats: StatsMessage, site: Site): Promise<stri
   return await render("stats.vto", { ...common(site), rows });
 }
 
+/** The files of a project as its simple page lists them (yanked when their release is). */
+export function indexFiles(data: ProjectData): IndexFile[] {
+  return data.versions.flatMap((v) =>
+    v.files.map((f) => ({
+      filename: f.filename,
+      filehash: f.filehash,
+      filesize: f.filesize,
+      version: v.version,
+      requiresPython: f.requiresPython ?? v.requiresPython,
+      metadataHash: f.metadataHash,
+      yanked: v.yanked,
+    }))
+  );
+}
+
+/** The build ABIs of a project's matrix, in order. */
+function abisOf(data: ProjectData): string[] {
+  return [...new Set(data.versions.flatMap((v) => Object.keys(v.abis)))].sort();
+}
+
 /** A cell of the version × ABI matrix. */
 interface Cell {
-  status: "success" | "failed" | "pending" | "skip" | "covered";
+  status: AbiStatus;
   text: string;
   logUrl: string | null;
 }
 
-function cellFor(v: ProjectVersion, abi: string, universal: boolean, projectSkip: string): Cell {
-  const builds = v.builds.filter((b) => b.abiTag === abi);
-  const last = builds[builds.length - 1];
-  if (last) {
-    return {
-      status: last.status ? "success" : "failed",
-      text: `${last.status ? "built" : "failed"} in ${last.duration}`,
-      logUrl: `/${logPath(last.buildId)}`,
-    };
+function cellFor(v: VersionData, abi: string, skip: string): Cell {
+  const status = v.abis[abi] ?? "pending";
+  const last = v.builds.filter((b) => b.abiTag === abi).at(-1);
+  const logUrl = last ? `/${logPath(last.buildId)}` : null;
+  switch (status) {
+    case "built":
+      return last?.status
+        ? { status, text: `built in ${last.duration}`, logUrl }
+        : { status, text: "built (a wheel of another build installs here)", logUrl: null };
+    case "failed":
+      return { status, text: last ? `failed after ${last.duration}` : "failed", logUrl };
+    case "skipped":
+      return { status, text: `skipped: ${skip || v.skip}`, logUrl: null };
+    case "pending":
+      return { status, text: "pending", logUrl: null };
   }
-  if (universal) return { status: "covered", text: "pure Python wheel", logUrl: null };
-  const skip = projectSkip || v.skip;
-  if (skip) return { status: "skip", text: `skipped: ${skip}`, logUrl: null };
-  return { status: "pending", text: "pending", logUrl: null };
 }
 
 /** The project page, `/project/<name>/index.html`. */
 export async function renderProject(data: ProjectData, site: Site): Promise<string> {
-  const universalVersions = new Set(
-    data.files.filter((f) => f.abiTag === "none" && f.platformTag === "any").map((f) => f.version),
-  );
-  const apt = [...new Set(data.files.flatMap((f) => f.dependencies.apt ?? []))].sort();
+  const abis = abisOf(data);
+  const files = data.versions.flatMap((v) => v.files.map((f) => ({ f, v })));
+  const apt = [...new Set(files.flatMap(({ f }) => f.dependencies.apt ?? []))].sort();
   return await render("project.vto", {
     ...common(site),
-    name: data.name,
+    name: data.package,
     description: data.description,
     skip: data.skip,
     apt,
-    abis: data.abis,
+    abis,
     downloadsRecent: number.format(data.downloadsRecent),
     downloadsAll: number.format(data.downloadsAll),
     versions: data.versions.map((v) => ({
       version: v.version,
       released: v.released.toString().slice(0, 10),
       yanked: v.yanked,
-      cells: data.abis.map((abi) => cellFor(v, abi, universalVersions.has(v.version), data.skip)),
+      cells: abis.map((abi) => cellFor(v, abi, data.skip)),
     })),
-    files: [...data.files].sort((a, b) => b.filename.localeCompare(a.filename)).map((f) => ({
-      ...f,
-      url: `/simple/${normalizeName(data.name)}/${f.filename}`,
+    files: files.sort((a, b) => b.f.filename.localeCompare(a.f.filename)).map(({ f, v }) => ({
+      filename: f.filename,
+      filehash: f.filehash,
+      yanked: v.yanked,
+      url: `/simple/${normalizeName(data.package)}/${f.filename}`,
       size: number.format(f.filesize),
-      requiresPython: f.requiresPython ?? "",
+      requiresPython: f.requiresPython ?? v.requiresPython ?? "",
       dependencies: Object.entries(f.dependencies).map(([tool, pkgs]) =>
         `${tool}: ${pkgs.join(", ")}`
       )
@@ -265,7 +232,7 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
 /** The project JSON, `/project/<name>/json/index.json`. */
 export function projectJson(data: ProjectData): string {
   return JSON.stringify({
-    package: data.name,
+    package: data.package,
     summary: data.description,
     skip: data.skip || null,
     downloads: { recent: data.downloadsRecent, all: data.downloadsAll },
@@ -273,6 +240,8 @@ export function projectJson(data: ProjectData): string {
       released: v.released.toString(),
       yanked: v.yanked,
       skip: v.skip || null,
+      requires_python: v.requiresPython,
+      abis: v.abis,
       builds: v.builds.map((b) => ({
         build_id: b.buildId,
         abi: b.abiTag,
@@ -281,7 +250,7 @@ export function projectJson(data: ProjectData): string {
         built_at: b.builtAt.toString(),
         log: `/${logPath(b.buildId)}`,
       })),
-      files: data.files.filter((f) => f.version === v.version).map((f) => ({
+      files: v.files.map((f) => ({
         filename: f.filename,
         filesize: f.filesize,
         filehash: f.filehash,
@@ -289,7 +258,7 @@ export function projectJson(data: ProjectData): string {
         platform: f.platformTag,
         requires_python: f.requiresPython,
         dependencies: f.dependencies,
-        url: `/simple/${normalizeName(data.name)}/${f.filename}`,
+        url: `/simple/${normalizeName(data.package)}/${f.filename}`,
       })),
     }])),
   });

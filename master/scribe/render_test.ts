@@ -1,10 +1,11 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../../tests/assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
+import type { ProjectData } from "../project_data.ts";
 import {
   type IndexFile,
+  indexFiles,
   logPath,
-  type ProjectData,
   projectJson,
   renderHome,
   renderProject,
@@ -105,74 +106,88 @@ Deno.test("scribe: home and stats pages show the statistics, zeroes included", a
 });
 
 Deno.test("scribe: the project page shows the version × ABI matrix, files and escapes text", async () => {
+  const build = (buildId: number, abiTag: string, status: boolean, seconds: number) => ({
+    buildId,
+    abiTag,
+    status,
+    builtBy: 1,
+    builtAt: site.now,
+    duration: Duration.of({ seconds }),
+  });
+  const wheel = {
+    filename: "foo_bar-1.0-py3-none-any.whl",
+    buildId: 7,
+    filesize: 1234,
+    filehash: hash,
+    packageTag: "foo_bar",
+    packageVersionTag: "1.0",
+    pyVersionTag: "py3",
+    abiTag: "none",
+    platformTag: "any",
+    requiresPython: ">=3.7",
+    metadataHash: "cd".repeat(32),
+    dependencies: { apt: ["libxml2", "libc6"] },
+  };
   const data: ProjectData = {
-    name: "Foo.Bar",
+    package: "Foo.Bar",
     description: "<script>alert(1)</script> & friends",
     skip: "",
-    abis: ["cp39", "cp311"],
+    downloadsRecent: 5,
+    downloadsAll: 0,
     versions: [
       {
         version: "2.0",
         released: Timestamp.parse("2026-01-01T00:00:00Z"),
         skip: "",
         yanked: false,
-        builds: [{
-          buildId: 12345,
-          abiTag: "cp311",
-          status: false,
-          duration: Duration.of({ seconds: 90 }),
-          builtAt: site.now,
-        }],
+        requiresPython: null,
+        abis: { cp39: "pending", cp311: "failed" },
+        builds: [build(12345, "cp311", false, 90)],
+        files: [],
       },
       {
         version: "1.5",
         released: Timestamp.parse("2025-06-01T00:00:00Z"),
         skip: "binary only",
         yanked: false,
+        requiresPython: null,
+        abis: { cp39: "skipped", cp311: "skipped" },
         builds: [],
+        files: [],
       },
       {
         version: "1.0",
         released: Timestamp.parse("2025-01-01T00:00:00Z"),
         skip: "",
         yanked: true,
-        builds: [{
-          buildId: 7,
-          abiTag: "cp39",
-          status: true,
-          duration: Duration.of({ seconds: 5 }),
-          builtAt: site.now,
-        }],
+        requiresPython: null,
+        abis: { cp39: "built", cp311: "built" },
+        builds: [build(7, "cp39", true, 5)],
+        files: [wheel],
       },
     ],
-    files: [{
-      ...file("foo_bar-1.0-py3-none-any.whl"),
-      yanked: true,
-      abiTag: "none",
-      platformTag: "any",
-      dependencies: { apt: ["libxml2", "libc6"] },
-    }],
-    downloadsRecent: 5,
-    downloadsAll: 0,
   };
   const html = await renderProject(data, site);
   assert(!html.includes("<script>alert"), "the description is escaped");
   assertStringIncludes(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends");
   assertStringIncludes(
     html,
-    "<tr><th>Version</th><th>Released</th><th>cp39</th><th>cp311</th></tr>",
+    "<tr><th>Version</th><th>Released</th><th>cp311</th><th>cp39</th></tr>",
   );
   assertStringIncludes(
     html,
-    `<td class="failed"><a href="/${logPath(12345)}">failed in 1m30s</a></td>`,
+    `<td class="failed"><a href="/${logPath(12345)}">failed after 1m30s</a></td>`,
   );
   assertStringIncludes(html, '<td class="pending">pending</td>');
-  assertStringIncludes(html, '<td class="skip">skipped: binary only</td>');
+  assertStringIncludes(html, '<td class="skipped">skipped: binary only</td>');
   assertStringIncludes(
     html,
-    '<td class="success"><a href="/logs/0000/000/007.txt.gz">built in 5s</a></td>',
+    '<td class="built"><a href="/logs/0000/000/007.txt.gz">built in 5s</a></td>',
   );
-  assertStringIncludes(html, '<td class="covered">pure Python wheel</td>');
+  assertStringIncludes(
+    html,
+    '<td class="built">built (a wheel of another build installs here)</td>',
+  );
   assertStringIncludes(html, "sudo apt install libc6 libxml2");
   assertStringIncludes(html, '<a href="/simple/foo-bar/foo_bar-1.0-py3-none-any.whl">');
   assertMatch(html, /<tr class="yanked"><td>1\.0<\/td>/);
@@ -180,6 +195,15 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
   assertEquals(json.releases["2.0"].builds[0].status, "failed");
   assertEquals(json.releases["1.0"].files[0].dependencies, { apt: ["libxml2", "libc6"] });
   assertEquals(json.downloads, { recent: 5, all: 0 });
+  assertEquals(indexFiles(data), [{
+    filename: wheel.filename,
+    filehash: hash,
+    filesize: 1234,
+    version: "1.0",
+    requiresPython: ">=3.7",
+    metadataHash: "cd".repeat(32),
+    yanked: true,
+  }]);
 });
 
 Deno.test("scribe: log paths spread ids over directories; search index is sorted", () => {

@@ -74,6 +74,8 @@ class Driver {
   queue = new Map<string, [string, string][]>();
   readonly active = new Set<string>();
   readonly recent = new Map<string, number>();
+  /** The build ABIs known to be registered. */
+  readonly abis = new Set<string>();
   nextId = 1;
 
   constructor(
@@ -188,6 +190,13 @@ class Driver {
       this.ctx.log.info(
         `slave ${state.slaveId} (${state.label}) joined: ${state.nativePyVersion} ${state.nativeAbi} ${state.nativePlatform}`,
       );
+      if (!this.abis.has(state.nativeAbi)) {
+        if (await this.oracle.addBuildAbi(state.nativeAbi)) {
+          this.ctx.log.info(`${state.nativeAbi} is a build ABI now`);
+          this.refreshQueue();
+        }
+        this.abis.add(state.nativeAbi);
+      }
       return await this.reply(slave, "ACK", [state.slaveId, this.ctx.options.pypiSimple]);
     }
     if (!slave) {

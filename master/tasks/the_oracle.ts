@@ -76,6 +76,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.versionExists(...r.data);
     case "GETABIS":
       return await db.buildAbis();
+    case "ADDABI":
+      return await db.addBuildAbi(r.data);
     case "GETPYPI":
       return await db.pypiSerial();
     case "SETPYPI":

@@ -1,0 +1,274 @@
+/**
+ * piw-master: starts every task of the manual's chapter 11.3 as a module Worker with its own
+ * narrowed permissions, binds the control (PULL) and status (PUB) queues of the monitors,
+ * relays PAUSE, RESUME, KILL, HELLO and QUIT to the tasks, and shuts everything down cleanly on
+ * QUIT, SIGINT or SIGTERM. A task that fails brings the whole master down (exit code 1) rather
+ * than leaving it half alive.
+ *
+ * @module
+ */
+
+import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
+import {
+  bigBrother,
+  decodeMessage,
+  encodeMessage,
+  masterControl,
+  ProtocolError,
+  reverse,
+  slaveDriverControl,
+  taskControl,
+} from "../shared/protocols.ts";
+import { VERSION } from "../shared/version.ts";
+import { attachWorker, Publisher, Pull, Push, ZmqError } from "../shared/zmq/mod.ts";
+import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
+import { type Permissions, taskPermissions } from "./permissions.ts";
+import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from "./task.ts";
+
+const log = new Logger("piw-master");
+
+/** The tasks in the order they stop (front first; the database last). */
+const TASKS = [
+  "cloud_gazer",
+  "lumberjack",
+  "mr_chase",
+  "slave_driver",
+  "file_juggler",
+  "big_brother",
+  "the_architect",
+  "the_secretary",
+  "the_scribe",
+  "the_oracle",
+  "seraph",
+] as const;
+
+/** How long a task may take to get ready (an embedded database is created on first start). */
+const READY_TIMEOUT_MS = 120_000;
+/** How long a task may take to stop before it is terminated. */
+const STOP_TIMEOUT_MS = 10_000;
+
+interface Running {
+  name: string;
+  module: string;
+  worker: Worker;
+  control: Push;
+  ready: PromiseWithResolvers<void>;
+  done: PromiseWithResolvers<void>;
+}
+
+const toTask = reverse(taskControl);
+const toDriver = reverse(slaveDriverControl);
+const toStats = reverse(bigBrother);
+
+class Master {
+  readonly tasks: Running[] = [];
+  readonly failed = Promise.withResolvers<string>();
+  #stopping: Promise<void> | undefined;
+
+  constructor(readonly options: MasterOptions, readonly permissions: Record<string, Permissions>) {}
+
+  async start(module: string, name: string, extra?: Record<string, unknown>): Promise<Running> {
+    const worker = new Worker(new URL(`./tasks/${module}.ts`, import.meta.url), {
+      type: "module",
+      name,
+      deno: { permissions: this.permissions[module]! },
+    });
+    attachWorker(worker);
+    const control = new Push({ linger: 1000, sendTimeout: 5000 });
+    await control.bind(controlAddress(name));
+    const task: Running = {
+      name,
+      module,
+      worker,
+      control,
+      ready: Promise.withResolvers(),
+      done: Promise.withResolvers(),
+    };
+    worker.addEventListener("message", (event: MessageEvent) => {
+      const report = event.data as TaskReport;
+      if (report?.type === "piwheels.ready") task.ready.resolve();
+      else if (report?.type === "piwheels.done") task.done.resolve();
+      else if (report?.type === "piwheels.fatal") {
+        task.ready.reject(new Error(report.message));
+        this.failed.resolve(`${name} failed: ${report.message}`);
+      }
+    });
+    worker.addEventListener("error", (event: ErrorEvent) => {
+      event.preventDefault();
+      const why = `${name} crashed: ${event.message}`;
+      task.ready.reject(new Error(why));
+      task.done.resolve();
+      this.failed.resolve(why);
+    });
+    const init: TaskInit = {
+      type: "piwheels.init",
+      name,
+      options: this.options,
+      log: currentLogSettings(),
+      extra,
+    };
+    worker.postMessage(init);
+    this.tasks.push(task);
+    return task;
+  }
+
+  async tell(names: string[], msg: "PAUSE" | "RESUME" | "QUIT"): Promise<void> {
+    await Promise.all(
+      this.tasks.filter((t) => names.includes(t.module)).map((t) =>
+        t.control.send(encodeMessage(toTask, msg)).catch(() => {})
+      ),
+    );
+  }
+
+  async driver(msg: "KILL" | "HELLO", id?: number): Promise<void> {
+    const task = this.tasks.find((t) => t.module === "slave_driver");
+    if (!task) return;
+    const frame = msg === "KILL"
+      ? encodeMessage(toDriver, "KILL", id!)
+      : encodeMessage(toDriver, "HELLO");
+    await task.control.send(frame).catch(() => {});
+  }
+
+  /** Stops the tasks front first, each within {@linkcode STOP_TIMEOUT_MS}. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const module of TASKS) {
+        const group = this.tasks.filter((t) => t.module === module);
+        await Promise.all(group.map(async (t) => {
+          await t.control.send(encodeMessage(toTask, "QUIT")).catch(() => {});
+          const timeout = new Promise<"timeout">((r) =>
+            setTimeout(() => r("timeout"), STOP_TIMEOUT_MS)
+          );
+          if (await Promise.race([t.done.promise, timeout]) === "timeout") {
+            log.warning(`${t.name} did not stop in time; terminating it`);
+          }
+          t.worker.terminate();
+          await t.control.close();
+        }));
+      }
+    })();
+    return this.#stopping;
+  }
+}
+
+async function relayStatus(from: Pull, to: Publisher): Promise<void> {
+  for (;;) {
+    try {
+      await to.send(await from.receive());
+    } catch (e) {
+      if (e instanceof ZmqError && e.code === "ETERM") return;
+      throw e;
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseMasterOptions();
+  options.dsn ??= `pglite://${defaultDataDir()}/db`;
+  await Deno.mkdir(options.outputPath, { recursive: true });
+  if (options.dsn.startsWith("pglite://")) {
+    await Deno.mkdir(options.dsn.slice("pglite://".length), { recursive: true });
+  }
+  log.info(`piw-master ${VERSION} starting: database ${options.dsn.replace(/:[^:@/]*@/, ":***@")}`);
+  const master = new Master(options, taskPermissions(options));
+
+  const status = new Publisher({ linger: 0 });
+  await status.bind(options.statusQueue);
+  const internal = new Pull();
+  await internal.bind(INTERNAL_STATUS);
+  const relaying = relayStatus(internal, status);
+  const control = new Pull();
+  await control.bind(options.controlQueue);
+  const stats = new Push({ linger: 0, sendTimeout: 1000 });
+  stats.connect(options.statsQueue);
+
+  const quit = Promise.withResolvers<string>();
+  const onSignal = (signal: Deno.Signal) => () => quit.resolve(`received ${signal}`);
+  const signals: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
+    "SIGTERM",
+    onSignal("SIGTERM"),
+  ]];
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+
+  const controlling = (async () => {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await control.receive();
+      } catch (e) {
+        if (e instanceof ZmqError && e.code === "ETERM") return;
+        throw e;
+      }
+      try {
+        const m = decodeMessage(masterControl, frames[0] ?? new Uint8Array());
+        log.info(`control: ${m.msg}${m.msg === "KILL" ? ` ${m.data}` : ""}`);
+        switch (m.msg) {
+          case "QUIT":
+            quit.resolve("told to QUIT");
+            return;
+          case "PAUSE":
+          case "RESUME":
+            await master.tell([...TASKS], m.msg);
+            break;
+          case "KILL":
+            await master.driver("KILL", m.data);
+            break;
+          case "HELLO":
+            await master.driver("HELLO");
+            await stats.send(encodeMessage(toStats, "HOME")).catch(() => {});
+            break;
+        }
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        log.warning(`ignoring a bad control message: ${e.message}`);
+      }
+    }
+  })();
+
+  let code = 0;
+  try {
+    const oracles = options.dsn.startsWith("pglite://") ? 1 : 3;
+    const started: Running[] = [];
+    for (const module of [...TASKS].reverse()) {
+      if (module === "the_oracle") {
+        for (let i = 1; i <= oracles; i++) {
+          started.push(await master.start(module, `the_oracle_${i}`));
+        }
+      } else {
+        started.push(await master.start(module, module));
+      }
+    }
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("the tasks did not get ready in time")), READY_TIMEOUT_MS)
+    );
+    await Promise.race([
+      Promise.all(started.map((t) => t.ready.promise)),
+      timeout,
+      master.failed.promise.then((why) => {
+        throw new Error(why);
+      }),
+    ]);
+    log.info(
+      `ready: slaves on ${options.slaveQueue}, files on ${options.fileQueue}, web site in ${options.outputPath}`,
+    );
+    const why = await Promise.race([
+      quit.promise,
+      master.failed.promise.then((w) => {
+        code = 1;
+        return w;
+      }),
+    ]);
+    log.info(`stopping: ${why}`);
+  } catch (e) {
+    log.error(errorMessage(e));
+    code = 1;
+  }
+  await master.stop();
+  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  await Promise.all([control.close(), internal.close(), status.close(), stats.close()]);
+  await Promise.allSettled([controlling, relaying]);
+  log.info(code === 0 ? "stopped" : "stopped after a failure");
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,170 @@
+/**
+ * The Scribe (manual 11.3.9): writes the web site under the output path, every file through a
+ * temporary file and a rename. It takes its orders from the Secretary: a package's simple page
+ * and project page (PKGBOTH) or just the latter (PKGPROJ), the home and statistics pages
+ * (HOME), the search index (SEARCH), build logs (LOG), and removals (DELPKG, DELVER).
+ *
+ * Pages are named by the normalised project name (PEP 503); when PyPI spells a name otherwise,
+ * the same pages are written under that spelling too, so both resolve.
+ *
+ * @module
+ */
+
+import { gzipSync } from "node:zlib";
+import { errorMessage } from "../../shared/log.ts";
+import { decodeMessage, type Message, ProtocolError, theScribe } from "../../shared/protocols.ts";
+import { Timestamp } from "../../shared/timestamp.ts";
+import { normalizeName } from "../../shared/wheel.ts";
+import { Pull } from "../../shared/zmq/mod.ts";
+import { writeAtomic } from "../atomic_write.ts";
+import { OracleClient } from "../oracle_client.ts";
+import {
+  indexFiles,
+  logPath,
+  projectJson,
+  renderHome,
+  renderProject,
+  renderSimpleIndex,
+  renderSimpleProject,
+  renderStats,
+  searchIndex,
+  type Site,
+} from "../scribe/render.ts";
+import { isClosed, runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
+
+/** The root simple index is rewritten at most this often (it lists every package). */
+const INDEX_DELAY_MS = 1_000;
+
+type Order = Message<typeof theScribe.recv>;
+
+class Scribe {
+  readonly packages = new Set<string>();
+  #indexTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ctx: TaskContext, readonly oracle: OracleClient) {}
+
+  get out(): string {
+    return this.ctx.options.outputPath;
+  }
+
+  site(): Site {
+    return { baseUrl: this.ctx.options.baseUrl, now: Timestamp.now() };
+  }
+
+  /** Rewrites `/simple/index.html` soon (merging bursts of new packages). */
+  indexChanged(): void {
+    if (this.#indexTimer !== undefined || this.ctx.signal.aborted) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = undefined;
+      this.writeIndex().catch((e) =>
+        this.ctx.log.error(`cannot write the simple index: ${errorMessage(e)}`)
+      );
+    }, INDEX_DELAY_MS);
+  }
+
+  cancel(): void {
+    clearTimeout(this.#indexTimer);
+  }
+
+  async writeIndex(): Promise<void> {
+    const { html, json } = await renderSimpleIndex([...this.packages]);
+    await writeAtomic(`${this.out}/simple/index.html`, html);
+    await writeAtomic(`${this.out}/simple/index.json`, json);
+  }
+
+  async removePackage(name: string): Promise<void> {
+    for (const dir of ["simple", "project"]) {
+      for (const n of new Set([name, normalizeName(name)])) {
+        await Deno.remove(`${this.out}/${dir}/${n}`, { recursive: true }).catch(() => {});
+      }
+    }
+    if (this.packages.delete(normalizeName(name))) this.indexChanged();
+  }
+
+  async writePackage(name: string, both: boolean): Promise<void> {
+    const data = await this.oracle.projectData(name);
+    if (!data) return await this.removePackage(name);
+    const norm = normalizeName(data.package);
+    // PyPI's spelling of the name gets the same pages where it differs, so that it resolves
+    // too (a symbolic link would need unscoped file permissions).
+    const names = new Set([norm, data.package]);
+    if (both) {
+      const files = indexFiles(data);
+      for (const name of names) {
+        const prefix = name === norm ? "" : `../${norm}/`;
+        const { html, json } = await renderSimpleProject(data.package, files, prefix);
+        await writeAtomic(`${this.out}/simple/${name}/index.html`, html);
+        await writeAtomic(`${this.out}/simple/${name}/index.json`, json);
+      }
+    }
+    const page = await renderProject(data, this.site());
+    const json = projectJson(data);
+    for (const name of names) {
+      await writeAtomic(`${this.out}/project/${name}/index.html`, page);
+      await writeAtomic(`${this.out}/project/${name}/json/index.json`, json);
+    }
+    if (!this.packages.has(norm)) {
+      this.packages.add(norm);
+      this.indexChanged();
+    }
+  }
+
+  async handle(m: Order): Promise<void> {
+    switch (m.msg) {
+      case "PKGBOTH":
+      case "PKGPROJ":
+        return await this.writePackage(m.data, m.msg === "PKGBOTH");
+      case "HOME":
+        await writeAtomic(`${this.out}/index.html`, await renderHome(m.data, this.site()));
+        await writeAtomic(`${this.out}/stats.html`, await renderStats(m.data, this.site()));
+        return;
+      case "SEARCH":
+        return await writeAtomic(`${this.out}/packages.json`, searchIndex(m.data));
+      case "LOG":
+        return await writeAtomic(
+          `${this.out}/${logPath(m.data[0])}`,
+          gzipSync(new TextEncoder().encode(m.data[1])),
+        );
+      case "DELPKG":
+        return await this.removePackage(m.data);
+      case "DELVER":
+        return await this.writePackage(m.data[0], true);
+    }
+  }
+}
+
+runTask(async (ctx) => {
+  const inbox = ctx.socket(new Pull());
+  await inbox.bind(SCRIBE_QUEUE);
+  const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
+  const scribe = new Scribe(ctx, oracle);
+  await Deno.mkdir(`${ctx.options.outputPath}/simple`, { recursive: true });
+  for (const name of await oracle.allPackages()) scribe.packages.add(normalizeName(name));
+  await scribe.writeIndex();
+  ctx.ready();
+  for (;;) {
+    let frames: Uint8Array[];
+    try {
+      frames = await inbox.receive();
+    } catch (e) {
+      if (isClosed(e)) break;
+      throw e;
+    }
+    let m: Order;
+    try {
+      m = decodeMessage(theScribe, frames[0] ?? new Uint8Array());
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      ctx.log.warning(e.message);
+      continue;
+    }
+    try {
+      await scribe.handle(m);
+    } catch (e) {
+      if (isClosed(e)) break;
+      ctx.log.error(`${m.msg}: ${errorMessage(e)}`);
+    }
+  }
+  scribe.cancel();
+  await oracle.close();
+});

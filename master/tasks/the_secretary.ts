@@ -1,0 +1,107 @@
+/**
+ * The Secretary (manual 11.3.10): sits in front of the Scribe on the web queue and merges the
+ * bursts of requests to rewrite one package's pages (a build with several files, a release
+ * with several events) into one, waiting {@linkcode MERGE_MS} after the first. A request for
+ * both pages covers one for the project page alone. Everything else passes straight through.
+ * Rewrites still pending when the master stops are saved through the Oracle and resumed at the
+ * next start.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../../shared/log.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  ProtocolError,
+  reverse,
+  type RewritePending,
+  theScribe,
+} from "../../shared/protocols.ts";
+import { Timestamp } from "../../shared/timestamp.ts";
+import { Pull, Push } from "../../shared/zmq/mod.ts";
+import { OracleClient } from "../oracle_client.ts";
+import { isClosed, runTask, SCRIBE_QUEUE } from "../task.ts";
+
+/** How long requests for one package are gathered before the Scribe is asked. */
+export const MERGE_MS = 300;
+
+const toScribe = reverse(theScribe);
+
+runTask(async (ctx) => {
+  const inbox = ctx.socket(new Pull());
+  await inbox.bind(ctx.options.webQueue);
+  const scribe = ctx.socket(new Push({ linger: 0 }));
+  scribe.connect(SCRIBE_QUEUE);
+  const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
+  const pending = new Map<string, { part: "PKGBOTH" | "PKGPROJ"; since: Timestamp; due: number }>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const flush = async () => {
+    timer = undefined;
+    const now = Date.now();
+    for (const [pkg, p] of [...pending]) {
+      if (p.due > now) continue;
+      pending.delete(pkg);
+      await scribe.send(encodeMessage(toScribe, p.part, pkg));
+    }
+    schedule();
+  };
+  const schedule = () => {
+    if (timer !== undefined || pending.size === 0 || ctx.signal.aborted) return;
+    const next = Math.min(...[...pending.values()].map((p) => p.due));
+    timer = setTimeout(() =>
+      flush().catch((e) => {
+        if (!isClosed(e)) ctx.log.error(`cannot hand pages to the scribe: ${errorMessage(e)}`);
+      }), Math.max(0, next - Date.now()));
+  };
+  const buffer = (pkg: string, part: "PKGBOTH" | "PKGPROJ", since = Timestamp.now()) => {
+    const p = pending.get(pkg);
+    if (p) {
+      if (part === "PKGBOTH") p.part = "PKGBOTH";
+    } else {
+      pending.set(pkg, { part, since, due: Date.now() + MERGE_MS });
+    }
+    schedule();
+  };
+
+  try {
+    for (const [pkg, since, part] of await oracle.loadRewritesPending()) buffer(pkg, part, since);
+  } catch (e) {
+    ctx.log.warning(`cannot load the pending rewrites: ${errorMessage(e)}`);
+  }
+  ctx.ready();
+  for (;;) {
+    let frames: Uint8Array[];
+    try {
+      frames = await inbox.receive();
+    } catch (e) {
+      if (isClosed(e)) break;
+      throw e;
+    }
+    try {
+      const m = decodeMessage(theScribe, frames[0] ?? new Uint8Array());
+      if (m.msg === "PKGBOTH" || m.msg === "PKGPROJ") {
+        buffer(m.data, m.msg);
+      } else {
+        if (m.msg === "DELPKG") pending.delete(m.data);
+        await scribe.send(frames[0]!);
+      }
+    } catch (e) {
+      if (isClosed(e)) break;
+      if (!(e instanceof ProtocolError)) throw e;
+      ctx.log.warning(e.message);
+    }
+  }
+  clearTimeout(timer);
+  if (pending.size) {
+    const saved: RewritePending[] = [...pending].map(([pkg, p]) => [pkg, p.since, p.part]);
+    try {
+      await oracle.saveRewritesPending(saved);
+      ctx.log.info(`saved ${saved.length} pending page rewrite(s) for the next start`);
+    } catch (e) {
+      ctx.log.error(`cannot save ${saved.length} pending rewrite(s): ${errorMessage(e)}`);
+    }
+  }
+  await oracle.close();
+});

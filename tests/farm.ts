@@ -1,0 +1,197 @@
+/**
+ * Running the real piw-master for tests: a subprocess with the flags it ships with
+ * (`shared/flags.ts`), on a scratch PostgreSQL database (or an embedded one), with its queues
+ * on free loopback ports and in a temporary directory, following a fake PyPI.
+ *
+ * @module
+ */
+
+import { applyPlan, preparePlan } from "../shared/db/schema.ts";
+import { connect } from "../shared/db/driver.ts";
+import { TOOLS } from "../shared/flags.ts";
+import { encodeMessage, masterControl, reverse } from "../shared/protocols.ts";
+import { Push } from "../shared/zmq/mod.ts";
+import { type Scratch, scratchDatabase } from "./db.ts";
+import { ROOT } from "./process.ts";
+
+/** A port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A scratch database with the piwheels schema, for its ordinary user. */
+export async function piwheelsDatabase(): Promise<Scratch> {
+  const scratch = await scratchDatabase();
+  const db = await connect(scratch.superDsn);
+  try {
+    await applyPlan(db, await preparePlan(db, scratch.user));
+  } finally {
+    await db.close();
+  }
+  return scratch;
+}
+
+/** Options of {@linkcode startMaster}. */
+export interface MasterSetup {
+  /** The fake PyPI's XML-RPC URL. */
+  pypiXmlrpc: string;
+  /** The fake PyPI's simple index. */
+  pypiSimple?: string;
+  /** The DSN (default: an embedded database in the temporary directory). */
+  dsn?: string;
+  /** More arguments. */
+  args?: string[];
+}
+
+/** A running master. */
+export class MasterRun implements AsyncDisposable {
+  readonly slaveQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly statusQueue: string;
+  readonly controlQueue: string;
+  readonly importQueue: string;
+  readonly logQueue: string;
+  readonly output: string;
+  stderr = "";
+  readonly process: Deno.ChildProcess;
+  readonly #reading: Promise<void>;
+  #status: Promise<Deno.CommandStatus> | undefined;
+
+  constructor(readonly dir: string, setup: MasterSetup) {
+    this.statusQueue = `ipc://${dir}/status`;
+    this.controlQueue = `ipc://${dir}/control`;
+    this.importQueue = `ipc://${dir}/import`;
+    this.logQueue = `ipc://${dir}/logger`;
+    this.output = `${dir}/www`;
+    const tool = TOOLS["piw-master"];
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...tool.flags,
+        `${ROOT}/${tool.entry}`,
+        "--dev-mode",
+        "-v",
+        "-d",
+        setup.dsn ?? `pglite://${dir}/db`,
+        "-o",
+        this.output,
+        "--pypi-xmlrpc",
+        setup.pypiXmlrpc,
+        "--pypi-simple",
+        setup.pypiSimple ?? "https://pypi.org/simple",
+        "--slave-queue",
+        this.slaveQueue,
+        "--file-queue",
+        this.fileQueue,
+        "--status-queue",
+        this.statusQueue,
+        "--control-queue",
+        this.controlQueue,
+        "--import-queue",
+        this.importQueue,
+        "--log-queue",
+        this.logQueue,
+        ...(setup.args ?? []),
+      ],
+      env: { NO_COLOR: "1", HOME: dir },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = this.process.stderr;
+    this.#reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stderr) this.stderr += decoder.decode(chunk, { stream: true });
+    })();
+  }
+
+  /** Waits until the master's log matches, or fails after `timeoutMs`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.stderr.match(pattern);
+      if (m) return m;
+      if (Date.now() > until) {
+        throw new Error(`the master never logged ${pattern}; it logged:\n${this.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits until a file exists (and, if given, contains `text`). */
+  async waitForFile(path: string, text?: string, timeoutMs = 30_000): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const content = await Deno.readTextFile(`${this.output}/${path}`);
+        if (text === undefined || content.includes(text)) return content;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      if (Date.now() > until) {
+        throw new Error(
+          `${path} never appeared (with ${text}); the master logged:\n${this.stderr}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends a control message (as a monitor does). */
+  async control(msg: "HELLO" | "PAUSE" | "RESUME" | "QUIT"): Promise<void>;
+  async control(msg: "KILL", slaveId: number): Promise<void>;
+  async control(
+    msg: "HELLO" | "PAUSE" | "RESUME" | "QUIT" | "KILL",
+    slaveId?: number,
+  ): Promise<void> {
+    const push = new Push({ linger: 2000 });
+    push.connect(this.controlQueue);
+    const p = reverse(masterControl);
+    await push.send(msg === "KILL" ? encodeMessage(p, "KILL", slaveId!) : encodeMessage(p, msg));
+    await push.close();
+  }
+
+  /** The exit status, once the master has stopped. */
+  status(): Promise<Deno.CommandStatus> {
+    this.#status ??= this.process.status.then(async (s) => {
+      await this.#reading;
+      return s;
+    });
+    return this.#status;
+  }
+
+  /** Stops the master (QUIT, then SIGKILL if it lingers) and waits for it. */
+  async stop(): Promise<Deno.CommandStatus> {
+    const status = this.status();
+    const done = await Promise.race([
+      status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 0)),
+    ]);
+    if (!done) {
+      await this.control("QUIT").catch(() => {});
+      const timer = setTimeout(() => this.process.kill("SIGKILL"), 30_000);
+      await status;
+      clearTimeout(timer);
+    }
+    return await status;
+  }
+
+  /** Stops the master (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Starts a master in a new temporary directory and waits until it is ready. */
+export async function startMaster(setup: MasterSetup): Promise<MasterRun> {
+  const dir = await Deno.makeTempDir({ prefix: "piw-master-test-" });
+  const run = new MasterRun(dir, setup);
+  await run.waitForLog(/piw-master: ready/, 120_000).catch(async (e) => {
+    await run.stop();
+    throw e;
+  });
+  return run;
+}
