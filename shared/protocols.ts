@@ -465,6 +465,7 @@ export const fileJugglerFs = protocol("file juggler fs", {
     EXPECT: z.tuple([count, fileMessage]), // slave id, the file to expect from it
     VERIFY: z.tuple([count, packageName]), // slave id, package: verify and publish
     REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
+    ABORT: count, // slave id: it went away, forget its transfer
     STATFS: bare, // size and free space of the output file system
   },
   send: {

@@ -111,6 +111,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     EXPECT: [1, file],
     VERIFY: [1, "foo"],
     REMOVE: ["foo", file[0]],
+    ABORT: 1,
     STATFS: undefined,
     OK: [2 ** 36, 2 ** 35],
     ERROR: "hash mismatch",

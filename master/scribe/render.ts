@@ -108,12 +108,9 @@ export async function renderSimpleProject(
         hashes: { sha256: f.filehash },
         size: f.filesize,
         ...(f.requiresPython ? { "requires-python": f.requiresPython } : {}),
-        ...(f.metadataHash
-          ? {
-            "core-metadata": { sha256: f.metadataHash },
-            "dist-info-metadata": { sha256: f.metadataHash },
-          }
-          : {}),
+        // PEP 714: only "core-metadata" in JSON; the older "dist-info-metadata" key breaks
+        // pip 23.0 (Debian 12's), which misreads it
+        ...(f.metadataHash ? { "core-metadata": { sha256: f.metadataHash } } : {}),
         yanked: f.yanked,
       })),
     }),

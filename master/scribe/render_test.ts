@@ -84,7 +84,6 @@ Deno.test("scribe: a simple project page carries hashes, requires-python, metada
     size: 1234,
     "requires-python": ">=3.9",
     "core-metadata": { sha256: "cd".repeat(32) },
-    "dist-info-metadata": { sha256: "cd".repeat(32) },
     yanked: false,
   });
   assertEquals(page.files[0].yanked, true);

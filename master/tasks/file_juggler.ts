@@ -161,6 +161,9 @@ class Juggler {
         return await this.verify(...r.data);
       case "REMOVE":
         return await this.remove(...r.data);
+      case "ABORT":
+        await this.abandon(r.data);
+        return ["OK", null];
       case "STATFS":
         return await this.statfs();
     }

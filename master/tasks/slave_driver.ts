@@ -126,6 +126,10 @@ class Driver {
   forget(slave: Slave): void {
     clearTimeout(slave.held);
     slave.held = undefined;
+    const build = slave.state.build;
+    if (build?.status && !build.transfersDone) {
+      this.fs.call("ABORT", slave.state.slaveId).catch(() => {});
+    }
     if (slave.task) this.active.delete(this.buildKey(...slave.task, slave.state.nativeAbi));
     this.slaves.delete(key(slave.address));
     this.byId.delete(slave.state.slaveId);
@@ -372,7 +376,7 @@ runTask(
     const d = new Driver(ctx, router, oracle, fs, web, status, architect);
     driver = d;
     ctx.onPauseChange = () => void d.wake();
-    ctx.every(10_000, () => d.expire());
+    ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
     ctx.ready();
 
     const fromBuilds = (async () => {

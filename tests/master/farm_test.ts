@@ -8,7 +8,9 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { piwheelsDatabase, startMaster } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
+import { serveDirectory } from "../fixtures/static_server.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
+import { PYTHON, run } from "../process.ts";
 
 Deno.test("master: a release on PyPI is built by a slave and published for pip", async () => {
   await using pypi = new FakePyPI();
@@ -44,6 +46,24 @@ Deno.test("master: a release on PyPI is built by a slave and published for pip",
   await master.waitForFile("simple/Tiny.Pkg/index.html", `../tiny-pkg/${wheel.filename}`);
   const project = await master.waitForFile("project/tiny-pkg/index.html", "built in 1s");
   assertStringIncludes(project, "Tiny.Pkg");
+
+  // the real pip, against the index as a web server serves it, checks the hash
+  await using web = serveDirectory(master.output);
+  const into = `${master.dir}/downloads`;
+  const pip = await run(PYTHON, [
+    "-m",
+    "pip",
+    "download",
+    "--no-deps",
+    "--no-cache-dir",
+    "--index-url",
+    `http://127.0.0.1:${web.addr.port}/simple/`,
+    "--dest",
+    into,
+    "tiny-pkg==1.0",
+  ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: master.dir } });
+  assertEquals(pip.code, 0, pip.stdout + pip.stderr);
+  assertEquals(await Deno.readFile(`${into}/${wheel.filename}`), wheel.bytes);
 
   assertEquals((await master.stop()).code, 0);
   assert(!master.stderr.includes("error:"), master.stderr);

@@ -1,0 +1,193 @@
+/**
+ * piw-master against misbehaving slaves: garbage, unknown and out-of-sequence messages, file
+ * names that are paths, a corrupted transfer, and a slave vanishing mid-transfer. Throughout, a
+ * well-behaved slave keeps being served, and nothing unverified is ever published.
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { Duration } from "../../shared/duration.ts";
+import { encode } from "../../shared/cbor.ts";
+import { Request } from "../../shared/zmq/mod.ts";
+import { piwheelsDatabase, startMaster } from "../farm.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { TestSlave } from "../fixtures/test_slave.ts";
+import { makeWheel } from "../fixtures/wheel.ts";
+
+async function tempFiles(dir: string): Promise<string[]> {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".transfer-"));
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("master: bad input from slaves is refused and the farm carries on", async (t) => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  const port = Number(master.slaveQueue.split(":").at(-1));
+
+  /** Says HELLO and IDLE, and returns the package it is given to build (any will do). */
+  const build = async (s: TestSlave): Promise<string> => {
+    assertEquals((await s.hello()).msg, "ACK");
+    const reply = await s.request("IDLE");
+    assertEquals(reply.msg, "BUILD");
+    return reply.msg === "BUILD" ? reply.data[0] : "";
+  };
+
+  await t.step("garbage bytes on the slave port close that connection only", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n".repeat(100)));
+    await conn.write(crypto.getRandomValues(new Uint8Array(4096)));
+    const buf = new Uint8Array(1024);
+    while ((await conn.read(buf).catch(() => null)) !== null) { /* until the master hangs up */ }
+    conn.close();
+  });
+
+  await t.step(
+    "a message that is not CBOR, from a slave nobody knows, goes unanswered",
+    async () => {
+      const req = new Request({ receiveTimeout: 1500, linger: 0 });
+      req.connect(master.slaveQueue);
+      await req.send(new Uint8Array([0xff, 0x00, 0x13]));
+      let answered = true;
+      await req.receive().catch(() => (answered = false));
+      assert(!answered, "an unknown peer's garbage gets no reply");
+      await req.close();
+    },
+  );
+
+  await t.step("unknown messages and out-of-sequence messages get DIE", async () => {
+    await using a = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unknown-msg");
+    await a.hello();
+    assertEquals((await a.request(encode(["FROBNICATE", 1]))).msg, "DIE");
+    await using b = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "out-of-order");
+    await b.hello();
+    assertEquals((await b.request("SENT")).msg, "DIE");
+    await using c = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "built-unasked");
+    await c.hello();
+    assertEquals((await c.request("BUILT", [true, Duration.ZERO, "", []])).msg, "DIE");
+    await using d = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "data-on-idle");
+    await d.hello();
+    assertEquals((await d.request(encode(["IDLE", 1]))).msg, "DIE");
+  });
+
+  await t.step(
+    "file names that are paths, NUL-laden or huge get DIE, and nothing is written",
+    async () => {
+      for (
+        const [i, name] of [
+          "../../evil.whl",
+          "a/b-1.0-py3-none-any.whl",
+          "x\0-1.0-py3-none-any.whl",
+          `${"x".repeat(10 * 1024)}-1.0-py3-none-any.whl`,
+        ].entries()
+      ) {
+        await pypi.release(`pathological${i}`, "1.0");
+        await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `paths-${i}`);
+        await build(s);
+        const built = encode(["BUILT", [true, Duration.ZERO, "", [[
+          name,
+          10,
+          "0".repeat(64),
+          "x",
+          "1.0",
+          "py3",
+          "none",
+          "any",
+          {},
+        ]]]]);
+        assertEquals((await s.request(built)).msg, "DIE");
+      }
+      for (const dir of [master.dir, master.output, `${master.output}/simple`]) {
+        const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+        assert(!names.includes("evil.whl"), `${dir} holds evil.whl`);
+      }
+    },
+  );
+
+  await t.step(
+    "a transfer whose hash mismatches is asked for again; only the good copy is published",
+    async () => {
+      await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "corrupter");
+      const pkg = await build(s);
+      const wheel = makeWheel(pkg, "1.0");
+      const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
+      assertEquals(await s.request("BUILT", [true, Duration.of({ seconds: 2 }), "log", files]), {
+        msg: "SEND",
+        data: wheel.filename,
+      });
+      await s.transfer(wheel.bytes, true);
+      assertEquals(
+        await s.request("SENT"),
+        { msg: "SEND", data: wheel.filename },
+        "a bad copy is asked for again",
+      );
+      let published = true;
+      await Deno.stat(`${master.output}/simple/${pkg}/${wheel.filename}`).catch(
+        () => (published = false),
+      );
+      assert(!published, "nothing is published before a good copy arrives");
+      await s.transfer(wheel.bytes);
+      assertEquals(await s.request("SENT"), { msg: "DONE" });
+      await master.waitForFile(`simple/${pkg}/index.html`, wheel.sha256);
+      assertEquals(
+        await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+        wheel.bytes,
+      );
+    },
+  );
+
+  await t.step(
+    "a slave vanishing mid-transfer leaves no temporary file and publishes nothing",
+    async () => {
+      const s = new TestSlave(
+        master.slaveQueue,
+        master.fileQueue,
+        "cp311",
+        "vanisher",
+        Duration.of({ seconds: 1 }),
+      );
+      const pkg = await build(s);
+      const wheel = makeWheel(pkg, "1.0", { padding: 500_000 });
+      const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
+      assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
+      await s.files.send(["HELLO", String(s.slaveId)]);
+      const [command, offset] = await s.files.receive();
+      assertEquals(new TextDecoder().decode(command), "FETCH");
+      await s.files.send(["CHUNK", offset!, wheel.bytes.slice(0, 65536)]);
+      assertEquals(
+        (await tempFiles(`${master.output}/simple`)).length,
+        1,
+        "the transfer is under way",
+      );
+      await s.close();
+      await master.waitForLog(/slave \d+ \(vanisher\) timed out/, 20_000);
+      for (let i = 0; i < 100 && (await tempFiles(`${master.output}/simple`)).length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(await tempFiles(`${master.output}/simple`), []);
+      let published = true;
+      await Deno.stat(`${master.output}/simple/${pkg}/${wheel.filename}`).catch(
+        () => (published = false),
+      );
+      assert(!published);
+    },
+  );
+
+  await t.step("well-behaved slaves are served after all that, until nothing is left", async () => {
+    await pypi.release("survivor", "1.0");
+    const built: string[] = [];
+    for (let i = 0; !built.includes("survivor"); i++) {
+      assert(i < 10, `the survivor was never built; built ${built}`);
+      await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `good-${i}`);
+      const pkg = await build(good);
+      built.push(pkg);
+      const wheel = makeWheel(pkg, "1.0");
+      assertEquals(await good.deliver([wheel]), { msg: "DONE" });
+      await master.waitForFile(`simple/${pkg}/index.html`, wheel.filename);
+    }
+  });
+
+  assertEquals((await master.stop()).code, 0);
+});
