@@ -13,7 +13,7 @@ import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
-async function tempFiles(dir: string): Promise<string[]> {
+function tempFiles(dir: string): string[] {
   try {
     return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".transfer-"));
   } catch {
@@ -157,16 +157,16 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       assertEquals(new TextDecoder().decode(command), "FETCH");
       await s.files.send(["CHUNK", offset!, wheel.bytes.slice(0, 65536)]);
       assertEquals(
-        (await tempFiles(`${master.output}/simple`)).length,
+        (tempFiles(`${master.output}/simple`)).length,
         1,
         "the transfer is under way",
       );
       await s.close();
       await master.waitForLog(/slave \d+ \(vanisher\) timed out/, 20_000);
-      for (let i = 0; i < 100 && (await tempFiles(`${master.output}/simple`)).length; i++) {
+      for (let i = 0; i < 100 && (tempFiles(`${master.output}/simple`)).length; i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      assertEquals(await tempFiles(`${master.output}/simple`), []);
+      assertEquals(tempFiles(`${master.output}/simple`), []);
       let published = true;
       await Deno.stat(`${master.output}/simple/${pkg}/${wheel.filename}`).catch(
         () => (published = false),
