@@ -1,0 +1,111 @@
+/**
+ * Mr. Chase over the import queue, spoken by test code as piw-import, piw-remove and
+ * piw-rebuild will speak it: IMPORT (files sent as slave 0), REMOVE and REBUILD, with their
+ * ERROR paths.
+ */
+
+import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { Duration } from "../../shared/duration.ts";
+import { decodeMessage, encodeMessage, mrChase, reverse } from "../../shared/protocols.ts";
+import { Request } from "../../shared/zmq/mod.ts";
+import { piwheelsDatabase, startMaster } from "../farm.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { TestSlave } from "../fixtures/test_slave.ts";
+import { makeWheel } from "../fixtures/wheel.ts";
+
+const tool = reverse(mrChase);
+
+Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when it cannot", async (t) => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
+  await slave.hello(); // cp311 becomes a build ABI
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+  req.connect(master.importQueue);
+  // deno-lint-ignore no-explicit-any
+  const ask = async (msg: string, data?: any) => {
+    // deno-lint-ignore no-explicit-any
+    const encode = encodeMessage as (p: any, m: string, ...d: unknown[]) => Uint8Array;
+    await req.send(data === undefined ? encode(tool, msg) : encode(tool, msg, data));
+    return decodeMessage(tool, (await req.receive())[0]!);
+  };
+  const wheel = makeWheel("imported", "2.0", {
+    py: "cp311",
+    abi: "cp311",
+    platform: "linux_armv7l",
+  });
+  const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {
+    apt: ["libc6"],
+  }]];
+
+  await t.step("IMPORT errors: unknown package or version, a failed build, no files", async () => {
+    const m1 = await ask("IMPORT", [null, "nonesuch", "1.0", true, Duration.ZERO, "", files]);
+    assertEquals(m1.msg, "ERROR");
+    assertStringIncludes(String(m1.data), "unknown package nonesuch");
+    const m2 = await ask("IMPORT", ["cp311", "imported", "9.9", true, Duration.ZERO, "", files]);
+    assertStringIncludes(String(m2.data), "unknown version 9.9");
+    const m3 = await ask("IMPORT", ["cp311", "imported", "2.0", false, Duration.ZERO, "", files]);
+    assertStringIncludes(String(m3.data), "failed build");
+    const m4 = await ask("IMPORT", ["cp311", "imported", "2.0", true, Duration.ZERO, "", []]);
+    assertStringIncludes(String(m4.data), "no files");
+  });
+
+  await t.step(
+    "IMPORT: the file comes over the file queue as slave 0 and is published",
+    async () => {
+      assertEquals(
+        await ask("IMPORT", [
+          "cp311",
+          "imported",
+          "2.0",
+          true,
+          Duration.of({ seconds: 3 }),
+          "made by hand",
+          files,
+        ]),
+        {
+          msg: "SEND",
+          data: wheel.filename,
+        },
+      );
+      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+      sender.slaveId = 0;
+      await sender.transfer(wheel.bytes);
+      assertEquals(await ask("SENT"), { msg: "DONE" });
+      await master.waitForFile("simple/imported/index.html", wheel.sha256);
+      const log = await master.waitForFile("project/imported/index.html", "libc6");
+      assertStringIncludes(log, "sudo apt install libc6");
+    },
+  );
+
+  await t.step("REMOVE: an unknown version is an ERROR; a known one loses its files", async () => {
+    const bad = await ask("REMOVE", ["imported", "9.9", ""]);
+    assertEquals(bad.msg, "ERROR");
+    assertEquals(await ask("REMOVE", ["imported", "2.0", "withdrawn by its author"]), {
+      msg: "DONE",
+    });
+    await master.waitForFile("project/imported/index.html", "skipped: withdrawn by its author");
+    let present = true;
+    await Deno.stat(`${master.output}/simple/imported/${wheel.filename}`).catch(
+      () => (present = false),
+    );
+    assertEquals(present, false);
+    const page = await Deno.readTextFile(`${master.output}/simple/imported/index.html`);
+    assertEquals(page.includes(wheel.filename), false);
+  });
+
+  await t.step("REBUILD: every part, an unknown package is an ERROR", async () => {
+    assertEquals((await ask("REBUILD", ["PKGBOTH", "nonesuch"])).msg, "ERROR");
+    assertEquals(await ask("REBUILD", ["HOME"]), { msg: "DONE" });
+    assertEquals(await ask("REBUILD", ["SEARCH"]), { msg: "DONE" });
+    assertEquals(await ask("REBUILD", ["PKGPROJ", "imported"]), { msg: "DONE" });
+    await Deno.remove(`${master.output}/simple/imported/index.html`);
+    assertEquals(await ask("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+    await master.waitForFile("simple/imported/index.html");
+    await master.waitForFile("packages.json", '"imported"');
+  });
+  await req.close();
+});
