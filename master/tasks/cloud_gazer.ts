@@ -90,7 +90,9 @@ class Gazer {
   async poll(): Promise<void> {
     if (this.ctx.paused) return;
     const serial = await this.oracle.pypiSerial();
+    this.ctx.log.debug(`asking PyPI for events after ${serial}`);
     const batch = await this.feed.since(serial);
+    this.ctx.log.debug(`PyPI returned ${batch.events.length} event(s) up to ${batch.serial}`);
     let refresh = false;
     let applied = 0;
     for (const e of batch.events) {
