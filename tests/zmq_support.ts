@@ -109,6 +109,14 @@ export class LibzmqPeer {
     if (!reply.ok) throw new Error(`the libzmq peer could not send: ${JSON.stringify(reply)}`);
   }
 
+  /** Has the peer send these messages every `every` ms until its next command. */
+  async repeat(messages: (string | Uint8Array)[][], every = 20): Promise<void> {
+    const hex = messages.map((m) =>
+      m.map((f) => toHex(typeof f === "string" ? encoder.encode(f) : f))
+    );
+    await this.call({ op: "publish", messages: hex, every });
+  }
+
   /** Has the peer receive a message (it fails after `timeout` ms). */
   async receive(timeout = 10000): Promise<Uint8Array[]> {
     const reply = await this.call({ op: "recv", timeout });
