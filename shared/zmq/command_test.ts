@@ -26,7 +26,10 @@ const LIBZMQ_DEALER_READY = "04 2b 05 5245414459" +
   " 08 4964656e74697479 00000002 6d65";
 
 Deno.test("command: READY with Socket-Type and Identity is byte-exact with libzmq", () => {
-  assertEquals(toHex(encodeReady("DEALER", text.encode("me"))), toHex(fromHex(LIBZMQ_DEALER_READY)));
+  assertEquals(
+    toHex(encodeReady("DEALER", text.encode("me"))),
+    toHex(fromHex(LIBZMQ_DEALER_READY)),
+  );
   assertEquals(
     toHex(encodeReady("SUB")),
     "0419055245414459" + "0b536f636b65742d54797065" + "00000003" + "535542",
@@ -61,13 +64,19 @@ Deno.test("command: PING carries a TTL in deciseconds and a context; PONG echoes
 });
 
 Deno.test("command: SUBSCRIBE and CANCEL are byte-exact with libzmq", () => {
-  assertEquals(toHex(encodeCommand("SUBSCRIBE", text.encode("abc"))), "040d09535542534352494245616263");
+  assertEquals(
+    toHex(encodeCommand("SUBSCRIBE", text.encode("abc"))),
+    "040d09535542534352494245616263",
+  );
   assertEquals(toHex(encodeCommand("CANCEL", text.encode("abc"))), "040a0643414e43454c616263");
 });
 
 Deno.test("command: ERROR carries a reason of up to 255 bytes", () => {
   const error = encodeError("bad socket type");
-  assertEquals(toHex(error), "0416" + "054552524f52" + "0f" + toHex(text.encode("bad socket type")));
+  assertEquals(
+    toHex(error),
+    "0416" + "054552524f52" + "0f" + toHex(text.encode("bad socket type")),
+  );
   assertEquals(errorReason(parseCommand(error.subarray(2)).data), "bad socket type");
   assertEquals(encodeError("x".repeat(400)).length, 9 + 1 + 5 + 1 + 255);
 });

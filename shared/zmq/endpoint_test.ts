@@ -22,7 +22,10 @@ Deno.test("endpoint: tcp with IPv4, IPv6, host names, the wildcard and ephemeral
 });
 
 Deno.test("endpoint: ipc paths and inproc names", () => {
-  assertEquals(parseEndpoint("ipc:///tmp/piw-import"), { transport: "ipc", path: "/tmp/piw-import" });
+  assertEquals(parseEndpoint("ipc:///tmp/piw-import"), {
+    transport: "ipc",
+    path: "/tmp/piw-import",
+  });
   assertEquals(parseEndpoint("inproc://db"), { transport: "inproc", name: "db" });
 });
 

@@ -28,7 +28,11 @@ Deno.test("greeting: a peer's greeting decodes (libzmq's signature padding is ac
 
 Deno.test("greeting: a wrong signature or an old version is refused at its first byte", () => {
   assertThrows(() => checkGreetingStart(fromHex("47"), 1), ZmqError, "signature");
-  assertThrows(() => checkGreetingStart(fromHex("ff0000000000000000 7e"), 10), ZmqError, "signature");
+  assertThrows(
+    () => checkGreetingStart(fromHex("ff0000000000000000 7e"), 10),
+    ZmqError,
+    "signature",
+  );
   assertThrows(() => checkGreetingStart(fromHex("ff0000000000000000 7f 02"), 11), ZmqError, "2.x");
   checkGreetingStart(fromHex("ff0000000000000000 7f 03"), 11);
   assertThrows(() => parseGreeting(fromHex(RFC_GREETING).subarray(0, 40)), ZmqError, "short");
