@@ -1,6 +1,7 @@
 /**
  * piwheels for Deno: the library surface shared by every tool (the queue protocols, the CBOR
- * codec, durations and timestamps, the state classes and byte ranges), for embedding and tests.
+ * codec, durations and timestamps, the state classes and byte ranges, and the ZeroMQ sockets as
+ * `zmq`), for embedding and tests.
  *
  * ```ts
  * import { decodeMessage, encodeMessage, reverse, slaveDriver } from "./mod.ts";
@@ -18,3 +19,4 @@ export * from "./shared/protocols.ts";
 export * from "./shared/ranges.ts";
 export * from "./shared/states.ts";
 export { VERSION } from "./shared/version.ts";
+export * as zmq from "./shared/zmq/mod.ts";

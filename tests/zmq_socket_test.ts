@@ -234,3 +234,16 @@ Deno.test("socket: invalid options and messages are EINVAL", async () => {
   assertEquals(assertThrows(() => push.connect("udp://x:1"), ZmqError).code, "EPROTONOSUPPORT");
   await push.close();
 });
+
+Deno.test("socket: a frame transferred over inproc cannot be sent again", async () => {
+  const pull = new Pull(TIMEOUT);
+  const push = new Push(TIMEOUT);
+  push.connect(await pull.bind(endpoint("inproc")));
+  const frame = new Uint8Array(65536).fill(9);
+  await push.send(frame);
+  assertEquals(frame.length, 0, "transferred, not copied");
+  assertEquals(await code(() => push.send(frame)), "EINVAL");
+  const [received] = await pull.receive();
+  assertEquals([received!.length, received![65535]], [65536, 9]);
+  await Promise.all([push.close(), pull.close()]);
+});
