@@ -49,7 +49,7 @@ export function toFrame(frame: FrameLike): Uint8Array {
 }
 
 /** A message as an array of frames (at least one). */
-export function toMessage(message: MessageLike): Message {
+function toMessage(message: MessageLike): Message {
   if (typeof message === "string" || message instanceof Uint8Array) return [toFrame(message)];
   if (!Array.isArray(message) || message.length === 0) {
     throw new ZmqError("EINVAL", "a message must be a frame or a non-empty array of frames");
