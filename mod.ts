@@ -1,7 +1,7 @@
 /**
  * piwheels for Deno: the library surface shared by every tool (the queue protocols, the CBOR
- * codec, durations and timestamps, the state classes and byte ranges, the database), for
- * embedding and tests.
+ * codec, durations and timestamps, the state classes and byte ranges, the database, and the
+ * ZeroMQ sockets as `zmq`), for embedding and tests.
  *
  * ```ts
  * import { decodeMessage, encodeMessage, reverse, slaveDriver } from "./mod.ts";
@@ -23,3 +23,4 @@ export { connect, type Database, DbError, type Queryable, type Row } from "./sha
 export { SCHEMA_VERSION } from "./sql/scripts.ts";
 export { MasterDb } from "./master/db.ts";
 export type { AbiStatus, ProjectData } from "./master/project_data.ts";
+export * as zmq from "./shared/zmq/mod.ts";

@@ -109,6 +109,14 @@ export class LibzmqPeer {
     if (!reply.ok) throw new Error(`the libzmq peer could not send: ${JSON.stringify(reply)}`);
   }
 
+  /** Has the peer send these messages every `every` ms until its next command. */
+  async repeat(messages: (string | Uint8Array)[][], every = 20): Promise<void> {
+    const hex = messages.map((m) =>
+      m.map((f) => toHex(typeof f === "string" ? encoder.encode(f) : f))
+    );
+    await this.call({ op: "publish", messages: hex, every });
+  }
+
   /** Has the peer receive a message (it fails after `timeout` ms). */
   async receive(timeout = 10000): Promise<Uint8Array[]> {
     const reply = await this.call({ op: "recv", timeout });
@@ -147,6 +155,79 @@ export class LibzmqPeer {
     this.#buffered = this.#buffered.slice(end + 1);
     return JSON.parse(line);
   }
+}
+
+/** Fails (instead of hanging) if `promise` takes longer than `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A ZMTP 3.x greeting written out by hand (RFC 23/37). */
+export function greeting(minor = 1, mechanism = "NULL"): Uint8Array {
+  const bytes = new Uint8Array(64);
+  bytes.set([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, minor]);
+  bytes.set(encoder.encode(mechanism), 12);
+  return bytes;
+}
+
+/** A short frame written out by hand: flags, size, body. */
+export function shortFrame(flags: number, body: Uint8Array | string): Uint8Array {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  return new Uint8Array([flags, bytes.length, ...bytes]);
+}
+
+/** A READY command written out by hand for a socket type (no identity). */
+export function ready(type: string): Uint8Array {
+  const name = encoder.encode("Socket-Type");
+  const value = encoder.encode(type);
+  return shortFrame(
+    0x04,
+    new Uint8Array([
+      5,
+      ...encoder.encode("READY"),
+      name.length,
+      ...name,
+      0,
+      0,
+      0,
+      value.length,
+      ...value,
+    ]),
+  );
+}
+
+/** Reads one frame from a raw stream (short or long). */
+export async function readFrame(conn: Deno.Conn): Promise<{ flags: number; body: Uint8Array }> {
+  const [flags, size] = await readExactly(conn, 2);
+  let length = size!;
+  if (flags! & 0x02) {
+    const rest = await readExactly(conn, 7);
+    length = new DataView(new Uint8Array([size!, ...rest]).buffer).getUint32(4);
+  }
+  return { flags: flags!, body: await readExactly(conn, length) };
+}
+
+/**
+ * Connects raw, sends our greeting and a READY of `type`, and reads the socket's greeting and
+ * READY, leaving the stream at its first frame after the handshake.
+ */
+export async function rawHandshake(address: string, type: string, minor = 1): Promise<Deno.Conn> {
+  const conn = await rawConnect(address);
+  await writeAll(conn, new Uint8Array([...greeting(minor), ...ready(type)]));
+  await readExactly(conn, 64);
+  const { flags, body } = await readFrame(conn);
+  if (flags !== 0x04 || decoder.decode(body.subarray(1, 6)) !== "READY") {
+    throw new Error("the socket did not answer with READY");
+  }
+  return conn;
 }
 
 /** Opens a raw stream to a tcp:// or ipc:// endpoint. */

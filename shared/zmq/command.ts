@@ -41,7 +41,7 @@ export function parseCommand(body: Uint8Array): Command {
  * Encodes ZMTP metadata: per property a one-byte name length, the name, a four-byte big-endian
  * value length and the value.
  */
-export function encodeMetadata(properties: [string, Uint8Array][]): Uint8Array {
+function encodeMetadata(properties: [string, Uint8Array][]): Uint8Array {
   let size = 0;
   for (const [name, value] of properties) size += 1 + name.length + 4 + value.length;
   const out = new Uint8Array(size);

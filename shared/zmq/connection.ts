@@ -5,12 +5,14 @@
  * - Handshake: our greeting and READY go out at once; the peer's greeting is checked byte by byte
  *   as it arrives (a peer that is not speaking ZMTP 3 is dropped at its first wrong byte), then
  *   its READY must name a compatible socket type, else it gets an ERROR and is closed.
- * - Reading: one large buffer per read; each frame is sliced out of it (no per-byte work); a frame
- *   too large for the buffer is read straight into its own array. A message is delivered only
+ * - Reading: into one buffer (16 KiB, growing to 256 KiB while reads fill it); each frame is
+ *   copied out of it whole (no per-byte work; small frames share a slab), and a frame too large
+ *   for the buffer is read straight into its own array. A message is delivered only
  *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
  *   pauses while the inbox is at the receive high-water mark (TCP then pushes back on the peer).
- * - Writing: everything queued is coalesced into one buffer per write; frames of `DIRECT_SIZE`
- *   bytes or more are written from the caller's array without a copy.
+ * - Writing: everything queued is coalesced into one buffer per write (growing like the read
+ *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
+ *   a copy.
  * - Heartbeats: PINGs are answered with PONG; with `heartbeatInterval` we PING and drop a silent
  *   peer; a peer's PING time-to-live is honoured.
  *
@@ -52,10 +54,10 @@ import {
 } from "./pipe.ts";
 import { sendsIdentity } from "./socket_type.ts";
 
-/** The read buffer's size: frames that fit are sliced out of it. */
-const READ_SIZE = 256 * 1024;
-/** The write buffer's size: queued frames are coalesced into it. */
-const BATCH_SIZE = 256 * 1024;
+/** The read and write buffers start this small (most connections are quiet)... */
+const BUFFER_MIN = 16 * 1024;
+/** ...and grow up to this when a read or a write fills them (frames that fit are copied). */
+const BUFFER_MAX = 256 * 1024;
 /** Frames at least this large are written from the sender's array, not copied. */
 const DIRECT_SIZE = 128 * 1024;
 /** At most this many separate writes are prepared at once (direct frames each need one). */
@@ -64,6 +66,9 @@ const MAX_CHUNKS = 32;
 const SLAB_FRAME = 2048;
 /** The slab size: one allocation serves many small frames (a frame keeps its slab alive). */
 const SLAB_SIZE = 64 * 1024;
+/** The slab all connections of this thread carve small frames from (as Node's Buffer pool). */
+let slab = new Uint8Array(0);
+let slabUsed = 0;
 /** The largest command frame accepted (commands carry names, metadata and topics). */
 const MAX_COMMAND = 64 * 1024;
 
@@ -76,15 +81,13 @@ export class Connection extends Pipe {
   readonly #reader: Promise<void>;
   #writer: Promise<void> = Promise.resolve();
   #writing = false;
-  #batch: Uint8Array | undefined;
+  #batch = new Uint8Array(BUFFER_MIN);
   #destroyed = false;
   #ready = false;
   #ending = false;
   #minor = 1;
   #parts: Message = [];
   #partsSize = 0;
-  #slab = new Uint8Array(0);
-  #slabUsed = 0;
   #resume: (() => void) | undefined;
   #lastRead = Date.now();
   #handshakeTimer: Timer | undefined;
@@ -178,7 +181,7 @@ export class Connection extends Pipe {
 
   async #readLoop(): Promise<void> {
     const conn = this.#conn;
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(BUFFER_MIN);
     let start = 0;
     let end = 0;
     while (end < GREETING_SIZE) {
@@ -226,6 +229,7 @@ export class Connection extends Pipe {
       if (this.#destroyed) return;
       const n = await conn.read(buf.subarray(end));
       if (n === null) return;
+      if (end + n === buf.length && buf.length < BUFFER_MAX) buf = grow(buf, end + n);
       end += n;
       this.#lastRead = Date.now();
     }
@@ -234,13 +238,13 @@ export class Connection extends Pipe {
   /** A frame's body out of the read buffer: small ones share a slab, others get their own. */
   #copy(buf: Uint8Array, at: number, size: number): Uint8Array {
     if (size > SLAB_FRAME) return buf.slice(at, at + size);
-    if (this.#slabUsed + size > this.#slab.length) {
-      this.#slab = new Uint8Array(SLAB_SIZE);
-      this.#slabUsed = 0;
+    if (slabUsed + size > slab.length) {
+      slab = new Uint8Array(SLAB_SIZE);
+      slabUsed = 0;
     }
-    const body = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    const body = slab.subarray(slabUsed, slabUsed + size);
     body.set(buf.subarray(at, at + size));
-    this.#slabUsed += size;
+    slabUsed += size;
     return body;
   }
 
@@ -372,7 +376,7 @@ export class Connection extends Pipe {
   /** Takes what is queued (commands first) and lays it out as the chunks to write next. */
   #encode(): Uint8Array[] {
     const chunks: Uint8Array[] = [];
-    const batch = this.#batch ??= new Uint8Array(BATCH_SIZE);
+    const batch = this.#batch;
     let target = batch;
     let used = 0;
     let from = 0;
@@ -393,6 +397,7 @@ export class Connection extends Pipe {
         small += headerSize(frame.length) + (frame.length >= DIRECT_SIZE ? 0 : frame.length);
       }
       if (used + small > batch.length) {
+        if (batch.length < BUFFER_MAX) this.#batch = grow(batch, 0);
         if (used > 0 || chunks.length > 0) break;
         target = new Uint8Array(small);
       }
@@ -416,6 +421,13 @@ export class Connection extends Pipe {
     if (taken > 0) this.owner.writable(this);
     return chunks;
   }
+}
+
+/** A buffer four times as large (up to BUFFER_MAX) holding the first `keep` bytes of `buf`. */
+function grow(buf: Uint8Array, keep: number): Uint8Array<ArrayBuffer> {
+  const larger = new Uint8Array(Math.min(buf.length * 4, BUFFER_MAX));
+  larger.set(buf.subarray(0, keep));
+  return larger;
 }
 
 function allocate(size: number): Uint8Array {

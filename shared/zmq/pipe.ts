@@ -62,11 +62,6 @@ export abstract class Pipe {
   /** Makes a pipe of `owner`; `peer` names the peer in log lines. */
   constructor(protected readonly owner: PipeOwner, readonly peer: string) {}
 
-  /** Whether the pipe is part of its socket (handshake done, not left). */
-  get attached(): boolean {
-    return this.#state === "attached";
-  }
-
   /** Whether the socket may queue a message for this peer now. */
   get writable(): boolean {
     const hwm = this.owner.options.sendHighWaterMark;

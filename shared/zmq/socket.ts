@@ -39,12 +39,17 @@ const encoder = new TextEncoder();
 /** A frame as bytes. */
 export function toFrame(frame: FrameLike): Uint8Array {
   if (typeof frame === "string") return encoder.encode(frame);
-  if (frame instanceof Uint8Array) return frame;
-  throw new ZmqError("EINVAL", "a frame must be a Uint8Array or a string");
+  if (!(frame instanceof Uint8Array)) {
+    throw new ZmqError("EINVAL", "a frame must be a Uint8Array or a string");
+  }
+  if ((frame.buffer as ArrayBuffer).detached) {
+    throw new ZmqError("EINVAL", "the frame's buffer was transferred (by an earlier send?)");
+  }
+  return frame;
 }
 
 /** A message as an array of frames (at least one). */
-export function toMessage(message: MessageLike): Message {
+function toMessage(message: MessageLike): Message {
   if (typeof message === "string" || message instanceof Uint8Array) return [toFrame(message)];
   if (!Array.isArray(message) || message.length === 0) {
     throw new ZmqError("EINVAL", "a message must be a frame or a non-empty array of frames");

@@ -1,7 +1,8 @@
 /**
  * ZeroMQ throughput, side by side on this machine: our sockets, pyzmq (libzmq 4.3 through
  * Debian's python3-zmq) and raw Deno streams (the ceiling), each pair of peers in two separate
- * processes, over tcp and ipc. Prints a Markdown table (the median of `--runs` runs per cell).
+ * processes, over tcp and ipc. Prints a Markdown table (the median of `--runs` runs per cell;
+ * the implementations take turns within each run).
  *
  * Run: deno run -A tests/bench/zmq_throughput.ts [--runs 3]
  *
@@ -110,14 +111,20 @@ const table = [
 ];
 for (const transport of ["tcp", "ipc"] as const) {
   for (const row of ROWS) {
-    const results: Record<string, number> = {};
-    for (const impl of IMPLS) {
-      const runs: number[] = [];
-      for (let i = 0; i < RUNS; i++) runs.push(row.scale(await once(impl, row, transport)));
-      results[impl] = median(runs);
-      console.error(`${row.name} ${transport} ${impl}: ${runs.map(format).join(", ")} ${row.unit}`);
+    // Runs interleave the implementations, so that a machine slowing down meanwhile does not
+    // favour whichever ran first.
+    const runs: Record<Impl, number[]> = { ours: [], pyzmq: [], raw: [] };
+    for (let i = 0; i < RUNS; i++) {
+      for (const impl of IMPLS) runs[impl].push(row.scale(await once(impl, row, transport)));
     }
-    const { ours, pyzmq, raw } = results as Record<Impl, number>;
+    const results = {} as Record<Impl, number>;
+    for (const impl of IMPLS) {
+      results[impl] = median(runs[impl]);
+      console.error(
+        `${row.name} ${transport} ${impl}: ${runs[impl].map(format).join(", ")} ${row.unit}`,
+      );
+    }
+    const { ours, pyzmq, raw } = results;
     table.push(
       `| ${row.name} (${row.unit}) | ${transport} | ${format(ours)} | ${format(pyzmq)} | ` +
         `${format(raw)} | ${(ours / pyzmq).toFixed(2)} | ${(ours / raw).toFixed(2)} |`,

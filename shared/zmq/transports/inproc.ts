@@ -15,7 +15,8 @@
  * @module
  */
 
-import { type Message, Pipe, type PipeOwner, subscriptionMessage } from "../pipe.ts";
+import { errorMessage } from "../../log.ts";
+import { log, type Message, Pipe, type PipeOwner, subscriptionMessage } from "../pipe.ts";
 import { sendsIdentity, type SocketType } from "../socket_type.ts";
 import type { EndpointHandle } from "./stream.ts";
 import { dial, register, unregister } from "./workers.ts";
@@ -62,9 +63,13 @@ class InprocPipe extends Pipe {
     while (this.outbox.length > 0 && (this.#window === 0 || this.#inFlight < this.#window)) {
       const message = this.outbox.shift()!;
       const transfer: ArrayBuffer[] = [];
-      this.#port.postMessage(this.#prepare(message, transfer), transfer);
-      this.#inFlight++;
       taken++;
+      try {
+        this.#port.postMessage(this.#prepare(message, transfer), transfer);
+        this.#inFlight++;
+      } catch (e) { // e.g. a frame whose buffer an earlier send transferred
+        log.warning(`${this.peer}: dropped a message that cannot be posted: ${errorMessage(e)}`);
+      }
     }
     if (taken === 0) return;
     if (this.outbox.length === 0) this.settled();

@@ -109,7 +109,7 @@ export class StreamConnector implements EndpointHandle {
 }
 
 /** Waits `ms` milliseconds, or less if `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

@@ -1,0 +1,137 @@
+/**
+ * Bad input closes that connection only: garbage, a wrong greeting, an unsupported mechanism,
+ * an incompatible socket type, an oversized message, a message before the handshake, silence
+ * during the handshake, a peer vanishing mid-message. Each case is a raw peer writing the bytes
+ * by hand; each asserts that the socket closed that connection and still serves a well-behaved
+ * peer connected before and one connecting after.
+ */
+
+import { assert, assertEquals } from "./assert.ts";
+import {
+  endpoint,
+  greeting,
+  rawConnect,
+  rawHandshake,
+  readToEnd,
+  ready,
+  shortFrame,
+  texts,
+  within,
+  writeAll,
+} from "./zmq_support.ts";
+import { Pull, Push, type SocketOptions } from "../shared/zmq/mod.ts";
+
+const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
+const encoder = new TextEncoder();
+
+/** Bytes that start with our own greeting and READY (what the socket sends every peer). */
+function isHandshakeOnly(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xff && bytes[64] === 0x04 && bytes.length === 64 + 2 + bytes[65]!;
+}
+
+/**
+ * Binds a PULL, connects a good PUSH, lets `bad` misbehave against the PULL's endpoint (it
+ * resolves to what the socket sent it, read until the socket closed the connection), then
+ * checks that the old PUSH and a new one are both still served.
+ */
+async function survives(
+  transport: "tcp" | "ipc",
+  options: SocketOptions,
+  bad: (address: string) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const pull = new Pull({ ...TIMEOUT, ...options });
+  const address = await pull.bind(endpoint(transport));
+  const before = new Push(TIMEOUT);
+  before.connect(address);
+  await before.send("before");
+  assertEquals(texts(await pull.receive()), ["before"]);
+  const sent = await within(bad(address), 10000, "the socket closing the bad connection");
+  await before.send("still served");
+  assertEquals(texts(await pull.receive()), ["still served"]);
+  const after = new Push(TIMEOUT);
+  after.connect(address);
+  await after.send("new peers too");
+  assertEquals(texts(await pull.receive()), ["new peers too"]);
+  await Promise.all([before.close(), after.close(), pull.close()]);
+  return sent;
+}
+
+/** A raw peer that writes `bytes` and reads until the socket closes the connection. */
+function writing(...parts: Uint8Array[]): (address: string) => Promise<Uint8Array> {
+  return async (address) => {
+    const conn = await rawConnect(address);
+    await writeAll(conn, new Uint8Array(parts.flatMap((part) => [...part])));
+    return readToEnd(conn);
+  };
+}
+
+for (const transport of ["tcp", "ipc"] as const) {
+  Deno.test(`robustness (${transport}): garbage bytes`, async () => {
+    const http = encoder.encode("GET / HTTP/1.1\r\nHost: master\r\n\r\n");
+    assert(isHandshakeOnly(await survives(transport, {}, writing(http))));
+  });
+
+  Deno.test(`robustness (${transport}): a peer vanishing mid-message delivers nothing`, async () => {
+    // The first frame of a two-frame message, then the peer is gone: "partial" must never be
+    // received (survives() checks that the next message received is the good peer's).
+    await survives(transport, {}, async (address) => {
+      const conn = await rawHandshake(address, "PUSH");
+      await writeAll(conn, shortFrame(0x01, "partial"));
+      conn.close();
+      return new Uint8Array(0);
+    });
+  });
+}
+
+Deno.test("robustness: a ZMTP 2.0 greeting", async () => {
+  const old = greeting();
+  old[10] = 2;
+  assert(isHandshakeOnly(await survives("tcp", {}, writing(old))));
+});
+
+Deno.test("robustness: a bad signature", async () => {
+  const bad = greeting();
+  bad[9] = 0x7e;
+  assert(isHandshakeOnly(await survives("tcp", {}, writing(bad))));
+});
+
+Deno.test("robustness: an unsupported security mechanism (PLAIN)", async () => {
+  assert(isHandshakeOnly(await survives("tcp", {}, writing(greeting(1, "PLAIN"), ready("PUSH")))));
+});
+
+Deno.test("robustness: an incompatible socket type gets an ERROR command, then is closed", async () => {
+  const sent = await survives("ipc", {}, writing(greeting(), ready("PUB")));
+  const afterHandshake = sent.subarray(64 + 2 + sent[65]!);
+  assertEquals(afterHandshake[0], 0x04, "a command frame");
+  assertEquals(new TextDecoder().decode(afterHandshake.subarray(3, 8)), "ERROR");
+  assert(new TextDecoder().decode(afterHandshake).includes("PUB"), "the reason names the type");
+});
+
+Deno.test("robustness: a message larger than maxMessageSize, in one frame or several", async () => {
+  const big = new Uint8Array([0x02, 0, 0, 0, 0, 0, 0, 0x13, 0x88, ...new Uint8Array(5000)]);
+  assert(
+    isHandshakeOnly(
+      await survives("tcp", { maxMessageSize: 4096 }, writing(greeting(), ready("PUSH"), big)),
+    ),
+  );
+  const part = shortFrame(0x01, new Uint8Array(200));
+  const parts = Array.from({ length: 30 }, () => part); // 6000 bytes in all, never finished
+  await survives("tcp", { maxMessageSize: 4096 }, writing(greeting(), ready("PUSH"), ...parts));
+});
+
+Deno.test("robustness: a frame claiming an absurd size", async () => {
+  const terabyte = new Uint8Array([0x02, 0, 0, 0x01, 0, 0, 0, 0, 0]); // 2^40 bytes, never sent
+  const beyond = new Uint8Array([0x02, 0x01, 0, 0, 0, 0, 0, 0, 0]); // 2^56: past 2^53
+  await survives("tcp", {}, writing(greeting(), ready("PUSH"), terabyte));
+  await survives("tcp", {}, writing(greeting(), ready("PUSH"), beyond));
+});
+
+Deno.test("robustness: a message before READY, and reserved flag bits", async () => {
+  await survives("tcp", {}, writing(greeting(), shortFrame(0x00, "too early")));
+  await survives("tcp", {}, writing(greeting(), ready("PUSH"), shortFrame(0x08, "reserved")));
+});
+
+Deno.test("robustness: a peer that never completes the handshake is dropped", async () => {
+  const silent = async (address: string) => readToEnd(await rawConnect(address));
+  assert(isHandshakeOnly(await survives("tcp", { handshakeInterval: 200 }, silent)));
+});
