@@ -1,8 +1,9 @@
 /**
  * ZeroMQ throughput, side by side on this machine: our sockets, pyzmq (libzmq 4.3 through
  * Debian's python3-zmq) and raw Deno streams (the ceiling), each pair of peers in two separate
- * processes, over tcp and ipc. Prints a Markdown table (the median of `--runs` runs per cell;
- * the implementations take turns within each run).
+ * processes, over tcp and ipc. Prints a Markdown table: the median of `--runs` runs per cell, and
+ * as ratios the median of the per-run ratios (the implementations take turns within each run, so
+ * that this machine's speed drifting meanwhile does not favour one of them).
  *
  * Run: deno run -A tests/bench/zmq_throughput.ts [--runs 3]
  *
@@ -111,23 +112,20 @@ const table = [
 ];
 for (const transport of ["tcp", "ipc"] as const) {
   for (const row of ROWS) {
-    // Runs interleave the implementations, so that a machine slowing down meanwhile does not
-    // favour whichever ran first.
     const runs: Record<Impl, number[]> = { ours: [], pyzmq: [], raw: [] };
     for (let i = 0; i < RUNS; i++) {
       for (const impl of IMPLS) runs[impl].push(row.scale(await once(impl, row, transport)));
     }
-    const results = {} as Record<Impl, number>;
     for (const impl of IMPLS) {
-      results[impl] = median(runs[impl]);
       console.error(
         `${row.name} ${transport} ${impl}: ${runs[impl].map(format).join(", ")} ${row.unit}`,
       );
     }
-    const { ours, pyzmq, raw } = results;
+    const [ours, pyzmq, raw] = IMPLS.map((impl) => median(runs[impl])) as [number, number, number];
+    const ratio = (other: Impl) => median(runs.ours.map((value, i) => value / runs[other][i]!));
     table.push(
       `| ${row.name} (${row.unit}) | ${transport} | ${format(ours)} | ${format(pyzmq)} | ` +
-        `${format(raw)} | ${(ours / pyzmq).toFixed(2)} | ${(ours / raw).toFixed(2)} |`,
+        `${format(raw)} | ${ratio("pyzmq").toFixed(2)} | ${ratio("raw").toFixed(2)} |`,
     );
   }
 }

@@ -16,7 +16,7 @@
  */
 
 import { errorMessage } from "../../log.ts";
-import { log, type Message, Pipe, type PipeOwner, subscriptionMessage } from "../pipe.ts";
+import { EMPTY, log, type Message, Pipe, type PipeOwner, subscriptionMessage } from "../pipe.ts";
 import { sendsIdentity, type SocketType } from "../socket_type.ts";
 import type { EndpointHandle } from "./stream.ts";
 import { dial, register, unregister } from "./workers.ts";
@@ -40,7 +40,7 @@ class InprocPipe extends Pipe {
     super(owner, peer);
     this.#port = port;
     port.onmessage = (event) => this.#receive(event.data as Post);
-    const id = sendsIdentity(owner.type) ? owner.options.routingId : new Uint8Array(0);
+    const id = sendsIdentity(owner.type) ? owner.options.routingId : EMPTY;
     port.postMessage({ type: owner.type, id, hwm: owner.options.receiveHighWaterMark } as Post);
   }
 
