@@ -169,7 +169,8 @@ class Driver {
       slave.held = undefined;
       return await this.reply(slave, "SLEEP");
     }
-    slave.held = setTimeout(() => {
+    // Held already (woken with nothing for it): the first deadline stands.
+    slave.held ??= setTimeout(() => {
       slave.held = undefined;
       this.idle(slave, false);
     }, IDLE_HOLD_MS);

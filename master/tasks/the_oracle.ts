@@ -108,7 +108,10 @@ runTask(async (ctx) => {
       log: ctx.log,
       concurrent: false,
       handle: async (request): Promise<Reply<typeof theOracle.send>> => {
-        return ["OK", await answer(db, request)];
+        const start = performance.now();
+        const result = await answer(db, request);
+        ctx.log.debug(`${request.msg} took ${(performance.now() - start).toFixed(1)} ms`);
+        return ["OK", result];
       },
       onError: (e) => ["ERROR", errorMessage(e)],
     });

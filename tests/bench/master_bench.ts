@@ -108,7 +108,9 @@ async function latencies(rounds: number) {
     const reply = await asking;
     publishToBuild.push(performance.now() - t0);
     if (reply.msg !== "BUILD") {
-      throw new Error(`round ${i}: expected BUILD, got ${reply.msg}; the master logged:\n${master.stderr}`);
+      throw new Error(
+        `round ${i}: expected BUILD, got ${reply.msg}; the master logged:\n${master.stderr}`,
+      );
     }
     const log = await Deno.readTextFile(logFile);
     const seen = [...log.matchAll(new RegExp("^\\[(\\S+)\\] cloud_gazer INFO: applied", "gm"))].at(
@@ -194,12 +196,6 @@ async function countPages(master: MasterRun, _count: number): Promise<number> {
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 console.log("piw-master benchmark (PostgreSQL 15, instant builds of tiny wheels)\n");
-const only = Deno.args[0];
-if (only === "latency") {
-  const lat = await latencies(5);
-  console.log(lat);
-  Deno.exit(0);
-}
 const two = await throughput(2, 200);
 console.log(
   `builds/minute with  2 slaves: ${fmt(two.perMinute)} (idle RSS ${fmt(two.idleRss)} MiB)`,
