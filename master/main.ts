@@ -46,6 +46,8 @@ const TASKS = [
 const READY_TIMEOUT_MS = 120_000;
 /** How long a task may take to stop before it is terminated. */
 const STOP_TIMEOUT_MS = 10_000;
+/** The same after a failure. */
+const FAILED_STOP_MS = 2_000;
 
 interface Running {
   name: string;
@@ -129,22 +131,29 @@ class Master {
     await task.control.send(frame).catch(() => {});
   }
 
-  /** Stops the tasks front first, each within {@linkcode STOP_TIMEOUT_MS}. */
-  stop(): Promise<void> {
+  /**
+   * Stops the tasks: front first, each within {@linkcode STOP_TIMEOUT_MS}, so that the last
+   * ones (the Secretary saving its pending work, the Oracles) still have the database; after a
+   * failure, all at once within {@linkcode FAILED_STOP_MS} (tasks may be waiting on the one
+   * that failed).
+   */
+  stop(failed: boolean): Promise<void> {
+    const quit = async (t: Running, ms: number) => {
+      await t.control.send(encodeMessage(toTask, "QUIT")).catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
+      if (await Promise.race([t.done.promise, timeout]) === "timeout") {
+        log.warning(`${t.name} did not stop in time; terminating it`);
+      }
+      clearTimeout(timer);
+      t.worker.terminate();
+      await t.control.close();
+    };
     this.#stopping ??= (async () => {
+      if (failed) return void await Promise.all(this.tasks.map((t) => quit(t, FAILED_STOP_MS)));
       for (const module of TASKS) {
         const group = this.tasks.filter((t) => t.module === module);
-        await Promise.all(group.map(async (t) => {
-          await t.control.send(encodeMessage(toTask, "QUIT")).catch(() => {});
-          const timeout = new Promise<"timeout">((r) =>
-            setTimeout(() => r("timeout"), STOP_TIMEOUT_MS)
-          );
-          if (await Promise.race([t.done.promise, timeout]) === "timeout") {
-            log.warning(`${t.name} did not stop in time; terminating it`);
-          }
-          t.worker.terminate();
-          await t.control.close();
-        }));
+        await Promise.all(group.map((t) => quit(t, STOP_TIMEOUT_MS)));
       }
     })();
     return this.#stopping;
@@ -263,7 +272,7 @@ async function main(): Promise<number> {
     log.error(errorMessage(e));
     code = 1;
   }
-  await master.stop();
+  await master.stop(code !== 0);
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   await Promise.all([control.close(), internal.close(), status.close(), stats.close()]);
   await Promise.allSettled([controlling, relaying]);

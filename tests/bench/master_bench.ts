@@ -183,7 +183,9 @@ async function fullRewrite(count: number): Promise<{ seconds: number; seedSecond
 
 async function countPages(master: MasterRun, _count: number): Promise<number> {
   let n = 0;
-  for await (const e of Deno.readDir(`${master.output}/project`)) {
+  const dir = `${master.output}/project`;
+  if (!(await Deno.stat(dir).catch(() => null))) return 0;
+  for await (const e of Deno.readDir(dir)) {
     try {
       await Deno.stat(`${master.output}/project/${e.name}/json/index.json`);
       n++;
