@@ -11,18 +11,17 @@
 import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
 import {
   bigBrother,
-  decodeMessage,
   encodeMessage,
   masterControl,
-  ProtocolError,
   reverse,
   slaveDriverControl,
   taskControl,
 } from "../shared/protocols.ts";
 import { VERSION } from "../shared/version.ts";
-import { attachWorker, Publisher, Pull, Push, ZmqError } from "../shared/zmq/mod.ts";
+import { attachWorker, Publisher, Pull, Push } from "../shared/zmq/mod.ts";
 import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
 import { type Permissions, taskPermissions } from "./permissions.ts";
+import { eachDecoded, eachMessage } from "./receive.ts";
 import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from "./task.ts";
 
 const log = new Logger("piw-master");
@@ -160,17 +159,6 @@ class Master {
   }
 }
 
-async function relayStatus(from: Pull, to: Publisher): Promise<void> {
-  for (;;) {
-    try {
-      await to.send(await from.receive());
-    } catch (e) {
-      if (e instanceof ZmqError && e.code === "ETERM") return;
-      throw e;
-    }
-  }
-}
-
 async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
@@ -185,7 +173,7 @@ async function main(): Promise<number> {
   await status.bind(options.statusQueue);
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);
-  const relaying = relayStatus(internal, status);
+  const relaying = eachMessage(internal, (frames) => status.send(frames).catch(() => {}));
   const control = new Pull();
   await control.bind(options.controlQueue);
   const stats = new Push({ linger: 0, sendTimeout: 1000 });
@@ -199,40 +187,21 @@ async function main(): Promise<number> {
   ]];
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
 
-  const controlling = (async () => {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await control.receive();
-      } catch (e) {
-        if (e instanceof ZmqError && e.code === "ETERM") return;
-        throw e;
-      }
-      try {
-        const m = decodeMessage(masterControl, frames[0] ?? new Uint8Array());
-        log.info(`control: ${m.msg}${m.msg === "KILL" ? ` ${m.data}` : ""}`);
-        switch (m.msg) {
-          case "QUIT":
-            quit.resolve("told to QUIT");
-            return;
-          case "PAUSE":
-          case "RESUME":
-            await master.tell([...TASKS], m.msg);
-            break;
-          case "KILL":
-            await master.driver("KILL", m.data);
-            break;
-          case "HELLO":
-            await master.driver("HELLO");
-            await stats.send(encodeMessage(toStats, "HOME")).catch(() => {});
-            break;
-        }
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        log.warning(`ignoring a bad control message: ${e.message}`);
-      }
+  const controlling = eachDecoded(control, masterControl, log, async (m) => {
+    log.info(`control: ${m.msg}${m.msg === "KILL" ? ` ${m.data}` : ""}`);
+    switch (m.msg) {
+      case "QUIT":
+        return quit.resolve("told to QUIT");
+      case "PAUSE":
+      case "RESUME":
+        return await master.tell([...TASKS], m.msg);
+      case "KILL":
+        return await master.driver("KILL", m.data);
+      case "HELLO":
+        await master.driver("HELLO");
+        await stats.send(encodeMessage(toStats, "HOME")).catch(() => {});
     }
-  })();
+  });
 
   let code = 0;
   try {

@@ -20,7 +20,8 @@ import {
   ProtocolError,
   reverse,
 } from "../shared/protocols.ts";
-import { Dealer, type Duplex, ZmqError } from "../shared/zmq/mod.ts";
+import { Dealer, type Duplex } from "../shared/zmq/mod.ts";
+import { eachMessage, isClosed } from "./receive.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,30 +58,22 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
 
   async #receive(): Promise<void> {
     const client = reverse(this.#protocol);
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await this.#socket.receive();
-      } catch (e) {
-        if (e instanceof ZmqError && e.code === "ETERM") break;
-        throw e;
-      }
+    await eachMessage(this.#socket, (frames) => {
       const split = splitEnvelope(frames);
       const idFrame = split?.[0][0];
       if (!split || split[0].length !== 1 || idFrame?.length !== 4) {
-        this.log?.warning(`${this.#protocol.name}: dropped a reply without a request id`);
-        continue;
+        return this.log?.warning(`${this.#protocol.name}: dropped a reply without a request id`);
       }
       const id = new DataView(idFrame.buffer, idFrame.byteOffset).getUint32(0);
       const resolve = this.#pending.get(id);
-      if (!resolve) continue;
+      if (!resolve) return;
       this.#pending.delete(id);
       try {
         resolve(decodeMessage(client, split[1]));
       } catch (e) {
         resolve(e as Error);
       }
-    }
+    });
     const closed = new RpcClosedError(`${this.#protocol.name}: the client was closed`);
     for (const resolve of this.#pending.values()) resolve(closed);
     this.#pending.clear();
@@ -102,9 +95,7 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
       await this.#socket.send([idFrame, EMPTY, payload]);
     } catch (e) {
       this.#pending.delete(id);
-      if (e instanceof ZmqError && e.code === "ETERM") {
-        throw new RpcClosedError(`${this.#protocol.name}: the client was closed`);
-      }
+      if (isClosed(e)) throw new RpcClosedError(`${this.#protocol.name}: the client was closed`);
       throw e;
     }
     const result = await reply;
@@ -160,31 +151,18 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
     try {
       await socket.send([...envelope, EMPTY, encode(protocol, reply[0], ...reply.slice(1))]);
     } catch (e) {
-      if (!(e instanceof ZmqError && e.code === "ETERM")) {
-        options.log.error(`${protocol.name}: cannot reply: ${errorMessage(e)}`);
-      }
+      if (!isClosed(e)) options.log.error(`${protocol.name}: cannot reply: ${errorMessage(e)}`);
     }
   };
   const inFlight = new Set<Promise<void>>();
-  for (;;) {
-    let frames: Uint8Array[];
-    try {
-      frames = await socket.receive();
-    } catch (e) {
-      if (e instanceof ZmqError && e.code === "ETERM") break;
-      throw e;
-    }
+  await eachMessage(socket, async (frames) => {
     const split = splitEnvelope(frames);
     if (!split) {
-      options.log.warning(`${protocol.name}: dropped a message without a request envelope`);
-      continue;
+      return options.log.warning(`${protocol.name}: dropped a message without a request envelope`);
     }
-    if (options.concurrent === false) {
-      await answer(...split);
-    } else {
-      const p = answer(...split).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-    }
-  }
+    if (options.concurrent === false) return await answer(...split);
+    const p = answer(...split).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  });
   await Promise.allSettled(inFlight);
 }

@@ -11,16 +11,10 @@
  */
 
 import { configureLogging, errorMessage, Logger, type LogSettings } from "../shared/log.ts";
-import {
-  decodeMessage,
-  type Message,
-  type MessageMap,
-  type Protocol,
-  ProtocolError,
-  taskControl,
-} from "../shared/protocols.ts";
-import { Pull, type Socket, ZmqError } from "../shared/zmq/mod.ts";
+import { type Message, type MessageMap, type Protocol, taskControl } from "../shared/protocols.ts";
+import { Pull, type Socket } from "../shared/zmq/mod.ts";
 import type { MasterOptions } from "./options.ts";
+import { eachDecoded } from "./receive.ts";
 
 /** The main thread's first message to a task. */
 export interface TaskInit {
@@ -176,39 +170,20 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
 
   const controlSocket = ctx.socket(new Pull());
   controlSocket.connect(controlAddress(init.name));
-  const controlLoop = (async () => {
-    while (!quit.signal.aborted) {
-      let frames;
-      try {
-        frames = await controlSocket.receive();
-      } catch (e) {
-        if (e instanceof ZmqError && e.code === "ETERM") return;
-        throw e;
-      }
-      let message: Message<R>;
-      try {
-        message = decodeMessage(control, frames[0] ?? new Uint8Array());
-      } catch (e) {
-        if (e instanceof ProtocolError) {
-          log.warning(`ignoring bad control message: ${e.message}`);
-          continue;
-        }
-        throw e;
-      }
-      switch (message.msg) {
-        case "QUIT":
-          quit.abort();
-          break;
-        case "PAUSE":
-        case "RESUME":
-          paused = message.msg === "PAUSE";
-          ctx.onPauseChange?.(paused);
-          break;
-        default:
-          await onControl?.(message);
-      }
+  const controlLoop = eachDecoded(controlSocket, control, log, async (message) => {
+    switch (message.msg) {
+      case "QUIT":
+        quit.abort();
+        break;
+      case "PAUSE":
+      case "RESUME":
+        paused = message.msg === "PAUSE";
+        ctx.onPauseChange?.(paused);
+        break;
+      default:
+        await onControl?.(message);
     }
-  })();
+  });
 
   try {
     await body(ctx);
@@ -225,9 +200,4 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
   await Promise.allSettled(sockets.map((s) => s.close()));
   await controlLoop.catch(() => {});
   self.postMessage({ type: "piwheels.done", name: init.name });
-}
-
-/** Whether an error just means the socket was closed (the task is ending). */
-export function isClosed(e: unknown): boolean {
-  return e instanceof ZmqError && e.code === "ETERM";
 }

@@ -10,11 +10,9 @@
 import { errorMessage } from "../../shared/log.ts";
 import {
   bigBrother,
-  decodeMessage,
   encodeMessage,
   fileJugglerFs,
   monitorStats,
-  ProtocolError,
   reverse,
   type StatsMessage,
   theScribe,
@@ -22,7 +20,8 @@ import {
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
-import { INTERNAL_STATUS, isClosed, runTask } from "../task.ts";
+import { eachDecoded, isClosed } from "../receive.ts";
+import { INTERNAL_STATUS, runTask } from "../task.ts";
 
 const toWeb = reverse(theScribe);
 
@@ -68,22 +67,9 @@ runTask(async (ctx) => {
   await search();
   ctx.every(ctx.options.devMode ? 10_000 : 60_000, gather);
   ctx.every(ctx.options.devMode ? 60_000 : 600_000, search);
-  for (;;) {
-    let frames: Uint8Array[];
-    try {
-      frames = await requests.receive();
-    } catch (e) {
-      if (isClosed(e)) break;
-      throw e;
-    }
-    try {
-      const m = decodeMessage(bigBrother, frames[0] ?? new Uint8Array());
-      if (m.msg === "STATBQ") pending = m.data;
-      else if (m.msg === "HOME") await gather();
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      ctx.log.warning(e.message);
-    }
-  }
+  await eachDecoded(requests, bigBrother, ctx.log, async (m) => {
+    if (m.msg === "STATBQ") pending = m.data;
+    else if (m.msg === "HOME") await gather();
+  });
   await Promise.all([oracle.close(), fs.close()]);
 });

@@ -24,7 +24,8 @@ import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
-import { isClosed, runTask, type TaskContext } from "../task.ts";
+import { eachMessage, isClosed } from "../receive.ts";
+import { runTask, type TaskContext } from "../task.ts";
 import { metadataField, readWheelMetadata } from "../wheel_metadata.ts";
 
 /** The largest file accepted (a declared size beyond it is refused at EXPECT). */
@@ -254,26 +255,13 @@ runTask(async (ctx) => {
     handle: (r) => j.handle(r),
     onError: (e) => ["ERROR", errorMessage(e)],
   });
-  const receiving = (async () => {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await files.receive();
-      } catch (e) {
-        if (isClosed(e)) return;
-        throw e;
-      }
-      try {
-        await j.fromSender(frames);
-      } catch (e) {
-        if (isClosed(e)) return;
-        ctx.log.error(`file queue: ${errorMessage(e)}`);
-      }
+  const receiving = eachMessage(files, async (frames) => {
+    try {
+      await j.fromSender(frames);
+    } catch (e) {
+      if (!isClosed(e)) ctx.log.error(`file queue: ${errorMessage(e)}`);
     }
-  })();
-  await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-  await files.close();
-  await requests.close();
+  });
   await Promise.all([serving, receiving]);
   for (const slaveId of [...j.transfers.keys()]) await j.abandon(slaveId);
 });

@@ -8,10 +8,11 @@
  */
 
 import { errorMessage } from "../../shared/log.ts";
-import { decodeMessage, lumberjack, ProtocolError } from "../../shared/protocols.ts";
+import { lumberjack } from "../../shared/protocols.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { isClosed, runTask } from "../task.ts";
+import { eachDecoded } from "../receive.ts";
+import { runTask } from "../task.ts";
 
 /** How many records may wait on the Oracles at once. */
 export const IN_FLIGHT = 32;
@@ -23,27 +24,14 @@ runTask(async (ctx) => {
   const inFlight = new Set<Promise<unknown>>();
   let logged = 0;
   ctx.ready();
-  for (;;) {
-    let frames: Uint8Array[];
-    try {
-      frames = await inbox.receive();
-    } catch (e) {
-      if (isClosed(e)) break;
-      throw e;
-    }
-    try {
-      const m = decodeMessage(lumberjack, frames[0] ?? new Uint8Array());
-      // deno-lint-ignore no-explicit-any
-      const p = oracle.call(m.msg, m.data as any).then(() => logged++).catch((e) => {
-        if (!ctx.signal.aborted) ctx.log.warning(`cannot record ${m.msg}: ${errorMessage(e)}`);
-      }).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      ctx.log.warning(e.message);
-    }
-  }
+  await eachDecoded(inbox, lumberjack, ctx.log, async (m) => {
+    // deno-lint-ignore no-explicit-any
+    const p = oracle.call(m.msg, m.data as any).then(() => logged++).catch((e) => {
+      if (!ctx.signal.aborted) ctx.log.warning(`cannot record ${m.msg}: ${errorMessage(e)}`);
+    }).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  });
   await Promise.allSettled(inFlight);
   ctx.log.debug(`recorded ${logged} web log record(s)`);
   await oracle.close();

@@ -9,7 +9,8 @@
 
 import { errorMessage } from "../../shared/log.ts";
 import { Router } from "../../shared/zmq/mod.ts";
-import { isClosed, ORACLES, runTask } from "../task.ts";
+import { eachMessage, isClosed } from "../receive.ts";
+import { ORACLES, runTask } from "../task.ts";
 
 const READY = "READY";
 
@@ -26,50 +27,24 @@ runTask(async (ctx) => {
     }
   };
   ctx.ready();
-  const fromOracles = (async () => {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await back.receive();
-      } catch (e) {
-        if (isClosed(e)) return;
-        throw e;
-      }
-      const [oracle, ...rest] = frames;
-      if (!oracle) continue;
-      if (rest.length === 1 && new TextDecoder().decode(rest[0]) === READY) {
-        ctx.log.debug("an oracle is ready");
-      } else if (rest.length >= 3) {
-        await front.send(rest).catch((e) => {
-          if (!isClosed(e)) ctx.log.warning(`cannot return a reply: ${errorMessage(e)}`);
-        });
-      } else {
-        ctx.log.warning("dropped a malformed message from an oracle");
-        continue;
-      }
-      free.push(oracle);
-      await dispatch();
+  const fromOracles = eachMessage(back, async ([oracle, ...rest]) => {
+    if (!oracle) return;
+    if (rest.length === 1 && new TextDecoder().decode(rest[0]) === READY) {
+      ctx.log.debug("an oracle is ready");
+    } else if (rest.length >= 3) {
+      await front.send(rest).catch((e) => {
+        if (!isClosed(e)) ctx.log.warning(`cannot return a reply: ${errorMessage(e)}`);
+      });
+    } else {
+      return ctx.log.warning("dropped a malformed message from an oracle");
     }
-  })();
-  const fromClients = (async () => {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await front.receive();
-      } catch (e) {
-        if (isClosed(e)) return;
-        throw e;
-      }
-      if (frames.length < 3) {
-        ctx.log.warning("dropped a request without an envelope");
-        continue;
-      }
-      waiting.push(frames);
-      await dispatch();
-    }
-  })();
-  await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-  await front.close();
-  await back.close();
+    free.push(oracle);
+    await dispatch();
+  });
+  const fromClients = eachMessage(front, async (frames) => {
+    if (frames.length < 3) return ctx.log.warning("dropped a request without an envelope");
+    waiting.push(frames);
+    await dispatch();
+  });
   await Promise.all([fromOracles, fromClients]);
 });

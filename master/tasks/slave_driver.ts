@@ -34,13 +34,8 @@ import { parseWheelFilename } from "../../shared/wheel.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
-import {
-  ARCHITECT_CONTROL,
-  INTERNAL_STATUS,
-  isClosed,
-  runTask,
-  type TaskContext,
-} from "../task.ts";
+import { eachDecoded, eachMessage, isClosed } from "../receive.ts";
+import { ARCHITECT_CONTROL, INTERNAL_STATUS, runTask, type TaskContext } from "../task.ts";
 
 const toArchitect = reverse(architectControl);
 const toWeb = reverse(theScribe);
@@ -380,67 +375,40 @@ runTask(
     ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
     ctx.ready();
 
-    const fromBuilds = (async () => {
-      for (;;) {
-        let frames: Uint8Array[];
-        try {
-          frames = await builds.receive();
-        } catch (e) {
-          if (isClosed(e)) return;
-          throw e;
-        }
-        try {
-          const m = decodeMessage(fromArchitect, frames[0] ?? new Uint8Array());
-          d.queue = new Map(Object.entries(m.data));
-          await d.wake();
-        } catch (e) {
-          if (!(e instanceof ProtocolError)) throw e;
-          ctx.log.warning(e.message);
-        }
-      }
-    })();
+    const fromBuilds = eachDecoded(builds, fromArchitect, ctx.log, async (m) => {
+      d.queue = new Map(Object.entries(m.data));
+      await d.wake();
+    });
 
-    const fromSlaves = (async () => {
-      for (;;) {
-        let frames: Uint8Array[];
-        try {
-          frames = await router.receive();
-        } catch (e) {
-          if (isClosed(e)) return;
-          throw e;
-        }
-        const [address, delimiter, payload] = frames;
-        if (frames.length !== 3 || delimiter!.length !== 0) {
-          ctx.log.warning("dropped a message that is not [identity, '', payload]");
-          continue;
-        }
-        let m: SlaveMessage;
-        try {
-          m = decodeMessage(slaveDriver, payload!);
-        } catch (e) {
-          if (!(e instanceof ProtocolError)) throw e;
-          ctx.log.warning(e.message);
-          const slave = d.slaves.get(key(address!));
-          if (slave) await d.reply(slave, "DIE");
-          continue;
-        }
-        try {
-          await d.handle(address!, m);
-        } catch (e) {
-          if (isClosed(e)) return;
-          ctx.log.error(`handling ${m.msg}: ${errorMessage(e)}`);
-          const slave = d.slaves.get(key(address!));
-          if (slave) await d.reply(slave, "DIE");
-        }
+    const fromSlaves = eachMessage(router, async (frames) => {
+      const [address, delimiter, payload] = frames;
+      if (frames.length !== 3 || delimiter!.length !== 0) {
+        return ctx.log.warning("dropped a message that is not [identity, '', payload]");
       }
-    })();
+      const slave = () => d.slaves.get(key(address!));
+      let m: SlaveMessage;
+      try {
+        m = decodeMessage(slaveDriver, payload!);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        ctx.log.warning(e.message);
+        const known = slave();
+        if (known) await d.reply(known, "DIE");
+        return;
+      }
+      try {
+        await d.handle(address!, m);
+      } catch (e) {
+        if (isClosed(e)) return;
+        ctx.log.error(`handling ${m.msg}: ${errorMessage(e)}`);
+        const known = slave();
+        if (known) await d.reply(known, "DIE");
+      }
+    });
 
-    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
-    for (const slave of d.slaves.values()) clearTimeout(slave.held);
-    await router.close();
-    await builds.close();
-    await Promise.all([oracle.close(), fs.close()]);
     await Promise.all([fromBuilds, fromSlaves]);
+    for (const slave of d.slaves.values()) clearTimeout(slave.held);
+    await Promise.all([oracle.close(), fs.close()]);
   },
   slaveDriverControl,
   async (m) => {

@@ -12,15 +12,14 @@ import { errorMessage } from "../../shared/log.ts";
 import {
   architectControl,
   bigBrother,
-  decodeMessage,
   encodeMessage,
-  ProtocolError,
   reverse,
   theArchitect,
 } from "../../shared/protocols.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { ARCHITECT_CONTROL, isClosed, runTask } from "../task.ts";
+import { eachDecoded, isClosed } from "../receive.ts";
+import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
 const toStats = reverse(bigBrother);
 
@@ -73,27 +72,9 @@ runTask(async (ctx) => {
   };
   schedule();
   ctx.every(ctx.options.devMode ? 10_000 : 60_000, schedule);
-  const listening = (async () => {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await refresh.receive();
-      } catch (e) {
-        if (isClosed(e)) return;
-        throw e;
-      }
-      try {
-        const m = decodeMessage(architectControl, frames[0] ?? new Uint8Array());
-        if (m.msg === "REFRESH") schedule();
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        ctx.log.warning(e.message);
-      }
-    }
-  })();
-  await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+  await eachDecoded(refresh, architectControl, ctx.log, (m) => {
+    if (m.msg === "REFRESH") schedule();
+  });
   clearTimeout(scheduled);
-  await refresh.close();
   await oracle.close();
-  await listening;
 });

@@ -12,7 +12,7 @@
 
 import { gzipSync } from "node:zlib";
 import { errorMessage } from "../../shared/log.ts";
-import { decodeMessage, type Message, ProtocolError, theScribe } from "../../shared/protocols.ts";
+import { type Message, theScribe } from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
@@ -30,7 +30,8 @@ import {
   searchIndex,
   type Site,
 } from "../scribe/render.ts";
-import { isClosed, runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
+import { eachDecoded, isClosed } from "../receive.ts";
+import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
 
 /** The root simple index is rewritten at most this often (it lists every package). */
 const INDEX_DELAY_MS = 1_000;
@@ -142,29 +143,13 @@ runTask(async (ctx) => {
   for (const name of await oracle.allPackages()) scribe.packages.add(normalizeName(name));
   await scribe.writeIndex();
   ctx.ready();
-  for (;;) {
-    let frames: Uint8Array[];
-    try {
-      frames = await inbox.receive();
-    } catch (e) {
-      if (isClosed(e)) break;
-      throw e;
-    }
-    let m: Order;
-    try {
-      m = decodeMessage(theScribe, frames[0] ?? new Uint8Array());
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      ctx.log.warning(e.message);
-      continue;
-    }
+  await eachDecoded(inbox, theScribe, ctx.log, async (m) => {
     try {
       await scribe.handle(m);
     } catch (e) {
-      if (isClosed(e)) break;
-      ctx.log.error(`${m.msg}: ${errorMessage(e)}`);
+      if (!isClosed(e)) ctx.log.error(`${m.msg}: ${errorMessage(e)}`);
     }
-  }
+  });
   scribe.cancel();
   await oracle.close();
 });

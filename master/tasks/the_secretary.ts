@@ -10,18 +10,12 @@
  */
 
 import { errorMessage } from "../../shared/log.ts";
-import {
-  decodeMessage,
-  encodeMessage,
-  ProtocolError,
-  reverse,
-  type RewritePending,
-  theScribe,
-} from "../../shared/protocols.ts";
+import { encodeMessage, reverse, type RewritePending, theScribe } from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { isClosed, runTask, SCRIBE_QUEUE } from "../task.ts";
+import { eachDecoded, isClosed } from "../receive.ts";
+import { runTask, SCRIBE_QUEUE } from "../task.ts";
 
 /** How long requests for one package are gathered before the Scribe is asked. */
 export const MERGE_MS = 300;
@@ -71,28 +65,13 @@ runTask(async (ctx) => {
     ctx.log.warning(`cannot load the pending rewrites: ${errorMessage(e)}`);
   }
   ctx.ready();
-  for (;;) {
-    let frames: Uint8Array[];
-    try {
-      frames = await inbox.receive();
-    } catch (e) {
-      if (isClosed(e)) break;
-      throw e;
-    }
-    try {
-      const m = decodeMessage(theScribe, frames[0] ?? new Uint8Array());
-      if (m.msg === "PKGBOTH" || m.msg === "PKGPROJ") {
-        buffer(m.data, m.msg);
-      } else {
-        if (m.msg === "DELPKG") pending.delete(m.data);
-        await scribe.send(frames[0]!);
-      }
-    } catch (e) {
-      if (isClosed(e)) break;
-      if (!(e instanceof ProtocolError)) throw e;
-      ctx.log.warning(e.message);
-    }
-  }
+  await eachDecoded(inbox, theScribe, ctx.log, async (m, frame) => {
+    if (m.msg === "PKGBOTH" || m.msg === "PKGPROJ") return buffer(m.data, m.msg);
+    if (m.msg === "DELPKG") pending.delete(m.data);
+    await scribe.send(frame).catch((e) => {
+      if (!isClosed(e)) throw e;
+    });
+  });
   clearTimeout(timer);
   if (pending.size) {
     const saved: RewritePending[] = [...pending].map(([pkg, p]) => [pkg, p.since, p.part]);
