@@ -38,6 +38,23 @@ const DATABASE_FLAGS = [
   "--allow-write",
 ];
 
+/**
+ * The permissions of a monitor (piw-monitor, piw-sense): it reaches the master's status and
+ * control queues, whose addresses (tcp:// hosts and ports, or ipc:// socket paths) are named at
+ * run time, and reads its configuration file. No --allow-run, --allow-ffi or --allow-sys, and
+ * nothing for the terminal (raw mode, its size and SIGWINCH need no permission).
+ */
+const MONITOR_FLAGS = [
+  "--no-prompt",
+  `--allow-env=${CLI_ENV.join(",")}`,
+  // tcp:// queues connect to a host and port, ipc:// ones to a unix socket (unix:<path>)
+  "--allow-net",
+  // ipc:// sockets are opened for reading and writing; configuration files are read; -l
+  // appends to a log file
+  "--allow-read",
+  "--allow-write",
+];
+
 /** Every tool, by its command name. */
 export const TOOLS = {
   "piw-master": {
@@ -62,5 +79,16 @@ export const TOOLS = {
       `--allow-env=${[...CLI_ENV, ...DATABASE_ENV].join(",")}`,
       ...DATABASE_FLAGS,
     ],
+  },
+  "piw-monitor": {
+    entry: "monitor/tui/main.ts",
+    flags: MONITOR_FLAGS,
+  },
+  "piw-sense": {
+    entry: "monitor/sense/main.ts",
+    // the same: the Sense HAT's framebuffer (/dev/fbN) and joystick (/dev/input/eventN) are
+    // found through /sys and opened with --allow-read and --allow-write, as are the files and
+    // FIFOs --framebuffer and --joystick name
+    flags: MONITOR_FLAGS,
   },
 } as const satisfies Record<string, ToolSpec>;

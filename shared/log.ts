@@ -8,12 +8,21 @@
 /** Severity, from most to least verbose. */
 export type Level = "debug" | "info" | "warning" | "error";
 
-const RANK: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40 };
+/** A console level that writes nothing (a full-screen program owns the terminal). */
+export type ConsoleLevel = Level | "silent";
+
+const RANK: Record<ConsoleLevel, number> = {
+  debug: 10,
+  info: 20,
+  warning: 30,
+  error: 40,
+  silent: 100,
+};
 
 /** Where and how much to log. */
 export interface LogSettings {
-  /** The lowest level written to the console (stderr). */
-  consoleLevel: Level;
+  /** The lowest level written to the console (stderr); "silent" for none. */
+  consoleLevel: ConsoleLevel;
   /** The lowest level written to the log file. */
   fileLevel: Level;
   /** The log file, appended to; none when undefined. */

@@ -1,0 +1,252 @@
+/**
+ * The monitors' model of the farm, written once for piw-monitor, piw-sense and their
+ * `--once --json`: the slaves the master knows (from SLAVE messages on the status queue), the
+ * master's statistics (from STATS, extra keys kept), and when the master was last heard from.
+ *
+ * A SLAVE message is `[slave_id, timestamp, message, data]` where `message` is the reply the
+ * Slave Driver sent (ACK carries the slave's HELLO data; BYE and DIE mean the slave is gone).
+ * Slave ids are unique within one run of the master, so an ACK for a slave already known is a
+ * replay (a monitor said HELLO) and keeps what is known; a reply repeated with the same data
+ * keeps the time its state began. {@linkcode FarmState.reset} starts over for a new master.
+ *
+ * @module
+ */
+
+import type { CborValue } from "../shared/cbor.ts";
+import { Duration } from "../shared/duration.ts";
+import {
+  type Message,
+  monitorStats,
+  NO_DATA,
+  slaveHello,
+  type StatsMessage,
+} from "../shared/protocols.ts";
+import { activityOf, type SlaveActivity } from "../shared/states.ts";
+import { Timestamp } from "../shared/timestamp.ts";
+
+/** A message of the status queue, decoded. */
+export type StatusMessage = Message<typeof monitorStats.send>;
+
+/** The statistics as received: the known keys and whatever else the master added. */
+export type FarmStats = StatsMessage & Record<string, unknown>;
+
+/** What the monitors know of one build slave. */
+export interface SlaveRecord {
+  /** The master's id for the slave. */
+  readonly slaveId: number;
+  /** Its label (host name); `slave <id>` until its HELLO data is known. */
+  label: string;
+  /** The ABI it builds for; `?` until known. */
+  abi: string;
+  /** Its Python version tag; `?` until known. */
+  pyVersion: string;
+  /** Its platform tag; `?` until known. */
+  platform: string;
+  /** Its build timeout; null until known. */
+  timeout: Duration | null;
+  /** The last reply the master sent it (or BYE when it said goodbye). */
+  reply: string;
+  /** What it is doing. */
+  activity: SlaveActivity;
+  /** The package and version it was told to build, while building. */
+  build: [string, string] | null;
+  /** The file it was asked to send, while sending. */
+  file: string | null;
+  /** When its current activity began (the master's clock). */
+  since: Timestamp;
+  /** When the master last said anything about it (the master's clock). */
+  lastSeen: Timestamp;
+  /** When this monitor learned it was gone (its own clock, ms), for forgetting it later. */
+  goneAt: number | null;
+}
+
+/** The farm status as `--once --json` prints it. */
+export interface FarmDocument {
+  /** The master: whether connected, and how long since its last message (seconds). */
+  master: {
+    connected: boolean;
+    last_message_age: number | null;
+  };
+  /** The statistics (durations as seconds), or null when none arrived. */
+  stats: Record<string, unknown> | null;
+  /** The slaves, sorted by ABI then label. */
+  slaves: {
+    slave_id: number;
+    label: string;
+    abi: string;
+    py_version: string;
+    platform: string;
+    state: SlaveActivity;
+    package: string | null;
+    version: string | null;
+    file: string | null;
+    state_age: number;
+    last_seen_age: number;
+    timeout: number | null;
+  }[];
+}
+
+/** The monitors' model of the farm. */
+export class FarmState {
+  /** The slaves, by id. */
+  readonly slaves: Map<number, SlaveRecord> = new Map();
+  /** The latest statistics, or null. */
+  stats: FarmStats | null = null;
+  /** When the last status message arrived (this monitor's clock, ms), or null. */
+  lastMessage: number | null = null;
+  /** Whether the status queue is connected to a master. */
+  connected = false;
+  /** How many status messages have been applied (for redraw decisions and benchmarks). */
+  version = 0;
+
+  /** A model that forgets gone slaves `goneLingerMs` after learning they went. */
+  constructor(readonly goneLingerMs = 5_000) {}
+
+  /** Forgets everything the master said (a new master, or the same one restarted). */
+  reset(): void {
+    this.slaves.clear();
+    this.stats = null;
+    this.lastMessage = null;
+    this.version++;
+  }
+
+  /** Notes whether the status queue is connected. */
+  setConnected(connected: boolean): void {
+    if (connected !== this.connected) this.version++;
+    this.connected = connected;
+  }
+
+  /** Applies one status message received at `now` (ms, this monitor's clock). */
+  apply(m: StatusMessage, now: number = Date.now()): void {
+    this.lastMessage = now;
+    this.version++;
+    if (m.msg === "STATS") {
+      this.stats = m.data as FarmStats;
+      return;
+    }
+    const [slaveId, when, reply, data] = m.data;
+    let slave = this.slaves.get(slaveId);
+    if (reply === "ACK") {
+      const hello = slaveHello.safeParse(data);
+      if (slave && slave.reply !== "ACK") return; // a replay: what is known stands
+      slave ??= this.#add(slaveId, when);
+      if (hello.success) {
+        const [timeout, pyVersion, abi, platform, label] = hello.data;
+        Object.assign(slave, { timeout, pyVersion, abi, platform, label });
+      }
+    }
+    slave ??= this.#add(slaveId, when);
+    const build = reply === "BUILD" ? pair(data) : null;
+    const file = reply === "SEND" && typeof data === "string" ? data : null;
+    const same = slave.reply === reply && sameBuild(slave.build, build) && slave.file === file;
+    if (!same) slave.since = when;
+    slave.reply = reply;
+    slave.build = build;
+    slave.file = file;
+    slave.lastSeen = when;
+    slave.activity = activityOf(reply === "BYE" ? reply : null, reply);
+    if (slave.activity === "gone") slave.goneAt ??= now;
+  }
+
+  /** Forgets the slaves that have been gone for long enough. */
+  prune(now: number = Date.now()): void {
+    for (const [id, slave] of this.slaves) {
+      if (slave.goneAt !== null && now - slave.goneAt >= this.goneLingerMs) {
+        this.slaves.delete(id);
+        this.version++;
+      }
+    }
+  }
+
+  /** The slaves sorted by ABI, then label, then id. */
+  sorted(): SlaveRecord[] {
+    return [...this.slaves.values()].sort((a, b) =>
+      compare(a.abi, b.abi) || compare(a.label, b.label) || a.slaveId - b.slaveId
+    );
+  }
+
+  /** The build queue's size per ABI (Big Brother's `builds_pending_abi`), when known. */
+  pendingByAbi(): Map<string, number> {
+    const extra = this.stats?.builds_pending_abi;
+    const out = new Map<string, number>();
+    if (extra && typeof extra === "object") {
+      for (const [abi, n] of Object.entries(extra)) if (typeof n === "number") out.set(abi, n);
+    }
+    return out;
+  }
+
+  /** The farm status as one JSON-ready document, ages measured at `now`. */
+  document(now: number = Date.now()): FarmDocument {
+    const at = Timestamp.fromEpochSeconds(now / 1000);
+    return {
+      master: {
+        connected: this.connected,
+        last_message_age: this.lastMessage === null ? null : (now - this.lastMessage) / 1000,
+      },
+      stats: this.stats === null ? null : Object.fromEntries(
+        Object.entries(this.stats).map(([k, v]) => [k, plain(v)]),
+      ),
+      slaves: this.sorted().map((s) => ({
+        slave_id: s.slaveId,
+        label: s.label,
+        abi: s.abi,
+        py_version: s.pyVersion,
+        platform: s.platform,
+        state: s.activity,
+        package: s.build?.[0] ?? null,
+        version: s.build?.[1] ?? null,
+        file: s.file,
+        state_age: age(s.since, at),
+        last_seen_age: age(s.lastSeen, at),
+        timeout: s.timeout?.totalSeconds() ?? null,
+      })),
+    };
+  }
+
+  #add(slaveId: number, when: Timestamp): SlaveRecord {
+    const slave: SlaveRecord = {
+      slaveId,
+      label: `slave ${slaveId}`,
+      abi: "?",
+      pyVersion: "?",
+      platform: "?",
+      timeout: null,
+      reply: "",
+      activity: "idle",
+      build: null,
+      file: null,
+      since: when,
+      lastSeen: when,
+      goneAt: null,
+    };
+    this.slaves.set(slaveId, slave);
+    return slave;
+  }
+}
+
+/** Seconds from `from` to `to`, never negative (the master's clock may run ahead). */
+export function age(from: Timestamp, to: Timestamp): number {
+  return Math.max(0, from.until(to).totalSeconds());
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function pair(data: CborValue): [string, string] | null {
+  return Array.isArray(data) && typeof data[0] === "string" && typeof data[1] === "string"
+    ? [data[0], data[1]]
+    : null;
+}
+
+function sameBuild(a: [string, string] | null, b: [string, string] | null): boolean {
+  return a?.[0] === b?.[0] && a?.[1] === b?.[1];
+}
+
+/** A statistics value as JSON: durations in seconds, timestamps as text. */
+function plain(value: unknown): unknown {
+  if (value instanceof Duration) return value.totalSeconds();
+  if (value instanceof Timestamp) return value.toString();
+  if (value === NO_DATA) return null;
+  return value;
+}

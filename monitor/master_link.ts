@@ -1,0 +1,161 @@
+/**
+ * A monitor's two queues to the master: the status queue (SUB, everything subscribed) it
+ * follows and the control queue (PUSH) it sends HELLO, PAUSE, RESUME, KILL and QUIT on.
+ *
+ * Each time the status queue connects (the master started, or came back after going away) the
+ * link says so, so that the monitor can forget the old master's slaves, and sends HELLO: the
+ * Slave Driver then replays every slave and Big Brother re-sends STATS. HELLO is repeated every
+ * {@linkcode HELLO_RETRY_MS} until a STATS arrives, in case the master handled it before our
+ * subscription reached its PUB socket. Messages that do not decode are reported, never thrown.
+ *
+ * @module
+ */
+
+import {
+  decodeMessage,
+  encodeMessage,
+  masterControl,
+  monitorStats,
+  ProtocolError,
+  reverse,
+} from "../shared/protocols.ts";
+import type { Pipe } from "../shared/zmq/pipe.ts";
+import { Push, Subscriber, ZmqError } from "../shared/zmq/mod.ts";
+import type { StatusMessage } from "./farm_state.ts";
+
+/** How long a control message may wait for the master to take it. */
+export const CONTROL_TIMEOUT_MS = 2_000;
+/** How often HELLO is repeated while connected and no STATS came back. */
+export const HELLO_RETRY_MS = 5_000;
+
+const fromMaster = reverse(monitorStats);
+const toMaster = reverse(masterControl);
+
+/** A control message a monitor sends. */
+export type Control =
+  | { msg: "HELLO" | "PAUSE" | "RESUME" | "QUIT" }
+  | { msg: "KILL"; slaveId: number };
+
+/** What the link tells its owner. */
+export interface LinkEvents {
+  /** A status message arrived. */
+  message(m: StatusMessage): void;
+  /** The status queue connected to a master (true) or lost it (false). */
+  connection(connected: boolean): void;
+  /** Something went wrong that the monitor carries on from (a bad message, a failed send). */
+  warning(text: string): void;
+}
+
+/** A SUB socket that says when its peers come and go. */
+class WatchedSubscriber extends Subscriber {
+  onPeers: (count: number) => void = () => {};
+
+  protected override attached(pipe: Pipe): boolean {
+    const ok = super.attached(pipe);
+    // the socket adds the pipe once this returns
+    if (ok) queueMicrotask(() => this.onPeers(this.pipes.size));
+    return ok;
+  }
+
+  protected override detached(pipe: Pipe): void {
+    super.detached(pipe);
+    this.onPeers(this.pipes.size);
+  }
+}
+
+/** The status and control queues of one master. */
+export class MasterLink {
+  readonly #status = new WatchedSubscriber();
+  readonly #control = new Push({ linger: 0, sendTimeout: CONTROL_TIMEOUT_MS });
+  #connected = false;
+  #statsSinceHello = false;
+  #retry: ReturnType<typeof setInterval> | undefined;
+  #receiving: Promise<void> | undefined;
+
+  /** Connects to the master's queues (in the background, retrying until it is there). */
+  constructor(
+    readonly statusQueue: string,
+    readonly controlQueue: string,
+    readonly events: LinkEvents,
+  ) {
+    this.#status.subscribe();
+    this.#status.onPeers = (count) => this.#peers(count);
+    this.#status.connect(statusQueue);
+    this.#control.connect(controlQueue);
+    this.#receiving = this.#receive();
+  }
+
+  /** Whether the status queue is connected to a master. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Sends a control message; rejects when the master does not take it in time. */
+  async send(control: Control): Promise<void> {
+    const frame = control.msg === "KILL"
+      ? encodeMessage(toMaster, "KILL", control.slaveId)
+      : encodeMessage(toMaster, control.msg);
+    await this.#control.send(frame);
+  }
+
+  /** Closes both queues. */
+  async close(): Promise<void> {
+    clearInterval(this.#retry);
+    await Promise.all([this.#status.close(), this.#control.close()]);
+    await this.#receiving;
+  }
+
+  #peers(count: number): void {
+    const connected = count > 0;
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    this.events.connection(connected);
+    clearInterval(this.#retry);
+    this.#retry = undefined;
+    if (connected) {
+      this.#hello();
+      this.#retry = setInterval(() => {
+        if (!this.#statsSinceHello) this.#hello();
+      }, HELLO_RETRY_MS);
+    }
+  }
+
+  #hello(): void {
+    this.#statsSinceHello = false;
+    this.send({ msg: "HELLO" }).catch((e) => {
+      if (!closed(e)) this.events.warning(`cannot say HELLO to the master: ${describe(e)}`);
+    });
+  }
+
+  async #receive(): Promise<void> {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await this.#status.receive();
+      } catch (e) {
+        if (closed(e)) return;
+        throw e;
+      }
+      try {
+        if (frames.length !== 1) {
+          throw new ProtocolError(`${fromMaster.name}: expected one frame, got ${frames.length}`);
+        }
+        const m = decodeMessage(fromMaster, frames[0]!);
+        if (m.msg === "STATS") this.#statsSinceHello = true;
+        this.events.message(m);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.events.warning(e.message);
+      }
+    }
+  }
+}
+
+function closed(e: unknown): boolean {
+  return e instanceof ZmqError && e.code === "ETERM";
+}
+
+function describe(e: unknown): string {
+  if (e instanceof ZmqError && e.code === "EAGAIN") return "it is not listening";
+  return e instanceof Error ? e.message : String(e);
+}

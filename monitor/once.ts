@@ -1,0 +1,79 @@
+/**
+ * `--once` for both monitors: connect, say HELLO, gather the master's answer (every slave
+ * replayed by the Slave Driver and a STATS from Big Brother), print the farm's status, as
+ * plain text or (`--json`) as one JSON document, and exit.
+ *
+ * The replay has no end marker, so the answer counts as complete once a STATS has arrived and
+ * then no message for {@linkcode QUIET_MS}. No answer within the timeout is exit code 1.
+ *
+ * @module
+ */
+
+import { FarmState } from "./farm_state.ts";
+import { describeActivity, describeDisk, describeQueue, formatAge, formatCount } from "./format.ts";
+import { MasterLink } from "./master_link.ts";
+import type { MonitorOptions } from "./options.ts";
+
+/** How long the status queue must be quiet after a STATS for the answer to be complete. */
+export const QUIET_MS = 500;
+
+/** Prints the farm's status once; resolves to the exit code. */
+export async function printOnce(name: string, opts: MonitorOptions): Promise<number> {
+  const farm = new FarmState();
+  const warnings: string[] = [];
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  const done = Promise.withResolvers<boolean>();
+  const link = new MasterLink(opts.statusQueue, opts.controlQueue, {
+    message(m) {
+      farm.apply(m);
+      if (farm.stats) {
+        clearTimeout(quiet);
+        quiet = setTimeout(() => done.resolve(true), QUIET_MS);
+      }
+    },
+    connection(connected) {
+      if (connected) farm.reset();
+      farm.setConnected(connected);
+    },
+    warning: (text) => warnings.push(text),
+  });
+  const timer = setTimeout(() => done.resolve(false), opts.timeout * 1000);
+  const answered = await done.promise;
+  clearTimeout(timer);
+  clearTimeout(quiet);
+  const output = opts.json ? JSON.stringify(farm.document(), null, 2) : plainText(farm);
+  await link.close();
+  for (const w of warnings) console.error(`${name}: warning: ${w}`);
+  if (!answered) {
+    console.error(
+      `${name}: error: the master did not answer within ${opts.timeout} s ` +
+        `(status queue ${opts.statusQueue}, control queue ${opts.controlQueue})`,
+    );
+    return 1;
+  }
+  console.log(output);
+  return 0;
+}
+
+/** The farm's status as lines of text. */
+function plainText(farm: FarmState): string {
+  const s = farm.stats;
+  if (!s) return "no answer from the master";
+  const lines = [
+    `queue: ${describeQueue(farm)}`,
+    `built in the last hour: ${formatCount(s.builds_last_hour)}`,
+    `disk: ${describeDisk(farm)}`,
+    `downloads: ${formatCount(s.downloads_last_month)} last month, ` +
+    `${formatCount(s.downloads_all)} in all`,
+    `slaves: ${farm.slaves.size}`,
+  ];
+  const doc = farm.document();
+  for (const [i, slave] of farm.sorted().entries()) {
+    const d = doc.slaves[i]!;
+    lines.push(
+      `  ${slave.slaveId}\t${slave.label}\t${slave.abi}\t${describeActivity(slave)}\t` +
+        `for ${formatAge(d.state_age)}\tseen ${formatAge(d.last_seen_age)} ago`,
+    );
+  }
+  return lines.join("\n");
+}
