@@ -36,6 +36,12 @@ export type Control =
   | { msg: "HELLO" | "PAUSE" | "RESUME" | "QUIT" }
   | { msg: "KILL"; slaveId: number };
 
+/** Something that takes control messages (the master, through its link). */
+export interface Controller {
+  /** Sends a control message; rejects when the master does not take it. */
+  send(control: Control): Promise<void>;
+}
+
 /** What the link tells its owner. */
 export interface LinkEvents {
   /** A status message arrived. */
@@ -64,7 +70,7 @@ class WatchedSubscriber extends Subscriber {
 }
 
 /** The status and control queues of one master. */
-export class MasterLink {
+export class MasterLink implements Controller {
   readonly #status = new WatchedSubscriber();
   readonly #control = new Push({ linger: 0, sendTimeout: CONTROL_TIMEOUT_MS });
   #connected = false;

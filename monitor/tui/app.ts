@@ -13,7 +13,7 @@
  */
 
 import { FarmState } from "../farm_state.ts";
-import type { Control, LinkEvents } from "../master_link.ts";
+import type { Control, Controller, LinkEvents } from "../master_link.ts";
 import { BUTTONS, type Hit, layout, listHeight, type Target, type UiState } from "./layout.ts";
 import type { TerminalEvent } from "./terminal.ts";
 import type { View } from "./view.ts";
@@ -24,11 +24,6 @@ export const FRAME_MS = 100;
 export const TICK_MS = 1_000;
 /** How long a gone slave stays listed. */
 export const GONE_LINGER_MS = 60_000;
-
-/** Something that takes control messages (the master, through its link). */
-export interface Controller {
-  send(control: Control): Promise<void>;
-}
 
 /** The running monitor. */
 export class MonitorApp {
