@@ -57,6 +57,8 @@ interface Slave {
   task: [string, string] | null;
   /** An IDLE being held: when it is answered SLEEP. */
   held: ReturnType<typeof setTimeout> | undefined;
+  /** When the last reply was sent (a replay to the monitors says so, not "now"). */
+  replied: Timestamp;
 }
 
 function key(address: Uint8Array): string {
@@ -87,13 +89,13 @@ class Driver {
     return `${pkg}\0${version}\0${abi}`;
   }
 
-  async publish(slave: Slave, msg: string, data: CborValue): Promise<void> {
-    const frame = encodeMessage(monitorStats, "SLAVE", [
-      slave.state.slaveId,
-      Timestamp.now(),
-      msg,
-      data,
-    ]);
+  async publish(
+    slave: Slave,
+    msg: string,
+    data: CborValue,
+    when: Timestamp = Timestamp.now(),
+  ): Promise<void> {
+    const frame = encodeMessage(monitorStats, "SLAVE", [slave.state.slaveId, when, msg, data]);
     await this.status.send(frame).catch(() => {});
   }
 
@@ -102,6 +104,7 @@ class Driver {
     const encode = encodeMessage as (p: any, m: string, ...d: unknown[]) => Uint8Array;
     const payload = data === undefined ? encode(slaveDriver, msg) : encode(slaveDriver, msg, data);
     slave.state.sent(msg);
+    slave.replied = Timestamp.now();
     try {
       await this.router.send([slave.address, new Uint8Array(0), payload]);
     } catch (e) {
@@ -114,7 +117,7 @@ class Driver {
       : data === undefined
       ? NO_DATA
       : data as CborValue;
-    await this.publish(slave, msg, echoed);
+    await this.publish(slave, msg, echoed, slave.replied);
     if (msg === "DIE") this.forget(slave);
   }
 
@@ -183,7 +186,7 @@ class Driver {
     if (m.msg === "HELLO") {
       if (slave) this.forget(slave);
       const state = SlaveState.fromHello(this.nextId++, address, m.data);
-      slave = { state, address, task: null, held: undefined };
+      slave = { state, address, task: null, held: undefined, replied: state.firstSeen };
       this.slaves.set(key(address), slave);
       this.byId.set(state.slaveId, slave);
       state.received("HELLO");
@@ -336,10 +339,13 @@ class Driver {
     }
   }
 
-  /** Replays every slave's state to the monitors (a monitor said HELLO). */
+  /**
+   * Replays every slave's state to the monitors (a monitor said HELLO), each message with the
+   * time it was first sent, so that a monitor started later knows how long each state has lasted.
+   */
   async replay(): Promise<void> {
     for (const slave of this.slaves.values()) {
-      await this.publish(slave, "ACK", slave.state.helloMessage());
+      await this.publish(slave, "ACK", slave.state.helloMessage(), slave.state.firstSeen);
       const reply = slave.state.reply;
       if (reply && reply !== "ACK") {
         const data: CborValue = reply === "BUILD" && slave.task
@@ -347,7 +353,7 @@ class Driver {
           : reply === "SEND" && slave.state.build?.nextFile
           ? slave.state.build.nextFile
           : NO_DATA;
-        await this.publish(slave, reply, data);
+        await this.publish(slave, reply, data, slave.replied);
       }
     }
   }

@@ -28,11 +28,7 @@ export interface Hat {
 
 /** A HAT on a framebuffer device (or file) and an evdev device (or FIFO). */
 export class DeviceHat implements Hat {
-  readonly #joystick: EvdevJoystick;
-
-  private constructor(readonly framebuffer: Framebuffer, joystick: EvdevJoystick) {
-    this.#joystick = joystick;
-  }
+  private constructor(readonly framebuffer: Framebuffer, readonly joystick: EvdevJoystick) {}
 
   /**
    * Opens the framebuffer at `framebufferPath` and starts reading joystick events from
@@ -55,12 +51,12 @@ export class DeviceHat implements Hat {
 
   /** Listens to the joystick. */
   listen(listener: (event: HatEvent) => void): void {
-    this.#joystick.listen(listener);
+    this.joystick.listen(listener);
   }
 
   /** Blanks the matrix and closes the devices. */
   async close(): Promise<void> {
-    this.#joystick.close();
+    this.joystick.close();
     await this.framebuffer.close();
   }
 }

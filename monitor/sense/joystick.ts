@@ -52,10 +52,15 @@ export class EvdevJoystick {
   readonly #listeners: ((direction: Direction) => void)[] = [];
   #file: Deno.FsFile | undefined;
   #closed = false;
+  /**
+   * Settles when reading has stopped: after {@linkcode close}, at the end of a file, or once the
+   * FIFO's writer closes after {@linkcode close} (a device never ends: the program exits).
+   */
+  readonly stopped: Promise<void>;
 
   /** Starts reading `path`. */
   constructor(readonly path: string, readonly rotation: Rotation, readonly recordSize: 16 | 24) {
-    this.#read().catch(() => {});
+    this.stopped = this.#read().catch(() => {});
   }
 
   /** Calls `listener` with every push, in the picture's directions. */

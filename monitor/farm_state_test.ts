@@ -1,0 +1,113 @@
+import { assertEquals } from "../tests/assert.ts";
+import { Duration } from "../shared/duration.ts";
+import { NO_DATA, type StatsMessage } from "../shared/protocols.ts";
+import { Timestamp } from "../shared/timestamp.ts";
+import { FarmState, type StatusMessage } from "./farm_state.ts";
+
+const T0 = Timestamp.parse("2026-01-02T03:04:05Z");
+const at = (seconds: number) => T0.plus(Duration.fromSeconds(seconds));
+const ms = (seconds: number) => at(seconds).toEpochSeconds() * 1000;
+
+function slave(id: number, seconds: number, reply: string, data: unknown): StatusMessage {
+  return { msg: "SLAVE", data: [id, at(seconds), reply, data] } as StatusMessage;
+}
+
+function hello(id: number, seconds: number, abi: string, label: string): StatusMessage {
+  return slave(id, seconds, "ACK", [Duration.of({ hours: 3 }), "311", abi, "linux_armv7l", label]);
+}
+
+const STATS: StatsMessage = {
+  packages_built: 1,
+  builds_count: 2,
+  builds_last_hour: 3,
+  builds_success: 1,
+  builds_time: Duration.of({ minutes: 2 }),
+  builds_size: 100,
+  builds_pending: 12,
+  files_count: 1,
+  disk_free: 25,
+  disk_size: 100,
+  downloads_last_month: 5,
+  downloads_all: 6,
+};
+
+Deno.test("farm state: each reply the Slave Driver sent is what the slave is doing", () => {
+  const farm = new FarmState();
+  farm.apply(hello(1, 0, "cp311", "pi1"), ms(0));
+  assertEquals(farm.slaves.get(1)?.activity, "idle");
+  assertEquals(farm.slaves.get(1)?.label, "pi1");
+  const steps: [string, unknown, string][] = [
+    ["BUILD", ["numpy", "1.0"], "building"],
+    ["SEND", "numpy-1.0-cp311-cp311-linux_armv7l.whl", "sending"],
+    ["DONE", NO_DATA, "cleaning"],
+    ["SLEEP", NO_DATA, "sleeping"],
+    ["DIE", NO_DATA, "gone"],
+  ];
+  steps.forEach(([reply, data, activity], i) => {
+    farm.apply(slave(1, i + 1, reply, data), ms(i + 1));
+    assertEquals(farm.slaves.get(1)?.activity, activity, reply);
+    assertEquals(farm.slaves.get(1)?.since, at(i + 1), reply);
+  });
+  farm.apply(hello(2, 10, "cp311", "pi2"), ms(10));
+  farm.apply(slave(2, 11, "BYE", NO_DATA), ms(11));
+  assertEquals(farm.slaves.get(2)?.activity, "gone", "a slave that said BYE is gone");
+});
+
+Deno.test("farm state: a replay (HELLO from a monitor) keeps how long each state has lasted", () => {
+  const farm = new FarmState();
+  farm.apply(hello(1, 0, "cp311", "pi1"), ms(0));
+  farm.apply(slave(1, 5, "BUILD", ["numpy", "1.0"]), ms(5));
+  farm.apply(hello(1, 0, "cp311", "pi1"), ms(20));
+  farm.apply(slave(1, 5, "BUILD", ["numpy", "1.0"]), ms(20));
+  const record = farm.slaves.get(1)!;
+  assertEquals([record.activity, record.since, record.build], [
+    "building",
+    at(5),
+    ["numpy", "1.0"],
+  ]);
+  farm.apply(slave(1, 30, "BUILD", ["scipy", "2.0"]), ms(30));
+  assertEquals(farm.slaves.get(1)?.since, at(30), "a new build starts a new state");
+});
+
+Deno.test("farm state: slaves sort by ABI then label; gone ones are forgotten later", () => {
+  const farm = new FarmState(5_000);
+  farm.apply(hello(1, 0, "cp39", "a"), ms(0));
+  farm.apply(hello(2, 0, "cp311", "zz"), ms(0));
+  farm.apply(hello(3, 0, "cp311", "b"), ms(0));
+  farm.apply(slave(4, 0, "SLEEP", NO_DATA), ms(0)); // HELLO data never seen
+  assertEquals(farm.sorted().map((s) => s.label), ["slave 4", "b", "zz", "a"]);
+  farm.apply(slave(3, 1, "DIE", NO_DATA), ms(1));
+  farm.prune(ms(5.9));
+  assertEquals(farm.slaves.has(3), true, "still shown as gone");
+  farm.prune(ms(6));
+  assertEquals(farm.slaves.has(3), false);
+  farm.reset();
+  assertEquals(farm.slaves.size, 0);
+});
+
+Deno.test("farm state: statistics keep extra keys; the document has plain JSON values", () => {
+  const farm = new FarmState();
+  farm.setConnected(true);
+  farm.apply({ msg: "STATS", data: { ...STATS, builds_pending_abi: { cp311: 10, cp39: 2 } } }, 0);
+  farm.apply(hello(7, 0, "cp311", "pi7"), ms(0));
+  farm.apply(slave(7, 60, "BUILD", ["numpy", "1.0"]), ms(60));
+  assertEquals([...farm.pendingByAbi()], [["cp311", 10], ["cp39", 2]]);
+  const doc = JSON.parse(JSON.stringify(farm.document(ms(90))));
+  assertEquals(doc.master.connected, true);
+  assertEquals(doc.stats.builds_time, 120);
+  assertEquals(doc.stats.builds_pending_abi, { cp311: 10, cp39: 2 });
+  assertEquals(doc.slaves, [{
+    slave_id: 7,
+    label: "pi7",
+    abi: "cp311",
+    py_version: "311",
+    platform: "linux_armv7l",
+    state: "building",
+    package: "numpy",
+    version: "1.0",
+    file: null,
+    state_age: 30,
+    last_seen_age: 30,
+    timeout: 10800,
+  }]);
+});
