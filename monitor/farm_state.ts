@@ -158,10 +158,10 @@ export class FarmState {
     }
   }
 
-  /** The slaves sorted by ABI, then label, then id. */
+  /** The slaves sorted by ABI, then label, then id; numbers in order (cp39 before cp311). */
   sorted(): SlaveRecord[] {
     return [...this.slaves.values()].sort((a, b) =>
-      compare(a.abi, b.abi) || compare(a.label, b.label) || a.slaveId - b.slaveId
+      naturalOrder(a.abi, b.abi) || naturalOrder(a.label, b.label) || a.slaveId - b.slaveId
     );
   }
 
@@ -229,8 +229,11 @@ export function age(from: Timestamp, to: Timestamp): number {
   return Math.max(0, from.until(to).totalSeconds());
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+const NATURAL = new Intl.Collator("en", { numeric: true });
+
+/** Text order with numbers compared as numbers: cp39 before cp311, slave9 before slave10. */
+export function naturalOrder(a: string, b: string): number {
+  return NATURAL.compare(a, b);
 }
 
 function pair(data: CborValue): [string, string] | null {

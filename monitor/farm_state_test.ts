@@ -75,7 +75,16 @@ Deno.test("farm state: slaves sort by ABI then label; gone ones are forgotten la
   farm.apply(hello(2, 0, "cp311", "zz"), ms(0));
   farm.apply(hello(3, 0, "cp311", "b"), ms(0));
   farm.apply(slave(4, 0, "SLEEP", NO_DATA), ms(0)); // HELLO data never seen
-  assertEquals(farm.sorted().map((s) => s.label), ["slave 4", "b", "zz", "a"]);
+  farm.apply(hello(5, 0, "cp311", "slave10"), ms(0));
+  farm.apply(hello(6, 0, "cp311", "slave9"), ms(0));
+  assertEquals(farm.sorted().map((s) => s.label), [
+    "slave 4",
+    "a",
+    "b",
+    "slave9",
+    "slave10",
+    "zz",
+  ]);
   farm.apply(slave(3, 1, "DIE", NO_DATA), ms(1));
   farm.prune(ms(5.9));
   assertEquals(farm.slaves.has(3), true, "still shown as gone");

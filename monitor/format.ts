@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FarmState, SlaveRecord } from "./farm_state.ts";
+import { type FarmState, naturalOrder, type SlaveRecord } from "./farm_state.ts";
 
 /** An age or duration in seconds, compactly: `42s`, `3m05s`, `2h07m`, `3d04h`. */
 export function formatAge(seconds: number): string {
@@ -52,7 +52,7 @@ export function describeActivity(slave: SlaveRecord): string {
 export function describeQueue(farm: FarmState): string {
   const byAbi = farm.pendingByAbi();
   if (byAbi.size > 0) {
-    return [...byAbi].sort(([a], [b]) => a < b ? -1 : 1).map(([abi, n]) =>
+    return [...byAbi].sort(([a], [b]) => naturalOrder(a, b)).map(([abi, n]) =>
       `${abi} ${formatCount(n)}`
     ).join(", ");
   }

@@ -3,7 +3,7 @@
  * into a {@linkcode Canvas}, with the regions the mouse can hit:
  *
  * ```
- * piw-monitor · master ipc:///tmp/piw-status: connected · last message 2s ago
+ * piw-monitor · connected · last message 2s ago · master at ipc:///tmp/piw-status
  * Queue: cp311 12, cp39 3 · Built in the last hour: 45
  * Disk: 12.3 GiB free of 50.0 GiB (24%) · Downloads: 1,234 last month, 56,789 in all
  *  Label            ABI      State                         Time     Seen     Timeout
@@ -134,7 +134,7 @@ function title(canvas: Canvas, farm: FarmState, ui: UiState, now: number): void 
   canvas.text(
     0,
     0,
-    ` piw-monitor · master ${ui.statusQueue}: connected · ${last}`,
+    ` piw-monitor · connected · ${last} · master at ${ui.statusQueue}`,
     TITLE,
     canvas.cols,
   );

@@ -1,0 +1,121 @@
+/**
+ * Running a terminal program for tests in a real terminal: Debian's tmux on a private socket,
+ * `send-keys` to type (named keys, or literal bytes such as SGR mouse escapes), `capture-pane`
+ * to read the screen, and the program's exit code once it ends.
+ *
+ * @module
+ */
+
+import { run } from "./process.ts";
+
+/** A tmux server of its own, in a temporary directory. */
+export class Tmux implements AsyncDisposable {
+  readonly socket: string;
+
+  private constructor(readonly dir: string) {
+    this.socket = `${dir}/tmux.sock`;
+  }
+
+  /** Makes the directory the server lives in (it starts with the first session). */
+  static async create(): Promise<Tmux> {
+    return new Tmux(await Deno.makeTempDir({ prefix: "piw-tmux-" }));
+  }
+
+  async #tmux(...args: string[]): Promise<string> {
+    const out = await run("tmux", ["-S", this.socket, ...args], {
+      env: { TERM: "xterm-256color" },
+    });
+    if (out.code !== 0) throw new Error(`tmux ${args[0]}: ${out.stderr.trim()}`);
+    return out.stdout;
+  }
+
+  /**
+   * Starts `argv` in a new session of `cols` × `rows`, with `env` added; its stderr goes to
+   * `<dir>/<name>.err` and its exit code to `<dir>/<name>.exit`.
+   */
+  async start(
+    name: string,
+    argv: string[],
+    options: { cols: number; rows: number; env?: Record<string, string> },
+  ): Promise<void> {
+    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const command = `${argv.map(quote).join(" ")} 2>${quote(`${this.dir}/${name}.err`)}; ` +
+      `echo $? >${quote(`${this.dir}/${name}.exit`)}; sleep 600`;
+    const env = Object.entries(options.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    await this.#tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      String(options.cols),
+      "-y",
+      String(options.rows),
+      ...env,
+      command,
+    );
+  }
+
+  /** Sends keys by tmux's names (`Down`, `Tab`, `Enter`, `p`). */
+  async keys(name: string, ...keys: string[]): Promise<void> {
+    await this.#tmux("send-keys", "-t", name, ...keys);
+  }
+
+  /** Sends bytes as they are (e.g. an SGR mouse report). */
+  async literal(name: string, text: string): Promise<void> {
+    await this.#tmux("send-keys", "-t", name, "-l", text);
+  }
+
+  /** The screen as text (with the escape sequences of its styles if `escapes`). */
+  async capture(name: string, escapes = false): Promise<string> {
+    return await this.#tmux("capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", name);
+  }
+
+  /** Resizes the session's window. */
+  async resize(name: string, cols: number, rows: number): Promise<void> {
+    await this.#tmux("resize-window", "-t", name, "-x", String(cols), "-y", String(rows));
+  }
+
+  /** Waits until the screen satisfies `test`; fails after `timeoutMs` showing the screen. */
+  async waitFor(
+    name: string,
+    test: RegExp | ((screen: string) => boolean),
+    options: { escapes?: boolean; timeoutMs?: number } = {},
+  ): Promise<string> {
+    const until = Date.now() + (options.timeoutMs ?? 30_000);
+    const ok = typeof test === "function" ? test : (s: string) => test.test(s);
+    for (;;) {
+      const screen = await this.capture(name, options.escapes);
+      if (ok(screen)) return screen;
+      if (Date.now() > until) {
+        throw new Error(
+          `the screen never matched ${test}; it shows:\n${screen}\n` +
+            `stderr: ${await this.stderr(name)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** What the program wrote to stderr so far. */
+  async stderr(name: string): Promise<string> {
+    return await Deno.readTextFile(`${this.dir}/${name}.err`).catch(() => "");
+  }
+
+  /** The program's exit code, once it has ended (fails after `timeoutMs`). */
+  async exitCode(name: string, timeoutMs = 30_000): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const text = await Deno.readTextFile(`${this.dir}/${name}.exit`).catch(() => "");
+      if (text.trim()) return Number(text.trim());
+      if (Date.now() > until) throw new Error(`${name} did not exit: ${await this.stderr(name)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Stops the server and everything in it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await run("tmux", ["-S", this.socket, "kill-server"]);
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
