@@ -66,9 +66,9 @@ export class Tmux implements AsyncDisposable {
     await this.#tmux("send-keys", "-t", name, "-l", text);
   }
 
-  /** The screen as text (with the escape sequences of its styles if `escapes`). */
+  /** The screen as text, trailing spaces kept (with the escape sequences of its styles if `escapes`). */
   async capture(name: string, escapes = false): Promise<string> {
-    return await this.#tmux("capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", name);
+    return await this.#tmux("capture-pane", "-p", "-N", ...(escapes ? ["-e"] : []), "-t", name);
   }
 
   /** Resizes the session's window. */
