@@ -6,7 +6,12 @@
  */
 
 import type { Command } from "commander";
-import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
+import {
+  type CommonOptions,
+  monitorQueueOptions,
+  parseCommand,
+  toolCommand,
+} from "../shared/config.ts";
 
 /** piw-master's options after parsing (and merging a configuration file). */
 export interface MasterOptions extends CommonOptions {
@@ -45,7 +50,7 @@ export function defaultDataDir(): string {
 
 /** piw-master's command definition (exported for --help tests and documentation). */
 export function masterCommand(dataDir = defaultDataDir()): Command {
-  return toolCommand(
+  const cmd = toolCommand(
     "piw-master",
     "The piw-master script is intended to be run on the database and file-server machine. " +
       "It follows PyPI, keeps the database, hands builds to build slaves, receives their wheels " +
@@ -64,17 +69,12 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
     .option("--dev-mode", "run the master in development mode, which reduces some timeouts")
     .option("--pypi-xmlrpc <URL>", "the URL of the PyPI XML-RPC service", "https://pypi.org/pypi")
     .option("--pypi-simple <URL>", "the URL of the PyPI simple API", "https://pypi.org/simple")
-    .option("--base-url <URL>", "the public URL of the web site, shown in install instructions", "")
     .option(
-      "--status-queue <ADDR>",
-      "the address of the queue used to report status to monitors",
-      "ipc:///tmp/piw-status",
-    )
-    .option(
-      "--control-queue <ADDR>",
-      "the address of the queue a monitor can use to control the master",
-      "ipc:///tmp/piw-control",
-    )
+      "--base-url <URL>",
+      "the public URL of the web site, shown in install instructions",
+      "",
+    );
+  return monitorQueueOptions(cmd)
     .option(
       "--import-queue <ADDR>",
       "the address of the queue used by piw-import, piw-rebuild and piw-remove",

@@ -6,7 +6,13 @@
  */
 
 import { type Command, InvalidArgumentError } from "commander";
-import { type CommonOptions, toolCommand } from "../shared/config.ts";
+import {
+  type CommonOptions,
+  monitorQueueOptions,
+  parseCommand,
+  toolCommand,
+} from "../shared/config.ts";
+import { printOnce } from "./once.ts";
 
 /** The options both monitors have. */
 export interface MonitorOptions extends CommonOptions {
@@ -24,17 +30,7 @@ export interface MonitorOptions extends CommonOptions {
 
 /** A monitor's command with the options both monitors share. */
 export function monitorCommand(name: string, description: string): Command {
-  return toolCommand(name, description)
-    .option(
-      "--status-queue <ADDR>",
-      "the address of the queue used to report status to monitors",
-      "ipc:///tmp/piw-status",
-    )
-    .option(
-      "--control-queue <ADDR>",
-      "the address of the queue a monitor can use to control the master",
-      "ipc:///tmp/piw-control",
-    )
+  return monitorQueueOptions(toolCommand(name, description))
     .option(
       "--once",
       "print the farm's status (master, statistics, slaves) once and exit, instead of the " +
@@ -49,10 +45,21 @@ export function monitorCommand(name: string, description: string): Command {
     );
 }
 
-/** Checks the combination of options; returns an error to show, or null. */
-export function checkMonitorOptions(opts: MonitorOptions): string | null {
-  if (opts.json && !opts.once) return "--json only goes with --once";
-  return null;
+/**
+ * Runs a monitor: parses its command line, then prints the farm's status for `--once`, or
+ * runs `interactive`. Resolves to the exit code (2 for a usage error).
+ */
+export async function runMonitor<T extends MonitorOptions>(
+  cmd: Command,
+  interactive: (opts: T) => Promise<number>,
+): Promise<number> {
+  const opts = parseCommand<T>(cmd);
+  if (opts.json && !opts.once) {
+    console.error(`${cmd.name()}: error: --json only goes with --once`);
+    return 2;
+  }
+  if (opts.once) return await printOnce(cmd.name(), opts);
+  return await interactive(opts);
 }
 
 /** A commander argument parser for a number above zero. */

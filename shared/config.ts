@@ -48,6 +48,24 @@ export function toolCommand(name: string, description: string): Command {
     .showHelpAfterError("(run with --help for usage)");
 }
 
+/**
+ * Adds the monitors' two queues (`--status-queue`, `--control-queue`) with the manual's
+ * defaults: the master binds them, piw-monitor and piw-sense connect to them.
+ */
+export function monitorQueueOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--status-queue <ADDR>",
+      "the address of the queue used to report status to monitors",
+      "ipc:///tmp/piw-status",
+    )
+    .option(
+      "--control-queue <ADDR>",
+      "the address of the queue a monitor can use to control the master",
+      "ipc:///tmp/piw-control",
+    );
+}
+
 /** Parses INI text into sections of key → value. Keys are lower-cased, `_` read as `-`. */
 export function parseIni(text: string, source = "configuration"): Map<string, Map<string, string>> {
   const sections = new Map<string, Map<string, string>>();

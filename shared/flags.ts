@@ -39,10 +39,10 @@ const DATABASE_FLAGS = [
 ];
 
 /**
- * The permissions of a monitor (piw-monitor, piw-sense): it reaches the master's status and
- * control queues, whose addresses (tcp:// hosts and ports, or ipc:// socket paths) are named at
- * run time, and reads its configuration file. No --allow-run, --allow-ffi or --allow-sys, and
- * nothing for the terminal (raw mode, its size and SIGWINCH need no permission).
+ * The permissions of piw-monitor: it reaches the master's status and control queues, whose
+ * addresses (tcp:// hosts and ports, or ipc:// socket paths) are named at run time, and reads its
+ * configuration file. No --allow-run, --allow-ffi or --allow-sys, and nothing for the terminal
+ * (raw mode, its size and SIGWINCH need no permission).
  */
 const MONITOR_FLAGS = [
   "--no-prompt",
@@ -86,9 +86,14 @@ export const TOOLS = {
   },
   "piw-sense": {
     entry: "monitor/sense/main.ts",
-    // the same: the Sense HAT's framebuffer (/dev/fbN) and joystick (/dev/input/eventN) are
-    // found through /sys and opened with --allow-read and --allow-write, as are the files and
-    // FIFOs --framebuffer and --joystick name
-    flags: MONITOR_FLAGS,
+    flags: [
+      "--no-prompt",
+      // The Sense HAT is the framebuffer /dev/fbN and the evdev device /dev/input/eventN, found
+      // through /sys/class: Deno 2 grants /dev (beyond /dev/null and the like) and /sys only to
+      // --allow-all ("Requires all access", whatever --allow-read/--allow-write list; denoland/
+      // deno#27564), so nothing narrower can drive a real HAT. Device nodes made outside /dev
+      // (mknod) and passed with --framebuffer and --joystick would work with MONITOR_FLAGS.
+      "--allow-all",
+    ],
   },
 } as const satisfies Record<string, ToolSpec>;

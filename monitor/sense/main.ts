@@ -10,16 +10,9 @@
  */
 
 import { InvalidArgumentError } from "commander";
-import { parseCommand } from "../../shared/config.ts";
 import { configureLogging, currentLogSettings, errorMessage, Logger } from "../../shared/log.ts";
 import { MasterLink } from "../master_link.ts";
-import { printOnce } from "../once.ts";
-import {
-  checkMonitorOptions,
-  monitorCommand,
-  type MonitorOptions,
-  positiveNumber,
-} from "../options.ts";
+import { monitorCommand, type MonitorOptions, positiveNumber, runMonitor } from "../options.ts";
 import { NoTerminalError } from "../tui/terminal.ts";
 import { SenseApp } from "./app.ts";
 import { findFramebuffer } from "./framebuffer.ts";
@@ -106,19 +99,19 @@ async function main(): Promise<number> {
       positiveNumber,
       900,
     );
-  const opts = parseCommand<SenseOptions>(cmd);
-  const wrong = checkMonitorOptions(opts);
-  if (wrong) {
-    console.error(`piw-sense: error: ${wrong}`);
-    return 2;
-  }
-  if (opts.once) return await printOnce("piw-sense", opts);
+  return await runMonitor(cmd, interactive);
+}
 
+async function interactive(opts: SenseOptions): Promise<number> {
   let hat: Hat;
   try {
     hat = await openHat(opts);
   } catch (e) {
-    const why = e instanceof NoTerminalError ? `${e.message} (for --virtual)` : errorMessage(e);
+    const why = e instanceof NoTerminalError
+      ? `${e.message} (for --virtual)`
+      : e instanceof Deno.errors.NotCapable
+      ? `${e.message} (Deno opens /dev and /sys only with --allow-all, as shared/flags.ts has it)`
+      : errorMessage(e);
     console.error(`piw-sense: error: ${why}`);
     return 1;
   }

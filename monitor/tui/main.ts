@@ -9,11 +9,9 @@
  * @module
  */
 
-import { parseCommand } from "../../shared/config.ts";
 import { configureLogging, currentLogSettings, Logger } from "../../shared/log.ts";
 import { MasterLink } from "../master_link.ts";
-import { printOnce } from "../once.ts";
-import { checkMonitorOptions, monitorCommand, type MonitorOptions } from "../options.ts";
+import { monitorCommand, type MonitorOptions, runMonitor } from "../options.ts";
 import { MonitorApp } from "./app.ts";
 import { NoTerminalError } from "./terminal.ts";
 import { TerminalView } from "./view.ts";
@@ -27,14 +25,10 @@ async function main(): Promise<number> {
       "script: it lists every build slave the master knows and follows them live; the controls " +
       "pause or resume the master, kill a build slave, or terminate the master.",
   );
-  const opts = parseCommand<MonitorOptions>(cmd);
-  const wrong = checkMonitorOptions(opts);
-  if (wrong) {
-    console.error(`piw-monitor: error: ${wrong}`);
-    return 2;
-  }
-  if (opts.once) return await printOnce("piw-monitor", opts);
+  return await runMonitor(cmd, interactive);
+}
 
+async function interactive(opts: MonitorOptions): Promise<number> {
   let view: TerminalView;
   try {
     view = new TerminalView();
