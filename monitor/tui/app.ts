@@ -14,7 +14,15 @@
 
 import { FarmState } from "../farm_state.ts";
 import type { Control, Controller, LinkEvents } from "../master_link.ts";
-import { BUTTONS, type Hit, layout, listHeight, type Target, type UiState } from "./layout.ts";
+import {
+  BUTTONS,
+  type Hit,
+  initialUi,
+  layout,
+  listHeight,
+  type Target,
+  type UiState,
+} from "./layout.ts";
 import type { TerminalEvent } from "./terminal.ts";
 import type { View } from "./view.ts";
 
@@ -42,16 +50,7 @@ export class MonitorApp {
 
   /** A monitor drawing on `view`, for the master at `statusQueue`. */
   constructor(readonly view: View, statusQueue: string) {
-    this.ui = {
-      focus: "list",
-      selected: null,
-      button: 0,
-      scroll: 0,
-      dialog: null,
-      message: null,
-      goneSince: null,
-      statusQueue,
-    };
+    this.ui = initialUi(statusQueue);
   }
 
   /** What the master link reports goes to the monitor. */

@@ -56,6 +56,20 @@ export interface UiState {
   statusQueue: string;
 }
 
+/** The UI's state on start: the list focused, nothing selected yet, no master yet. */
+export function initialUi(statusQueue: string): UiState {
+  return {
+    focus: "list",
+    selected: null,
+    button: 0,
+    scroll: 0,
+    dialog: null,
+    message: null,
+    goneSince: null,
+    statusQueue,
+  };
+}
+
 /** What the mouse can hit. */
 export type Target =
   | { kind: "slave"; slaveId: number }

@@ -2,22 +2,12 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { FarmState, type StatusMessage } from "../farm_state.ts";
-import { layout, type UiState } from "./layout.ts";
+import { initialUi, layout, type UiState } from "./layout.ts";
 
 const NOW = Date.parse("2026-01-02T03:04:05Z");
 
 function ui(overrides: Partial<UiState> = {}): UiState {
-  return {
-    focus: "list",
-    selected: null,
-    button: 0,
-    scroll: 0,
-    dialog: null,
-    message: null,
-    goneSince: null,
-    statusQueue: "ipc:///tmp/piw-status",
-    ...overrides,
-  };
+  return { ...initialUi("ipc:///tmp/piw-status"), ...overrides };
 }
 
 function farmOf(count: number): FarmState {
