@@ -38,6 +38,23 @@ const DATABASE_FLAGS = [
   "--allow-write",
 ];
 
+/**
+ * The permissions of an admin tool that talks to the master on an ipc:// queue. The queue's
+ * socket path is an option (and so are `-c FILE` and `-l FILE`), all named at run time, and
+ * Deno matches `unix:` net permissions by exact path only (`--allow-net=unix:/tmp` does not
+ * cover `/tmp/piw-import`), so none of the three can be narrowed to a list.
+ */
+const QUEUE_TOOL_FLAGS = [
+  "--no-prompt",
+  `--allow-env=${CLI_ENV.join(",")}`,
+  // the queue's unix socket (ZeroMQ ipc:// connects to it), named at run time
+  "--allow-net",
+  // the queue's socket path, configuration files (/etc/piwheels.conf, ~/.config/…, -c FILE)
+  "--allow-read",
+  // the queue's socket path, and the -l log file
+  "--allow-write",
+];
+
 /** Every tool, by its command name. */
 export const TOOLS = {
   "piw-master": {
@@ -63,4 +80,12 @@ export const TOOLS = {
       ...DATABASE_FLAGS,
     ],
   },
+  // piw-import also reaches the master's file queue (tcp, its host an option), reads the
+  // wheels it is given and, with -d, deletes them: all covered by the flags above
+  "piw-import": { entry: "tools/import.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-rebuild": { entry: "tools/rebuild.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-remove": { entry: "tools/remove.ts", flags: QUEUE_TOOL_FLAGS },
+  // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
+  // no permission
+  "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },
 } as const satisfies Record<string, ToolSpec>;
