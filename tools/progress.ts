@@ -9,6 +9,8 @@
 
 const encoder = new TextEncoder();
 const REDRAW_MS = 100;
+/** File names longer than this lose their beginning. */
+const MAX_LABEL = 50;
 
 function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
@@ -26,10 +28,10 @@ export function renderProgress(
   const figures = ` ${percent}  ${megabytes(done)} of ${megabytes(total)} MB`;
   const width = Math.max(
     10,
-    Math.min(40, columns - figures.length - 4 - Math.min(label.length, 30)),
+    Math.min(40, columns - figures.length - 4 - Math.min(label.length, MAX_LABEL)),
   );
   const filled = Math.round(fraction * width);
-  const name = label.length > 30 ? `…${label.slice(-29)}` : label;
+  const name = label.length > MAX_LABEL ? `…${label.slice(1 - MAX_LABEL)}` : label;
   return `${name} [${"#".repeat(filled)}${"-".repeat(width - filled)}]${figures}`;
 }
 
