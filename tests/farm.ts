@@ -195,3 +195,16 @@ export async function startMaster(setup: MasterSetup): Promise<MasterRun> {
   });
   return run;
 }
+
+/** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > until) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
