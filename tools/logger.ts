@@ -155,10 +155,25 @@ async function load(
   }
 }
 
+/**
+ * Apache stops its piped loggers with SIGTERM as it closes their stdin: piw-logger then reads
+ * to the end, hands on (or drops) what it holds and reports, unless that takes longer than
+ * this.
+ */
+const TERM_GRACE_MS = 3_000;
+
+function finishOnTerm(): void {
+  Deno.addSignalListener("SIGTERM", () => {
+    log.debug("SIGTERM: finishing what was read");
+    Deno.unrefTimer(setTimeout(() => Deno.exit(0), TERM_GRACE_MS));
+  });
+}
+
 /** Runs piw-logger; resolves to the exit status. */
 export async function main(args: string[] = Deno.args): Promise<number> {
   const cmd = command();
   const opts = parseCommand<Options>(cmd, args);
+  finishOnTerm();
   const sources = cmd.args.length ? cmd.args : ["-"];
   const sender = opts.drop
     ? new DroppingSender(opts.logQueue, log)
