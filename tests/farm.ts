@@ -44,6 +44,8 @@ export interface MasterSetup {
   dsn?: string;
   /** More arguments. */
   args?: string[];
+  /** Log at debug level (`-v`, the default), or only what is normally shown (benchmarks). */
+  verbose?: boolean;
 }
 
 /** A running master. */
@@ -73,7 +75,7 @@ export class MasterRun implements AsyncDisposable {
         ...tool.flags,
         `${ROOT}/${tool.entry}`,
         "--dev-mode",
-        "-v",
+        ...(setup.verbose === false ? [] : ["-v"]),
         "-d",
         setup.dsn ?? `pglite://${dir}/db`,
         "-o",
