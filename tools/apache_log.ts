@@ -84,13 +84,31 @@ export function parseApacheTime(text: string): Timestamp | null {
   return Number.isNaN(utc) ? null : new Timestamp(utc * 1000);
 }
 
-/** Undoes Apache's escaping of quoted fields (`\"`, `\\`, `\xhh`). */
+const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
+
+/**
+ * Undoes Apache's escaping of quoted fields (`\"`, `\\`, `\n`, `\t`, `\xhh`), in one pass: a
+ * pip User-Agent holds dozens of escaped quotes.
+ */
 function unescapeApache(s: string): string {
-  if (!s.includes("\\")) return s;
-  return s.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) => {
-    if (e.startsWith("x") && e.length === 3) return String.fromCharCode(parseInt(e.slice(1), 16));
-    return e === "n" ? "\n" : e === "t" ? "\t" : e;
-  });
+  let at = s.indexOf("\\");
+  if (at < 0) return s;
+  let out = "";
+  let from = 0;
+  while (at >= 0 && at + 1 < s.length) {
+    out += s.slice(from, at);
+    const c = s[at + 1];
+    const hex = s.slice(at + 2, at + 4);
+    if (c === "x" && HEX_PAIR.test(hex)) {
+      out += String.fromCharCode(parseInt(hex, 16));
+      from = at + 4;
+    } else {
+      out += c === "n" ? "\n" : c === "t" ? "\t" : c;
+      from = at + 2;
+    }
+    at = s.indexOf("\\", from);
+  }
+  return out + s.slice(from);
 }
 
 /** Compiles a LogFormat string (or nickname) into a parser. */
@@ -119,7 +137,8 @@ export function compileLogFormat(format: string): LogParser {
     }
     const quoted = quotedContext();
     let field: Field = "ignore";
-    let group = quoted ? '((?:[^"\\\\]|\\\\.)*)' : "(\\S*)";
+    // a quoted field: runs of plain characters between escapes (no backtracking per character)
+    let group = quoted ? '([^"\\\\]*(?:\\\\.[^"\\\\]*)*)' : "(\\S*)";
     switch (letter) {
       case "h":
       case "a":
@@ -287,11 +306,26 @@ function obj(v: unknown): Record<string, unknown> {
     : {};
 }
 
+/** How many distinct User-Agents {@linkcode parsePipUserAgent} remembers. */
+const AGENT_CACHE_SIZE = 1000;
+const agentCache = new Map<string, Readonly<UserAgentInfo>>();
+
 /**
  * The ten optional fields from pip's User-Agent (`pip/23.0.1 {"cpu": …}`); all null when the
- * agent is not pip's or its JSON is malformed.
+ * agent is not pip's or its JSON is malformed. A log holds few distinct agents, so the last
+ * {@linkcode AGENT_CACHE_SIZE} are remembered (the result is frozen: it may be shared).
  */
-export function parsePipUserAgent(agent: string): UserAgentInfo {
+export function parsePipUserAgent(agent: string): Readonly<UserAgentInfo> {
+  let info = agentCache.get(agent);
+  if (!info) {
+    if (agentCache.size >= AGENT_CACHE_SIZE) agentCache.clear();
+    info = Object.freeze(readPipUserAgent(agent));
+    agentCache.set(agent, info);
+  }
+  return info;
+}
+
+function readPipUserAgent(agent: string): UserAgentInfo {
   const info = emptyUserAgentInfo();
   const m = /^pip\/\S+ (\{.*\})$/.exec(agent);
   if (!m) return info;
