@@ -8,7 +8,8 @@
  * 2. piw-logger (subprocess, shipped flags) into a PULL socket here that only counts: the
  *    logger's own ceiling;
  * 3. piw-logger into the real master (subprocess) on PostgreSQL: until the logger ends (the
- *    master took every record), and until the database holds every record.
+ *    master took every record), and until the database holds every record; with the CPU
+ *    time the master, PostgreSQL and the rest used meanwhile.
  *
  * Run: PIWHEELS_TEST_SUPERDSN=… deno run -A tests/bench/logger_bench.ts [--lines N]
  *
@@ -120,6 +121,35 @@ async function intoSink(dir: string, path: string): Promise<void> {
   console.log(`piw-logger into a counting PULL:  ${rate(LINES, ms)} lines; ${received} records`);
 }
 
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuOf(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds the PostgreSQL server's processes have used. */
+function postgresCpu(): number {
+  let total = 0;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/comm`).trim() === "postgres") {
+        total += cpuOf(Number(entry.name));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** CPU seconds the whole machine has been busy. */
+function machineCpu(): number {
+  const [, ...ticks] = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = ticks.map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq!) / 100;
+}
+
 /** piw-logger into the real master on PostgreSQL. */
 async function intoMaster(path: string): Promise<void> {
   await using pypi = new FakePyPI();
@@ -135,6 +165,7 @@ async function intoMaster(path: string): Promise<void> {
       `SELECT (SELECT count(*) FROM downloads) + (SELECT count(*) FROM searches) +
               (SELECT count(*) FROM web_hits) AS n`,
     ))[0]!.n;
+  const cpu = [cpuOf(master.process.pid), postgresCpu(), machineCpu()];
   const t = performance.now();
   const r = await runTool("piw-logger", ["--log-queue", master.logQueue, path]);
   const loggerMs = performance.now() - t;
@@ -142,8 +173,19 @@ async function intoMaster(path: string): Promise<void> {
   const sent = Number(/(\d+) record\(s\) sent/.exec(r.stderr)![1]);
   while (Number(await rows()) < sent) await new Promise((r) => setTimeout(r, 200));
   const recordedMs = performance.now() - t;
+  const [masterCpu, pgCpu, allCpu] = [
+    cpuOf(master.process.pid) - cpu[0]!,
+    postgresCpu() - cpu[1]!,
+    machineCpu() - cpu[2]!,
+  ];
   console.log(`piw-logger into the master: the logger ends after ${rate(LINES, loggerMs)} lines`);
   console.log(`  every record in PostgreSQL after ${rate(sent, recordedMs)} records`);
+  const seconds = (x: number) => `${x.toFixed(1)} s`;
+  console.log(
+    `  CPU: master ${seconds(masterCpu)}, PostgreSQL ${seconds(pgCpu)}, the rest (the ` +
+      `logger, this bench) ${seconds(allCpu - masterCpu - pgCpu)}, of ` +
+      `${seconds(2 * recordedMs / 1000)} on 2 cores`,
+  );
 }
 
 const dir = await Deno.makeTempDir({ prefix: "piw-logger-bench-" });
