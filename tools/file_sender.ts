@@ -16,6 +16,8 @@ import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
 export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
 /** Silence after which HELLO is said again (WIRE.md). */
 const HELLO_AGAIN_MS = 5_000;
+/** How long a message may wait to be taken: the master's file queue is not there otherwise. */
+const SEND_TIMEOUT_MS = 10_000;
 /** Silence after which the transfer is given up. */
 const GIVE_UP_MS = 60_000;
 /** The most a FETCH may ask for at once (the master asks for 64 KiB). */
@@ -55,12 +57,21 @@ export async function sendFile(
 ): Promise<void> {
   const file = await Deno.open(path, { read: true });
   const size = (await file.stat()).size;
-  const dealer = new Dealer({ receiveTimeout: HELLO_AGAIN_MS, sendTimeout: GIVE_UP_MS, linger: 0 });
+  const dealer = new Dealer({
+    receiveTimeout: HELLO_AGAIN_MS,
+    sendTimeout: SEND_TIMEOUT_MS,
+    linger: 0,
+  });
   const sentAt = new Map<number, number>();
   let sent = 0;
   try {
     dealer.connect(address);
-    await dealer.send(["HELLO", String(slaveId)]);
+    const hello = () =>
+      dealer.send(["HELLO", String(slaveId)]).catch((e) => {
+        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        throw new TransferError(`cannot reach the master's file queue at ${address}`);
+      });
+    await hello();
     let silentSince = Date.now();
     for (;;) {
       let frames: Uint8Array[];
@@ -73,7 +84,7 @@ export async function sendFile(
             `the master asked for nothing on ${address} for ${GIVE_UP_MS / 1000} s`,
           );
         }
-        await dealer.send(["HELLO", String(slaveId)]);
+        await hello();
         continue;
       }
       silentSince = Date.now();

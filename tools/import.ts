@@ -39,6 +39,8 @@ interface Options extends CommonOptions {
 
 /** The slave id an importer uses on the file queue (WIRE.md). */
 const IMPORTER_ID = 0;
+/** More than the master's attempts at a file (3) before it gives an import up. */
+const CALL_OFF_ATTEMPTS = 5;
 /** The build output recorded when `--output` is not given. */
 const DEFAULT_OUTPUT = "Imported manually with piw-import";
 
@@ -189,11 +191,29 @@ async function register(opts: Options, build: Build): Promise<string | null> {
   ]);
   while (reply.msg === "SEND") {
     const wheel = byName.get(reply.data);
-    if (!wheel) return `the master asked for ${reply.data}, which is not one of the files given`;
-    await upload(wheel, opts.fileQueue, bar);
+    try {
+      if (!wheel) throw new Error(`the master asked for ${reply.data}, not one of the files given`);
+      await upload(wheel, opts.fileQueue, bar);
+    } catch (e) {
+      await callOff(queue);
+      return errorMessage(e);
+    }
     reply = await queue.request("SENT");
   }
   return reply.msg === "ERROR" ? reply.data : null;
+}
+
+/**
+ * Calls off an import whose file could not be sent. Mr. Chase has no message for that, and
+ * would hold the import (refusing others) until it times out; so piw-import says SENT without
+ * sending: each verification fails, and after its last attempt the master answers ERROR and
+ * forgets the import.
+ */
+async function callOff(queue: ImportQueue): Promise<void> {
+  for (let i = 0; i < CALL_OFF_ATTEMPTS; i++) {
+    const reply = await queue.request("SENT").catch(() => null);
+    if (reply?.msg !== "SEND") return;
+  }
 }
 
 /** Reads the files given and works out the build they are. */

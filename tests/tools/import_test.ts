@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
+import { freePort, piwheelsDatabase, startMaster } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { run, runTool, toolArgs } from "../process.ts";
@@ -170,6 +170,19 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assertEquals(build, { abi: "cp39", output: "Imported manually with piw-import" });
     await master.waitForFile("simple/imported/index.html", odd.filename);
     assert(await exists(`${dir}/${odd.filename}`), "kept without -d");
+  });
+
+  await t.step("a file queue nobody listens on: it fails, and the master forgets it", async () => {
+    const path = await save(makeWheel("imported", "2.0", { py: "cp311", abi: "cp311" }));
+    const r = await runTool("piw-import", [
+      ...["--import-queue", master.importQueue, "--file-queue", `tcp://127.0.0.1:${freePort()}`],
+      ...["-y", "-d", path],
+    ]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "cannot reach the master's file queue");
+    assert(await exists(path));
+    const again = await piwImport("-y", path); // not "another import is in progress"
+    assertEquals(again.code, 0, again.stderr);
   });
 
   await t.step("on a terminal, a progress bar shows each upload", async () => {
