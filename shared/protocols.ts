@@ -432,6 +432,9 @@ export const slaveDriver = protocol("slave driver", {
 /** The parts of the web site a REBUILD names. */
 export const rebuildPart = z.enum(["HOME", "SEARCH", "PKGPROJ", "PKGBOTH"]);
 
+/** The slave id an importer (piw-import) sends files as on the file queue (WIRE.md). */
+export const IMPORTER_ID = 0;
+
 /** piw-import / piw-rebuild / piw-remove ⇄ MrChase (REQ → ROUTER, ipc:///tmp/piw-import). */
 export const mrChase = protocol("mr chase", {
   recv: {

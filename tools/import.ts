@@ -17,6 +17,7 @@ import { Duration } from "../shared/duration.ts";
 import { sha256File } from "../shared/hash.ts";
 import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
+import { IMPORTER_ID } from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
 import { metadataField, readWheelMetadata } from "../master/wheel_metadata.ts";
@@ -37,8 +38,6 @@ interface Options extends CommonOptions {
   fileQueue: string;
 }
 
-/** The slave id an importer uses on the file queue (WIRE.md). */
-const IMPORTER_ID = 0;
 /** More than the master's attempts at a file (3) before it gives an import up. */
 const CALL_OFF_ATTEMPTS = 5;
 /** The build output recorded when `--output` is not given. */
