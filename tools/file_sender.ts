@@ -10,6 +10,7 @@
  * @module
  */
 
+import { readAt } from "../shared/read_at.ts";
 import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
 
 /** The file queue's default address: the master's, on this machine (manual chapter 2). */
@@ -28,20 +29,6 @@ const decoder = new TextDecoder();
 /** Raised when the master stops asking for the file, or asks for something impossible. */
 export class TransferError extends Error {
   override name = "TransferError";
-}
-
-async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  await file.seek(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) {
-      throw new TransferError(`the file ended at ${offset + got} of ${offset + length}`);
-    }
-    got += n;
-  }
-  return buf;
 }
 
 /**
@@ -103,7 +90,14 @@ export async function sendFile(
       ) {
         throw new TransferError(`the master asked for bytes ${offsetText}+${length} of ${size}`);
       }
-      await dealer.send(["CHUNK", offsetFrame!, await readAt(file, offset, length)]);
+      const chunk = await readAt(
+        file,
+        offset,
+        length,
+        (got) =>
+          new TransferError(`${path} ended at byte ${offset + got}, before ${offset + length}`),
+      );
+      await dealer.send(["CHUNK", offsetFrame!, chunk]);
       if (!sentAt.has(offset)) {
         sentAt.set(offset, length);
         sent += length;

@@ -22,7 +22,7 @@ import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
 import { metadataField, readWheelMetadata } from "../master/wheel_metadata.ts";
 import { DEFAULT_FILE_QUEUE, sendFile } from "./file_sender.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue } from "./import_queue.ts";
+import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** piw-import's options. */
@@ -199,7 +199,7 @@ async function register(opts: Options, build: Build): Promise<string | null> {
     }
     reply = await queue.request("SENT");
   }
-  return reply.msg === "ERROR" ? reply.data : null;
+  return refusal(reply);
 }
 
 /**

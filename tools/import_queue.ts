@@ -35,6 +35,12 @@ type Requests = typeof mrChase.recv;
 /** What the master answered: SEND `filename`, ERROR `message` or DONE. */
 export type ChaseReply = Message<typeof mrChase.send>;
 
+/** What is wrong with a reply that should have been DONE (ERROR's message), or null. */
+export function refusal(reply: ChaseReply): string | null {
+  if (reply.msg === "DONE") return null;
+  return reply.msg === "ERROR" ? reply.data : `the master answered ${reply.msg}, not DONE`;
+}
+
 /** Raised when the master cannot be reached or does not answer (or answers nonsense). */
 export class ImportQueueError extends Error {
   override name = "ImportQueueError";

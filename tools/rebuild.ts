@@ -13,7 +13,7 @@ import { Argument } from "commander";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue } from "./import_queue.ts";
+import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
 
 /** piw-rebuild's options. */
 interface Options extends CommonOptions {
@@ -76,12 +76,9 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     const reply = part === "home" || part === "search"
       ? await queue.request("REBUILD", [PARTS[part]])
       : await queue.request("REBUILD", [PARTS[part], pkg ?? null]);
-    if (reply.msg === "ERROR") {
-      log.error(`the master refused the rebuild: ${reply.data}`);
-      return 1;
-    }
-    if (reply.msg !== "DONE") {
-      log.error(`the master answered ${reply.msg}, not DONE`);
+    const why = refusal(reply);
+    if (why !== null) {
+      log.error(`the master refused the rebuild: ${why}`);
       return 1;
     }
     log.info(`queued the rebuild of ${part}${all ? " for every package" : pkg ? ` ${pkg}` : ""}`);

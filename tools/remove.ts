@@ -13,7 +13,7 @@
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue } from "./import_queue.ts";
+import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
 
 /** piw-remove's options. */
 interface Options extends CommonOptions {
@@ -52,13 +52,9 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   if (!await mayProceed("piw-remove", what, opts.yes, log)) return 1;
   try {
     await using queue = new ImportQueue(opts.importQueue);
-    const reply = await queue.request("REMOVE", [pkg, version, skip]);
-    if (reply.msg === "ERROR") {
-      log.error(`the master refused the removal: ${reply.data}`);
-      return 1;
-    }
-    if (reply.msg !== "DONE") {
-      log.error(`the master answered ${reply.msg}, not DONE`);
+    const why = refusal(await queue.request("REMOVE", [pkg, version, skip]));
+    if (why !== null) {
+      log.error(`the master refused the removal: ${why}`);
       return 1;
     }
     log.info(`removed ${pkg} ${version}${skip ? "; it will not be built again" : ""}`);

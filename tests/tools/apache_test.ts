@@ -10,6 +10,7 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
 import { BROWSER_AGENT, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
+import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
 import { startApache } from "../fixtures/apache.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
@@ -21,15 +22,10 @@ Deno.test("piw-logger under Apache: pip's download reaches the database and the 
   await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
   pypi.binaryRelease("served", "1.0");
   await master.waitForFile("project/served/index.html");
-  await queryDb(db.superDsn, "INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  await addBuildAbi(db);
   const wheel = makeWheel("served", "1.0");
-  await Deno.writeFile(`${master.dir}/${wheel.filename}`, wheel.bytes);
+  await importWheel(master, wheel);
   const admin = ["--import-queue", master.importQueue];
-  const imported = await runTool("piw-import", [
-    ...admin,
-    ...["--file-queue", master.fileQueue, "-y", `${master.dir}/${wheel.filename}`],
-  ]);
-  assertEquals(imported.code, 0, imported.stderr);
   await master.waitForFile("simple/served/index.html", wheel.filename);
   assertEquals((await runTool("piw-rebuild", [...admin, "home"])).code, 0);
   await master.waitForFile("index.html");

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { freePort, piwheelsDatabase, startMaster } from "../farm.ts";
+import { addBuildAbi } from "../fixtures/admin.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { run, runTool, toolArgs } from "../process.ts";
@@ -79,7 +80,7 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assert(await exists(purePath));
   });
 
-  await queryDb(db.superDsn, "INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  await addBuildAbi(db);
 
   await t.step("ERROR: an unknown package, with advice when the name was derived", async () => {
     const other = await save(makeWheel("nonesuch", "1.0"));

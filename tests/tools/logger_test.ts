@@ -10,6 +10,7 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
 import { BROWSER_AGENT, combinedLine, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
+import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
@@ -22,14 +23,9 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
   await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
   pypi.binaryRelease("logged", "1.0");
   await master.waitForFile("project/logged/index.html");
-  await queryDb(db.superDsn, "INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  await addBuildAbi(db);
   const wheel = makeWheel("logged", "1.0");
-  await Deno.writeFile(`${master.dir}/${wheel.filename}`, wheel.bytes);
-  const imported = await runTool("piw-import", [
-    ...["--import-queue", master.importQueue, "--file-queue", master.fileQueue],
-    ...["-y", `${master.dir}/${wheel.filename}`],
-  ]);
-  assertEquals(imported.code, 0, imported.stderr);
+  await importWheel(master, wheel);
   const logger = (args: string[], stdin?: string) =>
     runTool("piw-logger", ["--log-queue", master.logQueue, ...args], { stdin });
   const count = async (sql: string) =>

@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
+import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
@@ -21,15 +22,10 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
   await pypi.release("kept", "1.0");
   await master.waitForFile("project/gone/index.html");
   await master.waitForFile("project/kept/index.html");
-  await queryDb(db.superDsn, "INSERT INTO build_abis (abi_tag) VALUES ('cp311')");
+  await addBuildAbi(db);
   const queue = ["--import-queue", master.importQueue];
   const wheels = [makeWheel("gone", "1.0"), makeWheel("kept", "1.0")];
-  for (const w of wheels) {
-    const path = `${master.dir}/${w.filename}`;
-    await Deno.writeFile(path, w.bytes);
-    const r = await runTool("piw-import", [...queue, "--file-queue", master.fileQueue, "-y", path]);
-    assertEquals(r.code, 0, r.stderr);
-  }
+  for (const w of wheels) await importWheel(master, w);
   const [gone] = wheels;
   await master.waitForFile("simple/gone/index.html", gone!.filename);
   const rebuild = (...args: string[]) => runTool("piw-rebuild", [...queue, ...args]);
