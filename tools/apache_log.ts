@@ -77,11 +77,20 @@ export function parseApacheTime(text: string): Timestamp | null {
   );
   if (!m) return null;
   const month = MONTHS[m[2]!];
-  if (month === undefined) return null;
-  const local = Date.UTC(+m[3]!, month, +m[1]!, +m[4]!, +m[5]!, +m[6]!);
+  if (month === undefined || +m[8]! > 14 || +m[9]! > 59) return null;
+  const local = new Date(Date.UTC(+m[3]!, month, +m[1]!, +m[4]!, +m[5]!, +m[6]!));
+  // a field out of its range (31 February, 25:61) would roll over into the next: refuse it
+  const fields = [local.getUTCDate(), local.getUTCMonth(), local.getUTCFullYear()];
+  const clock = [local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
+  if ([...fields, ...clock].join() !== [+m[1]!, month, +m[3]!, +m[4]!, +m[5]!, +m[6]!].join()) {
+    return null;
+  }
   const offset = (+m[8]! * 60 + +m[9]!) * 60_000 * (m[7] === "-" ? -1 : 1);
-  const utc = local - offset;
-  return Number.isNaN(utc) ? null : new Timestamp(utc * 1000);
+  try {
+    return new Timestamp((local.getTime() - offset) * 1000);
+  } catch {
+    return null; // beyond what a timestamp holds (the year 9999 and its microseconds)
+  }
 }
 
 const HEX_PAIR = /^[0-9a-fA-F]{2}$/;

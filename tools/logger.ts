@@ -14,7 +14,7 @@
 import { Option } from "commander";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
-import { encodeMessage, lumberjack, ProtocolError, reverse } from "../shared/protocols.ts";
+import { encodeMessage, lumberjack, reverse } from "../shared/protocols.ts";
 import {
   DownloadState,
   JSONState,
@@ -146,8 +146,9 @@ async function load(
     try {
       frame = logMessage(record, what);
     } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      log.debug(`${name}, line ${number}: ${e.message}`);
+      // what the protocol refuses (a package name no project has), or anything else odd about
+      // the line: it is skipped like the rest, never fatal
+      log.debug(`${name}, line ${number}: ${errorMessage(e)}`);
       tally.ignored++;
       continue;
     }

@@ -50,6 +50,7 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
     `192.0.2.7 - - [01/Mar/2026:10:00:00 +0000] "GET /simple/logged/ HTTP/1.1" 200 99`, // common
     "", // empty
     good[1]!.replace(/\[[^\]]*\]/, "[31/Foo/2026:99:00:00 +0000]"), // a date that is not one
+    good[1]!.replace(/\[[^\]]*\]/, "[31/Dec/9999:23:59:59 -2359]"), // beyond a timestamp
   ];
   const lines = [
     good[0],
@@ -66,6 +67,7 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
     good[4],
     notCounted[2],
     hostile[5],
+    hostile[6],
     good[5],
   ];
   const log = `${lines.join("\n")}\n`;
