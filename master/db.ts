@@ -24,16 +24,16 @@ import {
   quoteIdent,
   SchemaError,
 } from "../shared/db/schema.ts";
-import type { RewritePending, StatsMessage } from "../shared/protocols.ts";
-import type {
-  BuildState,
-  Dependencies,
+import type { RewritePending, StatsMessage, WebLogRecord } from "../shared/protocols.ts";
+import {
+  type BuildState,
+  type Dependencies,
   DownloadState,
   JSONState,
   PageState,
   ProjectState,
   SearchState,
-  UserAgentInfo,
+  type UserAgentInfo,
 } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
 import { VERSION } from "../shared/version.ts";
@@ -49,11 +49,29 @@ export type DbStatistics = Omit<StatsMessage, "disk_free" | "disk_size">;
 export const QUEUE_LENGTH = 1000;
 
 /** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
-function agentJson(agent: UserAgentInfo): string {
-  return JSON.stringify(Object.fromEntries(
+function agentObject(agent: UserAgentInfo): Record<string, string | null> {
+  return Object.fromEntries(
     Object.entries(agent).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
-  ));
+  );
 }
+
+/** Calls a logging function once per row of a JSON array (`$1`) of `columns`. */
+function perRow(call: string, columns: string): string {
+  return `SELECT ${call} FROM jsonb_to_recordset($1::jsonb) AS r (${columns})`;
+}
+
+const LOG_DOWNLOADS = perRow(
+  "log_download(r.name, r.host, r.at, r.agent)",
+  "name varchar, host varchar, at timestamptz, agent jsonb",
+);
+const LOG_SEARCHES = perRow(
+  "log_search(r.name, r.host, r.at, r.agent)",
+  "name varchar, host varchar, at timestamptz, agent jsonb",
+);
+const LOG_WEB_HITS = perRow(
+  "log_web_hit(r.kind, r.name, r.host, r.at, r.agent)",
+  "kind varchar, name varchar, host varchar, at timestamptz, agent varchar",
+);
 
 /**
  * Creates the schema of an embedded database on first use, then becomes its ordinary role (an
@@ -127,10 +145,6 @@ export class MasterDb {
     await this.connection.query(sql, params);
   }
 
-  #webHit(hit: [kind: string, name: string, host: string, at: Timestamp, agent: string]) {
-    return this.#run("SELECT log_web_hit($1, $2, $3, $4, $5)", hit);
-  }
-
   async #value<T>(sql: string, params: readonly unknown[]): Promise<T> {
     const [row] = await this.connection.query<{ value: T }>(sql, params);
     return row!.value;
@@ -202,35 +216,66 @@ export class MasterDb {
     return this.#run("SELECT update_version($1, $2, yank => $3)", [pkg, version, yanked]);
   }
 
-  /** LOGDOWNLOAD: records a wheel download. */
-  logDownload(d: DownloadState): Promise<void> {
-    return this.#run(
-      "SELECT log_download($1, $2, $3, $4)",
-      [d.filename, d.host, d.timestamp, agentJson(d.agent)],
-    );
-  }
-
-  /** LOGSEARCH: records a fetch of a package's simple index page. */
-  logSearch(s: SearchState): Promise<void> {
-    return this.#run(
-      "SELECT log_search($1, $2, $3, $4)",
-      [s.package_, s.host, s.timestamp, agentJson(s.agent)],
-    );
-  }
-
-  /** LOGPROJECT: records a project page hit. */
-  logProjectHit(h: ProjectState): Promise<void> {
-    return this.#webHit(["project", h.package_, h.host, h.timestamp, h.userAgent]);
-  }
-
-  /** LOGJSON: records a project JSON hit. */
-  logJsonHit(h: JSONState): Promise<void> {
-    return this.#webHit(["json", h.package_, h.host, h.timestamp, h.userAgent]);
-  }
-
-  /** LOGPAGE: records a hit on another page (home, faq, …). */
-  logPageHit(h: PageState): Promise<void> {
-    return this.#webHit(["page", h.page, h.host, h.timestamp, h.userAgent]);
+  /**
+   * LOGBATCH: records piw-logger's records (wheel downloads, simple-page fetches, page hits) in
+   * one transaction, with one statement per kind however many there are.
+   */
+  async logWebRecords(records: readonly WebLogRecord[]): Promise<void> {
+    const downloads: object[] = [];
+    const searches: object[] = [];
+    const hits: object[] = [];
+    for (const r of records) {
+      switch (r[0]) {
+        case "LOGDOWNLOAD": {
+          const d = DownloadState.fromMessage(r[1]);
+          downloads.push({
+            name: d.filename,
+            host: d.host,
+            at: d.timestamp,
+            agent: agentObject(d.agent),
+          });
+          break;
+        }
+        case "LOGSEARCH": {
+          const s = SearchState.fromMessage(r[1]);
+          searches.push({
+            name: s.package_,
+            host: s.host,
+            at: s.timestamp,
+            agent: agentObject(s.agent),
+          });
+          break;
+        }
+        case "LOGPROJECT":
+        case "LOGJSON": {
+          const h = (r[0] === "LOGJSON" ? JSONState : ProjectState).fromMessage(r[1]);
+          const kind = r[0] === "LOGJSON" ? "json" : "project";
+          hits.push({ kind, name: h.package_, host: h.host, at: h.timestamp, agent: h.userAgent });
+          break;
+        }
+        case "LOGPAGE": {
+          const h = PageState.fromMessage(r[1]);
+          hits.push({
+            kind: "page",
+            name: h.page,
+            host: h.host,
+            at: h.timestamp,
+            agent: h.userAgent,
+          });
+          break;
+        }
+      }
+    }
+    await this.connection.transaction(async (tx) => {
+      for (
+        const [sql, rows] of [[LOG_DOWNLOADS, downloads], [LOG_SEARCHES, searches], [
+          LOG_WEB_HITS,
+          hits,
+        ]] as const
+      ) {
+        if (rows.length) await tx.query(sql, [JSON.stringify(rows)]);
+      }
+    });
   }
 
   /** LOGBUILD: records a build with its output, files and dependencies; returns its id. */

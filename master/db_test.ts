@@ -299,7 +299,9 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(await h.db.pypiSerial(), 12_345_678_901);
   },
 
-  "LOGDOWNLOAD, LOGSEARCH, LOGPROJECT, LOGJSON, LOGPAGE": async (h) => {
+  "LOGBATCH: downloads, searches, project, JSON and page hits, several kinds at once": async (
+    h,
+  ) => {
     await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     const w = wheel("foo", "1.0");
     await h.db.logBuild(build("foo", "1.0", "cp311", [w]));
@@ -310,12 +312,19 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       pyVersion: "3.11.2",
       setuptoolsVersion: "66",
     };
-    await h.db.logDownload(new DownloadState(w.filename, "10.0.0.1", when, agent));
-    await h.db.logDownload(new DownloadState("gone-1.0-py3-none-any.whl", "10.0.0.2", when));
-    await h.db.logSearch(new SearchState("foo", "10.0.0.3", when, agent));
-    await h.db.logProjectHit(new ProjectState("foo", "10.0.0.4", when, "Mozilla/5.0"));
-    await h.db.logJsonHit(new JSONState("foo", "10.0.0.5", when, "curl/8"));
-    await h.db.logPageHit(new PageState("faq", "10.0.0.6", when, "Mozilla/5.0"));
+    await h.db.logWebRecords([
+      ["LOGDOWNLOAD", new DownloadState(w.filename, "10.0.0.1", when, agent).asMessage()],
+      [
+        "LOGDOWNLOAD",
+        new DownloadState("gone-1.0-py3-none-any.whl", "10.0.0.2", when).asMessage(),
+      ],
+      ["LOGSEARCH", new SearchState("foo", "10.0.0.3", when, agent).asMessage()],
+      ["LOGPROJECT", new ProjectState("foo", "10.0.0.4", when, "Mozilla/5.0").asMessage()],
+      ["LOGJSON", new JSONState("foo", "10.0.0.5", when, "curl/8").asMessage()],
+    ]);
+    await h.db.logWebRecords([
+      ["LOGPAGE", new PageState("faq", "10.0.0.6", when, "Mozilla/5.0").asMessage()],
+    ]);
     assertEquals(
       await h.admin(`SELECT d.filename, d.package, d.accessed_by, d.accessed_at, a.agent
                      FROM downloads AS d JOIN user_agents AS a ON a.agent_id = d.agent_id
@@ -384,9 +393,11 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await h.db.logBuild(build("bar", "1.0", "cp39", [], false));
     const now = Timestamp.now();
     const old = now.plus(Duration.of({ days: -40 }));
-    for (const at of [now, now, old]) {
-      await h.db.logDownload(new DownloadState(w.filename, "h", at));
-    }
+    await h.db.logWebRecords(
+      [now, now, old].map((
+        at,
+      ) => ["LOGDOWNLOAD", new DownloadState(w.filename, "h", at).asMessage()]),
+    );
     assertEquals(await h.db.statistics(), {
       packages_built: 1,
       builds_count: 2,
@@ -415,7 +426,9 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     const w = wheel("foo", "1.0", "cp39", "cp39", "linux_armv7l", { apt: ["libc6"] });
     const id = await h.db.logBuild(build("foo", "1.0", "cp39", [w]));
     const failed = await h.db.logBuild(build("foo", "1.1", "cp39", [], false));
-    await h.db.logDownload(new DownloadState(w.filename, "h", Timestamp.now()));
+    await h.db.logWebRecords([
+      ["LOGDOWNLOAD", new DownloadState(w.filename, "h", Timestamp.now()).asMessage()],
+    ]);
     assertEquals(await h.db.projectData("nope"), null);
     const data = (await h.db.projectData("foo"))!;
     assertEquals([data.package, data.downloadsRecent, data.downloadsAll], ["foo", 1, 1]);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { readAt as readBytes } from "../shared/read_at.ts";
+
 /** Raised when a wheel's archive or metadata cannot be read. */
 export class WheelMetadataError extends Error {
   override name = "WheelMetadataError";
@@ -18,16 +20,8 @@ const EOCD_SIGNATURE = 0x06054b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 
-async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  await file.seek(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) throw new WheelMetadataError("unexpected end of archive");
-    got += n;
-  }
-  return buf;
+function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
+  return readBytes(file, offset, length, () => new WheelMetadataError("unexpected end of archive"));
 }
 
 async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {

@@ -39,19 +39,21 @@ const DATABASE_FLAGS = [
 ];
 
 /**
- * The permissions of piw-monitor: it reaches the master's status and control queues, whose
- * addresses (tcp:// hosts and ports, or ipc:// socket paths) are named at run time, and reads its
- * configuration file. No --allow-run, --allow-ffi or --allow-sys, and nothing for the terminal
- * (raw mode, its size and SIGWINCH need no permission).
+ * The permissions of a tool that talks to the master on its queues (the admin tools, and
+ * piw-monitor on the status and control queues). The queues' addresses (ipc:// socket paths or
+ * tcp:// hosts and ports) are options (and so are `-c FILE` and `-l FILE`), all named at run
+ * time, and Deno matches `unix:` net permissions by exact path only (`--allow-net=unix:/tmp`
+ * does not cover `/tmp/piw-import`), so none of the three can be narrowed to a list. Nothing is
+ * needed for a terminal (raw mode, its size and SIGWINCH need no permission).
  */
-const MONITOR_FLAGS = [
+const QUEUE_TOOL_FLAGS = [
   "--no-prompt",
   `--allow-env=${CLI_ENV.join(",")}`,
-  // tcp:// queues connect to a host and port, ipc:// ones to a unix socket (unix:<path>)
+  // the queues' unix sockets (ZeroMQ ipc:// connects to them) or tcp:// hosts and ports
   "--allow-net",
-  // ipc:// sockets are opened for reading and writing; configuration files are read; -l
-  // appends to a log file
+  // the queue's socket path, configuration files (/etc/piwheels.conf, ~/.config/…, -c FILE)
   "--allow-read",
+  // the queue's socket path, and the -l log file
   "--allow-write",
 ];
 
@@ -82,7 +84,7 @@ export const TOOLS = {
   },
   "piw-monitor": {
     entry: "monitor/tui/main.ts",
-    flags: MONITOR_FLAGS,
+    flags: QUEUE_TOOL_FLAGS,
   },
   "piw-sense": {
     entry: "monitor/sense/main.ts",
@@ -92,8 +94,16 @@ export const TOOLS = {
       // through /sys/class: Deno 2 grants /dev (beyond /dev/null and the like) and /sys only to
       // --allow-all ("Requires all access", whatever --allow-read/--allow-write list; denoland/
       // deno#27564), so nothing narrower can drive a real HAT. Device nodes made outside /dev
-      // (mknod) and passed with --framebuffer and --joystick would work with MONITOR_FLAGS.
+      // (mknod) and passed with --framebuffer and --joystick would work with QUEUE_TOOL_FLAGS.
       "--allow-all",
     ],
   },
+  // piw-import also reaches the master's file queue (tcp, its host an option), reads the
+  // wheels it is given and, with -d, deletes them: all covered by the flags above
+  "piw-import": { entry: "tools/import.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-rebuild": { entry: "tools/rebuild.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-remove": { entry: "tools/remove.ts", flags: QUEUE_TOOL_FLAGS },
+  // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
+  // no permission
+  "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },
 } as const satisfies Record<string, ToolSpec>;

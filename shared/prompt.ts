@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { Logger } from "./log.ts";
+
 /**
  * Asks a yes/no question on the terminal and resolves to the answer; `defaultYes` is taken on
  * an empty line. Without a terminal on stdin nobody can answer, so it resolves to false (the
@@ -25,4 +27,28 @@ export async function confirm(question: string, defaultYes = false): Promise<boo
   const answer = line.trim().toLowerCase();
   if (answer === "") return defaultYes;
   return answer === "y" || answer === "yes";
+}
+
+/**
+ * Whether an admin tool may go ahead with `what` (e.g. "remove foo 1.0"): at once with `-y`
+ * (saying what it does), after asking on a terminal otherwise. Without `-y` and with no
+ * terminal it says to use `-y` and resolves to false; a "no" is reported as nothing changed.
+ */
+export async function mayProceed(
+  tool: string,
+  what: string,
+  yes: boolean | undefined,
+  log: Logger,
+): Promise<boolean> {
+  if (yes) {
+    log.info(what);
+    return true;
+  }
+  if (!Deno.stdin.isTerminal()) {
+    log.error(`${what}, but there is no terminal to ask on: run again with -y to proceed`);
+    return false;
+  }
+  if (await confirm(`${tool}: ${what}. Proceed?`)) return true;
+  log.warning("nothing was changed");
+  return false;
 }

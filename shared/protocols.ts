@@ -176,6 +176,21 @@ export const pageMessage = z.tuple([
   z.string().max(4096),
 ]);
 
+/** The most web-log records in one LOGBATCH. */
+export const MAX_LOG_BATCH = 1000;
+
+/** A web-log record as the Lumberjack passes it on: its LOG* message's name and data. */
+export const webLogRecord = z.union([
+  z.tuple([z.literal("LOGDOWNLOAD"), downloadMessage]),
+  z.tuple([z.literal("LOGSEARCH"), searchMessage]),
+  z.tuple([z.literal("LOGPROJECT"), projectMessage]),
+  z.tuple([z.literal("LOGJSON"), projectMessage]),
+  z.tuple([z.literal("LOGPAGE"), pageMessage]),
+]);
+
+/** A web-log record, decoded. */
+export type WebLogRecord = z.output<typeof webLogRecord>;
+
 const statsShape = {
   packages_built: count,
   builds_count: count,
@@ -417,6 +432,9 @@ export const slaveDriver = protocol("slave driver", {
 /** The parts of the web site a REBUILD names. */
 export const rebuildPart = z.enum(["HOME", "SEARCH", "PKGPROJ", "PKGBOTH"]);
 
+/** The slave id an importer (piw-import) sends files as on the file queue (WIRE.md). */
+export const IMPORTER_ID = 0;
+
 /** piw-import / piw-rebuild / piw-remove ⇄ MrChase (REQ → ROUTER, ipc:///tmp/piw-import). */
 export const mrChase = protocol("mr chase", {
   recv: {
@@ -541,11 +559,8 @@ export const theOracle = protocol("the oracle", {
     DELVER: z.tuple([packageName, versionString]),
     YANKVER: z.tuple([packageName, versionString]),
     UNYANKVER: z.tuple([packageName, versionString]),
-    LOGDOWNLOAD: downloadMessage,
-    LOGSEARCH: searchMessage,
-    LOGPROJECT: projectMessage,
-    LOGJSON: projectMessage,
-    LOGPAGE: pageMessage,
+    // piw-logger's records, as many as arrived together (one round trip to the database)
+    LOGBATCH: z.array(webLogRecord).min(1).max(MAX_LOG_BATCH),
     LOGBUILD: buildMessage,
     DELBUILD: z.tuple([packageName, versionString]),
     PKGFILES: packageName,

@@ -149,11 +149,13 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     DELVER: ["foo", "1.0"],
     YANKVER: ["foo", "1.0"],
     UNYANKVER: ["foo", "1.0"],
-    LOGDOWNLOAD: [file[0], "10.0.0.1", when, ...agent],
-    LOGSEARCH: ["foo", "10.0.0.1", when, ...agent],
-    LOGPROJECT: ["foo", "10.0.0.1", when, "Mozilla/5.0"],
-    LOGJSON: ["foo", "10.0.0.1", when, "curl/8"],
-    LOGPAGE: ["faq", "10.0.0.1", when, "Mozilla/5.0"],
+    LOGBATCH: [
+      ["LOGDOWNLOAD", [file[0], "10.0.0.1", when, ...agent]],
+      ["LOGSEARCH", ["foo", "10.0.0.1", when, ...agent]],
+      ["LOGPROJECT", ["foo", "10.0.0.1", when, "Mozilla/5.0"]],
+      ["LOGJSON", ["foo", "10.0.0.1", when, "curl/8"]],
+      ["LOGPAGE", ["faq", "10.0.0.1", when, "Mozilla/5.0"]],
+    ],
     LOGBUILD: build,
     DELBUILD: ["foo", "1.0"],
     PKGFILES: "foo",
@@ -232,7 +234,7 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
-            if (!["SAVERWP", "REBUILD", "NEWVER"].includes(name)) {
+            if (!["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER"].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }
           }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { connect, type Queryable } from "../shared/db/driver.ts";
+import { connect, type Queryable, type Row } from "../shared/db/driver.ts";
 import { quoteIdent } from "../shared/db/schema.ts";
 
 /** The superuser DSN `.ci/run` exports as PIWHEELS_TEST_SUPERDSN. */
@@ -139,4 +139,18 @@ export async function contents(db: Queryable): Promise<Record<string, string[]>>
     out[name] = rows.map((r) => r.row);
   }
   return out;
+}
+
+/** Runs one query on the database a DSN names (e.g. a scratch database as its superuser). */
+export async function queryDb<T extends Row>(
+  dsn: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const db = await connect(dsn, { applicationName: "piwheels tests" });
+  try {
+    return await db.query<T>(sql, params);
+  } finally {
+    await db.close();
+  }
 }

@@ -44,6 +44,8 @@ export interface MasterSetup {
   dsn?: string;
   /** More arguments. */
   args?: string[];
+  /** Log at debug level (`-v`, the default), or only what is normally shown (benchmarks). */
+  verbose?: boolean;
 }
 
 /** A running master. */
@@ -73,7 +75,7 @@ export class MasterRun implements AsyncDisposable {
         ...tool.flags,
         `${ROOT}/${tool.entry}`,
         "--dev-mode",
-        "-v",
+        ...(setup.verbose === false ? [] : ["-v"]),
         "-d",
         setup.dsn ?? `pglite://${dir}/db`,
         "-o",
@@ -194,4 +196,17 @@ export async function startMaster(setup: MasterSetup): Promise<MasterRun> {
     throw e;
   });
   return run;
+}
+
+/** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > until) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TOOLS } from "../shared/flags.ts";
+
 /** Debian's interpreter, which has python3-zmq, python3-cbor2 and pip (PATH may not). */
 export const PYTHON = "/usr/bin/python3";
 
@@ -48,4 +50,25 @@ export async function run(
 /** Runs Debian's Python on a script under `tests/fixtures/`. */
 export function python(script: string, args: string[], stdin?: string): Promise<Finished> {
   return run(PYTHON, [`${ROOT}/tests/fixtures/${script}`, ...args], { stdin });
+}
+
+/**
+ * Runs one of our tools as a subprocess with exactly the flags `shared/flags.ts` declares for
+ * it (and nothing on stdin unless `stdin` is given; never a terminal).
+ */
+export function runTool(
+  name: keyof typeof TOOLS,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Finished> {
+  return run(Deno.execPath(), toolArgs(name, args), {
+    stdin: options.stdin,
+    env: { NO_COLOR: "1", ...options.env },
+  });
+}
+
+/** The `deno` arguments that run a tool as it ships: `run`, its flags, its entry, `args`. */
+export function toolArgs(name: keyof typeof TOOLS, args: string[]): string[] {
+  const tool = TOOLS[name];
+  return ["run", `--config=${ROOT}/deno.json`, ...tool.flags, `${ROOT}/${tool.entry}`, ...args];
 }

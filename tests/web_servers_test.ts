@@ -7,6 +7,7 @@
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { renderSimpleProject } from "../master/scribe/render.ts";
 import { freePort } from "./farm.ts";
+import { startApache, waitForPort } from "./fixtures/apache.ts";
 import { makeWheel } from "./fixtures/wheel.ts";
 import { PYTHON, ROOT, run } from "./process.ts";
 
@@ -34,18 +35,6 @@ async function site(dir: string) {
     await Deno.chmod(d, 0o755);
   }
   return { root, wheel };
-}
-
-async function waitForPort(port: number, log: () => Promise<string>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`the server never listened:\n${await log()}`);
 }
 
 async function checkServer(
@@ -80,43 +69,14 @@ async function checkServer(
 Deno.test("deploy: Apache with our snippet negotiates PEP 691 and serves pip", async () => {
   const dir = await Deno.makeTempDir({ prefix: "piw-apache-" });
   const { root, wheel } = await site(dir);
-  const port = freePort();
-  const modules = "/usr/lib/apache2/modules";
   const snippet = (await Deno.readTextFile(`${ROOT}/deploy/apache-simple-json.conf`)).replaceAll(
     "/var/www/piwheels",
     root,
   );
-  const root_ = Deno.uid() === 0;
-  await Deno.writeTextFile(
-    `${dir}/httpd.conf`,
-    [
-      `ServerRoot "${dir}"`,
-      `Listen 127.0.0.1:${port}`,
-      `PidFile "${dir}/apache.pid"`,
-      `ErrorLog "${dir}/error.log"`,
-      "ServerName localhost",
-      ...["mpm_event", "authz_core", "dir", "mime", "rewrite", "headers"]
-        .map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
-      ...(root_ ? ["User www-data", "Group www-data"] : []),
-      "TypesConfig /etc/mime.types",
-      `DocumentRoot "${root}"`,
-      `<Directory "${root}">`,
-      "    Require all granted",
-      "</Directory>",
-      snippet,
-    ].join("\n"),
-  );
-  const apache = new Deno.Command("/usr/sbin/apache2", {
-    args: ["-f", `${dir}/httpd.conf`, "-DFOREGROUND"],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
   try {
-    await waitForPort(port, () => Deno.readTextFile(`${dir}/error.log`).catch(() => ""));
-    await checkServer(port, wheel, dir);
+    await using apache = await startApache(dir, root, [snippet]);
+    await checkServer(apache.port, wheel, dir);
   } finally {
-    apache.kill("SIGTERM");
-    await apache.output();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -77,20 +77,47 @@ export function parseApacheTime(text: string): Timestamp | null {
   );
   if (!m) return null;
   const month = MONTHS[m[2]!];
-  if (month === undefined) return null;
-  const local = Date.UTC(+m[3]!, month, +m[1]!, +m[4]!, +m[5]!, +m[6]!);
+  if (month === undefined || +m[8]! > 14 || +m[9]! > 59) return null;
+  const local = new Date(Date.UTC(+m[3]!, month, +m[1]!, +m[4]!, +m[5]!, +m[6]!));
+  // a field out of its range (31 February, 25:61) would roll over into the next: refuse it
+  const fields = [local.getUTCDate(), local.getUTCMonth(), local.getUTCFullYear()];
+  const clock = [local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
+  if ([...fields, ...clock].join() !== [+m[1]!, month, +m[3]!, +m[4]!, +m[5]!, +m[6]!].join()) {
+    return null;
+  }
   const offset = (+m[8]! * 60 + +m[9]!) * 60_000 * (m[7] === "-" ? -1 : 1);
-  const utc = local - offset;
-  return Number.isNaN(utc) ? null : new Timestamp(utc * 1000);
+  try {
+    return new Timestamp((local.getTime() - offset) * 1000);
+  } catch {
+    return null; // beyond what a timestamp holds (the year 9999 and its microseconds)
+  }
 }
 
-/** Undoes Apache's escaping of quoted fields (`\"`, `\\`, `\xhh`). */
+const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
+
+/**
+ * Undoes Apache's escaping of quoted fields (`\"`, `\\`, `\n`, `\t`, `\xhh`), in one pass: a
+ * pip User-Agent holds dozens of escaped quotes.
+ */
 function unescapeApache(s: string): string {
-  if (!s.includes("\\")) return s;
-  return s.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) => {
-    if (e.startsWith("x") && e.length === 3) return String.fromCharCode(parseInt(e.slice(1), 16));
-    return e === "n" ? "\n" : e === "t" ? "\t" : e;
-  });
+  let at = s.indexOf("\\");
+  if (at < 0) return s;
+  let out = "";
+  let from = 0;
+  while (at >= 0 && at + 1 < s.length) {
+    out += s.slice(from, at);
+    const c = s[at + 1];
+    const hex = s.slice(at + 2, at + 4);
+    if (c === "x" && HEX_PAIR.test(hex)) {
+      out += String.fromCharCode(parseInt(hex, 16));
+      from = at + 4;
+    } else {
+      out += c === "n" ? "\n" : c === "t" ? "\t" : c;
+      from = at + 2;
+    }
+    at = s.indexOf("\\", from);
+  }
+  return out + s.slice(from);
 }
 
 /** Compiles a LogFormat string (or nickname) into a parser. */
@@ -119,7 +146,8 @@ export function compileLogFormat(format: string): LogParser {
     }
     const quoted = quotedContext();
     let field: Field = "ignore";
-    let group = quoted ? '((?:[^"\\\\]|\\\\.)*)' : "(\\S*)";
+    // a quoted field: runs of plain characters between escapes (no backtracking per character)
+    let group = quoted ? '([^"\\\\]*(?:\\\\.[^"\\\\]*)*)' : "(\\S*)";
     switch (letter) {
       case "h":
       case "a":
@@ -287,11 +315,26 @@ function obj(v: unknown): Record<string, unknown> {
     : {};
 }
 
+/** How many distinct User-Agents {@linkcode parsePipUserAgent} remembers. */
+const AGENT_CACHE_SIZE = 1000;
+const agentCache = new Map<string, Readonly<UserAgentInfo>>();
+
 /**
  * The ten optional fields from pip's User-Agent (`pip/23.0.1 {"cpu": …}`); all null when the
- * agent is not pip's or its JSON is malformed.
+ * agent is not pip's or its JSON is malformed. A log holds few distinct agents, so the last
+ * {@linkcode AGENT_CACHE_SIZE} are remembered (the result is frozen: it may be shared).
  */
-export function parsePipUserAgent(agent: string): UserAgentInfo {
+export function parsePipUserAgent(agent: string): Readonly<UserAgentInfo> {
+  let info = agentCache.get(agent);
+  if (!info) {
+    if (agentCache.size >= AGENT_CACHE_SIZE) agentCache.clear();
+    info = Object.freeze(readPipUserAgent(agent));
+    agentCache.set(agent, info);
+  }
+  return info;
+}
+
+function readPipUserAgent(agent: string): UserAgentInfo {
   const info = emptyUserAgentInfo();
   const m = /^pip\/\S+ (\{.*\})$/.exec(agent);
   if (!m) return info;

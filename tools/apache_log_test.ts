@@ -104,6 +104,14 @@ Deno.test("apache log: times convert to UTC; garbage is null", () => {
     Timestamp.parse("2000-10-10T20:55:36Z"),
   );
   assertEquals(parseApacheTime("10/Foo/2000:13:55:36 -0700"), null);
+  assertEquals(parseApacheTime("31/Feb/2026:00:00:00 +0000"), null, "no 31 February");
+  assertEquals(parseApacheTime("01/Jan/2026:25:61:61 +0000"), null, "no 25:61:61");
+  assertEquals(parseApacheTime("01/Jan/2026:00:00:00 +9999"), null, "no offset of 99 hours");
+  assertEquals(parseApacheTime("31/Dec/9999:23:59:59 -2359"), null, "beyond a timestamp");
+  assertEquals(
+    parseApacheTime("29/Feb/2024:23:59:59 +0000"),
+    Timestamp.parse("2024-02-29T23:59:59Z"),
+  );
   assertEquals(parseApacheTime(""), null);
   const p = compileLogFormat("combined");
   for (

@@ -14,7 +14,7 @@ import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.
 import { connect, type Database, DbError, parseDsn } from "../shared/db/driver.ts";
 import { applyPlan, describePlan, preparePlan, SchemaError } from "../shared/db/schema.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
-import { confirm } from "../shared/prompt.ts";
+import { mayProceed } from "../shared/prompt.ts";
 
 /** piw-initdb's options. */
 interface Options extends CommonOptions {
@@ -75,16 +75,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   }
   try {
     const plan = await preparePlan(db, opts.user);
-    const what = describePlan(plan);
-    if (opts.yes) {
-      log.info(what);
-    } else if (!Deno.stdin.isTerminal()) {
-      log.error(`${what}, but there is no terminal to ask on: run again with -y to proceed`);
-      return 1;
-    } else if (!await confirm(`piw-initdb: ${what}. Proceed?`)) {
-      log.warning("nothing was changed");
-      return 1;
-    }
+    if (!await mayProceed("piw-initdb", describePlan(plan), opts.yes, log)) return 1;
     try {
       await applyPlan(db, plan);
     } catch (e) {

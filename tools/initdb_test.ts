@@ -15,7 +15,7 @@ import {
   superDsn,
   uniqueName,
 } from "../tests/db.ts";
-import { type Finished, ROOT, run } from "../tests/process.ts";
+import { type Finished, ROOT, runTool } from "../tests/process.ts";
 import { MasterDb } from "../master/db.ts";
 import { connect, type Database } from "../shared/db/driver.ts";
 import {
@@ -25,20 +25,11 @@ import {
   quoteIdent,
   runScript,
 } from "../shared/db/schema.ts";
-import { TOOLS } from "../shared/flags.ts";
 import { SCHEMA_VERSION } from "../sql/scripts.ts";
-
-const TOOL = TOOLS["piw-initdb"];
 
 /** Runs piw-initdb with its own flags and no terminal on stdin. */
 function initdb(...args: string[]): Promise<Finished> {
-  return run(Deno.execPath(), [
-    "run",
-    `--config=${ROOT}/deno.json`,
-    ...TOOL.flags,
-    `${ROOT}/${TOOL.entry}`,
-    ...args,
-  ], { env: { NO_COLOR: "1" } });
+  return runTool("piw-initdb", args);
 }
 
 /** Runs `fn` with a superuser connection to the scratch database. */

@@ -1,38 +1,57 @@
 /**
  * The Lumberjack: takes the web server's log records from piw-logger on the log queue (a PULL,
  * default ipc:///tmp/piw-logger) and records them through the Oracle: downloads, searches,
- * project page and JSON hits, other page hits. Up to {@linkcode IN_FLIGHT} records are in the
- * Oracles' hands at once.
+ * project page and JSON hits, other page hits.
+ *
+ * Records go to the Oracles in batches (LOGBATCH), one database round trip for however many
+ * arrived together: up to {@linkcode IN_FLIGHT} batches are in the Oracles' hands at once, and
+ * what arrives meanwhile waits for the next one. A record that finds a batch free goes at
+ * once, alone, so that a quiet site's hits are recorded as they come; a log loaded in bulk
+ * fills batches of up to {@linkcode MAX_LOG_BATCH}. While a few batches' worth wait, nothing
+ * more is read, and the queue's high-water marks hold piw-logger back.
  *
  * @module
  */
 
 import { errorMessage } from "../../shared/log.ts";
-import { lumberjack } from "../../shared/protocols.ts";
+import { lumberjack, MAX_LOG_BATCH, type WebLogRecord } from "../../shared/protocols.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { eachDecoded } from "../receive.ts";
 import { runTask } from "../task.ts";
 
-/** How many records may wait on the Oracles at once. */
-export const IN_FLIGHT = 32;
+/** How many batches may wait on the Oracles at once (3 Oracles on PostgreSQL). */
+export const IN_FLIGHT = 4;
 
 runTask(async (ctx) => {
   const inbox = ctx.socket(new Pull({ receiveHighWaterMark: 10_000 }));
   await inbox.bind(ctx.options.logQueue);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new Set<Promise<void>>();
+  const waiting: WebLogRecord[] = [];
   let logged = 0;
+  const flush = () => {
+    while (waiting.length && inFlight.size < IN_FLIGHT) {
+      const batch = waiting.splice(0, MAX_LOG_BATCH);
+      const p = oracle.call("LOGBATCH", batch).then(() => {
+        logged += batch.length;
+      }).catch((e) => {
+        if (ctx.signal.aborted) return;
+        ctx.log.warning(`cannot record ${batch.length} web log record(s): ${errorMessage(e)}`);
+      }).finally(() => {
+        inFlight.delete(p);
+        flush();
+      });
+      inFlight.add(p);
+    }
+  };
   ctx.ready();
   await eachDecoded(inbox, lumberjack, ctx.log, async (m) => {
-    // deno-lint-ignore no-explicit-any
-    const p = oracle.call(m.msg, m.data as any).then(() => logged++).catch((e) => {
-      if (!ctx.signal.aborted) ctx.log.warning(`cannot record ${m.msg}: ${errorMessage(e)}`);
-    }).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    waiting.push([m.msg, m.data] as WebLogRecord);
+    flush();
+    while (waiting.length >= IN_FLIGHT * MAX_LOG_BATCH) await Promise.race(inFlight);
   });
-  await Promise.allSettled(inFlight);
+  while (inFlight.size) await Promise.allSettled(inFlight);
   ctx.log.debug(`recorded ${logged} web log record(s)`);
   await oracle.close();
 });

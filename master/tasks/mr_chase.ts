@@ -16,6 +16,7 @@ import {
   bigBrother,
   encodeMessage,
   fileJugglerFs,
+  IMPORTER_ID,
   type Message,
   mrChase,
   reverse,
@@ -28,8 +29,6 @@ import { OracleClient } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
-/** The slave id importers use on the file queue (WIRE.md). */
-export const IMPORTER_ID = 0;
 /** An import whose client went quiet this long is abandoned. */
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */

@@ -9,14 +9,7 @@
 import type { CborValue } from "../../shared/cbor.ts";
 import { errorMessage } from "../../shared/log.ts";
 import { type Message, theOracle } from "../../shared/protocols.ts";
-import {
-  BuildState,
-  DownloadState,
-  JSONState,
-  PageState,
-  ProjectState,
-  SearchState,
-} from "../../shared/states.ts";
+import { BuildState } from "../../shared/states.ts";
 import { Dealer } from "../../shared/zmq/mod.ts";
 import { MasterDb } from "../db.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
@@ -48,16 +41,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
     case "YANKVER":
     case "UNYANKVER":
       return await db.yankVersion(r.data[0], r.data[1], r.msg === "YANKVER") ?? null;
-    case "LOGDOWNLOAD":
-      return await db.logDownload(DownloadState.fromMessage(r.data)) ?? null;
-    case "LOGSEARCH":
-      return await db.logSearch(SearchState.fromMessage(r.data)) ?? null;
-    case "LOGPROJECT":
-      return await db.logProjectHit(ProjectState.fromMessage(r.data)) ?? null;
-    case "LOGJSON":
-      return await db.logJsonHit(JSONState.fromMessage(r.data)) ?? null;
-    case "LOGPAGE":
-      return await db.logPageHit(PageState.fromMessage(r.data)) ?? null;
+    case "LOGBATCH":
+      return await db.logWebRecords(r.data) ?? null;
     case "LOGBUILD":
       return await db.logBuild(BuildState.fromMessage(r.data));
     case "DELBUILD":

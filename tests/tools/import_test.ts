@@ -1,0 +1,206 @@
+/**
+ * piw-import through its command line, as a subprocess with the flags it ships with, against
+ * the real master (subprocess) on real PostgreSQL: the ERROR paths, what it derives from the
+ * wheels, several files as one build, `--output`, `--duration`, `-y`, `-d`, the exit codes,
+ * and the progress bar on a terminal.
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { queryDb } from "../db.ts";
+import { freePort, piwheelsDatabase, startMaster } from "../farm.ts";
+import { addBuildAbi } from "../fixtures/admin.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
+import { run, runTool, toolArgs } from "../process.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+Deno.test("piw-import: against the real master, every path", async (t) => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  pypi.binaryRelease("dash-name", "1.0");
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html");
+  await master.waitForFile("project/dash-name/index.html");
+  const dir = `${master.dir}/wheels`;
+  await Deno.mkdir(dir);
+  const save = async (w: TestWheel) => {
+    await Deno.writeFile(`${dir}/${w.filename}`, w.bytes);
+    return `${dir}/${w.filename}`;
+  };
+  const queues = ["--import-queue", master.importQueue, "--file-queue", master.fileQueue];
+  const piwImport = (...args: string[]) => runTool("piw-import", [...queues, ...args]);
+  const pure = makeWheel("dash-name", "1.0");
+  const armv7 = makeWheel("dash-name", "1.0", {
+    py: "cp311",
+    abi: "cp311",
+    platform: "linux_armv7l",
+  });
+  const purePath = await save(pure);
+  const armv7Path = await save(armv7);
+  const builds = () =>
+    queryDb<{ n: number }>(db.superDsn, "SELECT count(*)::int AS n FROM builds").then((r) =>
+      r[0]!.n
+    );
+
+  await t.step("without -y and with no terminal it asks nobody and imports nothing", async () => {
+    const r = await piwImport(purePath);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "no terminal to ask on: run again with -y");
+    assertEquals(await builds(), 0);
+  });
+
+  await t.step(
+    "files that are not wheels, or not there, fail before the master is asked",
+    async () => {
+      await Deno.writeTextFile(`${dir}/notes.txt`, "hello");
+      const notWheel = await piwImport("-y", `${dir}/notes.txt`);
+      assertEquals(notWheel.code, 1);
+      assertStringIncludes(notWheel.stderr, "not a wheel");
+      const missing = await piwImport("-y", `${dir}/missing-1.0-py3-none-any.whl`);
+      assertEquals(missing.code, 1);
+      assertStringIncludes(missing.stderr, "cannot import");
+    },
+  );
+
+  await t.step("ERROR: no build ABI for a pure wheel; -d then keeps the file", async () => {
+    const r = await piwImport("-y", "-d", purePath);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "no build ABI is configured");
+    assertStringIncludes(r.stderr, "no file was removed");
+    assert(await exists(purePath));
+  });
+
+  await addBuildAbi(db);
+
+  await t.step("ERROR: an unknown package, with advice when the name was derived", async () => {
+    const other = await save(makeWheel("nonesuch", "1.0"));
+    const r = await piwImport("-y", "-d", other);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "unknown package nonesuch");
+    assertStringIncludes(r.stderr, "give --package and --package-version");
+    assert(await exists(other));
+  });
+
+  await t.step("ERROR: an unknown version", async () => {
+    const r = await piwImport("-y", "--package-version", "9.9", purePath);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "unknown version 9.9 of dash-name");
+    assertStringIncludes(r.stderr, "give --package if");
+  });
+
+  await t.step("ERROR: a master that is not there", async () => {
+    const r = await runTool("piw-import", [
+      "--import-queue",
+      `ipc://${master.dir}/nobody`,
+      "-y",
+      purePath,
+    ]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "cannot reach the master");
+  });
+
+  await t.step(
+    "two files are one build, named by the wheel (dash-name, not dash_name)",
+    async () => {
+      await Deno.writeTextFile(`${dir}/build.log`, "compiled by hand on a Pi 4\n");
+      const r = await piwImport(
+        "-y",
+        "-d",
+        "--duration",
+        "1m30s",
+        "--output",
+        `${dir}/build.log`,
+        armv7Path,
+        purePath,
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stderr, "one build of dash-name 1.0 for cp311");
+      assertStringIncludes(r.stderr, `sending ${armv7.filename}`);
+      assert(!r.stderr.includes("\r"), "no progress bar without a terminal");
+      assertEquals([await exists(purePath), await exists(armv7Path)], [false, false]);
+      const [build] = await queryDb<{ abi: string; by: number; secs: number; output: string }>(
+        db.superDsn,
+        `SELECT b.abi_tag AS abi, b.built_by AS by, extract(epoch FROM b.duration)::int AS secs,
+              o.output FROM builds AS b JOIN output AS o USING (build_id)
+       WHERE b.package = 'dash-name'`,
+      );
+      assertEquals(build, {
+        abi: "cp311",
+        by: 0,
+        secs: 90,
+        output: "compiled by hand on a Pi 4\n",
+      });
+      const page = await master.waitForFile("simple/dash-name/index.html", armv7.filename);
+      assertStringIncludes(page, `${pure.filename}#sha256=${pure.sha256}`);
+      assertStringIncludes(page, `${armv7.filename}#sha256=${armv7.sha256}`);
+      assertEquals(
+        await Deno.readFile(`${master.output}/simple/dash-name/${pure.filename}`),
+        pure.bytes,
+      );
+    },
+  );
+
+  await t.step("--package, --package-version and --abi override the wheel's", async () => {
+    const odd = makeWheel("something-else", "5.0");
+    const r = await piwImport(
+      "-y",
+      "--package",
+      "imported",
+      "--package-version",
+      "2.0",
+      "--abi",
+      "cp39",
+      await save(odd),
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const [build] = await queryDb<{ abi: string; output: string }>(
+      db.superDsn,
+      `SELECT b.abi_tag AS abi, o.output FROM builds AS b JOIN output AS o USING (build_id)
+       WHERE b.package = 'imported'`,
+    );
+    assertEquals(build, { abi: "cp39", output: "Imported manually with piw-import" });
+    await master.waitForFile("simple/imported/index.html", odd.filename);
+    assert(await exists(`${dir}/${odd.filename}`), "kept without -d");
+  });
+
+  await t.step("a file queue nobody listens on: it fails, and the master forgets it", async () => {
+    const path = await save(makeWheel("imported", "2.0", { py: "cp311", abi: "cp311" }));
+    const r = await runTool("piw-import", [
+      ...["--import-queue", master.importQueue, "--file-queue", `tcp://127.0.0.1:${freePort()}`],
+      ...["-y", "-d", path],
+    ]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "cannot reach the master's file queue");
+    assert(await exists(path));
+    const again = await piwImport("-y", path); // not "another import is in progress"
+    assertEquals(again.code, 0, again.stderr);
+  });
+
+  await t.step("on a terminal, a progress bar shows each upload", async () => {
+    const big = makeWheel("imported", "2.0", {
+      py: "cp311",
+      abi: "cp311",
+      platform: "linux_aarch64",
+      padding: 1_000_000,
+    });
+    const path = await save(big);
+    const command = [Deno.execPath(), ...toolArgs("piw-import", [...queues, "-y", path])]
+      .map((a) => `'${a}'`).join(" ");
+    // script(1) gives the tool a pseudo-terminal for its stdin, stdout and stderr
+    const r = await run("script", ["-qec", command, "/dev/null"], { env: { NO_COLOR: "1" } });
+    assertEquals(r.code, 0, r.stdout);
+    assertMatch(r.stdout, /\r[^\r]*imported-2\.0-cp311-cp311-linux_aarch64\.whl \[#+\] 100%/);
+    assertStringIncludes(r.stdout, "1.0 of 1.0 MB");
+    await master.waitForFile("simple/imported/index.html", big.filename);
+  });
+});

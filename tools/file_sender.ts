@@ -1,0 +1,111 @@
+/**
+ * Sending a file to the master's File Juggler (WIRE.md "File transfer", manual 11.5.5): a
+ * DEALER says `HELLO <slave_id>` on the file queue, answers each `FETCH <offset> <length>` with
+ * `CHUNK <offset as received> <bytes>` until `DONE`, and says HELLO again after 5 s of
+ * silence. piw-import sends as slave 0.
+ *
+ * Each file gets its own DEALER, so that nothing left over from one transfer (a FETCH asked
+ * twice, a second DONE) can be taken for part of the next.
+ *
+ * @module
+ */
+
+import { readAt } from "../shared/read_at.ts";
+import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
+
+/** The file queue's default address: the master's, on this machine (manual chapter 2). */
+export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
+/** Silence after which HELLO is said again (WIRE.md). */
+const HELLO_AGAIN_MS = 5_000;
+/** How long a message may wait to be taken: the master's file queue is not there otherwise. */
+const SEND_TIMEOUT_MS = 10_000;
+/** Silence after which the transfer is given up. */
+const GIVE_UP_MS = 60_000;
+/** The most a FETCH may ask for at once (the master asks for 64 KiB). */
+const MAX_CHUNK = 4 * 1024 * 1024;
+
+const decoder = new TextDecoder();
+
+/** Raised when the master stops asking for the file, or asks for something impossible. */
+export class TransferError extends Error {
+  override name = "TransferError";
+}
+
+/**
+ * Sends the file at `path` to the file queue at `address` as slave `slaveId`, calling
+ * `onProgress` with the number of distinct bytes sent so far after each chunk. Resolves once
+ * the master says DONE.
+ */
+export async function sendFile(
+  address: string,
+  slaveId: number,
+  path: string,
+  onProgress: (sent: number) => void = () => {},
+): Promise<void> {
+  const file = await Deno.open(path, { read: true });
+  const size = (await file.stat()).size;
+  const dealer = new Dealer({
+    receiveTimeout: HELLO_AGAIN_MS,
+    sendTimeout: SEND_TIMEOUT_MS,
+    linger: 0,
+  });
+  const sentAt = new Map<number, number>();
+  let sent = 0;
+  try {
+    dealer.connect(address);
+    const hello = () =>
+      dealer.send(["HELLO", String(slaveId)]).catch((e) => {
+        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        throw new TransferError(`cannot reach the master's file queue at ${address}`);
+      });
+    await hello();
+    let silentSince = Date.now();
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await dealer.receive();
+      } catch (e) {
+        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        if (Date.now() - silentSince >= GIVE_UP_MS) {
+          throw new TransferError(
+            `the master asked for nothing on ${address} for ${GIVE_UP_MS / 1000} s`,
+          );
+        }
+        await hello();
+        continue;
+      }
+      silentSince = Date.now();
+      const [command, offsetFrame, lengthFrame] = frames;
+      const what = command ? decoder.decode(command) : "";
+      if (what === "DONE") return;
+      if (what !== "FETCH" || frames.length !== 3) {
+        throw new TransferError(`unexpected ${what || "empty message"} on the file queue`);
+      }
+      const offsetText = decoder.decode(offsetFrame);
+      const offset = /^\d{1,16}$/.test(offsetText) ? Number(offsetText) : -1;
+      const length = Number(decoder.decode(lengthFrame));
+      if (
+        offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > MAX_CHUNK ||
+        offset + length > size
+      ) {
+        throw new TransferError(`the master asked for bytes ${offsetText}+${length} of ${size}`);
+      }
+      const chunk = await readAt(
+        file,
+        offset,
+        length,
+        (got) =>
+          new TransferError(`${path} ended at byte ${offset + got}, before ${offset + length}`),
+      );
+      await dealer.send(["CHUNK", offsetFrame!, chunk]);
+      if (!sentAt.has(offset)) {
+        sentAt.set(offset, length);
+        sent += length;
+        onProgress(sent);
+      }
+    }
+  } finally {
+    file.close();
+    await dealer.close();
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * piw-import (manual chapter 7): registers wheels built elsewhere as one build of a package
+ * version and uploads them to the master. It sends IMPORT on the import queue; the master
+ * answers SEND for each file, which goes over the file queue as slave 0 (a progress bar on a
+ * terminal), then SENT; DONE once every file arrived and verified, ERROR with the reason
+ * otherwise. The exit code is 0 only when the build was registered and every file uploaded,
+ * and `-d` deletes the files only then.
+ *
+ * Run with the flags `TOOLS["piw-import"]` of `shared/flags.ts` declares.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
+import { Duration } from "../shared/duration.ts";
+import { sha256File } from "../shared/hash.ts";
+import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
+import { mayProceed } from "../shared/prompt.ts";
+import { IMPORTER_ID } from "../shared/protocols.ts";
+import { FileState } from "../shared/states.ts";
+import { parseWheelFilename } from "../shared/wheel.ts";
+import { metadataField, readWheelMetadata } from "../master/wheel_metadata.ts";
+import { DEFAULT_FILE_QUEUE, sendFile } from "./file_sender.ts";
+import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
+import { ProgressBar } from "./progress.ts";
+
+/** piw-import's options. */
+interface Options extends CommonOptions {
+  package?: string;
+  packageVersion?: string;
+  abi?: string;
+  duration: Duration;
+  output?: string;
+  yes?: boolean;
+  delete?: boolean;
+  importQueue: string;
+  fileQueue: string;
+}
+
+/** More than the master's attempts at a file (3) before it gives an import up. */
+const CALL_OFF_ATTEMPTS = 5;
+/** The build output recorded when `--output` is not given. */
+const DEFAULT_OUTPUT = "Imported manually with piw-import";
+
+const log = new Logger("piw-import");
+
+function nonNegative(text: string): Duration {
+  const d = Duration.parse(text);
+  if (d.micros < 0) throw new RangeError("a build cannot take a negative time");
+  return d;
+}
+
+function command() {
+  return toolCommand(
+    "piw-import",
+    "Import the specified wheel(s) into the piwheels database and file system, as one build. " +
+      "This must run on the same machine as piw-master.",
+  )
+    .argument("<files...>", "the wheel(s) to import; several files are registered as one build")
+    .option(
+      "--package <PACKAGE>",
+      "the name of the package to import; if omitted, the name the first wheel gives itself " +
+        "(or its file name's)",
+    )
+    .option(
+      "--package-version <VERSION>",
+      "the version of the package to import; if omitted, derived from the first wheel",
+    )
+    .option(
+      "--abi <ABI>",
+      "the ABI the build was for; if omitted, the first wheel's ABI tag (the master's default " +
+        "build ABI for 'none' and 'abi3' wheels)",
+    )
+    .option(
+      "--duration <DURATION>",
+      "the time taken to build the package, e.g. 90s or 1h30m",
+      parsed(nonNegative),
+      Duration.ZERO,
+    )
+    .option(
+      "--output <FILE>",
+      "the file containing the build output to store; if omitted, a message saying the build " +
+        "was imported is stored",
+    )
+    .option("-y, --yes", "run non-interactively; never prompt during operation")
+    .option(
+      "-d, --delete",
+      "remove the file(s) after a successful import; if the import fails, no file is removed",
+    )
+    .option(
+      "--import-queue <ADDR>",
+      "the address of the queue used by piw-import (this should always be an ipc address)",
+      DEFAULT_IMPORT_QUEUE,
+    )
+    .option(
+      "--file-queue <ADDR>",
+      "the address of the master's file queue, which the files are uploaded to",
+      DEFAULT_FILE_QUEUE,
+    );
+}
+
+/** A wheel to import: where it is and its file state. */
+interface Wheel {
+  path: string;
+  state: FileState;
+}
+
+async function describe(path: string): Promise<Wheel> {
+  const name = basename(path);
+  const tags = parseWheelFilename(name);
+  const info = await Deno.stat(path);
+  if (!info.isFile) throw new Error(`${path} is not a file`);
+  const state = new FileState(
+    name,
+    info.size,
+    await sha256File(path),
+    tags.packageTag,
+    tags.packageVersionTag,
+    tags.pyVersionTag,
+    tags.abiTag,
+    tags.platformTag,
+    {},
+  );
+  return { path, state };
+}
+
+/**
+ * The package and version a wheel is of: what its core metadata says (the project's own
+ * spelling, which file names escape: `python_dateutil` is `python-dateutil`), or else its file
+ * name's tags.
+ */
+async function packageOf(wheel: Wheel): Promise<[string, string]> {
+  let name: string | null = null;
+  let version: string | null = null;
+  try {
+    const metadata = await readWheelMetadata(wheel.path);
+    name = metadataField(metadata, "Name");
+    version = metadataField(metadata, "Version");
+  } catch (e) {
+    log.debug(`${wheel.state.filename}: no core metadata (${errorMessage(e)}); using its name`);
+  }
+  return [name ?? wheel.state.packageTag, version ?? wheel.state.packageVersionTag];
+}
+
+/** The build ABI from the first wheel: its ABI tag, or null (the master's default). */
+function abiOf(wheel: Wheel): string | null {
+  const abi = wheel.state.abiTag;
+  return abi === "none" || abi === "abi3" ? null : abi;
+}
+
+/** Uploads one file, with a progress bar on a terminal. */
+async function upload(wheel: Wheel, fileQueue: string, bar: boolean): Promise<void> {
+  const { filename, filesize } = wheel.state;
+  if (!bar) {
+    log.info(`sending ${filename} (${filesize} bytes)`);
+    await sendFile(fileQueue, IMPORTER_ID, wheel.path);
+    return;
+  }
+  const progress = new ProgressBar(filename, filesize);
+  try {
+    await sendFile(fileQueue, IMPORTER_ID, wheel.path, (sent) => progress.update(sent));
+  } finally {
+    progress.finish();
+  }
+}
+
+/** The build piw-import registers. */
+interface Build {
+  abi: string | null;
+  pkg: string;
+  version: string;
+  output: string;
+  wheels: Wheel[];
+}
+
+/** IMPORT, then every SEND answered until DONE; resolves to the ERROR's message, or null. */
+async function register(opts: Options, build: Build): Promise<string | null> {
+  const byName = new Map(build.wheels.map((w) => [w.state.filename, w]));
+  const bar = Deno.stderr.isTerminal() && levelsFor(opts) !== "warning";
+  await using queue = new ImportQueue(opts.importQueue);
+  let reply = await queue.request("IMPORT", [
+    build.abi,
+    build.pkg,
+    build.version,
+    true,
+    opts.duration,
+    build.output,
+    build.wheels.map((w) => w.state.asMessage()),
+  ]);
+  while (reply.msg === "SEND") {
+    const wheel = byName.get(reply.data);
+    try {
+      if (!wheel) throw new Error(`the master asked for ${reply.data}, not one of the files given`);
+      await upload(wheel, opts.fileQueue, bar);
+    } catch (e) {
+      await callOff(queue);
+      return errorMessage(e);
+    }
+    reply = await queue.request("SENT");
+  }
+  return refusal(reply);
+}
+
+/**
+ * Calls off an import whose file could not be sent. Mr. Chase has no message for that, and
+ * would hold the import (refusing others) until it times out; so piw-import says SENT without
+ * sending: each verification fails, and after its last attempt the master answers ERROR and
+ * forgets the import.
+ */
+async function callOff(queue: ImportQueue): Promise<void> {
+  for (let i = 0; i < CALL_OFF_ATTEMPTS; i++) {
+    const reply = await queue.request("SENT").catch(() => null);
+    if (reply?.msg !== "SEND") return;
+  }
+}
+
+/** Reads the files given and works out the build they are. */
+async function prepare(opts: Options, paths: string[]): Promise<Build> {
+  const wheels: Wheel[] = [];
+  for (const path of paths) {
+    try {
+      wheels.push(await describe(path));
+    } catch (e) {
+      throw new Error(`cannot import ${path}: ${errorMessage(e)}`);
+    }
+  }
+  const first = wheels[0]!;
+  const [pkg, version] = await packageOf(first);
+  return {
+    abi: opts.abi ?? abiOf(first),
+    pkg: opts.package ?? pkg,
+    version: opts.packageVersion ?? version,
+    output: opts.output === undefined ? DEFAULT_OUTPUT : await Deno.readTextFile(opts.output),
+    wheels,
+  };
+}
+
+/** Advice for an unknown package or version that piw-import worked out itself. */
+function advice(opts: Options, build: Build, error: string): string {
+  const guessed = [
+    ...(opts.package === undefined ? ["--package"] : []),
+    ...(opts.packageVersion === undefined ? ["--package-version"] : []),
+  ];
+  if (!/unknown (package|version)/.test(error) || guessed.length === 0) return "";
+  return ` (${build.pkg} ${build.version} is what ${build.wheels[0]!.state.filename} says; ` +
+    `give ${guessed.join(" and ")} if the master knows it by another name)`;
+}
+
+/** Runs piw-import; resolves to the exit status. */
+export async function main(args: string[] = Deno.args): Promise<number> {
+  const cmd = command();
+  const opts = parseCommand<Options>(cmd, args);
+  try {
+    const build = await prepare(opts, cmd.args);
+    const names = build.wheels.map((w) => w.state.filename).join(", ");
+    const what = `import ${build.wheels.length} file(s) as one build of ${build.pkg} ` +
+      `${build.version} for ${build.abi ?? "the default build ABI"}: ${names}`;
+    if (!await mayProceed("piw-import", what, opts.yes, log)) return 1;
+    const error = await register(opts, build);
+    if (error !== null) {
+      log.error(`the import failed: ${error}${advice(opts, build, error)}`);
+      if (opts.delete) log.warning("no file was removed");
+      return 1;
+    }
+    log.info(`imported ${build.pkg} ${build.version}: ${build.wheels.length} file(s)`);
+    if (opts.delete) {
+      for (const w of build.wheels) {
+        await Deno.remove(w.path);
+        log.info(`removed ${w.path}`);
+      }
+    }
+    return 0;
+  } catch (e) {
+    log.error(errorMessage(e));
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,150 @@
+/**
+ * How piw-logger hands records to the master's Lumberjack (a PUSH on the log queue, WIRE.md
+ * "Logger → Lumberjack"), in one of two ways:
+ *
+ * - {@linkcode BlockingSender} (loading old logs): each record waits until the master takes
+ *   it, so that none is lost; a master that is not there yet is waited for, with a warning.
+ * - {@linkcode DroppingSender} (`--drop`, a piped logger): reading never waits. Records wait in
+ *   a bounded backlog for the master; one the master has not taken within
+ *   {@linkcode DROP_AFTER_MS} of being read, or one that finds the backlog full, is dropped and
+ *   counted. Apache writes its log lines to the logger's stdin and would block on a full pipe,
+ *   so a piped logger must keep reading whatever the master does.
+ *
+ * @module
+ */
+
+import type { Logger } from "../shared/log.ts";
+import { Push, ZmqError } from "../shared/zmq/mod.ts";
+
+/** With `--drop`, a record not taken by the master within this time is dropped. */
+export const DROP_AFTER_MS = 1_000;
+/** With `--drop`, at most this many records wait for the master. */
+export const MAX_BACKLOG = 10_000;
+/** The backlog's sent records are let go of in batches of this many. */
+const COMPACT_AT = 4096;
+/** Without `--drop`, a record waiting this long has the logger say it is waiting. */
+const WAIT_WARNING_MS = 10_000;
+/** How long closing waits for the records already taken to be written out. */
+const LINGER_MS = { blocking: 30_000, dropping: 1_000 };
+
+function isTimeout(e: unknown): boolean {
+  return e instanceof ZmqError && e.code === "EAGAIN";
+}
+
+/** Something records (encoded LOG* messages) are handed to. */
+export interface LogSender {
+  /** Records the master took. */
+  readonly sent: number;
+  /** Records dropped (always 0 for a blocking sender). */
+  readonly dropped: number;
+  /** Hands a record over; a blocking sender resolves once the master took it. */
+  send(frame: Uint8Array): Promise<void> | void;
+  /** Finishes with what is waiting (sent or, past its time, dropped) and closes. */
+  close(): Promise<void>;
+}
+
+/** Waits for the master to take every record. */
+export class BlockingSender implements LogSender {
+  readonly #push: Push;
+  sent = 0;
+  readonly dropped = 0;
+
+  /** Connects to the log queue at `address`. */
+  constructor(readonly address: string, readonly log: Logger) {
+    this.#push = new Push({ sendTimeout: WAIT_WARNING_MS, linger: LINGER_MS.blocking });
+    this.#push.connect(address);
+  }
+
+  /** Sends a record, waiting as long as it takes. */
+  async send(frame: Uint8Array): Promise<void> {
+    for (let warned = false;; warned = true) {
+      try {
+        await this.#push.send(frame);
+        this.sent++;
+        if (warned) this.log.info("the master takes records again");
+        return;
+      } catch (e) {
+        if (!isTimeout(e)) throw e;
+        if (!warned) this.log.warning(`waiting for the master to take records on ${this.address}`);
+      }
+    }
+  }
+
+  /** Closes, writing out what the socket holds. */
+  async close(): Promise<void> {
+    await this.#push.close();
+  }
+}
+
+/** Never makes the reader wait: drops what the master does not take in time. */
+export class DroppingSender implements LogSender {
+  readonly #push: Push;
+  /** Records waiting, with the time each is dropped at; `#head` is the next one to send. */
+  #backlog: { frame: Uint8Array; deadline: number }[] = [];
+  #head = 0;
+  #pumping: Promise<void> | null = null;
+  #dropping = false;
+  sent = 0;
+  dropped = 0;
+
+  /** Connects to the log queue at `address`. */
+  constructor(readonly address: string, readonly log: Logger) {
+    this.#push = new Push({ linger: LINGER_MS.dropping });
+    this.#push.connect(address);
+  }
+
+  /** Queues a record (or drops it at once when the backlog is full); never waits. */
+  send(frame: Uint8Array): void {
+    if (this.#backlog.length - this.#head >= MAX_BACKLOG) {
+      this.#drop();
+      return;
+    }
+    this.#backlog.push({ frame, deadline: Date.now() + DROP_AFTER_MS });
+    this.#pumping ??= this.#pump().finally(() => (this.#pumping = null));
+  }
+
+  #drop(): void {
+    this.dropped++;
+    if (!this.#dropping) {
+      this.#dropping = true;
+      this.log.warning(`dropping records: the master on ${this.address} does not take them`);
+    }
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#head < this.#backlog.length) {
+      const { frame, deadline } = this.#backlog[this.#head++]!;
+      if (this.#head >= COMPACT_AT) {
+        this.#backlog = this.#backlog.slice(this.#head);
+        this.#head = 0;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.#drop();
+        continue;
+      }
+      this.#push.options.sendTimeout = left;
+      try {
+        await this.#push.send(frame);
+      } catch (e) {
+        // a timeout, or the socket closing under us: either way the record is lost
+        if (!isTimeout(e)) this.log.debug(`cannot send a record: ${(e as Error).message}`);
+        this.#drop();
+        continue;
+      }
+      this.sent++;
+      if (this.#dropping) {
+        this.#dropping = false;
+        this.log.warning(`the master takes records again (${this.dropped} dropped so far)`);
+      }
+    }
+    this.#backlog = [];
+    this.#head = 0;
+  }
+
+  /** Sends (or drops) what is waiting, then closes. */
+  async close(): Promise<void> {
+    await this.#pumping;
+    await this.#push.close();
+  }
+}

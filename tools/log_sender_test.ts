@@ -1,0 +1,55 @@
+/**
+ * The two ways piw-logger hands records to the master, over a real ipc:// queue with a PULL
+ * socket standing in for the Lumberjack.
+ */
+
+import { assertEquals } from "../tests/assert.ts";
+import { endpoint } from "../tests/zmq_support.ts";
+import { Logger } from "../shared/log.ts";
+import { Pull } from "../shared/zmq/mod.ts";
+import { BlockingSender, DroppingSender, MAX_BACKLOG } from "./log_sender.ts";
+
+const log = new Logger("log-sender-test");
+const record = (n: number) => new TextEncoder().encode(`record ${n}`);
+const text = (frames: Uint8Array[]) => new TextDecoder().decode(frames[0]);
+
+Deno.test("dropping sender: with nobody to take them, records are dropped, never waited on", async () => {
+  const sender = new DroppingSender(endpoint("ipc"), log);
+  // one record is being sent, MAX_BACKLOG wait behind it, and the next 5 find no room
+  const total = 1 + MAX_BACKLOG + 5;
+  for (let n = 0; n < total; n++) {
+    assertEquals(sender.send(record(n)), undefined, "send returns at once");
+  }
+  assertEquals(sender.dropped, 5, "what finds the backlog full is dropped at once");
+  await sender.close();
+  assertEquals([sender.sent, sender.dropped], [0, total]);
+});
+
+Deno.test("dropping sender: a master that arrives in time gets the records, in order", async () => {
+  const address = endpoint("ipc");
+  const sender = new DroppingSender(address, log);
+  sender.send(record(1));
+  sender.send(record(2));
+  const pull = new Pull({ receiveTimeout: 5000 });
+  await pull.bind(address);
+  assertEquals(text(await pull.receive()), "record 1");
+  assertEquals(text(await pull.receive()), "record 2");
+  sender.send(record(3));
+  assertEquals(text(await pull.receive()), "record 3");
+  await sender.close();
+  assertEquals([sender.sent, sender.dropped], [3, 0]);
+  await pull.close();
+});
+
+Deno.test("blocking sender: waits for the master rather than drop anything", async () => {
+  const address = endpoint("ipc");
+  const sender = new BlockingSender(address, log);
+  const sending = sender.send(record(1));
+  const pull = new Pull({ receiveTimeout: 5000 });
+  await pull.bind(address);
+  await sending;
+  assertEquals(text(await pull.receive()), "record 1");
+  await sender.close();
+  assertEquals([sender.sent, sender.dropped], [1, 0]);
+  await pull.close();
+});

@@ -1,0 +1,68 @@
+/**
+ * piw-remove (manual chapter 9): removes a version of a package: every build of it is
+ * forgotten, every file those builds made is deleted and so are the downloads logged of them;
+ * with `--skip REASON` the version is never built again. It asks first (unless `-y`), sends
+ * REMOVE on the import queue, and the master answers DONE (the version's pages are rewritten)
+ * or ERROR (an unknown version).
+ *
+ * Run with the flags `TOOLS["piw-remove"]` of `shared/flags.ts` declares.
+ *
+ * @module
+ */
+
+import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
+import { errorMessage, Logger } from "../shared/log.ts";
+import { mayProceed } from "../shared/prompt.ts";
+import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
+
+/** piw-remove's options. */
+interface Options extends CommonOptions {
+  yes?: boolean;
+  skip?: string;
+  importQueue: string;
+}
+
+const log = new Logger("piw-remove");
+
+function command() {
+  return toolCommand(
+    "piw-remove",
+    "Remove a version of a package from the system: its builds, their files and the " +
+      "downloads logged of them. This must run on the same machine as piw-master.",
+  )
+    .argument("<package>", "the name of the package to remove")
+    .argument("<version>", "the version of the package to remove")
+    .option("-y, --yes", "run non-interactively; never prompt during operation")
+    .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds")
+    .option(
+      "--import-queue <ADDR>",
+      "the address of the queue used by piw-remove (this should always be an ipc address)",
+      DEFAULT_IMPORT_QUEUE,
+    );
+}
+
+/** Runs piw-remove; resolves to the exit status. */
+export async function main(args: string[] = Deno.args): Promise<number> {
+  const cmd = command();
+  const opts = parseCommand<Options>(cmd, args);
+  const [pkg, version] = cmd.args as [string, string];
+  const skip = opts.skip ?? "";
+  const what = `remove every build and file of ${pkg} ${version}` +
+    (skip ? ` and skip it from now on (${skip})` : "");
+  if (!await mayProceed("piw-remove", what, opts.yes, log)) return 1;
+  try {
+    await using queue = new ImportQueue(opts.importQueue);
+    const why = refusal(await queue.request("REMOVE", [pkg, version, skip]));
+    if (why !== null) {
+      log.error(`the master refused the removal: ${why}`);
+      return 1;
+    }
+    log.info(`removed ${pkg} ${version}${skip ? "; it will not be built again" : ""}`);
+    return 0;
+  } catch (e) {
+    log.error(errorMessage(e));
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
