@@ -1,16 +1,17 @@
 /**
- * The Deno permissions of each master task's Worker, derived from the master's options: every
- * task gets exactly the sockets, paths and hosts its job needs (the Scribe writes the output
- * path and reaches nothing else; the Oracle reaches the database; Cloud Gazer reaches PyPI),
- * so a fault in one task cannot be turned against the rest of the machine. inproc:// needs no
- * permission at all.
+ * The Deno permissions of the Workers that do the tools' work, derived from their options at
+ * start: each master task gets exactly the sockets, paths and hosts its job needs (the Scribe
+ * writes the output path and reaches nothing else; the Oracle reaches the database; Cloud Gazer
+ * reaches PyPI), and the build slave's Worker reaches the master's two queues, its build
+ * directory and the programs it runs by absolute path. A fault in one cannot be turned against
+ * the rest of the machine. inproc:// needs no permission at all.
  *
  * @module
  */
 
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MasterOptions } from "./options.ts";
+import type { MasterOptions } from "../master/options.ts";
 
 /** A Worker's permissions, every kind stated. */
 export type Permissions = {
