@@ -32,8 +32,11 @@ export const DEFAULT_OUTPUT_LIMIT = 4 * 1024 * 1024;
 const PIP_OPTIONS = ["--no-input", "--disable-pip-version-check", "--no-cache-dir", "--verbose"];
 /** Exactly the one sdist, built with what is installed. */
 const SOURCE_ONLY = ["--no-deps", "--no-binary", ":all:", "--no-build-isolation"];
-/** pip reads no configuration file (Raspberry Pi OS's /etc/pip.conf adds an index). */
-const PIP_ENV = { PIP_CONFIG_FILE: "/dev/null" };
+/**
+ * pip reads no configuration file (Raspberry Pi OS's /etc/pip.conf adds an index), and Python
+ * writes its output as it goes, so a build killed at its timeout leaves its log up to the kill.
+ */
+const PIP_ENV = { PIP_CONFIG_FILE: "/dev/null", PYTHONUNBUFFERED: "1" };
 
 /** What to build, with what, and how. */
 export interface BuildOptions {
