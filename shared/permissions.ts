@@ -12,6 +12,8 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MasterOptions } from "../master/options.ts";
+import { DPKG } from "../slave/dependencies.ts";
+import { BWRAP, KILL, SETSID, SHELL, SYSTEM_PATHS } from "../slave/sandbox.ts";
 
 /** A Worker's permissions, every kind stated. */
 export type Permissions = {
@@ -20,7 +22,7 @@ export type Permissions = {
   import: false;
   net: string[] | false;
   read: string[] | false;
-  run: false;
+  run: string[] | false;
   sys: string[] | false;
   write: string[] | false;
 };
@@ -113,4 +115,37 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
     cloud_gazer: merge(logFile, urlPermissions(options.pypiXmlrpc)),
     lumberjack: merge(logFile, endpointPermissions(options.logQueue)),
   };
+}
+
+/** What the build slave's Worker is given. */
+export interface SlaveSettings {
+  /** The master's slave queue. */
+  slaveQueue: string;
+  /** The master's file queue. */
+  fileQueue: string;
+  /** The interpreter builds run with (absolute path). */
+  python: string;
+  /** The build directory. */
+  buildDir: string;
+  /** The log file, if any. */
+  logFile?: string | undefined;
+}
+
+/**
+ * The build slave Worker's permissions: the master's two queues (the package index is reached
+ * by pip, inside the sandbox, not by Deno); its build directory; the interpreter and the
+ * sandbox's tools by absolute path; and reading the system directories, whose layout the
+ * sandbox mirrors read-only for the build.
+ */
+export function slavePermissions(s: SlaveSettings): Permissions {
+  return merge(
+    s.logFile ? { read: [s.logFile], write: [s.logFile] } : {},
+    endpointPermissions(s.slaveQueue),
+    endpointPermissions(s.fileQueue),
+    {
+      read: [s.buildDir, "/usr", "/etc", ...SYSTEM_PATHS],
+      write: [s.buildDir],
+      run: [s.python, BWRAP, SETSID, KILL, SHELL, DPKG],
+    },
+  );
 }

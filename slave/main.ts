@@ -10,7 +10,7 @@
  */
 
 import { parseCommand } from "../shared/config.ts";
-import { slavePermissions } from "../shared/flags.ts";
+import { slavePermissions } from "../shared/permissions.ts";
 import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 import { slaveCommand, type SlaveOptions } from "./options.ts";
@@ -40,7 +40,13 @@ async function main(): Promise<number> {
     type: "module",
     name: "piw-slave",
     deno: {
-      permissions: slavePermissions({ slaveQueue, fileQueue, logFile: options.logFile, ...builder }),
+      permissions: slavePermissions({
+        slaveQueue,
+        fileQueue,
+        python: options.python,
+        buildDir: options.buildDir,
+        logFile: options.logFile,
+      }),
     },
   });
   const finished = Promise.withResolvers<FromWorker>();

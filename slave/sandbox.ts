@@ -25,7 +25,7 @@ export const SETSID = "/usr/bin/setsid";
 /** procps' kill: kills that session's process group (`Deno.kill` of a group needs every run). */
 export const KILL = "/usr/bin/kill";
 /** The shell that sets the memory limit and joins stderr to stdout before running the build. */
-const SHELL = "/bin/sh";
+export const SHELL = "/bin/sh";
 
 /**
  * The default limit of each build process's address space: 2 GiB. A runaway allocation then

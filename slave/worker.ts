@@ -18,7 +18,10 @@ export type ToWorker =
   | { type: "stop" };
 
 /** The Worker's messages to the main thread. */
-export type FromWorker = { type: "finished"; why: "DIE" | "stopped" } | { type: "failed"; message: string };
+export type FromWorker = { type: "finished"; why: "DIE" | "stopped" } | {
+  type: "failed";
+  message: string;
+};
 
 const self = globalThis as unknown as {
   postMessage(message: FromWorker): void;
