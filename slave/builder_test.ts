@@ -38,7 +38,7 @@ function exists(path: string): Promise<boolean> {
 async function withBuild(
   pypi: FakePyPI,
   options: Partial<BuildOptions> & Pick<BuildOptions, "package" | "version">,
-  check: (r: BuildResult) => Promise<void>,
+  check: (r: BuildResult) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   const buildDir = await Deno.makeTempDir({ prefix: "piwheels-build-test-" });
@@ -137,7 +137,7 @@ Deno.test("a failing build is status false with the error at the end of its boun
   const setupPy =
     "print('x' * 100_000)\nraise SystemExit('PIWHEELS-TEST: this package cannot build')\n";
   await pypi.release("broken", "0.1", { setupPy });
-  await withBuild(pypi, { package: "broken", version: "0.1", outputLimit: 4096 }, async (r) => {
+  await withBuild(pypi, { package: "broken", version: "0.1", outputLimit: 4096 }, (r) => {
     assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
     assertMatch(r.output, /^\[\d+ bytes of earlier output dropped\]\n/);
     assert(new TextEncoder().encode(r.output).length < 4096 + 100, `${r.output.length} bytes`);
@@ -148,7 +148,7 @@ Deno.test("a failing build is status false with the error at the end of its boun
 Deno.test("a version the index does not have fails the build", async () => {
   await using pypi = new FakePyPI();
   await pypi.release("tiny", "1.0");
-  await withBuild(pypi, { package: "tiny", version: "2.0" }, async (r) => {
+  await withBuild(pypi, { package: "tiny", version: "2.0" }, (r) => {
     assertEquals([r.status, r.files], [false, []]);
     assertStringIncludes(r.output, "No matching distribution found for tiny==2.0");
   });
@@ -281,7 +281,7 @@ Deno.test("without network: the source is downloaded, then the build cannot reac
   };
   await pypi.release("offline", "1.0", await hostile(config));
   try {
-    await withBuild(pypi, { package: "offline", version: "1.0", noNetwork: true }, async (r) => {
+    await withBuild(pypi, { package: "offline", version: "1.0", noNetwork: true }, (r) => {
       assert(r.status, r.output);
       assertStringIncludes(r.output, "Saved ");
       assertEquals(r.files.map((f) => f.file.filename), ["offline-1.0-py3-none-any.whl"]);
