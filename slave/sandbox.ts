@@ -41,7 +41,7 @@ export const SYSTEM_PATHS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
 /** System directories shown read-only in full, but for what not everyone may read in /etc. */
 const SYSTEM_DIRS = ["/usr", "/etc"];
 /** Where the secrets of a system live, hidden from the build unless everyone may read them. */
-const CONFIG_DIR = "/etc";
+export const CONFIG_DIR = "/etc";
 /** The user and group a build runs as inside its user namespace: nobody. */
 const SANDBOX_ID = "65534";
 /** The environment's PATH. */
