@@ -29,10 +29,13 @@ const SHELL = "/bin/sh";
 
 /**
  * The default limit of each build process's address space: 2 GiB. A runaway allocation then
- * fails in the process that makes it instead of waking the kernel's OOM killer (which may pick
- * the slave). It is well above what pip or gcc need for all but the largest translation units
- * (a C extension's build here peaks near 1/10 of it), below the memory of the 4 and 8 GB
- * Raspberry Pis that build, and per process: a parallel `make` gets it per job.
+ * fails (MemoryError, "virtual memory exhausted") in the process that makes it, instead of
+ * waking the kernel's OOM killer, which may pick the slave. Address space, not resident memory,
+ * is what `ulimit -v` can bound, and it overstates use (glibc reserves 64 MiB per thread arena),
+ * so the limit sits well above need: pip with gcc builds a C extension here within 64 MiB, and
+ * cc1plus on the heaviest C++ units needs 1–2 GiB. It stays below the memory of the 4 and 8 GB
+ * Raspberry Pis that build, and applies per process (a parallel make gets it per job); a 32-bit
+ * userland cannot exceed it anyway.
  */
 export const DEFAULT_MEMORY_LIMIT = 2 * 1024 ** 3;
 
