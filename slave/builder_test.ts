@@ -17,6 +17,7 @@ import {
   makeVenv,
   processesWith,
   stubborn,
+  survivors,
   uniqueMarker,
 } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
@@ -165,7 +166,7 @@ Deno.test("a build outliving its timeout is killed whole, its SIGTERM-proof chil
       assertStringIncludes(r.output, `STUBBORN started ${marker}`); // its children had started
       assertStringIncludes(r.output, "killed after 5s: the build timed out");
       assert(r.duration.compare(timeout.plus(Duration.of({ seconds: 5 }))) < 0, `${r.duration}`);
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
     });
   } finally {
     await killAll(marker);
@@ -186,7 +187,7 @@ Deno.test("an aborted build (no sandbox) is killed whole and reported as aborted
       await watching;
       assertEquals([r.status, r.ended, r.files], [false, "aborted", []]);
       assertStringIncludes(r.output, "killed: the build was aborted");
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
     }, stop.signal);
   } finally {
     await killAll(marker);
@@ -247,7 +248,7 @@ Deno.test("a hostile setup.py under bubblewrap reaches nothing outside its build
       assertStringIncludes(detail("write-usr"), "Read-only file system");
       assertStringIncludes(detail("memory"), "MemoryError");
       assertStringIncludes(detail("git"), "CalledProcessError");
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
       assert(!await exists(config.owned_file));
       assert(!await exists(config.host_tmp_file));
       assertEquals(await Deno.readTextFile(config.host_bashrc).catch(() => null), bashrc);

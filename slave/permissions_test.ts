@@ -2,8 +2,8 @@ import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import {
   cExtension,
   killAll,
-  processesWith,
   stubborn,
+  survivors,
   uniqueMarker,
 } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
@@ -102,7 +102,7 @@ Deno.test("without a sandbox, a timeout kills the whole group with exactly build
       assertStringIncludes(r.output, `STUBBORN started ${marker}`);
       assertStringIncludes(r.output, "killed after 4s");
       assert(r.files.length === 0);
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
     });
   } finally {
     await killAll(marker);

@@ -1,7 +1,13 @@
 import { Duration } from "../shared/duration.ts";
 import { Logger } from "../shared/log.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
-import { killAll, processesWith, RecordingLogger, uniqueMarker } from "../tests/fixtures/builds.ts";
+import {
+  killAll,
+  processesWith,
+  RecordingLogger,
+  survivors,
+  uniqueMarker,
+} from "../tests/fixtures/builds.ts";
 import { PYTHON } from "../tests/process.ts";
 import { type RunOptions, Sandbox, SandboxError } from "./sandbox.ts";
 import { TailBuffer } from "./tail.ts";
@@ -127,7 +133,7 @@ for (const mode of ["bwrap", "none"] as const) {
       });
       assertEquals([r.ended, r.code], ["timed out", 128 + 9]);
       assertEquals(r.output, "started\n");
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
     } finally {
       await killAll(marker);
     }
@@ -145,7 +151,7 @@ for (const mode of ["bwrap", "none"] as const) {
       stop.abort();
       const r = await running;
       assertEquals([r.ended, r.code], ["aborted", 128 + 9]);
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
       const again = await sh(sandbox, `echo ran ${marker}`, { signal: stop.signal });
       assertEquals([again.ended, again.output], ["aborted", ""]);
     } finally {
@@ -159,7 +165,7 @@ for (const mode of ["bwrap", "none"] as const) {
       const sandbox = await Sandbox.create({ mode, logger });
       const r = await runIn(sandbox, [PYTHON, "-c", LEAVER, marker, "0"]);
       assertEquals([r.ended, r.code, r.output], ["exited", 0, "left\n"]);
-      assertEquals(await processesWith(marker), []);
+      assertEquals(await survivors(marker), []);
     } finally {
       await killAll(marker);
     }
@@ -172,7 +178,7 @@ Deno.test("bwrap: even a process in a session of its own dies with the sandbox",
     const sandbox = await Sandbox.create({ mode: "bwrap", logger });
     const r = await runIn(sandbox, [PYTHON, "-c", LEAVER, marker, "1"]);
     assertEquals([r.ended, r.code, r.output], ["exited", 0, "left\n"]);
-    assertEquals(await processesWith(marker), []);
+    assertEquals(await survivors(marker), []);
   } finally {
     await killAll(marker);
   }
