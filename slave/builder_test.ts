@@ -13,12 +13,11 @@ import {
   cExtension,
   hostile,
   type HostileConfig,
-  killAll,
   makeVenv,
   processesWith,
   stubborn,
   survivors,
-  uniqueMarker,
+  withMarker,
 } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
 import { PYTHON, run } from "../tests/process.ts";
@@ -155,12 +154,11 @@ Deno.test("a version the index does not have fails the build", async () => {
   });
 });
 
-Deno.test("a build outliving its timeout is killed whole, its SIGTERM-proof children too", async () => {
-  await using pypi = new FakePyPI();
-  const marker = uniqueMarker();
-  await pypi.release("stubborn", "1.0", await stubborn(marker, true));
-  const timeout = Duration.of({ seconds: 5 });
-  try {
+Deno.test("a build outliving its timeout is killed whole, its SIGTERM-proof children too", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, true));
+    const timeout = Duration.of({ seconds: 5 });
     await withBuild(pypi, { package: "stubborn", version: "1.0", timeout }, async (r) => {
       assertEquals([r.status, r.ended, r.files], [false, "timed out", []]);
       assertStringIncludes(r.output, `STUBBORN started ${marker}`); // its children had started
@@ -168,120 +166,111 @@ Deno.test("a build outliving its timeout is killed whole, its SIGTERM-proof chil
       assert(r.duration.compare(timeout.plus(Duration.of({ seconds: 5 }))) < 0, `${r.duration}`);
       assertEquals(await survivors(marker), []);
     });
-  } finally {
-    await killAll(marker);
-  }
-});
+  }));
 
-Deno.test("an aborted build (no sandbox) is killed whole and reported as aborted", async () => {
-  await using pypi = new FakePyPI();
-  const marker = uniqueMarker();
-  await pypi.release("stubborn", "1.0", await stubborn(marker, false));
-  const stop = new AbortController();
-  const watching = (async () => {
-    while ((await processesWith(marker)).length < 2) await new Promise((r) => setTimeout(r, 50));
-    stop.abort();
-  })();
-  try {
+Deno.test("an aborted build (no sandbox) is killed whole and reported as aborted", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, false));
+    const stop = new AbortController();
+    const watching = (async () => {
+      while ((await processesWith(marker)).length < 2) await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+    })();
     await withBuild(pypi, { package: "stubborn", version: "1.0", sandbox: none }, async (r) => {
       await watching;
       assertEquals([r.status, r.ended, r.files], [false, "aborted", []]);
       assertStringIncludes(r.output, "killed: the build was aborted");
       assertEquals(await survivors(marker), []);
     }, stop.signal);
-  } finally {
-    await killAll(marker);
-  }
-});
+  }));
 
-Deno.test("a hostile setup.py under bubblewrap reaches nothing outside its build", async () => {
-  await using pypi = new FakePyPI();
-  const marker = uniqueMarker();
-  const home = Deno.env.get("HOME")!;
-  const ssh = `${home}/.ssh`;
-  const createdSsh = !await exists(ssh);
-  const owned = await Deno.makeTempDir();
-  const bashrc = await Deno.readTextFile(`${home}/.bashrc`).catch(() => null);
-  const config: HostileConfig = {
-    name: "hostile",
-    version: "6.6.6",
-    marker,
-    host_bashrc: `${home}/.bashrc`,
-    ssh_secret: `${ssh}/${marker}`,
-    owned_file: `${owned}/pwned`,
-    host_tmp_file: `/tmp/${marker}`,
-    git_url: `${pypi.url}/hostile.git`,
-    secret_env: "PIWHEELS_TEST_SECRET",
-    port: Number(new URL(pypi.url).port),
-  };
-  await Deno.mkdir(ssh, { recursive: true, mode: 0o700 });
-  await Deno.writeTextFile(config.ssh_secret, "a private key\n", { mode: 0o600 });
-  Deno.env.set(config.secret_env, "leaked");
-  await pypi.release("hostile", "6.6.6", await hostile(config));
-  try {
-    await withBuild(pypi, { package: "hostile", version: "6.6.6" }, async (r) => {
-      assert(r.status, r.output); // it still builds
-      const seen = attempts(r.output);
-      const verdicts = new Map<string, boolean>();
-      for (const a of seen) {
-        assertEquals(verdicts.get(a.name) ?? a.ok, a.ok, `${a.name} the same every time`);
-        verdicts.set(a.name, a.ok);
-      }
-      assert(seen.some((a) => a.phase.startsWith("bdist_wheel")), "it ran for the wheel too");
-      assertEquals(Object.fromEntries(verdicts), {
-        "home-bashrc": true, // into its private home, gone now
-        "host-bashrc": false,
-        "read-ssh": false,
-        "read-shadow": false,
-        "write-owned": false,
-        "write-host-tmp": true, // into its private /tmp
-        "write-usr": false,
-        memory: false,
-        git: false,
-        environment: false,
-        background: true, // killed with the sandbox
-        network: true, // shared: it must reach the index
+Deno.test("a hostile setup.py under bubblewrap reaches nothing outside its build", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    const home = Deno.env.get("HOME")!;
+    const ssh = `${home}/.ssh`;
+    const createdSsh = !await exists(ssh);
+    const owned = await Deno.makeTempDir();
+    const bashrc = await Deno.readTextFile(`${home}/.bashrc`).catch(() => null);
+    const config: HostileConfig = {
+      name: "hostile",
+      version: "6.6.6",
+      marker,
+      host_bashrc: `${home}/.bashrc`,
+      ssh_secret: `${ssh}/${marker}`,
+      owned_file: `${owned}/pwned`,
+      host_tmp_file: `/tmp/${marker}`,
+      git_url: `${pypi.url}/hostile.git`,
+      secret_env: "PIWHEELS_TEST_SECRET",
+      port: Number(new URL(pypi.url).port),
+    };
+    await Deno.mkdir(ssh, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(config.ssh_secret, "a private key\n", { mode: 0o600 });
+    Deno.env.set(config.secret_env, "leaked");
+    await pypi.release("hostile", "6.6.6", await hostile(config));
+    try {
+      await withBuild(pypi, { package: "hostile", version: "6.6.6" }, async (r) => {
+        assert(r.status, r.output); // it still builds
+        const seen = attempts(r.output);
+        const verdicts = new Map<string, boolean>();
+        for (const a of seen) {
+          assertEquals(verdicts.get(a.name) ?? a.ok, a.ok, `${a.name} the same every time`);
+          verdicts.set(a.name, a.ok);
+        }
+        assert(seen.some((a) => a.phase.startsWith("bdist_wheel")), "it ran for the wheel too");
+        assertEquals(Object.fromEntries(verdicts), {
+          "home-bashrc": true, // into its private home, gone now
+          "host-bashrc": false,
+          "read-ssh": false,
+          "read-shadow": false,
+          "write-owned": false,
+          "write-host-tmp": true, // into its private /tmp
+          "write-usr": false,
+          memory: false,
+          git: false,
+          environment: false,
+          background: true, // killed with the sandbox
+          network: true, // shared: it must reach the index
+        });
+        const detail = (name: string) => seen.find((a) => a.name === name)!.detail;
+        assertStringIncludes(detail("home-bashrc"), r.workspace.home);
+        assertStringIncludes(detail("read-shadow"), "PermissionError");
+        assertStringIncludes(detail("write-usr"), "Read-only file system");
+        assertStringIncludes(detail("memory"), "MemoryError");
+        assertStringIncludes(detail("git"), "CalledProcessError");
+        assertEquals(await survivors(marker), []);
+        assert(!await exists(config.owned_file));
+        assert(!await exists(config.host_tmp_file));
+        assertEquals(await Deno.readTextFile(config.host_bashrc).catch(() => null), bashrc);
       });
-      const detail = (name: string) => seen.find((a) => a.name === name)!.detail;
-      assertStringIncludes(detail("home-bashrc"), r.workspace.home);
-      assertStringIncludes(detail("read-shadow"), "PermissionError");
-      assertStringIncludes(detail("write-usr"), "Read-only file system");
-      assertStringIncludes(detail("memory"), "MemoryError");
-      assertStringIncludes(detail("git"), "CalledProcessError");
-      assertEquals(await survivors(marker), []);
-      assert(!await exists(config.owned_file));
-      assert(!await exists(config.host_tmp_file));
-      assertEquals(await Deno.readTextFile(config.host_bashrc).catch(() => null), bashrc);
-    });
-  } finally {
-    await killAll(marker);
-    Deno.env.delete(config.secret_env);
-    await Deno.remove(config.ssh_secret);
-    if (createdSsh) await Deno.remove(ssh);
-    await Deno.remove(owned, { recursive: true });
-    await Deno.remove(config.host_tmp_file).catch(() => {});
-    if (bashrc === null) await Deno.remove(config.host_bashrc).catch(() => {});
-    else await Deno.writeTextFile(config.host_bashrc, bashrc);
-  }
-});
+    } finally {
+      Deno.env.delete(config.secret_env);
+      await Deno.remove(config.ssh_secret);
+      if (createdSsh) await Deno.remove(ssh);
+      await Deno.remove(owned, { recursive: true });
+      await Deno.remove(config.host_tmp_file).catch(() => {});
+      if (bashrc === null) await Deno.remove(config.host_bashrc).catch(() => {});
+      else await Deno.writeTextFile(config.host_bashrc, bashrc);
+    }
+  }));
 
-Deno.test("without network: the source is downloaded, then the build cannot reach the index", async () => {
-  await using pypi = new FakePyPI();
-  const marker = uniqueMarker();
-  const config: HostileConfig = {
-    name: "offline",
-    version: "1.0",
-    marker,
-    host_bashrc: "/nonexistent/.bashrc",
-    ssh_secret: "/nonexistent/key",
-    owned_file: "/nonexistent/pwned",
-    host_tmp_file: `/tmp/${marker}`,
-    git_url: `${pypi.url}/offline.git`,
-    secret_env: "PIWHEELS_TEST_SECRET",
-    port: Number(new URL(pypi.url).port),
-  };
-  await pypi.release("offline", "1.0", await hostile(config));
-  try {
+Deno.test("without network: the source is downloaded, then the build cannot reach the index", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    const config: HostileConfig = {
+      name: "offline",
+      version: "1.0",
+      marker,
+      host_bashrc: "/nonexistent/.bashrc",
+      ssh_secret: "/nonexistent/key",
+      owned_file: "/nonexistent/pwned",
+      host_tmp_file: `/tmp/${marker}`,
+      git_url: `${pypi.url}/offline.git`,
+      secret_env: "PIWHEELS_TEST_SECRET",
+      port: Number(new URL(pypi.url).port),
+    };
+    await pypi.release("offline", "1.0", await hostile(config));
     await withBuild(pypi, { package: "offline", version: "1.0", noNetwork: true }, (r) => {
       assert(r.status, r.output);
       assertStringIncludes(r.output, "Saved ");
@@ -293,10 +282,7 @@ Deno.test("without network: the source is downloaded, then the build cannot reac
       // its own network namespace: a loopback of its own, where nothing listens
       assertStringIncludes(network[2]!.detail, "ConnectionRefusedError");
     });
-  } finally {
-    await killAll(marker);
-  }
-});
+  }));
 
 Deno.test("build refuses what its settings get wrong, before building anything", async () => {
   await using pypi = new FakePyPI();

@@ -1,11 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
-import {
-  cExtension,
-  killAll,
-  stubborn,
-  survivors,
-  uniqueMarker,
-} from "../tests/fixtures/builds.ts";
+import { cExtension, stubborn, survivors, withMarker } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
 import { PYTHON, ROOT, run } from "../tests/process.ts";
 import { type BuilderPermissions, builderPermissions } from "./permissions.ts";
@@ -82,11 +76,10 @@ Deno.test("a C extension builds under bubblewrap with exactly builderPermissions
   });
 });
 
-Deno.test("without a sandbox, a timeout kills the whole group with exactly builderPermissions", async () => {
-  await using pypi = new FakePyPI();
-  const marker = uniqueMarker();
-  await pypi.release("stubborn", "1.0", await stubborn(marker, false));
-  try {
+Deno.test("without a sandbox, a timeout kills the whole group with exactly builderPermissions", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, false));
     await inBuildDir(async (buildDir) => {
       const sandbox: SandboxMode = "none";
       const r = await buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
@@ -104,7 +97,4 @@ Deno.test("without a sandbox, a timeout kills the whole group with exactly build
       assert(r.files.length === 0);
       assertEquals(await survivors(marker), []);
     });
-  } finally {
-    await killAll(marker);
-  }
-});
+  }));
