@@ -59,6 +59,9 @@ print(json.dumps({
 }))
 `;
 
+/** How long an interpreter may take to answer. */
+const PROBE_TIMEOUT_MS = 30_000;
+
 /**
  * Asks the interpreter at `path` (absolute) for its tags and prefixes. Throws
  * {@linkcode InterpreterError} when the path is relative, cannot be run, or does not answer as a
@@ -77,6 +80,7 @@ export async function probeInterpreter(path: string): Promise<Interpreter> {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), // what is not Python may never end
     }).output();
   } catch (e) {
     throw new InterpreterError(
