@@ -13,7 +13,7 @@ Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap or sets
     write: ["/var/lib/piw/build"],
   });
   assertEquals(builderPermissions({ ...common, sandbox: "none" }), {
-    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/setsid", "/usr/bin/kill"],
+    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/setsid", "/bin/kill"],
     read: ["/var/lib/piw/build"],
     write: ["/var/lib/piw/build"],
   });
@@ -23,7 +23,7 @@ Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap or sets
     "/usr/bin/dpkg",
     "/opt/bin/bwrap",
     "/usr/bin/setsid",
-    "/usr/bin/kill",
+    "/bin/kill",
   ]);
 });
 

@@ -22,8 +22,11 @@ export type SandboxMode = "auto" | "bwrap" | "none";
 export const BWRAP = "/usr/bin/bwrap";
 /** util-linux's setsid: a build without bubblewrap runs in a session of its own. */
 export const SETSID = "/usr/bin/setsid";
-/** procps' kill: kills that session's process group (`Deno.kill` of a group needs every run). */
-export const KILL = "/usr/bin/kill";
+/**
+ * procps' kill (in /bin on systems without merged /usr too): kills a session's process group,
+ * which `Deno.kill` could do only with every program allowed to run.
+ */
+export const KILL = "/bin/kill";
 /** The shell that sets the memory limit and joins stderr to stdout before running the build. */
 const SHELL = "/bin/sh";
 
