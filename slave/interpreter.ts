@@ -50,7 +50,8 @@ else:
     abi = "none"
 platform = sysconfig.get_platform()
 if sys.maxsize <= 2**32:
-    platform = {"linux-x86_64": "linux-i686", "linux-aarch64": "linux-armv7l"}.get(platform, platform)
+    native = {"linux-x86_64": "linux-i686", "linux-aarch64": "linux-armv7l"}
+    platform = native.get(platform, platform)
 print(json.dumps({
     "pyVersionTag": "%d%d" % sys.version_info[:2],
     "abiTag": abi,

@@ -177,7 +177,8 @@ Deno.test("bwrap: the network is shared or cut, as asked", async () => {
     const connect = [
       PYTHON,
       "-c",
-      "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5); print('connected')",
+      "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5);" +
+      "print('connected')",
       String(server.addr.port),
     ];
     const shared = await runIn(sandbox, connect, { network: true });
