@@ -12,8 +12,8 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MasterOptions } from "../master/options.ts";
-import { DPKG } from "../slave/dependencies.ts";
-import { BWRAP, KILL, SETSID, SHELL, SYSTEM_PATHS } from "../slave/sandbox.ts";
+import { builderPermissions } from "../slave/permissions.ts";
+import type { SandboxMode } from "../slave/sandbox.ts";
 
 /** A Worker's permissions, every kind stated. */
 export type Permissions = {
@@ -127,25 +127,23 @@ export interface SlaveSettings {
   python: string;
   /** The build directory. */
   buildDir: string;
+  /** The sandbox mode. */
+  sandbox: SandboxMode;
   /** The log file, if any. */
   logFile?: string | undefined;
 }
 
 /**
  * The build slave Worker's permissions: the master's two queues (the package index is reached
- * by pip, inside the sandbox, not by Deno); its build directory; the interpreter and the
- * sandbox's tools by absolute path; and reading the system directories, whose layout the
- * sandbox mirrors read-only for the build.
+ * by pip, inside the sandbox, not by Deno), and what the builder needs
+ * (`slave/permissions.ts`: its build directory, the interpreter and the sandbox's tools by
+ * absolute path, and reading the system directories the sandbox mirrors read-only).
  */
 export function slavePermissions(s: SlaveSettings): Permissions {
   return merge(
     s.logFile ? { read: [s.logFile], write: [s.logFile] } : {},
     endpointPermissions(s.slaveQueue),
     endpointPermissions(s.fileQueue),
-    {
-      read: [s.buildDir, "/usr", "/etc", ...SYSTEM_PATHS],
-      write: [s.buildDir],
-      run: [s.python, BWRAP, SETSID, KILL, SHELL, DPKG],
-    },
+    builderPermissions({ interpreter: s.python, buildDir: s.buildDir, sandbox: s.sandbox }),
   );
 }

@@ -76,7 +76,7 @@ export async function findDependencies(scan: DependencyScan): Promise<Dependenci
   return packages.length ? { apt: packages } : {};
 }
 
-/** The absolute paths of the libraries in ldd's output (`name => /path (0x…)`, `/path (0x…)`). */
+/** The libraries' absolute paths in ldd's output (`name => /path (0x…)`, `/path (0x…)`). */
 export function lddLibraries(output: string): string[] {
   const found = new Set<string>();
   for (const line of output.split("\n")) {

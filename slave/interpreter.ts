@@ -50,7 +50,8 @@ else:
     abi = "none"
 platform = sysconfig.get_platform()
 if sys.maxsize <= 2**32:
-    platform = {"linux-x86_64": "linux-i686", "linux-aarch64": "linux-armv7l"}.get(platform, platform)
+    native = {"linux-x86_64": "linux-i686", "linux-aarch64": "linux-armv7l"}
+    platform = native.get(platform, platform)
 print(json.dumps({
     "pyVersionTag": "%d%d" % sys.version_info[:2],
     "abiTag": abi,
@@ -58,6 +59,9 @@ print(json.dumps({
     "prefixes": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}),
 }))
 `;
+
+/** How long an interpreter may take to answer. */
+const PROBE_TIMEOUT_MS = 30_000;
 
 /**
  * Asks the interpreter at `path` (absolute) for its tags and prefixes. Throws
@@ -77,6 +81,7 @@ export async function probeInterpreter(path: string): Promise<Interpreter> {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), // what is not Python may never end
     }).output();
   } catch (e) {
     throw new InterpreterError(

@@ -45,6 +45,7 @@ async function main(): Promise<number> {
         fileQueue,
         python: options.python,
         buildDir: options.buildDir,
+        sandbox: options.sandbox,
         logFile: options.logFile,
       }),
     },

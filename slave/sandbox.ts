@@ -22,17 +22,23 @@ export type SandboxMode = "auto" | "bwrap" | "none";
 export const BWRAP = "/usr/bin/bwrap";
 /** util-linux's setsid: a build without bubblewrap runs in a session of its own. */
 export const SETSID = "/usr/bin/setsid";
-/** procps' kill: kills that session's process group (`Deno.kill` of a group needs every run). */
-export const KILL = "/usr/bin/kill";
+/**
+ * procps' kill (in /bin on systems without merged /usr too): kills a session's process group,
+ * which `Deno.kill` could do only with every program allowed to run.
+ */
+export const KILL = "/bin/kill";
 /** The shell that sets the memory limit and joins stderr to stdout before running the build. */
-export const SHELL = "/bin/sh";
+const SHELL = "/bin/sh";
 
 /**
  * The default limit of each build process's address space: 2 GiB. A runaway allocation then
- * fails in the process that makes it instead of waking the kernel's OOM killer (which may pick
- * the slave). It is well above what pip or gcc need for all but the largest translation units
- * (a C extension's build here peaks near 1/10 of it), below the memory of the 4 and 8 GB
- * Raspberry Pis that build, and per process: a parallel `make` gets it per job.
+ * fails (MemoryError, "virtual memory exhausted") in the process that makes it, instead of
+ * waking the kernel's OOM killer, which may pick the slave. Address space, not resident memory,
+ * is what `ulimit -v` can bound, and it overstates use (glibc reserves 64 MiB per thread arena),
+ * so the limit sits well above need: pip with gcc builds a C extension here within 64 MiB, and
+ * cc1plus on the heaviest C++ units needs 1–2 GiB. It stays below the memory of the 4 and 8 GB
+ * Raspberry Pis that build, and applies per process (a parallel make gets it per job); a 32-bit
+ * userland cannot exceed it anyway.
  */
 export const DEFAULT_MEMORY_LIMIT = 2 * 1024 ** 3;
 
@@ -41,7 +47,7 @@ export const SYSTEM_PATHS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
 /** System directories shown read-only in full, but for what not everyone may read in /etc. */
 const SYSTEM_DIRS = ["/usr", "/etc"];
 /** Where the secrets of a system live, hidden from the build unless everyone may read them. */
-const CONFIG_DIR = "/etc";
+export const CONFIG_DIR = "/etc";
 /** The user and group a build runs as inside its user namespace: nobody. */
 const SANDBOX_ID = "65534";
 /** The environment's PATH. */
