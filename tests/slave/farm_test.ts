@@ -16,7 +16,8 @@ import { PYTHON, run } from "../process.ts";
 const MARKER = `piwheels-slow-${crypto.randomUUID()}`;
 
 const C_SOURCE = `#include <Python.h>
-static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
+#include <unistd.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(getpid() > 0 ? 42 : 0); }
 static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "farm_cext", NULL, -1, methods};
 PyMODINIT_FUNC PyInit_farm_cext(void) { return PyModule_Create(&module); }
@@ -85,7 +86,10 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
     "farm_cext-1.0-cp311-cp311-linux_x86_64.whl",
     120_000,
   );
-  const cextProject = await master.waitForFile("project/farm-cext/index.html", "libc6", 30_000);
+  const cextProject = await master.waitForFile("project/farm-cext/index.html", "libc6", 30_000)
+    .catch((e) => {
+      throw new Error(`${e.message}\nslave a:\n${a.stderr}\nslave b:\n${b.stderr}`);
+    });
   assertStringIncludes(cextProject, "sudo apt install libc6");
   const broken = await master.waitForFile(
     "project/farm-broken/index.html",
