@@ -74,6 +74,24 @@ export const TOOLS = {
       "--allow-sys=uid,gid,userInfo,statfs",
     ],
   },
+  "piw-slave": {
+    entry: "slave/main.ts",
+    flags: [
+      "--no-prompt",
+      // the slave's work runs in a Worker with the narrow permissions of
+      // shared/permissions.ts slavePermissions(); these flags only bound what it may be given
+      "--unstable-worker-options",
+      `--allow-env=${[...CLI_ENV, "XDG_CACHE_HOME"].join(",")}`,
+      // the label defaults to the host name
+      "--allow-sys=hostname",
+      // the master's host, the build directory, the interpreter and the sandbox's tools, and
+      // configuration and log files: all named at run time
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run",
+    ],
+  },
   "piw-initdb": {
     entry: "tools/initdb.ts",
     flags: [

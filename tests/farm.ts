@@ -46,12 +46,16 @@ export interface MasterSetup {
   args?: string[];
   /** Log at debug level (`-v`, the default), or only what is normally shown (benchmarks). */
   verbose?: boolean;
+  /** The slave queue (default: a free loopback port), e.g. to restart a master in place. */
+  slaveQueue?: string;
+  /** The file queue (default: a free loopback port). */
+  fileQueue?: string;
 }
 
 /** A running master. */
 export class MasterRun implements AsyncDisposable {
-  readonly slaveQueue = `tcp://127.0.0.1:${freePort()}`;
-  readonly fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly slaveQueue: string;
+  readonly fileQueue: string;
   readonly statusQueue: string;
   readonly controlQueue: string;
   readonly importQueue: string;
@@ -63,6 +67,8 @@ export class MasterRun implements AsyncDisposable {
   #status: Promise<Deno.CommandStatus> | undefined;
 
   constructor(readonly dir: string, setup: MasterSetup) {
+    this.slaveQueue = setup.slaveQueue ?? `tcp://127.0.0.1:${freePort()}`;
+    this.fileQueue = setup.fileQueue ?? `tcp://127.0.0.1:${freePort()}`;
     this.statusQueue = `ipc://${dir}/status`;
     this.controlQueue = `ipc://${dir}/control`;
     this.importQueue = `ipc://${dir}/import`;
@@ -209,4 +215,108 @@ export async function eventually(
     if (Date.now() > until) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Options of {@linkcode startSlave}. */
+export interface SlaveSetup {
+  /** The master to build for. */
+  master: MasterRun;
+  /** The label the monitors show. */
+  label: string;
+  /** The build timeout (default 3h). */
+  timeout?: string;
+  /** How long to wait for the master before starting again (default 60s). */
+  masterTimeout?: string;
+  /** More arguments. */
+  args?: string[];
+}
+
+/** A running piw-slave (the real one, with the flags it ships with). */
+export class SlaveRun implements AsyncDisposable {
+  stderr = "";
+  readonly process: Deno.ChildProcess;
+  readonly buildDir: string;
+  readonly #reading: Promise<void>;
+
+  constructor(readonly setup: SlaveSetup, readonly dir: string) {
+    this.buildDir = `${dir}/build`;
+    const tool = TOOLS["piw-slave"];
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...tool.flags,
+        `${ROOT}/${tool.entry}`,
+        "-v",
+        "--slave-queue",
+        setup.master.slaveQueue,
+        "--file-queue",
+        setup.master.fileQueue,
+        "--label",
+        setup.label,
+        "--build-dir",
+        this.buildDir,
+        "--timeout",
+        setup.timeout ?? "3h",
+        "--master-timeout",
+        setup.masterTimeout ?? "60s",
+        "--sleep",
+        "1s",
+        ...(setup.args ?? []),
+      ],
+      env: { NO_COLOR: "1", HOME: dir },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = this.process.stderr;
+    this.#reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stderr) this.stderr += decoder.decode(chunk, { stream: true });
+    })();
+  }
+
+  /** Waits until the slave's log matches, or fails after `timeoutMs`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.stderr.match(pattern);
+      if (m) return m;
+      if (Date.now() > until) {
+        throw new Error(`the slave never logged ${pattern}; it logged:\n${this.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the slave with SIGTERM (SIGKILL after 30 s) and returns its exit status. */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.process.kill("SIGTERM");
+    } catch {
+      // exited already
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.process.kill("SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+    }, 30_000);
+    const status = await this.process.status;
+    clearTimeout(timer);
+    await this.#reading;
+    return status;
+  }
+
+  /** Stops the slave (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Starts a real piw-slave for a master, in a new temporary directory. */
+export async function startSlave(setup: SlaveSetup): Promise<SlaveRun> {
+  const dir = await Deno.makeTempDir({ prefix: "piw-slave-test-" });
+  return new SlaveRun(setup, dir);
 }

@@ -316,6 +316,7 @@ class Driver {
       return await this.reply(slave, "DIE");
     }
     build.logged(buildId);
+    this.ctx.log.info(`logged build ${buildId}: ${build.package_} ${build.version}`);
     this.recent.set(
       this.buildKey(build.package_, build.version, build.abiTag),
       Date.now() + RECENT_MS,

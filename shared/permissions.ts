@@ -1,16 +1,19 @@
 /**
- * The Deno permissions of each master task's Worker, derived from the master's options: every
- * task gets exactly the sockets, paths and hosts its job needs (the Scribe writes the output
- * path and reaches nothing else; the Oracle reaches the database; Cloud Gazer reaches PyPI),
- * so a fault in one task cannot be turned against the rest of the machine. inproc:// needs no
- * permission at all.
+ * The Deno permissions of the Workers that do the tools' work, derived from their options at
+ * start: each master task gets exactly the sockets, paths and hosts its job needs (the Scribe
+ * writes the output path and reaches nothing else; the Oracle reaches the database; Cloud Gazer
+ * reaches PyPI), and the build slave's Worker reaches the master's two queues, its build
+ * directory and the programs it runs by absolute path. A fault in one cannot be turned against
+ * the rest of the machine. inproc:// needs no permission at all.
  *
  * @module
  */
 
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MasterOptions } from "./options.ts";
+import type { MasterOptions } from "../master/options.ts";
+import { builderPermissions } from "../slave/permissions.ts";
+import type { SandboxMode } from "../slave/sandbox.ts";
 
 /** A Worker's permissions, every kind stated. */
 export type Permissions = {
@@ -19,7 +22,7 @@ export type Permissions = {
   import: false;
   net: string[] | false;
   read: string[] | false;
-  run: false;
+  run: string[] | false;
   sys: string[] | false;
   write: string[] | false;
 };
@@ -112,4 +115,35 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
     cloud_gazer: merge(logFile, urlPermissions(options.pypiXmlrpc)),
     lumberjack: merge(logFile, endpointPermissions(options.logQueue)),
   };
+}
+
+/** What the build slave's Worker is given. */
+export interface SlaveSettings {
+  /** The master's slave queue. */
+  slaveQueue: string;
+  /** The master's file queue. */
+  fileQueue: string;
+  /** The interpreter builds run with (absolute path). */
+  python: string;
+  /** The build directory. */
+  buildDir: string;
+  /** The sandbox mode. */
+  sandbox: SandboxMode;
+  /** The log file, if any. */
+  logFile?: string | undefined;
+}
+
+/**
+ * The build slave Worker's permissions: the master's two queues (the package index is reached
+ * by pip, inside the sandbox, not by Deno), and what the builder needs
+ * (`slave/permissions.ts`: its build directory, the interpreter and the sandbox's tools by
+ * absolute path, and reading the system directories the sandbox mirrors read-only).
+ */
+export function slavePermissions(s: SlaveSettings): Permissions {
+  return merge(
+    s.logFile ? { read: [s.logFile], write: [s.logFile] } : {},
+    endpointPermissions(s.slaveQueue),
+    endpointPermissions(s.fileQueue),
+    builderPermissions({ interpreter: s.python, buildDir: s.buildDir, sandbox: s.sandbox }),
+  );
 }

@@ -1,0 +1,308 @@
+import { Duration } from "../shared/duration.ts";
+import { sha256File } from "../shared/hash.ts";
+import { Logger } from "../shared/log.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "../tests/assert.ts";
+import {
+  attempts,
+  cExtension,
+  hostile,
+  type HostileConfig,
+  makeVenv,
+  processesWith,
+  stubborn,
+  survivors,
+  withMarker,
+} from "../tests/fixtures/builds.ts";
+import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
+import { PYTHON, run } from "../tests/process.ts";
+import { build, type BuildOptions, type BuildResult } from "./builder.ts";
+import { type Interpreter, probeInterpreter } from "./interpreter.ts";
+import { Sandbox, SandboxError } from "./sandbox.ts";
+
+const logger = new Logger("builder test");
+const python = await probeInterpreter(PYTHON);
+const bwrap = await Sandbox.create({ mode: "bwrap", logger });
+const none = await Sandbox.create({ mode: "none", logger });
+
+function exists(path: string): Promise<boolean> {
+  return Deno.lstat(path).then(() => true, () => false);
+}
+
+/** Builds from the fake PyPI into a fresh build directory, removed (with the build) after. */
+async function withBuild(
+  pypi: FakePyPI,
+  options: Partial<BuildOptions> & Pick<BuildOptions, "package" | "version">,
+  check: (r: BuildResult) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const buildDir = await Deno.makeTempDir({ prefix: "piwheels-build-test-" });
+  try {
+    const r = await build({
+      indexUrl: pypi.simpleUrl,
+      interpreter: python,
+      buildDir,
+      timeout: Duration.of({ minutes: 2 }),
+      sandbox: bwrap,
+      logger,
+      ...options,
+    }, signal);
+    try {
+      assert(!await exists(r.workspace.home), "the private home is gone after the build");
+      assert(!await exists(r.workspace.tmp), "the build's temporary files are gone");
+      await check(r);
+    } finally {
+      await r.cleanup();
+    }
+    assert(!await exists(r.workspace.root), "cleanup removes the workspace");
+    await r.cleanup(); // a second time does nothing
+  } finally {
+    await Deno.remove(buildDir, { recursive: true });
+  }
+}
+
+Deno.test("a pure-Python package builds: one wheel, hashed, tagged, no dependencies", async () => {
+  await using pypi = new FakePyPI();
+  await pypi.release("Tiny.Pkg", "1.0");
+  await withBuild(pypi, { package: "Tiny.Pkg", version: "1.0" }, async (r) => {
+    assertEquals([r.status, r.ended], [true, "exited"]);
+    assertStringIncludes(r.output, "Successfully built Tiny.Pkg");
+    assert(r.duration.compare(Duration.ZERO) > 0);
+    assertEquals(r.files.length, 1);
+    const [wheel] = r.files;
+    const stat = await Deno.stat(wheel!.path);
+    assertEquals(wheel!.path, `${r.workspace.dir}/wheels/Tiny.Pkg-1.0-py3-none-any.whl`);
+    assertEquals(wheel!.file.asMessage(), [
+      "Tiny.Pkg-1.0-py3-none-any.whl",
+      stat.size,
+      await sha256File(wheel!.path),
+      "Tiny.Pkg",
+      "1.0",
+      "py3",
+      "none",
+      "any",
+      {},
+    ]);
+    assertEquals(r.file("Tiny.Pkg-1.0-py3-none-any.whl"), wheel);
+    assertEquals(r.file("other-1.0-py3-none-any.whl"), undefined);
+  });
+});
+
+Deno.test("a C extension builds with gcc for a venv's interpreter, links libc6, and imports", async () => {
+  await using pypi = new FakePyPI();
+  await pypi.release("cext", "2.0", cExtension("cext", "2.0"));
+  const dir = await Deno.makeTempDir();
+  try {
+    const venv: Interpreter = await probeInterpreter(await makeVenv(`${dir}/venv`));
+    assertEquals(venv.prefixes, [`${dir}/venv`, "/usr"]); // shown read-only in the sandbox
+    await withBuild(pypi, { package: "cext", version: "2.0", interpreter: venv }, async (r) => {
+      assert(r.status, r.output);
+      assertStringIncludes(r.output, "gcc");
+      assertEquals(r.files.length, 1);
+      const file = r.files[0]!.file;
+      assertEquals(file.filename, `cext-2.0-${venv.abiTag}-${venv.abiTag}-${venv.platformTag}.whl`);
+      assertEquals([file.pyVersionTag, file.abiTag, file.platformTag], [
+        `cp${venv.pyVersionTag}`,
+        venv.abiTag,
+        venv.platformTag,
+      ]);
+      assert(file.dependencies.apt?.includes("libc6"), JSON.stringify(file.dependencies));
+      // pip of the same interpreter accepts the wheel, and the compiled module loads
+      const install = await run(venv.path, [
+        "-m",
+        "pip",
+        "install",
+        "--no-index",
+        r.files[0]!.path,
+      ]);
+      assertEquals(install.code, 0, install.stderr);
+      const imported = await run(venv.path, [
+        "-c",
+        "import cext; print(cext.add(2, 3), cext.__file__)",
+      ]);
+      assertMatch(imported.stdout, new RegExp(`^5 ${dir}/venv/.*/cext\\.cpython-.*\\.so\\n$`));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failing build is status false with the error at the end of its bounded log", async () => {
+  await using pypi = new FakePyPI();
+  const setupPy =
+    "print('x' * 100_000)\nraise SystemExit('PIWHEELS-TEST: this package cannot build')\n";
+  await pypi.release("broken", "0.1", { setupPy });
+  await withBuild(pypi, { package: "broken", version: "0.1", outputLimit: 4096 }, (r) => {
+    assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+    assertMatch(r.output, /^\[\d+ bytes of earlier output dropped\]\n/);
+    assert(new TextEncoder().encode(r.output).length < 4096 + 100, `${r.output.length} bytes`);
+    assertStringIncludes(r.output, "PIWHEELS-TEST: this package cannot build");
+  });
+});
+
+Deno.test("a version the index does not have fails the build", async () => {
+  await using pypi = new FakePyPI();
+  await pypi.release("tiny", "1.0");
+  await withBuild(pypi, { package: "tiny", version: "2.0" }, (r) => {
+    assertEquals([r.status, r.files], [false, []]);
+    assertStringIncludes(r.output, "No matching distribution found for tiny==2.0");
+  });
+});
+
+Deno.test("a build outliving its timeout is killed whole, its SIGTERM-proof children too", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, true));
+    const timeout = Duration.of({ seconds: 5 });
+    await withBuild(pypi, { package: "stubborn", version: "1.0", timeout }, async (r) => {
+      assertEquals([r.status, r.ended, r.files], [false, "timed out", []]);
+      assertStringIncludes(r.output, `STUBBORN started ${marker}`); // its children had started
+      assertStringIncludes(r.output, "killed after 5s: the build timed out");
+      assert(r.duration.compare(timeout.plus(Duration.of({ seconds: 5 }))) < 0, `${r.duration}`);
+      assertEquals(await survivors(marker), []);
+    });
+  }));
+
+Deno.test("an aborted build (no sandbox) is killed whole and reported as aborted", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, false));
+    const stop = new AbortController();
+    const watching = (async () => {
+      while ((await processesWith(marker)).length < 2) await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+    })();
+    await withBuild(pypi, { package: "stubborn", version: "1.0", sandbox: none }, async (r) => {
+      await watching;
+      assertEquals([r.status, r.ended, r.files], [false, "aborted", []]);
+      assertStringIncludes(r.output, "killed: the build was aborted");
+      assertEquals(await survivors(marker), []);
+    }, stop.signal);
+  }));
+
+Deno.test("a hostile setup.py under bubblewrap reaches nothing outside its build", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    const home = Deno.env.get("HOME")!;
+    const ssh = `${home}/.ssh`;
+    const createdSsh = !await exists(ssh);
+    const owned = await Deno.makeTempDir();
+    const bashrc = await Deno.readTextFile(`${home}/.bashrc`).catch(() => null);
+    const config: HostileConfig = {
+      name: "hostile",
+      version: "6.6.6",
+      marker,
+      host_bashrc: `${home}/.bashrc`,
+      ssh_secret: `${ssh}/${marker}`,
+      owned_file: `${owned}/pwned`,
+      host_tmp_file: `/tmp/${marker}`,
+      git_url: `${pypi.url}/hostile.git`,
+      secret_env: "PIWHEELS_TEST_SECRET",
+      port: Number(new URL(pypi.url).port),
+    };
+    await Deno.mkdir(ssh, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(config.ssh_secret, "a private key\n", { mode: 0o600 });
+    Deno.env.set(config.secret_env, "leaked");
+    await pypi.release("hostile", "6.6.6", await hostile(config));
+    try {
+      await withBuild(pypi, { package: "hostile", version: "6.6.6" }, async (r) => {
+        assert(r.status, r.output); // it still builds
+        const seen = attempts(r.output);
+        const verdicts = new Map<string, boolean>();
+        for (const a of seen) {
+          assertEquals(verdicts.get(a.name) ?? a.ok, a.ok, `${a.name} the same every time`);
+          verdicts.set(a.name, a.ok);
+        }
+        assert(seen.some((a) => a.phase.startsWith("bdist_wheel")), "it ran for the wheel too");
+        assertEquals(Object.fromEntries(verdicts), {
+          "home-bashrc": true, // into its private home, gone now
+          "host-bashrc": false,
+          "read-ssh": false,
+          "read-shadow": false,
+          "write-owned": false,
+          "write-host-tmp": true, // into its private /tmp
+          "write-usr": false,
+          memory: false,
+          git: false,
+          environment: false,
+          background: true, // killed with the sandbox
+          network: true, // shared: it must reach the index
+        });
+        const detail = (name: string) => seen.find((a) => a.name === name)!.detail;
+        assertStringIncludes(detail("home-bashrc"), r.workspace.home);
+        assertStringIncludes(detail("read-shadow"), "PermissionError");
+        assertStringIncludes(detail("write-usr"), "Read-only file system");
+        assertStringIncludes(detail("memory"), "MemoryError");
+        assertStringIncludes(detail("git"), "CalledProcessError");
+        assertEquals(await survivors(marker), []);
+        assert(!await exists(config.owned_file));
+        assert(!await exists(config.host_tmp_file));
+        assertEquals(await Deno.readTextFile(config.host_bashrc).catch(() => null), bashrc);
+      });
+    } finally {
+      Deno.env.delete(config.secret_env);
+      await Deno.remove(config.ssh_secret);
+      if (createdSsh) await Deno.remove(ssh);
+      await Deno.remove(owned, { recursive: true });
+      await Deno.remove(config.host_tmp_file).catch(() => {});
+      if (bashrc === null) await Deno.remove(config.host_bashrc).catch(() => {});
+      else await Deno.writeTextFile(config.host_bashrc, bashrc);
+    }
+  }));
+
+Deno.test("without network: the source is downloaded, then the build cannot reach the index", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    const config: HostileConfig = {
+      name: "offline",
+      version: "1.0",
+      marker,
+      host_bashrc: "/nonexistent/.bashrc",
+      ssh_secret: "/nonexistent/key",
+      owned_file: "/nonexistent/pwned",
+      host_tmp_file: `/tmp/${marker}`,
+      git_url: `${pypi.url}/offline.git`,
+      secret_env: "PIWHEELS_TEST_SECRET",
+      port: Number(new URL(pypi.url).port),
+    };
+    await pypi.release("offline", "1.0", await hostile(config));
+    await withBuild(pypi, { package: "offline", version: "1.0", noNetwork: true }, (r) => {
+      assert(r.status, r.output);
+      assertStringIncludes(r.output, "Saved ");
+      assertEquals(r.files.map((f) => f.file.filename), ["offline-1.0-py3-none-any.whl"]);
+      const network = attempts(r.output).filter((a) => a.name === "network");
+      // pip download runs setup.py once (with network), pip wheel twice (without)
+      assertEquals(network.map((a) => a.ok), [true, false, false]);
+      assert(network[2]!.phase.startsWith("bdist_wheel"), network[2]!.phase);
+      // its own network namespace: a loopback of its own, where nothing listens
+      assertStringIncludes(network[2]!.detail, "ConnectionRefusedError");
+    });
+  }));
+
+Deno.test("build refuses what its settings get wrong, before building anything", async () => {
+  await using pypi = new FakePyPI();
+  const buildDir = await Deno.makeTempDir();
+  try {
+    const options: BuildOptions = {
+      package: "tiny",
+      version: "1.0",
+      indexUrl: pypi.simpleUrl,
+      interpreter: python,
+      buildDir,
+      timeout: Duration.of({ minutes: 1 }),
+      sandbox: none,
+      logger,
+    };
+    await assertRejects(() => build({ ...options, noNetwork: true }), SandboxError, "bubblewrap");
+    await assertRejects(() => build({ ...options, package: "-r/etc/passwd" }), TypeError);
+    await assertRejects(() => build({ ...options, version: "1.0 ; x" }), TypeError);
+    assertEquals([...Deno.readDirSync(buildDir)], []);
+  } finally {
+    await Deno.remove(buildDir, { recursive: true });
+  }
+});

@@ -1,0 +1,53 @@
+/**
+ * The Deno permissions the builder needs, from the slave's settings: to be folded into the
+ * slave's declared flags (`shared/flags.ts`) and the permissions of the Worker that builds.
+ * Every program is named by its absolute path (a bare name resolves through PATH at start-up).
+ *
+ * @module
+ */
+
+import { DPKG } from "./dependencies.ts";
+import { BWRAP, CONFIG_DIR, KILL, type SandboxMode, SETSID, SYSTEM_PATHS } from "./sandbox.ts";
+
+/** The slave's settings the builder's permissions depend on. */
+export interface BuilderSettings {
+  /** The interpreter builds use (absolute path). */
+  interpreter: string;
+  /** The slave's build directory. */
+  buildDir: string;
+  /** The sandbox mode asked for (`auto` may end up as either). */
+  sandbox: SandboxMode;
+  /** The bubblewrap binary, when not {@linkcode BWRAP}. */
+  bwrap?: string;
+}
+
+/** Deno permission lists: programs to run, paths to read, paths to write. */
+export interface BuilderPermissions {
+  run: string[];
+  read: string[];
+  write: string[];
+}
+
+/**
+ * What `probeInterpreter`, `Sandbox.create` and `build` need:
+ * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package), and
+ *   bubblewrap, or setsid and kill (a session of its own, killed by process group: `Deno.kill`
+ *   of a group would need every program);
+ * - read and write: the build directory (workspaces, wheels to hash and send);
+ * - read, with bubblewrap: /etc (what not everyone may read there is masked) and the top-level
+ *   system paths (shown as the links or directories they are).
+ */
+export function builderPermissions(settings: BuilderSettings): BuilderPermissions {
+  const bwrap = settings.sandbox !== "none";
+  const session = settings.sandbox !== "bwrap";
+  return {
+    run: [
+      settings.interpreter,
+      DPKG,
+      ...(bwrap ? [settings.bwrap ?? BWRAP] : []),
+      ...(session ? [SETSID, KILL] : []),
+    ],
+    read: [settings.buildDir, ...(bwrap ? [CONFIG_DIR, ...SYSTEM_PATHS] : [])],
+    write: [settings.buildDir],
+  };
+}

@@ -1,0 +1,100 @@
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { cExtension, stubborn, survivors, withMarker } from "../tests/fixtures/builds.ts";
+import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
+import { PYTHON, ROOT, run } from "../tests/process.ts";
+import { type BuilderPermissions, builderPermissions } from "./permissions.ts";
+import type { SandboxMode } from "./sandbox.ts";
+
+Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap or setsid and kill", () => {
+  const common = { interpreter: "/opt/py/bin/python3", buildDir: "/var/lib/piw/build" };
+  assertEquals(builderPermissions({ ...common, sandbox: "bwrap" }), {
+    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/bwrap"],
+    read: ["/var/lib/piw/build", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"],
+    write: ["/var/lib/piw/build"],
+  });
+  assertEquals(builderPermissions({ ...common, sandbox: "none" }), {
+    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/setsid", "/bin/kill"],
+    read: ["/var/lib/piw/build"],
+    write: ["/var/lib/piw/build"],
+  });
+  const auto = builderPermissions({ ...common, sandbox: "auto", bwrap: "/opt/bin/bwrap" });
+  assertEquals(auto.run, [
+    "/opt/py/bin/python3",
+    "/usr/bin/dpkg",
+    "/opt/bin/bwrap",
+    "/usr/bin/setsid",
+    "/bin/kill",
+  ]);
+});
+
+/** Runs tests/fixtures/slave_build.ts with exactly the given permissions. */
+async function buildWith(
+  permissions: BuilderPermissions,
+  settings: Record<string, string>,
+): Promise<{ status: boolean; ended: string; output: string; files: unknown[][]; mode: string }> {
+  const out = await run(Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    `--allow-run=${permissions.run.join(",")}`,
+    `--allow-read=${permissions.read.join(",")}`,
+    `--allow-write=${permissions.write.join(",")}`,
+    `${ROOT}/tests/fixtures/slave_build.ts`,
+    JSON.stringify(settings),
+  ], { env: { NO_COLOR: "1" } });
+  assertEquals(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout);
+}
+
+async function inBuildDir(fn: (buildDir: string) => Promise<void>): Promise<void> {
+  const buildDir = await Deno.makeTempDir();
+  try {
+    await fn(buildDir);
+    assertEquals([...Deno.readDirSync(buildDir)], [], "the build cleaned up after itself");
+  } finally {
+    await Deno.remove(buildDir, { recursive: true });
+  }
+}
+
+Deno.test("a C extension builds under bubblewrap with exactly builderPermissions", async () => {
+  await using pypi = new FakePyPI();
+  await pypi.release("cext", "2.0", cExtension("cext", "2.0"));
+  await inBuildDir(async (buildDir) => {
+    const sandbox: SandboxMode = "auto";
+    const permissions = builderPermissions({ interpreter: PYTHON, buildDir, sandbox });
+    const r = await buildWith(permissions, {
+      interpreter: PYTHON,
+      buildDir,
+      sandbox,
+      indexUrl: pypi.simpleUrl,
+      package: "cext",
+      version: "2.0",
+      timeout: "5m",
+    });
+    assertEquals([r.mode, r.status, r.ended], ["bwrap", true, "exited"], r.output);
+    assertEquals(r.files.length, 1);
+    assertEquals(r.files[0]![8], { apt: ["libc6"] });
+  });
+});
+
+Deno.test("without a sandbox, a timeout kills the whole group with exactly builderPermissions", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("stubborn", "1.0", await stubborn(marker, false));
+    await inBuildDir(async (buildDir) => {
+      const sandbox: SandboxMode = "none";
+      const r = await buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
+        interpreter: PYTHON,
+        buildDir,
+        sandbox,
+        indexUrl: pypi.simpleUrl,
+        package: "stubborn",
+        version: "1.0",
+        timeout: "4s",
+      });
+      assertEquals([r.mode, r.status, r.ended], ["none", false, "timed out"], r.output);
+      assertStringIncludes(r.output, `STUBBORN started ${marker}`);
+      assertStringIncludes(r.output, "killed after 4s");
+      assert(r.files.length === 0);
+      assertEquals(await survivors(marker), []);
+    });
+  }));

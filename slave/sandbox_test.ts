@@ -1,0 +1,193 @@
+import { Duration } from "../shared/duration.ts";
+import { Logger } from "../shared/log.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
+import { processesWith, RecordingLogger, survivors, withMarker } from "../tests/fixtures/builds.ts";
+import { PYTHON } from "../tests/process.ts";
+import { type RunOptions, Sandbox, SandboxError } from "./sandbox.ts";
+import { TailBuffer } from "./tail.ts";
+import { Workspace } from "./workspace.ts";
+
+const logger = new Logger("sandbox test");
+
+/** Python that ignores SIGTERM, starts children that do too (marked), says so and sleeps. */
+const STUBBORN = `
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+for _ in range(2):
+    subprocess.Popen([sys.executable, "-c", child, sys.argv[1]])
+print("started", flush=True)
+time.sleep(600)
+`;
+
+/** Python that leaves a marked child behind (in a session of its own if asked) and exits. */
+const LEAVER = `
+import subprocess, sys
+child = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+subprocess.Popen([sys.executable, "-c", child, sys.argv[1]], start_new_session=sys.argv[2] == "1")
+print("left", flush=True)
+`;
+
+/** Runs a command in a fresh workspace; returns how it ended, its output and the workspace. */
+async function runIn(
+  sandbox: Sandbox,
+  command: string[],
+  options: Partial<RunOptions> = {},
+): Promise<{ ended: string; code: number; output: string; workspace: Workspace }> {
+  const dir = await Deno.makeTempDir();
+  const workspace = await Workspace.create(dir);
+  try {
+    const output = new TailBuffer(1 << 20);
+    const end = await sandbox.run({
+      command,
+      workspace,
+      network: true,
+      timeout: Duration.of({ minutes: 1 }),
+      output,
+      ...options,
+    });
+    return { ...end, output: output.text(), workspace };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function sh(sandbox: Sandbox, script: string, options: Partial<RunOptions> = {}) {
+  return runIn(sandbox, ["/bin/sh", "-c", script], options);
+}
+
+Deno.test("auto picks bubblewrap here, and a run under it is nobody in its own namespaces", async () => {
+  const sandbox = await Sandbox.create({ mode: "auto", logger });
+  assertEquals(sandbox.mode, "bwrap");
+  assert(sandbox.canCutNetwork);
+  const r = await sh(
+    sandbox,
+    "id -u; echo $$; ls /proc | grep -c '^[0-9]'; echo out; echo err >&2",
+  );
+  assertEquals([r.ended, r.code], ["exited", 0]);
+  const [uid, pid, processes] = r.output.split("\n");
+  assertEquals(uid, "65534");
+  assert(Number(pid) < 10, `a low PID in its own namespace: ${pid}`);
+  assert(Number(processes) < 5, `only the sandbox's processes in /proc: ${processes}`);
+  assertStringIncludes(r.output, "out\nerr\n"); // stderr joined to stdout, in order
+});
+
+Deno.test("bwrap mode with bubblewrap missing fails clearly; auto falls back to none, warning", async () => {
+  const bogus = "/nonexistent/bwrap";
+  const e = await assertRejects(
+    () => Sandbox.create({ mode: "bwrap", bwrap: bogus, logger }),
+    SandboxError,
+  );
+  assertStringIncludes(e.message, `bubblewrap (${bogus}) cannot make a sandbox here: no such`);
+  const recording = new RecordingLogger("sandbox test");
+  const sandbox = await Sandbox.create({ mode: "auto", bwrap: bogus, logger: recording });
+  assertEquals(sandbox.mode, "none");
+  assert(!sandbox.canCutNetwork);
+  assertEquals(recording.warnings.length, 1);
+  assertStringIncludes(recording.warnings[0]!, "WITHOUT a sandbox");
+  await assertRejects(() => sh(sandbox, "true", { network: false }), SandboxError, "cut");
+});
+
+Deno.test("a memory limit that is not a sensible number of bytes is refused", async () => {
+  for (const memoryLimit of [0, 1.5, 1000]) {
+    await assertRejects(() => Sandbox.create({ mode: "none", memoryLimit, logger }), SandboxError);
+  }
+});
+
+for (const mode of ["bwrap", "none"] as const) {
+  Deno.test(`${mode}: the environment is scrubbed, git fetches nothing, memory is limited`, async () => {
+    const secret = `PIWHEELS_TEST_SECRET_${mode.toUpperCase()}`;
+    Deno.env.set(secret, "leaked");
+    try {
+      const sandbox = await Sandbox.create({ mode, memoryLimit: 256 * 1024 * 1024, logger });
+      const r = await sh(
+        sandbox,
+        "env | sort; git ls-remote file:///nonexistent; ulimit -v;" +
+          `${PYTHON} -c 'bytearray(512 << 20)' 2>&1 | tail -n 1`,
+      );
+      const env = r.output.split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) =>
+        l.split("=")[0]
+      );
+      assertEquals(env, ["GIT_ALLOW_PROTOCOL", "HOME", "LANG", "PATH", "PWD", "TMPDIR"]);
+      assertStringIncludes(r.output, `HOME=${r.workspace.home}\n`);
+      assertStringIncludes(r.output, `TMPDIR=${r.workspace.tmp}\n`);
+      assertStringIncludes(r.output, "fatal: transport 'file' not allowed");
+      assertStringIncludes(r.output, `${256 * 1024}\nMemoryError`);
+    } finally {
+      Deno.env.delete(secret);
+    }
+  });
+
+  Deno.test(`${mode}: the whole process tree is killed at the timeout, SIGTERM ignored`, () =>
+    withMarker(async (marker) => {
+      const sandbox = await Sandbox.create({ mode, logger });
+      const r = await runIn(sandbox, [PYTHON, "-c", STUBBORN, marker], {
+        timeout: Duration.of({ seconds: 1 }),
+      });
+      assertEquals([r.ended, r.code], ["timed out", 128 + 9]);
+      assertEquals(r.output, "started\n");
+      assertEquals(await survivors(marker), []);
+    }));
+
+  Deno.test(`${mode}: an abort kills the whole process tree; aborted before, nothing runs`, () =>
+    withMarker(async (marker) => {
+      const sandbox = await Sandbox.create({ mode, logger });
+      const stop = new AbortController();
+      const running = runIn(sandbox, [PYTHON, "-c", STUBBORN, marker], { signal: stop.signal });
+      while ((await processesWith(marker)).length < 2) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stop.abort();
+      const r = await running;
+      assertEquals([r.ended, r.code], ["aborted", 128 + 9]);
+      assertEquals(await survivors(marker), []);
+      const again = await sh(sandbox, `echo ran ${marker}`, { signal: stop.signal });
+      assertEquals([again.ended, again.output], ["aborted", ""]);
+    }));
+
+  Deno.test(`${mode}: what a command leaves in the background is killed when it exits`, () =>
+    withMarker(async (marker) => {
+      const sandbox = await Sandbox.create({ mode, logger });
+      // under bubblewrap even a process in a session of its own (for none, see below)
+      for (const ownSession of mode === "bwrap" ? ["0", "1"] : ["0"]) {
+        const r = await runIn(sandbox, [PYTHON, "-c", LEAVER, marker, ownSession]);
+        assertEquals([r.ended, r.code, r.output], ["exited", 0, "left\n"]);
+        assertEquals(await survivors(marker), []);
+      }
+    }));
+}
+
+Deno.test("none: a process in a session of its own escapes (the limit of no sandbox)", () =>
+  withMarker(async (marker) => {
+    const sandbox = await Sandbox.create({ mode: "none", logger });
+    const r = await runIn(sandbox, [PYTHON, "-c", LEAVER, marker, "1"]);
+    assertEquals([r.ended, r.code], ["exited", 0]);
+    // it kept the output pipe open: the run stopped reading after a grace period
+    assertStringIncludes(r.output, "left\n\n[a process that left the build's process group");
+    assertEquals((await processesWith(marker)).length, 1);
+  }));
+
+Deno.test("bwrap: the network is shared or cut, as asked", async () => {
+  const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of server) conn.close();
+  })();
+  try {
+    const sandbox = await Sandbox.create({ mode: "bwrap", logger });
+    const connect = [
+      PYTHON,
+      "-c",
+      "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5);" +
+      "print('connected')",
+      String(server.addr.port),
+    ];
+    const shared = await runIn(sandbox, connect, { network: true });
+    assertEquals([shared.code, shared.output], [0, "connected\n"]);
+    const cut = await runIn(sandbox, connect, { network: false });
+    assertEquals(cut.code, 1);
+    assertStringIncludes(cut.output, "ConnectionRefusedError");
+  } finally {
+    server.close();
+    await accepting;
+  }
+});

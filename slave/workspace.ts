@@ -1,0 +1,85 @@
+/**
+ * The directory of one build, made fresh under the slave's build directory and removed after
+ * the build's files are sent. Only its `build/` part is visible (and writable) to the build;
+ * beside it lies what the sandbox itself needs and the build must not be able to touch.
+ *
+ * ```
+ * <buildDir>/build-XXXX/
+ *   masked-file     an empty file no one may read  } bound over what /etc holds that not
+ *   masked-dir/     an empty directory no one may enter } everyone may read
+ *   build/          the only directory the build may write
+ *     home/         its private HOME
+ *     tmp/          its TMPDIR (on disk: a compiler's temporary files can be large)
+ *     wheels/       where pip writes the wheel
+ *     sdist/        where pip downloads the source first, when the build has no network
+ * ```
+ *
+ * @module
+ */
+
+/** One build's directory. */
+export class Workspace {
+  private constructor(readonly root: string) {}
+
+  /** Makes a fresh workspace under `buildDir` (created if missing). */
+  static async create(buildDir: string): Promise<Workspace> {
+    await Deno.mkdir(buildDir, { recursive: true });
+    const ws = new Workspace(await Deno.makeTempDir({ dir: buildDir, prefix: "build-" }));
+    await Deno.writeFile(ws.maskedFile, new Uint8Array());
+    await Deno.mkdir(ws.maskedDir);
+    for (const path of [ws.maskedFile, ws.maskedDir]) await Deno.chmod(path, 0o000);
+    for (const dir of [ws.dir, ws.home, ws.tmp]) await Deno.mkdir(dir);
+    return ws;
+  }
+
+  /** An empty file no one may read: what the sandbox shows in place of a secret file. */
+  get maskedFile(): string {
+    return `${this.root}/masked-file`;
+  }
+
+  /** An empty directory no one may enter: what the sandbox shows in place of a secret one. */
+  get maskedDir(): string {
+    return `${this.root}/masked-dir`;
+  }
+
+  /** The one directory the build may write. */
+  get dir(): string {
+    return `${this.root}/build`;
+  }
+
+  /** The build's private home directory. */
+  get home(): string {
+    return `${this.dir}/home`;
+  }
+
+  /** The build's temporary directory. */
+  get tmp(): string {
+    return `${this.dir}/tmp`;
+  }
+
+  /** A path in the build's directory. */
+  path(name: string): string {
+    return `${this.dir}/${name}`;
+  }
+
+  /** Removes what the build's code may have left besides its outputs: home and temp files. */
+  async scrub(): Promise<void> {
+    for (const dir of [this.home, this.tmp]) await removeTree(dir);
+  }
+
+  /** Removes the whole workspace (after its files are sent). Does nothing a second time. */
+  async remove(): Promise<void> {
+    // a user other than root cannot list a directory of mode 0 to remove it
+    await Deno.chmod(this.maskedDir, 0o700).catch(ignoreNotFound);
+    await removeTree(this.root);
+  }
+}
+
+/** Removes a path and everything below it (a symbolic link is removed, never followed). */
+async function removeTree(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch(ignoreNotFound);
+}
+
+function ignoreNotFound(e: unknown): void {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}

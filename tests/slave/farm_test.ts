@@ -1,0 +1,135 @@
+/**
+ * The whole farm end to end, all real: a fake PyPI serving sdists generated here (pure Python,
+ * a C extension, a broken build, a build that outlives its timeout and forks children), the real
+ * piw-master on PostgreSQL, and two real piw-slaves with their shipped flags building under
+ * bubblewrap. The good wheels are published, the failure shows on the project page with its log,
+ * the slow build is killed with every process of it, and pip installs into a fresh venv.
+ */
+
+import { gunzipSync } from "node:zlib";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { serveDirectory } from "../fixtures/static_server.ts";
+import { PYTHON, run } from "../process.ts";
+
+const MARKER = `piwheels-slow-${crypto.randomUUID()}`;
+
+const C_SOURCE = `#include <Python.h>
+#include <unistd.h>
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(getpid() > 0 ? 42 : 0); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "farm_cext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_farm_cext(void) { return PyModule_Create(&module); }
+`;
+
+const SLOW_SETUP = `import os, signal, subprocess, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+for i in range(3):
+    subprocess.Popen(["/bin/sh", "-c", "trap '' TERM; sleep 1000; : ${MARKER}"], start_new_session=True)
+time.sleep(1000)
+`;
+
+function markedProcesses(): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ");
+      if (cmdline.includes(MARKER)) found.push(`${entry.name}: ${cmdline}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+Deno.test("farm: two real slaves build, fail, time out; pip installs what was built", async () => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    dsn: db.userDsn,
+  });
+  await pypi.release("farm-pure", "1.0");
+  await pypi.release("farm-cext", "1.0", {
+    setupPy:
+      'from setuptools import setup, Extension\nsetup(name="farm-cext", version="1.0", ext_modules=[Extension("farm_cext", ["farm_cext.c"])])\n',
+    files: { "farm_cext.c": C_SOURCE },
+  });
+  await pypi.release("farm-broken", "1.0", {
+    setupPy: 'raise SystemExit("this package is broken on purpose")\n',
+  });
+  await pypi.release("farm-slow", "1.0", { setupPy: SLOW_SETUP });
+  await using a = await startSlave({
+    master,
+    label: "slave-a",
+    timeout: "20s",
+    args: ["--sandbox", "bwrap"],
+  });
+  await using b = await startSlave({
+    master,
+    label: "slave-b",
+    timeout: "20s",
+    args: ["--sandbox", "bwrap"],
+  });
+
+  const pure = await master.waitForFile(
+    "simple/farm-pure/index.html",
+    "farm_pure-1.0-py3-none-any.whl",
+    120_000,
+  );
+  assertStringIncludes(pure, "#sha256=");
+  await master.waitForFile(
+    "simple/farm-cext/index.html",
+    "farm_cext-1.0-cp311-cp311-linux_x86_64.whl",
+    120_000,
+  );
+  const cextProject = await master.waitForFile("project/farm-cext/index.html", "libc6", 30_000)
+    .catch((e) => {
+      throw new Error(`${e.message}\nslave a:\n${a.stderr}\nslave b:\n${b.stderr}`);
+    });
+  assertStringIncludes(cextProject, "sudo apt install libc6");
+  const broken = await master.waitForFile(
+    "project/farm-broken/index.html",
+    "failed after",
+    120_000,
+  );
+  const log = /href="(\/logs\/[^"]+)">failed after/.exec(broken)![1]!;
+  const output = new TextDecoder().decode(
+    gunzipSync(await Deno.readFile(`${master.output}${log}`)),
+  );
+  assertStringIncludes(output, "this package is broken on purpose");
+
+  const slow = await master.waitForFile("project/farm-slow/index.html", "failed after", 120_000);
+  const slowLog = /href="(\/logs\/[^"]+)">failed after/.exec(slow)![1]!;
+  const slowOutput = new TextDecoder().decode(
+    gunzipSync(await Deno.readFile(`${master.output}${slowLog}`)),
+  );
+  assertStringIncludes(slowOutput, "killed after");
+  assertEquals(markedProcesses(), [], "no process of the slow build is left");
+
+  // the real pip installs what the farm built into a fresh venv, and the C extension imports
+  await using web = serveDirectory(master.output);
+  const venv = `${master.dir}/venv`;
+  assertEquals((await run(PYTHON, ["-m", "venv", venv])).code, 0);
+  const pip = await run(`${venv}/bin/pip`, [
+    "install",
+    "--no-cache-dir",
+    "--index-url",
+    `http://127.0.0.1:${web.addr.port}/simple/`,
+    "farm-cext",
+    "farm-pure",
+  ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: master.dir } });
+  assertEquals(pip.code, 0, pip.stdout + pip.stderr);
+  const imported = await run(`${venv}/bin/python`, [
+    "-c",
+    "import farm_cext, farm_pure; print(farm_cext.answer(), farm_pure.VERSION)",
+  ]);
+  assertEquals(imported.stdout.trim(), "42 1.0", imported.stderr);
+
+  assertEquals((await a.stop()).code, 0, a.stderr);
+  assertEquals((await b.stop()).code, 0, b.stderr);
+  assert(a.stderr.includes("stopped") && b.stderr.includes("stopped"));
+});
