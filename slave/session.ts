@@ -23,7 +23,7 @@ import {
 } from "../shared/protocols.ts";
 import type { FileState } from "../shared/states.ts";
 import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
-import { sendFile, TransferError } from "./transfer.ts";
+import { sendFile, TransferError } from "../shared/file_sender.ts";
 
 const slave = reverse(slaveDriver);
 const EMPTY = new Uint8Array(0);
@@ -96,16 +96,13 @@ class Stopping extends Error {
 
 type Reply = Message<typeof slaveDriver.send>;
 
-/** One connection to the master: the DEALER and what goes over it. */
+/** One connection to the master's slave queue. */
 class Connection {
   readonly socket: Dealer;
-  readonly files: Dealer;
 
   constructor(readonly settings: SessionSettings, readonly stop: AbortSignal) {
     this.socket = new Dealer({ linger: 1000 });
     this.socket.connect(settings.slaveQueue);
-    this.files = new Dealer({ linger: 0 });
-    this.files.connect(settings.fileQueue);
   }
 
   /** Sends a message and returns the master's reply (Restart after the master timeout). */
@@ -144,7 +141,7 @@ class Connection {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.socket.close(), this.files.close()]);
+    await this.socket.close();
   }
 }
 
@@ -222,7 +219,7 @@ async function serve(
       const name = reply.data;
       const file = outcome.files.find((f) => f.state.filename === name);
       if (!file) throw new Restart(`the master asked for ${name}, which this build did not make`);
-      await sendFile(conn.files, slaveId, file.path, {
+      await sendFile(conn.settings.fileQueue, slaveId, file.path, {
         signal: conn.stop,
         giveUpMs: conn.settings.masterTimeout.totalMillis(),
       });

@@ -20,8 +20,8 @@ import { mayProceed } from "../shared/prompt.ts";
 import { IMPORTER_ID } from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
-import { metadataField, readWheelMetadata } from "../master/wheel_metadata.ts";
-import { DEFAULT_FILE_QUEUE, sendFile } from "./file_sender.ts";
+import { DEFAULT_FILE_QUEUE, sendFile } from "../shared/file_sender.ts";
+import { metadataField, readWheelMetadata } from "../shared/wheel_metadata.ts";
 import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -159,7 +159,9 @@ async function upload(wheel: Wheel, fileQueue: string, bar: boolean): Promise<vo
   }
   const progress = new ProgressBar(filename, filesize);
   try {
-    await sendFile(fileQueue, IMPORTER_ID, wheel.path, (sent) => progress.update(sent));
+    await sendFile(fileQueue, IMPORTER_ID, wheel.path, {
+      onProgress: (sent) => progress.update(sent),
+    });
   } finally {
     progress.finish();
   }

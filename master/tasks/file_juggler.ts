@@ -26,7 +26,7 @@ import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
-import { metadataField, readWheelMetadata } from "../wheel_metadata.ts";
+import { metadataField, readWheelMetadata } from "../../shared/wheel_metadata.ts";
 
 /** The largest file accepted (a declared size beyond it is refused at EXPECT). */
 export const MAX_FILE_SIZE = 2 * 1024 ** 3;

@@ -1,7 +1,7 @@
 /**
  * piw-slave's figures:
  *
- * - transfer of a 30 MB wheel from the slave's file sender (`slave/transfer.ts`) to the real
+ * - transfer of a 30 MB wheel from the slave's file sender (`shared/file_sender.ts`) to the real
  *   master's File Juggler (credit-based FETCH/CHUNK, written at offsets, then verified), against
  *   raw loopback TCP between two Deno sockets moving the same bytes;
  * - the farm's per-build overhead for a tiny package: from the Slave Driver handing out the build
@@ -14,8 +14,7 @@
  */
 
 import { Duration } from "../../shared/duration.ts";
-import { Dealer } from "../../shared/zmq/mod.ts";
-import { sendFile } from "../../slave/transfer.ts";
+import { sendFile } from "../../shared/file_sender.ts";
 import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
@@ -77,12 +76,9 @@ async function transfer(rounds: number): Promise<{ ours: number[]; raw: number[]
     if ((await slave.request("BUILT", [true, Duration.ZERO, "", files])).msg !== "SEND") {
       throw new Error("no SEND");
     }
-    const dealer = new Dealer({ linger: 0 });
-    dealer.connect(master.fileQueue);
     const start = performance.now();
-    await sendFile(dealer, slave.slaveId, path);
+    await sendFile(master.fileQueue, slave.slaveId, path);
     ours.push(wheel.bytes.length / MB / ((performance.now() - start) / 1000));
-    await dealer.close();
     if ((await slave.request("SENT")).msg !== "DONE") throw new Error("no DONE");
     await Deno.remove(path);
     raw.push(await rawTcp(wheel.bytes));

@@ -2,7 +2,7 @@
  * Sending a file to the master's File Juggler (WIRE.md "File transfer", manual 11.5.5): a
  * DEALER says `HELLO <slave_id>` on the file queue, answers each `FETCH <offset> <length>` with
  * `CHUNK <offset as received> <bytes>` until `DONE`, and says HELLO again after 5 s of
- * silence. piw-import sends as slave 0.
+ * silence. piw-slave sends as its slave id, piw-import as slave 0.
  *
  * Each file gets its own DEALER, so that nothing left over from one transfer (a FETCH asked
  * twice, a second DONE) can be taken for part of the next.
@@ -19,7 +19,7 @@ export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
 const HELLO_AGAIN_MS = 5_000;
 /** How long a message may wait to be taken: the master's file queue is not there otherwise. */
 const SEND_TIMEOUT_MS = 10_000;
-/** Silence after which the transfer is given up. */
+/** Silence after which the transfer is given up, by default (the manual's 60 s). */
 const GIVE_UP_MS = 60_000;
 /** The most a FETCH may ask for at once (the master asks for 64 KiB). */
 const MAX_CHUNK = 4 * 1024 * 1024;
@@ -31,17 +31,27 @@ export class TransferError extends Error {
   override name = "TransferError";
 }
 
+/** Options of {@linkcode sendFile}. */
+export interface SendOptions {
+  /** Called after each chunk with the number of distinct bytes sent so far. */
+  onProgress?: (sent: number) => void;
+  /** Give up after the master has asked for nothing this long (default 60 s). */
+  giveUpMs?: number;
+  /** Stops the transfer (it rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
 /**
- * Sends the file at `path` to the file queue at `address` as slave `slaveId`, calling
- * `onProgress` with the number of distinct bytes sent so far after each chunk. Resolves once
+ * Sends the file at `path` to the file queue at `address` as slave `slaveId`. Resolves once
  * the master says DONE.
  */
 export async function sendFile(
   address: string,
   slaveId: number,
   path: string,
-  onProgress: (sent: number) => void = () => {},
+  options: SendOptions = {},
 ): Promise<void> {
+  const { onProgress = () => {}, giveUpMs = GIVE_UP_MS, signal } = options;
   const file = await Deno.open(path, { read: true });
   const size = (await file.stat()).size;
   const dealer = new Dealer({
@@ -61,14 +71,15 @@ export async function sendFile(
     await hello();
     let silentSince = Date.now();
     for (;;) {
+      signal?.throwIfAborted();
       let frames: Uint8Array[];
       try {
         frames = await dealer.receive();
       } catch (e) {
         if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
-        if (Date.now() - silentSince >= GIVE_UP_MS) {
+        if (Date.now() - silentSince >= giveUpMs) {
           throw new TransferError(
-            `the master asked for nothing on ${address} for ${GIVE_UP_MS / 1000} s`,
+            `the master asked for nothing on ${address} for ${giveUpMs / 1000} s`,
           );
         }
         await hello();
