@@ -1,8 +1,10 @@
 /**
  * The quick-start demo (`deno task demo`): a local fake PyPI publishing a few tiny packages, the
- * real piw-master (with the flags it ships with) following it on an embedded database, and a
- * web server over the site it writes. Open the printed URL and watch the packages appear; stop
- * with Ctrl+C. Nothing outside the demo directory is touched (default: a new temporary one).
+ * real piw-master following it on an embedded database, a real piw-slave building them (under
+ * bubblewrap when it is installed), and a web server over the site the master writes. Each tool
+ * runs with the flags it ships with. Open the printed URL and watch the packages appear and get
+ * built; stop with Ctrl+C. Nothing outside the demo directory is touched (default: a new
+ * temporary one).
  *
  * @module
  */
@@ -20,10 +22,11 @@ const web = serveDirectory(`${dir}/www`);
 console.log(`piwheels demo in ${dir}`);
 console.log(`  fake PyPI:      ${pypi.url}/simple/`);
 console.log(`  the web site:   http://127.0.0.1:${web.addr.port}/`);
-console.log(`  build slaves:   tcp://127.0.0.1:5555 (piw-slave -m 127.0.0.1)`);
+console.log(`  build slaves:   tcp://127.0.0.1:5555 (one is started: piw-slave -m 127.0.0.1)`);
 console.log("Stop with Ctrl+C.\n");
 
 const tool = TOOLS["piw-master"];
+const slaveTool = TOOLS["piw-slave"];
 const master = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
@@ -54,6 +57,23 @@ const master = new Deno.Command(Deno.execPath(), {
   stdin: "null",
 }).spawn();
 
+const slave = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    ...slaveTool.flags,
+    `${root}${slaveTool.entry}`,
+    "-m",
+    "127.0.0.1",
+    "--label",
+    "demo-slave",
+    "--build-dir",
+    `${dir}/build`,
+    "--sleep",
+    "2s",
+  ],
+  stdin: "null",
+}).spawn();
+
 const releases: [string, string][] = [["hello-piwheels", "1.0"], ["Tiny.Demo", "0.1"], [
   "tiny-demo",
   "0.2",
@@ -66,9 +86,18 @@ const publishing = (async () => {
   }
 })();
 
-const stop = () => master.kill("SIGTERM");
+const stop = () => {
+  for (const child of [slave, master]) {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // ended already
+    }
+  }
+};
 Deno.addSignalListener("SIGINT", stop);
 Deno.addSignalListener("SIGTERM", stop);
+await slave.status;
 const { code } = await master.status;
 await publishing;
 await web.shutdown();

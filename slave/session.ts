@@ -205,10 +205,8 @@ async function serve(
     if (reply.msg === "DIE") return "DIE";
     if (reply.msg !== "BUILD") throw new Restart(`IDLE was answered ${reply.msg}`);
     const [pkg, version] = reply.data;
-    log.info(`building ${pkg} ${version}`);
     const outcome = await builder.build({ package: pkg, version, indexUrl }, conn.stop);
     if (conn.stop.aborted) throw new Stopping();
-    log.info(`${pkg} ${version}: ${outcome.status ? "built" : "failed"} in ${outcome.duration}`);
     reply = await conn.ask("BUILT", [
       outcome.status,
       outcome.duration,
