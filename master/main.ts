@@ -26,6 +26,9 @@ import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from 
 
 const log = new Logger("piw-master");
 
+/** The tasks' modules are `.ts` beside this one, or `.js` in a bundle (`deno task dist`). */
+const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
 /** The tasks in the order they stop (front first; the database last). */
 const TASKS = [
   "cloud_gazer",
@@ -69,7 +72,7 @@ class Master {
   constructor(readonly options: MasterOptions, readonly permissions: Record<string, Permissions>) {}
 
   async start(module: string, name: string, extra?: Record<string, unknown>): Promise<Running> {
-    const worker = new Worker(new URL(`./tasks/${module}.ts`, import.meta.url), {
+    const worker = new Worker(new URL(`./tasks/${module}${EXTENSION}`, import.meta.url), {
       type: "module",
       name,
       deno: { permissions: this.permissions[module]! },

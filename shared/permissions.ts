@@ -58,7 +58,11 @@ export function endpointPermissions(address: string): Partial<Permissions> {
 export function databasePermissions(dsn: string): Partial<Permissions> {
   if (dsn.startsWith("pglite://")) {
     const dir = dsn.slice("pglite://".length);
-    const wasm = fileURLToPath(new URL("../node_modules/@electric-sql/pglite", import.meta.url));
+    // PGlite reads its WebAssembly beside its module: in node_modules from a checkout, beside
+    // the bundle's root (where this module's chunk is too) in a built executable
+    const wasm = import.meta.url.endsWith(".ts")
+      ? fileURLToPath(new URL("../node_modules/@electric-sql/pglite", import.meta.url))
+      : fileURLToPath(new URL(".", import.meta.url));
     return { read: [dir, wasm], write: [dir] };
   }
   const url = new URL(dsn);

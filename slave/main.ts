@@ -36,7 +36,9 @@ async function main(): Promise<number> {
     sandbox: options.sandbox,
     network: options.network,
   };
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+  // worker.ts beside this module, or worker.js in a bundle (`deno task dist`)
+  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const worker = new Worker(new URL(`./worker${extension}`, import.meta.url), {
     type: "module",
     name: "piw-slave",
     deno: {

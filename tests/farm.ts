@@ -14,6 +14,24 @@ import { Push } from "../shared/zmq/mod.ts";
 import { type Scratch, scratchDatabase } from "./db.ts";
 import { ROOT } from "./process.ts";
 
+/**
+ * How to start a tool: its source with the flags it ships with (`shared/flags.ts`), or a built
+ * executable (which carries those flags itself).
+ */
+export function toolCommand(name: keyof typeof TOOLS, binary?: string): string[] {
+  if (binary) return [binary];
+  const tool = TOOLS[name];
+  return [Deno.execPath(), "run", ...tool.flags, `${ROOT}/${tool.entry}`];
+}
+
+/**
+ * A tool's environment in tests: a fresh HOME; for a built executable also a PATH without
+ * Deno on it, as on a machine where only the executable was installed.
+ */
+export function toolEnv(home: string, binary?: string): Record<string, string> {
+  return { NO_COLOR: "1", HOME: home, ...(binary ? { PATH: "/usr/bin:/bin" } : {}) };
+}
+
 /** A port nothing listens on right now. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -46,6 +64,8 @@ export interface MasterSetup {
   args?: string[];
   /** Log at debug level (`-v`, the default), or only what is normally shown (benchmarks). */
   verbose?: boolean;
+  /** Run this built executable (`deno task dist`) instead of the source with its flags. */
+  binary?: string;
   /** The slave queue (default: a free loopback port), e.g. to restart a master in place. */
   slaveQueue?: string;
   /** The file queue (default: a free loopback port). */
@@ -74,12 +94,10 @@ export class MasterRun implements AsyncDisposable {
     this.importQueue = `ipc://${dir}/import`;
     this.logQueue = `ipc://${dir}/logger`;
     this.output = `${dir}/www`;
-    const tool = TOOLS["piw-master"];
-    this.process = new Deno.Command(Deno.execPath(), {
+    const [program, ...start] = toolCommand("piw-master", setup.binary);
+    this.process = new Deno.Command(program!, {
       args: [
-        "run",
-        ...tool.flags,
-        `${ROOT}/${tool.entry}`,
+        ...start,
         "--dev-mode",
         ...(setup.verbose === false ? [] : ["-v"]),
         "-d",
@@ -104,7 +122,7 @@ export class MasterRun implements AsyncDisposable {
         this.logQueue,
         ...(setup.args ?? []),
       ],
-      env: { NO_COLOR: "1", HOME: dir },
+      env: toolEnv(dir, setup.binary),
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -229,6 +247,10 @@ export interface SlaveSetup {
   masterTimeout?: string;
   /** More arguments. */
   args?: string[];
+  /** Run this built executable (`deno task dist`) instead of the source with its flags. */
+  binary?: string;
+  /** More environment variables. */
+  env?: Record<string, string>;
 }
 
 /** A running piw-slave (the real one, with the flags it ships with). */
@@ -240,12 +262,10 @@ export class SlaveRun implements AsyncDisposable {
 
   constructor(readonly setup: SlaveSetup, readonly dir: string) {
     this.buildDir = `${dir}/build`;
-    const tool = TOOLS["piw-slave"];
-    this.process = new Deno.Command(Deno.execPath(), {
+    const [program, ...start] = toolCommand("piw-slave", setup.binary);
+    this.process = new Deno.Command(program!, {
       args: [
-        "run",
-        ...tool.flags,
-        `${ROOT}/${tool.entry}`,
+        ...start,
         "-v",
         "--slave-queue",
         setup.master.slaveQueue,
@@ -263,7 +283,7 @@ export class SlaveRun implements AsyncDisposable {
         "1s",
         ...(setup.args ?? []),
       ],
-      env: { NO_COLOR: "1", HOME: dir },
+      env: { ...toolEnv(dir, setup.binary), ...setup.env },
       stdin: "null",
       stdout: "null",
       stderr: "piped",

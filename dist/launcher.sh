@@ -1,0 +1,68 @@
+#!/bin/sh
+# @TOOL@: piwheels for Deno @VERSION@ (@TARGET@), a self-contained executable.
+#
+# This file is a small POSIX shell script followed by a compressed payload: the Deno runtime
+# for @TARGET@ and the bundled tools. On first run the payload is unpacked into a per-user cache
+# directory named by its SHA-256 (verified, then renamed into place, so that two copies starting
+# at once are safe); after that it is re-used. Then the runtime runs the tool with the Deno
+# permission flags it ships with, and this process becomes it: signals and the exit code pass
+# straight through. No Deno, npm or network is needed.
+#
+# The cache: $PIWHEELS_CACHE_DIR, else $CACHE_DIRECTORY (systemd's CacheDirectory=), else
+# $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>.
+set -eu
+payload_sha256=@SHA256@
+payload_offset=@OFFSET@
+runtime_size=@RUNTIME_SIZE@
+runtime_head=@RUNTIME_HEAD@
+entry=@ENTRY@
+
+base=${PIWHEELS_CACHE_DIR:-${CACHE_DIRECTORY:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}}}/piwheels-deno
+cache=$base/$payload_sha256
+
+say() { printf '%s: %s\n' "@TOOL@" "$*" >&2; }
+
+# Whether the unpacked copy at $1 is whole: every bundled file's SHA-256 as recorded, and the
+# runtime's size and the SHA-256 of its first MiB (hashing all of it on every start is slow).
+intact() {
+    [ -f "$1/.complete" ] || return 1
+    [ "$(wc -c < "$1/deno" 2>/dev/null | tr -d ' ')" = "$runtime_size" ] || return 1
+    [ "$(head -c 1048576 "$1/deno" | sha256sum | cut -d' ' -f1)" = "$runtime_head" ] || return 1
+    (cd "$1" && sha256sum -c --quiet --status MANIFEST) || return 1
+}
+
+unpack() {
+    mkdir -p "$base"
+    tmp=$(mktemp -d "$base/.unpack.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT INT TERM
+    tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
+    if [ "$(sha256sum "$tmp/payload.tar.gz" | cut -d' ' -f1)" != "$payload_sha256" ]; then
+        say "this file is damaged (its payload does not match its SHA-256): download it again"
+        exit 70
+    fi
+    mkdir "$tmp/root"
+    tar -xzf "$tmp/payload.tar.gz" -C "$tmp/root"
+    (cd "$tmp/root" && sha256sum -c --quiet --status MANIFEST.full) || {
+        say "the unpacked payload does not match its manifest"
+        exit 70
+    }
+    touch "$tmp/root/.complete"
+    if [ -e "$cache" ] && ! intact "$cache"; then
+        say "replacing a damaged copy in $cache"
+        mv -T "$cache" "$cache.damaged.$$" 2>/dev/null && rm -rf "$cache.damaged.$$"
+    fi
+    # another copy may have won the race: then use its
+    mv -T "$tmp/root" "$cache" 2>/dev/null || true
+    rm -rf "$tmp"
+    trap - EXIT INT TERM
+}
+
+if ! intact "$cache"; then
+    unpack "$0"
+    intact "$cache" || { say "cannot unpack into $cache"; exit 70; }
+fi
+
+export DENO_NO_UPDATE_CHECK=1
+exec "$cache/deno" run --no-config --no-lock @FLAGS@ "$cache/bundle/$entry" "$@"
+exit 70
+# ---- payload follows ----

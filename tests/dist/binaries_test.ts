@@ -1,0 +1,214 @@
+/**
+ * The executables `deno task dist` builds, tested as executables: on a PATH with no Deno and a
+ * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
+ * release from the fake PyPI that pip then installs; their flags are the declared ones and
+ * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
+ * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import { TOOLS } from "../../shared/flags.ts";
+import { decodeMessage, monitorStats, reverse } from "../../shared/protocols.ts";
+import { Subscriber } from "../../shared/zmq/mod.ts";
+import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { serveDirectory } from "../fixtures/static_server.ts";
+import { PYTHON, ROOT, run } from "../process.ts";
+
+const DIST = `${ROOT}/dist`;
+const X86 = `${DIST}/x86_64-linux`;
+const ARM = `${DIST}/aarch64-linux`;
+const NO_DENO = { PATH: "/usr/bin:/bin", NO_COLOR: "1" };
+
+/** Builds the executables once per run of this file (about 15 s). */
+const built = (async () => {
+  const out = await run(Deno.execPath(), ["task", "dist"], { cwd: ROOT });
+  if (out.code !== 0) throw new Error(`deno task dist failed:\n${out.stderr}`);
+})();
+
+/** Runs an executable with nothing but a fresh HOME (or the given one) and no Deno on PATH. */
+async function runBinary(
+  path: string,
+  args: string[],
+  home: string,
+  env: Record<string, string> = {},
+) {
+  return await run(path, args, { env: { ...NO_DENO, HOME: home, ...env } });
+}
+
+/** The flags a built executable runs its tool with (read from its launcher). */
+async function bakedFlags(path: string): Promise<string[]> {
+  const file = await Deno.open(path);
+  const head = new Uint8Array(8192);
+  const n = (await file.read(head)) ?? 0;
+  file.close();
+  const text = new TextDecoder().decode(head.subarray(0, n));
+  const line =
+    /^exec "\$cache\/deno" run --no-config --no-lock (.*) "\$cache\/bundle\/\$entry" "\$@"$/m.exec(
+      text,
+    );
+  return line![1]!.split(" ");
+}
+
+Deno.test("dist: every x86_64 executable answers --help and --version with no Deno about", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    for (const name of Object.keys(TOOLS)) {
+      const version = await runBinary(`${X86}/${name}`, ["--version"], home);
+      assertEquals(version.code, 0, `${name}: ${version.stderr}`);
+      assertMatch(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+      const help = await runBinary(`${X86}/${name}`, ["--help"], home);
+      assertEquals(help.code, 0, `${name}: ${help.stderr}`);
+      assertStringIncludes(help.stdout, `Usage: ${name} `);
+    }
+    const sums = await Deno.readTextFile(`${X86}/SHA256SUMS`);
+    for (const name of Object.keys(TOOLS)) assertStringIncludes(sums, `  ${name}\n`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: the executables carry exactly the declared flags, and those hold", async () => {
+  await built;
+  for (const [name, tool] of Object.entries(TOOLS)) {
+    assertEquals(await bakedFlags(`${X86}/${name}`), [...tool.flags], name);
+    assertEquals(await bakedFlags(`${ARM}/${name}`), [...tool.flags], name);
+  }
+  // a tool asking for more than its flags fails at once with Deno's message, never a prompt:
+  // run the unpacked runtime with piw-monitor's baked flags on a probe that runs a program
+  const home = await Deno.makeTempDir();
+  try {
+    assertEquals((await runBinary(`${X86}/piw-monitor`, ["--version"], home)).code, 0);
+    const cache = `${home}/.cache/piwheels-deno`;
+    const [entry] = [...Deno.readDirSync(cache)].filter((e) => !e.name.startsWith("."));
+    const probe = `${home}/probe.js`;
+    await Deno.writeTextFile(probe, 'await new Deno.Command("/bin/true").output();\n');
+    const denied = await run(`${cache}/${entry!.name}/deno`, [
+      "run",
+      "--no-config",
+      ...await bakedFlags(`${X86}/piw-monitor`),
+      probe,
+    ], { env: NO_DENO, stdin: "" });
+    assert(denied.code !== 0);
+    assertStringIncludes(denied.stderr, 'NotCapable: Requires run access to "/bin/true"');
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: two copies at once on an empty cache both work; a damaged cache is replaced", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const both = await Promise.all([
+      runBinary(`${X86}/piw-rebuild`, ["--version"], home),
+      runBinary(`${X86}/piw-remove`, ["--version"], home),
+    ]);
+    for (const r of both) assertEquals(r.code, 0, r.stderr);
+    const cache = `${home}/.cache/piwheels-deno`;
+    const entries = [...Deno.readDirSync(cache)].map((e) => e.name);
+    assertEquals(entries.filter((e) => !e.startsWith(".")).length, 1, "one shared copy");
+    assertEquals(entries.filter((e) => e.startsWith(".unpack")), [], "no unpacking left over");
+    const copy = `${cache}/${entries.find((e) => !e.startsWith("."))}`;
+    // damage a bundled file: the next start notices, unpacks again, and runs
+    const main = `${copy}/bundle/master/main.js`;
+    await Deno.writeTextFile(main, "throw new Error('damaged');\n");
+    const again = await runBinary(`${X86}/piw-master`, ["--version"], home);
+    assertEquals(again.code, 0, again.stderr);
+    assertStringIncludes(again.stderr, "replacing a damaged copy");
+    assert(!(await Deno.readTextFile(main)).includes("damaged"));
+    // and a truncated runtime
+    await Deno.truncate(`${copy}/deno`, 1000);
+    const third = await runBinary(`${X86}/piw-master`, ["--version"], home);
+    assertEquals(third.code, 0, third.stderr);
+    // a damaged executable is refused, not run
+    const bad = `${home}/piw-bad`;
+    const bytes = await Deno.readFile(`${X86}/piw-monitor`);
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+    await Deno.writeFile(bad, bytes, { mode: 0o755 });
+    await Deno.remove(copy, { recursive: true });
+    const refused = await runBinary(bad, ["--version"], home);
+    assertEquals(refused.code, 70);
+    assertStringIncludes(refused.stderr, "this file is damaged");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: a binary master and a binary slave build a release that pip installs", async () => {
+  await built;
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    dsn: db.userDsn,
+    binary: `${X86}/piw-master`,
+  });
+  await using slave = await startSlave({ master, label: "binary", binary: `${X86}/piw-slave` });
+  await pypi.release("from-binaries", "1.0");
+  await master.waitForFile(
+    "simple/from-binaries/index.html",
+    "from_binaries-1.0-py3-none-any.whl",
+    120_000,
+  ).catch((e) => {
+    throw new Error(`${e.message}\nslave:\n${slave.stderr}`);
+  });
+  await using web = serveDirectory(master.output);
+  const venv = `${master.dir}/venv`;
+  assertEquals((await run(PYTHON, ["-m", "venv", venv])).code, 0);
+  const pip = await run(`${venv}/bin/pip`, [
+    "install",
+    "--no-cache-dir",
+    "--index-url",
+    `http://127.0.0.1:${web.addr.port}/simple/`,
+    "from-binaries",
+  ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: master.dir } });
+  assertEquals(pip.code, 0, pip.stdout + pip.stderr);
+  const imported = await run(`${venv}/bin/python`, [
+    "-c",
+    "import from_binaries; print(from_binaries.VERSION)",
+  ]);
+  assertEquals(imported.stdout.trim(), "1.0");
+  assertEquals((await slave.stop()).code, 0, slave.stderr);
+});
+
+Deno.test("dist: the aarch64 slave under qemu-user says HELLO to a native master and sleeps", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const emulated = { QEMU_LD_PREFIX: "/usr/aarch64-linux-gnu" };
+    const version = await runBinary(`${ARM}/piw-slave`, ["--version"], home, emulated);
+    assertEquals(version.code, 0, version.stderr);
+    assertMatch(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+    await using pypi = new FakePyPI();
+    await using master = await startMaster({
+      pypiXmlrpc: pypi.xmlrpcUrl,
+      binary: `${X86}/piw-master`,
+    });
+    const status = new Subscriber({ receiveTimeout: 60_000 });
+    status.subscribe();
+    status.connect(master.statusQueue);
+    await using slave = await startSlave({
+      master,
+      label: "emulated-pi",
+      binary: `${ARM}/piw-slave`,
+      env: emulated,
+      args: ["--sandbox", "none"],
+    });
+    await master.waitForLog(/slave (\d+) \(emulated-pi\) joined/, 120_000);
+    const seen: string[] = [];
+    while (!seen.includes("SLEEP")) {
+      const [frame] = await status.receive();
+      const m = decodeMessage(reverse(monitorStats), frame!);
+      if (m.msg === "SLAVE") seen.push(m.data[2]);
+    }
+    assertEquals(seen.slice(0, 1), ["ACK"]);
+    await status.close();
+    assertEquals((await slave.stop()).code, 0, slave.stderr);
+    assertStringIncludes(master.stderr, "(emulated-pi) said goodbye");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
