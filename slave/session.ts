@@ -171,7 +171,7 @@ export async function runSession(
       log.info(
         `connected to the master as slave ${slaveId}; building ${tags.abiTag} from ${indexUrl}`,
       );
-      if (await serve(conn, slaveId, indexUrl, builder, log) === "DIE") {
+      if (await serve(conn, slaveId, indexUrl, builder) === "DIE") {
         await conn.bye();
         return "DIE";
       }
@@ -194,7 +194,6 @@ async function serve(
   slaveId: number,
   indexUrl: string,
   builder: Builder,
-  log: Logger,
 ): Promise<"DIE"> {
   for (;;) {
     let reply: Reply = await conn.ask("IDLE");
