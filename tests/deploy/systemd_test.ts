@@ -3,9 +3,10 @@
  * with `deploy/piwheels.conf`: `systemd-analyze verify` accepts them, and under systemd's own
  * service manager (`tests/fixtures/systemd.ts`) the real master and the real slave run with
  * exactly their settings, as the user piwheels. The slave builds a pure-Python and a C package
- * under bubblewrap inside the unit's sandbox, the master publishes them, and piw-rebuild reaches
- * the master through /run/piwheels; each setting the slave's unit leaves out for bubblewrap's or
- * Deno's sake does stop the slave from starting.
+ * under bubblewrap inside the unit's sandbox, the master publishes them, and piw-monitor,
+ * piw-rebuild and piw-logger reach the master through /run/piwheels as /etc/piwheels.conf
+ * says; each setting the slave's unit leaves out for bubblewrap's or Deno's sake does stop the
+ * slave from starting.
  */
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
@@ -13,7 +14,10 @@ import { freePort, piwheelsDatabase } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { cExtension } from "../fixtures/sdist.ts";
 import { ServiceManager } from "../fixtures/systemd.ts";
-import { ROOT, run, runTool, writeToolScript } from "../process.ts";
+import { ROOT, run, toolArgs, writeToolScript } from "../process.ts";
+import type { TOOLS } from "../../shared/flags.ts";
+import { queryDb } from "../db.ts";
+import { combinedLine } from "../fixtures/access_log.ts";
 
 const MASTER = "piwheels-master.service";
 const SLAVE = "piwheels-slave.service";
@@ -102,6 +106,7 @@ verbose = true
       const page = await Deno.readTextFile(`${www}/simple/${project}/index.html`).catch(() => "");
       return wheel.test(page);
     }, 120_000);
+  const pureWheel = "unit_pure-1.0-py3-none-any.whl";
   await published("unit-pure", /unit_pure-1\.0-py3-none-any\.whl#sha256=/);
   await published("unit-cext", /unit_cext-1\.0-cp3\d+-cp3\d+-linux_\w+\.whl#sha256=/);
   const slaveLog = await systemd.log(SLAVE);
@@ -114,11 +119,23 @@ verbose = true
   const stat = await Deno.stat(`${www}/simple/unit-cext/${wheel.name}`);
   assertEquals([stat.uid, stat.mode! & 0o777], [systemd.piwheelsId, 0o644]);
 
-  // the admin tools find the master's queues in /run/piwheels, outside its private /tmp
-  const rebuild = await runTool("piw-rebuild", [
-    ...["-y", "--import-queue", `ipc://${systemd.dir}/run/piwheels/import`, "home"],
-  ]);
-  assertEquals(rebuild.code, 0, rebuild.stderr);
+  // the other tools on the master's machine find its queues in /run/piwheels (outside its
+  // private /tmp) through /etc/piwheels.conf: what the README has an operator check
+  const tool = (name: keyof typeof TOOLS, args: string[], stdin?: string) =>
+    systemd.exec([Deno.execPath(), ...toolArgs(name, args)], { stdin });
+  const monitor = await tool("piw-monitor", ["--once", "--json"]);
+  assertEquals(monitor.code, 0, monitor.stderr);
+  const farm = JSON.parse(monitor.stdout);
+  assertEquals(farm.master.connected, true);
+  assertEquals(farm.slaves.map((s: { label: string }) => s.label), [Deno.hostname().split(".")[0]]);
+  assertEquals((await tool("piw-rebuild", ["-y", "home"])).code, 0);
+  const pip = combinedLine(`/simple/unit-pure/${pureWheel}`);
+  const logger = await tool("piw-logger", ["--drop"], `${pip}\n`);
+  assertEquals(logger.code, 0, logger.stderr);
+  await systemd.until("piw-logger's record reaches the database", async () => {
+    const rows = await queryDb(db.superDsn, "SELECT filename FROM downloads");
+    return rows.length === 1 && rows[0]!.filename === pureWheel;
+  });
 
   // SIGTERM: the slave says BYE, the master stops cleanly; neither counts as a failure
   for (const unit of [SLAVE, MASTER]) {
