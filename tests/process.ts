@@ -72,3 +72,19 @@ export function toolArgs(name: keyof typeof TOOLS, args: string[]): string[] {
   const tool = TOOLS[name];
   return ["run", `--config=${ROOT}/deno.json`, ...tool.flags, `${ROOT}/${tool.entry}`, ...args];
 }
+
+/** A word quoted for the POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Writes an executable script at `path` that runs a tool as it ships (`toolArgs`) with the
+ * arguments it is given: the stand-in for the tool's binary (`deno task dist`) where a test runs
+ * a deployment file (a systemd unit, Apache's piped log) that names the binary's path.
+ */
+export async function writeToolScript(path: string, name: keyof typeof TOOLS): Promise<void> {
+  const command = [Deno.execPath(), ...toolArgs(name, [])].map(shellQuote).join(" ");
+  await Deno.writeTextFile(path, `#!/bin/sh\nexec ${command} "$@"\n`, { mode: 0o755 });
+  await Deno.chmod(path, 0o755);
+}

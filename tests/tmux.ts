@@ -6,7 +6,7 @@
  * @module
  */
 
-import { run } from "./process.ts";
+import { run, shellQuote } from "./process.ts";
 
 /** A tmux server of its own, in a temporary directory. */
 export class Tmux implements AsyncDisposable {
@@ -38,9 +38,9 @@ export class Tmux implements AsyncDisposable {
     argv: string[],
     options: { cols: number; rows: number; env?: Record<string, string> },
   ): Promise<void> {
-    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-    const command = `${argv.map(quote).join(" ")} 2>${quote(`${this.dir}/${name}.err`)}; ` +
-      `echo $? >${quote(`${this.dir}/${name}.exit`)}; sleep 600`;
+    const command =
+      `${argv.map(shellQuote).join(" ")} 2>${shellQuote(`${this.dir}/${name}.err`)}; ` +
+      `echo $? >${shellQuote(`${this.dir}/${name}.exit`)}; sleep 600`;
     const env = Object.entries(options.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     await this.#tmux(
       "new-session",

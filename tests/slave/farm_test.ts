@@ -10,18 +10,11 @@ import { gunzipSync } from "node:zlib";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { cExtension } from "../fixtures/sdist.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
 import { PYTHON, run } from "../process.ts";
 
 const MARKER = `piwheels-slow-${crypto.randomUUID()}`;
-
-const C_SOURCE = `#include <Python.h>
-#include <unistd.h>
-static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(getpid() > 0 ? 42 : 0); }
-static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, "The answer."}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "farm_cext", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_farm_cext(void) { return PyModule_Create(&module); }
-`;
 
 const SLOW_SETUP = `import os, signal, subprocess, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -53,11 +46,7 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
     dsn: db.userDsn,
   });
   await pypi.release("farm-pure", "1.0");
-  await pypi.release("farm-cext", "1.0", {
-    setupPy:
-      'from setuptools import setup, Extension\nsetup(name="farm-cext", version="1.0", ext_modules=[Extension("farm_cext", ["farm_cext.c"])])\n',
-    files: { "farm_cext.c": C_SOURCE },
-  });
+  await pypi.release("farm-cext", "1.0", cExtension("farm-cext", "1.0"));
   await pypi.release("farm-broken", "1.0", {
     setupPy: 'raise SystemExit("this package is broken on purpose")\n',
   });

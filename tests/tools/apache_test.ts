@@ -1,9 +1,10 @@
 /**
  * piw-logger as Apache's piped logger, end to end: the real master (subprocess) on real
- * PostgreSQL writes the site, Debian's Apache serves it with our `deploy/` snippets, its
- * `CustomLog "|piw-logger --drop" combined` starts our logger with the flags it ships with,
- * the real pip downloads a wheel through Apache, a browser looks at the pages, and the records
- * land in the database and in the counts of `packages.json` and the project page.
+ * PostgreSQL writes the site, Debian's Apache serves it with our site (`deploy/`), whose
+ * `CustomLog "|/usr/local/bin/piw-logger --drop" combined` starts our logger (a script in the
+ * binary's place that runs it with the flags it ships with), the real pip downloads a wheel
+ * through Apache, a browser looks at the pages, and the records land in the database and in the
+ * counts of `packages.json` and the project page.
  */
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
@@ -11,10 +12,10 @@ import { queryDb } from "../db.ts";
 import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
 import { BROWSER_AGENT, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
 import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
-import { startApache } from "../fixtures/apache.ts";
+import { apacheSite, startApache } from "../fixtures/apache.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
-import { PYTHON, ROOT, run, runTool, toolArgs } from "../process.ts";
+import { PYTHON, run, runTool, writeToolScript } from "../process.ts";
 
 Deno.test("piw-logger under Apache: pip's download reaches the database and the counts", async () => {
   await using pypi = new FakePyPI();
@@ -32,16 +33,11 @@ Deno.test("piw-logger under Apache: pip's download reaches the database and the 
 
   // Apache serves the master's output as www-data (when root), so the way there must be open
   await Deno.chmod(master.dir, 0o755);
-  const www = master.output;
-  const logger = [Deno.execPath(), ...toolArgs("piw-logger", ["--log-queue", master.logQueue])]
-    .join(" ");
-  const piped = (await Deno.readTextFile(`${ROOT}/deploy/apache-piw-logger.conf`))
-    .replace("/usr/local/bin/piw-logger", logger);
-  const json = (await Deno.readTextFile(`${ROOT}/deploy/apache-simple-json.conf`))
-    .replaceAll("/var/www/piwheels", www);
   const dir = `${master.dir}/apache`;
   await Deno.mkdir(dir);
-  await using apache = await startApache(dir, www, [json, piped], { HOME: dir });
+  await writeToolScript(`${dir}/piw-logger`, "piw-logger");
+  const site = await apacheSite(master.output, `${dir}/piw-logger --log-queue ${master.logQueue}`);
+  await using apache = await startApache(dir, site);
 
   const base = `http://127.0.0.1:${apache.port}`;
   const pip = await run(PYTHON, [
