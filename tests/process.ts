@@ -67,10 +67,13 @@ export function runTool(
   });
 }
 
-/** The `deno` arguments that run a tool as it ships: `run`, its flags, its entry, `args`. */
-export function toolArgs(name: keyof typeof TOOLS, args: string[]): string[] {
+/**
+ * The `deno` arguments that run a tool as it ships: `run`, its flags, its entry, `args`; from
+ * this checkout, or from `root` where a test shows the checkout at another path.
+ */
+export function toolArgs(name: keyof typeof TOOLS, args: string[], root = ROOT): string[] {
   const tool = TOOLS[name];
-  return ["run", `--config=${ROOT}/deno.json`, ...tool.flags, `${ROOT}/${tool.entry}`, ...args];
+  return ["run", `--config=${root}/deno.json`, ...tool.flags, `${root}/${tool.entry}`, ...args];
 }
 
 /** A word quoted for the POSIX shell. */
@@ -81,10 +84,15 @@ export function shellQuote(word: string): string {
 /**
  * Writes an executable script at `path` that runs a tool as it ships (`toolArgs`) with the
  * arguments it is given: the stand-in for the tool's binary (`deno task dist`) where a test runs
- * a deployment file (a systemd unit, Apache's piped log) that names the binary's path.
+ * a deployment file (a systemd unit, Apache's piped log) that names the binary's path. `at`
+ * names the checkout and the Deno executable as the script will see them, if not as here.
  */
-export async function writeToolScript(path: string, name: keyof typeof TOOLS): Promise<void> {
-  const command = [Deno.execPath(), ...toolArgs(name, [])].map(shellQuote).join(" ");
+export async function writeToolScript(
+  path: string,
+  name: keyof typeof TOOLS,
+  at: { root: string; deno: string } = { root: ROOT, deno: Deno.execPath() },
+): Promise<void> {
+  const command = [at.deno, ...toolArgs(name, [], at.root)].map(shellQuote).join(" ");
   await Deno.writeTextFile(path, `#!/bin/sh\nexec ${command} "$@"\n`, { mode: 0o755 });
   await Deno.chmod(path, 0o755);
 }

@@ -13,7 +13,7 @@ import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { freePort, piwheelsDatabase } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { cExtension } from "../fixtures/sdist.ts";
-import { ServiceManager } from "../fixtures/systemd.ts";
+import { SEEN, ServiceManager } from "../fixtures/systemd.ts";
 import { ROOT, run, toolArgs, writeToolScript } from "../process.ts";
 import type { TOOLS } from "../../shared/flags.ts";
 import { queryDb } from "../db.ts";
@@ -59,8 +59,8 @@ Deno.test("deploy: systemd-analyze verify accepts the units, and says what is wr
 async function machine(more: string): Promise<ServiceManager> {
   const dir = await Deno.makeTempDir({ prefix: "piw-systemd-" });
   const systemd = await ServiceManager.start(dir, `${await deployed("piwheels.conf")}\n${more}`);
-  await writeToolScript(`${dir}/bin/piw-master`, "piw-master");
-  await writeToolScript(`${dir}/bin/piw-slave`, "piw-slave");
+  await writeToolScript(`${dir}/bin/piw-master`, "piw-master", SEEN);
+  await writeToolScript(`${dir}/bin/piw-slave`, "piw-slave", SEEN);
   return systemd;
 }
 
