@@ -19,8 +19,22 @@ export * from "./shared/protocols.ts";
 export * from "./shared/ranges.ts";
 export * from "./shared/states.ts";
 export { VERSION } from "./shared/version.ts";
-export { connect, type Database, DbError, type Queryable, type Row } from "./shared/db/driver.ts";
+export {
+  connect,
+  type ConnectOptions,
+  type Database,
+  DbError,
+  type Engine,
+  type Queryable,
+  type Row,
+} from "./shared/db/driver.ts";
 export { SCHEMA_VERSION } from "./sql/scripts.ts";
-export { MasterDb } from "./master/db.ts";
-export type { AbiStatus, ProjectData } from "./master/project_data.ts";
+export { type DbStatistics, MasterDb } from "./master/db.ts";
+export type {
+  AbiStatus,
+  BuildData,
+  FileData,
+  ProjectData,
+  VersionData,
+} from "./master/project_data.ts";
 export * as zmq from "./shared/zmq/mod.ts";

@@ -51,6 +51,7 @@ export type CborValue =
 
 /** Raised for anything the codec cannot encode or decode. */
 export class CborError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "CborError";
 }
 

@@ -37,6 +37,7 @@ const UNITS: Record<string, number> = {
 
 /** Raised when a duration cannot be parsed or is out of range. */
 export class DurationError extends RangeError {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "DurationError";
 }
 

@@ -272,6 +272,7 @@ export type DataIn<M extends MessageMap, K extends keyof M> = M[K] extends z.Zod
 
 /** Raised when a message fails to encode or decode; says which queue, message and why. */
 export class ProtocolError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "ProtocolError";
 }
 
@@ -320,6 +321,7 @@ export function encodeMessage<S extends MessageMap, K extends BareName<S>>(
   p: Protocol<MessageMap, S>,
   msg: K,
 ): Uint8Array;
+/** Validates a message with data the local side sends and encodes it as one CBOR frame. */
 export function encodeMessage<S extends MessageMap, K extends DataName<S>>(
   p: Protocol<MessageMap, S>,
   msg: K,

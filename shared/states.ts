@@ -350,8 +350,10 @@ export class TransferState {
 }
 
 /** The fields every web-log record shares. */
-interface LogRecord {
+export interface LogRecord {
+  /** The client's address. */
   readonly host: string;
+  /** When the request was made. */
   readonly timestamp: Timestamp;
 }
 

@@ -10,6 +10,7 @@ import { Duration } from "./duration.ts";
 
 /** Raised when a timestamp cannot be parsed or is out of range. */
 export class TimestampError extends RangeError {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "TimestampError";
 }
 

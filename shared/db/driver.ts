@@ -48,6 +48,7 @@ export interface ConnectOptions {
 
 /** Raised for anything that goes wrong in the database, with PostgreSQL's details if any. */
 export class DbError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "DbError";
   /** The SQLSTATE (e.g. `3D000` for a missing database) or a system error code. */
   readonly code: string | undefined;
