@@ -12,7 +12,7 @@ import { TOOLS } from "../shared/flags.ts";
 import { encodeMessage, masterControl, reverse } from "../shared/protocols.ts";
 import { Push } from "../shared/zmq/mod.ts";
 import { type Scratch, scratchDatabase } from "./db.ts";
-import { ROOT } from "./process.ts";
+import { Collected, reap, ROOT } from "./process.ts";
 
 /**
  * How to start a tool: its source with the flags it ships with (`shared/flags.ts`), or a built
@@ -81,9 +81,8 @@ export class MasterRun implements AsyncDisposable {
   readonly importQueue: string;
   readonly logQueue: string;
   readonly output: string;
-  stderr = "";
   readonly process: Deno.ChildProcess;
-  readonly #reading: Promise<void>;
+  readonly #log: Collected;
   #status: Promise<Deno.CommandStatus> | undefined;
 
   constructor(readonly dir: string, setup: MasterSetup) {
@@ -127,24 +126,17 @@ export class MasterRun implements AsyncDisposable {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = this.process.stderr;
-    this.#reading = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stderr) this.stderr += decoder.decode(chunk, { stream: true });
-    })();
+    this.#log = new Collected(this.process.stderr, "the master");
+  }
+
+  /** What the master has logged so far. */
+  get stderr(): string {
+    return this.#log.text;
   }
 
   /** Waits until the master's log matches, or fails after `timeoutMs`. */
-  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.stderr.match(pattern);
-      if (m) return m;
-      if (Date.now() > until) {
-        throw new Error(`the master never logged ${pattern}; it logged:\n${this.stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    return this.#log.waitFor(pattern, timeoutMs);
   }
 
   /** Waits until a file exists (and, if given, contains `text`). */
@@ -183,7 +175,7 @@ export class MasterRun implements AsyncDisposable {
   /** The exit status, once the master has stopped. */
   status(): Promise<Deno.CommandStatus> {
     this.#status ??= this.process.status.then(async (s) => {
-      await this.#reading;
+      await this.#log.ended;
       return s;
     });
     return this.#status;
@@ -198,9 +190,7 @@ export class MasterRun implements AsyncDisposable {
     ]);
     if (!done) {
       await this.control("QUIT").catch(() => {});
-      const timer = setTimeout(() => this.process.kill("SIGKILL"), 30_000);
-      await status;
-      clearTimeout(timer);
+      await reap(this.process);
     }
     return await status;
   }
@@ -255,10 +245,9 @@ export interface SlaveSetup {
 
 /** A running piw-slave (the real one, with the flags it ships with). */
 export class SlaveRun implements AsyncDisposable {
-  stderr = "";
   readonly process: Deno.ChildProcess;
   readonly buildDir: string;
-  readonly #reading: Promise<void>;
+  readonly #log: Collected;
 
   constructor(readonly setup: SlaveSetup, readonly dir: string) {
     this.buildDir = `${dir}/build`;
@@ -288,43 +277,23 @@ export class SlaveRun implements AsyncDisposable {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = this.process.stderr;
-    this.#reading = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stderr) this.stderr += decoder.decode(chunk, { stream: true });
-    })();
+    this.#log = new Collected(this.process.stderr, "the slave");
+  }
+
+  /** What the slave has logged so far. */
+  get stderr(): string {
+    return this.#log.text;
   }
 
   /** Waits until the slave's log matches, or fails after `timeoutMs`. */
-  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.stderr.match(pattern);
-      if (m) return m;
-      if (Date.now() > until) {
-        throw new Error(`the slave never logged ${pattern}; it logged:\n${this.stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    return this.#log.waitFor(pattern, timeoutMs);
   }
 
   /** Stops the slave with SIGTERM (SIGKILL after 30 s) and returns its exit status. */
   async stop(): Promise<Deno.CommandStatus> {
-    try {
-      this.process.kill("SIGTERM");
-    } catch {
-      // exited already
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.process.kill("SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-    }, 30_000);
-    const status = await this.process.status;
-    clearTimeout(timer);
-    await this.#reading;
+    const status = await reap(this.process, { signal: "SIGTERM" });
+    await this.#log.ended;
     return status;
   }
 

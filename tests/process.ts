@@ -96,3 +96,56 @@ export async function writeToolScript(
   await Deno.writeTextFile(path, `#!/bin/sh\nexec ${command} "$@"\n`, { mode: 0o755 });
   await Deno.chmod(path, 0o755);
 }
+
+/** What a running program writes to a stream (its stderr, say), collected as it comes. */
+export class Collected {
+  /** Everything so far. */
+  text = "";
+  /** Settles once the stream has ended (the program has closed it, or exited). */
+  readonly ended: Promise<void>;
+
+  /** Starts collecting `stream`; `who` names the program in {@linkcode waitFor}'s failures. */
+  constructor(stream: ReadableStream<Uint8Array>, readonly who: string) {
+    this.ended = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
+    })();
+  }
+
+  /** Waits until the text matches `pattern`, or fails after `timeoutMs` with the text. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.text.match(pattern);
+      if (m) return m;
+      if (Date.now() > until) {
+        throw new Error(`${this.who} never logged ${pattern}; it logged:\n${this.text}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/**
+ * Waits for a child to exit, having sent it `signal` if given, and kills it (SIGKILL) if it is
+ * still running after `graceMs`; its exit status.
+ */
+export async function reap(
+  child: Deno.ChildProcess,
+  options: { signal?: Deno.Signal; graceMs?: number } = {},
+): Promise<Deno.CommandStatus> {
+  const send = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // exited already
+    }
+  };
+  if (options.signal) send(options.signal);
+  const timer = setTimeout(() => send("SIGKILL"), options.graceMs ?? 30_000);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(timer);
+  }
+}

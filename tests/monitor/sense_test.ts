@@ -13,7 +13,7 @@ import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { encodeMessage, reverse, slaveDriver } from "../../shared/protocols.ts";
-import { run } from "../process.ts";
+import { Collected, reap, run } from "../process.ts";
 import { masterReport, monitorArgs, once } from "./monitors.ts";
 
 type Rgb = [number, number, number];
@@ -59,10 +59,9 @@ function blueToWhite([r, g, b]: Rgb): boolean {
 class Sense implements AsyncDisposable {
   readonly framebuffer: string;
   readonly fifo: string;
-  stderr = "";
   process!: Deno.ChildProcess;
   #joystick!: Deno.FsFile;
-  #reading!: Promise<void>;
+  #log!: Collected;
 
   private constructor(readonly dir: string, readonly rotation: Rotation) {
     this.framebuffer = `${dir}/fb`;
@@ -90,12 +89,13 @@ class Sense implements AsyncDisposable {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = sense.process.stderr;
-    sense.#reading = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stderr) sense.stderr += decoder.decode(chunk, { stream: true });
-    })();
+    sense.#log = new Collected(sense.process.stderr, "piw-sense");
     return sense;
+  }
+
+  /** What piw-sense has logged so far. */
+  get stderr(): string {
+    return this.#log.text;
   }
 
   /** The picture's pixel (x, y) as the framebuffer holds it, in 8-bit channels. */
@@ -150,17 +150,13 @@ class Sense implements AsyncDisposable {
   /** The exit status, once it has ended. */
   async status(): Promise<Deno.CommandStatus> {
     const status = await this.process.status;
-    await this.#reading;
+    await this.#log.ended;
     return status;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.process.kill("SIGTERM");
-    } catch {
-      // ended already
-    }
-    await this.status();
+    await reap(this.process, { signal: "SIGTERM" });
+    await this.#log.ended;
     this.#joystick.close();
     await Deno.remove(this.dir, { recursive: true });
   }
