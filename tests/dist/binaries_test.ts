@@ -12,8 +12,8 @@ import { decodeMessage, monitorStats, reverse } from "../../shared/protocols.ts"
 import { Subscriber } from "../../shared/zmq/mod.ts";
 import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
-import { serveDirectory } from "../fixtures/static_server.ts";
-import { PYTHON, ROOT, run } from "../process.ts";
+import { pipInstall } from "../fixtures/pip_install.ts";
+import { ROOT, run } from "../process.ts";
 
 const DIST = `${ROOT}/dist`;
 const X86 = `${DIST}/x86_64-linux`;
@@ -155,18 +155,8 @@ Deno.test("dist: a binary master and a binary slave build a release that pip ins
   ).catch((e) => {
     throw new Error(`${e.message}\nslave:\n${slave.stderr}`);
   });
-  await using web = serveDirectory(master.output);
-  const venv = `${master.dir}/venv`;
-  assertEquals((await run(PYTHON, ["-m", "venv", venv])).code, 0);
-  const pip = await run(`${venv}/bin/pip`, [
-    "install",
-    "--no-cache-dir",
-    "--index-url",
-    `http://127.0.0.1:${web.addr.port}/simple/`,
-    "from-binaries",
-  ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: master.dir } });
-  assertEquals(pip.code, 0, pip.stdout + pip.stderr);
-  const imported = await run(`${venv}/bin/python`, [
+  const python = await pipInstall(master.output, master.dir, ["from-binaries"]);
+  const imported = await run(python, [
     "-c",
     "import from_binaries; print(from_binaries.VERSION)",
   ]);

@@ -11,8 +11,8 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { cExtension } from "../fixtures/sdist.ts";
-import { serveDirectory } from "../fixtures/static_server.ts";
-import { PYTHON, run } from "../process.ts";
+import { pipInstall } from "../fixtures/pip_install.ts";
+import { run } from "../process.ts";
 
 const MARKER = `piwheels-slow-${crypto.randomUUID()}`;
 
@@ -100,19 +100,8 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
   assertEquals(markedProcesses(), [], "no process of the slow build is left");
 
   // the real pip installs what the farm built into a fresh venv, and the C extension imports
-  await using web = serveDirectory(master.output);
-  const venv = `${master.dir}/venv`;
-  assertEquals((await run(PYTHON, ["-m", "venv", venv])).code, 0);
-  const pip = await run(`${venv}/bin/pip`, [
-    "install",
-    "--no-cache-dir",
-    "--index-url",
-    `http://127.0.0.1:${web.addr.port}/simple/`,
-    "farm-cext",
-    "farm-pure",
-  ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: master.dir } });
-  assertEquals(pip.code, 0, pip.stdout + pip.stderr);
-  const imported = await run(`${venv}/bin/python`, [
+  const python = await pipInstall(master.output, master.dir, ["farm-cext", "farm-pure"]);
+  const imported = await run(python, [
     "-c",
     "import farm_cext, farm_pure; print(farm_cext.answer(), farm_pure.VERSION)",
   ]);
