@@ -20,6 +20,7 @@ import type {
 } from "./protocols.ts";
 import { exclude, intersect, type Range, rangeLength } from "./ranges.ts";
 import { Timestamp } from "./timestamp.ts";
+import type { parseWheelFilename, WheelTags } from "./wheel.ts";
 
 /** Dependencies of a wheel: tool → packages, e.g. `{ apt: ["libc6"] }`. */
 export type Dependencies = Record<string, string[]>;
@@ -47,6 +48,27 @@ export class FileState {
     transferred = false,
   ) {
     this.transferred = transferred;
+  }
+
+  /** Describes a wheel by the tags of its file name ({@linkcode parseWheelFilename}). */
+  static fromTags(
+    filename: string,
+    filesize: number,
+    filehash: string,
+    tags: WheelTags,
+    dependencies: Dependencies = {},
+  ): FileState {
+    return new FileState(
+      filename,
+      filesize,
+      filehash,
+      tags.packageTag,
+      tags.packageVersionTag,
+      tags.pyVersionTag,
+      tags.abiTag,
+      tags.platformTag,
+      dependencies,
+    );
   }
 
   /** The 9-element file tuple of the protocols. */

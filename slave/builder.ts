@@ -211,17 +211,8 @@ async function wheels(
       workspace: ws,
       signal,
     });
-    const file = new FileState(
-      entry.name,
-      (await Deno.lstat(path)).size,
-      await sha256File(path),
-      tags.packageTag,
-      tags.packageVersionTag,
-      tags.pyVersionTag,
-      tags.abiTag,
-      tags.platformTag,
-      dependencies,
-    );
+    const size = (await Deno.lstat(path)).size;
+    const file = FileState.fromTags(entry.name, size, await sha256File(path), tags, dependencies);
     found.push({ path, file });
   }
   return found.sort((a, b) => a.file.filename.localeCompare(b.file.filename));

@@ -111,17 +111,7 @@ async function describe(path: string): Promise<Wheel> {
   const tags = parseWheelFilename(name);
   const info = await Deno.stat(path);
   if (!info.isFile) throw new Error(`${path} is not a file`);
-  const state = new FileState(
-    name,
-    info.size,
-    await sha256File(path),
-    tags.packageTag,
-    tags.packageVersionTag,
-    tags.pyVersionTag,
-    tags.abiTag,
-    tags.platformTag,
-    {},
-  );
+  const state = FileState.fromTags(name, info.size, await sha256File(path), tags);
   return { path, state };
 }
 
