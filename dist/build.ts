@@ -68,8 +68,9 @@ async function runtime(target: Target, version: string): Promise<string> {
   if (await Deno.stat(binary).then(() => true, () => false)) return binary;
   await Deno.mkdir(dir, { recursive: true });
   say(`fetching ${npm}@${version} from the npm registry`);
-  const tgz = (await run("npm", ["pack", `${npm}@${version}`, "--pack-destination", dir, "--silent"]))
-    .trim().split("\n").at(-1)!;
+  const tgz =
+    (await run("npm", ["pack", `${npm}@${version}`, "--pack-destination", dir, "--silent"]))
+      .trim().split("\n").at(-1)!;
   await run("tar", ["-xzf", `${dir}/${tgz}`, "-C", dir]);
   await Deno.chmod(binary, 0o755);
   return binary;
@@ -89,7 +90,9 @@ async function bundle(dir: string): Promise<void> {
   const entries = new Set<string>();
   for (const tool of Object.values(TOOLS)) entries.add(tool.entry);
   for await (const e of Deno.readDir(`${ROOT}/master/tasks`)) {
-    if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) entries.add(`master/tasks/${e.name}`);
+    if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+      entries.add(`master/tasks/${e.name}`);
+    }
   }
   entries.add("slave/worker.ts");
   await run(Deno.execPath(), [
@@ -115,7 +118,30 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-/** The payload of a target: its runtime and the bundle, with manifests; returns its path. */
+/** Files from this size up are checked at each start by their size and first {@linkcode HEAD}. */
+const HEAD = 1048576;
+
+/** The SHA-256 of a file's first {@linkcode HEAD} bytes, in hex. */
+async function headHash(path: string): Promise<string> {
+  const head = new Uint8Array(HEAD);
+  using file = await Deno.open(path);
+  let got = 0;
+  while (got < head.length) {
+    const n = await file.read(head.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", head.subarray(0, got));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The payload of a target: its runtime and the bundle, with the manifests the launcher checks
+ * (`MANIFEST.full`: every file's SHA-256, once, at unpacking; at each start, `MANIFEST` for the
+ * small files, the code, and `MANIFEST.large` for the large ones, the runtime and PGlite's
+ * assets: their size and the SHA-256 of their first MiB, since hashing 60 MB on every start
+ * would cost more than starting). Returns the gzipped tar's path.
+ */
 async function payload(work: string, target: Target, runtimePath: string, bundleDir: string) {
   const root = `${work}/${target}`;
   await Deno.mkdir(root, { recursive: true });
@@ -123,26 +149,22 @@ async function payload(work: string, target: Target, runtimePath: string, bundle
   await Deno.chmod(`${root}/deno`, 0o755);
   await run("cp", ["-r", bundleDir, `${root}/bundle`]);
   const files = (await listFiles(root)).filter((f) => !f.startsWith("MANIFEST"));
+  const sizes = new Map(
+    await Promise.all(files.map(async (f) => [f, (await Deno.stat(`${root}/${f}`)).size] as const)),
+  );
   const line = async (f: string) => `${await sha256File(`${root}/${f}`)}  ${f}\n`;
-  const bundled = files.filter((f) => f !== "deno");
-  await Deno.writeTextFile(`${root}/MANIFEST`, (await Promise.all(bundled.map(line))).join(""));
+  const largeLine = async (f: string) => `${sizes.get(f)} ${await headHash(`${root}/${f}`)} ${f}\n`;
+  const small = files.filter((f) => sizes.get(f)! < HEAD);
+  const large = files.filter((f) => sizes.get(f)! >= HEAD);
+  await Deno.writeTextFile(`${root}/MANIFEST`, (await Promise.all(small.map(line))).join(""));
+  await Deno.writeTextFile(
+    `${root}/MANIFEST.large`,
+    (await Promise.all(large.map(largeLine))).join(""),
+  );
   await Deno.writeTextFile(`${root}/MANIFEST.full`, (await Promise.all(files.map(line))).join(""));
   const tgz = `${work}/${target}.tar.gz`;
   await run("tar", ["-czf", tgz, "--owner=0", "--group=0", "--numeric-owner", "-C", root, "."]);
-  const head = new Uint8Array(1048576);
-  const file = await Deno.open(`${root}/deno`);
-  let got = 0;
-  while (got < head.length) {
-    const n = await file.read(head.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  file.close();
-  const headHash = Array.from(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", head.subarray(0, got))),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  return { tgz, runtimeSize: (await Deno.stat(`${root}/deno`)).size, runtimeHead: headHash };
+  return tgz;
 }
 
 /** The launcher header for a tool, with the payload's offset filled in. */
@@ -151,7 +173,10 @@ function header(
   values: Record<string, string>,
 ): Uint8Array {
   const fill = (offset: string) =>
-    template.replace(/@([A-Z0-9_]+)@/g, (m, k: string) => (k === "OFFSET" ? offset : values[k] ?? m));
+    template.replace(
+      /@([A-Z0-9_]+)@/g,
+      (m, k: string) => (k === "OFFSET" ? offset : values[k] ?? m),
+    );
   // the offset is written with a fixed width, so the header's length does not depend on it
   const length = new TextEncoder().encode(fill("0000000000")).length;
   return new TextEncoder().encode(fill(String(length + 1).padStart(10, "0")));
@@ -162,7 +187,7 @@ async function selfContained(target: Target, version: string, work: string, bund
   const out = `${DIST}/${target}`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
-  const { tgz, runtimeSize, runtimeHead } = await payload(work, target, await runtime(target, version), bundleDir);
+  const tgz = await payload(work, target, await runtime(target, version), bundleDir);
   const payloadBytes = await Deno.readFile(tgz);
   const sha = await sha256File(tgz);
   const template = await Deno.readTextFile(`${DIST}/launcher.sh`);
@@ -172,8 +197,6 @@ async function selfContained(target: Target, version: string, work: string, bund
       VERSION,
       TARGET: target,
       SHA256: sha,
-      RUNTIME_SIZE: String(runtimeSize),
-      RUNTIME_HEAD: runtimeHead,
       ENTRY: tool.entry.replace(/\.ts$/, ".js"),
       FLAGS: tool.flags.join(" "),
     });
@@ -184,7 +207,11 @@ async function selfContained(target: Target, version: string, work: string, bund
     file.close();
     await Deno.chmod(path, 0o755);
   }
-  say(`${target}: ${Object.keys(TOOLS).length} self-contained executables (${(payloadBytes.length / 2 ** 20).toFixed(1)} MiB payload each)`);
+  say(
+    `${target}: ${Object.keys(TOOLS).length} self-contained executables (${
+      (payloadBytes.length / 2 ** 20).toFixed(1)
+    } MiB payload each)`,
+  );
 }
 
 /** Builds the tools of a target with `deno compile` and the given runtime. */
@@ -213,15 +240,18 @@ async function compiled(target: Target, runtimeZip: string) {
 async function sums(target: Target): Promise<void> {
   const dir = `${DIST}/${target}`;
   const lines = [];
-  for (const name of Object.keys(TOOLS).sort()) lines.push(`${await sha256File(`${dir}/${name}`)}  ${name}`);
+  for (const name of Object.keys(TOOLS).sort()) {
+    lines.push(`${await sha256File(`${dir}/${name}`)}  ${name}`);
+  }
   await Deno.writeTextFile(`${dir}/SHA256SUMS`, `${lines.join("\n")}\n`);
 }
 
 async function main(args: string[]): Promise<void> {
   const targets: Target[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--target" && args[i + 1] && args[i + 1]! in TARGETS) targets.push(args[++i] as Target);
-    else throw new Error(`usage: deno task dist [--target ${Object.keys(TARGETS).join("|")}]...`);
+    if (args[i] === "--target" && args[i + 1] && args[i + 1]! in TARGETS) {
+      targets.push(args[++i] as Target);
+    } else throw new Error(`usage: deno task dist [--target ${Object.keys(TARGETS).join("|")}]...`);
   }
   if (targets.length === 0) targets.push(...Object.keys(TARGETS) as Target[]);
   const version = await denoVersion();
@@ -233,7 +263,9 @@ async function main(args: string[]): Promise<void> {
       if (rt) {
         await compiled(target, rt);
       } else {
-        say(`${target}: no denort runtime for deno compile here; building self-contained executables`);
+        say(
+          `${target}: no denort runtime for deno compile here; building self-contained executables`,
+        );
         if (!bundled) {
           bundled = `${work}/bundle`;
           await bundle(bundled);

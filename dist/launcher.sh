@@ -13,8 +13,6 @@
 set -eu
 payload_sha256=@SHA256@
 payload_offset=@OFFSET@
-runtime_size=@RUNTIME_SIZE@
-runtime_head=@RUNTIME_HEAD@
 entry=@ENTRY@
 
 base=${PIWHEELS_CACHE_DIR:-${CACHE_DIRECTORY:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}}}/piwheels-deno
@@ -22,13 +20,16 @@ cache=$base/$payload_sha256
 
 say() { printf '%s: %s\n' "@TOOL@" "$*" >&2; }
 
-# Whether the unpacked copy at $1 is whole: every bundled file's SHA-256 as recorded, and the
-# runtime's size and the SHA-256 of its first MiB (hashing all of it on every start is slow).
+# Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
+# code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime
+# and PGlite's assets, 60 MB that would take longer to hash than the tool takes to start).
 intact() {
-    [ -f "$1/.complete" ] || return 1
-    [ "$(wc -c < "$1/deno" 2>/dev/null | tr -d ' ')" = "$runtime_size" ] || return 1
-    [ "$(head -c 1048576 "$1/deno" | sha256sum | cut -d' ' -f1)" = "$runtime_head" ] || return 1
+    [ -f "$1/.complete" ] && [ -f "$1/MANIFEST.large" ] || return 1
     (cd "$1" && sha256sum -c --quiet --status MANIFEST) || return 1
+    while read -r size head file; do
+        [ "$(wc -c < "$1/$file" 2>/dev/null | tr -d ' ')" = "$size" ] || return 1
+        [ "$(head -c 1048576 "$1/$file" | sha256sum | cut -d' ' -f1)" = "$head" ] || return 1
+    done < "$1/MANIFEST.large"
 }
 
 unpack() {

@@ -20,7 +20,7 @@ import type {
 } from "./protocols.ts";
 import { exclude, intersect, type Range, rangeLength } from "./ranges.ts";
 import { Timestamp } from "./timestamp.ts";
-import type { parseWheelFilename, WheelTags } from "./wheel.ts";
+import type { WheelTags } from "./wheel.ts";
 
 /** Dependencies of a wheel: tool → packages, e.g. `{ apt: ["libc6"] }`. */
 export type Dependencies = Record<string, string[]>;
@@ -50,7 +50,7 @@ export class FileState {
     this.transferred = transferred;
   }
 
-  /** Describes a wheel by the tags of its file name ({@linkcode parseWheelFilename}). */
+  /** Describes a wheel by the tags parsed from its file name (`parseWheelFilename`). */
   static fromTags(
     filename: string,
     filesize: number,
