@@ -228,7 +228,7 @@ export async function eventually(
 /** Options of {@linkcode startSlave}. */
 export interface SlaveSetup {
   /** The master to build for. */
-  master: MasterRun;
+  master: Pick<MasterRun, "slaveQueue" | "fileQueue">;
   /** The label the monitors show. */
   label: string;
   /** The build timeout (default 3h). */
