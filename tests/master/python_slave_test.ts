@@ -1,0 +1,52 @@
+/**
+ * The real piw-master with a slave that is not ours: `tests/fixtures/python_slave.py`, a build
+ * slave written in Python from WIRE.md with Debian's python3-zmq (libzmq) and python3-cbor2, as
+ * the Python piw-slave is built. It is given the build, sends a wheel of seven chunks, and the
+ * master publishes it.
+ */
+
+import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { piwheelsDatabase, startMaster } from "../farm.ts";
+import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { python } from "../process.ts";
+
+Deno.test("master: a Python slave speaking WIRE.md through libzmq and cbor2 builds for it", async () => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using master = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    dsn: db.userDsn,
+  });
+  await pypi.release("Py.Slave-Pkg", "2.0");
+  const wheel = `${master.dir}/sent.whl`;
+  const out = await python("python_slave.py", [
+    master.slaveQueue,
+    master.fileQueue,
+    "Py.Slave-Pkg",
+    "2.0",
+    wheel,
+  ]);
+  const result = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+  assertEquals(out.code, 0, `${out.stdout}${out.stderr}\nmaster:\n${master.stderr}`);
+
+  assertEquals(result.index_url, pypi.simpleUrl);
+  assertEquals(result.said.slice(0, 1), ["ACK"]);
+  assertEquals(result.said.slice(-3), ["BUILD", "SEND", "DONE"]);
+  // every 64 KiB chunk asked for (a chunk asked for twice is allowed, none left out)
+  const chunks = Math.ceil(result.filesize / 65536);
+  assertEquals(chunks > 5 && result.fetches >= chunks, true, `${result.fetches} of ${chunks}`);
+  const page = await master.waitForFile("simple/py-slave-pkg/index.html", result.filename);
+  assertStringIncludes(page, `${result.filename}#sha256=${result.sha256}`);
+  assertEquals(
+    await Deno.readFile(`${master.output}/simple/py-slave-pkg/${result.filename}`),
+    await Deno.readFile(wheel),
+  );
+  // the core metadata was read from the wheel and published beside it (PEP 658)
+  const metadata = await Deno.readTextFile(
+    `${master.output}/simple/py-slave-pkg/${result.filename}.metadata`,
+  );
+  assertStringIncludes(metadata, "Name: Py.Slave-Pkg");
+  // and its BYE was understood
+  await master.waitForLog(new RegExp(`slave ${result.slave_id} \\(python-slave\\) said goodbye`));
+});
