@@ -149,3 +149,52 @@ export async function reap(
     clearTimeout(timer);
   }
 }
+
+/**
+ * A Python script of `tests/fixtures/` run by Debian's Python and driven a JSON line at a time:
+ * each command written to its stdin is answered by one JSON line on its stdout.
+ */
+export class PythonPeer {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #buffered = "";
+
+  /** Starts `tests/fixtures/<script>` with `args`. */
+  constructor(script: string, args: string[]) {
+    this.#child = new Deno.Command(PYTHON, {
+      args: [`${ROOT}/tests/fixtures/${script}`, ...args],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#reader = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Sends a command and resolves to the script's answer. */
+  async call<T>(command: Record<string, unknown>): Promise<T> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
+    return this.line<T>();
+  }
+
+  /** The next JSON line the script writes. */
+  async line<T>(): Promise<T> {
+    while (!this.#buffered.includes("\n")) {
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("the Python peer exited");
+      this.#buffered += value;
+    }
+    const end = this.#buffered.indexOf("\n");
+    const line = this.#buffered.slice(0, end);
+    this.#buffered = this.#buffered.slice(end + 1);
+    return JSON.parse(line);
+  }
+
+  /** Closes its stdin and waits for it to end (killed first, with SIGKILL, if `kill`). */
+  async finish(kill = false): Promise<Deno.CommandStatus> {
+    if (kill) this.#child.kill("SIGKILL");
+    await this.#writer.close().catch(() => {});
+    await this.#reader.cancel();
+    return await this.#child.status;
+  }
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PYTHON, ROOT } from "./process.ts";
+import { PythonPeer } from "./process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -64,16 +64,11 @@ export interface PeerReply {
 
 /** A libzmq socket in a Python process, driven command by command. */
 export class LibzmqPeer {
-  readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #reader: ReadableStreamDefaultReader<string>;
-  #buffered = "";
+  readonly #peer: PythonPeer;
   #endpoint = "";
 
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    this.#writer = child.stdin.getWriter();
-    this.#reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  private constructor(peer: PythonPeer) {
+    this.#peer = peer;
   }
 
   /** Starts a peer of a libzmq socket type that binds or connects `endpoint`. */
@@ -83,11 +78,10 @@ export class LibzmqPeer {
     endpoint: string,
     options: Record<string, string> = {},
   ): Promise<LibzmqPeer> {
-    const args = [`${ROOT}/tests/fixtures/zmq_peer.py`, type, mode, endpoint];
+    const args = [type, mode, endpoint];
     for (const [key, value] of Object.entries(options)) args.push(`${key}=${value}`);
-    const child = new Deno.Command(PYTHON, { args, stdin: "piped", stdout: "piped" }).spawn();
-    const peer = new LibzmqPeer(child);
-    peer.#endpoint = (await peer.#line()).endpoint!;
+    const peer = new LibzmqPeer(new PythonPeer("zmq_peer.py", args));
+    peer.#endpoint = (await peer.#peer.line<PeerReply>()).endpoint!;
     return peer;
   }
 
@@ -97,9 +91,8 @@ export class LibzmqPeer {
   }
 
   /** Sends a command and resolves to the peer's reply. */
-  async call(command: Record<string, unknown>): Promise<PeerReply> {
-    await this.#writer.write(encoder.encode(JSON.stringify(command) + "\n"));
-    return this.#line();
+  call(command: Record<string, unknown>): Promise<PeerReply> {
+    return this.#peer.call<PeerReply>(command);
   }
 
   /** Has the peer send a message. */
@@ -129,31 +122,12 @@ export class LibzmqPeer {
   /** Closes the peer's socket and waits for the process to end. */
   async close(): Promise<void> {
     await this.call({ op: "close" });
-    await this.#finish();
+    await this.#peer.finish();
   }
 
   /** Kills the peer outright (a crash, as far as its connections can tell). */
   async kill(): Promise<void> {
-    this.#child.kill("SIGKILL");
-    await this.#finish();
-  }
-
-  async #finish(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel();
-    await this.#child.status;
-  }
-
-  async #line(): Promise<PeerReply> {
-    while (!this.#buffered.includes("\n")) {
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error("the libzmq peer exited");
-      this.#buffered += value;
-    }
-    const end = this.#buffered.indexOf("\n");
-    const line = this.#buffered.slice(0, end);
-    this.#buffered = this.#buffered.slice(end + 1);
-    return JSON.parse(line);
+    await this.#peer.finish(true);
   }
 }
 
