@@ -8,7 +8,7 @@
 import { assertEquals, assertMatch } from "../assert.ts";
 import { freePort, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
-import { PYTHON, reap, ROOT } from "../process.ts";
+import { python, reap } from "../process.ts";
 import { sha256File } from "../../shared/hash.ts";
 
 Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and cbor2", async () => {
@@ -26,28 +26,19 @@ Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and
       fileQueue: `tcp://127.0.0.1:${freePort()}`,
     };
     const wheel = `${dir}/received.whl`;
-    const master = new Deno.Command(PYTHON, {
-      args: [
-        `${ROOT}/tests/fixtures/python_master.py`,
-        queues.slaveQueue,
-        queues.fileQueue,
-        pypi.simpleUrl,
-        "py-peer",
-        "1.0",
-        wheel,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    // the peer runs to the end of its script while the slave works for it
+    const master = python("python_master.py", [
+      queues.slaveQueue,
+      queues.fileQueue,
+      pypi.simpleUrl,
+      "py-peer",
+      "1.0",
+      wheel,
+    ]);
     await using slave = await startSlave({ master: queues, label: "for-python" });
-    const out = await master.output();
-    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-    const result = JSON.parse(lines.at(-1)!);
-    assertEquals(
-      out.code,
-      0,
-      `${lines.join("\n")}\n${new TextDecoder().decode(out.stderr)}\nslave:\n${slave.stderr}`,
-    );
+    const out = await master;
+    const result = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+    assertEquals(out.code, 0, `${out.stdout}${out.stderr}\nslave:\n${slave.stderr}`);
 
     // HELLO: the manual's default build timeout as a duration (tag 2001), the interpreter's tags
     assertEquals(result.hello.timeout, 3 * 3600);
