@@ -12,6 +12,7 @@ import { TOOLS } from "../shared/flags.ts";
 import { encodeMessage, masterControl, reverse } from "../shared/protocols.ts";
 import { Push } from "../shared/zmq/mod.ts";
 import { type Scratch, scratchDatabase } from "./db.ts";
+import { FakePyPI } from "./fixtures/fake_pypi.ts";
 import { Collected, reap, ROOT } from "./process.ts";
 
 /**
@@ -210,6 +211,49 @@ export async function startMaster(setup: MasterSetup): Promise<MasterRun> {
     throw e;
   });
   return run;
+}
+
+/** A fake PyPI, a scratch database and a master following the one, writing into the other. */
+export interface Farm extends AsyncDisposable {
+  /** The PyPI the master follows. */
+  readonly pypi: FakePyPI;
+  /** Its database. */
+  readonly db: Scratch;
+  /** The master, ready. */
+  readonly master: MasterRun;
+}
+
+/**
+ * Starts a {@linkcode Farm}: a master on a scratch PostgreSQL database following a new fake
+ * PyPI (`setup` adds to, or overrides, the master's settings). Disposing of it stops the master,
+ * then drops the database and stops the PyPI.
+ */
+export async function startFarm(setup: Partial<MasterSetup> = {}): Promise<Farm> {
+  const pypi = new FakePyPI();
+  const db = await piwheelsDatabase().catch(async (e) => {
+    await pypi[Symbol.asyncDispose]();
+    throw e;
+  });
+  const master = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    dsn: db.userDsn,
+    ...setup,
+  }).catch(async (e) => {
+    await db[Symbol.asyncDispose]();
+    await pypi[Symbol.asyncDispose]();
+    throw e;
+  });
+  return {
+    pypi,
+    db,
+    master,
+    async [Symbol.asyncDispose]() {
+      await master.stop();
+      await db[Symbol.asyncDispose]();
+      await pypi[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */

@@ -10,7 +10,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../asse
 import { TOOLS } from "../../shared/flags.ts";
 import { decodeMessage, monitorStats, reverse } from "../../shared/protocols.ts";
 import { Subscriber } from "../../shared/zmq/mod.ts";
-import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
+import { startFarm, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { pipInstall } from "../fixtures/pip_install.ts";
 import { ROOT, run } from "../process.ts";
@@ -138,14 +138,10 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
 
 Deno.test("dist: a binary master and a binary slave build a release that pip installs", async () => {
   await built;
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
+  await using farm = await startFarm({
     binary: `${X86}/piw-master`,
   });
+  const { pypi, master } = farm;
   await using slave = await startSlave({ master, label: "binary", binary: `${X86}/piw-slave` });
   await pypi.release("from-binaries", "1.0");
   await master.waitForFile(

@@ -5,21 +5,15 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { serveDirectory } from "../fixtures/static_server.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { PYTHON, run } from "../process.ts";
 
 Deno.test("master: a release on PyPI is built by a slave and published for pip", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-  });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   const ack = await slave.hello();
   assertEquals(ack.msg, "ACK");

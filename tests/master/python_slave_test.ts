@@ -6,18 +6,12 @@
  */
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { python } from "../process.ts";
 
 Deno.test("master: a Python slave speaking WIRE.md through libzmq and cbor2 builds for it", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-  });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await pypi.release("Py.Slave-Pkg", "2.0");
   const wheel = `${master.dir}/sent.whl`;
   const out = await python("python_slave.py", [

@@ -8,8 +8,7 @@
 
 import { Duration } from "../../shared/duration.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { type MasterRun, piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { type MasterRun, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { encodeMessage, reverse, slaveDriver } from "../../shared/protocols.ts";
@@ -192,13 +191,8 @@ function farmShown(at: (x: number, y: number) => Rgb, cursor: [number, number]):
 }
 
 Deno.test("piw-sense: the real HAT driver on files, a real master, test slaves", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-  });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   const slaves = new Map<string, TestSlave>();
   for (const [label] of FARM) {
     slaves.set(label, new TestSlave(master.slaveQueue, master.fileQueue, "cp311", label));

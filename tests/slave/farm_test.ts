@@ -8,8 +8,7 @@
 
 import { gunzipSync } from "node:zlib";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm, startSlave } from "../farm.ts";
 import { cExtension } from "../fixtures/sdist.ts";
 import { pipInstall } from "../fixtures/pip_install.ts";
 import { run } from "../process.ts";
@@ -38,13 +37,8 @@ function markedProcesses(): string[] {
 }
 
 Deno.test("farm: two real slaves build, fail, time out; pip installs what was built", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-  });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await pypi.release("farm-pure", "1.0");
   await pypi.release("farm-cext", "1.0", cExtension("farm-cext", "1.0"));
   await pypi.release("farm-broken", "1.0", {
