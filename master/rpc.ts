@@ -13,7 +13,7 @@ import {
   type DataIn,
   type DataName,
   decodeMessage,
-  encodeMessage,
+  encodeNamedMessage,
   type Message,
   type MessageMap,
   type Protocol,
@@ -83,9 +83,7 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
   call<K extends BareName<R>>(msg: K): Promise<Message<S>>;
   call<K extends DataName<R>>(msg: K, data: DataIn<R, K>): Promise<Message<S>>;
   async call(msg: string, ...data: unknown[]): Promise<Message<S>> {
-    // deno-lint-ignore no-explicit-any
-    const encode = encodeMessage as (p: Protocol, m: string, ...d: any[]) => Uint8Array;
-    const payload = encode(reverse(this.#protocol), msg, ...data);
+    const payload = encodeNamedMessage(reverse(this.#protocol), msg, data[0]);
     const id = this.#next;
     this.#next = (this.#next % 0xffffffff) + 1;
     const idFrame = new Uint8Array(4);
@@ -136,8 +134,6 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
   protocol: Protocol<R, S>,
   options: ServeOptions<R, S>,
 ): Promise<void> {
-  // deno-lint-ignore no-explicit-any
-  const encode = encodeMessage as (p: Protocol, m: string, ...d: any[]) => Uint8Array;
   const answer = async (envelope: Uint8Array[], payload: Uint8Array) => {
     let reply: Reply<S> | null;
     try {
@@ -149,7 +145,7 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
     }
     if (reply === null) return;
     try {
-      await socket.send([...envelope, EMPTY, encode(protocol, reply[0], ...reply.slice(1))]);
+      await socket.send([...envelope, EMPTY, encodeNamedMessage(protocol, reply[0], reply[1])]);
     } catch (e) {
       if (!isClosed(e)) options.log.error(`${protocol.name}: cannot reply: ${errorMessage(e)}`);
     }

@@ -332,7 +332,22 @@ export function encodeMessage(
   msg: string,
   ...rest: unknown[]
 ): Uint8Array {
-  const checked = check(p, p.send, "to send", msg, rest[0], rest.length > 0);
+  return encodeNamedMessage(p, msg, rest[0]);
+}
+
+/**
+ * {@linkcode encodeMessage} for a message whose name is known only at run time (a generic
+ * request/reply client, a reply chosen from a table): `data` undefined for a data-less message;
+ * the same validation, thrown as {@linkcode ProtocolError}, without the static check of name and
+ * data.
+ */
+export function encodeNamedMessage(
+  // deno-lint-ignore no-explicit-any
+  p: Protocol<any, any>,
+  msg: string,
+  data?: unknown,
+): Uint8Array {
+  const checked = check(p, p.send, "to send", msg, data, data !== undefined);
   try {
     return encode(checked.data === undefined ? msg : [msg, checked.data as CborValue]);
   } catch (e) {

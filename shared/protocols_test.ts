@@ -5,6 +5,7 @@ import * as protocols from "./protocols.ts";
 import {
   decodeMessage,
   encodeMessage,
+  encodeNamedMessage,
   type FileMessage,
   type Protocol,
   ProtocolError,
@@ -202,9 +203,7 @@ for (const p of all) {
       const sample = samples[p.name]?.[name];
       Deno.test(`protocols: ${p.name} ${name} round-trips and rejects malformed variants`, () => {
         const sender = reverse(endpoint);
-        // deno-lint-ignore no-explicit-any
-        const send = encodeMessage as (p: Protocol, msg: string, ...data: any[]) => Uint8Array;
-        const frame = sample === undefined ? send(sender, name) : send(sender, name, sample);
+        const frame = encodeNamedMessage(sender, name, sample);
         const decoded = decodeMessage(endpoint, frame);
         assertEquals(decoded.msg, name);
         assertEquals(decoded.data, sample);
@@ -326,21 +325,25 @@ Deno.test("protocols: file names and package names a peer sends are never paths"
 });
 
 Deno.test("protocols: sending validates too, and dependency sets are sent as maps", () => {
-  // deno-lint-ignore no-explicit-any
-  const send = encodeMessage as (p: Protocol, msg: string, ...data: any[]) => Uint8Array;
   assertThrows(
-    () => send(reverse(slaveDriver), "BUILT", [true]),
+    () => encodeNamedMessage(reverse(slaveDriver), "BUILT", [true]),
     ProtocolError,
     "slave driver: BUILT",
   );
   assertThrows(
-    () => send(reverse(slaveDriver), "ACK", [1, "url"]),
+    () => encodeNamedMessage(reverse(slaveDriver), "ACK", [1, "url"]),
     ProtocolError,
     'unknown message "ACK" to send',
   );
-  assertThrows(() => send(reverse(slaveDriver), "IDLE", 1), ProtocolError, "carries no data");
+  assertThrows(
+    () => encodeNamedMessage(reverse(slaveDriver), "IDLE", 1),
+    ProtocolError,
+    "carries no data",
+  );
   const withSet = [...file.slice(0, 8), new Set([["apt", "zlib1g"], ["apt", "libc6"]])];
-  const frame = send(reverse(slaveDriver), "BUILT", [true, Duration.ZERO, "", [withSet]]);
+  const frame = encodeNamedMessage(reverse(slaveDriver), "BUILT", [true, Duration.ZERO, "", [
+    withSet,
+  ]]);
   const m = decodeMessage(slaveDriver, frame);
   assertEquals(m.msg === "BUILT" && m.data[3][0]![8], { apt: ["libc6", "zlib1g"] });
 });

@@ -17,6 +17,7 @@ import {
   type DataIn,
   decodeMessage,
   encodeMessage,
+  encodeNamedMessage,
   type Message,
   reverse,
   slaveDriver,
@@ -110,11 +111,9 @@ class Connection {
     msg: K,
     data?: DataIn<typeof slave.send, K>,
   ) {
-    // deno-lint-ignore no-explicit-any
-    const encode = encodeMessage as (p: any, m: string, ...d: unknown[]) => Uint8Array;
     await this.socket.send([
       EMPTY,
-      data === undefined ? encode(slave, msg) : encode(slave, msg, data),
+      encodeNamedMessage(slave, msg, data),
     ]);
     const deadline = Date.now() + this.settings.masterTimeout.totalMillis();
     for (;;) {

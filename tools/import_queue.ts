@@ -11,7 +11,7 @@ import {
   type DataIn,
   type DataName,
   decodeMessage,
-  encodeMessage,
+  encodeNamedMessage,
   type Message,
   mrChase,
   ProtocolError,
@@ -64,10 +64,8 @@ export class ImportQueue implements AsyncDisposable {
   request<K extends BareName<Requests>>(msg: K): Promise<ChaseReply>;
   request<K extends DataName<Requests>>(msg: K, data: DataIn<Requests, K>): Promise<ChaseReply>;
   async request(msg: string, ...data: unknown[]): Promise<ChaseReply> {
-    // deno-lint-ignore no-explicit-any
-    const encode = encodeMessage as (p: typeof tool, m: string, ...d: any[]) => Uint8Array;
     try {
-      await this.#req.send(encode(tool, msg, ...data));
+      await this.#req.send(encodeNamedMessage(tool, msg, data[0]));
     } catch (e) {
       if (e instanceof ZmqError && e.code === "EAGAIN") {
         throw new ImportQueueError(

@@ -17,6 +17,7 @@ import {
   architectControl,
   decodeMessage,
   encodeMessage,
+  encodeNamedMessage,
   fileJugglerFs,
   type Message,
   monitorStats,
@@ -100,9 +101,7 @@ class Driver {
   }
 
   async reply(slave: Slave, msg: ReplyName, data?: unknown): Promise<void> {
-    // deno-lint-ignore no-explicit-any
-    const encode = encodeMessage as (p: any, m: string, ...d: unknown[]) => Uint8Array;
-    const payload = data === undefined ? encode(slaveDriver, msg) : encode(slaveDriver, msg, data);
+    const payload = encodeNamedMessage(slaveDriver, msg, data);
     slave.state.sent(msg);
     slave.replied = Timestamp.now();
     try {

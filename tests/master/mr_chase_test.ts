@@ -6,19 +6,17 @@
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
-import { decodeMessage, encodeMessage, mrChase, reverse } from "../../shared/protocols.ts";
+import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
 const tool = reverse(mrChase);
 
 Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when it cannot", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   await slave.hello(); // cp311 becomes a build ABI
   pypi.binaryRelease("imported", "2.0");
@@ -27,9 +25,7 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   req.connect(master.importQueue);
   // deno-lint-ignore no-explicit-any
   const ask = async (msg: string, data?: any) => {
-    // deno-lint-ignore no-explicit-any
-    const encode = encodeMessage as (p: any, m: string, ...d: unknown[]) => Uint8Array;
-    await req.send(data === undefined ? encode(tool, msg) : encode(tool, msg, data));
+    await req.send(encodeNamedMessage(tool, msg, data));
     return decodeMessage(tool, (await req.receive())[0]!);
   };
   const wheel = makeWheel("imported", "2.0", {
