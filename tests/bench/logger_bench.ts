@@ -21,9 +21,8 @@ import { classify, compileLogFormat } from "../../tools/apache_log.ts";
 import { gunzipped, readLines, TOO_LONG } from "../../tools/log_lines.ts";
 import { logMessage } from "../../tools/logger.ts";
 import { queryDb } from "../db.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
+import { startFarm } from "../farm.ts";
 import { BROWSER_AGENT, combinedLine } from "../fixtures/access_log.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { runTool } from "../process.ts";
 
 const arg = Deno.args.indexOf("--lines");
@@ -152,13 +151,10 @@ function machineCpu(): number {
 
 /** piw-logger into the real master on PostgreSQL. */
 async function intoMaster(path: string): Promise<void> {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    dsn: db.userDsn,
+  await using farm = await startFarm({
     verbose: false,
   });
+  const { db, master } = farm;
   const rows = async () =>
     (await queryDb<{ n: number }>(
       db.superDsn,

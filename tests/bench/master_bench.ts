@@ -19,7 +19,7 @@ import { connect } from "../../shared/db/driver.ts";
 import { Duration } from "../../shared/duration.ts";
 import { decodeMessage, encodeMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { type MasterRun, piwheelsDatabase, startMaster } from "../farm.ts";
+import { type MasterRun, piwheelsDatabase, startFarm, startMaster } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
@@ -50,9 +50,8 @@ async function throughput(
   slaves: number,
   releases: number,
 ): Promise<{ perMinute: number; rss: number; idleRss: number }> {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   const fleet = Array.from(
     { length: slaves },
     (_, i) => new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `bench-${i}`),
@@ -85,15 +84,12 @@ async function throughput(
 
 /** Release-to-dispatch and last-chunk-to-index latencies, `rounds` times each. */
 async function latencies(rounds: number) {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
   const dir = await Deno.makeTempDir();
   const logFile = `${dir}/master.log`;
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    dsn: db.userDsn,
+  await using farm = await startFarm({
     args: ["-l", logFile],
   });
+  const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "latency");
   await slave.hello();
   const publishToBuild: number[] = [];

@@ -15,8 +15,7 @@
 
 import { Duration } from "../../shared/duration.ts";
 import { sendFile } from "../../shared/file_sender.ts";
-import { piwheelsDatabase, startMaster, startSlave } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm, startSlave } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { PYTHON, run } from "../process.ts";
@@ -57,9 +56,8 @@ async function rawTcp(bytes: Uint8Array): Promise<number> {
 }
 
 async function transfer(rounds: number): Promise<{ ours: number[]; raw: number[] }> {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "bench");
   await slave.hello();
   const ours: number[] = [];
@@ -88,16 +86,12 @@ async function transfer(rounds: number): Promise<{ ours: number[]; raw: number[]
 }
 
 async function overhead(rounds: number): Promise<{ farm: number[]; pip: number[] }> {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
   const dir = await Deno.makeTempDir();
   const logFile = `${dir}/master.log`;
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
+  await using started = await startFarm({
     args: ["-l", logFile],
   });
+  const { pypi, master } = started;
   await using slave = await startSlave({ master, label: "bench", args: ["--sandbox", "bwrap"] });
   await slave.waitForLog(/connected to the master/);
   const farm: number[] = [];

@@ -8,8 +8,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { encode } from "../../shared/cbor.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
@@ -22,9 +21,8 @@ function tempFiles(dir: string): string[] {
 }
 
 Deno.test("master: bad input from slaves is refused and the farm carries on", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   const port = Number(master.slaveQueue.split(":").at(-1));
 
   /** Says HELLO and IDLE, and returns the package it is given to build (any will do). */

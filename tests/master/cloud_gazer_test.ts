@@ -5,8 +5,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
@@ -15,9 +14,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   await slave.hello();
 

@@ -7,14 +7,12 @@
 import { assertEquals } from "../assert.ts";
 import { decodeMessage, monitorStats, reverse } from "../../shared/protocols.ts";
 import { Subscriber } from "../../shared/zmq/mod.ts";
-import { piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 
 Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
   await using a = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "slave-a");
   await using b = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "slave-b");
   await a.hello();

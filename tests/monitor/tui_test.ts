@@ -6,8 +6,7 @@
 
 import { Duration } from "../../shared/duration.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { MasterRun, piwheelsDatabase, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { MasterRun, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { Tmux } from "../tmux.ts";
 import { masterReport, monitorArgs, once } from "./monitors.ts";
@@ -31,10 +30,9 @@ function find(screen: string, text: string): [number, number] {
 }
 
 Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
   const setup = { pypiXmlrpc: pypi.xmlrpcUrl, pypiSimple: pypi.simpleUrl, dsn: db.userDsn };
-  await using master = await startMaster(setup);
   await using alpha = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "alpha");
   await using bravo = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "bravo");
   // cp39 sorts before cp311, and a new release is offered to the lowest ABI first

@@ -9,18 +9,16 @@
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { BROWSER_AGENT, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
 import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
 import { apacheSite, startApache } from "../fixtures/apache.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { PYTHON, run, runTool, writeToolScript } from "../process.ts";
 
 Deno.test("piw-logger under Apache: pip's download reaches the database and the counts", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
   pypi.binaryRelease("served", "1.0");
   await master.waitForFile("project/served/index.html");
   await addBuildAbi(db);

@@ -7,9 +7,8 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { freePort, piwheelsDatabase, startMaster } from "../farm.ts";
+import { freePort, startFarm } from "../farm.ts";
 import { addBuildAbi } from "../fixtures/admin.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { run, runTool, toolArgs } from "../process.ts";
 
@@ -24,9 +23,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("piw-import: against the real master, every path", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
   pypi.binaryRelease("dash-name", "1.0");
   pypi.binaryRelease("imported", "2.0");
   await master.waitForFile("project/imported/index.html");

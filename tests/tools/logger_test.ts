@@ -8,19 +8,17 @@
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { BROWSER_AGENT, combinedLine, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
 import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
 
 const encoder = new TextEncoder();
 
 Deno.test("piw-logger: against the real master, every kind and every hostile line", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
   pypi.binaryRelease("logged", "1.0");
   await master.waitForFile("project/logged/index.html");
   await addBuildAbi(db);

@@ -6,18 +6,16 @@
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { eventually, piwheelsDatabase, startMaster } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
 
 const PIP_UA = 'pip/23.0.1 {\\"cpu\\":\\"armv7l\\"}';
 
 Deno.test("piw-rebuild and piw-remove: against the real master, every path", async (t) => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
-  await using master = await startMaster({ pypiXmlrpc: pypi.xmlrpcUrl, dsn: db.userDsn });
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
   pypi.binaryRelease("gone", "1.0");
   await pypi.release("kept", "1.0");
   await master.waitForFile("project/gone/index.html");
