@@ -2,7 +2,8 @@
  * The Secretary (manual 11.3.10): sits in front of the Scribe on the web queue and merges the
  * bursts of requests to rewrite one package's pages (a build with several files, a release
  * with several events) into one, waiting {@linkcode MERGE_MS} after the first. A request for
- * both pages covers one for the project page alone. Everything else passes straight through.
+ * both pages covers one for the project page alone, and a version's removal (DELVER) is one for
+ * both. Everything else passes straight through.
  * Rewrites still pending when the master stops are saved through the Oracle and resumed at the
  * next start.
  *
@@ -28,26 +29,32 @@ runTask(async (ctx) => {
   const scribe = ctx.socket(new Push({ linger: 0 }));
   scribe.connect(SCRIBE_QUEUE);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
+  // in insertion order, which is due order: each is due MERGE_MS after it was added
   const pending = new Map<string, { part: "PKGBOTH" | "PKGPROJ"; since: Timestamp; due: number }>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let flushing = false;
 
   const flush = async () => {
     timer = undefined;
-    const now = Date.now();
-    for (const [pkg, p] of [...pending]) {
-      if (p.due > now) continue;
-      pending.delete(pkg);
-      await scribe.send(encodeMessage(toScribe, p.part, pkg));
+    flushing = true;
+    try {
+      for (const [pkg, p] of pending) {
+        if (p.due > Date.now()) break;
+        pending.delete(pkg);
+        await scribe.send(encodeMessage(toScribe, p.part, pkg));
+      }
+    } finally {
+      flushing = false;
     }
     schedule();
   };
   const schedule = () => {
-    if (timer !== undefined || pending.size === 0 || ctx.signal.aborted) return;
-    const next = Math.min(...[...pending.values()].map((p) => p.due));
+    if (timer !== undefined || flushing || pending.size === 0 || ctx.signal.aborted) return;
+    const [first] = pending.values();
     timer = setTimeout(() =>
       flush().catch((e) => {
         if (!isClosed(e)) ctx.log.error(`cannot hand pages to the scribe: ${errorMessage(e)}`);
-      }), Math.max(0, next - Date.now()));
+      }), Math.max(0, first!.due - Date.now()));
   };
   const buffer = (pkg: string, part: "PKGBOTH" | "PKGPROJ", since = Timestamp.now()) => {
     const p = pending.get(pkg);
@@ -67,6 +74,8 @@ runTask(async (ctx) => {
   ctx.ready();
   await eachDecoded(inbox, theScribe, ctx.log, async (m, frame) => {
     if (m.msg === "PKGBOTH" || m.msg === "PKGPROJ") return buffer(m.data, m.msg);
+    // a version gone: its package's pages, merged like any other rewrite of them
+    if (m.msg === "DELVER") return buffer(m.data[0], "PKGBOTH");
     if (m.msg === "DELPKG") pending.delete(m.data);
     await scribe.send(frame).catch((e) => {
       if (!isClosed(e)) throw e;
