@@ -9,8 +9,9 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseDsn } from "./db/driver.ts";
+import { parseEndpoint } from "./zmq/endpoint.ts";
 import type { MasterOptions } from "../master/options.ts";
 import { builderPermissions } from "../slave/permissions.ts";
 import type { SandboxMode } from "../slave/sandbox.ts";
@@ -38,43 +39,47 @@ const NONE: Permissions = {
   write: false,
 };
 
-/** The socket path of a local PostgreSQL server when a DSN names no host. */
-const PG_SOCKET = "/var/run/postgresql/.s.PGSQL";
-
 /** The permissions a ZeroMQ endpoint needs, bound or connected. */
 export function endpointPermissions(address: string): Partial<Permissions> {
-  const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(address);
-  if (tcp) {
-    const host = tcp[1] === "*" ? "0.0.0.0" : tcp[1]!.replace(/^\[(.*)\]$/, "$1");
-    const hosts = tcp[1] === "*" ? ["0.0.0.0", "[::]"] : [host.includes(":") ? `[${host}]` : host];
-    return { net: hosts.map((h) => (tcp[2] === "0" ? h : `${h}:${tcp[2]}`)) };
+  const e = parseEndpoint(address);
+  if (e.transport === "tcp") {
+    const hosts = e.host === "*"
+      ? ["0.0.0.0", "[::]"]
+      : [e.host.includes(":") ? `[${e.host}]` : e.host];
+    return { net: hosts.map((h) => (e.port === 0 ? h : `${h}:${e.port}`)) };
   }
-  const ipc = /^ipc:\/\/(.+)$/.exec(address);
-  if (ipc) return { net: [`unix:${ipc[1]}`], read: [ipc[1]!], write: [ipc[1]!] };
+  if (e.transport === "ipc") return { net: [`unix:${e.path}`], read: [e.path], write: [e.path] };
   return {};
 }
 
 /** The permissions a database DSN needs (the PostgreSQL server, or the PGlite directory). */
 export function databasePermissions(dsn: string): Partial<Permissions> {
-  if (dsn.startsWith("pglite://")) {
-    const dir = dsn.slice("pglite://".length);
+  const where = parseDsn(dsn);
+  if (where.engine === "pglite") {
     // PGlite reads its WebAssembly beside its module: in node_modules from a checkout, beside
     // the bundle's root (where this module's chunk is too) in a built executable
     const wasm = import.meta.url.endsWith(".ts")
       ? fileURLToPath(new URL("../node_modules/@electric-sql/pglite", import.meta.url))
       : fileURLToPath(new URL(".", import.meta.url));
-    return { read: [dir, wasm], write: [dir] };
+    return { read: [where.path, wasm], write: [where.path] };
   }
-  const url = new URL(dsn);
   const env = ["PG*"];
-  const sys: Permissions["sys"] = url.username ? false : ["uid", "gid", "userInfo"];
-  if (!url.hostname || url.hostname.startsWith("%2F") || url.searchParams.has("host")) {
-    const dirParam = url.searchParams.get("host") ??
-      (url.hostname ? decodeURIComponent(url.hostname) : null);
-    const socket = `${dirParam ?? dirname(PG_SOCKET)}/.s.PGSQL.${url.port || 5432}`;
-    return { net: [`unix:${socket}`], read: [socket], write: [socket], env, sys };
+  // with no user named, the driver asks the system who this is
+  const sys: Permissions["sys"] = /^postgres(ql)?:\/\/[^@/?]*@/.test(dsn)
+    ? false
+    : ["uid", "gid", "userInfo"];
+  const { server } = where;
+  if ("socket" in server) {
+    return {
+      net: [`unix:${server.socket}`],
+      read: [server.socket],
+      write: [server.socket],
+      env,
+      sys,
+    };
   }
-  return { net: [`${url.hostname}:${url.port || 5432}`], env, sys };
+  const host = server.host.includes(":") ? `[${server.host}]` : server.host;
+  return { net: [`${host}:${server.port}`], env, sys };
 }
 
 /** The permission to fetch from a URL's host. */

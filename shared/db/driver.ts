@@ -83,15 +83,24 @@ export function toDbError(e: unknown, context?: string): DbError {
   });
 }
 
+/** Where libpq (and so psql) finds the local server when a DSN names no host. */
+export const SOCKET_DIR = "/var/run/postgresql";
+
+/** The PostgreSQL server a DSN reaches: a Unix socket (its path), or a host and port. */
+export type PgServer = { socket: string } | { host: string; port: number };
+
 /** A DSN taken apart: which engine, and where. */
 export type Dsn =
-  | { engine: "postgres"; url: string; target: string }
+  | { engine: "postgres"; url: string; target: string; server: PgServer }
   | { engine: "pglite"; path: string; target: string };
 
 /**
- * Reads a DSN: `postgres://` or `postgresql://` URLs (libpq's form; an empty host means the
- * local Unix socket), or `pglite://PATH` for an embedded data directory (`pglite:///var/lib/x`
- * is absolute, `pglite://data/x` relative to the working directory).
+ * Reads a DSN: `postgres://` or `postgresql://` URLs (libpq's form: an empty host means
+ * `$PGHOST`, else the local Unix socket in {@linkcode SOCKET_DIR}; a host that is a directory,
+ * `%2F`-escaped or as `?host=`, is a socket directory), or `pglite://PATH` for an embedded data
+ * directory (`pglite:///var/lib/x` is absolute, `pglite://data/x` relative to the working
+ * directory). `server` is the one place that says where a DSN leads: the driver connects there
+ * and the database Worker is given permission for exactly that.
  */
 export function parseDsn(dsn: string): Dsn {
   const pglite = /^pglite:\/\/(.*)$/.exec(dsn);
@@ -100,10 +109,24 @@ export function parseDsn(dsn: string): Dsn {
     if (path === "") throw new DbError(`${dsn}: a pglite:// DSN needs a directory`);
     return { engine: "pglite", path, target: dsn };
   }
-  if (!/^postgres(ql)?:\/\//.test(dsn)) {
-    throw new DbError(`${dsn}: expected a postgres://, postgresql:// or pglite:// DSN`);
-  }
-  return { engine: "postgres", url: dsn, target: dsn.replace(/:[^:@/]*@/, ":***@") };
+  const url = /^postgres(?:ql)?:\/\/(?:[^@/?]*@)?([^/?]*)(?:\/[^?]*)?(?:\?(.*))?$/.exec(dsn);
+  if (!url) throw new DbError(`${dsn}: expected a postgres://, postgresql:// or pglite:// DSN`);
+  const target = dsn.replace(/:[^:@/]*@/, ":***@");
+  const [, hostPort, query] = url as unknown as [string, string, string | undefined];
+  const hostPart = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(hostPort);
+  if (!hostPart) throw new DbError(`${target}: cannot read the host and port`);
+  const params = new URLSearchParams(query ?? "");
+  const port = Number(params.get("port") ?? hostPart[2] ?? 5432);
+  const host = params.get("host") ??
+    (decodeURIComponent(hostPart[1]!) || Deno.env.get("PGHOST") || SOCKET_DIR);
+  const server: PgServer = host.startsWith("/")
+    ? { socket: `${host}/.s.PGSQL.${port}` }
+    : { host: host.replace(/^\[(.*)\]$/, "$1"), port };
+  // the server is given to the driver apart: the URL keeps the rest (user, database, options)
+  params.delete("host");
+  params.delete("port");
+  const rest = params.size ? `?${params}` : "";
+  return { engine: "postgres", url: dsn.replace(/\?.*$/, "") + rest, target, server };
 }
 
 /**
@@ -117,5 +140,5 @@ export async function connect(dsn: string, options: ConnectOptions = {}): Promis
     return await openPglite(where.path, where.target);
   }
   const { openPostgres } = await import("./postgres.ts");
-  return await openPostgres(where.url, where.target, options);
+  return await openPostgres(where.url, where.target, where.server, options);
 }

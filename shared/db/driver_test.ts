@@ -9,6 +9,7 @@ Deno.test("driver: DSNs name an engine, and messages never show a password", () 
     engine: "postgres",
     url: "postgres://u:secret@host:5433/db",
     target: "postgres://u:***@host:5433/db",
+    server: { host: "host", port: 5433 },
   });
   assertEquals(parseDsn("postgresql:///piwheels").engine, "postgres");
   assertEquals(parseDsn("pglite:///var/lib/piwheels"), {
@@ -22,6 +23,42 @@ Deno.test("driver: DSNs name an engine, and messages never show a password", () 
     target: "pglite://data/db",
   });
   assertThrows(() => parseDsn("mysql://x/y"), DbError, "expected a postgres://");
+});
+
+Deno.test("driver: a DSN's server is where libpq would go, and the URL keeps the rest", () => {
+  const server = (dsn: string) => {
+    const d = parseDsn(dsn);
+    return d.engine === "postgres" ? [d.server, d.url] : null;
+  };
+  const pghost = Deno.env.get("PGHOST");
+  Deno.env.delete("PGHOST");
+  try {
+    assertEquals(server("postgres:///piwheels"), [
+      { socket: "/var/run/postgresql/.s.PGSQL.5432" },
+      "postgres:///piwheels",
+    ]);
+    assertEquals(server("postgres://piwheels@/piwheels"), [
+      { socket: "/var/run/postgresql/.s.PGSQL.5432" },
+      "postgres://piwheels@/piwheels",
+    ]);
+    assertEquals(server("postgres:///piwheels?host=/tmp&port=5433&sslmode=disable"), [
+      { socket: "/tmp/.s.PGSQL.5433" },
+      "postgres:///piwheels?sslmode=disable",
+    ]);
+    assertEquals(server("postgres://%2Frun%2Fpg:5434/db"), [
+      { socket: "/run/pg/.s.PGSQL.5434" },
+      "postgres://%2Frun%2Fpg:5434/db",
+    ]);
+    assertEquals(server("postgres://u:p@[::1]:5432/db"), [
+      { host: "::1", port: 5432 },
+      "postgres://u:p@[::1]:5432/db",
+    ]);
+    Deno.env.set("PGHOST", "db.example.org");
+    assertEquals(server("postgres:///piwheels")![0], { host: "db.example.org", port: 5432 });
+  } finally {
+    if (pghost === undefined) Deno.env.delete("PGHOST");
+    else Deno.env.set("PGHOST", pghost);
+  }
   assertThrows(() => parseDsn("pglite://"), DbError, "needs a directory");
 });
 

@@ -13,14 +13,12 @@ import postgres from "postgres";
 import {
   type ConnectOptions,
   type Database,
+  type PgServer,
   type Queryable,
   type Row,
   toDbError,
 } from "./driver.ts";
 import { OID, PARSERS, toParam } from "./values.ts";
-
-/** Where libpq (and so psql) finds the local server when a DSN names no host. */
-const SOCKET_DIR = "/var/run/postgresql";
 
 /** postgres.js custom types built from {@link ./values.ts}, so both drivers agree. */
 function types() {
@@ -65,12 +63,13 @@ function queryable(sql: Sql): Queryable {
 export async function openPostgres(
   url: string,
   target: string,
+  server: PgServer,
   options: ConnectOptions,
 ): Promise<Database> {
-  const noHost = /^postgres(ql)?:\/\/([^@/]*@)?(\/|$)/.test(url) && !Deno.env.get("PGHOST");
   const sql = postgres(url, {
     max: options.maxConnections ?? 1,
-    ...(noHost ? { host: SOCKET_DIR } : {}),
+    // where parseDsn says, which the database Worker's permissions name too
+    ...("socket" in server ? { path: server.socket } : { host: server.host, port: server.port }),
     onnotice: () => {},
     types: types(),
     connection: {
