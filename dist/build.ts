@@ -17,7 +17,7 @@
  */
 
 import { TOOLS } from "../shared/flags.ts";
-import { sha256File } from "../shared/hash.ts";
+import { sha256File, sha256Hex } from "../shared/hash.ts";
 import { VERSION } from "../shared/version.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -131,8 +131,7 @@ async function headHash(path: string): Promise<string> {
     if (n === null) break;
     got += n;
   }
-  const digest = await crypto.subtle.digest("SHA-256", head.subarray(0, got));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(head.subarray(0, got));
 }
 
 /**

@@ -5,6 +5,8 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { python } from "./process.ts";
+import { fromHex } from "./zmq_support.ts";
+import { encodeHex } from "../shared/hash.ts";
 import { decode, encode } from "../shared/cbor.ts";
 import { Duration } from "../shared/duration.ts";
 import {
@@ -42,14 +44,6 @@ const BAR: FileMessage = [
   {},
 ];
 
-function fromHex(hex: string): Uint8Array {
-  return new Uint8Array(hex.match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 async function pythonEncoded(): Promise<Map<string, Uint8Array>> {
   const out = await python("cbor_peer.py", ["encode"]);
   assertEquals(out.code, 0, out.stderr);
@@ -69,7 +63,7 @@ Deno.test("python cbor2 → us: HELLO with a timedelta decodes, and we encode th
     data: [Duration.of({ hours: 3 }), "311", "cp311", "linux_x86_64", "host1"],
   });
   if (m.msg !== "HELLO") throw new Error("unreachable");
-  assertEquals(toHex(encodeMessage(reverse(slaveDriver), "HELLO", m.data)), toHex(frame));
+  assertEquals(encodeHex(encodeMessage(reverse(slaveDriver), "HELLO", m.data)), encodeHex(frame));
 });
 
 Deno.test("python cbor2 → us: BUILT with files and dependencies decodes byte-exact", async () => {
@@ -83,7 +77,7 @@ Deno.test("python cbor2 → us: BUILT with files and dependencies decodes byte-e
     ]],
   });
   if (m.msg !== "BUILT") throw new Error("unreachable");
-  assertEquals(toHex(encodeMessage(reverse(slaveDriver), "BUILT", m.data)), toHex(frame));
+  assertEquals(encodeHex(encodeMessage(reverse(slaveDriver), "BUILT", m.data)), encodeHex(frame));
 });
 
 Deno.test("python cbor2 → us: datetimes keep their microseconds", async () => {
@@ -95,8 +89,8 @@ Deno.test("python cbor2 → us: datetimes keep their microseconds", async () => 
   });
   if (slave.msg !== "SLAVE") throw new Error("unreachable");
   assertEquals(
-    toHex(encodeMessage(monitorStats, "SLAVE", slave.data)),
-    toHex(frames.get("slave")!),
+    encodeHex(encodeMessage(monitorStats, "SLAVE", slave.data)),
+    encodeHex(frames.get("slave")!),
   );
   const download = decodeMessage(lumberjack, frames.get("download")!);
   assertEquals(download.msg, "LOGDOWNLOAD");
@@ -161,7 +155,7 @@ Deno.test("us → python cbor2: durations, timestamps, sets and files survive", 
   const out = await python(
     "cbor_peer.py",
     ["decode"],
-    frames.map(([n, f]) => `${n} ${toHex(f)}\n`).join(""),
+    frames.map(([n, f]) => `${n} ${encodeHex(f)}\n`).join(""),
   );
   assertEquals(out.code, 0, out.stderr);
   const seen = new Map(

@@ -5,15 +5,11 @@
  * @module
  */
 
+import { encodeHex } from "../shared/hash.ts";
 import { PythonPeer } from "./process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Bytes as lowercase hex. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Hex (spaces allowed) as bytes. */
 export function fromHex(hex: string): Uint8Array {
@@ -35,7 +31,7 @@ export function pattern(size: number): Uint8Array {
 
 /** The SHA-256 of bytes, as hex. */
 export async function sha256(bytes: Uint8Array): Promise<string> {
-  return toHex(
+  return encodeHex(
     new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
   );
 }
@@ -97,7 +93,7 @@ export class LibzmqPeer {
 
   /** Has the peer send a message. */
   async send(frames: (string | Uint8Array)[]): Promise<void> {
-    const hex = frames.map((f) => toHex(typeof f === "string" ? encoder.encode(f) : f));
+    const hex = frames.map((f) => encodeHex(typeof f === "string" ? encoder.encode(f) : f));
     const reply = await this.call({ op: "send", frames: hex });
     if (!reply.ok) throw new Error(`the libzmq peer could not send: ${JSON.stringify(reply)}`);
   }
@@ -105,7 +101,7 @@ export class LibzmqPeer {
   /** Has the peer send these messages every `every` ms until its next command. */
   async repeat(messages: (string | Uint8Array)[][], every = 20): Promise<void> {
     const hex = messages.map((m) =>
-      m.map((f) => toHex(typeof f === "string" ? encoder.encode(f) : f))
+      m.map((f) => encodeHex(typeof f === "string" ? encoder.encode(f) : f))
     );
     await this.call({ op: "publish", messages: hex, every });
   }

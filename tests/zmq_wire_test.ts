@@ -4,6 +4,7 @@
  * SUB speaking each form to a PUB of each version, and PING/PONG heartbeats.
  */
 
+import { encodeHex } from "../shared/hash.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   endpoint,
@@ -14,7 +15,6 @@ import {
   readToEnd,
   ready,
   shortFrame,
-  toHex,
   within,
   writeAll,
 } from "./zmq_support.ts";
@@ -75,7 +75,7 @@ for (const minor of [1, 0]) {
     const expected = minor >= 1
       ? { flags: 0x04, body: bytes([9], "SUBSCRIBE", "abc") }
       : { flags: 0x00, body: bytes([1], "abc") };
-    assertEquals(toHex(subscription.body), toHex(expected.body));
+    assertEquals(encodeHex(subscription.body), encodeHex(expected.body));
     assertEquals(subscription.flags, expected.flags);
     await writeAll(conn, new Uint8Array([...shortFrame(0, "abc!")]));
     assertEquals(decoder.decode((await sub.receive())[0]), "abc!");
@@ -104,7 +104,7 @@ Deno.test("wire: with heartbeats on, we PING and drop a peer that stays silent",
   const conn = await rawHandshake(await pull.bind(endpoint("tcp")), "PUSH");
   const rest = await within(readToEnd(conn), 10000, "dropping the silent peer");
   const ping = bytes([0x04, 7, 4], "PING", [0, 10]); // a TTL of 1 s, in deciseconds
-  assertEquals(toHex(rest.subarray(0, ping.length)), toHex(ping));
+  assertEquals(encodeHex(rest.subarray(0, ping.length)), encodeHex(ping));
   assertEquals(rest.length % ping.length, 0, "nothing but PINGs");
   await pull.close();
 });

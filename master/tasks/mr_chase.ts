@@ -10,6 +10,7 @@
  * @module
  */
 
+import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
   architectControl,
@@ -198,7 +199,7 @@ runTask(async (ctx) => {
     log: ctx.log,
     concurrent: false,
     handle: async (r, envelope): Promise<ChaseReply> => {
-      const client = Array.from(envelope[0] ?? [], (b) => b.toString(16)).join(":");
+      const client = encodeHex(envelope[0] ?? new Uint8Array(0));
       switch (r.msg) {
         case "IMPORT":
           return await importBuild(client, r.data);

@@ -12,6 +12,7 @@
  */
 
 import type { CborValue } from "../../shared/cbor.ts";
+import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
   architectControl,
@@ -60,10 +61,6 @@ interface Slave {
   held: ReturnType<typeof setTimeout> | undefined;
   /** When the last reply was sent (a replay to the monitors says so, not "now"). */
   replied: Timestamp;
-}
-
-function key(address: Uint8Array): string {
-  return Array.from(address, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 class Driver {
@@ -128,7 +125,7 @@ class Driver {
       this.fs.call("ABORT", slave.state.slaveId).catch(() => {});
     }
     if (slave.task) this.active.delete(this.buildKey(...slave.task, slave.state.nativeAbi));
-    this.slaves.delete(key(slave.address));
+    this.slaves.delete(encodeHex(slave.address));
     this.byId.delete(slave.state.slaveId);
   }
 
@@ -181,12 +178,12 @@ class Driver {
   }
 
   async handle(address: Uint8Array, m: SlaveMessage): Promise<void> {
-    let slave = this.slaves.get(key(address));
+    let slave = this.slaves.get(encodeHex(address));
     if (m.msg === "HELLO") {
       if (slave) this.forget(slave);
       const state = SlaveState.fromHello(this.nextId++, address, m.data);
       slave = { state, address, task: null, held: undefined, replied: state.firstSeen };
-      this.slaves.set(key(address), slave);
+      this.slaves.set(encodeHex(address), slave);
       this.byId.set(state.slaveId, slave);
       state.received("HELLO");
       this.ctx.log.info(
@@ -391,7 +388,7 @@ runTask(
       if (frames.length !== 3 || delimiter!.length !== 0) {
         return ctx.log.warning("dropped a message that is not [identity, '', payload]");
       }
-      const slave = () => d.slaves.get(key(address!));
+      const slave = () => d.slaves.get(encodeHex(address!));
       let m: SlaveMessage;
       try {
         m = decodeMessage(slaveDriver, payload!);

@@ -3,8 +3,9 @@
  * PING/PONG and SUBSCRIBE/CANCEL as RFC 37 lays them out.
  */
 
+import { encodeHex } from "../hash.ts";
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
-import { fromHex, toHex } from "../../tests/zmq_support.ts";
+import { fromHex } from "../../tests/zmq_support.ts";
 import {
   encodeCommand,
   encodeError,
@@ -27,11 +28,11 @@ const LIBZMQ_DEALER_READY = "04 2b 05 5245414459" +
 
 Deno.test("command: READY with Socket-Type and Identity is byte-exact with libzmq", () => {
   assertEquals(
-    toHex(encodeReady("DEALER", text.encode("me"))),
-    toHex(fromHex(LIBZMQ_DEALER_READY)),
+    encodeHex(encodeReady("DEALER", text.encode("me"))),
+    encodeHex(fromHex(LIBZMQ_DEALER_READY)),
   );
   assertEquals(
-    toHex(encodeReady("SUB")),
+    encodeHex(encodeReady("SUB")),
     "0419055245414459" + "0b536f636b65742d54797065" + "00000003" + "535542",
   );
 });
@@ -56,26 +57,26 @@ Deno.test("command: malformed commands and metadata are protocol errors", () => 
 
 Deno.test("command: PING carries a TTL in deciseconds and a context; PONG echoes the context", () => {
   const ping = encodePing(10, text.encode("ab"));
-  assertEquals(toHex(ping), "0409" + "0450494e47" + "000a" + "6162");
+  assertEquals(encodeHex(ping), "0409" + "0450494e47" + "000a" + "6162");
   const { name, data } = parseCommand(ping.subarray(2));
   assertEquals([name, pingTtl(data)], ["PING", 1000]);
-  assertEquals(toHex(encodePong(data)), "0407" + "04504f4e47" + "6162");
+  assertEquals(encodeHex(encodePong(data)), "0407" + "04504f4e47" + "6162");
   assertEquals(pingTtl(new Uint8Array(0)), 0);
 });
 
 Deno.test("command: SUBSCRIBE and CANCEL are byte-exact with libzmq", () => {
   assertEquals(
-    toHex(encodeCommand("SUBSCRIBE", text.encode("abc"))),
+    encodeHex(encodeCommand("SUBSCRIBE", text.encode("abc"))),
     "040d09535542534352494245616263",
   );
-  assertEquals(toHex(encodeCommand("CANCEL", text.encode("abc"))), "040a0643414e43454c616263");
+  assertEquals(encodeHex(encodeCommand("CANCEL", text.encode("abc"))), "040a0643414e43454c616263");
 });
 
 Deno.test("command: ERROR carries a reason of up to 255 bytes", () => {
   const error = encodeError("bad socket type");
   assertEquals(
-    toHex(error),
-    "0416" + "054552524f52" + "0f" + toHex(text.encode("bad socket type")),
+    encodeHex(error),
+    "0416" + "054552524f52" + "0f" + encodeHex(text.encode("bad socket type")),
   );
   assertEquals(errorReason(parseCommand(error.subarray(2)).data), "bad socket type");
   assertEquals(encodeError("x".repeat(400)).length, 9 + 1 + 5 + 1 + 255);

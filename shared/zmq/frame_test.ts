@@ -1,7 +1,8 @@
 /** Frame headers byte for byte as RFC 23/37 lay them out. */
 
+import { encodeHex } from "../hash.ts";
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { fromHex, toHex } from "../../tests/zmq_support.ts";
+import { fromHex } from "../../tests/zmq_support.ts";
 import { ZmqError } from "./errors.ts";
 import {
   encodeFrame,
@@ -18,18 +19,18 @@ function header(bytes: Uint8Array): FrameHeader | undefined {
 }
 
 Deno.test("frame: a short frame is flags, a one-byte size and the body", () => {
-  assertEquals(toHex(encodeFrame(0, new TextEncoder().encode("hello"))), "000568656c6c6f");
-  assertEquals(toHex(encodeFrame(FLAG_MORE, new Uint8Array(0))), "0100");
-  assertEquals(toHex(encodeFrame(0, new Uint8Array(255)).subarray(0, 2)), "00ff");
+  assertEquals(encodeHex(encodeFrame(0, new TextEncoder().encode("hello"))), "000568656c6c6f");
+  assertEquals(encodeHex(encodeFrame(FLAG_MORE, new Uint8Array(0))), "0100");
+  assertEquals(encodeHex(encodeFrame(0, new Uint8Array(255)).subarray(0, 2)), "00ff");
 });
 
 Deno.test("frame: a body over 255 bytes gets the LONG flag and an 8-byte big-endian size", () => {
   const frame = encodeFrame(FLAG_MORE, new Uint8Array(256).fill(7));
-  assertEquals(toHex(frame.subarray(0, 10)), "03000000000000010007");
+  assertEquals(encodeHex(frame.subarray(0, 10)), "03000000000000010007");
   assertEquals(frame.length, 9 + 256);
   const big = new Uint8Array(9);
   writeHeader(big, 0, 0, 0x0123456789);
-  assertEquals(toHex(big), "020000000123456789");
+  assertEquals(encodeHex(big), "020000000123456789");
 });
 
 Deno.test("frame: headers decode, and an incomplete header asks for more bytes", () => {

@@ -1,7 +1,8 @@
 /** The greeting byte for byte as RFC 23/37 lay it out, and the checks on a peer's. */
 
+import { encodeHex } from "../hash.ts";
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
-import { fromHex, toHex } from "../../tests/zmq_support.ts";
+import { fromHex } from "../../tests/zmq_support.ts";
 import { ZmqError } from "./errors.ts";
 import { checkGreetingStart, encodeGreeting, parseGreeting } from "./greeting.ts";
 
@@ -12,7 +13,7 @@ const RFC_GREETING = "ff 0000000000000000 7f" + // signature
   "00".repeat(31); // filler
 
 Deno.test("greeting: ours is ZMTP 3.1 with the NULL mechanism, 64 bytes", () => {
-  assertEquals(toHex(encodeGreeting()), toHex(fromHex(RFC_GREETING)));
+  assertEquals(encodeHex(encodeGreeting()), encodeHex(fromHex(RFC_GREETING)));
 });
 
 Deno.test("greeting: a peer's greeting decodes (libzmq's signature padding is accepted)", () => {

@@ -9,13 +9,13 @@ import { assertEquals, assertMatch } from "../assert.ts";
 import { freePort, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { python, reap } from "../process.ts";
-import { sha256File } from "../../shared/hash.ts";
+import { encodeHex, sha256File } from "../../shared/hash.ts";
 
 Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and cbor2", async () => {
   await using pypi = new FakePyPI();
   // a module of 1.2 MB of hex: a wheel of about 650 KB, so about ten 64 KiB chunks
   const random = crypto.getRandomValues(new Uint8Array(65536));
-  const hex = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("").repeat(5);
+  const hex = encodeHex(random).repeat(5);
   await pypi.release("py-peer", "1.0", {
     files: { "py_peer.py": `VERSION = "1.0"\nDATA = "${hex}${hex.slice(0, 40_000)}"\n` },
   });
