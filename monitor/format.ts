@@ -7,6 +7,14 @@
 
 import { type FarmState, naturalOrder, type SlaveRecord } from "./farm_state.ts";
 
+/**
+ * Text from the status queue made safe to print: control characters (a peer's escape sequences,
+ * newlines) become `?`.
+ */
+export function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, "?");
+}
+
 /** An age or duration in seconds, compactly: `42s`, `3m05s`, `2h07m`, `3d04h`. */
 export function formatAge(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

@@ -10,7 +10,14 @@
  */
 
 import { FarmState } from "./farm_state.ts";
-import { describeActivity, describeDisk, describeQueue, formatAge, formatCount } from "./format.ts";
+import {
+  describeActivity,
+  describeDisk,
+  describeQueue,
+  formatAge,
+  formatCount,
+  printable,
+} from "./format.ts";
 import { MasterLink } from "./master_link.ts";
 import type { MonitorOptions } from "./options.ts";
 
@@ -60,7 +67,7 @@ function plainText(farm: FarmState): string {
   const s = farm.stats;
   if (!s) return "no answer from the master";
   const lines = [
-    `queue: ${describeQueue(farm)}`,
+    `queue: ${printable(describeQueue(farm))}`,
     `built in the last hour: ${formatCount(s.builds_last_hour)}`,
     `disk: ${describeDisk(farm)}`,
     `downloads: ${formatCount(s.downloads_last_month)} last month, ` +
@@ -70,10 +77,15 @@ function plainText(farm: FarmState): string {
   const doc = farm.document();
   for (const [i, slave] of farm.sorted().entries()) {
     const d = doc.slaves[i]!;
-    lines.push(
-      `  ${slave.slaveId}\t${slave.label}\t${slave.abi}\t${describeActivity(slave)}\t` +
-        `for ${formatAge(d.state_age)}\tseen ${formatAge(d.last_seen_age)} ago`,
-    );
+    const fields = [
+      String(slave.slaveId),
+      slave.label,
+      slave.abi,
+      describeActivity(slave),
+      `for ${formatAge(d.state_age)}`,
+      `seen ${formatAge(d.last_seen_age)} ago`,
+    ];
+    lines.push(`  ${fields.map(printable).join("\t")}`);
   }
   return lines.join("\n");
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { printable } from "../format.ts";
+
 /** The 8 ANSI colours (and the terminal's default). */
 export type Colour =
   | "default"
@@ -71,7 +73,7 @@ export class Canvas {
    */
   text(x: number, y: number, text: string, style: Style = PLAIN, width?: number): void {
     if (y < 0 || y >= this.rows) return;
-    const chars = [...text.replace(/\p{Cc}/gu, "?")];
+    const chars = [...printable(text)];
     const end = Math.min(this.cols, width === undefined ? x + chars.length : x + width);
     for (let col = Math.max(0, x); col < end; col++) {
       this.#chars[y]![col] = chars[col - x] ?? " ";
@@ -82,11 +84,6 @@ export class Canvas {
   /** Fills a rectangle with spaces of a style. */
   fill(x: number, y: number, width: number, height: number, style: Style = PLAIN): void {
     for (let row = y; row < y + height; row++) this.text(x, row, "", style, width);
-  }
-
-  /** The character at a cell (for tests and hit checks). */
-  charAt(x: number, y: number): string {
-    return this.#chars[y]?.[x] ?? "";
   }
 
   /** A row as plain text. */
