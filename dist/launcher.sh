@@ -9,16 +9,28 @@
 # straight through. No Deno, npm or network is needed.
 #
 # The cache: $PIWHEELS_CACHE_DIR, else $CACHE_DIRECTORY (systemd's CacheDirectory=), else
-# $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>.
+# $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>. It must belong to the user
+# running this (what is in it is run), and is made private to them.
 set -eu
 payload_sha256=@SHA256@
 payload_offset=@OFFSET@
 entry=@ENTRY@
 
-base=${PIWHEELS_CACHE_DIR:-${CACHE_DIRECTORY:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}}}/piwheels-deno
-cache=$base/$payload_sha256
-
 say() { printf '%s: %s\n' "@TOOL@" "$*" >&2; }
+
+root=${PIWHEELS_CACHE_DIR:-${CACHE_DIRECTORY:-${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}}}
+if [ -z "$root" ]; then
+    say "no cache directory: set HOME, XDG_CACHE_HOME or PIWHEELS_CACHE_DIR"
+    exit 70
+fi
+base=$root/piwheels-deno
+cache=$base/$payload_sha256
+# another user's directory (one made first in a shared place) could hold a runtime of theirs
+(umask 077 && mkdir -p "$base") 2>/dev/null || true
+if [ ! -d "$base" ] || [ ! -O "$base" ] || [ -n "$(find "$base" -maxdepth 0 -perm /022)" ]; then
+    say "$base must be a directory of this user's that no one else can write to"
+    exit 70
+fi
 
 # Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
 # code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime
@@ -33,7 +45,6 @@ intact() {
 }
 
 unpack() {
-    mkdir -p "$base"
     tmp=$(mktemp -d "$base/.unpack.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT INT TERM
     tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
