@@ -272,6 +272,9 @@ function namespaceArgs(network: boolean): string[] {
   ];
 }
 
+/** What {@linkcode unreadable} found in /etc, per build's workspace. */
+const MASKS = new WeakMap<Workspace, Promise<{ files: string[]; dirs: string[] }>>();
+
 /**
  * The file system: the system read-only (with what not everyone may read in /etc masked when
  * a workspace holds the masks), the resolver's file where /etc/resolv.conf points outside, a
@@ -287,9 +290,13 @@ async function systemArgs(ws: Workspace | null): Promise<string[]> {
   const resolver = await resolverOutside();
   if (resolver) args.push("--ro-bind", resolver, resolver);
   if (ws) {
-    const secrets = await unreadable(CONFIG_DIR);
-    for (const file of secrets.files) args.push("--ro-bind", ws.maskedFile, file);
-    for (const dir of secrets.dirs) args.push("--ro-bind", ws.maskedDir, dir);
+    // found once per build (its pip run and each wheel's ldd share it): a walk of /etc is
+    // a thousand lstat calls
+    let secrets = MASKS.get(ws);
+    if (!secrets) MASKS.set(ws, secrets = unreadable(CONFIG_DIR));
+    const { files, dirs } = await secrets;
+    for (const file of files) args.push("--ro-bind", ws.maskedFile, file);
+    for (const dir of dirs) args.push("--ro-bind", ws.maskedDir, dir);
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
   return args;
