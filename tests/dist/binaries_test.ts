@@ -157,6 +157,8 @@ Deno.test("dist: a binary master and a binary slave build a release that pip ins
     "import from_binaries; print(from_binaries.VERSION)",
   ]);
   assertEquals(imported.stdout.trim(), "1.0");
+  // the binary ran its work in a Worker whose permissions are narrowed (it checks, and says so)
+  assertStringIncludes(slave.stderr, "the Worker's permissions are confined");
   assertEquals((await slave.stop()).code, 0, slave.stderr);
 });
 

@@ -92,6 +92,10 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
   );
   assertStringIncludes(slowOutput, "killed after");
   assertEquals(markedProcesses(), [], "no process of the slow build is left");
+  // each slave, run with its shipped flags, built in its narrowed Worker (which checks that)
+  for (const slave of [a, b]) {
+    assertStringIncludes(slave.stderr, "the Worker's permissions are confined");
+  }
 
   // the real pip installs what the farm built into a fresh venv, and the C extension imports
   const python = await pipInstall(master.output, master.dir, ["farm-cext", "farm-pure"]);
