@@ -71,7 +71,7 @@ class Master {
 
   constructor(readonly options: MasterOptions, readonly permissions: Record<string, Permissions>) {}
 
-  async start(module: string, name: string, extra?: Record<string, unknown>): Promise<Running> {
+  async start(module: string, name: string): Promise<Running> {
     const worker = new Worker(new URL(`./tasks/${module}${EXTENSION}`, import.meta.url), {
       type: "module",
       name,
@@ -109,7 +109,6 @@ class Master {
       name,
       options: this.options,
       log: currentLogSettings(),
-      extra,
     };
     worker.postMessage(init);
     this.tasks.push(task);

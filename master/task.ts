@@ -26,8 +26,6 @@ export interface TaskInit {
   options: MasterOptions;
   /** Logging as the main thread has it. */
   log: LogSettings;
-  /** Task-specific settings (e.g. which oracle this is). */
-  extra?: Record<string, unknown>;
 }
 
 /** What a task tells the main thread. */
@@ -59,8 +57,6 @@ export interface TaskContext {
   readonly name: string;
   /** The master's options. */
   readonly options: MasterOptions;
-  /** Task-specific settings from the main thread. */
-  readonly extra: Record<string, unknown>;
   /** The task's logger. */
   readonly log: Logger;
   /** Aborted when the task is told to QUIT. */
@@ -121,7 +117,6 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
   const ctx: TaskContext = {
     name: init.name,
     options: init.options,
-    extra: init.extra ?? {},
     log,
     signal: quit.signal,
     get paused() {

@@ -53,12 +53,6 @@ export function currentLogSettings(): LogSettings {
   return { ...settings };
 }
 
-/** Closes the log file, if any. */
-export function closeLogging(): void {
-  file?.close();
-  file = undefined;
-}
-
 function write(level: Level, name: string, message: string): void {
   if (RANK[level] >= RANK[settings.consoleLevel]) {
     const prefix = level === "info" || level === "debug" ? "" : `${level}: `;

@@ -446,9 +446,6 @@ export const slaveDriver = protocol("slave driver", {
   },
 });
 
-/** The parts of the web site a REBUILD names. */
-export const rebuildPart = z.enum(["HOME", "SEARCH", "PKGPROJ", "PKGBOTH"]);
-
 /** The slave id an importer (piw-import) sends files as on the file queue (WIRE.md). */
 export const IMPORTER_ID = 0;
 

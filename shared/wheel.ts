@@ -54,11 +54,3 @@ export function parseWheelFilename(filename: string): WheelTags {
 export function normalizeName(name: string): string {
   return name.replace(/[-_.]+/g, "-").toLowerCase();
 }
-
-/**
- * Whether a wheel with these tags installs on any ABI (a pure-Python `none`-ABI wheel for any
- * platform), so that a version which has one needs no build for other ABIs.
- */
-export function isUniversal(tags: Pick<WheelTags, "abiTag" | "platformTag">): boolean {
-  return tags.abiTag === "none" && tags.platformTag === "any";
-}

@@ -88,11 +88,6 @@ export class BuildResult implements AsyncDisposable {
     readonly workspace: Workspace,
   ) {}
 
-  /** The wheel of that name (as SEND names it), if the build wrote it. */
-  file(filename: string): BuiltWheel | undefined {
-    return this.files.find((f) => f.file.filename === filename);
-  }
-
   /** Removes the build's workspace and its wheels: call it once the master said DONE. */
   async cleanup(): Promise<void> {
     await this.workspace.remove();
