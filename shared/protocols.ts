@@ -15,6 +15,7 @@ import { z } from "zod";
 import { CborError, type CborValue, decode, encode, NO_DATA, type NoData } from "./cbor.ts";
 import { Duration } from "./duration.ts";
 import { Timestamp } from "./timestamp.ts";
+import { parseWheelFilename, type WheelNameError } from "./wheel.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas shared by several messages
@@ -129,7 +130,21 @@ export const storedFileMessage = z.tuple([
 /** The data of a stored file tuple. */
 export type StoredFileMessage = z.output<typeof storedFileMessage>;
 
-const files = z.array(fileMessage).max(1000);
+/** A build's files: each a wheel by its name (WIRE.md's tags follow from it), no name twice. */
+const files = z.array(fileMessage).max(1000).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  for (const [filename] of list) {
+    try {
+      parseWheelFilename(filename);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as WheelNameError).message, input: filename });
+    }
+    if (seen.has(filename)) {
+      ctx.addIssue({ code: "custom", message: `${filename} is listed twice`, input: filename });
+    }
+    seen.add(filename);
+  }
+});
 
 /** A build as logged to the database: `[slave_id, package, version, abi_tag, status,
  * duration, output, [stored file, ...]]`. */

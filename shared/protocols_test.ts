@@ -386,3 +386,21 @@ Deno.test("protocols: random bytes never throw anything but ProtocolError", () =
     }
   }
 });
+
+Deno.test("protocols: a build's files are wheels by name, none listed twice", () => {
+  const built = (names: string[]) =>
+    encode(["BUILT", [true, Duration.ZERO, "", names.map((n) => [n, ...file.slice(1)])]]);
+  const ok = decodeMessage(slaveDriver, built(["foo-1.0-py3-none-any.whl"]));
+  assertEquals(ok.msg, "BUILT");
+  assertThrows(
+    () => decodeMessage(slaveDriver, built(["foo-1.0.tar.gz"])),
+    ProtocolError,
+    "not a wheel",
+  );
+  assertThrows(
+    () =>
+      decodeMessage(slaveDriver, built(["foo-1.0-py3-none-any.whl", "foo-1.0-py3-none-any.whl"])),
+    ProtocolError,
+    "listed twice",
+  );
+});

@@ -24,7 +24,6 @@ import {
   theScribe,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState } from "../../shared/states.ts";
-import { parseWheelFilename } from "../../shared/wheel.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
@@ -83,16 +82,6 @@ runTask(async (ctx) => {
     const [abi, pkg, version, status, duration, output, files] = data;
     if (!status) return ["ERROR", "importing a failed build is not supported"];
     if (files.length === 0) return ["ERROR", "no files listed"];
-    for (const f of files) {
-      try {
-        parseWheelFilename(f[0]);
-      } catch (e) {
-        return ["ERROR", errorMessage(e)];
-      }
-    }
-    if (new Set(files.map((f) => f[0])).size !== files.length) {
-      return ["ERROR", "a file is listed twice"];
-    }
     if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
     if (!await oracle.versionExists(pkg, version)) {
       return ["ERROR", `unknown version ${version} of ${pkg}`];
