@@ -21,7 +21,7 @@ import { VERSION } from "../shared/version.ts";
 import { attachWorker, Publisher, Pull, Push } from "../shared/zmq/mod.ts";
 import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
 import { type Permissions, taskPermissions } from "../shared/permissions.ts";
-import { eachDecoded, eachMessage } from "./receive.ts";
+import { eachDecoded, eachMessage } from "../shared/receive.ts";
 import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from "./task.ts";
 
 const log = new Logger("piw-master");

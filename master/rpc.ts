@@ -21,7 +21,7 @@ import {
   reverse,
 } from "../shared/protocols.ts";
 import { Dealer, type Duplex } from "../shared/zmq/mod.ts";
-import { eachMessage, isClosed } from "./receive.ts";
+import { eachMessage, isClosed } from "../shared/receive.ts";
 
 const EMPTY = new Uint8Array(0);
 

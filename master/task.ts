@@ -14,7 +14,7 @@ import { configureLogging, errorMessage, Logger, type LogSettings } from "../sha
 import { type Message, type MessageMap, type Protocol, taskControl } from "../shared/protocols.ts";
 import { Pull, type Socket } from "../shared/zmq/mod.ts";
 import type { MasterOptions } from "./options.ts";
-import { eachDecoded } from "./receive.ts";
+import { eachDecoded } from "../shared/receive.ts";
 
 /** The main thread's first message to a task. */
 export interface TaskInit {

@@ -11,14 +11,8 @@
  * @module
  */
 
-import {
-  decodeMessage,
-  encodeMessage,
-  masterControl,
-  monitorStats,
-  ProtocolError,
-  reverse,
-} from "../shared/protocols.ts";
+import { encodeMessage, masterControl, monitorStats, reverse } from "../shared/protocols.ts";
+import { eachDecoded, isClosed } from "../shared/receive.ts";
 import type { Pipe } from "../shared/zmq/pipe.ts";
 import { Push, Subscriber, ZmqError } from "../shared/zmq/mod.ts";
 import type { StatusMessage } from "./farm_state.ts";
@@ -129,36 +123,16 @@ export class MasterLink implements Controller {
   #hello(): void {
     this.#statsSinceHello = false;
     this.send({ msg: "HELLO" }).catch((e) => {
-      if (!closed(e)) this.events.warning(`cannot say HELLO to the master: ${describe(e)}`);
+      if (!isClosed(e)) this.events.warning(`cannot say HELLO to the master: ${describe(e)}`);
     });
   }
 
-  async #receive(): Promise<void> {
-    for (;;) {
-      let frames: Uint8Array[];
-      try {
-        frames = await this.#status.receive();
-      } catch (e) {
-        if (closed(e)) return;
-        throw e;
-      }
-      try {
-        if (frames.length !== 1) {
-          throw new ProtocolError(`${fromMaster.name}: expected one frame, got ${frames.length}`);
-        }
-        const m = decodeMessage(fromMaster, frames[0]!);
-        if (m.msg === "STATS") this.#statsSinceHello = true;
-        this.events.message(m);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        this.events.warning(e.message);
-      }
-    }
+  #receive(): Promise<void> {
+    return eachDecoded(this.#status, fromMaster, this.events, (m) => {
+      if (m.msg === "STATS") this.#statsSinceHello = true;
+      this.events.message(m);
+    });
   }
-}
-
-function closed(e: unknown): boolean {
-  return e instanceof ZmqError && e.code === "ETERM";
 }
 
 function describe(e: unknown): string {

@@ -20,7 +20,7 @@ import {
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
-import { eachDecoded, isClosed } from "../receive.ts";
+import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { INTERNAL_STATUS, runTask } from "../task.ts";
 
 const toWeb = reverse(theScribe);

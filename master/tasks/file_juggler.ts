@@ -24,7 +24,7 @@ import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
-import { eachMessage, isClosed } from "../receive.ts";
+import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
 import { metadataField, readWheelMetadata } from "../../shared/wheel_metadata.ts";
 

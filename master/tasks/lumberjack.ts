@@ -17,7 +17,7 @@ import { errorMessage } from "../../shared/log.ts";
 import { lumberjack, MAX_LOG_BATCH, type WebLogRecord } from "../../shared/protocols.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { eachDecoded } from "../receive.ts";
+import { eachDecoded } from "../../shared/receive.ts";
 import { runTask } from "../task.ts";
 
 /** How many batches may wait on the Oracles at once (3 Oracles on PostgreSQL). */

@@ -9,7 +9,7 @@
 
 import { errorMessage } from "../../shared/log.ts";
 import { Router } from "../../shared/zmq/mod.ts";
-import { eachMessage, isClosed } from "../receive.ts";
+import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { ORACLES, runTask } from "../task.ts";
 
 const READY = "READY";

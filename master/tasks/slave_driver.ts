@@ -35,7 +35,7 @@ import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
-import { eachDecoded, eachMessage, isClosed } from "../receive.ts";
+import { eachDecoded, eachMessage, isClosed } from "../../shared/receive.ts";
 import { ARCHITECT_CONTROL, INTERNAL_STATUS, runTask, type TaskContext } from "../task.ts";
 
 const toArchitect = reverse(architectControl);

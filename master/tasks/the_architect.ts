@@ -18,7 +18,7 @@ import {
 } from "../../shared/protocols.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { eachDecoded, isClosed } from "../receive.ts";
+import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
 const toStats = reverse(bigBrother);

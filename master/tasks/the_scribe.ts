@@ -30,7 +30,7 @@ import {
   searchIndex,
   type Site,
 } from "../scribe/render.ts";
-import { eachDecoded, isClosed } from "../receive.ts";
+import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
 
 /** The root simple index is rewritten at most this often (it lists every package). */

@@ -15,7 +15,7 @@ import { encodeMessage, reverse, type RewritePending, theScribe } from "../../sh
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
-import { eachDecoded, isClosed } from "../receive.ts";
+import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { runTask, SCRIBE_QUEUE } from "../task.ts";
 
 /** How long requests for one package are gathered before the Scribe is asked. */

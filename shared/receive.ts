@@ -1,20 +1,20 @@
 /**
- * The receive loops of the master's tasks: until its socket is closed (the task is quitting),
- * take each message; for the queues that carry one protocol message per frame, decode it and
+ * Receive loops (the master's tasks, the monitors): until its socket is closed (the task is
+ * quitting), take each message; for the queues that carry one protocol message per frame, decode it and
  * log (and skip) what does not decode, so that bad input never stops a task.
  *
  * @module
  */
 
-import type { Logger } from "../shared/log.ts";
+import type { Logger } from "./log.ts";
 import {
   decodeMessage,
   type Message,
   type MessageMap,
   type Protocol,
   ProtocolError,
-} from "../shared/protocols.ts";
-import { ZmqError } from "../shared/zmq/mod.ts";
+} from "./protocols.ts";
+import { ZmqError } from "./zmq/mod.ts";
 
 /** Whether an error just means the socket was closed (the task is ending). */
 export function isClosed(e: unknown): boolean {
@@ -51,7 +51,7 @@ export async function eachMessage(
 export function eachDecoded<R extends MessageMap>(
   socket: Receiver,
   protocol: Protocol<R, MessageMap>,
-  log: Logger,
+  log: Pick<Logger, "warning">,
   handle: (message: Message<R>, frame: Uint8Array) => Promise<void> | void,
 ): Promise<void> {
   return eachMessage(socket, async (frames) => {
