@@ -20,7 +20,8 @@ import {
 import { VERSION } from "../shared/version.ts";
 import { attachWorker, Publisher, Pull, Push } from "../shared/zmq/mod.ts";
 import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
-import { type Permissions, taskPermissions } from "../shared/permissions.ts";
+import type { Permissions } from "../shared/permissions.ts";
+import { taskPermissions } from "./permissions.ts";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
 import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from "./task.ts";
 

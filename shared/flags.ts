@@ -79,7 +79,7 @@ export const TOOLS = {
     flags: [
       "--no-prompt",
       // the slave's work runs in a Worker with the narrow permissions of
-      // shared/permissions.ts slavePermissions(); these flags only bound what it may be given
+      // slave/permissions.ts slavePermissions(); these flags only bound what it may be given
       "--unstable-worker-options",
       `--allow-env=${[...CLI_ENV, "XDG_CACHE_HOME"].join(",")}`,
       // the label defaults to the host name

@@ -1,10 +1,9 @@
 /**
  * The Deno permissions of the Workers that do the tools' work, derived from their options at
- * start: each master task gets exactly the sockets, paths and hosts its job needs (the Scribe
- * writes the output path and reaches nothing else; the Oracle reaches the database; Cloud Gazer
- * reaches PyPI), and the build slave's Worker reaches the master's two queues, its build
- * directory and the programs it runs by absolute path. A fault in one cannot be turned against
- * the rest of the machine. inproc:// needs no permission at all.
+ * start (`master/permissions.ts` for each task, `slave/permissions.ts` for the build slave): the
+ * pieces they are made of (a queue's endpoint, a database, a URL's host) and how they merge.
+ * A fault in one Worker cannot be turned against the rest of the machine. inproc:// needs no
+ * permission at all.
  *
  * @module
  */
@@ -12,9 +11,6 @@
 import { fileURLToPath } from "node:url";
 import { parseDsn } from "./db/driver.ts";
 import { parseEndpoint } from "./zmq/endpoint.ts";
-import type { MasterOptions } from "../master/options.ts";
-import { builderPermissions } from "../slave/permissions.ts";
-import type { SandboxMode } from "../slave/sandbox.ts";
 
 /** A Worker's permissions, every kind stated. */
 export type Permissions = {
@@ -99,60 +95,4 @@ export function merge(...sets: Partial<Permissions>[]): Permissions {
     }
   }
   return out;
-}
-
-/** The permissions of each task (by module name), from the master's options. */
-export function taskPermissions(options: MasterOptions): Record<string, Permissions> {
-  const logFile: Partial<Permissions> = options.logFile
-    ? { read: [options.logFile], write: [options.logFile] }
-    : {};
-  const out = options.outputPath;
-  return {
-    seraph: merge(logFile),
-    the_oracle: merge(logFile, databasePermissions(options.dsn!)),
-    the_architect: merge(logFile),
-    slave_driver: merge(logFile, endpointPermissions(options.slaveQueue)),
-    file_juggler: merge(logFile, endpointPermissions(options.fileQueue), {
-      read: [out],
-      write: [out],
-      sys: ["statfs"],
-    }),
-    mr_chase: merge(logFile, endpointPermissions(options.importQueue)),
-    big_brother: merge(logFile),
-    the_secretary: merge(logFile),
-    the_scribe: merge(logFile, { read: [out], write: [out] }),
-    cloud_gazer: merge(logFile, urlPermissions(options.pypiXmlrpc)),
-    lumberjack: merge(logFile, endpointPermissions(options.logQueue)),
-  };
-}
-
-/** What the build slave's Worker is given. */
-export interface SlaveSettings {
-  /** The master's slave queue. */
-  slaveQueue: string;
-  /** The master's file queue. */
-  fileQueue: string;
-  /** The interpreter builds run with (absolute path). */
-  python: string;
-  /** The build directory. */
-  buildDir: string;
-  /** The sandbox mode. */
-  sandbox: SandboxMode;
-  /** The log file, if any. */
-  logFile?: string | undefined;
-}
-
-/**
- * The build slave Worker's permissions: the master's two queues (the package index is reached
- * by pip, inside the sandbox, not by Deno), and what the builder needs
- * (`slave/permissions.ts`: its build directory, the interpreter and the sandbox's tools by
- * absolute path, and reading the system directories the sandbox mirrors read-only).
- */
-export function slavePermissions(s: SlaveSettings): Permissions {
-  return merge(
-    s.logFile ? { read: [s.logFile], write: [s.logFile] } : {},
-    endpointPermissions(s.slaveQueue),
-    endpointPermissions(s.fileQueue),
-    builderPermissions({ interpreter: s.python, buildDir: s.buildDir, sandbox: s.sandbox }),
-  );
 }

@@ -1,6 +1,6 @@
 /**
  * piw-slave: reads its command line and configuration, then runs the slave in a Worker whose
- * Deno permissions are the narrowest that work (`shared/flags.ts` `slavePermissions`): the
+ * Deno permissions are the narrowest that work (`slave/permissions.ts` `slavePermissions`): the
  * master's two queues, the build directory, and the interpreter and the sandbox tool by
  * absolute path. Builds themselves run under bubblewrap (`slave/sandbox.ts`), since a child
  * process escapes Deno's permissions. SIGTERM or Ctrl+C: the build is killed, BYE is said, and
@@ -10,7 +10,7 @@
  */
 
 import { parseCommand } from "../shared/config.ts";
-import { slavePermissions } from "../shared/permissions.ts";
+import { slavePermissions } from "./permissions.ts";
 import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 import { slaveCommand, type SlaveOptions } from "./options.ts";

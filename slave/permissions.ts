@@ -6,6 +6,7 @@
  * @module
  */
 
+import { endpointPermissions, merge, type Permissions } from "../shared/permissions.ts";
 import { DPKG } from "./dependencies.ts";
 import { BWRAP, CONFIG_DIR, KILL, type SandboxMode, SETSID, SYSTEM_PATHS } from "./sandbox.ts";
 
@@ -50,4 +51,35 @@ export function builderPermissions(settings: BuilderSettings): BuilderPermission
     read: [settings.buildDir, ...(bwrap ? [CONFIG_DIR, ...SYSTEM_PATHS] : [])],
     write: [settings.buildDir],
   };
+}
+
+/** What the build slave's Worker is given. */
+export interface SlaveSettings {
+  /** The master's slave queue. */
+  slaveQueue: string;
+  /** The master's file queue. */
+  fileQueue: string;
+  /** The interpreter builds run with (absolute path). */
+  python: string;
+  /** The build directory. */
+  buildDir: string;
+  /** The sandbox mode. */
+  sandbox: SandboxMode;
+  /** The log file, if any. */
+  logFile?: string | undefined;
+}
+
+/**
+ * The build slave Worker's permissions: the master's two queues (the package index is reached
+ * by pip, inside the sandbox, not by Deno), and what the builder needs
+ * (`slave/permissions.ts`: its build directory, the interpreter and the sandbox's tools by
+ * absolute path, and reading the system directories the sandbox mirrors read-only).
+ */
+export function slavePermissions(s: SlaveSettings): Permissions {
+  return merge(
+    s.logFile ? { read: [s.logFile], write: [s.logFile] } : {},
+    endpointPermissions(s.slaveQueue),
+    endpointPermissions(s.fileQueue),
+    builderPermissions({ interpreter: s.python, buildDir: s.buildDir, sandbox: s.sandbox }),
+  );
 }

@@ -1,12 +1,12 @@
 /**
- * The build slave's Worker runs with `slavePermissions` (shared/permissions.ts), what
+ * The build slave's Worker runs with `slavePermissions` (slave/permissions.ts), what
  * slave/main.ts gives it: the master's two ports, its build directory, the interpreter and the
  * sandbox's tools. Access outside them — another host or port, a file outside the build
  * directory, another program — fails cleanly with NotCapable.
  */
 
 import { assertEquals } from "../assert.ts";
-import { slavePermissions } from "../../shared/permissions.ts";
+import { slavePermissions } from "../../slave/permissions.ts";
 
 Deno.test("slave: its Worker's permissions admit its job and refuse the rest", async () => {
   const dir = await Deno.makeTempDir();
