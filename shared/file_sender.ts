@@ -10,8 +10,9 @@
  * @module
  */
 
-import { readAt } from "../shared/read_at.ts";
-import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
+import { decimalFrame } from "./file_queue.ts";
+import { readAt } from "./read_at.ts";
+import { Dealer, ZmqError } from "./zmq/mod.ts";
 
 /** The file queue's default address: the master's, on this machine (manual chapter 2). */
 export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
@@ -92,14 +93,11 @@ export async function sendFile(
       if (what !== "FETCH" || frames.length !== 3) {
         throw new TransferError(`unexpected ${what || "empty message"} on the file queue`);
       }
-      const offsetText = decoder.decode(offsetFrame);
-      const offset = /^\d{1,16}$/.test(offsetText) ? Number(offsetText) : -1;
-      const length = Number(decoder.decode(lengthFrame));
-      if (
-        offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > MAX_CHUNK ||
-        offset + length > size
-      ) {
-        throw new TransferError(`the master asked for bytes ${offsetText}+${length} of ${size}`);
+      const offset = decimalFrame(offsetFrame);
+      const length = decimalFrame(lengthFrame);
+      if (offset === null || length === null || length > MAX_CHUNK || offset + length > size) {
+        const asked = `${decoder.decode(offsetFrame)}+${decoder.decode(lengthFrame)}`;
+        throw new TransferError(`the master asked for bytes ${asked} of ${size}`);
       }
       const chunk = await readAt(
         file,

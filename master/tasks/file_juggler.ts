@@ -17,6 +17,7 @@
 import { statfs } from "node:fs/promises";
 import { type CborValue } from "../../shared/cbor.ts";
 import { sha256File, sha256Hex } from "../../shared/hash.ts";
+import { decimalFrame } from "../../shared/file_queue.ts";
 import { errorMessage } from "../../shared/log.ts";
 import { fileJugglerFs, type Message } from "../../shared/protocols.ts";
 import { FileState, TransferState } from "../../shared/states.ts";
@@ -181,11 +182,12 @@ class Juggler {
     const [peer, command] = frames;
     const what = command ? decoder.decode(command.subarray(0, 16)) : "";
     if (what === "HELLO" && frames.length === 3) {
-      const text = decoder.decode(frames[2]!);
-      const slaveId = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-      const t = this.transfers.get(slaveId);
+      const slaveId = decimalFrame(frames[2], 10);
+      const t = slaveId === null ? undefined : this.transfers.get(slaveId);
       if (!t) {
-        this.ctx.log.debug(`HELLO from slave ${text}, which has nothing to send`);
+        this.ctx.log.debug(
+          `HELLO from slave ${decoder.decode(frames[2])}, which has nothing to send`,
+        );
         return;
       }
       t.peer = peer!;
@@ -198,12 +200,11 @@ class Juggler {
     if (what === "CHUNK" && frames.length === 4) {
       const t = [...this.transfers.values()].find((x) => x.peer && bytesEqual(x.peer, peer!));
       if (!t) return;
-      const offsetText = decoder.decode(frames[2]!);
       const data = frames[3]!;
-      const offset = /^\d{1,16}$/.test(offsetText) ? Number(offsetText) : -1;
+      const offset = decimalFrame(frames[2]) ?? -1;
       if (!t.state.chunk(offset, data.length)) {
         this.ctx.log.warning(
-          `slave ${t.state.slaveId}: a chunk at ${offsetText} lies outside the file`,
+          `slave ${t.state.slaveId}: a chunk at ${decoder.decode(frames[2])} lies outside the file`,
         );
         return;
       }
