@@ -506,6 +506,18 @@ export const lumberjack = protocol("lumberjack", {
   send: {},
 });
 
+/**
+ * What the File Juggler read from a wheel it verified and published (its OK to VERIFY): the
+ * `Requires-Python` and the SHA-256 of its core metadata, each null when it has none.
+ */
+export const verifiedFile = z.object({
+  requires_python: z.string().max(200).nullable(),
+  metadata_sha256: sha256.nullable(),
+});
+
+/** The File Juggler's OK to VERIFY. */
+export type VerifiedFile = z.output<typeof verifiedFile>;
+
 /** Any task → FileJuggler's file-system queue (REQ → REP, default inproc://fs). */
 export const fileJugglerFs = protocol("file juggler fs", {
   recv: {

@@ -17,6 +17,7 @@ import type {
   searchMessage,
   slaveHello,
   StoredFileMessage,
+  VerifiedFile,
 } from "./protocols.ts";
 import { exclude, intersect, type Range, rangeLength } from "./ranges.ts";
 import { Timestamp } from "./timestamp.ts";
@@ -101,9 +102,11 @@ export class FileState {
     return f;
   }
 
-  /** Marks the file as transferred and verified. */
-  verified(): void {
+  /** Marks the file as transferred and verified, with what the master read from it. */
+  verified(details: VerifiedFile): void {
     this.transferred = true;
+    this.requiresPython = details.requires_python;
+    this.metadataHash = details.metadata_sha256;
   }
 }
 

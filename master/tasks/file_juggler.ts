@@ -15,11 +15,10 @@
  */
 
 import { statfs } from "node:fs/promises";
-import { type CborValue } from "../../shared/cbor.ts";
 import { sha256File, sha256Hex } from "../../shared/hash.ts";
 import { decimalFrame } from "../../shared/file_queue.ts";
 import { errorMessage } from "../../shared/log.ts";
-import { fileJugglerFs, type Message } from "../../shared/protocols.ts";
+import { fileJugglerFs, type Message, type VerifiedFile } from "../../shared/protocols.ts";
 import { FileState, TransferState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
@@ -121,7 +120,7 @@ class Juggler {
     const dir = `${this.output}/simple/${normalizeName(pkg)}`;
     await Deno.mkdir(dir, { recursive: true });
     const target = `${dir}/${f.filename}`;
-    let details: CborValue = { requires_python: null, metadata_sha256: null };
+    let details: VerifiedFile = { requires_python: null, metadata_sha256: null };
     try {
       const metadata = await readWheelMetadata(t.temp);
       await writeAtomic(`${target}.metadata`, metadata);

@@ -22,6 +22,7 @@ import {
   mrChase,
   reverse,
   theScribe,
+  verifiedFile,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState } from "../../shared/states.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
@@ -121,13 +122,7 @@ runTask(async (ctx) => {
       }
       return await sendFile(imp);
     }
-    const details = reply.data as {
-      requires_python?: string | null;
-      metadata_sha256?: string | null;
-    };
-    file.requiresPython = details?.requires_python ?? null;
-    file.metadataHash = details?.metadata_sha256 ?? null;
-    file.verified();
+    file.verified(verifiedFile.parse(reply.data));
     imp.attempts = 0;
     if (!build.transfersDone) return await sendFile(imp);
     current = null;

@@ -29,6 +29,7 @@ import {
   slaveDriverControl,
   theArchitect,
   theScribe,
+  verifiedFile,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState, SlaveState } from "../../shared/states.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
@@ -280,13 +281,7 @@ class Driver {
       );
       return await this.send(slave, build);
     }
-    const details = reply.data as {
-      requires_python?: string | null;
-      metadata_sha256?: string | null;
-    } | null;
-    file.requiresPython = details?.requires_python ?? null;
-    file.metadataHash = details?.metadata_sha256 ?? null;
-    file.verified();
+    file.verified(verifiedFile.parse(reply.data));
     if (!build.transfersDone) return await this.send(slave, build);
     await this.commit(slave, build);
   }
