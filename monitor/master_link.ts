@@ -14,7 +14,7 @@
 import { encodeMessage, masterControl, monitorStats, reverse } from "../shared/protocols.ts";
 import { eachDecoded, isClosed } from "../shared/receive.ts";
 import type { Pipe } from "../shared/zmq/pipe.ts";
-import { Push, Subscriber, ZmqError } from "../shared/zmq/mod.ts";
+import { isZmqError, Push, Subscriber } from "../shared/zmq/mod.ts";
 import type { StatusMessage } from "./farm_state.ts";
 
 /** How long a control message may wait for the master to take it. */
@@ -136,6 +136,6 @@ export class MasterLink implements Controller {
 }
 
 function describe(e: unknown): string {
-  if (e instanceof ZmqError && e.code === "EAGAIN") return "it is not listening";
+  if (isZmqError(e, "EAGAIN")) return "it is not listening";
   return e instanceof Error ? e.message : String(e);
 }

@@ -12,7 +12,7 @@
 
 import { decimalFrame } from "./file_queue.ts";
 import { readAt } from "./read_at.ts";
-import { Dealer, ZmqError } from "./zmq/mod.ts";
+import { Dealer, isZmqError } from "./zmq/mod.ts";
 
 /** The file queue's default address: the master's, on this machine (manual chapter 2). */
 export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
@@ -66,7 +66,7 @@ export async function sendFile(
     dealer.connect(address);
     const hello = () =>
       dealer.send(["HELLO", String(slaveId)]).catch((e) => {
-        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        if (!isZmqError(e, "EAGAIN")) throw e;
         throw new TransferError(`cannot reach the master's file queue at ${address}`);
       });
     await hello();
@@ -77,7 +77,7 @@ export async function sendFile(
       try {
         frames = await dealer.receive();
       } catch (e) {
-        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        if (!isZmqError(e, "EAGAIN")) throw e;
         if (Date.now() - silentSince >= giveUpMs) {
           throw new TransferError(
             `the master asked for nothing on ${address} for ${giveUpMs / 1000} s`,

@@ -14,11 +14,11 @@ import {
   type Protocol,
   ProtocolError,
 } from "./protocols.ts";
-import { ZmqError } from "./zmq/mod.ts";
+import { isZmqError } from "./zmq/mod.ts";
 
 /** Whether an error just means the socket was closed (the task is ending). */
 export function isClosed(e: unknown): boolean {
-  return e instanceof ZmqError && e.code === "ETERM";
+  return isZmqError(e, "ETERM");
 }
 
 /** Something messages can be received from. */

@@ -23,7 +23,8 @@ import {
   slaveDriver,
 } from "../shared/protocols.ts";
 import type { FileState } from "../shared/states.ts";
-import { Dealer, ZmqError } from "../shared/zmq/mod.ts";
+import { sleep } from "../shared/sleep.ts";
+import { Dealer, isZmqError } from "../shared/zmq/mod.ts";
 import { sendFile, TransferError } from "../shared/file_sender.ts";
 
 const slave = reverse(slaveDriver);
@@ -123,7 +124,7 @@ class Connection {
       try {
         frames = await this.socket.receive();
       } catch (e) {
-        if (!(e instanceof ZmqError && e.code === "EAGAIN")) throw e;
+        if (!isZmqError(e, "EAGAIN")) throw e;
         if (Date.now() >= deadline) {
           throw new Restart(`no reply from the master within ${this.settings.masterTimeout}`);
         }
@@ -225,16 +226,4 @@ async function serve(
     if (reply.msg !== "DONE") throw new Restart(`BUILT was answered ${reply.msg}`);
     await builder.cleanup();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

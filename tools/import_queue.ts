@@ -17,7 +17,7 @@ import {
   ProtocolError,
   reverse,
 } from "../shared/protocols.ts";
-import { Request, ZmqError } from "../shared/zmq/mod.ts";
+import { isZmqError, Request } from "../shared/zmq/mod.ts";
 
 /** The import queue's default address (manual chapters 7–9). */
 export const DEFAULT_IMPORT_QUEUE = "ipc:///tmp/piw-import";
@@ -67,7 +67,7 @@ export class ImportQueue implements AsyncDisposable {
     try {
       await this.#req.send(encodeNamedMessage(tool, msg, data[0]));
     } catch (e) {
-      if (e instanceof ZmqError && e.code === "EAGAIN") {
+      if (isZmqError(e, "EAGAIN")) {
         throw new ImportQueueError(
           `cannot reach the master on ${this.address}: is piw-master running, and is this its ` +
             "--import-queue?",
@@ -79,7 +79,7 @@ export class ImportQueue implements AsyncDisposable {
     try {
       frames = await this.#req.receive();
     } catch (e) {
-      if (e instanceof ZmqError && e.code === "EAGAIN") {
+      if (isZmqError(e, "EAGAIN")) {
         throw new ImportQueueError(
           `the master did not answer ${msg} within ${REPLY_TIMEOUT_MS / 1000} s`,
         );

@@ -14,7 +14,7 @@
  */
 
 import type { Logger } from "../shared/log.ts";
-import { Push, ZmqError } from "../shared/zmq/mod.ts";
+import { isZmqError, Push } from "../shared/zmq/mod.ts";
 
 /** With `--drop`, a record not taken by the master within this time is dropped. */
 export const DROP_AFTER_MS = 1_000;
@@ -26,10 +26,6 @@ const COMPACT_AT = 4096;
 const WAIT_WARNING_MS = 10_000;
 /** How long closing waits for the records already taken to be written out. */
 const LINGER_MS = { blocking: 30_000, dropping: 1_000 };
-
-function isTimeout(e: unknown): boolean {
-  return e instanceof ZmqError && e.code === "EAGAIN";
-}
 
 /** Something records (encoded LOG* messages) are handed to. */
 export interface LogSender {
@@ -64,7 +60,7 @@ export class BlockingSender implements LogSender {
         if (warned) this.log.info("the master takes records again");
         return;
       } catch (e) {
-        if (!isTimeout(e)) throw e;
+        if (!isZmqError(e, "EAGAIN")) throw e;
         if (!warned) this.log.warning(`waiting for the master to take records on ${this.address}`);
       }
     }
@@ -128,7 +124,9 @@ export class DroppingSender implements LogSender {
         await this.#push.send(frame);
       } catch (e) {
         // a timeout, or the socket closing under us: either way the record is lost
-        if (!isTimeout(e)) this.log.debug(`cannot send a record: ${(e as Error).message}`);
+        if (!isZmqError(e, "EAGAIN")) {
+          this.log.debug(`cannot send a record: ${(e as Error).message}`);
+        }
         this.#drop();
         continue;
       }

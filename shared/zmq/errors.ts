@@ -28,6 +28,11 @@ export type ZmqErrorCode =
   | "EPROTONOSUPPORT"
   | "EPROTO";
 
+/** Whether `e` is a {@linkcode ZmqError} with this code (a timeout, a closed socket, ...). */
+export function isZmqError(e: unknown, code: ZmqErrorCode): e is ZmqError {
+  return e instanceof ZmqError && e.code === code;
+}
+
 /** An error from a ZeroMQ socket; `code` says which. */
 export class ZmqError extends Error {
   override name = "ZmqError";

@@ -52,7 +52,7 @@
  * @module
  */
 
-export { ZmqError, type ZmqErrorCode } from "./errors.ts";
+export { isZmqError, ZmqError, type ZmqErrorCode } from "./errors.ts";
 export type { SocketOptions } from "./options.ts";
 export type { Message } from "./pipe.ts";
 export type { SocketType } from "./socket_type.ts";

@@ -8,7 +8,7 @@
  */
 
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
-import { ZmqError } from "./errors.ts";
+import { isZmqError, ZmqError } from "./errors.ts";
 import { type ResolvedOptions, resolveOptions, type SocketOptions } from "./options.ts";
 import type { Message, Pipe, PipeOwner, Timer } from "./pipe.ts";
 import { Queue } from "./queue.ts";
@@ -346,7 +346,7 @@ export abstract class Readable extends Socket {
       try {
         yield await this.receive();
       } catch (e) {
-        if (e instanceof ZmqError && e.code === "ETERM") return;
+        if (isZmqError(e, "ETERM")) return;
         throw e;
       }
     }

@@ -8,7 +8,7 @@
 
 import { TOOLS } from "../../shared/flags.ts";
 import { decodeMessage, monitorStats, reverse, type StatsMessage } from "../../shared/protocols.ts";
-import { Subscriber, ZmqError } from "../../shared/zmq/mod.ts";
+import { isZmqError, Subscriber } from "../../shared/zmq/mod.ts";
 import type { MasterRun } from "../farm.ts";
 import { ROOT, run } from "../process.ts";
 
@@ -63,7 +63,7 @@ export async function masterReport(master: MasterRun, slaveIds: number[]): Promi
         [frame] = await status.receive();
       } catch (e) {
         // a HELLO the master answered before our subscription reached it went unheard
-        if (!(e instanceof ZmqError && e.code === "EAGAIN") || ++silences > 10) throw e;
+        if (!isZmqError(e, "EAGAIN") || ++silences > 10) throw e;
         await master.control("HELLO");
         continue;
       }

@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from "../../log.ts";
+import { sleep } from "../../sleep.ts";
 import { Connection } from "../connection.ts";
 import { log, type PipeOwner } from "../pipe.ts";
 
@@ -106,19 +107,6 @@ export class StreamConnector implements EndpointHandle {
       if (reconnectMaxInterval > wait) wait = Math.min(wait * 2, reconnectMaxInterval);
     }
   }
-}
-
-/** Waits `ms` milliseconds, or less if `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }
 
 function peerName(conn: Deno.Conn): string {
