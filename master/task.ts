@@ -174,6 +174,7 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
       case "RESUME":
         paused = message.msg === "PAUSE";
         ctx.onPauseChange?.(paused);
+        log.debug(paused ? "paused" : "resumed");
         break;
       default:
         await onControl?.(message);

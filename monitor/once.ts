@@ -44,7 +44,7 @@ export async function printOnce(name: string, opts: MonitorOptions): Promise<num
     },
     warning: (text) => warnings.push(text),
   });
-  const timer = setTimeout(() => done.resolve(false), opts.timeout * 1000);
+  const timer = setTimeout(() => done.resolve(false), opts.timeout.totalMillis());
   const answered = await done.promise;
   clearTimeout(timer);
   clearTimeout(quiet);
@@ -53,7 +53,7 @@ export async function printOnce(name: string, opts: MonitorOptions): Promise<num
   for (const w of warnings) console.error(`${name}: warning: ${w}`);
   if (!answered) {
     console.error(
-      `${name}: error: the master did not answer within ${opts.timeout} s ` +
+      `${name}: error: the master did not answer within ${opts.timeout.totalSeconds()} s ` +
         `(status queue ${opts.statusQueue}, control queue ${opts.controlQueue})`,
     );
     return 1;

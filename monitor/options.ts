@@ -12,6 +12,8 @@ import {
   parseCommand,
   toolCommand,
 } from "../shared/config.ts";
+import { Duration } from "../shared/duration.ts";
+import { errorMessage } from "../shared/log.ts";
 import { printOnce } from "./once.ts";
 
 /** The options both monitors have. */
@@ -24,8 +26,8 @@ export interface MonitorOptions extends CommonOptions {
   once?: boolean;
   /** With `--once`: as one JSON document. */
   json?: boolean;
-  /** With `--once`: how long to wait for the master, in seconds. */
-  timeout: number;
+  /** With `--once`: how long to wait for the master. */
+  timeout: Duration;
 }
 
 /** A monitor's command with the options both monitors share. */
@@ -38,10 +40,10 @@ export function monitorCommand(name: string, description: string): Command {
     )
     .option("--json", "with --once: print the status as one JSON document")
     .option(
-      "--timeout <SECONDS>",
-      "with --once: how long to wait for the master to answer",
-      positiveNumber,
-      10,
+      "--timeout <DURATION>",
+      "with --once: how long to wait for the master to answer (e.g. 10s; bare numbers are seconds)",
+      positiveDuration,
+      Duration.of({ seconds: 10 }),
     );
 }
 
@@ -62,9 +64,14 @@ export async function runMonitor<T extends MonitorOptions>(
   return await interactive(opts);
 }
 
-/** A commander argument parser for a number above zero. */
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number above 0");
-  return n;
+/** A commander argument parser for a duration above zero (`30s`, `15m`; `30` is seconds). */
+export function positiveDuration(value: string): Duration {
+  let d: Duration;
+  try {
+    d = Duration.parse(value);
+  } catch (e) {
+    throw new InvalidArgumentError(errorMessage(e));
+  }
+  if (d.micros <= 0) throw new InvalidArgumentError("expected a duration above 0");
+  return d;
 }

@@ -12,7 +12,8 @@
 import { InvalidArgumentError } from "commander";
 import { configureLogging, currentLogSettings, errorMessage, Logger } from "../../shared/log.ts";
 import { MasterLink } from "../master_link.ts";
-import { monitorCommand, type MonitorOptions, positiveNumber, runMonitor } from "../options.ts";
+import { Duration } from "../../shared/duration.ts";
+import { monitorCommand, type MonitorOptions, positiveDuration, runMonitor } from "../options.ts";
 import { NoTerminalError } from "../tui/terminal.ts";
 import { SenseApp } from "./app.ts";
 import { findFramebuffer } from "./framebuffer.ts";
@@ -30,8 +31,8 @@ interface SenseOptions extends MonitorOptions {
   framebuffer?: string;
   joystick?: string;
   joystickRecord: 16 | 24;
-  alertAfter: number;
-  longBuild: number;
+  alertAfter: Duration;
+  longBuild: Duration;
 }
 
 function rotation(value: string): Rotation {
@@ -88,16 +89,16 @@ async function main(): Promise<number> {
       24,
     )
     .option(
-      "--alert-after <SECONDS>",
+      "--alert-after <DURATION>",
       "how long the master may be silent before the ping row pulses red",
-      positiveNumber,
-      30,
+      positiveDuration,
+      Duration.of({ seconds: 30 }),
     )
     .option(
-      "--long-build <SECONDS>",
+      "--long-build <DURATION>",
       "how long a build may run before its slave shows yellow",
-      positiveNumber,
-      900,
+      positiveDuration,
+      Duration.of({ minutes: 15 }),
     );
   return await runMonitor(cmd, interactive);
 }
@@ -118,7 +119,7 @@ async function interactive(opts: SenseOptions): Promise<number> {
   if (opts.virtual) configureLogging({ ...currentLogSettings(), consoleLevel: "silent" });
   const app = new SenseApp(
     hat,
-    { alertAfterMs: opts.alertAfter * 1000, longBuildMs: opts.longBuild * 1000 },
+    { alertAfterMs: opts.alertAfter.totalMillis(), longBuildMs: opts.longBuild.totalMillis() },
     (text) => log.warning(text),
   );
   const link = new MasterLink(opts.statusQueue, opts.controlQueue, app.events);

@@ -23,7 +23,7 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
 
   await t.step("PAUSE: a slave asking for work is told to SLEEP, work or not", async () => {
     await master.control("PAUSE");
-    await master.waitForLog(/control: PAUSE/);
+    await master.waitForLog(/slave_driver: paused/);
     await pypi.release("paused-pkg", "1.0");
     await new Promise((r) => setTimeout(r, 3000)); // Cloud Gazer does not poll while paused
     assertEquals(await a.request("IDLE"), { msg: "SLEEP" });
@@ -31,7 +31,7 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
 
   await t.step("RESUME: the release is found and handed out", async () => {
     await master.control("RESUME");
-    await master.waitForLog(/control: RESUME/);
+    await master.waitForLog(/slave_driver: resumed/);
     assertEquals(await a.request("IDLE"), { msg: "BUILD", data: ["paused-pkg", "1.0"] });
   });
 

@@ -48,7 +48,7 @@ Deno.test("master: a Python monitor reads its status and controls it through lib
     // PAUSE from Python: a slave asking for work while a build waits is told SLEEP
     await pypi.release("watched-pkg", "1.0");
     assertEquals(await monitor.call({ op: "push", msg: "PAUSE" }), { ok: true });
-    await master.waitForLog(/control: PAUSE/);
+    await master.waitForLog(/slave_driver: paused/);
     assertEquals((await slave.request("IDLE")).msg, "SLEEP");
     const slept = await monitor.call<Seen>({
       op: "until",
@@ -60,7 +60,7 @@ Deno.test("master: a Python monitor reads its status and controls it through lib
 
     // RESUME from Python: the build goes out
     assertEquals(await monitor.call({ op: "push", msg: "RESUME" }), { ok: true });
-    await master.waitForLog(/control: RESUME/);
+    await master.waitForLog(/slave_driver: resumed/);
     assertEquals(await slave.request("IDLE"), { msg: "BUILD", data: ["watched-pkg", "1.0"] });
     const build = await monitor.call<Seen>({
       op: "until",

@@ -212,8 +212,8 @@ Deno.test("piw-sense: the real HAT driver on files, a real master, test slaves",
     await build("e-long");
 
     // every rotation; long builds after 8 s; a master silent for 2 minutes (never, here)
-    await using r0 = await Sense.start(master, 0, ["--long-build", "8", "--alert-after", "120"]);
-    await using r90 = await Sense.start(master, 90, ["--long-build", "8", "--alert-after", "120"]);
+    await using r0 = await Sense.start(master, 0, ["--long-build", "8s", "--alert-after", "2m"]);
+    await using r90 = await Sense.start(master, 90, ["--long-build", "8s", "--alert-after", "2m"]);
     await using r180 = await Sense.start(master, 180, [
       "--long-build",
       "8",

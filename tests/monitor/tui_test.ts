@@ -92,7 +92,7 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
 
   await t.step("p pauses the master: a slave asking for work is told SLEEP", async () => {
     await tmux.keys("mon", "p");
-    await master.waitForLog(/control: PAUSE/);
+    await master.waitForLog(/slave_driver: paused/);
     await pypi.release("tui-two", "1.0"); // seen only once resumed
     assertEquals(await bravo.request("IDLE"), { msg: "SLEEP" });
     await tmux.waitFor("mon", (s) => / sleeping /.test(row(s, "bravo")));
@@ -100,7 +100,7 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
 
   await t.step("r resumes it: the release is found and handed out", async () => {
     await tmux.keys("mon", "r");
-    await master.waitForLog(/control: RESUME/);
+    await master.waitForLog(/slave_driver: resumed/);
     const failed = [false, Duration.of({ seconds: 5 }), "failed", []];
     assertEquals(await charlie.request("BUILT", failed), { msg: "DONE" });
     await tmux.waitFor("mon", (s) => / cleaning up /.test(row(s, "charlie")));
