@@ -271,8 +271,11 @@ export async function eventually(
 
 /** Options of {@linkcode startSlave}. */
 export interface SlaveSetup {
-  /** The master to build for. */
-  master: Pick<MasterRun, "slaveQueue" | "fileQueue">;
+  /**
+   * The master to build for: its queues, or a host name given as `-m` (the manual's way: its
+   * queues on ports 5555 and 5556).
+   */
+  master: Pick<MasterRun, "slaveQueue" | "fileQueue"> | { host: string };
   /** The label the monitors show. */
   label: string;
   /** The build timeout (default 3h). */
@@ -300,10 +303,12 @@ export class SlaveRun implements AsyncDisposable {
       args: [
         ...start,
         "-v",
-        "--slave-queue",
-        setup.master.slaveQueue,
-        "--file-queue",
-        setup.master.fileQueue,
+        ...("host" in setup.master ? ["-m", setup.master.host] : [
+          "--slave-queue",
+          setup.master.slaveQueue,
+          "--file-queue",
+          setup.master.fileQueue,
+        ]),
         "--label",
         setup.label,
         "--build-dir",

@@ -6,12 +6,33 @@
  */
 
 import { assertEquals, assertMatch } from "../assert.ts";
-import { freePort, startSlave } from "../farm.ts";
+import { freePort, type SlaveSetup, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { python, reap } from "../process.ts";
 import { encodeHex, sha256File } from "../../shared/hash.ts";
 
+/** Where the Python master binds, and how the slave is told where it is. */
+interface Placement {
+  slaveQueue: string;
+  fileQueue: string;
+  master: SlaveSetup["master"];
+}
+
 Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and cbor2", async () => {
+  const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
+  const fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  await buildForPython({ slaveQueue, fileQueue, master: { slaveQueue, fileQueue } });
+});
+
+Deno.test("slave: -m HOST finds the master on the manual's ports, 5555 and 5556", async () => {
+  await buildForPython({
+    slaveQueue: "tcp://127.0.0.1:5555",
+    fileQueue: "tcp://127.0.0.1:5556",
+    master: { host: "127.0.0.1" },
+  });
+});
+
+async function buildForPython(placement: Placement): Promise<void> {
   await using pypi = new FakePyPI();
   // a module of 1.2 MB of hex: a wheel of about 650 KB, so about ten 64 KiB chunks
   const random = crypto.getRandomValues(new Uint8Array(65536));
@@ -21,21 +42,17 @@ Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and
   });
   const dir = await Deno.makeTempDir({ prefix: "piw-python-master-" });
   try {
-    const queues = {
-      slaveQueue: `tcp://127.0.0.1:${freePort()}`,
-      fileQueue: `tcp://127.0.0.1:${freePort()}`,
-    };
     const wheel = `${dir}/received.whl`;
     // the peer runs to the end of its script while the slave works for it
     const master = python("python_master.py", [
-      queues.slaveQueue,
-      queues.fileQueue,
+      placement.slaveQueue,
+      placement.fileQueue,
       pypi.simpleUrl,
       "py-peer",
       "1.0",
       wheel,
     ]);
-    await using slave = await startSlave({ master: queues, label: "for-python" });
+    await using slave = await startSlave({ master: placement.master, label: "for-python" });
     const out = await master;
     const result = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
     assertEquals(out.code, 0, `${out.stdout}${out.stderr}\nslave:\n${slave.stderr}`);
@@ -66,4 +83,4 @@ Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
