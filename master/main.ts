@@ -15,6 +15,7 @@ import {
   masterControl,
   reverse,
   slaveDriverControl,
+  STATUS_EXTENSION,
   taskControl,
 } from "../shared/protocols.ts";
 import { VERSION } from "../shared/version.ts";
@@ -23,7 +24,14 @@ import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./option
 import type { Permissions } from "../shared/permissions.ts";
 import { taskPermissions } from "./permissions.ts";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
-import { controlAddress, INTERNAL_STATUS, type TaskInit, type TaskReport } from "./task.ts";
+import {
+  controlAddress,
+  INTERNAL_STATUS,
+  INTERNAL_STATUS_EXTENDED,
+  type TaskInit,
+  type TaskReport,
+} from "./task.ts";
+import type { PeerInfo } from "../shared/zmq/mod.ts";
 
 const log = new Logger("piw-master");
 
@@ -177,6 +185,15 @@ async function main(): Promise<number> {
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);
   const relaying = eachMessage(internal, (frames) => status.send(frames).catch(() => {}));
+  // what deployed monitors would reject goes only to ours, which announce the extension
+  const ours = (peer: PeerInfo) =>
+    peer.peerMetadata.get(STATUS_EXTENSION.property.toLowerCase()) === STATUS_EXTENSION.value;
+  const internalExtended = new Pull();
+  await internalExtended.bind(INTERNAL_STATUS_EXTENDED);
+  const relayingExtended = eachMessage(
+    internalExtended,
+    (frames) => status.send(frames, ours).catch(() => {}),
+  );
   const control = new Pull();
   await control.bind(options.controlQueue);
   const stats = new Push({ linger: 0, sendTimeout: 1000 });
@@ -246,8 +263,14 @@ async function main(): Promise<number> {
   }
   await master.stop(code !== 0);
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  await Promise.all([control.close(), internal.close(), status.close(), stats.close()]);
-  await Promise.allSettled([controlling, relaying]);
+  await Promise.all([
+    control.close(),
+    internal.close(),
+    internalExtended.close(),
+    status.close(),
+    stats.close(),
+  ]);
+  await Promise.allSettled([controlling, relaying, relayingExtended]);
   log.info(code === 0 ? "stopped" : "stopped after a failure");
   return code;
 }

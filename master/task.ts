@@ -42,6 +42,12 @@ export function controlAddress(name: string): string {
 /** The queue on which tasks hand status messages to the main thread (which publishes them). */
 export const INTERNAL_STATUS = "inproc://status";
 
+/**
+ * The queue on which tasks hand the main thread status messages for our own monitors only
+ * (MASTER), published to the subscribers that announce `STATUS_EXTENSION`.
+ */
+export const INTERNAL_STATUS_EXTENDED = "inproc://status-extended";
+
 /** The queue the Architect listens on for REFRESH. */
 export const ARCHITECT_CONTROL = "inproc://architect";
 

@@ -1,13 +1,15 @@
 /**
  * The monitors' model of the farm, written once for piw-monitor, piw-sense and their
  * `--once --json`: the slaves the master knows (from SLAVE messages on the status queue), the
- * master's statistics (from STATS, extra keys kept), and when the master was last heard from.
+ * master's statistics (from STATS), what our own masters say beyond them (MASTER: paused, the
+ * queue per ABI), and when the master was last heard from.
  *
  * A SLAVE message is `[slave_id, timestamp, message, data]` where `message` is the reply the
- * Slave Driver sent (ACK carries the slave's HELLO data; BYE and DIE mean the slave is gone).
- * Slave ids are unique within one run of the master, so an ACK for a slave already known is a
- * replay (a monitor said HELLO) and keeps what is known; a reply repeated with the same data
- * keeps the time its state began. {@linkcode FarmState.reset} starts over for a new master.
+ * Slave Driver sent, or HELLO with the slave's HELLO data when it joined (deployed masters and
+ * ours; ACK in our earlier releases); BYE and DIE mean the slave is gone. Slave ids are unique
+ * within one run of the master, so a HELLO for a slave already known is a replay (a monitor
+ * said HELLO) and keeps what is known; a reply repeated with the same data keeps the time its
+ * state began. {@linkcode FarmState.reset} starts over for a new master.
  *
  * @module
  */
@@ -15,6 +17,7 @@
 import type { CborValue } from "../shared/cbor.ts";
 import { Duration } from "../shared/duration.ts";
 import {
+  type MasterStatus,
   type Message,
   monitorStats,
   NO_DATA,
@@ -27,8 +30,11 @@ import { Timestamp } from "../shared/timestamp.ts";
 /** A message of the status queue, decoded. */
 export type StatusMessage = Message<typeof monitorStats.send>;
 
-/** The statistics as received: the known keys and whatever else the master added. */
-export type FarmStats = StatsMessage & Record<string, unknown>;
+/** The statistics as received. */
+export type FarmStats = StatsMessage;
+
+/** The SLAVE messages that say a slave joined (HELLO; ACK from our earlier masters). */
+const JOINED = new Set(["HELLO", "ACK"]);
 
 /** What the monitors know of one build slave. */
 export interface SlaveRecord {
@@ -62,10 +68,15 @@ export interface SlaveRecord {
 
 /** The farm status as `--once --json` prints it. */
 export interface FarmDocument {
-  /** The master: whether connected, and how long since its last message (seconds). */
+  /**
+   * The master: whether connected, how long since its last message (seconds), and, from our
+   * own masters (null otherwise), whether it is paused and its build queue per ABI.
+   */
   master: {
     connected: boolean;
     last_message_age: number | null;
+    paused: boolean | null;
+    builds_pending_abi: Record<string, number> | null;
   };
   /** The statistics (durations as seconds), or null when none arrived. */
   stats: Record<string, unknown> | null;
@@ -92,6 +103,8 @@ export class FarmState {
   readonly slaves: Map<number, SlaveRecord> = new Map();
   /** The latest statistics, or null. */
   stats: FarmStats | null = null;
+  /** What our own master last said beyond the statistics (MASTER), or null. */
+  master: MasterStatus | null = null;
   /** When the last status message arrived (this monitor's clock, ms), or null. */
   lastMessage: number | null = null;
   /** Whether the status queue is connected to a master. */
@@ -106,6 +119,7 @@ export class FarmState {
   reset(): void {
     this.slaves.clear();
     this.stats = null;
+    this.master = null;
     this.lastMessage = null;
     this.version++;
   }
@@ -121,14 +135,18 @@ export class FarmState {
     this.lastMessage = now;
     this.version++;
     if (m.msg === "STATS") {
-      this.stats = m.data as FarmStats;
+      this.stats = m.data;
+      return;
+    }
+    if (m.msg === "MASTER") {
+      this.master = m.data;
       return;
     }
     const [slaveId, when, reply, data] = m.data;
     let slave = this.slaves.get(slaveId);
-    if (reply === "ACK") {
+    if (JOINED.has(reply)) {
       const hello = slaveHello.safeParse(data);
-      if (slave && slave.reply !== "ACK") return; // a replay: what is known stands
+      if (slave && !JOINED.has(slave.reply)) return; // a replay: what is known stands
       slave ??= this.#add(slaveId, when);
       if (hello.success) {
         const [timeout, pyVersion, abi, platform, label] = hello.data;
@@ -165,14 +183,9 @@ export class FarmState {
     );
   }
 
-  /** The build queue's size per ABI (Big Brother's `builds_pending_abi`), when known. */
+  /** The build queue's size per ABI (from our master's MASTER), when known. */
   pendingByAbi(): Map<string, number> {
-    const extra = this.stats?.builds_pending_abi;
-    const out = new Map<string, number>();
-    if (extra && typeof extra === "object") {
-      for (const [abi, n] of Object.entries(extra)) if (typeof n === "number") out.set(abi, n);
-    }
-    return out;
+    return new Map(Object.entries(this.master?.builds_pending_abi ?? {}));
   }
 
   /** The farm status as one JSON-ready document, ages measured at `now`. */
@@ -182,6 +195,8 @@ export class FarmState {
       master: {
         connected: this.connected,
         last_message_age: this.lastMessage === null ? null : (now - this.lastMessage) / 1000,
+        paused: this.master?.paused ?? null,
+        builds_pending_abi: this.master?.builds_pending_abi ?? null,
       },
       stats: this.stats === null ? null : Object.fromEntries(
         Object.entries(this.stats).map(([k, v]) => [k, plain(v)]),

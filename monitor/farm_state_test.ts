@@ -13,7 +13,13 @@ function slave(id: number, seconds: number, reply: string, data: unknown): Statu
 }
 
 function hello(id: number, seconds: number, abi: string, label: string): StatusMessage {
-  return slave(id, seconds, "ACK", [Duration.of({ hours: 3 }), "311", abi, "linux_armv7l", label]);
+  return slave(id, seconds, "HELLO", [
+    Duration.of({ hours: 3 }),
+    "311",
+    abi,
+    "linux_armv7l",
+    label,
+  ]);
 }
 
 const STATS: StatsMessage = {
@@ -94,17 +100,27 @@ Deno.test("farm state: slaves sort by ABI then label; gone ones are forgotten la
   assertEquals(farm.slaves.size, 0);
 });
 
-Deno.test("farm state: statistics keep extra keys; the document has plain JSON values", () => {
+Deno.test("farm state: statistics and MASTER; the document has plain JSON values", () => {
   const farm = new FarmState();
   farm.setConnected(true);
-  farm.apply({ msg: "STATS", data: { ...STATS, builds_pending_abi: { cp311: 10, cp39: 2 } } }, 0);
+  farm.apply({ msg: "STATS", data: STATS }, 0);
+  farm.apply({
+    msg: "MASTER",
+    data: {
+      paused: true,
+      builds_pending_abi: { cp311: 10, cp39: 2 },
+      stats_every: Duration.of({ seconds: 60 }),
+      version: "0.2.0",
+    },
+  }, 0);
   farm.apply(hello(7, 0, "cp311", "pi7"), ms(0));
   farm.apply(slave(7, 60, "BUILD", ["numpy", "1.0"]), ms(60));
   assertEquals([...farm.pendingByAbi()], [["cp311", 10], ["cp39", 2]]);
   const doc = JSON.parse(JSON.stringify(farm.document(ms(90))));
   assertEquals(doc.master.connected, true);
   assertEquals(doc.stats.builds_time, 120);
-  assertEquals(doc.stats.builds_pending_abi, { cp311: 10, cp39: 2 });
+  assertEquals(doc.master.paused, true);
+  assertEquals(doc.master.builds_pending_abi, { cp311: 10, cp39: 2 });
   assertEquals(doc.slaves, [{
     slave_id: 7,
     label: "pi7",

@@ -11,7 +11,13 @@
  * @module
  */
 
-import { encodeMessage, masterControl, monitorStats, reverse } from "../shared/protocols.ts";
+import {
+  encodeMessage,
+  masterControl,
+  monitorStats,
+  reverse,
+  STATUS_EXTENSION,
+} from "../shared/protocols.ts";
 import { eachDecoded, isClosed } from "../shared/receive.ts";
 import type { Pipe } from "../shared/zmq/pipe.ts";
 import { isZmqError, Push, Subscriber } from "../shared/zmq/mod.ts";
@@ -46,9 +52,16 @@ export interface LinkEvents {
   warning(text: string): void;
 }
 
-/** A SUB socket that says when its peers come and go. */
+/**
+ * A SUB socket that says when its peers come and go, and asks our masters for what they say
+ * beyond the deployed protocol (MASTER).
+ */
 class WatchedSubscriber extends Subscriber {
   onPeers: (count: number) => void = () => {};
+
+  constructor() {
+    super({ metadata: { [STATUS_EXTENSION.property]: STATUS_EXTENSION.value } });
+  }
 
   protected override attached(pipe: Pipe): boolean {
     const ok = super.attached(pipe);

@@ -222,13 +222,37 @@ const statsShape = {
 };
 
 /**
- * The statistics the master publishes (STATS) and the Scribe puts on the home page. Keys
- * beyond these are accepted (and kept), so that a newer master can say more.
+ * The statistics the master publishes (STATS) and the Scribe puts on the home page: exactly
+ * these twelve keys, as deployed monitors accept them (they reject a STATS with any other).
+ * What more our own monitors are told goes in MASTER ({@linkcode masterStatus}).
  */
-export const statsMessage = z.looseObject(statsShape);
+export const statsMessage = z.strictObject(statsShape);
 
 /** The data of a STATS message (its known keys). */
 export type StatsMessage = z.output<z.ZodObject<typeof statsShape>>;
+
+/**
+ * What the master tells its own monitors beyond STATS (MASTER on the status queue, sent only to
+ * subscribers that announce {@linkcode STATUS_EXTENSION}): whether it is paused, its build
+ * queue per ABI, how often it sends STATS (so that a monitor can tell when the master has gone
+ * quiet), and its version.
+ */
+export const masterStatus = z.object({
+  paused: z.boolean(),
+  builds_pending_abi: z.record(z.string().max(100), count),
+  stats_every: duration,
+  version: z.string().max(64),
+});
+
+/** The data of a MASTER message. */
+export type MasterStatus = z.output<typeof masterStatus>;
+
+/**
+ * The handshake property (ZMTP metadata) with which our monitors ask for MASTER messages on
+ * the status queue. Deployed monitors do not announce it and so never see a message they would
+ * reject.
+ */
+export const STATUS_EXTENSION = { property: "X-Piwheels-Status", value: "2" } as const;
 
 /** A slave's HELLO: `[timeout, py_version_tag, abi_tag, platform_tag, label]`. */
 export const slaveHello = z.tuple([duration, wheelTag, wheelTag, wheelTag, label]);
@@ -437,8 +461,10 @@ export const monitorStats = protocol("monitor stats", {
   recv: {},
   send: {
     STATS: statsMessage,
-    // slave id, when, the reply sent (ACK carries the slave's HELLO data instead), its data
+    // slave id, when, the reply sent (HELLO with the slave's HELLO data on joining), its data
     SLAVE: z.tuple([count, timestamp, z.string().max(32), anything]),
+    // only to subscribers announcing STATUS_EXTENSION
+    MASTER: masterStatus,
   },
 });
 

@@ -78,6 +78,12 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
   "monitor stats": {
     STATS: stats,
     SLAVE: [1, when, "BUILD", ["foo", "1.0"]],
+    MASTER: {
+      paused: false,
+      builds_pending_abi: { cp311: 3 },
+      stats_every: Duration.of({ seconds: 60 }),
+      version: "0.2.0",
+    },
   },
   "slave driver": {
     HELLO: [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "pi4"],
@@ -402,5 +408,19 @@ Deno.test("protocols: a build's files are wheels by name, none listed twice", ()
       decodeMessage(slaveDriver, built(["foo-1.0-py3-none-any.whl", "foo-1.0-py3-none-any.whl"])),
     ProtocolError,
     "listed twice",
+  );
+});
+
+Deno.test("protocols: STATS has exactly the twelve keys deployed monitors accept", () => {
+  assertThrows(
+    () => encodeNamedMessage(protocols.monitorStats, "STATS", { ...stats, builds_pending_abi: {} }),
+    ProtocolError,
+    "builds_pending_abi",
+  );
+  const { downloads_all: _, ...missing } = stats as Record<string, CborValue>;
+  assertThrows(
+    () => encodeNamedMessage(protocols.monitorStats, "STATS", missing),
+    ProtocolError,
+    "downloads_all",
   );
 });

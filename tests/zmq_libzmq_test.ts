@@ -114,6 +114,17 @@ for (const transport of ["tcp", "ipc"] as const) {
     await Promise.all([peer.close(), router.close()]);
   });
 
+  test("our ROUTER with notifyDisconnect reports a libzmq peer that left, after its messages", async () => {
+    const router = new Router({ ...TIMEOUT, notifyDisconnect: true });
+    const address = await router.bind(endpoint(transport));
+    const peer = await LibzmqPeer.start("REQ", "connect", address, { identity: "leaving" });
+    await peer.send(["BYE"]);
+    await peer.close();
+    assertEquals(texts(await router.receive()), ["leaving", "", "BYE"]);
+    assertEquals(texts(await router.receive()), ["leaving", ""]);
+    await router.close();
+  });
+
   test("our PUSH → libzmq PULL, multipart", async () => {
     const peer = await LibzmqPeer.start("PULL", "bind", endpoint(transport));
     const push = new Push(TIMEOUT);
@@ -145,6 +156,31 @@ for (const transport of ["tcp", "ipc"] as const) {
       assertEquals(texts(message)[0], "keep");
     }
     await Promise.all([peer.close(), pub.close()]);
+  });
+
+  test("our PUB sends some messages only to peers announcing a property; libzmq's get the rest", async () => {
+    const pub = new Publisher(TIMEOUT);
+    const address = await pub.bind(endpoint(transport));
+    const peer = await LibzmqPeer.start("SUB", "connect", address, { subscribe: "" });
+    const ours = new Subscriber({ ...TIMEOUT, metadata: { "X-Extended": "2" } });
+    ours.subscribe();
+    ours.connect(address);
+    const extended = (p: { peerMetadata: ReadonlyMap<string, string> }) =>
+      p.peerMetadata.get("x-extended") === "2";
+    // both subscribed: each has had a "sync" message
+    await sendUntil(Promise.all([peer.receive(), ours.receive()]), () => pub.send("sync"));
+    await pub.send("only ours", extended);
+    await pub.send("everyone");
+    let mine: string[] = [];
+    while (!mine.includes("everyone")) mine.push(texts(await ours.receive())[0]!);
+    mine = mine.filter((m) => m !== "sync");
+    assertEquals(mine, ["only ours", "everyone"]);
+    let theirs = "";
+    while (theirs !== "everyone") {
+      theirs = texts(await peer.receive())[0]!;
+      assert(theirs !== "only ours", "a libzmq SUB got a message meant for announcing peers");
+    }
+    await Promise.all([peer.close(), ours.close(), pub.close()]);
   });
 
   test("libzmq PUB → our SUB with prefix filters", async () => {

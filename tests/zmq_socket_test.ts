@@ -6,7 +6,17 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { PYTHON } from "./process.ts";
 import { endpoint, rawConnect, texts, within } from "./zmq_support.ts";
-import { Pull, Push, Reply, Request, ZmqError } from "../shared/zmq/mod.ts";
+import {
+  Dealer,
+  Publisher,
+  Pull,
+  Push,
+  Reply,
+  Request,
+  Router,
+  Subscriber,
+  ZmqError,
+} from "../shared/zmq/mod.ts";
 
 const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
 
@@ -246,4 +256,51 @@ Deno.test("socket: a frame transferred over inproc cannot be sent again", async 
   const [received] = await pull.receive();
   assertEquals([received!.length, received![65535]], [65536, 9]);
   await Promise.all([push.close(), pull.close()]);
+});
+
+Deno.test("socket: announced properties reach the peer; a PUB can send to those announcing one", async () => {
+  for (const transport of ["inproc", "tcp"] as const) {
+    const pub = new Publisher(TIMEOUT);
+    const address = await pub.bind(endpoint(transport));
+    const plain = new Subscriber(TIMEOUT);
+    const extended = new Subscriber({ ...TIMEOUT, metadata: { "X-Piwheels-Test": "yes" } });
+    for (const sub of [plain, extended]) {
+      sub.subscribe();
+      sub.connect(address);
+    }
+    // both have joined once each has a "sync"
+    const joined = Promise.all([plain.receive(), extended.receive()]);
+    let done = false;
+    joined.then(() => done = true);
+    while (!done) {
+      await pub.send("sync");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await pub.send("extended only", (p) => p.peerMetadata.get("x-piwheels-test") === "yes");
+    await pub.send("all");
+    const until = async (sub: Subscriber) => {
+      const seen: string[] = [];
+      while (seen.at(-1) !== "all") seen.push(texts(await sub.receive())[0]!);
+      return seen.filter((m) => m !== "sync");
+    };
+    assertEquals(await until(plain), ["all"], transport);
+    assertEquals(await until(extended), ["extended only", "all"], transport);
+    await Promise.all([plain.close(), extended.close(), pub.close()]);
+  }
+  assertThrows(() => new Subscriber({ metadata: { "Not-X": "1" } }), ZmqError);
+  assertThrows(() => new Subscriber({ metadata: { "X-bad name": "1" } }), ZmqError);
+});
+
+Deno.test("socket: a ROUTER with notifyDisconnect reports our peers that leave, inproc and tcp", async () => {
+  for (const transport of ["inproc", "tcp"] as const) {
+    const router = new Router({ ...TIMEOUT, notifyDisconnect: true });
+    const address = await router.bind(endpoint(transport));
+    const dealer = new Dealer({ ...TIMEOUT, routingId: "d1" });
+    dealer.connect(address);
+    await dealer.send(["hello"]);
+    assertEquals(texts(await router.receive()), ["d1", "hello"], transport);
+    await dealer.close();
+    assertEquals(texts(await router.receive()), ["d1", ""], transport);
+    await router.close();
+  }
 });

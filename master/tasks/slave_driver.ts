@@ -108,12 +108,15 @@ class Driver {
         this.ctx.log.warning(`slave ${slave.state.slaveId}: cannot reply: ${errorMessage(e)}`);
       }
     }
-    const echoed: CborValue = msg === "ACK"
-      ? slave.state.helloMessage()
-      : data === undefined
-      ? NO_DATA
-      : data as CborValue;
-    await this.publish(slave, msg, echoed, slave.replied);
+    // On joining, deployed monitors are told HELLO with the slave's HELLO data (not ACK)
+    if (msg === "ACK") {
+      await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.replied);
+    } else {await this.publish(
+        slave,
+        msg,
+        data === undefined ? NO_DATA : data as CborValue,
+        slave.replied,
+      );}
     if (msg === "DIE") this.forget(slave);
   }
 
@@ -328,7 +331,7 @@ class Driver {
    */
   async replay(): Promise<void> {
     for (const slave of this.slaves.values()) {
-      await this.publish(slave, "ACK", slave.state.helloMessage(), slave.state.firstSeen);
+      await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.state.firstSeen);
       const reply = slave.state.reply;
       if (reply && reply !== "ACK") {
         const data: CborValue = reply === "BUILD" && slave.task

@@ -19,7 +19,7 @@ function farm(): FarmState {
   const farm = new FarmState();
   const when = Timestamp.fromEpochSeconds(NOW / 1000 - 60);
   const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "pi1"];
-  farm.apply({ msg: "SLAVE", data: [1, when, "ACK", hello] } as StatusMessage, NOW);
+  farm.apply({ msg: "SLAVE", data: [1, when, "HELLO", hello] } as StatusMessage, NOW);
   farm.apply({ msg: "SLAVE", data: [1, when, "SLEEP", NO_DATA] } as StatusMessage, NOW);
   farm.apply({
     msg: "STATS",

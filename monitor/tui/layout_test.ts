@@ -16,7 +16,7 @@ function farmOf(count: number): FarmState {
   const when = Timestamp.fromEpochSeconds(NOW / 1000 - 75);
   for (let id = 1; id <= count; id++) {
     const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", `pi${id}`];
-    farm.apply({ msg: "SLAVE", data: [id, when, "ACK", hello] } as StatusMessage, NOW);
+    farm.apply({ msg: "SLAVE", data: [id, when, "HELLO", hello] } as StatusMessage, NOW);
   }
   return farm;
 }

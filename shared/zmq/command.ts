@@ -78,10 +78,18 @@ export function parseMetadata(data: Uint8Array): Map<string, Uint8Array> {
   return properties;
 }
 
-/** The READY command of the NULL mechanism: Socket-Type, and Identity when one is given. */
-export function encodeReady(socketType: string, identity?: Uint8Array): Uint8Array {
+/**
+ * The READY command of the NULL mechanism: Socket-Type, Identity when one is given, and the
+ * socket's application (`X-…`) properties.
+ */
+export function encodeReady(
+  socketType: string,
+  identity?: Uint8Array,
+  extra: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const properties: [string, Uint8Array][] = [["Socket-Type", encoder.encode(socketType)]];
   if (identity) properties.push(["Identity", identity]);
+  for (const [name, value] of Object.entries(extra)) properties.push([name, encoder.encode(value)]);
   return encodeCommand("READY", encodeMetadata(properties));
 }
 

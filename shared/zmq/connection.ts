@@ -73,6 +73,7 @@ let slabUsed = 0;
 const MAX_COMMAND = 64 * 1024;
 
 const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
 
 /** A ZMTP connection: one peer of a socket over a stream. */
 export class Connection extends Pipe {
@@ -103,7 +104,10 @@ export class Connection extends Pipe {
       this.#handshakeTimer = setTimeout(() => this.abort("handshake timed out"), limit);
     }
     const identity = sendsIdentity(owner.type) ? owner.options.routingId : undefined;
-    this.#control.push(encodeGreeting(), encodeReady(owner.type, identity));
+    this.#control.push(
+      encodeGreeting(),
+      encodeReady(owner.type, identity, owner.options.metadata),
+    );
     this.flush();
     this.#reader = this.#read();
   }
@@ -321,9 +325,14 @@ export class Connection extends Pipe {
     if (!type) throw new ZmqError("EPROTO", "READY without a Socket-Type");
     clearTimeout(this.#handshakeTimer);
     this.#ready = true;
+    const application = new Map<string, string>();
+    for (const [name, value] of properties) {
+      if (name.startsWith("x-")) application.set(name, utf8.decode(value));
+    }
     const refused = this.handshake(
       latin1.decode(type),
       properties.get("identity")?.slice() ?? EMPTY,
+      application,
     );
     if (refused) {
       log.warning(`${this.peer}: ${refused}; closing the connection`);

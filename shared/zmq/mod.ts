@@ -54,7 +54,7 @@
 
 export { isZmqError, ZmqError, type ZmqErrorCode } from "./errors.ts";
 export type { SocketOptions } from "./options.ts";
-export type { Message } from "./pipe.ts";
+export type { Message, PeerInfo } from "./pipe.ts";
 export type { SocketType } from "./socket_type.ts";
 export { Duplex, type FrameLike, type MessageLike, Readable, Socket, Writable } from "./socket.ts";
 export { Dealer, Pair } from "./sockets/dealer.ts";

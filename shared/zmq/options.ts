@@ -47,15 +47,23 @@ export interface SocketOptions {
   heartbeatTimeToLive?: number;
   /** Bind `tcp://*` on IPv6 as well (`::`, dual stack) instead of IPv4 only. Default false. */
   ipv6?: boolean;
+  /**
+   * Properties announced to every peer in the handshake's metadata (as libzmq's ZMQ_METADATA):
+   * names start with `X-` (RFC 37 application properties), values are text. A peer sees them
+   * as its pipe's `peerMetadata`. Default: none.
+   */
+  metadata?: Record<string, string>;
 }
 
 /** The options with every default filled in and the routing id as bytes. */
-export interface ResolvedOptions extends Required<Omit<SocketOptions, "routingId">> {
+export interface ResolvedOptions extends Required<Omit<SocketOptions, "routingId" | "metadata">> {
   /** This socket's routing id (empty: none). */
   routingId: Uint8Array;
+  /** The application properties announced in the handshake, checked. */
+  metadata: Readonly<Record<string, string>>;
 }
 
-const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout"> = {
+const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metadata"> = {
   sendHighWaterMark: 1000,
   receiveHighWaterMark: 1000,
   sendTimeout: -1,
@@ -72,7 +80,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout"> = {
 
 /** Fills in the defaults and checks every value. */
 export function resolveOptions(options: SocketOptions): ResolvedOptions {
-  const { routingId, ...rest } = options;
+  const { routingId, metadata = {}, ...rest } = options;
   const resolved: ResolvedOptions = {
     ...DEFAULTS,
     heartbeatTimeout: options.heartbeatInterval ?? 0,
@@ -80,6 +88,7 @@ export function resolveOptions(options: SocketOptions): ResolvedOptions {
     routingId: typeof routingId === "string"
       ? new TextEncoder().encode(routingId)
       : routingId ?? new Uint8Array(0),
+    metadata: { ...metadata },
   };
   for (const [name, value] of Object.entries(resolved)) {
     if (typeof value === "number" && !(Number.isInteger(value) && value >= -1)) {
@@ -92,6 +101,15 @@ export function resolveOptions(options: SocketOptions): ResolvedOptions {
   const id = resolved.routingId;
   if (routingId !== undefined && (id.length < 1 || id.length > 255 || id[0] === 0)) {
     throw new ZmqError("EINVAL", "routingId must be 1 to 255 bytes, not starting with a zero");
+  }
+  for (const [name, value] of Object.entries(resolved.metadata)) {
+    if (!/^X-[A-Za-z0-9._+-]{1,253}$/i.test(name) || typeof value !== "string") {
+      throw new ZmqError(
+        "EINVAL",
+        `metadata property ${JSON.stringify(name)} must be named X-… (letters, digits, '.', ` +
+          "'_', '+', '-') and have a text value",
+      );
+    }
   }
   return resolved;
 }

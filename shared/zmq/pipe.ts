@@ -23,8 +23,19 @@ export type Timer = ReturnType<typeof setTimeout>;
 /** An empty frame (the REQ/REP delimiter). */
 export const EMPTY: Uint8Array = new Uint8Array(0);
 
+/** A peer that announced no application properties. */
+const NO_METADATA: ReadonlyMap<string, string> = new Map();
+
 /** The logger of every socket and connection. */
 export const log: Logger = new Logger("zmq");
+
+/** What a socket may know of a peer: its address (for logs) and the properties it announced. */
+export interface PeerInfo {
+  /** The peer's address, as log lines name it. */
+  readonly peer: string;
+  /** The application (`X-…`) properties the peer announced, by lower-case name. */
+  readonly peerMetadata: ReadonlyMap<string, string>;
+}
 
 /** What a pipe needs from its socket. */
 export interface PipeOwner {
@@ -45,13 +56,15 @@ export interface PipeOwner {
 }
 
 /** One peer of a socket. */
-export abstract class Pipe {
+export abstract class Pipe implements PeerInfo {
   /** The peer's socket type, once the handshake is done. */
   peerType = "";
   /** The routing id the peer announced (empty if none). */
   peerIdentity: Uint8Array = EMPTY;
   /** The routing id a ROUTER knows this peer by. */
   routingId: Uint8Array = EMPTY;
+  /** The application (`X-…`) properties the peer announced, by lower-case name. */
+  peerMetadata: ReadonlyMap<string, string> = NO_METADATA;
   /** Messages received, waiting to be read. */
   readonly inbox: Queue<Message> = new Queue();
   /** Messages waiting to be written. */
@@ -114,13 +127,18 @@ export abstract class Pipe {
    * Completes the handshake with what the peer announced: returns why the peer is refused
    * (incompatible type, or the socket would not take it), or undefined once attached.
    */
-  protected handshake(peerType: string, identity: Uint8Array): string | undefined {
+  protected handshake(
+    peerType: string,
+    identity: Uint8Array,
+    metadata: ReadonlyMap<string, string> = NO_METADATA,
+  ): string | undefined {
     if (this.#state !== "handshake") return "the pipe is closed";
     if (!compatible(this.owner.type, peerType)) {
       return `a ${peerType} socket cannot talk to a ${this.owner.type} socket`;
     }
     this.peerType = peerType;
     this.peerIdentity = identity;
+    this.peerMetadata = metadata;
     this.#state = "attached";
     if (this.owner.attach(this)) return undefined;
     this.#state = "detached";

@@ -207,6 +207,16 @@ export abstract class Socket {
     return this.#wait(this.#receiving, this.options.receiveTimeout, "receive");
   }
 
+  /**
+   * Queues a message of the socket's own making as if `pipe` had sent it (after whatever it
+   * did send): a ROUTER's notice that a peer left.
+   */
+  protected enqueue(pipe: Pipe, message: Message): void {
+    pipe.inbox.push(message);
+    this.fq.add(pipe);
+    this.#pumpReceive();
+  }
+
   /** A peer completed its handshake: false refuses it. By default it joins the rotation. */
   protected attached(pipe: Pipe): boolean {
     this.lb.add(pipe);

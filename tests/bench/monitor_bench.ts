@@ -49,7 +49,7 @@ const hello = (i: number) =>
   encodeMessage(monitorStats, "SLAVE", [
     i + 1,
     Timestamp.now(),
-    "ACK",
+    "HELLO",
     [Duration.of({ hours: 3 }), "311", i % 2 ? "cp311" : "cp39", "linux_armv7l", `slave-${i}`],
   ]);
 const change = (i: number) => {
@@ -75,8 +75,14 @@ const stats = () =>
     disk_size: 100 << 30,
     downloads_last_month: 123456,
     downloads_all: 9876543,
+  });
+const master = () =>
+  encodeMessage(monitorStats, "MASTER", {
+    paused: false,
     builds_pending_abi: { cp39: 1234, cp311: 3087 },
-  } as never);
+    stats_every: Duration.of({ seconds: 60 }),
+    version: "bench",
+  });
 
 // HELLO: replay every slave, then STATS (as the master does)
 const answering = (async () => {
@@ -84,6 +90,7 @@ const answering = (async () => {
     if (decodeMessage(masterControl, frame!).msg !== "HELLO") continue;
     for (let i = 0; i < SLAVES; i++) await pub.send(hello(i));
     await pub.send(stats());
+    await pub.send(master());
   }
 })().catch(() => {});
 

@@ -38,7 +38,7 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
   await t.step("HELLO: every slave's state is replayed to the monitors", async () => {
     await master.control("HELLO");
     const seen = new Map<number, string[]>();
-    while (![a.slaveId, b.slaveId].every((id) => seen.get(id)?.includes("ACK"))) {
+    while (![a.slaveId, b.slaveId].every((id) => seen.get(id)?.includes("HELLO"))) {
       const [frame] = await status.receive();
       const m = decodeMessage(reverse(monitorStats), frame!);
       if (m.msg === "SLAVE") seen.set(m.data[0], [...seen.get(m.data[0]) ?? [], m.data[2]]);

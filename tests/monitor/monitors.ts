@@ -44,7 +44,7 @@ export async function once(
 
 /** What the master says after a HELLO: the last SLAVE message of each slave, and a STATS. */
 export interface MasterReport {
-  stats: StatsMessage & Record<string, unknown>;
+  stats: StatsMessage;
   slaves: Map<number, { reply: string; data: unknown }>;
 }
 
@@ -68,8 +68,9 @@ export async function masterReport(master: MasterRun, slaveIds: number[]): Promi
         continue;
       }
       const m = decodeMessage(reverse(monitorStats), frame!);
-      if (m.msg === "STATS") stats = m.data as MasterReport["stats"];
-      else if (m.data[2] !== "ACK" || !slaves.has(m.data[0])) {
+      if (m.msg === "STATS") stats = m.data;
+      else if (m.msg === "MASTER") continue;
+      else if (m.data[2] !== "HELLO" || !slaves.has(m.data[0])) {
         slaves.set(m.data[0], { reply: m.data[2], data: m.data[3] });
       }
     }

@@ -29,11 +29,11 @@ Deno.test("master: a Python monitor reads its status and controls it through lib
     await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "py-watched");
     assertEquals((await slave.hello()).msg, "ACK");
 
-    // HELLO replays the slave: its ACK, with its HELLO data (a 3 h duration), and the STATS
+    // HELLO replays the slave: HELLO with its HELLO data (a 3 h duration), and the STATS
     const acked = await monitor.call<Seen>({
       op: "until",
       label: "py-watched",
-      message: "ACK",
+      message: "HELLO",
       timeout: 30_000,
     });
     assertEquals(acked.error, undefined);

@@ -274,7 +274,7 @@ Deno.test("piw-sense: the real HAT driver on files, a real master, test slaves",
       );
       assertEquals(
         shown.map((s) => report.slaves.get(s.slave_id as number)?.reply),
-        ["ACK", "BUILD", "SEND", "DONE", "BUILD"],
+        ["HELLO", "BUILD", "SEND", "DONE", "BUILD"],
       );
       assertEquals((doc.stats as Record<string, unknown>).disk_size, report.stats.disk_size);
     });

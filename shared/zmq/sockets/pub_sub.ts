@@ -2,23 +2,38 @@
  * PUB and SUB (RFC 29). A SUB tells its PUB peers which topic prefixes it wants (SUBSCRIBE and
  * CANCEL commands to ZMTP 3.1 peers, the 3.0 subscription messages to older ones); a PUB sends
  * each message to every peer with a matching prefix, dropping it for a peer at its high-water
- * mark (a PUB never waits). A SUB filters too, by the first frame.
+ * mark (a PUB never waits). A SUB filters too, by the first frame. A PUB may also send a message
+ * only to the peers a predicate picks (by the properties they announced, say).
  *
  * @module
  */
 
 import type { SocketOptions } from "../options.ts";
-import type { Message, Pipe } from "../pipe.ts";
+import type { Message, PeerInfo, Pipe } from "../pipe.ts";
 import { Subscriptions } from "../routing.ts";
-import { type FrameLike, Readable, toFrame, Writable } from "../socket.ts";
+import { type FrameLike, type MessageLike, Readable, toFrame, Writable } from "../socket.ts";
 
 /** A PUB socket. */
 export class Publisher extends Writable {
   readonly #subscriptions = new Map<Pipe, Subscriptions>();
+  #to: ((peer: PeerInfo) => boolean) | undefined;
 
   /** Makes a PUB socket. */
   constructor(options: SocketOptions = {}) {
     super("PUB", options);
+  }
+
+  /**
+   * Sends a message to every subscribed peer, or, given `to`, only to the subscribed peers it
+   * picks (e.g. those that announced a property in `peerMetadata`). Never waits.
+   */
+  override send(message: MessageLike, to?: (peer: PeerInfo) => boolean): Promise<void> {
+    this.#to = to;
+    try {
+      return this.sendMessage(message);
+    } finally {
+      this.#to = undefined;
+    }
   }
 
   protected override attached(pipe: Pipe): boolean {
@@ -41,8 +56,9 @@ export class Publisher extends Writable {
 
   protected override trySend(message: Message): boolean {
     const topic = message[0]!;
+    const to = this.#to;
     for (const [pipe, subscriptions] of this.#subscriptions) {
-      if (pipe.writable && subscriptions.matches(topic)) pipe.write(message);
+      if (pipe.writable && subscriptions.matches(topic) && (!to || to(pipe))) pipe.write(message);
     }
     return true;
   }

@@ -3,14 +3,16 @@
  * Identity the peer announced, or one generated: a zero byte and four more); a message sent is
  * routed by its first frame to that peer. Unroutable messages are dropped (EHOSTUNREACH with
  * `mandatory`), as are messages to a peer at its high-water mark (with `mandatory` the send
- * waits). A peer announcing an id in use is refused.
+ * waits). A peer announcing an id in use is refused. With `notifyDisconnect`, a peer that leaves
+ * is reported as the message `[routing id, empty frame]`, after everything it sent (libzmq's
+ * ZMQ_ROUTER_NOTIFY with ZMQ_NOTIFY_DISCONNECT).
  *
  * @module
  */
 
 import { ZmqError } from "../errors.ts";
 import type { SocketOptions } from "../options.ts";
-import type { Message, Pipe } from "../pipe.ts";
+import { EMPTY, type Message, type Pipe } from "../pipe.ts";
 import { bytesKey } from "../routing.ts";
 import { Duplex } from "../socket.ts";
 
@@ -19,20 +21,26 @@ export interface RouterOptions extends SocketOptions {
   /** Fail sends to unknown peers with EHOSTUNREACH, and wait (not drop) when a peer is at its
    * high-water mark (ZMQ_ROUTER_MANDATORY). Default false. */
   mandatory?: boolean;
+  /** Report each peer that leaves as a message `[routing id, empty frame]`, after whatever it
+   * sent (ZMQ_ROUTER_NOTIFY's ZMQ_NOTIFY_DISCONNECT). Default false. */
+  notifyDisconnect?: boolean;
 }
 
 /** A ROUTER socket. */
 export class Router extends Duplex {
   /** Whether unroutable messages fail rather than vanish. */
   readonly mandatory: boolean;
+  /** Whether peers that leave are reported. */
+  readonly notifyDisconnect: boolean;
   readonly #peers = new Map<string, Pipe>();
   #nextId = Math.floor(Math.random() * 0x100000000);
 
   /** Makes a ROUTER socket. */
   constructor(options: RouterOptions = {}) {
-    const { mandatory = false, ...rest } = options;
+    const { mandatory = false, notifyDisconnect = false, ...rest } = options;
     super("ROUTER", rest);
     this.mandatory = mandatory;
+    this.notifyDisconnect = notifyDisconnect;
   }
 
   protected override attached(pipe: Pipe): boolean {
@@ -51,7 +59,9 @@ export class Router extends Duplex {
 
   protected override detached(pipe: Pipe): void {
     const key = bytesKey(pipe.routingId);
-    if (this.#peers.get(key) === pipe) this.#peers.delete(key);
+    if (this.#peers.get(key) !== pipe) return;
+    this.#peers.delete(key);
+    if (this.notifyDisconnect && !this.closed) this.enqueue(pipe, [pipe.routingId, EMPTY]);
   }
 
   protected override filter(pipe: Pipe, message: Message): Message {

@@ -25,7 +25,11 @@ import { dial, register, unregister } from "./workers.ts";
 const TRANSFER_SIZE = 16 * 1024;
 
 /** What the two ends of a link post: a hello, a message, credit, or null for "closed". */
-type Post = { type: SocketType; id: Uint8Array; hwm: number } | Message | number | null;
+type Post =
+  | { type: SocketType; id: Uint8Array; hwm: number; metadata: Record<string, string> }
+  | Message
+  | number
+  | null;
 
 /** One end of an inproc link. */
 class InprocPipe extends Pipe {
@@ -41,7 +45,10 @@ class InprocPipe extends Pipe {
     this.#port = port;
     port.onmessage = (event) => this.#receive(event.data as Post);
     const id = sendsIdentity(owner.type) ? owner.options.routingId : EMPTY;
-    port.postMessage({ type: owner.type, id, hwm: owner.options.receiveHighWaterMark } as Post);
+    const metadata = owner.options.metadata;
+    port.postMessage(
+      { type: owner.type, id, hwm: owner.options.receiveHighWaterMark, metadata } as Post,
+    );
   }
 
   get done(): Promise<void> {
@@ -105,7 +112,10 @@ class InprocPipe extends Pipe {
       this.destroy();
     } else {
       this.#window = post.hwm;
-      const refused = this.handshake(post.type, post.id);
+      const metadata = new Map(
+        Object.entries(post.metadata).map(([name, value]) => [name.toLowerCase(), value]),
+      );
+      const refused = this.handshake(post.type, post.id, metadata);
       if (refused) this.abort(refused);
       else this.flush();
     }
