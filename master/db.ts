@@ -45,6 +45,14 @@ export const EMBEDDED_USER = "piwheels";
 /** The statistics the database provides: STATS without the file system's disk figures. */
 export type DbStatistics = Omit<StatsMessage, "disk_free" | "disk_size">;
 
+/** A build as LOGBUILD recorded it: its id, and the files that went with builds it replaced. */
+export interface LoggedBuild {
+  /** The new build's id. */
+  buildId: number;
+  /** The names of the files of replaced builds that the new build does not hold again. */
+  removed: string[];
+}
+
 /** How many pending builds per ABI {@linkcode MasterDb.buildQueue} returns by default. */
 export const QUEUE_LENGTH = 1000;
 
@@ -278,8 +286,12 @@ export class MasterDb {
     });
   }
 
-  /** LOGBUILD: records a build with its output, files and dependencies; returns its id. */
-  logBuild(build: BuildState): Promise<number> {
+  /**
+   * LOGBUILD: records a build with its output, files and dependencies, replacing the version's
+   * earlier builds it supersedes (see `log_build`); returns its id and the names of the files
+   * that went with those. A file name another version holds is refused (a `DbError`).
+   */
+  async logBuild(build: BuildState): Promise<LoggedBuild> {
     const files = [...build.files.values()].map((f) => ({
       filename: f.filename,
       filesize: f.filesize,
@@ -293,16 +305,29 @@ export class MasterDb {
       metadata_sha256: f.metadataHash,
       dependencies: f.dependencies,
     }));
-    return this.#value("SELECT log_build($1, $2, $3, $4, $5, $6, $7, $8) AS value", [
-      build.slaveId,
-      build.package_,
-      build.version,
-      build.abiTag,
-      build.status,
-      build.duration,
-      build.output,
-      JSON.stringify(files),
-    ]);
+    const [row] = await this.connection.query<{ id: number; removed: string[] }>(
+      "SELECT build_id AS id, removed FROM log_build($1, $2, $3, $4, $5, $6, $7, $8)",
+      [
+        build.slaveId,
+        build.package_,
+        build.version,
+        build.abiTag,
+        build.status,
+        build.duration,
+        build.output,
+        JSON.stringify(files),
+      ],
+    );
+    return { buildId: row!.id, removed: row!.removed };
+  }
+
+  /** FILEVERS: the versions the named files belong to (known ones only), name → [pkg, ver]. */
+  async fileVersions(names: readonly string[]): Promise<Map<string, [string, string]>> {
+    const rows = await this.connection.query<{ f: string; p: string; v: string }>(
+      "SELECT filename AS f, package AS p, version AS v FROM get_file_versions($1)",
+      [names],
+    );
+    return new Map(rows.map((r) => [r.f, [r.p, r.v]]));
   }
 
   /** DELBUILD: deletes every build of a version (which becomes pending again); returns the
@@ -371,9 +396,27 @@ export class MasterDb {
     );
   }
 
-  /** ADDABI: registers a build ABI (a slave for it joined); true when it was new. */
+  /** LISTABIS: every build ABI, skipped or not, with its skip reason, in name order. */
+  async listBuildAbis(): Promise<[string, string][]> {
+    const rows = await this.connection.query<{ abi: string; skip: string }>(
+      "SELECT abi_tag AS abi, skip FROM build_abis ORDER BY abi_tag",
+    );
+    return rows.map((r) => [r.abi, r.skip]);
+  }
+
+  /** ADDABI: adds a build ABI (the operator, through piw-abi); true when it was new. */
   addBuildAbi(abi: string): Promise<boolean> {
     return this.#value("SELECT add_build_abi($1) AS value", [abi]);
+  }
+
+  /** DELABI: removes a build ABI (and its queue); true when it existed. */
+  deleteBuildAbi(abi: string): Promise<boolean> {
+    return this.#value("SELECT delete_build_abi($1) AS value", [abi]);
+  }
+
+  /** SKIPABI: sets a build ABI's skip reason ('' builds it again); true when it exists. */
+  skipBuildAbi(abi: string, reason: string): Promise<boolean> {
+    return this.#value("SELECT skip_build_abi($1, $2) AS value", [abi, reason]);
   }
 
   /** GETPYPI: the last PyPI changelog serial processed. */

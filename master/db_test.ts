@@ -4,6 +4,7 @@
  * the same cases; plus the permission model and the checks made when the master connects.
  */
 
+import { SCHEMA_VERSION } from "../sql/scripts.ts";
 import {
   assert,
   assertEquals,
@@ -150,15 +151,22 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await assertRejects(() => h.db.yankVersion("foo", "2.0"), DbError, "unknown version foo 2.0");
   },
 
-  "LOGBUILD, PKGFILES, VERFILES, FILEDEPS": async (h) => {
-    await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+  "LOGBUILD, PKGFILES, VERFILES, FILEDEPS, FILEVERS": async (h) => {
+    await withVersions(h, ["cp311"], [
+      ["foo", "1.0", "2024-01-01T00:00:00Z"],
+      ["foo", "2.0", "2024-02-01T00:00:00Z"],
+    ]);
     const a = wheel("foo", "1.0", "cp311", "cp311", "linux_armv7l", { apt: ["libc6", "libz1"] });
     const b = wheel("foo", "1.0", "cp311", "cp311", "linux_aarch64", {
       apt: ["libc6"],
       pip: ["numpy"],
     });
-    const first = await h.db.logBuild(build("foo", "1.0", "cp311", [a, b]));
-    const failed = await h.db.logBuild(build("foo", "1.0", "cp311", [], false));
+    const { buildId: first, removed: none } = await h.db.logBuild(
+      build("foo", "1.0", "cp311", [a, b]),
+    );
+    assertEquals(none, []);
+    // a failure after a success of the same ABI is recorded beside it, replacing nothing
+    const failed = (await h.db.logBuild(build("foo", "1.0", "cp311", [], false))).buildId;
     assert(first > 0 && failed > first, `ids ${first}, ${failed}`);
     assertEquals(await h.db.packageFiles("foo"), new Map([[b.filename, HASH], [a.filename, HASH]]));
     assertEquals(await h.db.versionFiles("foo", "1.0"), new Set([a.filename, b.filename]));
@@ -172,7 +180,18 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     );
     assertEquals(out?.output, "building foo");
 
-    // a rebuild that makes the same file name takes it over, with its new size and dependencies
+    assertEquals(
+      await h.db.fileVersions([a.filename, "nope.whl"]),
+      new Map([[a.filename, ["foo", "1.0"]]]),
+    );
+    // another version may not take a published file name over
+    await assertRejects(
+      () => h.db.logBuild(build("foo", "2.0", "cp311", [a])),
+      DbError,
+      `${a.filename} belongs to foo 1.0, not to foo 2.0`,
+    );
+    // a rebuild of the version replaces its builds for the ABI (the files of which it does not
+    // make again are returned), and takes its own file names over with new sizes and dependencies
     const again = new FileState(
       a.filename,
       7,
@@ -185,12 +204,14 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       { apt: ["libc7"] },
     );
     const third = await h.db.logBuild(build("foo", "1.0", "cp311", [again]));
+    assertEquals(third.removed, [b.filename]);
     assertEquals(await h.db.fileDependencies(a.filename), { apt: ["libc7"] });
-    const files = (await h.db.projectData("foo"))!.versions[0]!.files;
-    assertEquals(files.map((f) => [f.filename, f.buildId, f.filesize, f.filehash]), [
-      [b.filename, first, b.filesize, HASH],
-      [a.filename, third, 7, "f".repeat(64)],
+    assertEquals(await h.db.fileDependencies(b.filename), {});
+    const v1 = (await h.db.projectData("foo"))!.versions.find((v) => v.version === "1.0")!;
+    assertEquals(v1.files.map((f) => [f.filename, f.buildId, f.filesize, f.filehash]), [
+      [a.filename, third.buildId, 7, "f".repeat(64)],
     ]);
+    assertEquals(v1.builds.map((x) => x.buildId), [third.buildId]);
     await assertRejects(
       () => h.db.logBuild(build("foo", "9.9", "cp311")),
       DbError,
@@ -286,12 +307,18 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(await queue(h), { cp311: [], cp39: ["bar 1.0", "foo 2.0", "foo 1.0"] });
   },
 
-  "GETABIS, GETPYPI, SETPYPI": async (h) => {
+  "GETABIS, LISTABIS, ADDABI, DELABI, SKIPABI, GETPYPI, SETPYPI": async (h) => {
     assertEquals(await h.db.buildAbis(), new Set());
-    await h.admin(
-      "INSERT INTO build_abis (abi_tag, skip) VALUES ('cp39', ''), ('cp311', ''), ('cp34m', 'old')",
-    );
+    for (const abi of ["cp39", "cp311", "cp34m"]) assertEquals(await h.db.addBuildAbi(abi), true);
+    assertEquals(await h.db.addBuildAbi("cp39"), false);
+    assertEquals(await h.db.skipBuildAbi("cp34m", "old"), true);
+    assertEquals(await h.db.skipBuildAbi("cp2", "x"), false);
     assertEquals([...await h.db.buildAbis()], ["cp311", "cp39"]);
+    assertEquals(await h.db.listBuildAbis(), [["cp311", ""], ["cp34m", "old"], ["cp39", ""]]);
+    assertEquals(await h.db.deleteBuildAbi("cp34m"), true);
+    assertEquals(await h.db.deleteBuildAbi("cp34m"), false);
+    await assertRejects(() => h.db.addBuildAbi("cp3!1"), DbError, "build_abis_tag_ck");
+    assertEquals(await h.db.listBuildAbis(), [["cp311", ""], ["cp39", ""]]);
     assertEquals(await h.db.pypiSerial(), 0);
     await h.db.setPypiSerial(12_345_678_901);
     assertEquals(await h.db.pypiSerial(), 12_345_678_901);
@@ -424,8 +451,8 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     ]);
     await h.db.skipVersion("foo", "1.2", "broken");
     const w = wheel("foo", "1.0", "cp39", "cp39", "linux_armv7l", { apt: ["libc6"] });
-    const id = await h.db.logBuild(build("foo", "1.0", "cp39", [w]));
-    const failed = await h.db.logBuild(build("foo", "1.1", "cp39", [], false));
+    const id = (await h.db.logBuild(build("foo", "1.0", "cp39", [w]))).buildId;
+    const failed = (await h.db.logBuild(build("foo", "1.1", "cp39", [], false))).buildId;
     await h.db.logWebRecords([
       ["LOGDOWNLOAD", new DownloadState(w.filename, "h", Timestamp.now()).asMessage()],
     ]);
@@ -535,7 +562,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       await h.admin("UPDATE configuration SET version = '99.0.0'");
       await assertRejects(() => h.reopen(), SchemaError, "upgrade piwheels");
     } finally {
-      await h.admin("UPDATE configuration SET version = '0.1.0'");
+      await h.admin(`UPDATE configuration SET version = '${SCHEMA_VERSION}'`);
     }
     await h.reopen();
   },

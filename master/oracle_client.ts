@@ -18,7 +18,7 @@ import {
 } from "../shared/protocols.ts";
 import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
-import type { DbStatistics } from "./db.ts";
+import type { DbStatistics, LoggedBuild } from "./db.ts";
 import type { ProjectData } from "./project_data.ts";
 import { RpcClient } from "./rpc.ts";
 
@@ -100,9 +100,18 @@ export class OracleClient {
     await this.call(yanked ? "YANKVER" : "UNYANKVER", [pkg, version]);
   }
 
-  /** Records a build and its files; returns its id. */
-  async logBuild(build: BuildState): Promise<number> {
-    return await this.call("LOGBUILD", build.asMessage()) as number;
+  /**
+   * Records a build and its files (replacing the version's builds it supersedes); returns its
+   * id and the files that went with those. A file name of another version raises.
+   */
+  async logBuild(build: BuildState): Promise<LoggedBuild> {
+    const [buildId, removed] = await this.call("LOGBUILD", build.asMessage()) as [number, string[]];
+    return { buildId, removed };
+  }
+
+  /** The versions the named files belong to (known ones only): name → [package, version]. */
+  async fileVersions(names: string[]): Promise<Map<string, [string, string]>> {
+    return toMap(await this.call("FILEVERS", names));
   }
 
   /** Deletes a version's builds; returns the names of the files that went. */
@@ -135,9 +144,24 @@ export class OracleClient {
     return await this.call("GETABIS") as Set<string>;
   }
 
-  /** Registers a build ABI; true when it was new. */
+  /** Every build ABI with its skip reason. */
+  async listBuildAbis(): Promise<[string, string][]> {
+    return await this.call("LISTABIS") as [string, string][];
+  }
+
+  /** Adds a build ABI; true when it was new. */
   async addBuildAbi(abi: string): Promise<boolean> {
     return await this.call("ADDABI", abi) as boolean;
+  }
+
+  /** Removes a build ABI; true when it existed. */
+  async deleteBuildAbi(abi: string): Promise<boolean> {
+    return await this.call("DELABI", abi) as boolean;
+  }
+
+  /** Sets a build ABI's skip reason ('' builds it again); true when it exists. */
+  async skipBuildAbi(abi: string, reason: string): Promise<boolean> {
+    return await this.call("SKIPABI", [abi, reason]) as boolean;
   }
 
   /** The last PyPI serial processed. */

@@ -121,6 +121,7 @@ export const TOOLS = {
   "piw-import": { entry: "tools/import.ts", flags: QUEUE_TOOL_FLAGS },
   "piw-rebuild": { entry: "tools/rebuild.ts", flags: QUEUE_TOOL_FLAGS },
   "piw-remove": { entry: "tools/remove.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-abi": { entry: "tools/abi.ts", flags: QUEUE_TOOL_FLAGS },
   // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
   // no permission
   "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { CborError, type CborValue, decode, encode, NO_DATA, type NoData } from "./cbor.ts";
 import { Duration } from "./duration.ts";
 import { Timestamp } from "./timestamp.ts";
-import { parseWheelFilename, type WheelNameError } from "./wheel.ts";
+import { parseWheelFilename, TAG, TAG_SET, type WheelNameError } from "./wheel.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas shared by several messages
@@ -28,6 +28,9 @@ export const timestamp = z.instanceof(Timestamp, { message: "expected a timestam
 
 /** A non-negative safe integer. */
 export const count = z.int().nonnegative();
+
+/** A duration that is not negative (how long a build took). */
+export const span = duration.refine((d) => d.micros >= 0, "expected a duration of at least 0");
 
 /**
  * A project name as PyPI allows it (PEP 508): it ends up in paths and URLs, so nothing else
@@ -56,10 +59,31 @@ export const safeFilename = z.string().max(255).regex(
 /** A lower-case hex SHA-256. */
 export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a lower-case hex SHA-256");
 
-/** A wheel tag component (`cp311`, `none`, `linux_armv7l`, `py2.py3`, `1.0+local`). */
+/** A wheel file name's component (`foo_bar`, `1.0+local`, `py2.py3`). */
 export const wheelTag = z.string().max(200).regex(
   /^[A-Za-z0-9_.!+]+$/,
   "expected a wheel tag (letters, digits, '_', '.', '!', '+')",
+);
+
+/** One PEP 425 tag (`cp311`, `311`, `linux_armv7l`): what a slave names its ABI with. */
+export const pep425Tag = z.string().regex(TAG, "expected a PEP 425 tag (letters, digits, '_')");
+
+/** A PEP 425 compressed tag set, as in a wheel's name (`py2.py3`). */
+export const pep425TagSet = z.string().max(200).regex(
+  TAG_SET,
+  "expected PEP 425 tags (letters, digits, '_', joined by '.')",
+);
+
+/** Text PostgreSQL takes: no NUL character, which it refuses in text and JSON alike. */
+export const dbText = (max: number) =>
+  z.string().max(max).regex(/^[^\0]*$/, "expected text without NUL characters");
+
+/**
+ * Free text that is kept whatever it holds (a build's log): NUL characters, which PostgreSQL
+ * refuses, become U+FFFD.
+ */
+export const keptText = z.string().transform((t) =>
+  t.includes("\0") ? t.replaceAll("\0", "\uFFFD") : t
 );
 
 /** A short human label (a slave's host name): printable, at most 255 characters. */
@@ -71,7 +95,7 @@ export const text = z.string();
 /** `{tool: [package, ...]}`, e.g. `{"apt": ["libc6"]}`. */
 const dependencyMap = z.record(
   z.string().regex(/^[a-z0-9_-]{1,32}$/, "expected a tool name"),
-  z.array(z.string().max(200)).max(10_000),
+  z.array(dbText(200)).max(10_000),
 );
 
 /**
@@ -80,8 +104,8 @@ const dependencyMap = z.record(
  */
 export const dependencies = z.union([
   dependencyMap,
-  z.set(z.tuple([z.string(), z.string()])).max(10_000),
-  z.array(z.tuple([z.string(), z.string()])).max(10_000),
+  z.set(z.tuple([z.string(), dbText(200)])).max(10_000),
+  z.array(z.tuple([z.string(), dbText(200)])).max(10_000),
 ]).transform((deps, ctx): Record<string, string[]> => {
   if (!(deps instanceof Set) && !Array.isArray(deps)) return deps;
   const out: Record<string, string[]> = {};
@@ -102,9 +126,9 @@ const fileFields = [
   sha256,
   wheelTag,
   wheelTag,
-  wheelTag,
-  wheelTag,
-  wheelTag,
+  pep425TagSet,
+  pep425TagSet,
+  pep425TagSet,
   dependencies,
 ] as const;
 
@@ -152,17 +176,17 @@ export const buildMessage = z.tuple([
   count,
   packageName,
   versionString,
-  wheelTag,
+  pep425Tag,
   z.boolean(),
-  duration,
-  text,
+  span,
+  keptText,
   z.array(storedFileMessage).max(1000),
 ]);
 
 /** The data of a build state tuple. */
 export type BuildMessage = z.output<typeof buildMessage>;
 
-const optionalText = z.string().max(1000).nullable();
+const optionalText = dbText(1000).nullable();
 const tenOptional = [
   optionalText, // arch
   optionalText, // distro_name
@@ -175,20 +199,29 @@ const tenOptional = [
   optionalText, // installer_version
   optionalText, // setuptools_version
 ] as const;
-const host = z.string().max(255);
+const host = dbText(255);
+
+/**
+ * When a web-log record says it happened: a time PostgreSQL can store and a log can hold
+ * (from 1970 to a day from now).
+ */
+const loggedAt = timestamp.refine(
+  (t) => t.micros >= 0 && t.micros <= (Date.now() + 86_400_000) * 1000,
+  "expected a time between 1970 and now",
+);
 
 /** LOGDOWNLOAD data: `[filename, host, timestamp, ...10 optional]`. */
-export const downloadMessage = z.tuple([safeFilename, host, timestamp, ...tenOptional]);
+export const downloadMessage = z.tuple([safeFilename, host, loggedAt, ...tenOptional]);
 /** LOGSEARCH data: `[package, host, timestamp, ...10 optional]`. */
-export const searchMessage = z.tuple([packageName, host, timestamp, ...tenOptional]);
+export const searchMessage = z.tuple([packageName, host, loggedAt, ...tenOptional]);
 /** LOGPROJECT / LOGJSON data: `[package, host, timestamp, user_agent]`. */
-export const projectMessage = z.tuple([packageName, host, timestamp, z.string().max(4096)]);
+export const projectMessage = z.tuple([packageName, host, loggedAt, dbText(4096)]);
 /** LOGPAGE data: `[page, host, timestamp, user_agent]`. */
 export const pageMessage = z.tuple([
   z.string().max(255).regex(/^[A-Za-z0-9_.-]+$/, "expected a page name"),
   host,
-  timestamp,
-  z.string().max(4096),
+  loggedAt,
+  dbText(4096),
 ]);
 
 /** The most web-log records in one LOGBATCH. */
@@ -255,7 +288,7 @@ export type MasterStatus = z.output<typeof masterStatus>;
 export const STATUS_EXTENSION = { property: "X-Piwheels-Status", value: "2" } as const;
 
 /** A slave's HELLO: `[timeout, py_version_tag, abi_tag, platform_tag, label]`. */
-export const slaveHello = z.tuple([duration, wheelTag, wheelTag, wheelTag, label]);
+export const slaveHello = z.tuple([duration, pep425Tag, pep425Tag, pep425Tag, label]);
 
 /** Any CBOR value (results whose shape the receiver checks itself). */
 const anything = z.custom<CborValue>(() => true);
@@ -473,7 +506,7 @@ export const slaveDriver = protocol("slave driver", {
   recv: {
     HELLO: slaveHello,
     IDLE: bare,
-    BUILT: z.tuple([z.boolean(), duration, text, files]),
+    BUILT: z.tuple([z.boolean(), span, keptText, files]),
     SENT: bare,
     BYE: bare,
   },
@@ -487,6 +520,28 @@ export const slaveDriver = protocol("slave driver", {
   },
 });
 
+/**
+ * IMPORT's data. Deployed piw-import sends the layout of a build (WIRE.md):
+ * `[slave_id (0), package, version, abi_tag, status, duration, output, [file, ...]]`, and that
+ * is what ours sends; the manual's `[abi_tag or null, package, version, status, duration
+ * (seconds or a duration), output, [file, ...]]` is accepted too.
+ */
+export const importMessage = z.union([
+  z.tuple([count, packageName, versionString, pep425Tag, z.boolean(), span, keptText, files]),
+  z.tuple([
+    pep425Tag.nullable(),
+    packageName,
+    versionString,
+    z.boolean(),
+    z.union([span, z.number().nonnegative().transform((s) => Duration.fromSeconds(s))]),
+    keptText,
+    files,
+  ]),
+]);
+
+/** IMPORT's data, in either layout. */
+export type ImportMessage = z.output<typeof importMessage>;
+
 /** The slave id an importer (piw-import) sends files as on the file queue (WIRE.md). */
 export const IMPORTER_ID = 0;
 
@@ -495,16 +550,14 @@ export const mrChase = protocol("mr chase", {
   recv: {
     // abi_tag (null: the default ABI), package, version, status, duration, output, files.
     // The manual has a float of seconds for the duration; a Duration is sent, both accepted.
-    IMPORT: z.tuple([
-      wheelTag.nullable(),
-      packageName,
-      versionString,
-      z.boolean(),
-      z.union([duration, z.number().nonnegative().transform((s) => Duration.fromSeconds(s))]),
-      text,
-      files,
+    IMPORT: importMessage,
+    REMOVE: z.tuple([packageName, versionString, dbText(1000)]), // skip reason or ""
+    // the build ABIs (piw-abi): list them, add, remove, or skip one (reason "" builds it again)
+    ABI: z.union([
+      z.tuple([z.literal("list")]),
+      z.tuple([z.enum(["add", "remove"]), pep425Tag]),
+      z.tuple([z.literal("skip"), pep425Tag, dbText(1000)]),
     ]),
-    REMOVE: z.tuple([packageName, versionString, z.string().max(1000)]), // skip reason or ""
     REBUILD: z.union([
       z.tuple([z.enum(["HOME", "SEARCH"])]),
       z.tuple([z.enum(["PKGPROJ", "PKGBOTH"])]),
@@ -517,6 +570,7 @@ export const mrChase = protocol("mr chase", {
     SEND: safeFilename,
     ERROR: text,
     DONE: bare,
+    ABIS: z.array(z.tuple([pep425Tag, z.string()])), // every build ABI and its skip reason
   },
 });
 
@@ -544,18 +598,28 @@ export const verifiedFile = z.object({
 /** The File Juggler's OK to VERIFY. */
 export type VerifiedFile = z.output<typeof verifiedFile>;
 
-/** Any task → FileJuggler's file-system queue (REQ → REP, default inproc://fs). */
+/**
+ * Any task → FileJuggler's file-system queue (REQ → REP, default inproc://fs). A build's files
+ * are received one at a time (EXPECT, then the sender's transfer, then VERIFY: size, SHA-256, and
+ * the wheel's own METADATA naming the build's project and version) into temporary files, and
+ * published together (COMMIT) once every one is verified, or dropped (ABORT).
+ */
 export const fileJugglerFs = protocol("file juggler fs", {
   recv: {
-    EXPECT: z.tuple([count, fileMessage]), // slave id, the file to expect from it
-    VERIFY: z.tuple([count, packageName]), // slave id, package: verify and publish
+    // slave id, the build's package and version, the file to expect from it
+    EXPECT: z.tuple([count, packageName, versionString, fileMessage]),
+    VERIFY: count, // slave id: check what arrived; OK, ERROR (send it again) or REFUSED
+    // slave id, the names that may replace files already published (the same version's own):
+    // move every verified file into place, none if one cannot be
+    COMMIT: z.tuple([count, z.array(safeFilename).max(1000)]),
     REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
-    ABORT: count, // slave id: it went away, forget its transfer
+    ABORT: count, // slave id: it went away, or its build was refused: forget its files
     STATFS: bare, // size and free space of the output file system
   },
   send: {
     OK: anything,
     ERROR: text,
+    REFUSED: text, // the file is not a wheel of the build: refuse the build
   },
 });
 
@@ -564,7 +628,7 @@ export const theArchitect = protocol("the architect", {
   recv: {},
   send: {
     // abi → [[package, version], ...] in priority order
-    QUEUE: z.record(wheelTag, z.array(z.tuple([packageName, versionString]))),
+    QUEUE: z.record(pep425Tag, z.array(z.tuple([packageName, versionString]))),
   },
 });
 
@@ -578,7 +642,7 @@ export const architectControl = protocol("architect control", {
 export const bigBrother = protocol("big brother", {
   recv: {
     STATFS: z.tuple([count, count]), // disk size, disk free
-    STATBQ: z.record(wheelTag, count), // abi → queue size
+    STATBQ: z.record(pep425Tag, count), // abi → queue size
     HOME: bare, // re-send the statistics now
   },
   send: {},
@@ -609,19 +673,19 @@ export const theOracle = protocol("the oracle", {
   recv: {
     ALLPKGS: bare,
     ALLVERS: bare,
-    NEWPKG: z.tuple([packageName, z.string().max(1000), z.string().max(10_000)]), // skip, description
+    NEWPKG: z.tuple([packageName, dbText(1000), dbText(10_000)]), // skip, description
     // package, version, released, skip, and requires_python (optional: null or left out when
     // PyPI did not say)
     NEWVER: z.tuple([
       packageName,
       versionString,
       timestamp,
-      z.string().max(1000),
-      z.string().max(200).nullable().optional(),
+      dbText(1000),
+      dbText(200).nullable().optional(),
     ]),
-    PROJDESC: z.tuple([packageName, z.string().max(10_000)]),
-    SKIPPKG: z.tuple([packageName, z.string().max(1000)]),
-    SKIPVER: z.tuple([packageName, versionString, z.string().max(1000)]),
+    PROJDESC: z.tuple([packageName, dbText(10_000)]),
+    SKIPPKG: z.tuple([packageName, dbText(1000)]),
+    SKIPVER: z.tuple([packageName, versionString, dbText(1000)]),
     DELPKG: packageName,
     DELVER: z.tuple([packageName, versionString]),
     YANKVER: z.tuple([packageName, versionString]),
@@ -636,8 +700,13 @@ export const theOracle = protocol("the oracle", {
     GETSKIP: z.tuple([packageName, versionString]),
     PKGEXISTS: packageName,
     VEREXISTS: z.tuple([packageName, versionString]),
-    GETABIS: bare,
-    ADDABI: wheelTag, // a slave for this ABI joined
+    GETABIS: bare, // the build ABIs not skipped
+    LISTABIS: bare, // every build ABI with its skip reason
+    ADDABI: pep425Tag, // an operator added a build ABI (piw-abi)
+    DELABI: pep425Tag, // ... removed one
+    SKIPABI: z.tuple([pep425Tag, dbText(1000)]), // ... skipped one ("" builds it again)
+    // the versions the named files belong to, for those that are known: name → [pkg, ver]
+    FILEVERS: z.array(safeFilename).max(1000),
     GETPYPI: bare,
     SETPYPI: count,
     GETSTATS: bare,

@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.1.0.
+-- The piwheels database, schema version 0.2.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.1.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.2.0');
 
 -- packages, versions ---------------------------------------------------------------------------
 -- Every project and release PyPI has told us about. A skipped package or version is never
@@ -49,15 +49,17 @@ CREATE TABLE versions (
 );
 
 -- build_abis -----------------------------------------------------------------------------------
--- The ABIs the farm builds for (cp39, cp311, ...), added by the administrator. A skipped ABI
--- gets no new builds. "none" and "abi3" are properties of files, never build targets.
+-- The ABIs the farm builds for (cp39, cp311, ...), added and removed by the operator (piw-abi),
+-- never by a build slave. A skipped ABI gets no new builds. Each is one PEP 425 tag; "none" and
+-- "abi3" are properties of files, never build targets.
 
 CREATE TABLE build_abis (
     abi_tag varchar(100) NOT NULL,
     skip    varchar(1000) DEFAULT '' NOT NULL,
 
     CONSTRAINT build_abis_pk PRIMARY KEY (abi_tag),
-    CONSTRAINT build_abis_special_ck CHECK (abi_tag NOT IN ('none', 'abi3'))
+    CONSTRAINT build_abis_special_ck CHECK (abi_tag NOT IN ('none', 'abi3')),
+    CONSTRAINT build_abis_tag_ck CHECK (abi_tag ~ '^[A-Za-z0-9_]{1,100}$')
 );
 
 -- builds, output -------------------------------------------------------------------------------
@@ -684,9 +686,14 @@ BEGIN
 END;
 $$;
 
--- Records a build with its output and files; returns the new build's id. built_files is a JSON
--- array of objects with the columns of files (but build_id) and "dependencies", an object
--- {tool: [package, ...]}. A file name already known moves to this build (a rebuild replaces it).
+-- Records a build with its output and files; returns the new build's id and the names of the
+-- files that went with the builds it replaced. built_files is a JSON array of objects with the
+-- columns of files (but build_id) and "dependencies", an object {tool: [package, ...]}.
+-- A file name belongs to one version: a name another version's build holds is refused
+-- (unique_violation), so that no build can replace another release's published file. A
+-- successful build replaces the version's earlier builds for the same ABI and any of its builds
+-- whose files it holds again (a rebuild, or a re-import); a failed one replaces earlier failures
+-- for its ABI.
 CREATE FUNCTION log_build(
     slave integer,
     pkg varchar,
@@ -697,16 +704,53 @@ CREATE FUNCTION log_build(
     log text,
     built_files jsonb
 )
-    RETURNS bigint
+    RETURNS TABLE (build_id bigint, removed varchar[])
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
 DECLARE
     new_id bigint;
+    gone varchar[];
+    taken record;
 BEGIN
+    SELECT f.filename, b.package, b.version INTO taken
+    FROM
+        jsonb_to_recordset(built_files) AS n (filename varchar)
+        JOIN files AS f ON f.filename = n.filename
+        JOIN builds AS b ON b.build_id = f.build_id
+    WHERE b.package <> pkg OR b.version <> ver
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE unique_violation USING MESSAGE = format(
+            '%s belongs to %s %s, not to %s %s', taken.filename, taken.package, taken.version,
+            pkg, ver
+        );
+    END IF;
+    WITH old AS (
+        DELETE FROM builds AS b
+        WHERE
+            b.package = pkg AND b.version = ver
+            AND (
+                (b.abi_tag = abi AND (succeeded OR NOT b.status))
+                OR EXISTS (
+                    SELECT FROM
+                        files AS f
+                        JOIN jsonb_to_recordset(built_files) AS n (filename varchar)
+                            ON n.filename = f.filename
+                    WHERE f.build_id = b.build_id
+                )
+            )
+        RETURNING b.build_id
+    )
+    SELECT COALESCE(array_agg(f.filename), '{}') INTO gone
+    FROM old JOIN files AS f ON f.build_id = old.build_id
+    WHERE NOT EXISTS (
+        SELECT FROM jsonb_to_recordset(built_files) AS n (filename varchar)
+        WHERE n.filename = f.filename
+    );
     INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
     VALUES (pkg, ver, slave, took, succeeded, abi)
-    RETURNING build_id INTO new_id;
+    RETURNING builds.build_id INTO new_id;
     INSERT INTO output (build_id, output) VALUES (new_id, log);
     INSERT INTO files (
         filename, build_id, filesize, filehash, package_tag, package_version_tag,
@@ -719,29 +763,26 @@ BEGIN
         filename varchar, filesize bigint, filehash char(64), package_tag varchar,
         package_version_tag varchar, py_version_tag varchar, abi_tag varchar,
         platform_tag varchar, requires_python varchar, metadata_sha256 char(64)
-    )
-    ON CONFLICT (filename) DO UPDATE SET
-        build_id = excluded.build_id,
-        filesize = excluded.filesize,
-        filehash = excluded.filehash,
-        package_tag = excluded.package_tag,
-        package_version_tag = excluded.package_version_tag,
-        py_version_tag = excluded.py_version_tag,
-        abi_tag = excluded.abi_tag,
-        platform_tag = excluded.platform_tag,
-        requires_python = excluded.requires_python,
-        metadata_sha256 = excluded.metadata_sha256;
-    DELETE FROM dependencies AS d
-    USING jsonb_to_recordset(built_files) AS f (filename varchar)
-    WHERE d.filename = f.filename;
+    );
     INSERT INTO dependencies (filename, tool, dependency)
     SELECT DISTINCT f.filename, t.tool, n.name
     FROM
         jsonb_to_recordset(built_files) AS f (filename varchar, dependencies jsonb)
         CROSS JOIN LATERAL jsonb_each(f.dependencies) AS t (tool, names)
         CROSS JOIN LATERAL jsonb_array_elements_text(t.names) AS n (name);
-    RETURN new_id;
+    RETURN QUERY SELECT new_id, gone;
 END;
+$$;
+
+-- The versions the named files belong to, for those that are known.
+CREATE FUNCTION get_file_versions(names varchar[])
+    RETURNS TABLE (filename varchar, package varchar, version varchar)
+    LANGUAGE sql STABLE
+    SET search_path = public, pg_temp
+AS $$
+    SELECT f.filename, b.package, b.version
+    FROM files AS f JOIN builds AS b ON b.build_id = f.build_id
+    WHERE f.filename = ANY (names)
 $$;
 
 -- The id of a User-Agent (a JSON object of the fields above; nulls are dropped), added when it
@@ -819,7 +860,7 @@ AS $$
     UPDATE configuration SET pypi_serial = GREATEST(pypi_serial, serial) WHERE id = 1
 $$;
 
--- Registers a build ABI (a build slave for it joined); true when it is new. An ABI known
+-- Adds a build ABI (the operator, through piw-abi); true when it is new. An ABI known
 -- already, skipped or not, is left as it is.
 CREATE FUNCTION add_build_abi(abi varchar)
     RETURNS boolean
@@ -828,6 +869,30 @@ CREATE FUNCTION add_build_abi(abi varchar)
 AS $$
 BEGIN
     INSERT INTO build_abis (abi_tag) VALUES (abi) ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END;
+$$;
+
+-- Removes a build ABI (its queue goes with it; its builds stay); true when it existed.
+CREATE FUNCTION delete_build_abi(abi varchar)
+    RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    DELETE FROM build_abis WHERE abi_tag = abi;
+    RETURN FOUND;
+END;
+$$;
+
+-- Sets a build ABI's skip reason ('' builds it again); true when it exists.
+CREATE FUNCTION skip_build_abi(abi varchar, reason varchar)
+    RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    UPDATE build_abis SET skip = reason WHERE abi_tag = abi;
     RETURN FOUND;
 END;
 $$;

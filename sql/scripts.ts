@@ -10,6 +10,7 @@
 
 import create from "./create_piwheels.sql" with { type: "text" };
 import update_0_0_1 from "./update_piwheels_0.0.1_to_0.1.0.sql" with { type: "text" };
+import update_0_1_0 from "./update_piwheels_0.1.0_to_0.2.0.sql" with { type: "text" };
 
 /** An SQL script and the name errors call it by. */
 export interface Script {
@@ -32,7 +33,7 @@ export interface UpdateScript extends Script {
  * does: a release that leaves the schema alone keeps the previous schema version, and its
  * master runs on a database piw-initdb made for that.
  */
-export const SCHEMA_VERSION = "0.1.0";
+export const SCHEMA_VERSION = "0.2.0";
 
 /** The script that creates the current schema in an empty database. */
 export const CREATE_SCRIPT: Script = { name: "create_piwheels.sql", text: create };
@@ -44,5 +45,11 @@ export const UPDATE_SCRIPTS: readonly UpdateScript[] = [
     from: "0.0.1",
     to: "0.1.0",
     text: update_0_0_1,
+  },
+  {
+    name: "update_piwheels_0.1.0_to_0.2.0.sql",
+    from: "0.1.0",
+    to: "0.2.0",
+    text: update_0_1_0,
   },
 ];

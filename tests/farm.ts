@@ -13,6 +13,7 @@ import { encodeMessage, masterControl, reverse } from "../shared/protocols.ts";
 import { Push } from "../shared/zmq/mod.ts";
 import { type Scratch, scratchDatabase } from "./db.ts";
 import { FakePyPI } from "./fixtures/fake_pypi.ts";
+import { ImportQueue } from "../tools/import_queue.ts";
 import { Collected, reap, ROOT } from "./process.ts";
 
 /**
@@ -71,6 +72,11 @@ export interface MasterSetup {
   slaveQueue?: string;
   /** The file queue (default: a free loopback port). */
   fileQueue?: string;
+  /**
+   * The build ABIs to add once it is ready (default cp311, what the test slaves and Debian 12's
+   * Python build for), as an operator would with piw-abi; none for an empty list.
+   */
+  abis?: string[];
 }
 
 /** A running master. */
@@ -159,6 +165,22 @@ export class MasterRun implements AsyncDisposable {
     }
   }
 
+  /**
+   * Adds build ABIs through the import queue (as piw-abi does), and waits until the Slave
+   * Driver builds for them.
+   */
+  async addAbis(...abis: string[]): Promise<void> {
+    await using queue = new ImportQueue(this.importQueue);
+    let listed: string[] = [];
+    for (const abi of abis) {
+      const reply = await queue.request("ABI", ["add", abi]);
+      if (reply.msg !== "ABIS") throw new Error(`cannot add ${abi}: ${JSON.stringify(reply)}`);
+      listed = reply.data.filter(([, skip]) => skip === "").map(([tag]) => tag).sort();
+    }
+    const line = listed.map((a) => a.replace(/[^\w]/g, "\\$&")).join(", ");
+    await this.waitForLog(new RegExp(`slave_driver: build ABIs: ${line}$`, "m"));
+  }
+
   /** Sends a control message (as a monitor does). */
   async control(msg: "HELLO" | "PAUSE" | "RESUME" | "QUIT"): Promise<void>;
   async control(msg: "KILL", slaveId: number): Promise<void>;
@@ -206,10 +228,14 @@ export class MasterRun implements AsyncDisposable {
 export async function startMaster(setup: MasterSetup): Promise<MasterRun> {
   const dir = await Deno.makeTempDir({ prefix: "piw-master-test-" });
   const run = new MasterRun(dir, setup);
-  await run.waitForLog(/piw-master: ready/, 120_000).catch(async (e) => {
+  try {
+    await run.waitForLog(/piw-master: ready/, 120_000);
+    const abis = setup.abis ?? ["cp311"];
+    if (abis.length) await run.addAbis(...abis);
+  } catch (e) {
     await run.stop();
     throw e;
-  });
+  }
   return run;
 }
 

@@ -21,6 +21,7 @@ import { connect, type Database } from "../shared/db/driver.ts";
 import {
   applyPlan,
   detectVersion,
+  grantStatements,
   preparePlan,
   quoteIdent,
   runScript,
@@ -42,15 +43,30 @@ async function asAdmin<T>(scratch: Scratch, fn: (db: Database) => Promise<T>): P
   }
 }
 
+/** A script of `tests/fixtures/`. */
+async function fixture(name: string): Promise<{ name: string; text: string }> {
+  return { name, text: await Deno.readTextFile(`${ROOT}/tests/fixtures/${name}`) };
+}
+
+/**
+ * Makes the scratch database a 0.1.0 one (created by that release's script, kept as a fixture)
+ * or, further, a 0.0.1 one (see its fixture), granted to the scratch user.
+ */
+async function makeRelease(scratch: Scratch, version: "0.1.0" | "0.0.1"): Promise<void> {
+  const create = await fixture("create_piwheels_0.1.0.sql");
+  const downgrade = await fixture("downgrade_piwheels_0.1.0_to_0.0.1.sql");
+  await asAdmin(scratch, (db) =>
+    db.transaction(async (tx) => {
+      await runScript(tx, create);
+      if (version === "0.0.1") await runScript(tx, downgrade);
+      for (const grant of grantStatements(scratch.user)) await tx.exec(grant);
+    }));
+}
+
 /** Makes the scratch database a 0.0.1 one (see the fixture) holding a build with a file. */
 async function makeOld(scratch: Scratch, hash: string): Promise<void> {
-  const downgrade = {
-    name: "downgrade_piwheels_0.1.0_to_0.0.1.sql",
-    text: await Deno.readTextFile(`${ROOT}/tests/fixtures/downgrade_piwheels_0.1.0_to_0.0.1.sql`),
-  };
+  await makeRelease(scratch, "0.0.1");
   await asAdmin(scratch, async (db) => {
-    await applyPlan(db, await preparePlan(db, scratch.user));
-    await db.transaction((tx) => runScript(tx, downgrade));
     await db.exec("INSERT INTO build_abis (abi_tag) VALUES ('cp39'), ('cp311')");
     await db.query("SELECT add_new_package('foo', '', 'Foo')");
     await db.query("SELECT add_new_package_version('foo', '1.0', '2024-01-02T03:04:05.678901Z')");
@@ -193,7 +209,8 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
   assertStringIncludes(
     upgraded.stderr,
     `will upgrade the piwheels schema in database ${old.name} from version 0.0.1 to ` +
-      `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql) for user ${old.user}`,
+      `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql, ` +
+      `update_piwheels_0.1.0_to_0.2.0.sql) for user ${old.user}`,
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
   const after = await asAdmin(old, contents);

@@ -2,14 +2,19 @@
  * The File Juggler (manual 11.3.7, WIRE.md): receives wheels from build slaves and importers on
  * the file queue (a ROUTER, default tcp://*:5556) and owns the files under the output path.
  *
- * Other tasks tell it what to expect (EXPECT: slave id and file state) on its file-system queue
- * (default inproc://fs). A transfer is credit-based: up to 10 FETCHes of 64 KiB in flight, each
- * CHUNK written at its offset into a temporary file pre-sized to the declared size, missing
- * ranges asked for again after a silence. On VERIFY the size and SHA-256 are checked against
- * the declared ones; a good file is renamed into `simple/<package>/` with its core metadata
- * beside it (PEP 658), a bad one deleted (ERROR: the sender is asked again). A peer's numbers
- * and names are never trusted: the name was checked by the protocol, chunks outside the file are
- * ignored, and the declared size is bounded.
+ * Other tasks drive it on its file-system queue (default inproc://fs): EXPECT names the build
+ * (package and version) and the file a sender is to send; the transfer is credit-based (up to
+ * 10 FETCHes of 64 KiB in flight, each CHUNK written at its offset into a temporary file
+ * pre-sized to the declared size, missing ranges asked for again after a silence); VERIFY checks
+ * the size and SHA-256 against the declared ones (ERROR: the sender is asked again) and that the
+ * wheel's own METADATA names the build's project and version (REFUSED: the build is refused).
+ * Verified files wait as temporary files until COMMIT moves every one of the build's files into
+ * `simple/<package>/` with its core metadata beside it (PEP 658), never over a file of another
+ * version (only over the names COMMIT says are the version's own); ABORT drops them.
+ *
+ * A peer's numbers and names are never trusted: names were checked by the protocol, chunks
+ * outside the file are ignored, the declared size is bounded, and what a sender stops doing is
+ * abandoned after {@linkcode ABANDON_MS}. At start, temporaries a killed master left are removed.
  *
  * @module
  */
@@ -18,6 +23,7 @@ import { statfs } from "node:fs/promises";
 import { sha256File, sha256Hex } from "../../shared/hash.ts";
 import { decimalFrame } from "../../shared/file_queue.ts";
 import { errorMessage } from "../../shared/log.ts";
+import { sameVersion } from "../../shared/pep440.ts";
 import { fileJugglerFs, type Message, type VerifiedFile } from "../../shared/protocols.ts";
 import { FileState, TransferState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
@@ -32,27 +38,46 @@ import { metadataField, readWheelMetadata } from "../../shared/wheel_metadata.ts
 export const MAX_FILE_SIZE = 2 * 1024 ** 3;
 /** A transfer with no CHUNK for this long is asked again for what is missing. */
 const STALL_MS = 5_000;
-/** A transfer idle this long is abandoned and its temporary file deleted. */
-const ABANDON_MS = 120_000;
+/**
+ * A sender idle this long (a transfer not going on, a finished one never verified, verified
+ * files never committed) is abandoned and its temporary files deleted.
+ */
+export const ABANDON_MS = 120_000;
+/** Temporary files of transfers are named so, in `simple/`. */
+const TEMP_PREFIX = ".transfer-";
+const TEMP_SUFFIX = ".tmp";
 
 const decoder = new TextDecoder();
 
-interface Transfer {
-  state: TransferState;
-  file: Deno.FsFile;
-  temp: string;
+type FsReply = Reply<typeof fileJugglerFs.send>;
+type FsRequest = Message<typeof fileJugglerFs.recv>;
+
+/** A file of a build on its way in: transferring, then verified and waiting for COMMIT. */
+interface Incoming {
+  readonly state: TransferState;
+  readonly temp: string;
+  /** Open while the transfer goes on. */
+  file: Deno.FsFile | null;
   /** The routing id of the sender's DEALER, once it said HELLO. */
   peer: Uint8Array | null;
-  lastActivity: number;
   /** Writes are queued so that they never interleave their seek and write. */
   writing: Promise<void>;
   failed: Error | null;
+  /** Once verified: its core metadata, and what the master read from it. */
+  verified: { metadata: Uint8Array; details: VerifiedFile } | null;
 }
 
-type FsRequest = Message<typeof fileJugglerFs.recv>;
+/** What one sender (a slave id) is sending: the build, its current file and its verified ones. */
+interface Sender {
+  readonly package: string;
+  readonly version: string;
+  current: Incoming | null;
+  readonly verified: Incoming[];
+  lastActivity: number;
+}
 
 class Juggler {
-  readonly transfers = new Map<number, Transfer>();
+  readonly senders = new Map<number, Sender>();
 
   constructor(readonly ctx: TaskContext, readonly router: Router) {}
 
@@ -60,86 +85,185 @@ class Juggler {
     return this.ctx.options.outputPath;
   }
 
-  async abandon(slaveId: number): Promise<void> {
-    const t = this.transfers.get(slaveId);
-    if (!t) return;
-    this.transfers.delete(slaveId);
-    await t.writing.catch(() => {});
+  get simple(): string {
+    return `${this.output}/simple`;
+  }
+
+  /** Removes the transfer temporaries a killed master left (none is in use at start). */
+  async removeStale(): Promise<void> {
+    await Deno.mkdir(this.simple, { recursive: true });
+    let removed = 0;
+    for await (const entry of Deno.readDir(this.simple)) {
+      if (entry.isFile && entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
+        await Deno.remove(`${this.simple}/${entry.name}`).catch(() => {});
+        removed++;
+      }
+    }
+    if (removed) this.ctx.log.info(`removed ${removed} temporary file(s) of earlier transfers`);
+  }
+
+  async #drop(incoming: Incoming): Promise<void> {
+    await incoming.writing.catch(() => {});
     try {
-      t.file.close();
+      incoming.file?.close();
     } catch {
       // closed already
     }
-    await Deno.remove(t.temp).catch(() => {});
+    incoming.file = null;
+    await Deno.remove(incoming.temp).catch(() => {});
   }
 
-  async expect(slaveId: number, file: FileState): Promise<Reply<typeof fileJugglerFs.send>> {
+  /** Forgets everything a sender was sending, deleting its temporary files. */
+  async abandon(slaveId: number): Promise<void> {
+    const sender = this.senders.get(slaveId);
+    if (!sender) return;
+    this.senders.delete(slaveId);
+    for (const incoming of [sender.current, ...sender.verified]) {
+      if (incoming) await this.#drop(incoming);
+    }
+  }
+
+  async expect(slaveId: number, pkg: string, version: string, file: FileState): Promise<FsReply> {
     if (file.filesize > MAX_FILE_SIZE) {
       return ["ERROR", `${file.filename} is ${file.filesize} bytes; the limit is ${MAX_FILE_SIZE}`];
     }
-    await this.abandon(slaveId);
-    const dir = `${this.output}/simple`;
-    await Deno.mkdir(dir, { recursive: true });
-    const temp = await Deno.makeTempFile({ dir, prefix: ".transfer-", suffix: ".tmp" });
+    let sender = this.senders.get(slaveId);
+    if (sender && (sender.package !== pkg || sender.version !== version)) {
+      await this.abandon(slaveId); // what was left of an earlier build
+      sender = undefined;
+    }
+    if (sender?.current) await this.#drop(sender.current);
+    if (sender?.verified.some((f) => f.state.fileState.filename === file.filename)) {
+      return ["REFUSED", `${file.filename} was sent already`];
+    }
+    sender ??= { package: pkg, version, current: null, verified: [], lastActivity: 0 };
+    sender.current = null;
+    this.senders.set(slaveId, sender);
+    await Deno.mkdir(this.simple, { recursive: true });
+    const temp = await Deno.makeTempFile({
+      dir: this.simple,
+      prefix: TEMP_PREFIX,
+      suffix: TEMP_SUFFIX,
+    });
     const handle = await Deno.open(temp, { read: true, write: true });
     await handle.truncate(file.filesize);
-    this.transfers.set(slaveId, {
+    sender.current = {
       state: new TransferState(slaveId, file),
-      file: handle,
       temp,
+      file: handle,
       peer: null,
-      lastActivity: Date.now(),
       writing: Promise.resolve(),
       failed: null,
-    });
+      verified: null,
+    };
+    sender.lastActivity = Date.now();
     this.ctx.log.debug(`expecting ${file.filename} (${file.filesize} bytes) from slave ${slaveId}`);
     return ["OK", null];
   }
 
-  async verify(slaveId: number, pkg: string): Promise<Reply<typeof fileJugglerFs.send>> {
-    const t = this.transfers.get(slaveId);
-    if (!t) return ["ERROR", `no transfer from slave ${slaveId}`];
-    const f = t.state.fileState;
-    await t.writing;
-    if (t.failed) {
-      await this.abandon(slaveId);
-      return ["ERROR", `${f.filename}: ${t.failed.message}`];
+  async verify(slaveId: number): Promise<FsReply> {
+    const sender = this.senders.get(slaveId);
+    const incoming = sender?.current;
+    if (!sender || !incoming) return ["ERROR", `no transfer from slave ${slaveId}`];
+    sender.current = null;
+    sender.lastActivity = Date.now();
+    const f = incoming.state.fileState;
+    await incoming.writing;
+    incoming.file?.close();
+    incoming.file = null;
+    const fail = async (why: string): Promise<FsReply> => {
+      await this.#drop(incoming);
+      return ["ERROR", `${f.filename}: ${why}`];
+    };
+    if (incoming.failed) return await fail(incoming.failed.message);
+    if (!incoming.state.done) {
+      return await fail(`${incoming.state.received} of ${f.filesize} bytes arrived`);
     }
-    if (!t.state.done) {
-      await this.abandon(slaveId);
-      return ["ERROR", `${f.filename}: ${t.state.received} of ${f.filesize} bytes arrived`];
-    }
-    this.transfers.delete(slaveId);
-    t.file.close();
-    const size = (await Deno.stat(t.temp)).size;
-    const hash = await sha256File(t.temp);
+    const size = (await Deno.stat(incoming.temp)).size;
+    const hash = await sha256File(incoming.temp);
     if (size !== f.filesize || hash !== f.filehash) {
-      await Deno.remove(t.temp).catch(() => {});
-      return ["ERROR", `${f.filename}: size ${size} and SHA-256 ${hash} do not match the build's`];
+      return await fail(`size ${size} and SHA-256 ${hash} do not match the build's`);
     }
-    const dir = `${this.output}/simple/${normalizeName(pkg)}`;
-    await Deno.mkdir(dir, { recursive: true });
-    const target = `${dir}/${f.filename}`;
-    let details: VerifiedFile = { requires_python: null, metadata_sha256: null };
+    let metadata: Uint8Array;
     try {
-      const metadata = await readWheelMetadata(t.temp);
-      await writeAtomic(`${target}.metadata`, metadata);
-      details = {
+      metadata = await readWheelMetadata(incoming.temp);
+    } catch (e) {
+      await this.#drop(incoming);
+      return ["REFUSED", `${f.filename} is not a wheel: ${errorMessage(e)}`];
+    }
+    const name = metadataField(metadata, "Name");
+    const version = metadataField(metadata, "Version");
+    if (name === null || normalizeName(name) !== normalizeName(sender.package)) {
+      await this.#drop(incoming);
+      return ["REFUSED", `${f.filename}'s METADATA names project ${name}, not ${sender.package}`];
+    }
+    if (version === null || !sameVersion(version, sender.version)) {
+      await this.#drop(incoming);
+      return [
+        "REFUSED",
+        `${f.filename}'s METADATA names version ${version}, not ${sender.version}`,
+      ];
+    }
+    incoming.verified = {
+      metadata,
+      details: {
         requires_python: metadataField(metadata, "Requires-Python"),
         metadata_sha256: sha256Hex(metadata),
-      };
-    } catch (e) {
-      this.ctx.log.warning(`${f.filename}: no core metadata published: ${errorMessage(e)}`);
-      await Deno.remove(`${target}.metadata`).catch(() => {});
-    }
-    await Deno.chmod(t.temp, 0o644);
-    await Deno.rename(t.temp, target);
-    this.ctx.log.info(`received ${f.filename} from slave ${slaveId}`);
-    return ["OK", details];
+      },
+    };
+    sender.verified.push(incoming);
+    return ["OK", incoming.verified.details];
   }
 
-  async remove(pkg: string, filename: string): Promise<Reply<typeof fileJugglerFs.send>> {
-    const path = `${this.output}/simple/${normalizeName(pkg)}/${filename}`;
+  /**
+   * Moves a sender's verified files into `simple/<package>/`: new names only where nothing is
+   * (a link, which fails if something is), names in `replaceable` over what is there. If one
+   * cannot go, those moved already are taken back and nothing is published.
+   */
+  async commit(slaveId: number, replaceable: readonly string[]): Promise<FsReply> {
+    const sender = this.senders.get(slaveId);
+    if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
+    const dir = `${this.simple}/${normalizeName(sender.package)}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const placed: string[] = [];
+    try {
+      for (const incoming of sender.verified) {
+        const name = incoming.state.fileState.filename;
+        const target = `${dir}/${name}`;
+        await Deno.chmod(incoming.temp, 0o644);
+        if (replaceable.includes(name)) {
+          await Deno.rename(incoming.temp, target);
+        } else {
+          try {
+            await Deno.link(incoming.temp, target);
+          } catch (e) {
+            if (e instanceof Deno.errors.AlreadyExists) {
+              throw new Error(`${name} is published already, by another build`);
+            }
+            throw e;
+          }
+          placed.push(target);
+          await Deno.remove(incoming.temp);
+        }
+        await writeAtomic(`${target}.metadata`, incoming.verified!.metadata);
+      }
+    } catch (e) {
+      for (const path of placed) {
+        for (const p of [path, `${path}.metadata`]) await Deno.remove(p).catch(() => {});
+      }
+      await this.abandon(slaveId);
+      return ["ERROR", errorMessage(e)];
+    }
+    this.senders.delete(slaveId);
+    this.ctx.log.info(
+      `published ${sender.verified.length} file(s) of ${sender.package} ${sender.version} ` +
+        `from slave ${slaveId}`,
+    );
+    return ["OK", null];
+  }
+
+  async remove(pkg: string, filename: string): Promise<FsReply> {
+    const path = `${this.simple}/${normalizeName(pkg)}/${filename}`;
     for (const p of [path, `${path}.metadata`]) {
       await Deno.remove(p).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -148,18 +272,22 @@ class Juggler {
     return ["OK", null];
   }
 
-  async statfs(): Promise<Reply<typeof fileJugglerFs.send>> {
+  async statfs(): Promise<FsReply> {
     await Deno.mkdir(this.output, { recursive: true });
     const s = await statfs(this.output);
     return ["OK", [s.blocks * s.bsize, s.bavail * s.bsize]];
   }
 
-  async handle(r: FsRequest): Promise<Reply<typeof fileJugglerFs.send>> {
+  async handle(r: FsRequest): Promise<FsReply> {
     switch (r.msg) {
-      case "EXPECT":
-        return await this.expect(r.data[0], FileState.fromMessage(r.data[1]));
+      case "EXPECT": {
+        const [slaveId, pkg, version, file] = r.data;
+        return await this.expect(slaveId, pkg, version, FileState.fromMessage(file));
+      }
       case "VERIFY":
-        return await this.verify(...r.data);
+        return await this.verify(r.data);
+      case "COMMIT":
+        return await this.commit(...r.data);
       case "REMOVE":
         return await this.remove(...r.data);
       case "ABORT":
@@ -170,10 +298,11 @@ class Juggler {
     }
   }
 
-  async fetch(t: Transfer): Promise<void> {
-    if (!t.peer) return;
-    for (let r = t.state.fetch(); r; r = t.state.fetch()) {
-      await this.router.send([t.peer, "FETCH", String(r.start), String(r.stop - r.start)]);
+  async fetch(incoming: Incoming): Promise<void> {
+    if (!incoming.peer) return;
+    const t = incoming.state;
+    for (let r = t.fetch(); r; r = t.fetch()) {
+      await this.router.send([incoming.peer, "FETCH", String(r.start), String(r.stop - r.start)]);
     }
   }
 
@@ -182,57 +311,70 @@ class Juggler {
     const what = command ? decoder.decode(command.subarray(0, 16)) : "";
     if (what === "HELLO" && frames.length === 3) {
       const slaveId = decimalFrame(frames[2], 10);
-      const t = slaveId === null ? undefined : this.transfers.get(slaveId);
-      if (!t) {
+      const sender = slaveId === null ? undefined : this.senders.get(slaveId);
+      const incoming = sender?.current;
+      if (!sender || !incoming) {
         this.ctx.log.debug(
           `HELLO from slave ${decoder.decode(frames[2])}, which has nothing to send`,
         );
         return;
       }
-      t.peer = peer!;
-      t.lastActivity = Date.now();
-      t.state.resetCredit();
-      if (t.state.done) await this.router.send([peer!, "DONE"]);
-      else await this.fetch(t);
+      incoming.peer = peer!;
+      sender.lastActivity = Date.now();
+      incoming.state.resetCredit();
+      if (incoming.state.done) await this.router.send([peer!, "DONE"]);
+      else await this.fetch(incoming);
       return;
     }
     if (what === "CHUNK" && frames.length === 4) {
-      const t = [...this.transfers.values()].find((x) => x.peer && bytesEqual(x.peer, peer!));
-      if (!t) return;
+      const sender = [...this.senders.values()].find((s) =>
+        s.current?.peer && bytesEqual(s.current.peer, peer!)
+      );
+      const incoming = sender?.current;
+      if (!sender || !incoming) return;
       const data = frames[3]!;
       const offset = decimalFrame(frames[2]) ?? -1;
-      if (!t.state.chunk(offset, data.length)) {
+      if (!incoming.state.chunk(offset, data.length)) {
         this.ctx.log.warning(
-          `slave ${t.state.slaveId}: a chunk at ${decoder.decode(frames[2])} lies outside the file`,
+          `slave ${incoming.state.slaveId}: a chunk at ${
+            decoder.decode(frames[2])
+          } lies outside the file`,
         );
         return;
       }
-      t.lastActivity = Date.now();
-      t.writing = t.writing.then(async () => {
-        await t.file.seek(offset, Deno.SeekMode.Start);
+      sender.lastActivity = Date.now();
+      const file = incoming.file!;
+      incoming.writing = incoming.writing.then(async () => {
+        await file.seek(offset, Deno.SeekMode.Start);
         let written = 0;
-        while (written < data.length) written += await t.file.write(data.subarray(written));
+        while (written < data.length) written += await file.write(data.subarray(written));
       }).catch((e) => {
-        t.failed ??= e as Error;
+        incoming.failed ??= e as Error;
       });
-      if (t.state.done) await this.router.send([peer!, "DONE"]);
-      else await this.fetch(t);
+      if (incoming.state.done) await this.router.send([peer!, "DONE"]);
+      else await this.fetch(incoming);
       return;
     }
     this.ctx.log.warning(`dropped a malformed message on the file queue (${what || "empty"})`);
   }
 
-  /** Asks stalled transfers again for what is missing; abandons the long-silent ones. */
+  /**
+   * Asks stalled transfers again for what is missing; abandons senders idle for longer than
+   * {@linkcode ABANDON_MS}, whatever they were at (transferring, finished but not verified,
+   * verified but not committed).
+   */
   async watch(): Promise<void> {
     const now = Date.now();
-    for (const [slaveId, t] of [...this.transfers]) {
-      if (t.state.done) continue;
-      if (now - t.lastActivity > ABANDON_MS) {
-        this.ctx.log.warning(`abandoning ${t.state.fileState.filename} from slave ${slaveId}`);
+    for (const [slaveId, sender] of [...this.senders]) {
+      const idle = now - sender.lastActivity;
+      if (idle > ABANDON_MS) {
+        const what = sender.current?.state.fileState.filename ??
+          `${sender.verified.length} verified file(s)`;
+        this.ctx.log.warning(`abandoning ${what} from slave ${slaveId}: idle for ${idle} ms`);
         await this.abandon(slaveId);
-      } else if (t.peer && now - t.lastActivity > STALL_MS) {
-        t.state.resetCredit();
-        await this.fetch(t);
+      } else if (sender.current?.peer && !sender.current.state.done && idle > STALL_MS) {
+        sender.current.state.resetCredit();
+        await this.fetch(sender.current);
       }
     }
   }
@@ -244,10 +386,11 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 runTask(async (ctx) => {
   const files = ctx.socket(new Router({ linger: 0, maxMessageSize: 1024 * 1024 }));
-  await files.bind(ctx.options.fileQueue);
   const requests = ctx.socket(new Router({ linger: 0 }));
-  await requests.bind(ctx.options.fsQueue);
   const j = new Juggler(ctx, files);
+  await j.removeStale();
+  await files.bind(ctx.options.fileQueue);
+  await requests.bind(ctx.options.fsQueue);
   ctx.every(1_000, () => j.watch());
   ctx.ready();
   const serving = serveRequests(requests, fileJugglerFs, {
@@ -263,5 +406,5 @@ runTask(async (ctx) => {
     }
   });
   await Promise.all([serving, receiving]);
-  for (const slaveId of [...j.transfers.keys()]) await j.abandon(slaveId);
+  for (const slaveId of [...j.senders.keys()]) await j.abandon(slaveId);
 });

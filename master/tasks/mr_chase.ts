@@ -1,15 +1,19 @@
 /**
- * Mr. Chase (manual 11.3.6 and 11.5.2–11.5.4): serves piw-import, piw-remove and piw-rebuild on
- * the import queue (a ROUTER, default ipc:///tmp/piw-import).
+ * Mr. Chase (manual 11.3.6 and 11.5.2–11.5.4): serves piw-import, piw-remove, piw-rebuild and
+ * piw-abi on the import queue (a ROUTER, default ipc:///tmp/piw-import).
  *
- * IMPORT registers a build made elsewhere: its files come over the file queue as slave 0 (one
- * import at a time), each verified, and the build is logged once all arrived. REMOVE forgets a
+ * IMPORT registers a build made elsewhere (in the deployed tools' layout or the manual's): its
+ * files are checked as a slave's are (wheels of that project, version and build ABI, none a file
+ * of another version), come over the file queue as slave 0 (one import at a time), are verified
+ * (their METADATA too), and are published and the build logged once all arrived. REMOVE forgets a
  * version's builds, files and logged downloads (and may skip it from now on). REBUILD asks for
- * pages to be written again. Anything wrong is answered ERROR with the reason.
+ * pages to be written again. ABI lists, adds, removes or skips build ABIs. Anything wrong is
+ * answered ERROR with the reason.
  *
  * @module
  */
 
+import { Duration } from "../../shared/duration.ts";
 import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
@@ -18,14 +22,15 @@ import {
   encodeMessage,
   fileJugglerFs,
   IMPORTER_ID,
+  type ImportMessage,
   type Message,
   mrChase,
   reverse,
   theScribe,
-  verifiedFile,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState } from "../../shared/states.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
+import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
@@ -44,9 +49,30 @@ type ChaseRequest = Message<typeof mrChase.recv>;
 
 interface Import {
   client: string;
-  build: BuildState;
+  intake: Intake;
   attempts: number;
   lastSeen: number;
+}
+
+/** IMPORT's data in one shape, whichever layout it came in. */
+interface ImportRequest {
+  abi: string | null;
+  pkg: string;
+  version: string;
+  status: boolean;
+  duration: Duration;
+  output: string;
+  files: FileState[];
+}
+
+/** Reads IMPORT's data: the deployed layout (8 items) or the manual's (7). */
+function importRequest(data: ImportMessage): ImportRequest {
+  if (data.length === 8) {
+    const [, pkg, version, abi, status, duration, output, files] = data;
+    return { abi, pkg, version, status, duration, output, files: files.map(FileState.fromMessage) };
+  }
+  const [abi, pkg, version, status, duration, output, files] = data;
+  return { abi, pkg, version, status, duration, output, files: files.map(FileState.fromMessage) };
 }
 
 runTask(async (ctx) => {
@@ -60,79 +86,108 @@ runTask(async (ctx) => {
   architect.connect(ARCHITECT_CONTROL);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
+  const intake = new BuildIntake(oracle, fs, web, architect, ctx.log);
   let current: Import | null = null;
 
-  const sendFile = async (imp: Import): Promise<ChaseReply> => {
-    const file = imp.build.files.get(imp.build.nextFile!)!;
-    const reply = await fs.call("EXPECT", [IMPORTER_ID, file.asMessage()]);
-    if (reply.msg === "ERROR") {
-      current = null;
-      return ["ERROR", reply.data];
-    }
-    return ["SEND", file.filename];
-  };
-
-  const importBuild = async (
-    client: string,
-    data: Extract<ChaseRequest, { msg: "IMPORT" }>["data"],
-  ): Promise<ChaseReply> => {
-    if (current && current.client !== client && Date.now() - current.lastSeen < IMPORT_IDLE_MS) {
-      return ["ERROR", "another import is in progress; try again when it has finished"];
-    }
+  /** Ends the import in progress, dropping what was sent of it. */
+  const drop = async (): Promise<void> => {
+    if (current) await intake.abort(IMPORTER_ID);
     current = null;
-    const [abi, pkg, version, status, duration, output, files] = data;
-    if (!status) return ["ERROR", "importing a failed build is not supported"];
-    if (files.length === 0) return ["ERROR", "no files listed"];
-    if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
-    if (!await oracle.versionExists(pkg, version)) {
-      return ["ERROR", `unknown version ${version} of ${pkg}`];
-    }
-    let abiTag = abi;
-    if (abiTag === null) {
-      const abis = [...await oracle.buildAbis()].sort();
-      if (abis.length === 0) return ["ERROR", "no build ABI is configured, so give one (--abi)"];
-      abiTag = abis[0]!;
-    }
-    const build = new BuildState(
-      IMPORTER_ID,
-      pkg,
-      version,
-      abiTag,
-      true,
-      duration,
-      output,
-      files.map((f) => FileState.fromMessage(f)),
-    );
-    current = { client, build, attempts: 0, lastSeen: Date.now() };
-    ctx.log.info(`importing ${pkg} ${version} for ${abiTag}: ${files.length} file(s)`);
-    return await sendFile(current);
   };
 
-  const sent = async (client: string): Promise<ChaseReply> => {
-    const imp = current;
-    if (!imp || imp.client !== client) return ["ERROR", "SENT, but no import is in progress"];
-    imp.lastSeen = Date.now();
-    const build = imp.build;
-    const file = build.files.get(build.nextFile!)!;
-    const reply = await fs.call("VERIFY", [IMPORTER_ID, build.package_]);
-    if (reply.msg === "ERROR") {
-      if (++imp.attempts >= MAX_ATTEMPTS) {
-        current = null;
-        return ["ERROR", `${reply.data} (${MAX_ATTEMPTS} attempts)`];
+  /** Runs a step of an import: a refusal ends it with ERROR. */
+  const step = async (fn: () => Promise<ChaseReply>): Promise<ChaseReply> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      ctx.log.warning(`refused an import: ${e.message}`);
+      await drop();
+      return ["ERROR", e.message];
+    }
+  };
+
+  const importBuild = (client: string, data: ImportMessage): Promise<ChaseReply> =>
+    step(async () => {
+      if (current && current.client !== client && Date.now() - current.lastSeen < IMPORT_IDLE_MS) {
+        return ["ERROR", "another import is in progress; try again when it has finished"];
       }
-      return await sendFile(imp);
+      await drop();
+      const { abi, pkg, version, status, duration, output, files } = importRequest(data);
+      if (!status) return ["ERROR", "importing a failed build is not supported"];
+      if (files.length === 0) return ["ERROR", "no files listed"];
+      if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
+      if (!await oracle.versionExists(pkg, version)) {
+        return ["ERROR", `unknown version ${version} of ${pkg}`];
+      }
+      const abis = [...await oracle.buildAbis()].sort();
+      const abiTag = abi ?? abis[0];
+      if (abiTag === undefined) {
+        return ["ERROR", "no build ABI is configured (piw-abi add one), so the build has none"];
+      }
+      if (!abis.includes(abiTag)) {
+        return ["ERROR", `${abiTag} is not a build ABI (they are: ${abis.join(", ") || "none"})`];
+      }
+      const build = new BuildState(
+        IMPORTER_ID,
+        pkg,
+        version,
+        abiTag,
+        true,
+        duration,
+        output,
+        files,
+      );
+      current = {
+        client,
+        intake: await intake.begin(IMPORTER_ID, build),
+        attempts: 0,
+        lastSeen: Date.now(),
+      };
+      ctx.log.info(`importing ${pkg} ${version} for ${abiTag}: ${files.length} file(s)`);
+      return ["SEND", await intake.expect(current.intake)];
+    });
+
+  const sent = (client: string): Promise<ChaseReply> =>
+    step(async () => {
+      const imp = current;
+      if (!imp || imp.client !== client) return ["ERROR", "SENT, but no import is in progress"];
+      imp.lastSeen = Date.now();
+      const again = await intake.verify(imp.intake);
+      if (again !== null) {
+        if (++imp.attempts >= MAX_ATTEMPTS) {
+          throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`);
+        }
+      } else {
+        imp.attempts = 0;
+      }
+      const build = imp.intake.build;
+      if (!build.transfersDone) return ["SEND", await intake.expect(imp.intake)];
+      current = null;
+      const buildId = await intake.publish(imp.intake, build);
+      ctx.log.info(`imported ${build.package_} ${build.version} as build ${buildId}`);
+      return ["DONE"];
+    });
+
+  const abi = async (
+    request: Extract<ChaseRequest, { msg: "ABI" }>["data"],
+  ): Promise<ChaseReply> => {
+    const [action, tag] = request;
+    if (action === "add" && await oracle.addBuildAbi(tag)) {
+      ctx.log.info(`${tag} is a build ABI now`);
+    } else if (action === "remove") {
+      if (!await oracle.deleteBuildAbi(tag)) return ["ERROR", `${tag} is not a build ABI`];
+      ctx.log.info(`${tag} is not a build ABI any more`);
+    } else if (action === "skip") {
+      if (!await oracle.skipBuildAbi(tag, request[2])) {
+        return ["ERROR", `${tag} is not a build ABI`];
+      }
+      ctx.log.info(request[2] ? `${tag} is skipped: ${request[2]}` : `${tag} is built again`);
     }
-    file.verified(verifiedFile.parse(reply.data));
-    imp.attempts = 0;
-    if (!build.transfersDone) return await sendFile(imp);
-    current = null;
-    const buildId = await oracle.logBuild(build);
-    build.logged(buildId);
-    await web.send(encodeMessage(toWeb, "LOG", [buildId, build.output]));
-    await web.send(encodeMessage(toWeb, "PKGBOTH", build.package_));
-    await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
-    ctx.log.info(`imported ${build.package_} ${build.version} as build ${buildId}`);
-    return ["DONE"];
+    if (action !== "list") {
+      await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
+    }
+    return ["ABIS", await oracle.listBuildAbis()];
   };
 
   const remove = async (pkg: string, version: string, skip: string): Promise<ChaseReply> => {
@@ -193,6 +248,8 @@ runTask(async (ctx) => {
           return await remove(...r.data);
         case "REBUILD":
           return await rebuild(r.data[0], r.data[1]);
+        case "ABI":
+          return await abi(r.data);
       }
     },
     onError: (e) => ["ERROR", errorMessage(e)],

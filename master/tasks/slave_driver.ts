@@ -2,16 +2,25 @@
  * The Slave Driver (manual 11.3.5, WIRE.md): speaks to the build slaves on the slave queue (a
  * ROUTER, default tcp://*:5555), hands each idle slave a build from the Architect's queue for its
  * ABI, has the File Juggler fetch and verify the wheels, and logs each build through the Oracle
- * only once its files are verified, so the index never links a missing file.
+ * only once its files are verified and published, so the index never links a missing file.
+ *
+ * Nothing a slave says is believed unchecked: a build's files must be wheels of the build's own
+ * project, version and ABI (their names, then their METADATA once they arrive), none may be a
+ * file another version published, and anything else refuses the build (DIE, logged, nothing
+ * written). Build ABIs are the operator's: a slave of another ABI is told SLEEP. What slaves can
+ * make the master keep is bounded: at most {@linkcode MAX_SLAVES} are known at once, a slave's
+ * timeout is cut to {@linkcode MAX_SLAVE_TIMEOUT}, and a slave whose connection closes is
+ * forgotten at once, its build going back to the queue.
  *
  * An IDLE with nothing to build is held (up to {@linkcode IDLE_HOLD_MS}) rather than answered
  * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. Every reply
- * is echoed to the monitors (SLAVE on the status queue).
+ * is echoed to the monitors (SLAVE on the status queue; HELLO with the slave's data on joining).
  *
  * @module
  */
 
 import type { CborValue } from "../../shared/cbor.ts";
+import { Duration } from "../../shared/duration.ts";
 import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
@@ -28,25 +37,32 @@ import {
   slaveDriver,
   slaveDriverControl,
   theArchitect,
-  theScribe,
-  verifiedFile,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState, SlaveState } from "../../shared/states.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
+import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
 import { eachDecoded, eachMessage, isClosed } from "../../shared/receive.ts";
 import { ARCHITECT_CONTROL, INTERNAL_STATUS, runTask, type TaskContext } from "../task.ts";
 
-const toArchitect = reverse(architectControl);
-const toWeb = reverse(theScribe);
 const fromArchitect = reverse(theArchitect);
 
 /** How long an IDLE with nothing to build waits for work before the answer is SLEEP. */
 export const IDLE_HOLD_MS = 10_000;
 /** How long a finished build is kept out of the queue (the Architect may not have seen it). */
 const RECENT_MS = 120_000;
+/** The most slaves known at once; a HELLO beyond them is dropped (and logged). */
+export const MAX_SLAVES = 1000;
+/** The longest build timeout a slave may name: a longer one is cut to this. */
+export const MAX_SLAVE_TIMEOUT = Duration.of({ hours: 24 });
+/** How many times a file that fails to verify is asked for again before the build is refused. */
+const MAX_ATTEMPTS = 3;
+/** At most this many distinct ABIs that are not build ABIs are each logged once. */
+const MAX_UNKNOWN_ABIS_LOGGED = 100;
+/** Dropped HELLOs are logged at most this often. */
+const DROPPED_LOG_MS = 60_000;
 
 type SlaveMessage = Message<typeof slaveDriver.recv>;
 type ReplyName = keyof typeof slaveDriver.send & string;
@@ -61,26 +77,30 @@ interface Slave {
   held: ReturnType<typeof setTimeout> | undefined;
   /** When the last reply was sent (a replay to the monitors says so, not "now"). */
   replied: Timestamp;
+  /** The successful build being taken in, once its files were checked. */
+  intake: Intake | null;
+  /** Failed verifications of the file being sent. */
+  attempts: number;
 }
 
 class Driver {
   readonly slaves = new Map<string, Slave>();
   readonly byId = new Map<number, Slave>();
-  queue = new Map<string, [string, string][]>();
+  /** The build queue per build ABI; null until the Architect first sent it. */
+  queue: Map<string, [string, string][]> | null = null;
   readonly active = new Set<string>();
   readonly recent = new Map<string, number>();
-  /** The build ABIs known to be registered. */
-  readonly abis = new Set<string>();
+  /** ABIs slaves asked for that are not build ABIs, each logged once. */
+  readonly unknownAbis = new Set<string>();
+  /** HELLOs dropped since the last log line about them, and when that was. */
+  dropped = { count: 0, logged: 0 };
   nextId = 1;
 
   constructor(
     readonly ctx: TaskContext,
     readonly router: Router,
-    readonly oracle: OracleClient,
-    readonly fs: RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>,
-    readonly web: Push,
+    readonly intake: BuildIntake,
     readonly status: Push,
-    readonly architect: Push,
   ) {}
 
   buildKey(pkg: string, version: string, abi: string): string {
@@ -111,46 +131,78 @@ class Driver {
     // On joining, deployed monitors are told HELLO with the slave's HELLO data (not ACK)
     if (msg === "ACK") {
       await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.replied);
-    } else {await this.publish(
-        slave,
-        msg,
-        data === undefined ? NO_DATA : data as CborValue,
-        slave.replied,
-      );}
+    } else {
+      const echoed = data === undefined ? NO_DATA : data as CborValue;
+      await this.publish(slave, msg, echoed, slave.replied);
+    }
     if (msg === "DIE") this.forget(slave);
   }
 
+  /** Forgets a slave: its build goes back to the queue and its files are dropped. */
   forget(slave: Slave): void {
     clearTimeout(slave.held);
     slave.held = undefined;
-    const build = slave.state.build;
-    if (build?.status && !build.transfersDone) {
-      this.fs.call("ABORT", slave.state.slaveId).catch(() => {});
-    }
+    if (slave.intake) this.intake.abort(slave.state.slaveId);
     if (slave.task) this.active.delete(this.buildKey(...slave.task, slave.state.nativeAbi));
     this.slaves.delete(encodeHex(slave.address));
     this.byId.delete(slave.state.slaveId);
   }
 
-  refreshQueue(): void {
-    this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
+  /** A slave's connection closed: it is gone, whatever it was doing. */
+  async left(address: Uint8Array): Promise<void> {
+    const slave = this.slaves.get(encodeHex(address));
+    if (!slave) return;
+    const doing = slave.task ? `; ${slave.task.join(" ")} goes back to the queue` : "";
+    this.ctx.log.info(`slave ${slave.state.slaveId} (${slave.state.label}) went away${doing}`);
+    await this.publish(slave, "BYE", NO_DATA);
+    this.forget(slave);
+    if (slave.task) await this.wake();
+  }
+
+  /** Takes a new queue from the Architect, saying when the build ABIs change. */
+  async newQueue(queue: Map<string, [string, string][]>): Promise<void> {
+    const before = this.queue ? [...this.queue.keys()].sort().join(", ") : null;
+    const after = [...queue.keys()].sort().join(", ");
+    if (before !== after) {
+      if (after) this.ctx.log.info(`build ABIs: ${after}`);
+      else this.ctx.log.warning("no build ABIs: add one with piw-abi add TAG (e.g. cp311)");
+      this.unknownAbis.clear();
+    }
+    this.queue = queue;
+    await this.wake();
   }
 
   /** The next build for an ABI that nobody is doing, or null. */
   nextBuild(abi: string): [string, string] | null {
     const now = Date.now();
     for (const [k, until] of this.recent) if (until < now) this.recent.delete(k);
-    for (const [pkg, version] of this.queue.get(abi) ?? []) {
+    for (const [pkg, version] of this.queue?.get(abi) ?? []) {
       const k = this.buildKey(pkg, version, abi);
       if (!this.active.has(k) && !this.recent.has(k)) return [pkg, version];
     }
     return null;
   }
 
+  /** Whether the slave's ABI is a build ABI; the first time one is not, that is logged. */
+  buildsFor(slave: Slave): boolean {
+    const abi = slave.state.nativeAbi;
+    if (this.queue === null || this.queue.has(abi)) return true;
+    if (!this.unknownAbis.has(abi) && this.unknownAbis.size < MAX_UNKNOWN_ABIS_LOGGED) {
+      this.unknownAbis.add(abi);
+      this.ctx.log.warning(
+        `slave ${slave.state.slaveId} (${slave.state.label}) builds for ${abi}, which is not a ` +
+          "build ABI: it is told to sleep (piw-abi add it to build for it)",
+      );
+    }
+    return false;
+  }
+
   /** Answers a held or new IDLE: DIE, SLEEP, a BUILD, or nothing yet (held). */
   async idle(slave: Slave, holding: boolean): Promise<void> {
     if (slave.state.killed) return await this.reply(slave, "DIE");
-    const build = this.ctx.paused ? null : this.nextBuild(slave.state.nativeAbi);
+    const build = this.ctx.paused || !this.buildsFor(slave)
+      ? null
+      : this.nextBuild(slave.state.nativeAbi);
     if (build) {
       clearTimeout(slave.held);
       slave.held = undefined;
@@ -161,7 +213,8 @@ class Driver {
       );
       return await this.reply(slave, "BUILD", build);
     }
-    if (!holding || this.ctx.paused) {
+    const buildAbi = this.queue?.has(slave.state.nativeAbi) ?? true;
+    if (!holding || this.ctx.paused || !buildAbi) {
       clearTimeout(slave.held);
       slave.held = undefined;
       return await this.reply(slave, "SLEEP");
@@ -180,27 +233,47 @@ class Driver {
     }
   }
 
-  async handle(address: Uint8Array, m: SlaveMessage): Promise<void> {
-    let slave = this.slaves.get(encodeHex(address));
-    if (m.msg === "HELLO") {
-      if (slave) this.forget(slave);
-      const state = SlaveState.fromHello(this.nextId++, address, m.data);
-      slave = { state, address, task: null, held: undefined, replied: state.firstSeen };
-      this.slaves.set(encodeHex(address), slave);
-      this.byId.set(state.slaveId, slave);
-      state.received("HELLO");
-      this.ctx.log.info(
-        `slave ${state.slaveId} (${state.label}) joined: ${state.nativePyVersion} ${state.nativeAbi} ${state.nativePlatform}`,
-      );
-      if (!this.abis.has(state.nativeAbi)) {
-        if (await this.oracle.addBuildAbi(state.nativeAbi)) {
-          this.ctx.log.info(`${state.nativeAbi} is a build ABI now`);
-          this.refreshQueue();
-        }
-        this.abis.add(state.nativeAbi);
+  async hello(address: Uint8Array, data: Extract<SlaveMessage, { msg: "HELLO" }>["data"]) {
+    const key = encodeHex(address);
+    const known = this.slaves.get(key);
+    if (known) this.forget(known);
+    else if (this.slaves.size >= MAX_SLAVES) {
+      this.dropped.count++;
+      if (Date.now() - this.dropped.logged >= DROPPED_LOG_MS) {
+        this.ctx.log.warning(
+          `${MAX_SLAVES} slaves are known already: dropped ${this.dropped.count} HELLO(s)`,
+        );
+        this.dropped = { count: 0, logged: Date.now() };
       }
-      return await this.reply(slave, "ACK", [state.slaveId, this.ctx.options.pypiSimple]);
+      return;
     }
+    const [timeout, ...rest] = data;
+    const state = SlaveState.fromHello(this.nextId++, address, [
+      timeout.compare(MAX_SLAVE_TIMEOUT) > 0 ? MAX_SLAVE_TIMEOUT : timeout,
+      ...rest,
+    ]);
+    const slave: Slave = {
+      state,
+      address,
+      task: null,
+      held: undefined,
+      replied: state.firstSeen,
+      intake: null,
+      attempts: 0,
+    };
+    this.slaves.set(key, slave);
+    this.byId.set(state.slaveId, slave);
+    state.received("HELLO");
+    this.ctx.log.info(
+      `slave ${state.slaveId} (${state.label}) joined: ${state.nativePyVersion} ${state.nativeAbi} ${state.nativePlatform}` +
+        (state.timeout === timeout ? "" : ` (its timeout ${timeout} cut to ${state.timeout})`),
+    );
+    return await this.reply(slave, "ACK", [state.slaveId, this.ctx.options.pypiSimple]);
+  }
+
+  async handle(address: Uint8Array, m: SlaveMessage): Promise<void> {
+    if (m.msg === "HELLO") return await this.hello(address, m.data);
+    const slave = this.slaves.get(encodeHex(address));
     if (!slave) {
       this.ctx.log.debug(`ignoring ${m.msg} from an unknown slave`);
       return;
@@ -215,7 +288,9 @@ class Driver {
     if (m.msg === "BYE") {
       this.ctx.log.info(`slave ${slave.state.slaveId} (${slave.state.label}) said goodbye`);
       await this.publish(slave, "BYE", NO_DATA);
-      return this.forget(slave);
+      this.forget(slave);
+      if (slave.task) await this.wake();
+      return;
     }
     if (!expected[m.msg]!.includes(slave.state.reply)) {
       this.ctx.log.warning(
@@ -223,93 +298,97 @@ class Driver {
       );
       return await this.reply(slave, "DIE");
     }
-    switch (m.msg) {
-      case "IDLE":
-        slave.state.build = null;
-        if (slave.task) {
-          this.active.delete(this.buildKey(...slave.task, slave.state.nativeAbi));
-          slave.task = null;
-        }
-        return await this.idle(slave, true);
-      case "BUILT":
-        return await this.built(slave, m.data);
-      case "SENT":
-        return await this.sent(slave);
+    try {
+      switch (m.msg) {
+        case "IDLE":
+          slave.state.build = null;
+          slave.intake = null;
+          if (slave.task) {
+            this.active.delete(this.buildKey(...slave.task, slave.state.nativeAbi));
+            slave.task = null;
+          }
+          return await this.idle(slave, true);
+        case "BUILT":
+          return await this.built(slave, m.data);
+        case "SENT":
+          return await this.sent(slave);
+      }
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      const [pkg, version] = slave.task!;
+      this.ctx.log.warning(
+        `slave ${slave.state.slaveId} (${slave.state.label}): refused its build of ${pkg} ` +
+          `${version}: ${e.message}`,
+      );
+      await this.reply(slave, "DIE");
     }
   }
 
   async built(slave: Slave, data: Extract<SlaveMessage, { msg: "BUILT" }>["data"]): Promise<void> {
     const [status, duration, output, files] = data;
     const [pkg, version] = slave.task!;
-    // (each a wheel by its name, none twice: the protocol's schema saw to that)
-    const states = files.map((f) => FileState.fromMessage(f));
+    // a failed build's files are not looked at (nor recorded)
+    const states = status ? files.map((f) => FileState.fromMessage(f)) : [];
     const build = new BuildState(
       slave.state.slaveId,
       pkg,
       version,
       slave.state.nativeAbi,
-      status && states.length > 0,
+      states.length > 0,
       duration,
       output,
       states,
     );
+    slave.intake = build.status ? await this.intake.begin(slave.state.slaveId, build) : null;
     slave.state.build = build;
+    slave.attempts = 0;
     this.ctx.log.info(
       `slave ${slave.state.slaveId}: ${pkg} ${version} ${
         build.status ? "built" : "failed"
       } in ${duration}`,
     );
-    if (!build.status) return await this.commit(slave, build);
-    return await this.send(slave, build);
-  }
-
-  /** Asks the File Juggler to expect the next file, and the slave to send it. */
-  async send(slave: Slave, build: BuildState): Promise<void> {
-    const next = build.files.get(build.nextFile!)!;
-    const reply = await this.fs.call("EXPECT", [slave.state.slaveId, next.asMessage()]);
-    if (reply.msg === "ERROR") {
-      this.ctx.log.error(`cannot receive ${next.filename}: ${reply.data}`);
-      return await this.reply(slave, "DIE");
-    }
-    await this.reply(slave, "SEND", next.filename);
+    if (!slave.intake) return await this.commit(slave, build);
+    await this.reply(slave, "SEND", await this.intake.expect(slave.intake));
   }
 
   async sent(slave: Slave): Promise<void> {
-    const build = slave.state.build!;
-    const file = build.files.get(build.nextFile!)!;
-    const reply = await this.fs.call("VERIFY", [slave.state.slaveId, build.package_]);
-    if (reply.msg === "ERROR") {
-      this.ctx.log.warning(
-        `slave ${slave.state.slaveId}: ${file.filename}: ${reply.data}: sending again`,
-      );
-      return await this.send(slave, build);
+    const intake = slave.intake!;
+    const again = await this.intake.verify(intake);
+    if (again !== null) {
+      if (++slave.attempts >= MAX_ATTEMPTS) {
+        throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`);
+      }
+      this.ctx.log.warning(`slave ${slave.state.slaveId}: ${again}: sending again`);
+    } else {
+      slave.attempts = 0;
     }
-    file.verified(verifiedFile.parse(reply.data));
-    if (!build.transfersDone) return await this.send(slave, build);
-    await this.commit(slave, build);
+    if (!intake.build.transfersDone) {
+      return await this.reply(slave, "SEND", await this.intake.expect(intake));
+    }
+    await this.commit(slave, intake.build);
   }
 
-  /** Logs the build, writes its log and pages, and lets the slave clean up. */
+  /**
+   * Publishes the build (files in place, then logged, log and pages written) and lets the slave
+   * clean up.
+   */
   async commit(slave: Slave, build: BuildState): Promise<void> {
     let buildId: number;
     try {
-      buildId = await this.oracle.logBuild(build);
+      buildId = await this.intake.publish(slave.intake, build);
     } catch (e) {
+      if (e instanceof Refused) throw e;
       this.ctx.log.error(
         `cannot log the build of ${build.package_} ${build.version}: ${errorMessage(e)}`,
       );
       return await this.reply(slave, "DIE");
     }
-    build.logged(buildId);
+    slave.intake = null;
     this.ctx.log.info(`logged build ${buildId}: ${build.package_} ${build.version}`);
     this.recent.set(
       this.buildKey(build.package_, build.version, build.abiTag),
       Date.now() + RECENT_MS,
     );
-    await this.web.send(encodeMessage(toWeb, "LOG", [buildId, build.output])).catch(() => {});
-    await this.web.send(encodeMessage(toWeb, build.status ? "PKGBOTH" : "PKGPROJ", build.package_))
-      .catch(() => {});
-    this.refreshQueue();
     await this.reply(slave, "DONE");
   }
 
@@ -319,7 +398,7 @@ class Driver {
     for (const slave of [...this.slaves.values()]) {
       if (slave.held === undefined && slave.state.expired(now)) {
         this.ctx.log.warning(`slave ${slave.state.slaveId} (${slave.state.label}) timed out`);
-        await this.publish(slave, "DIE", NO_DATA);
+        await this.publish(slave, "BYE", NO_DATA);
         this.forget(slave);
       }
     }
@@ -349,7 +428,9 @@ let driver: Driver | undefined;
 
 runTask(
   async (ctx) => {
-    const router = ctx.socket(new Router({ linger: 0, maxMessageSize: 64 * 1024 * 1024 }));
+    const router = ctx.socket(
+      new Router({ linger: 0, maxMessageSize: 64 * 1024 * 1024, notifyDisconnect: true }),
+    );
     await router.bind(ctx.options.slaveQueue);
     const builds = ctx.socket(new Pull());
     builds.connect(ctx.options.buildsQueue);
@@ -361,19 +442,19 @@ runTask(
     architect.connect(ARCHITECT_CONTROL);
     const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
     const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-    const d = new Driver(ctx, router, oracle, fs, web, status, architect);
+    const d = new Driver(ctx, router, new BuildIntake(oracle, fs, web, architect, ctx.log), status);
     driver = d;
     ctx.onPauseChange = () => void d.wake();
     ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
     ctx.ready();
 
     const fromBuilds = eachDecoded(builds, fromArchitect, ctx.log, async (m) => {
-      d.queue = new Map(Object.entries(m.data));
-      await d.wake();
+      await d.newQueue(new Map(Object.entries(m.data)));
     });
 
     const fromSlaves = eachMessage(router, async (frames) => {
       const [address, delimiter, payload] = frames;
+      if (frames.length === 2 && delimiter!.length === 0) return await d.left(address!);
       if (frames.length !== 3 || delimiter!.length !== 0) {
         return ctx.log.warning("dropped a message that is not [identity, '', payload]");
       }

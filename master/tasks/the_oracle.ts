@@ -43,8 +43,12 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.yankVersion(r.data[0], r.data[1], r.msg === "YANKVER") ?? null;
     case "LOGBATCH":
       return await db.logWebRecords(r.data) ?? null;
-    case "LOGBUILD":
-      return await db.logBuild(BuildState.fromMessage(r.data));
+    case "LOGBUILD": {
+      const logged = await db.logBuild(BuildState.fromMessage(r.data));
+      return [logged.buildId, logged.removed];
+    }
+    case "FILEVERS":
+      return await db.fileVersions(r.data) as unknown as CborValue;
     case "DELBUILD":
       return await db.deleteBuilds(...r.data);
     case "PKGFILES":
@@ -61,8 +65,14 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.versionExists(...r.data);
     case "GETABIS":
       return await db.buildAbis();
+    case "LISTABIS":
+      return await db.listBuildAbis();
     case "ADDABI":
       return await db.addBuildAbi(r.data);
+    case "DELABI":
+      return await db.deleteBuildAbi(r.data);
+    case "SKIPABI":
+      return await db.skipBuildAbi(...r.data);
     case "GETPYPI":
       return await db.pypiSerial();
     case "SETPYPI":

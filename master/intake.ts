@@ -1,0 +1,149 @@
+/**
+ * Taking in a build from a peer, the same for a build slave (the Slave Driver) and piw-import
+ * (Mr. Chase): check the files it names against the build, have the File Juggler receive and
+ * verify each, then publish them all and log the build, in that order, so that nothing a peer
+ * sends is written unless all of it is the build's own, and no build is listed before its files
+ * are in place.
+ *
+ * @module
+ */
+
+import type { Logger } from "../shared/log.ts";
+import {
+  architectControl,
+  encodeMessage,
+  type fileJugglerFs,
+  reverse,
+  theScribe,
+  verifiedFile,
+} from "../shared/protocols.ts";
+import type { BuildState } from "../shared/states.ts";
+import { wheelRefusal } from "../shared/wheel.ts";
+import type { Push } from "../shared/zmq/mod.ts";
+import type { OracleClient } from "./oracle_client.ts";
+import type { RpcClient } from "./rpc.ts";
+
+const toArchitect = reverse(architectControl);
+const toWeb = reverse(theScribe);
+
+/** Raised when a build must be refused: the peer is told so, and nothing of it is written. */
+export class Refused extends Error {
+  override name = "Refused";
+}
+
+/** The File Juggler's file-system queue, as a client. */
+export type FsClient = RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>;
+
+/** A build being taken in: it, and the names of its files that may replace published ones. */
+export interface Intake {
+  /** The build. */
+  readonly build: BuildState;
+  /** The sender's id on the file queue (the slave id; 0 for piw-import). */
+  readonly sender: number;
+  /** Names of the build's files that the version published already (a rebuild may replace). */
+  readonly replaceable: readonly string[];
+}
+
+/** What the Slave Driver and Mr. Chase share to take builds in. */
+export class BuildIntake {
+  /** Takes builds in through these queues. */
+  constructor(
+    readonly oracle: OracleClient,
+    readonly fs: FsClient,
+    readonly web: Push,
+    readonly architect: Push,
+    readonly log: Logger,
+  ) {}
+
+  /**
+   * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
+   * project, version and ABI by its name, and none may be a file another version published.
+   * Raises {@linkcode Refused} otherwise.
+   */
+  async begin(sender: number, build: BuildState): Promise<Intake> {
+    for (const file of build.files.values()) {
+      const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
+      if (why) throw new Refused(why);
+    }
+    const replaceable: string[] = [];
+    for (const [name, [pkg, version]] of await this.oracle.fileVersions([...build.files.keys()])) {
+      if (pkg !== build.package_ || version !== build.version) {
+        throw new Refused(`${name} is a file of ${pkg} ${version}, published already`);
+      }
+      replaceable.push(name);
+    }
+    return { build, sender, replaceable };
+  }
+
+  /** Has the File Juggler expect the build's next file; resolves to its name. */
+  async expect(intake: Intake): Promise<string> {
+    const { build } = intake;
+    const next = build.files.get(build.nextFile!)!;
+    const reply = await this.fs.call("EXPECT", [
+      intake.sender,
+      build.package_,
+      build.version,
+      next.asMessage(),
+    ]);
+    if (reply.msg !== "OK") throw new Refused(`cannot receive ${next.filename}: ${reply.data}`);
+    return next.filename;
+  }
+
+  /**
+   * Has the File Juggler verify the file just sent: resolves to null when it did (it is marked
+   * transferred), or to why it must be sent again; raises {@linkcode Refused} when it is not a
+   * file of the build at all.
+   */
+  async verify(intake: Intake): Promise<string | null> {
+    const { build } = intake;
+    const file = build.files.get(build.nextFile!)!;
+    const reply = await this.fs.call("VERIFY", intake.sender);
+    if (reply.msg === "REFUSED") throw new Refused(reply.data);
+    if (reply.msg === "ERROR") return reply.data;
+    file.verified(verifiedFile.parse(reply.data));
+    return null;
+  }
+
+  /** Drops whatever the sender sent of a build that will not be published. */
+  async abort(sender: number): Promise<void> {
+    await this.fs.call("ABORT", sender).catch(() => {});
+  }
+
+  /**
+   * Publishes a build: its verified files put in place (a successful build), then the build
+   * logged, the files of builds it replaced removed, its log and pages written, and the queue
+   * refreshed. Resolves to the build's id. Raises {@linkcode Refused} when the files cannot be
+   * put in place, and the database's error when the build cannot be logged (its new files are
+   * taken away again).
+   */
+  async publish(intake: Intake | null, build: BuildState): Promise<number> {
+    if (intake) {
+      const placed = await this.fs.call("COMMIT", [intake.sender, [...intake.replaceable]]);
+      if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
+    }
+    let logged;
+    try {
+      logged = await this.oracle.logBuild(build);
+    } catch (e) {
+      const unlisted = [...build.files.keys()].filter((f) => !intake?.replaceable.includes(f));
+      await this.removeFiles(build.package_, unlisted);
+      throw e;
+    }
+    build.logged(logged.buildId);
+    await this.removeFiles(build.package_, logged.removed);
+    await this.web.send(encodeMessage(toWeb, "LOG", [logged.buildId, build.output]))
+      .catch(() => {});
+    await this.web.send(encodeMessage(toWeb, build.status ? "PKGBOTH" : "PKGPROJ", build.package_))
+      .catch(() => {});
+    await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
+    return logged.buildId;
+  }
+
+  /** Deletes published files no build holds any more. */
+  async removeFiles(pkg: string, names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const reply = await this.fs.call("REMOVE", [pkg, name]);
+      if (reply.msg !== "OK") this.log.warning(`cannot remove ${name}: ${reply.data}`);
+    }
+  }
+}
