@@ -24,7 +24,6 @@ import { Duration } from "../../shared/duration.ts";
 import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
-  architectControl,
   decodeMessage,
   encodeMessage,
   encodeNamedMessage,
