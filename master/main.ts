@@ -170,6 +170,17 @@ class Master {
   }
 }
 
+/**
+ * Lets the master's group use an ipc:// queue (the monitors' control and status queues), as
+ * deployed masters do: a monitor run by another user of the group may connect to it.
+ */
+async function groupWritable(endpoint: string): Promise<void> {
+  if (!endpoint.startsWith("ipc://")) return;
+  const path = endpoint.slice("ipc://".length);
+  const { mode } = await Deno.stat(path);
+  if (mode !== null) await Deno.chmod(path, (mode & 0o7777) | 0o020);
+}
+
 async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
@@ -181,7 +192,7 @@ async function main(): Promise<number> {
   const master = new Master(options, taskPermissions(options));
 
   const status = new Publisher({ linger: 0 });
-  await status.bind(options.statusQueue);
+  await groupWritable(await status.bind(options.statusQueue));
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);
   const relaying = eachMessage(internal, (frames) => status.send(frames).catch(() => {}));
@@ -195,7 +206,7 @@ async function main(): Promise<number> {
     (frames) => status.send(frames, ours).catch(() => {}),
   );
   const control = new Pull();
-  await control.bind(options.controlQueue);
+  await groupWritable(await control.bind(options.controlQueue));
   const stats = new Push({ linger: 0, sendTimeout: 1000 });
   stats.connect(options.statsQueue);
 

@@ -9,15 +9,17 @@
  * @module
  */
 
+import type { Duration } from "../shared/duration.ts";
 import { Argument } from "commander";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { TAG } from "../shared/wheel.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue } from "./import_queue.ts";
+import { ImportQueue, importQueueOptions } from "./import_queue.ts";
 
 /** piw-abi's options. */
 interface Options extends CommonOptions {
   importQueue: string;
+  timeout: Duration;
 }
 
 const log = new Logger("piw-abi");
@@ -37,26 +39,24 @@ function tag(text: string): string {
 }
 
 function command() {
-  return toolCommand(
-    "piw-abi",
-    "List, add, remove or skip the ABIs the farm builds for (e.g. cp311). This must run on the " +
-      "same machine as piw-master.",
-  )
-    .addArgument(
-      new Argument(
-        "<action>",
-        "list: show every build ABI; add: build for ABI from now on; remove: stop building " +
-          "for ABI and forget its queue (its builds stay); skip: keep ABI but build nothing " +
-          "new for it; unskip: build for a skipped ABI again",
-      ).choices(ACTIONS),
+  return importQueueOptions(
+    toolCommand(
+      "piw-abi",
+      "List, add, remove or skip the ABIs the farm builds for (e.g. cp311). This must run on the " +
+        "same machine as piw-master.",
     )
-    .argument("[abi]", "the ABI tag (for add, remove, skip and unskip)", parsed(tag))
-    .argument("[reason]", "for skip: why (shown in the list)")
-    .option(
-      "--import-queue <ADDR>",
-      "the address of the queue used by piw-abi (this should always be an ipc address)",
-      DEFAULT_IMPORT_QUEUE,
-    );
+      .addArgument(
+        new Argument(
+          "<action>",
+          "list: show every build ABI; add: build for ABI from now on; remove: stop building " +
+            "for ABI and forget its queue (its builds stay); skip: keep ABI but build nothing " +
+            "new for it; unskip: build for a skipped ABI again",
+        ).choices(ACTIONS),
+      )
+      .argument("[abi]", "the ABI tag (for add, remove, skip and unskip)", parsed(tag))
+      .argument("[reason]", "for skip: why (shown in the list)"),
+    "piw-abi",
+  );
 }
 
 /** Runs piw-abi; resolves to the exit status. */
@@ -73,7 +73,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     return 2;
   }
   try {
-    await using queue = new ImportQueue(opts.importQueue);
+    await using queue = new ImportQueue(opts.importQueue, opts.timeout);
     const reply = action === "list"
       ? await queue.request("ABI", ["list"])
       : action === "skip" || action === "unskip"

@@ -1,6 +1,8 @@
 /**
  * piw-import (manual chapter 7): registers wheels built elsewhere as one build of a package
- * version and uploads them to the master. It sends IMPORT on the import queue; the master
+ * version and uploads them to the master. It sends IMPORT on the import queue in the layout the
+ * deployed piw-import sends (WIRE.md: `[0, package, version, abi_tag, status, duration,
+ * output, [file, ...]]`, so it works with a Python master too); the master
  * answers SEND for each file, which goes over the file queue as slave 0 (a progress bar on a
  * terminal), then SENT; DONE once every file arrived and verified, ERROR with the reason
  * otherwise. The exit code is 0 only when the build was registered and every file uploaded,
@@ -22,7 +24,7 @@ import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
 import { DEFAULT_FILE_QUEUE, sendFile } from "../shared/file_sender.ts";
 import { metadataField, readWheelMetadata } from "../shared/wheel_metadata.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
+import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** piw-import's options. */
@@ -35,6 +37,7 @@ interface Options extends CommonOptions {
   yes?: boolean;
   delete?: boolean;
   importQueue: string;
+  timeout: Duration;
   fileQueue: string;
 }
 
@@ -45,6 +48,11 @@ const DEFAULT_OUTPUT = "Imported manually with piw-import";
 
 const log = new Logger("piw-import");
 
+/** Raised for what the command line gets wrong (exit status 2). */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
 function nonNegative(text: string): Duration {
   const d = Duration.parse(text);
   if (d.micros < 0) throw new RangeError("a build cannot take a negative time");
@@ -52,52 +60,50 @@ function nonNegative(text: string): Duration {
 }
 
 function command() {
-  return toolCommand(
+  return importQueueOptions(
+    toolCommand(
+      "piw-import",
+      "Import the specified wheel(s) into the piwheels database and file system, as one build. " +
+        "This must run on the same machine as piw-master.",
+    )
+      .argument("<files...>", "the wheel(s) to import; several files are registered as one build")
+      .option(
+        "--package <PACKAGE>",
+        "the name of the package to import; if omitted, the name the first wheel gives itself " +
+          "(or its file name's)",
+      )
+      .option(
+        "--package-version <VERSION>",
+        "the version of the package to import; if omitted, derived from the first wheel",
+      )
+      .option(
+        "--abi <ABI>",
+        "the build ABI the build was for (one the master builds for); if omitted, the first " +
+          "wheel's ABI tag, which a pure ('none') or 'abi3' wheel does not give: name it then",
+      )
+      .option(
+        "--duration <DURATION>",
+        "the time taken to build the package, e.g. 90s or 1h30m",
+        parsed(nonNegative),
+        Duration.ZERO,
+      )
+      .option(
+        "--output <FILE>",
+        "the file containing the build output to store; if omitted, a message saying the build " +
+          "was imported is stored",
+      )
+      .option("-y, --yes", "run non-interactively; never prompt during operation")
+      .option(
+        "-d, --delete",
+        "remove the file(s) after a successful import; if the import fails, no file is removed",
+      )
+      .option(
+        "--file-queue <ADDR>",
+        "the address of the master's file queue, which the files are uploaded to",
+        DEFAULT_FILE_QUEUE,
+      ),
     "piw-import",
-    "Import the specified wheel(s) into the piwheels database and file system, as one build. " +
-      "This must run on the same machine as piw-master.",
-  )
-    .argument("<files...>", "the wheel(s) to import; several files are registered as one build")
-    .option(
-      "--package <PACKAGE>",
-      "the name of the package to import; if omitted, the name the first wheel gives itself " +
-        "(or its file name's)",
-    )
-    .option(
-      "--package-version <VERSION>",
-      "the version of the package to import; if omitted, derived from the first wheel",
-    )
-    .option(
-      "--abi <ABI>",
-      "the ABI the build was for; if omitted, the first wheel's ABI tag (the master's default " +
-        "build ABI for 'none' and 'abi3' wheels)",
-    )
-    .option(
-      "--duration <DURATION>",
-      "the time taken to build the package, e.g. 90s or 1h30m",
-      parsed(nonNegative),
-      Duration.ZERO,
-    )
-    .option(
-      "--output <FILE>",
-      "the file containing the build output to store; if omitted, a message saying the build " +
-        "was imported is stored",
-    )
-    .option("-y, --yes", "run non-interactively; never prompt during operation")
-    .option(
-      "-d, --delete",
-      "remove the file(s) after a successful import; if the import fails, no file is removed",
-    )
-    .option(
-      "--import-queue <ADDR>",
-      "the address of the queue used by piw-import (this should always be an ipc address)",
-      DEFAULT_IMPORT_QUEUE,
-    )
-    .option(
-      "--file-queue <ADDR>",
-      "the address of the master's file queue, which the files are uploaded to",
-      DEFAULT_FILE_QUEUE,
-    );
+  );
 }
 
 /** A wheel to import: where it is and its file state. */
@@ -133,10 +139,10 @@ async function packageOf(wheel: Wheel): Promise<[string, string]> {
   return [name ?? wheel.state.packageTag, version ?? wheel.state.packageVersionTag];
 }
 
-/** The build ABI from the first wheel: its ABI tag, or null (the master's default). */
+/** The build ABI from the first wheel: its ABI tag, or null when it names none. */
 function abiOf(wheel: Wheel): string | null {
   const abi = wheel.state.abiTag;
-  return abi === "none" || abi === "abi3" ? null : abi;
+  return abi === "none" || abi === "abi3" || abi.includes(".") ? null : abi;
 }
 
 /** Uploads one file, with a progress bar on a terminal. */
@@ -159,7 +165,7 @@ async function upload(wheel: Wheel, fileQueue: string, bar: boolean): Promise<vo
 
 /** The build piw-import registers. */
 interface Build {
-  abi: string | null;
+  abi: string;
   pkg: string;
   version: string;
   output: string;
@@ -170,11 +176,12 @@ interface Build {
 async function register(opts: Options, build: Build): Promise<string | null> {
   const byName = new Map(build.wheels.map((w) => [w.state.filename, w]));
   const bar = Deno.stderr.isTerminal() && levelsFor(opts) !== "warning";
-  await using queue = new ImportQueue(opts.importQueue);
+  await using queue = new ImportQueue(opts.importQueue, opts.timeout);
   let reply = await queue.request("IMPORT", [
-    build.abi,
+    IMPORTER_ID,
     build.pkg,
     build.version,
+    build.abi,
     true,
     opts.duration,
     build.output,
@@ -219,8 +226,15 @@ async function prepare(opts: Options, paths: string[]): Promise<Build> {
   }
   const first = wheels[0]!;
   const [pkg, version] = await packageOf(first);
+  const abi = opts.abi ?? abiOf(first);
+  if (abi === null) {
+    throw new UsageError(
+      `${first.state.filename} is for no one ABI (${first.state.abiTag}): give the build ABI ` +
+        "to import it for with --abi (e.g. --abi cp311)",
+    );
+  }
   return {
-    abi: opts.abi ?? abiOf(first),
+    abi,
     pkg: opts.package ?? pkg,
     version: opts.packageVersion ?? version,
     output: opts.output === undefined ? DEFAULT_OUTPUT : await Deno.readTextFile(opts.output),
@@ -247,7 +261,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     const build = await prepare(opts, cmd.args);
     const names = build.wheels.map((w) => w.state.filename).join(", ");
     const what = `import ${build.wheels.length} file(s) as one build of ${build.pkg} ` +
-      `${build.version} for ${build.abi ?? "the default build ABI"}: ${names}`;
+      `${build.version} for ${build.abi}: ${names}`;
     if (!await mayProceed("piw-import", what, opts.yes, log)) return 1;
     const error = await register(opts, build);
     if (error !== null) {
@@ -265,7 +279,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     return 0;
   } catch (e) {
     log.error(errorMessage(e));
-    return 1;
+    return e instanceof UsageError ? 2 : 1;
   }
 }
 

@@ -17,6 +17,9 @@ import {
   ProtocolError,
   reverse,
 } from "../shared/protocols.ts";
+import type { Command } from "commander";
+import { parsed } from "../shared/config.ts";
+import { Duration } from "../shared/duration.ts";
 import { isZmqError, Request } from "../shared/zmq/mod.ts";
 
 /** The import queue's default address (manual chapters 7–9). */
@@ -24,10 +27,35 @@ export const DEFAULT_IMPORT_QUEUE = "ipc:///tmp/piw-import";
 /** How long a request may wait for the master to take it: it is not listening otherwise. */
 const SEND_TIMEOUT_MS = 5_000;
 /**
- * How long a reply may take. Rebuilding every package's pages queues them all before DONE, and
- * a received file is hashed before the reply, so this is generous.
+ * How long a reply may take by default (`--timeout`): the master answers at once but for a
+ * file it received, which it hashes first (a second or two for the largest wheels).
  */
-const REPLY_TIMEOUT_MS = 300_000;
+export const DEFAULT_REPLY_TIMEOUT = Duration.of({ seconds: 60 });
+
+function positive(text: string): Duration {
+  const d = Duration.parse(text);
+  if (d.micros <= 0) throw new RangeError(`a time to wait must be more than 0, not ${text}`);
+  return d;
+}
+
+/**
+ * Adds `--import-queue` (default {@linkcode DEFAULT_IMPORT_QUEUE}) and `--timeout` (how long to
+ * wait for each reply) to an admin tool's command.
+ */
+export function importQueueOptions(cmd: Command, tool: string): Command {
+  return cmd
+    .option(
+      "--import-queue <ADDR>",
+      `the address of the queue used by ${tool} (this should always be an ipc address)`,
+      DEFAULT_IMPORT_QUEUE,
+    )
+    .option(
+      "--timeout <DURATION>",
+      "how long to wait for each reply from the master before giving up",
+      parsed(positive),
+      DEFAULT_REPLY_TIMEOUT,
+    );
+}
 
 const tool = reverse(mrChase);
 type Requests = typeof mrChase.recv;
@@ -50,11 +78,14 @@ export class ImportQueueError extends Error {
 export class ImportQueue implements AsyncDisposable {
   readonly #req: Request;
 
-  /** Connects to the import queue at `address` (an ipc:// address, as the manual advises). */
-  constructor(readonly address: string) {
+  /**
+   * Connects to the import queue at `address` (an ipc:// address, as the manual advises); each
+   * reply is waited for up to `timeout`.
+   */
+  constructor(readonly address: string, readonly timeout: Duration = DEFAULT_REPLY_TIMEOUT) {
     this.#req = new Request({
       sendTimeout: SEND_TIMEOUT_MS,
-      receiveTimeout: REPLY_TIMEOUT_MS,
+      receiveTimeout: Math.max(1, Math.round(timeout.totalMillis())),
       linger: 0,
     });
     this.#req.connect(address);
@@ -81,7 +112,8 @@ export class ImportQueue implements AsyncDisposable {
     } catch (e) {
       if (isZmqError(e, "EAGAIN")) {
         throw new ImportQueueError(
-          `the master did not answer ${msg} within ${REPLY_TIMEOUT_MS / 1000} s`,
+          `no answer to ${msg} from ${this.address} within ${this.timeout}: is the master ` +
+            "there (a deployed master drops a request it cannot take without a word)?",
         );
       }
       throw e;

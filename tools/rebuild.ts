@@ -9,16 +9,18 @@
  * @module
  */
 
+import type { Duration } from "../shared/duration.ts";
 import { Argument } from "commander";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
+import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 
 /** piw-rebuild's options. */
 interface Options extends CommonOptions {
   yes?: boolean;
   importQueue: string;
+  timeout: Duration;
 }
 
 /** The parts of the web site, as REBUILD names them (WIRE.md). */
@@ -34,26 +36,24 @@ type Part = keyof typeof PARTS;
 const log = new Logger("piw-rebuild");
 
 function command() {
-  return toolCommand(
-    "piw-rebuild",
-    "Ask the master to rebuild part of the web site. This must run on the same machine as " +
-      "piw-master.",
-  )
-    .addArgument(
-      new Argument(
-        "<part>",
-        "home: the home page (/index.html); search: the search index (/packages.json); " +
-          "project: a package's project page (/project/<package>/); index: a package's simple " +
-          "index and project page (/simple/<package>/ and /project/<package>/)",
-      ).choices(Object.keys(PARTS)),
+  return importQueueOptions(
+    toolCommand(
+      "piw-rebuild",
+      "Ask the master to rebuild part of the web site. This must run on the same machine as " +
+        "piw-master.",
     )
-    .argument("[package]", "for project and index: the package (all packages if omitted)")
-    .option("-y, --yes", "run non-interactively; never prompt during operation")
-    .option(
-      "--import-queue <ADDR>",
-      "the address of the queue used by piw-rebuild (this should always be an ipc address)",
-      DEFAULT_IMPORT_QUEUE,
-    );
+      .addArgument(
+        new Argument(
+          "<part>",
+          "home: the home page (/index.html); search: the search index (/packages.json); " +
+            "project: a package's project page (/project/<package>/); index: a package's simple " +
+            "index and project page (/simple/<package>/ and /project/<package>/)",
+        ).choices(Object.keys(PARTS)),
+      )
+      .argument("[package]", "for project and index: the package (all packages if omitted)")
+      .option("-y, --yes", "run non-interactively; never prompt during operation"),
+    "piw-rebuild",
+  );
 }
 
 /** Runs piw-rebuild; resolves to the exit status. */
@@ -72,7 +72,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     if (!await mayProceed("piw-rebuild", what, opts.yes, log)) return 1;
   }
   try {
-    await using queue = new ImportQueue(opts.importQueue);
+    await using queue = new ImportQueue(opts.importQueue, opts.timeout);
     const reply = part === "home" || part === "search"
       ? await queue.request("REBUILD", [PARTS[part]])
       : await queue.request("REBUILD", [PARTS[part], pkg ?? null]);

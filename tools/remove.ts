@@ -10,35 +10,35 @@
  * @module
  */
 
+import type { Duration } from "../shared/duration.ts";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
+import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 
 /** piw-remove's options. */
 interface Options extends CommonOptions {
   yes?: boolean;
   skip?: string;
   importQueue: string;
+  timeout: Duration;
 }
 
 const log = new Logger("piw-remove");
 
 function command() {
-  return toolCommand(
+  return importQueueOptions(
+    toolCommand(
+      "piw-remove",
+      "Remove a version of a package from the system: its builds, their files and the " +
+        "downloads logged of them. This must run on the same machine as piw-master.",
+    )
+      .argument("<package>", "the name of the package to remove")
+      .argument("<version>", "the version of the package to remove")
+      .option("-y, --yes", "run non-interactively; never prompt during operation")
+      .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds"),
     "piw-remove",
-    "Remove a version of a package from the system: its builds, their files and the " +
-      "downloads logged of them. This must run on the same machine as piw-master.",
-  )
-    .argument("<package>", "the name of the package to remove")
-    .argument("<version>", "the version of the package to remove")
-    .option("-y, --yes", "run non-interactively; never prompt during operation")
-    .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds")
-    .option(
-      "--import-queue <ADDR>",
-      "the address of the queue used by piw-remove (this should always be an ipc address)",
-      DEFAULT_IMPORT_QUEUE,
-    );
+  );
 }
 
 /** Runs piw-remove; resolves to the exit status. */
@@ -51,7 +51,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     (skip ? ` and skip it from now on (${skip})` : "");
   if (!await mayProceed("piw-remove", what, opts.yes, log)) return 1;
   try {
-    await using queue = new ImportQueue(opts.importQueue);
+    await using queue = new ImportQueue(opts.importQueue, opts.timeout);
     const why = refusal(await queue.request("REMOVE", [pkg, version, skip]));
     if (why !== null) {
       log.error(`the master refused the removal: ${why}`);

@@ -10,13 +10,17 @@
  * fills batches of up to {@linkcode MAX_LOG_BATCH}. While a few batches' worth wait, nothing
  * more is read, and the queue's high-water marks hold piw-logger back.
  *
+ * A record is checked when it arrives (what PostgreSQL would refuse, such as a NUL, is refused
+ * then); should the database still refuse a batch, its halves are tried apart, down to the one
+ * record it refuses, so that a bad record is dropped alone and the good ones are kept.
+ *
  * @module
  */
 
 import { errorMessage } from "../../shared/log.ts";
 import { lumberjack, MAX_LOG_BATCH, type WebLogRecord } from "../../shared/protocols.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
-import { OracleClient } from "../oracle_client.ts";
+import { OracleClient, OracleError } from "../oracle_client.ts";
 import { eachDecoded } from "../../shared/receive.ts";
 import { runTask } from "../task.ts";
 
@@ -30,12 +34,26 @@ runTask(async (ctx) => {
   const inFlight = new Set<Promise<void>>();
   const waiting: WebLogRecord[] = [];
   let logged = 0;
+  /** Records a batch; if the database refuses it, its halves apart, down to the bad record. */
+  const record = async (batch: WebLogRecord[]): Promise<void> => {
+    try {
+      await oracle.call("LOGBATCH", batch);
+      logged += batch.length;
+    } catch (e) {
+      if (ctx.signal.aborted || !(e instanceof OracleError)) throw e;
+      if (batch.length === 1) {
+        ctx.log.warning(`dropped a web log record the database refuses: ${errorMessage(e)}`);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await record(batch.slice(0, half));
+      await record(batch.slice(half));
+    }
+  };
   const flush = () => {
     while (waiting.length && inFlight.size < IN_FLIGHT) {
       const batch = waiting.splice(0, MAX_LOG_BATCH);
-      const p = oracle.call("LOGBATCH", batch).then(() => {
-        logged += batch.length;
-      }).catch((e) => {
+      const p = record(batch).catch((e) => {
         if (ctx.signal.aborted) return;
         ctx.log.warning(`cannot record ${batch.length} web log record(s): ${errorMessage(e)}`);
       }).finally(() => {

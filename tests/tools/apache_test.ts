@@ -11,7 +11,7 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { BROWSER_AGENT, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
-import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
+import { importWheel } from "../fixtures/admin.ts";
 import { apacheSite, startApache } from "../fixtures/apache.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { PYTHON, run, runTool, writeToolScript } from "../process.ts";
@@ -21,7 +21,6 @@ Deno.test("piw-logger under Apache: pip's download reaches the database and the 
   const { pypi, db, master } = farm;
   pypi.binaryRelease("served", "1.0");
   await master.waitForFile("project/served/index.html");
-  await addBuildAbi(db);
   const wheel = makeWheel("served", "1.0");
   await importWheel(master, wheel);
   const admin = ["--import-queue", master.importQueue];

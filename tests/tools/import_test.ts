@@ -8,7 +8,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { freePort, startFarm } from "../farm.ts";
-import { addBuildAbi } from "../fixtures/admin.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { run, runTool, toolArgs } from "../process.ts";
 
@@ -23,7 +22,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("piw-import: against the real master, every path", async (t) => {
-  await using farm = await startFarm();
+  await using farm = await startFarm({ abis: [] });
   const { pypi, db, master } = farm;
   pypi.binaryRelease("dash-name", "1.0");
   pypi.binaryRelease("imported", "2.0");
@@ -51,7 +50,7 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     );
 
   await t.step("without -y and with no terminal it asks nobody and imports nothing", async () => {
-    const r = await piwImport(purePath);
+    const r = await piwImport(armv7Path);
     assertEquals(r.code, 1, r.stderr);
     assertStringIncludes(r.stderr, "no terminal to ask on: run again with -y");
     assertEquals(await builds(), 0);
@@ -70,19 +69,26 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     },
   );
 
-  await t.step("ERROR: no build ABI for a pure wheel; -d then keeps the file", async () => {
+  await t.step("a pure wheel needs --abi, as the deployed piw-import says", async () => {
     const r = await piwImport("-y", "-d", purePath);
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(r.stderr, "give the build ABI to import it for with --abi");
+    assert(await exists(purePath));
+  });
+
+  await t.step("ERROR: an ABI that is not a build ABI; -d then keeps the file", async () => {
+    const r = await piwImport("-y", "-d", "--abi", "cp311", purePath);
     assertEquals(r.code, 1, r.stderr);
-    assertStringIncludes(r.stderr, "no build ABI is configured");
+    assertStringIncludes(r.stderr, "cp311 is not a build ABI (they are: none)");
     assertStringIncludes(r.stderr, "no file was removed");
     assert(await exists(purePath));
   });
 
-  await addBuildAbi(db);
+  await master.addAbis("cp311", "cp39");
 
   await t.step("ERROR: an unknown package, with advice when the name was derived", async () => {
     const other = await save(makeWheel("nonesuch", "1.0"));
-    const r = await piwImport("-y", "-d", other);
+    const r = await piwImport("-y", "-d", "--abi", "cp311", other);
     assertEquals(r.code, 1, r.stderr);
     assertStringIncludes(r.stderr, "unknown package nonesuch");
     assertStringIncludes(r.stderr, "give --package and --package-version");
@@ -90,7 +96,7 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
   });
 
   await t.step("ERROR: an unknown version", async () => {
-    const r = await piwImport("-y", "--package-version", "9.9", purePath);
+    const r = await piwImport("-y", "--package-version", "9.9", "--abi", "cp311", purePath);
     assertEquals(r.code, 1, r.stderr);
     assertStringIncludes(r.stderr, "unknown version 9.9 of dash-name");
     assertStringIncludes(r.stderr, "give --package if");
@@ -101,7 +107,7 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
       "--import-queue",
       `ipc://${master.dir}/nobody`,
       "-y",
-      purePath,
+      armv7Path,
     ]);
     assertEquals(r.code, 1, r.stderr);
     assertStringIncludes(r.stderr, "cannot reach the master");
@@ -148,8 +154,40 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     },
   );
 
+  await t.step(
+    "a wheel of another project or version is refused, whatever it is called",
+    async () => {
+      const odd = makeWheel("something-else", "5.0");
+      const r = await piwImport(
+        "-y",
+        "--package",
+        "imported",
+        "--package-version",
+        "2.0",
+        "--abi",
+        "cp39",
+        await save(odd),
+      );
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(r.stderr, "is a wheel of something_else, not of imported");
+      const older = makeWheel("imported", "1.0");
+      const v = await piwImport(
+        "-y",
+        "--package-version",
+        "2.0",
+        "--abi",
+        "cp39",
+        await save(older),
+      );
+      assertEquals(v.code, 1, v.stderr);
+      assertStringIncludes(v.stderr, "is a wheel of version 1.0, not 2.0");
+      assertEquals(await builds(), 1, "only the build imported before");
+    },
+  );
+
   await t.step("--package, --package-version and --abi override the wheel's", async () => {
-    const odd = makeWheel("something-else", "5.0");
+    // the project's name as the master knows it, the version in another spelling
+    const odd = makeWheel("Imported", "2.0.post0");
     const r = await piwImport(
       "-y",
       "--package",
@@ -160,15 +198,28 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
       "cp39",
       await save(odd),
     );
-    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "is a wheel of version 2.0.post0, not 2.0");
+    const same = makeWheel("Imported", "2.0");
+    const ok = await piwImport(
+      "-y",
+      "--package",
+      "imported",
+      "--package-version",
+      "2.0",
+      "--abi",
+      "cp39",
+      await save(same),
+    );
+    assertEquals(ok.code, 0, ok.stderr);
     const [build] = await queryDb<{ abi: string; output: string }>(
       db.superDsn,
       `SELECT b.abi_tag AS abi, o.output FROM builds AS b JOIN output AS o USING (build_id)
        WHERE b.package = 'imported'`,
     );
     assertEquals(build, { abi: "cp39", output: "Imported manually with piw-import" });
-    await master.waitForFile("simple/imported/index.html", odd.filename);
-    assert(await exists(`${dir}/${odd.filename}`), "kept without -d");
+    await master.waitForFile("simple/imported/index.html", same.filename);
+    assert(await exists(`${dir}/${same.filename}`), "kept without -d");
   });
 
   await t.step("a file queue nobody listens on: it fails, and the master forgets it", async () => {

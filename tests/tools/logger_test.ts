@@ -10,7 +10,7 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { BROWSER_AGENT, combinedLine, PIP_AGENT_FIELDS } from "../fixtures/access_log.ts";
-import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
+import { importWheel } from "../fixtures/admin.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
 
@@ -21,7 +21,6 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
   const { pypi, db, master } = farm;
   pypi.binaryRelease("logged", "1.0");
   await master.waitForFile("project/logged/index.html");
-  await addBuildAbi(db);
   const wheel = makeWheel("logged", "1.0");
   await importWheel(master, wheel);
   const logger = (args: string[], stdin?: string) =>

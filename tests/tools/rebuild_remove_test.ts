@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
-import { addBuildAbi, importWheel } from "../fixtures/admin.ts";
+import { importWheel } from "../fixtures/admin.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
 
@@ -20,7 +20,6 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
   await pypi.release("kept", "1.0");
   await master.waitForFile("project/gone/index.html");
   await master.waitForFile("project/kept/index.html");
-  await addBuildAbi(db);
   const queue = ["--import-queue", master.importQueue];
   const wheels = [makeWheel("gone", "1.0"), makeWheel("kept", "1.0")];
   for (const w of wheels) await importWheel(master, w);
