@@ -8,6 +8,10 @@
 
 import { run, shellQuote } from "./process.ts";
 
+/** An SGR escape sequence (captured, for `split`). */
+// deno-lint-ignore no-control-regex
+const SGR = /(\x1b\[[\d;]*m)/;
+
 /** The SGR attributes in effect at a cell of a captured screen. */
 export interface CellStyle {
   bold: boolean;
@@ -33,19 +37,17 @@ export function styleAt(line: string, text: string): CellStyle | null {
     fg: null,
     bg: null,
   };
-  const parts = line.split(/(\x1b\[[\d;]*m)/);
-  const sgr = (part: string) => /^\x1b\[([\d;]*)m$/.exec(part);
-  const start = parts.filter((part) => !sgr(part)).join("").indexOf(text);
+  const parts = line.split(SGR); // text, SGR, text, …: the sequences at the odd indexes
+  const start = parts.filter((_, i) => i % 2 === 0).join("").indexOf(text);
   if (start < 0) return null;
   let column = 0;
-  for (const part of parts) {
-    const codes = sgr(part);
-    if (!codes) {
+  for (const [i, part] of parts.entries()) {
+    if (i % 2 === 0) {
       column += part.length;
       if (column > start) return style;
       continue;
     }
-    for (const code of (codes[1] || "0").split(";").map(Number)) {
+    for (const code of (part.slice(2, -1) || "0").split(";").map(Number)) {
       if (code === 0) {
         Object.assign(style, { bold: false, dim: false, underline: false, reverse: false });
         style.fg = style.bg = null;
