@@ -9,8 +9,7 @@
 import { run, shellQuote } from "./process.ts";
 
 /** An SGR escape sequence (captured, for `split`). */
-// deno-lint-ignore no-control-regex
-const SGR = /(\x1b\[[\d;]*m)/;
+const SGR = new RegExp(`(${"\x1b"}\\[[0-9;]*m)`);
 
 /** The SGR attributes in effect at a cell of a captured screen. */
 export interface CellStyle {
