@@ -6,11 +6,10 @@
  * is paused; pulsing red once the alert time has passed), row 1 the output's free disk space
  * (white = free), row 2 the build queue (one white pixel per 8 builds, a partial shade for the
  * rest); below, one pixel per slave, sorted by ABI then label, filling columns of five from
- * the top left. A pulsing white pixel is the cursor: Enter
- * on a slave opens its screens (label, ABI, task, kill); off the top are the statistics (ping,
- * disk, queue, build rate, build time, build size: scrolling text over a background fill);
- * off the bottom, quit and terminate. Left and right page through each; a row of dots at the
- * bottom says which page is shown.
+ * the top left. A pulsing white pixel is the cursor: Enter on a slave opens its screens (label,
+ * ABI, task, kill); off the top are the statistics (ping, disk, queue, build rate, build time,
+ * build size: scrolling text over a background fill); off the bottom, quit and terminate. Left
+ * and right page through each; a row of dots at the bottom says which page is shown.
  *
  * @module
  */

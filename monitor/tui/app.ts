@@ -32,6 +32,7 @@ import type { View } from "./view.ts";
 export const FRAME_MS = 100;
 /** How often the screen is redrawn with nothing new (the ages move on). */
 export const TICK_MS = 1_000;
+
 /** The running monitor. */
 export class MonitorApp {
   readonly farm: FarmState = new FarmState();

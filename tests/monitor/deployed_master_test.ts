@@ -18,7 +18,7 @@ import { Timestamp } from "../../shared/timestamp.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { Tmux } from "../tmux.ts";
 import { LibzmqPeer } from "../zmq_support.ts";
-import { monitorArgs, once } from "./monitors.ts";
+import { monitorArgs, once, onceText } from "./monitors.ts";
 
 const STATS: StatsMessage = {
   packages_built: 10,
@@ -66,6 +66,16 @@ Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)
         assertEquals((doc.slaves as { label: string }[]).map((s) => s.label), ["old-pi"]);
       });
     }
+
+    await t.step("piw-monitor --once: says what it does not know", async () => {
+      const { code, stdout, stderr } = await onceText("piw-monitor", master);
+      assertEquals(code, 0, stderr);
+      const lines = stdout.split("\n");
+      assertEquals(lines.slice(0, 2), [
+        "master: does not say whether it is paused",
+        "queue: 1,234 (all ABIs)",
+      ]);
+    });
 
     await using tmux = await Tmux.create();
     await t.step("piw-monitor: the total queue as such, no PAUSED, even after p", async () => {

@@ -42,6 +42,16 @@ export async function once(
   return { code: out.code, doc: out.code === 0 ? JSON.parse(out.stdout) : {}, stderr: out.stderr };
 }
 
+/** Runs `tool --once` and returns what it prints. */
+export async function onceText(
+  tool: "piw-monitor" | "piw-sense",
+  master: Pick<MasterRun, "statusQueue" | "controlQueue" | "dir">,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await run(Deno.execPath(), monitorArgs(tool, master, ["--once"]), {
+    env: { NO_COLOR: "1", HOME: master.dir },
+  });
+}
+
 /** What the master says after a HELLO: the last SLAVE message of each slave, and a STATS. */
 export interface MasterReport {
   stats: StatsMessage;

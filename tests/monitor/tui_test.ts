@@ -11,7 +11,7 @@ import { MasterRun, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { styleAt, Tmux } from "../tmux.ts";
 import { GONE_LINGER_MS } from "../../monitor/farm_state.ts";
-import { masterReport, monitorArgs, once } from "./monitors.ts";
+import { masterReport, monitorArgs, once, onceText } from "./monitors.ts";
 
 /** The line of the screen that mentions `label`. */
 function row(screen: string, label: string): string {
@@ -74,6 +74,14 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
     assert(typeof said.version === "string" && said.version !== "", String(said.version));
     const pending = Object.values(said.builds_pending_abi as Record<string, unknown>);
     assert(pending.every((n) => Number.isInteger(n)), JSON.stringify(said));
+  });
+
+  await t.step("--once: the master's state and its queue per ABI, as text", async () => {
+    const { code, stdout, stderr } = await onceText("piw-monitor", master);
+    assertEquals(code, 0, stderr);
+    const [state, queue] = stdout.split("\n");
+    assert(/^master: running \(piw-master \S+\)$/.test(state!), stdout);
+    assert(/^queue: cp39 \d+, cp311 \d+$/.test(queue!), stdout); // the slaves' ABIs, in order
   });
 
   await using tmux = await Tmux.create();
