@@ -9,7 +9,15 @@
  * ours; ACK in our earlier releases); BYE and DIE mean the slave is gone. Slave ids are unique
  * within one run of the master, so a HELLO for a slave already known is a replay (a monitor
  * said HELLO) and keeps what is known; a reply repeated with the same data keeps the time its
- * state began. {@linkcode FarmState.reset} starts over for a new master.
+ * state began. A slave that is gone (BYE; DIE, when killed, out of sequence or timed out; a
+ * Python master's fake BYE on a time-out) is kept, shown as gone, for
+ * {@linkcode GONE_LINGER_MS}, then forgotten. {@linkcode FarmState.reset} starts over for a new
+ * master.
+ *
+ * A master says something at least every STATS period ({@linkcode FarmState.statsEveryMs}: from
+ * MASTER, or {@linkcode DEFAULT_STATS_EVERY_MS} from a master that never sends it); silence for
+ * longer than {@linkcode FarmState.silenceLimitMs} means it has stopped answering, even while its
+ * queue is still connected (a master that hangs, or is stopped).
  *
  * @module
  */
@@ -32,6 +40,21 @@ export type StatusMessage = Message<typeof monitorStats.send>;
 
 /** The statistics as received. */
 export type FarmStats = StatsMessage;
+
+/** How long a gone slave stays listed (shown as gone) before it is forgotten. */
+export const GONE_LINGER_MS = 10_000;
+
+/**
+ * How often a master that does not say (a Python master: no MASTER) is taken to send STATS.
+ * piwheels 0.16's Big Brother sends them every 30 s; 60 s leaves room for a busy one.
+ */
+export const DEFAULT_STATS_EVERY_MS = 60_000;
+
+/** The STATS period a master may claim is taken within these bounds (1 s to 1 h). */
+const STATS_EVERY_BOUNDS = [1_000, 3_600_000] as const;
+
+/** The least margin over the STATS period before silence counts as the master not answering. */
+export const SILENCE_MARGIN_MS = 10_000;
 
 /** The SLAVE messages that say a slave joined (HELLO; ACK from our earlier masters). */
 const JOINED = new Set(["HELLO", "ACK"]);
@@ -70,13 +93,16 @@ export interface SlaveRecord {
 export interface FarmDocument {
   /**
    * The master: whether connected, how long since its last message (seconds), and, from our
-   * own masters (null otherwise), whether it is paused and its build queue per ABI.
+   * own masters (null otherwise), whether it is paused, its build queue per ABI, how often it
+   * sends STATS (seconds) and its version.
    */
   master: {
     connected: boolean;
     last_message_age: number | null;
     paused: boolean | null;
     builds_pending_abi: Record<string, number> | null;
+    stats_every: number | null;
+    version: string | null;
   };
   /** The statistics (durations as seconds), or null when none arrived. */
   stats: Record<string, unknown> | null;
@@ -107,13 +133,18 @@ export class FarmState {
   master: MasterStatus | null = null;
   /** When the last status message arrived (this monitor's clock, ms), or null. */
   lastMessage: number | null = null;
+  /**
+   * When the master last showed signs of life (this monitor's clock, ms): its last message, or
+   * the status queue connecting; the model's creation before either.
+   */
+  heardAt: number = Date.now();
   /** Whether the status queue is connected to a master. */
   connected = false;
   /** How many status messages have been applied (for redraw decisions and benchmarks). */
   version = 0;
 
   /** A model that forgets gone slaves `goneLingerMs` after learning they went. */
-  constructor(readonly goneLingerMs = 5_000) {}
+  constructor(readonly goneLingerMs: number = GONE_LINGER_MS) {}
 
   /** Forgets everything the master said (a new master, or the same one restarted). */
   reset(): void {
@@ -124,15 +155,52 @@ export class FarmState {
     this.version++;
   }
 
-  /** Notes whether the status queue is connected. */
-  setConnected(connected: boolean): void {
+  /** Notes whether the status queue is connected (at `now`, ms). */
+  setConnected(connected: boolean, now: number = Date.now()): void {
     if (connected !== this.connected) this.version++;
+    if (connected && !this.connected) this.heardAt = now;
     this.connected = connected;
+  }
+
+  /** Whether the master is paused: null when it does not say (no MASTER yet, or never). */
+  get paused(): boolean | null {
+    return this.master?.paused ?? null;
+  }
+
+  /**
+   * How often the master sends STATS (ms): as its MASTER says (within 1 s and 1 h), else
+   * {@linkcode DEFAULT_STATS_EVERY_MS}.
+   */
+  statsEveryMs(): number {
+    const said = this.master?.stats_every.totalMillis();
+    if (said === undefined) return DEFAULT_STATS_EVERY_MS;
+    return Math.min(STATS_EVERY_BOUNDS[1], Math.max(STATS_EVERY_BOUNDS[0], said));
+  }
+
+  /**
+   * How long the master may be silent before it counts as not answering (ms): its STATS period
+   * plus a quarter of it, at least {@linkcode SILENCE_MARGIN_MS} more (75 s for 60 s, 20 s for
+   * the 10 s of `--dev-mode`).
+   */
+  silenceLimitMs(): number {
+    const every = this.statsEveryMs();
+    return every + Math.max(SILENCE_MARGIN_MS, every / 4);
+  }
+
+  /** How long the master has been silent at `now` (ms). */
+  silenceMs(now: number = Date.now()): number {
+    return Math.max(0, now - this.heardAt);
+  }
+
+  /** Whether the master has been silent for longer than {@linkcode silenceLimitMs} at `now`. */
+  quiet(now: number = Date.now()): boolean {
+    return this.silenceMs(now) > this.silenceLimitMs();
   }
 
   /** Applies one status message received at `now` (ms, this monitor's clock). */
   apply(m: StatusMessage, now: number = Date.now()): void {
     this.lastMessage = now;
+    this.heardAt = now;
     this.version++;
     if (m.msg === "STATS") {
       this.stats = m.data;
@@ -195,8 +263,10 @@ export class FarmState {
       master: {
         connected: this.connected,
         last_message_age: this.lastMessage === null ? null : (now - this.lastMessage) / 1000,
-        paused: this.master?.paused ?? null,
+        paused: this.paused,
         builds_pending_abi: this.master?.builds_pending_abi ?? null,
+        stats_every: this.master?.stats_every.totalSeconds() ?? null,
+        version: this.master?.version ?? null,
       },
       stats: this.stats === null ? null : Object.fromEntries(
         Object.entries(this.stats).map(([k, v]) => [k, plain(v)]),

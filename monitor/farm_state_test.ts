@@ -2,7 +2,7 @@ import { assertEquals } from "../tests/assert.ts";
 import { Duration } from "../shared/duration.ts";
 import { NO_DATA, type StatsMessage } from "../shared/protocols.ts";
 import { Timestamp } from "../shared/timestamp.ts";
-import { FarmState, type StatusMessage } from "./farm_state.ts";
+import { FarmState, GONE_LINGER_MS, type StatusMessage } from "./farm_state.ts";
 
 const T0 = Timestamp.parse("2026-01-02T03:04:05Z");
 const at = (seconds: number) => T0.plus(Duration.fromSeconds(seconds));
@@ -135,4 +135,102 @@ Deno.test("farm state: statistics and MASTER; the document has plain JSON values
     last_seen_age: 30,
     timeout: 10800,
   }]);
+});
+
+function masterSays(paused: boolean, statsEvery: Duration, abis = { cp311: 1 }): StatusMessage {
+  return {
+    msg: "MASTER",
+    data: { paused, builds_pending_abi: abis, stats_every: statsEvery, version: "0.2.0" },
+  };
+}
+
+Deno.test("farm state: a slave joins by HELLO (or ACK) with its HELLO data; SLEEP alone adds a stranger", () => {
+  const farm = new FarmState();
+  farm.apply(hello(1, 0, "cp39", "pi1"), ms(0));
+  farm.apply(
+    slave(2, 0, "ACK", [Duration.of({ hours: 1 }), "39", "cp39", "linux_armv7l", "pi2"]),
+    ms(0),
+  );
+  farm.apply(slave(3, 0, "SLEEP", NO_DATA), ms(0));
+  farm.apply(slave(4, 0, "HELLO", ["not", "hello", "data"]), ms(0));
+  const seen = [...farm.slaves.values()].map((s) => [
+    s.slaveId,
+    s.label,
+    s.abi,
+    s.pyVersion,
+    s.timeout?.totalSeconds() ?? null,
+    s.activity,
+  ]);
+  assertEquals(seen, [
+    [1, "pi1", "cp39", "311", 10800, "idle"],
+    [2, "pi2", "cp39", "39", 3600, "idle"],
+    [3, "slave 3", "?", "?", null, "sleeping"],
+    [4, "slave 4", "?", "?", null, "idle"],
+  ]);
+});
+
+Deno.test("farm state: a gone slave is gone at once and forgotten GONE_LINGER_MS (10 s) later", () => {
+  assertEquals(GONE_LINGER_MS, 10_000);
+  const farm = new FarmState();
+  farm.apply(hello(1, 0, "cp311", "bye"), ms(0));
+  farm.apply(hello(2, 0, "cp311", "killed"), ms(0));
+  farm.apply(hello(3, 0, "cp311", "stays"), ms(0));
+  farm.apply(slave(1, 1, "BYE", NO_DATA), ms(1));
+  farm.apply(slave(2, 3, "DIE", NO_DATA), ms(3)); // killed, or timed out
+  assertEquals(farm.sorted().map((s) => [s.label, s.activity, s.goneAt]), [
+    ["bye", "gone", ms(1)],
+    ["killed", "gone", ms(3)],
+    ["stays", "idle", null],
+  ]);
+  farm.prune(ms(1) + GONE_LINGER_MS - 1);
+  assertEquals(farm.slaves.size, 3, "both still shown as gone");
+  farm.prune(ms(1) + GONE_LINGER_MS);
+  assertEquals([...farm.slaves.keys()], [2, 3]);
+  farm.prune(ms(3) + GONE_LINGER_MS);
+  assertEquals([...farm.slaves.keys()], [3]);
+});
+
+Deno.test("farm state: MASTER says paused and the STATS period; silence beyond it is noticed", () => {
+  const farm = new FarmState();
+  farm.setConnected(true, ms(0));
+  assertEquals([farm.paused, farm.statsEveryMs(), farm.silenceLimitMs()], [null, 60_000, 75_000]);
+  assertEquals(farm.quiet(ms(75)), false, "silence counts from the connection");
+  assertEquals(farm.quiet(ms(75.001)), true);
+  farm.apply(masterSays(true, Duration.of({ seconds: 10 })), ms(100));
+  assertEquals([farm.paused, farm.statsEveryMs(), farm.silenceLimitMs()], [true, 10_000, 20_000]);
+  assertEquals([farm.silenceMs(ms(120)), farm.quiet(ms(120)), farm.quiet(ms(121))], [
+    20_000,
+    false,
+    true,
+  ]);
+  farm.apply({ msg: "STATS", data: STATS }, ms(130));
+  assertEquals([farm.silenceMs(ms(130)), farm.quiet(ms(130))], [0, false]);
+  farm.apply(masterSays(false, Duration.of({ minutes: 10 })), ms(131));
+  assertEquals([farm.paused, farm.silenceLimitMs()], [false, 750_000]);
+  // what a master claims is bounded: 1 s to 1 h
+  farm.apply(masterSays(false, Duration.ZERO), ms(140));
+  assertEquals(farm.silenceLimitMs(), 11_000);
+  farm.apply(masterSays(false, Duration.of({ days: 30 })), ms(150));
+  assertEquals(farm.silenceLimitMs(), 4_500_000);
+  const doc = farm.document(ms(150));
+  assertEquals(doc.master.stats_every, 30 * 86400, "the document says what the master said");
+  assertEquals(doc.master.version, "0.2.0");
+  farm.reset();
+  assertEquals([farm.paused, farm.statsEveryMs()], [null, 60_000], "a new master must say again");
+});
+
+Deno.test("farm state: a master that never sends MASTER (Python) leaves the extras unknown", () => {
+  const farm = new FarmState();
+  farm.setConnected(true, ms(0));
+  farm.apply({ msg: "STATS", data: STATS }, ms(0));
+  assertEquals(farm.paused, null);
+  assertEquals(farm.pendingByAbi().size, 0);
+  assertEquals(farm.document(ms(1)).master, {
+    connected: true,
+    last_message_age: 1,
+    paused: null,
+    builds_pending_abi: null,
+    stats_every: null,
+    version: null,
+  });
 });

@@ -51,20 +51,25 @@ export function describeActivity(slave: SlaveRecord): string {
       return slave.file ? `transferring ${slave.file}` : "transferring";
     case "cleaning":
       return "cleaning up";
+    case "gone":
+      return slave.reply ? `gone (${slave.reply})` : "gone";
     default:
       return slave.activity;
   }
 }
 
-/** The build queue in words: per ABI when the master says, else the total: `cp311 12, cp39 3`. */
+/**
+ * The build queue in words: per ABI when the master says (`cp311 12, cp39 3`; `0` with no build
+ * ABI), else the total over every ABI (`15 (all ABIs)`, from a master that does not say).
+ */
 export function describeQueue(farm: FarmState): string {
-  const byAbi = farm.pendingByAbi();
-  if (byAbi.size > 0) {
-    return [...byAbi].sort(([a], [b]) => naturalOrder(a, b)).map(([abi, n]) =>
-      `${abi} ${formatCount(n)}`
-    ).join(", ");
+  if (farm.master) {
+    const byAbi = [...farm.pendingByAbi()].sort(([a], [b]) => naturalOrder(a, b));
+    return byAbi.length === 0
+      ? "0"
+      : byAbi.map(([abi, n]) => `${abi} ${formatCount(n)}`).join(", ");
   }
-  return farm.stats ? formatCount(farm.stats.builds_pending) : "?";
+  return farm.stats ? `${formatCount(farm.stats.builds_pending)} (all ABIs)` : "?";
 }
 
 /** Free space of the master's output: `12.3 GiB free of 50.0 GiB (24%)`. */

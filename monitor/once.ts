@@ -66,7 +66,14 @@ export async function printOnce(name: string, opts: MonitorOptions): Promise<num
 function plainText(farm: FarmState): string {
   const s = farm.stats;
   if (!s) return "no answer from the master";
+  const state = farm.paused === null
+    ? "does not say whether it is paused"
+    : farm.paused
+    ? "PAUSED"
+    : "running";
+  const version = farm.master ? ` (piw-master ${printable(farm.master.version)})` : "";
   const lines = [
+    `master: ${state}${version}`,
     `queue: ${printable(describeQueue(farm))}`,
     `built in the last hour: ${formatCount(s.builds_last_hour)}`,
     `disk: ${describeDisk(farm)}`,

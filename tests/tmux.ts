@@ -8,6 +8,64 @@
 
 import { run, shellQuote } from "./process.ts";
 
+/** An SGR escape sequence (captured, for `split`). */
+const SGR = new RegExp(`(${"\x1b"}\\[[0-9;]*m)`);
+
+/** The SGR attributes in effect at a cell of a captured screen. */
+export interface CellStyle {
+  bold: boolean;
+  dim: boolean;
+  underline: boolean;
+  reverse: boolean;
+  /** The ANSI colour number (0–7), or null for the default. */
+  fg: number | null;
+  bg: number | null;
+}
+
+/**
+ * The style in effect where `text` first starts on `line` of a screen captured with its escape
+ * sequences (`capture-pane -e`), or null when the line lacks `text`. tmux writes only what
+ * changes from cell to cell, so the SGR sequences before the text are replayed in order.
+ */
+export function styleAt(line: string, text: string): CellStyle | null {
+  const style: CellStyle = {
+    bold: false,
+    dim: false,
+    underline: false,
+    reverse: false,
+    fg: null,
+    bg: null,
+  };
+  const parts = line.split(SGR); // text, SGR, text, …: the sequences at the odd indexes
+  const start = parts.filter((_, i) => i % 2 === 0).join("").indexOf(text);
+  if (start < 0) return null;
+  let column = 0;
+  for (const [i, part] of parts.entries()) {
+    if (i % 2 === 0) {
+      column += part.length;
+      if (column > start) return style;
+      continue;
+    }
+    for (const code of (part.slice(2, -1) || "0").split(";").map(Number)) {
+      if (code === 0) {
+        Object.assign(style, { bold: false, dim: false, underline: false, reverse: false });
+        style.fg = style.bg = null;
+      } else if (code === 1) style.bold = true;
+      else if (code === 2) style.dim = true;
+      else if (code === 4) style.underline = true;
+      else if (code === 7) style.reverse = true;
+      else if (code === 22) style.bold = style.dim = false;
+      else if (code === 24) style.underline = false;
+      else if (code === 27) style.reverse = false;
+      else if (code >= 30 && code <= 37) style.fg = code - 30;
+      else if (code === 39) style.fg = null;
+      else if (code >= 40 && code <= 47) style.bg = code - 40;
+      else if (code === 49) style.bg = null;
+    }
+  }
+  return null;
+}
+
 /** A tmux server of its own, in a temporary directory. */
 export class Tmux implements AsyncDisposable {
   readonly socket: string;
@@ -69,6 +127,11 @@ export class Tmux implements AsyncDisposable {
   /** The screen as text, trailing spaces kept (with the escape sequences of its styles if `escapes`). */
   async capture(name: string, escapes = false): Promise<string> {
     return await this.#tmux("capture-pane", "-p", "-N", ...(escapes ? ["-e"] : []), "-t", name);
+  }
+
+  /** The pane's title (what the program set with OSC 2). */
+  async title(name: string): Promise<string> {
+    return (await this.#tmux("display-message", "-p", "-t", name, "#{pane_title}")).trimEnd();
   }
 
   /** Resizes the session's window. */

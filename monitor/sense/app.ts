@@ -20,14 +20,11 @@ import {
 
 /** Time between two pictures. */
 export const FRAME_MS = 50;
-/** How long a gone slave stays red before it disappears. */
-export const GONE_LINGER_MS = 5_000;
 
 /** The running piw-sense. */
 export class SenseApp {
-  readonly farm: FarmState = new FarmState(GONE_LINGER_MS);
+  readonly farm: FarmState = new FarmState();
   #screen: Screen = new MainScreen();
-  #lastPing = Date.now();
   #last = "";
   #drawing = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -43,15 +40,9 @@ export class SenseApp {
 
   /** What the master link reports. */
   readonly events: LinkEvents = {
-    message: (m) => {
-      this.farm.apply(m);
-      this.#lastPing = Date.now();
-    },
+    message: (m) => this.farm.apply(m),
     connection: (connected) => {
-      if (connected) {
-        this.farm.reset();
-        this.#lastPing = Date.now();
-      }
+      if (connected) this.farm.reset();
       this.farm.setConnected(connected);
     },
     warning: (text) => this.warn(text),
@@ -78,7 +69,7 @@ export class SenseApp {
   }
 
   #context(): SenseContext {
-    return { farm: this.farm, now: Date.now(), lastPing: this.#lastPing, settings: this.settings };
+    return { farm: this.farm, now: Date.now(), settings: this.settings };
   }
 
   #frame(): void {

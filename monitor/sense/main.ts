@@ -31,7 +31,7 @@ interface SenseOptions extends MonitorOptions {
   framebuffer?: string;
   joystick?: string;
   joystickRecord: 16 | 24;
-  alertAfter: Duration;
+  alertAfter?: Duration;
   longBuild: Duration;
 }
 
@@ -90,9 +90,9 @@ async function main(): Promise<number> {
     )
     .option(
       "--alert-after <DURATION>",
-      "how long the master may be silent before the ping row pulses red",
+      "how long the master may be silent before the ping row pulses red (default: its STATS " +
+        "period and a quarter, at least 10 s more: 75s, or 20s for a master in --dev-mode)",
       positiveDuration,
-      Duration.of({ seconds: 30 }),
     )
     .option(
       "--long-build <DURATION>",
@@ -119,7 +119,10 @@ async function interactive(opts: SenseOptions): Promise<number> {
   if (opts.virtual) configureLogging({ ...currentLogSettings(), consoleLevel: "silent" });
   const app = new SenseApp(
     hat,
-    { alertAfterMs: opts.alertAfter.totalMillis(), longBuildMs: opts.longBuild.totalMillis() },
+    {
+      alertAfterMs: opts.alertAfter?.totalMillis() ?? null,
+      longBuildMs: opts.longBuild.totalMillis(),
+    },
     (text) => log.warning(text),
   );
   const link = new MasterLink(opts.statusQueue, opts.controlQueue, app.events);

@@ -26,6 +26,8 @@ export const TRANSFER_BLUE: Rgb = [0, 64, 255];
 export const PURPLE: Rgb = [192, 0, 255];
 /** A slave building for longer than the long-build time (15 minutes). */
 export const YELLOW: Rgb = [255, 255, 0];
+/** The ping row's ground while the master is paused (white still fills it). */
+export const AMBER: Rgb = [255, 128, 0];
 
 /** The colour of a slave's pixel. */
 export function slaveColour(activity: SlaveActivity, longBuild: boolean): Rgb {

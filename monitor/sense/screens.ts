@@ -2,25 +2,26 @@
  * piw-sense's screens (manual chapter 5.3) and the joystick's way between them.
  *
  * The main screen: row 0 is the time since the master's last message (white filling a blue
- * row, one pixel per eighth of the alert time; pulsing red once the alert time has passed),
- * row 1 the output's free disk space (white = free), row 2 the build queue (one white pixel
- * per 8 builds, a partial shade for the rest); below, one pixel per slave, sorted by ABI then
- * label, filling columns of five from the top left. A pulsing white pixel is the cursor: Enter
- * on a slave opens its screens (label, ABI, task, kill); off the top are the statistics (ping,
- * disk, queue, build rate, build time, build size: scrolling text over a background fill);
- * off the bottom, quit and terminate. Left and right page through each; a row of dots at the
- * bottom says which page is shown.
+ * row, one pixel per eighth of the alert time; amber instead of blue while the master says it
+ * is paused; pulsing red once the alert time has passed), row 1 the output's free disk space
+ * (white = free), row 2 the build queue (one white pixel per 8 builds, a partial shade for the
+ * rest); below, one pixel per slave, sorted by ABI then label, filling columns of five from
+ * the top left. A pulsing white pixel is the cursor: Enter on a slave opens its screens (label,
+ * ABI, task, kill); off the top are the statistics (ping, disk, queue, build rate, build time,
+ * build size: scrolling text over a background fill); off the bottom, quit and terminate. Left
+ * and right page through each; a row of dots at the bottom says which page is shown.
  *
  * @module
  */
 
 import type { FarmState, SlaveRecord } from "../farm_state.ts";
 import { age } from "../farm_state.ts";
-import { describeActivity, formatAge, formatCount, formatSize } from "../format.ts";
+import { describeActivity, describeQueue, formatAge, formatCount, formatSize } from "../format.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { FONT_HEIGHT, textColumns } from "./font.ts";
 import { blend, dim, type Direction, type Image, type Rgb, SIZE, solid } from "./image.ts";
 import {
+  AMBER,
   BLACK,
   BLUE,
   GRAY,
@@ -43,8 +44,11 @@ export const PULSE_MS = 1_200;
 
 /** The thresholds piw-sense shows against. */
 export interface SenseSettings {
-  /** Silence from the master after which the ping row pulses red (30 s). */
-  readonly alertAfterMs: number;
+  /**
+   * Silence from the master after which the ping row pulses red; null: the master's own
+   * limit ({@linkcode FarmState.silenceLimitMs}, from its STATS period).
+   */
+  readonly alertAfterMs: number | null;
   /** Building time after which a slave shows yellow (15 minutes). */
   readonly longBuildMs: number;
 }
@@ -54,9 +58,12 @@ export interface SenseContext {
   readonly farm: FarmState;
   /** Now (ms). */
   readonly now: number;
-  /** When the master last showed signs of life (ms): a message, or the connection. */
-  readonly lastPing: number;
   readonly settings: SenseSettings;
+}
+
+/** How long the master may be silent before the ping row alerts (ms). */
+function alertAfter(ctx: SenseContext): number {
+  return ctx.settings.alertAfterMs ?? ctx.farm.silenceLimitMs();
 }
 
 /** What the user asked for. */
@@ -89,9 +96,9 @@ function pulse(now: number): number {
   return (1 - Math.cos(2 * Math.PI * (now % PULSE_MS) / PULSE_MS)) / 2;
 }
 
-/** A row of 8 pixels filled from the left with white over blue, `eighths` of the way. */
-function bar(image: Image, y: number, eighths: number): void {
-  for (let x = 0; x < SIZE; x++) image[y * SIZE + x] = blend(BLUE, WHITE, eighths - x);
+/** A row of 8 pixels filled from the left with white over `ground`, `eighths` of the way. */
+function bar(image: Image, y: number, eighths: number, ground: Rgb = BLUE): void {
+  for (let x = 0; x < SIZE; x++) image[y * SIZE + x] = blend(ground, WHITE, eighths - x);
 }
 
 /** Whether a slave has been building for longer than the long-build time. */
@@ -109,12 +116,13 @@ export class MainScreen implements Screen {
 
   render(ctx: SenseContext): Image {
     const image = solid(BLACK);
-    const silence = ctx.now - ctx.lastPing;
-    if (silence >= ctx.settings.alertAfterMs) {
+    const silence = ctx.farm.silenceMs(ctx.now);
+    const limit = alertAfter(ctx);
+    if (silence >= limit) {
       const red = dim(RED, 0.25 + 0.75 * pulse(ctx.now));
       for (let x = 0; x < SIZE; x++) image[x] = red;
     } else {
-      bar(image, 0, SIZE * silence / ctx.settings.alertAfterMs);
+      bar(image, 0, SIZE * silence / limit, ctx.farm.paused ? AMBER : BLUE);
     }
     const stats = ctx.farm.stats;
     bar(image, 1, stats && stats.disk_size > 0 ? SIZE * stats.disk_free / stats.disk_size : 0);
@@ -272,10 +280,10 @@ export class StatsScreen extends PagedScreen {
   content(ctx: SenseContext): Page {
     const s = ctx.farm.stats;
     if (this.page === 0) {
-      const silence = ctx.now - ctx.lastPing;
-      const f = silence / ctx.settings.alertAfterMs;
+      const silence = ctx.farm.silenceMs(ctx.now);
+      const f = silence / alertAfter(ctx);
       return {
-        text: `PING ${formatAge(silence / 1000)}`,
+        text: `${ctx.farm.paused ? "PAUSED " : ""}PING ${formatAge(silence / 1000)}`,
         colour: WHITE,
         background: fill(blend(GREEN, RED, f), f),
       };
@@ -292,7 +300,7 @@ export class StatsScreen extends PagedScreen {
       }
       case 2:
         return {
-          text: `QUEUE ${formatCount(s.builds_pending)}`,
+          text: `QUEUE ${describeQueue(ctx.farm)}${ctx.farm.paused ? " PAUSED" : ""}`,
           colour: WHITE,
           background: fill(BLUE, s.builds_pending / (SIZE * SIZE * 8)),
         };

@@ -44,7 +44,6 @@ function farm(): FarmState {
 const ctx = (f: FarmState, now = NOW): SenseContext => ({
   farm: f,
   now,
-  lastPing: NOW,
   settings: { alertAfterMs: 30_000, longBuildMs: 900_000 },
 });
 
@@ -101,4 +100,41 @@ Deno.test("sense screens: up to the statistics, down to quit, Enter on a slave",
     screen: main,
     action: { kind: "kill", slaveId: 1 },
   });
+});
+
+Deno.test("sense screens: a paused master turns the ping row's ground amber; silence still alerts", () => {
+  const f = farm();
+  const says = (paused: boolean, at: number) =>
+    f.apply({
+      msg: "MASTER",
+      data: {
+        paused,
+        builds_pending_abi: { cp311: 20 },
+        stats_every: Duration.of({ seconds: 10 }), // 20 s of silence allowed
+        version: "0.2.0",
+      },
+    }, at);
+  const auto = (now: number): SenseContext => ({
+    farm: f,
+    now,
+    settings: { alertAfterMs: null, longBuildMs: 900_000 },
+  });
+  says(true, NOW);
+  const paused = new MainScreen().render(auto(NOW + 5_000)); // a quarter of the 20 s
+  assertEquals([0, 1, 2, 3, 4, 5, 6, 7].map((x) => at(paused, x, 0)), [
+    [255, 255, 255],
+    [255, 255, 255],
+    [255, 128, 0],
+    [255, 128, 0],
+    [255, 128, 0],
+    [255, 128, 0],
+    [255, 128, 0],
+    [255, 128, 0],
+  ]);
+  const silent = new MainScreen().render(auto(NOW + 20_000));
+  assertEquals(at(silent, 7, 0)[1], 0, "silent for the master's limit: red, paused or not");
+  assertEquals(at(silent, 7, 0)[2], 0);
+  says(false, NOW);
+  const resumed = new MainScreen().render(auto(NOW + 5_000));
+  assertEquals(at(resumed, 7, 0), [0, 0, 255]);
 });

@@ -7,7 +7,8 @@
  * buttons; Enter or Space presses the focused button; a click selects a row or presses a
  * button, the wheel scrolls. Terminate asks for confirmation first. Frames are drawn at once
  * for input, at most every {@linkcode FRAME_MS} for status messages, and every second for the
- * ages shown.
+ * ages shown (and for the master's silence, and for forgetting gone slaves). The terminal's
+ * title follows the title row.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
   listHeight,
   type Target,
   type UiState,
+  windowTitle,
 } from "./layout.ts";
 import type { TerminalEvent } from "./terminal.ts";
 import type { View } from "./view.ts";
@@ -30,12 +32,10 @@ import type { View } from "./view.ts";
 export const FRAME_MS = 100;
 /** How often the screen is redrawn with nothing new (the ages move on). */
 export const TICK_MS = 1_000;
-/** How long a gone slave stays listed. */
-export const GONE_LINGER_MS = 60_000;
 
 /** The running monitor. */
 export class MonitorApp {
-  readonly farm: FarmState = new FarmState(GONE_LINGER_MS);
+  readonly farm: FarmState = new FarmState();
   readonly ui: UiState;
   /** Frames actually written. */
   frames = 0;
@@ -96,9 +96,11 @@ export class MonitorApp {
     this.#pending = undefined;
     const { cols, rows } = this.view.size();
     this.#fixSelection();
-    const screen = layout(this.farm, this.ui, cols, rows, Date.now());
+    const now = Date.now();
+    const screen = layout(this.farm, this.ui, cols, rows, now);
     this.#hits = screen.hits;
-    this.#drawn = Date.now();
+    this.#drawn = now;
+    this.view.title(windowTitle(this.farm, this.ui, now));
     if (this.view.show(screen.canvas)) this.frames++;
   }
 
@@ -200,9 +202,9 @@ export class MonitorApp {
     this.ui.button = index;
     switch (BUTTONS[index]!.key) {
       case "p":
-        return this.#send({ msg: "PAUSE" }, "asked the master to pause");
+        return this.#send({ msg: "PAUSE" }, "asked the master to pause", true);
       case "r":
-        return this.#send({ msg: "RESUME" }, "asked the master to resume");
+        return this.#send({ msg: "RESUME" }, "asked the master to resume", true);
       case "k": {
         const slave = this.ui.selected === null
           ? undefined
@@ -227,9 +229,15 @@ export class MonitorApp {
     else this.#say("the master was not terminated");
   }
 
-  #send(control: Control, done: string): void {
+  /** Sends `control`, then says `done` (and, for `pausing`, whether the master will tell). */
+  #send(control: Control, done: string, pausing = false): void {
     this.#master!.send(control).then(
-      () => this.#say(done),
+      () =>
+        this.#say(
+          pausing && this.farm.master === null
+            ? `${done} (this master does not say whether it is paused)`
+            : done,
+        ),
       (e) => this.#say(`cannot reach the master: ${e instanceof Error ? e.message : e}`, true),
     ).finally(() => this.draw());
   }

@@ -13,6 +13,12 @@
  *  Pause (p)   Resume (r)   Kill Slave (k)   Terminate Master (t)   Quit (q)
  * ```
  *
+ * The title row leads with what an operator must not miss, each in its own colour: ` PAUSED `
+ * (reverse video, yellow) while the master says it is paused, and `no word from the master for
+ * 2m10s` (white on red) once it has been silent for longer than its STATS period and a margin;
+ * a master whose queue went away is `MASTER GONE` (white on red). A gone slave's row is greyed
+ * (dim) until it is forgotten. {@linkcode windowTitle} says the same in the terminal's title.
+ *
  * @module
  */
 
@@ -92,6 +98,8 @@ export interface Screen {
 
 const TITLE: Style = { reverse: true, bold: true };
 const GONE: Style = { bg: "red", fg: "white", bold: true };
+const PAUSED: Style = { reverse: true, bold: true, fg: "yellow" };
+const PAUSED_NOTE: Style = { fg: "yellow", bold: true };
 const LABEL: Style = { bold: true };
 const PLAIN: Style = {};
 const HEADER: Style = { underline: true, bold: true };
@@ -105,12 +113,17 @@ const DIALOG_FOCUSED: Style = { bg: "white", fg: "blue", bold: true };
 
 const ACTIVITY_STYLES: Record<string, Style> = {
   idle: PLAIN,
-  sleeping: { dim: true },
+  sleeping: { fg: "yellow" },
   building: { fg: "green" },
   sending: { fg: "blue", bold: true },
   cleaning: { fg: "magenta" },
-  gone: { fg: "red", bold: true },
+  gone: { dim: true },
 };
+
+/** A gone slave's row (greyed), and the same when selected. */
+const GONE_ROW: Style = { dim: true };
+const GONE_SELECTED: Style = { dim: true, reverse: true };
+const GONE_SELECTED_IDLE: Style = { dim: true, underline: true };
 
 /** The rows above and below the slave list. */
 const TOP = 4;
@@ -142,16 +155,35 @@ function title(canvas: Canvas, farm: FarmState, ui: UiState, now: number): void 
     canvas.text(0, 0, text, ui.goneSince === null ? TITLE : GONE, canvas.cols);
     return;
   }
+  canvas.fill(0, 0, canvas.cols, 1, TITLE);
+  let x = 0;
+  const put = (text: string, style: Style) => {
+    canvas.text(x, 0, text, style);
+    x += text.length;
+  };
+  if (farm.paused) put(" PAUSED ", PAUSED);
+  if (farm.quiet(now)) {
+    put(
+      ` no word from the master for ${formatAge(farm.silenceMs(now) / 1000)} ` +
+        `(expected every ${formatAge(farm.statsEveryMs() / 1000)}) `,
+      GONE,
+    );
+  }
   const last = farm.lastMessage === null
     ? "no message yet"
     : `last message ${formatAge((now - farm.lastMessage) / 1000)} ago`;
-  canvas.text(
-    0,
-    0,
-    ` piw-monitor · connected · ${last} · master at ${ui.statusQueue}`,
-    TITLE,
-    canvas.cols,
-  );
+  put(` piw-monitor · connected · ${last} · master at ${ui.statusQueue}`, TITLE);
+}
+
+/**
+ * The terminal's title for the farm's state: `piw-monitor`, led by `PAUSED`, `NO WORD` or
+ * `MASTER GONE` as the title row is.
+ */
+export function windowTitle(farm: FarmState, ui: UiState, now: number): string {
+  const marks = !farm.connected
+    ? (ui.goneSince === null ? [] : ["MASTER GONE"])
+    : [...(farm.paused ? ["PAUSED"] : []), ...(farm.quiet(now) ? ["NO WORD"] : [])];
+  return [...marks, `piw-monitor ${ui.statusQueue}`].join(" · ");
 }
 
 function statistics(canvas: Canvas, farm: FarmState): void {
@@ -181,6 +213,11 @@ function statistics(canvas: Canvas, farm: FarmState): void {
       x += label.length;
       canvas.text(x, 1 + i, value);
       x += value.length;
+      if (i === 0 && j === 0 && farm.paused) {
+        const note = " (paused: nothing is handed out)";
+        canvas.text(x, 1, note, PAUSED_NOTE);
+        x += note.length;
+      }
     });
   });
 }
@@ -224,7 +261,12 @@ function slaveList(canvas: Canvas, hits: Hit[], farm: FarmState, ui: UiState, no
     if (!slave) break;
     const y = TOP + row;
     const selected = slave.slaveId === ui.selected;
-    const base = selected ? (ui.focus === "list" ? SELECTED : SELECTED_IDLE) : PLAIN;
+    const gone = slave.activity === "gone";
+    const base = selected
+      ? (ui.focus === "list"
+        ? (gone ? GONE_SELECTED : SELECTED)
+        : (gone ? GONE_SELECTED_IDLE : SELECTED_IDLE))
+      : (gone ? GONE_ROW : PLAIN);
     canvas.fill(0, y, canvas.cols, 1, base);
     const cells = [
       slave.label,

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { FarmState, type StatusMessage } from "../farm_state.ts";
-import { initialUi, layout, type UiState } from "./layout.ts";
+import { initialUi, layout, type UiState, windowTitle } from "./layout.ts";
 
 const NOW = Date.parse("2026-01-02T03:04:05Z");
 
@@ -54,4 +54,103 @@ Deno.test("layout: a master that went away is said plainly", () => {
   assert(
     /MASTER GONE for 12s · waiting for it at ipc:\/\/\/tmp\/piw-status/.test(canvas.plainRow(0)),
   );
+});
+
+function masterSays(farm: FarmState, paused: boolean, at: number): void {
+  farm.apply({
+    msg: "MASTER",
+    data: {
+      paused,
+      builds_pending_abi: { cp311: 1, cp39: 0 },
+      stats_every: Duration.of({ seconds: 60 }),
+      version: "0.2.0",
+    },
+  }, at);
+}
+
+Deno.test("layout: a paused master leads the title row in reverse yellow, and the title", () => {
+  const farm = farmOf(1);
+  masterSays(farm, true, NOW);
+  const { canvas } = layout(farm, ui(), 120, 10, NOW);
+  assert(canvas.plainRow(0).startsWith(" PAUSED  piw-monitor · connected"), canvas.plainRow(0));
+  assert(canvas.renderRow(0).startsWith("\x1b[0;1;7;33m PAUSED \x1b[0;1;7m"));
+  assert(
+    canvas.plainRow(1).startsWith(" Queue: cp39 0, cp311 1 (paused: nothing is handed out) ·"),
+    canvas.plainRow(1),
+  );
+  assertEquals(windowTitle(farm, ui(), NOW), "PAUSED · piw-monitor ipc:///tmp/piw-status");
+  masterSays(farm, false, NOW);
+  const resumed = layout(farm, ui(), 120, 10, NOW).canvas;
+  assert(resumed.plainRow(0).startsWith(" piw-monitor · connected"), resumed.plainRow(0));
+  assert(!resumed.plainRow(1).includes("paused"), resumed.plainRow(1));
+  assertEquals(windowTitle(farm, ui(), NOW), "piw-monitor ipc:///tmp/piw-status");
+});
+
+Deno.test("layout: silence beyond the STATS period and its margin is a red banner", () => {
+  const farm = farmOf(1); // last heard at NOW; no MASTER: 60 s STATS assumed
+  const calm = layout(farm, ui(), 140, 10, NOW + 75_000).canvas;
+  assert(!calm.plainRow(0).includes("no word"), calm.plainRow(0));
+  const later = NOW + 130_000;
+  const { canvas } = layout(farm, ui(), 140, 10, later);
+  assert(
+    canvas.plainRow(0).startsWith(
+      " no word from the master for 2m10s (expected every 1m00s)  piw-monitor · connected · " +
+        "last message 2m10s ago",
+    ),
+    canvas.plainRow(0),
+  );
+  assert(canvas.renderRow(0).startsWith("\x1b[0;1;37;41m no word"), canvas.renderRow(0));
+  assertEquals(windowTitle(farm, ui(), later), "NO WORD · piw-monitor ipc:///tmp/piw-status");
+  farm.setConnected(false);
+  assertEquals(
+    windowTitle(farm, ui({ goneSince: later }), later),
+    "MASTER GONE · piw-monitor ipc:///tmp/piw-status",
+  );
+});
+
+Deno.test("layout: a gone slave's row is greyed (dim), selected or not", () => {
+  const farm = farmOf(2);
+  const when = Timestamp.fromEpochSeconds(NOW / 1000);
+  farm.apply({ msg: "SLAVE", data: [1, when, "BYE", null] } as StatusMessage, NOW);
+  for (
+    const state of [
+      ui({ selected: 2 }),
+      ui({ selected: 1 }),
+      ui({ selected: 1, focus: "controls" }),
+    ]
+  ) {
+    const { canvas } = layout(farm, state, 100, 10, NOW);
+    assert(/^ pi1 +cp311 +gone \(BYE\) /.test(canvas.plainRow(4)), canvas.plainRow(4));
+    const row = canvas.renderRow(4);
+    const styles = row.split("\x1b[").slice(1, -1).map((s) => s.slice(0, s.indexOf("m")));
+    assert(
+      styles.length > 0 && styles.every((c) => c.split(";").includes("2")),
+      JSON.stringify(row),
+    );
+    assert(!canvas.renderRow(5).includes(";2"), "the live slave is not dim");
+  }
+});
+
+Deno.test("layout: a master that does not say its queue per ABI shows the total as such", () => {
+  const farm = farmOf(1);
+  farm.apply({
+    msg: "STATS",
+    data: {
+      packages_built: 1,
+      builds_count: 1,
+      builds_last_hour: 0,
+      builds_success: 1,
+      builds_time: Duration.of({ seconds: 1 }),
+      builds_size: 1,
+      builds_pending: 1234,
+      files_count: 1,
+      disk_free: 1,
+      disk_size: 2,
+      downloads_last_month: 0,
+      downloads_all: 0,
+    },
+  }, NOW);
+  const { canvas } = layout(farm, ui(), 100, 10, NOW);
+  assert(canvas.plainRow(1).startsWith(" Queue: 1,234 (all ABIs) ·"), canvas.plainRow(1));
+  assert(canvas.plainRow(0).startsWith(" piw-monitor · connected"), "paused is not guessed");
 });

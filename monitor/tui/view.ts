@@ -7,6 +7,7 @@
  * @module
  */
 
+import { printable } from "../format.ts";
 import type { Canvas } from "./canvas.ts";
 import { RawTerminal, type TerminalEvent } from "./terminal.ts";
 
@@ -18,14 +19,20 @@ export interface View {
   listen(listener: (event: TerminalEvent) => void): () => void;
   /** Shows a frame; returns whether anything had to be written. */
   show(canvas: Canvas): boolean;
+  /** Sets the window's title (control characters become `?`). */
+  title(text: string): void;
   /** Gives the surface back. */
   close(): void;
 }
 
-/** A view on the program's terminal. */
+/**
+ * A view on the program's terminal. Its title is set with OSC 2, the terminal's own title
+ * saved on its title stack (XTWINOPS 22) and restored on close (23).
+ */
 export class TerminalView implements View {
   readonly #terminal = new RawTerminal(true);
   #last: string[] = [];
+  #title: string | null = null;
   readonly #stop: () => void;
 
   /** Takes over the terminal. */
@@ -33,6 +40,14 @@ export class TerminalView implements View {
     this.#stop = this.#terminal.listen((event) => {
       if (event.type === "resize") this.#last = []; // the terminal may have reflowed anything
     });
+    this.#terminal.write("\x1b[22;2t");
+  }
+
+  /** Sets the terminal's title, when it changed. */
+  title(text: string): void {
+    if (text === this.#title) return;
+    this.#title = text;
+    this.#terminal.write(`\x1b]2;${printable(text)}\x1b\\`);
   }
 
   /** The terminal's size. */
@@ -61,9 +76,10 @@ export class TerminalView implements View {
     return true;
   }
 
-  /** Restores the terminal. */
+  /** Restores the terminal (and its title). */
   close(): void {
     this.#stop();
+    this.#terminal.write("\x1b[23;2t");
     this.#terminal.close();
   }
 }

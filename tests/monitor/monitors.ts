@@ -15,7 +15,7 @@ import { ROOT, run } from "../process.ts";
 /** `deno run` arguments for a monitor with its shipped flags, on a master's queues. */
 export function monitorArgs(
   tool: "piw-monitor" | "piw-sense",
-  master: MasterRun,
+  master: Pick<MasterRun, "statusQueue" | "controlQueue">,
   extra: string[] = [],
 ): string[] {
   const spec = TOOLS[tool];
@@ -34,12 +34,22 @@ export function monitorArgs(
 /** Runs `tool --once --json` and parses what it prints. */
 export async function once(
   tool: "piw-monitor" | "piw-sense",
-  master: MasterRun,
+  master: Pick<MasterRun, "statusQueue" | "controlQueue" | "dir">,
 ): Promise<{ code: number; doc: Record<string, unknown>; stderr: string }> {
   const out = await run(Deno.execPath(), monitorArgs(tool, master, ["--once", "--json"]), {
     env: { NO_COLOR: "1", HOME: master.dir },
   });
   return { code: out.code, doc: out.code === 0 ? JSON.parse(out.stdout) : {}, stderr: out.stderr };
+}
+
+/** Runs `tool --once` and returns what it prints. */
+export async function onceText(
+  tool: "piw-monitor" | "piw-sense",
+  master: Pick<MasterRun, "statusQueue" | "controlQueue" | "dir">,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return await run(Deno.execPath(), monitorArgs(tool, master, ["--once"]), {
+    env: { NO_COLOR: "1", HOME: master.dir },
+  });
 }
 
 /** What the master says after a HELLO: the last SLAVE message of each slave, and a STATS. */

@@ -2,8 +2,9 @@
  * piw-sense through its real Sense HAT driver, on framebuffer files and input-event FIFOs,
  * against the real master (PostgreSQL) with test slaves: the manual's colours at the right
  * pixels for each rotation, the joystick (turned with the HAT) reaching a slave's kill screen
- * and the master killing that slave, the ping row turning red when the master is silent (with
- * a shortened alert time), terminate and quit, and `--once --json`.
+ * and the master killing that slave, the ping row amber while the master is paused and red
+ * when the master is silent (with a shortened alert time), terminate and quit, and
+ * `--once --json`.
  */
 
 import { Duration } from "../../shared/duration.ts";
@@ -299,6 +300,22 @@ Deno.test("piw-sense: the real HAT driver on files, a real master, test slaves",
         const got = colourName(at(...position(1)));
         return got === "red" ? null : `b-build is ${got}`;
       });
+    });
+
+    await t.step("PAUSE turns the ping row's ground amber on every HAT; RESUME, blue", async () => {
+      const ground = (want: "amber" | "blue") => (at: (x: number, y: number) => Rgb) => {
+        const [r, g, b] = at(7, 0); // the last pixel of the row fills white last
+        const is = r > 200 && g > 96 && g < 160 && b < 60
+          ? "amber"
+          : blueToWhite([r, g, b])
+          ? "blue"
+          : `${[r, g, b]}`;
+        return is === want ? null : `row 0 ends ${is}`;
+      };
+      await master.control("PAUSE");
+      for (const sense of all) await sense.waitFor("amber", ground("amber"));
+      await master.control("RESUME");
+      for (const sense of all) await sense.waitFor("blue", ground("blue"));
     });
 
     await t.step("the ping row pulses red when the master is silent too long", async () => {

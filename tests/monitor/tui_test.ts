@@ -1,15 +1,17 @@
 /**
- * piw-monitor in a real terminal (tmux) against the real master (PostgreSQL) with test slaves:
- * what it shows, its keys and the mouse driving the master, a master that dies and comes back,
- * and `--once --json` checked against what the master itself reports.
+ * piw-monitor in a real terminal (tmux) against the real master (PostgreSQL, `--dev-mode`) with
+ * test slaves: what it shows, its keys and the mouse driving the master, PAUSED while the master
+ * says so, a gone slave greyed then dropped, a master that stops answering (SIGSTOP) or dies and
+ * comes back, and `--once --json` checked against what the master itself reports.
  */
 
 import { Duration } from "../../shared/duration.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { MasterRun, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
-import { Tmux } from "../tmux.ts";
-import { masterReport, monitorArgs, once } from "./monitors.ts";
+import { styleAt, Tmux } from "../tmux.ts";
+import { GONE_LINGER_MS } from "../../monitor/farm_state.ts";
+import { masterReport, monitorArgs, once, onceText } from "./monitors.ts";
 
 /** The line of the screen that mentions `label`. */
 function row(screen: string, label: string): string {
@@ -67,7 +69,19 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
         : value;
       assertEquals(stats[key], expected, key);
     }
-    assertEquals((doc.master as Record<string, unknown>).connected, true);
+    const said = doc.master as Record<string, unknown>;
+    assertEquals([said.connected, said.paused, said.stats_every], [true, false, 10]);
+    assert(typeof said.version === "string" && said.version !== "", String(said.version));
+    const pending = Object.values(said.builds_pending_abi as Record<string, unknown>);
+    assert(pending.every((n) => Number.isInteger(n)), JSON.stringify(said));
+  });
+
+  await t.step("--once: the master's state and its queue per ABI, as text", async () => {
+    const { code, stdout, stderr } = await onceText("piw-monitor", master);
+    assertEquals(code, 0, stderr);
+    const [state, queue] = stdout.split("\n");
+    assert(/^master: running \(piw-master \S+\)$/.test(state!), stdout);
+    assert(/^queue: cp39 \d+, cp311 \d+$/.test(queue!), stdout); // the slaves' ABIs, in order
   });
 
   await using tmux = await Tmux.create();
@@ -90,16 +104,32 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
     await tmux.waitFor("mon", /Disk: [\d.]+ \w+ free of [\d.]+ \w+ \(\d+%\) · Downloads: 0/);
   });
 
-  await t.step("p pauses the master: a slave asking for work is told SLEEP", async () => {
+  await t.step("p pauses the master: PAUSED leads the title row and the title", async () => {
+    const pressed = performance.now();
     await tmux.keys("mon", "p");
+    const screen = await tmux.waitFor("mon", (s) => s.startsWith(" PAUSED "), {
+      timeoutMs: 60_000,
+    });
+    const shown = performance.now() - pressed;
+    console.log(`p → PAUSED on the screen (through tmux): ${shown.toFixed(0)} ms`);
+    assert(/^ Queue: .*\(paused: nothing is handed out\)/m.test(screen), screen);
+    const [title] = (await tmux.capture("mon", true)).split("\n");
+    const style = styleAt(title!, "PAUSED");
+    assertEquals([style?.reverse, style?.bold, style?.fg], [true, true, 3], "reverse yellow");
+    assert((await tmux.title("mon")).startsWith("PAUSED · piw-monitor"));
     await master.waitForLog(/slave_driver: paused/);
+  });
+
+  await t.step("while paused, a slave asking for work is told SLEEP", async () => {
     await pypi.release("tui-two", "1.0"); // seen only once resumed
     assertEquals(await bravo.request("IDLE"), { msg: "SLEEP" });
     await tmux.waitFor("mon", (s) => / sleeping /.test(row(s, "bravo")));
   });
 
-  await t.step("r resumes it: the release is found and handed out", async () => {
+  await t.step("r resumes it: PAUSED goes; the release is found and handed out", async () => {
     await tmux.keys("mon", "r");
+    await tmux.waitFor("mon", (s) => s.startsWith(" piw-monitor · connected"));
+    assertEquals(await tmux.title("mon"), `piw-monitor ${master.statusQueue}`);
     await master.waitForLog(/slave_driver: resumed/);
     const failed = [false, Duration.of({ seconds: 5 }), "failed", []];
     assertEquals(await charlie.request("BUILT", failed), { msg: "DONE" });
@@ -113,8 +143,21 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
     await tmux.waitFor("mon", (s) => row(s, "bravo").startsWith("\x1b[7m"), { escapes: true });
     await tmux.keys("mon", "k");
     await master.waitForLog(new RegExp(`slave ${bravo.slaveId} will be told DIE`));
+    await tmux.keys("mon", "Up"); // the selection off bravo, onto alpha
+    await tmux.waitFor("mon", (s) => row(s, "alpha").startsWith("\x1b[7m"), { escapes: true });
+    const gone = performance.now(); // before the DIE: the monitor learns of it later
     assertEquals(await bravo.request("IDLE"), { msg: "DIE" });
-    await tmux.waitFor("mon", (s) => / gone /.test(row(s, "bravo")));
+    const screen = await tmux.waitFor("mon", (s) => / gone \(DIE\) /.test(row(s, "bravo")), {
+      escapes: true,
+    });
+    for (const cell of ["bravo", "cp311", "gone (DIE)"]) {
+      assertEquals(styleAt(row(screen, "bravo"), cell)?.dim, true, `${cell} is greyed`);
+    }
+    assertEquals(styleAt(row(screen, "charlie"), "charlie")?.dim, false);
+    await tmux.waitFor("mon", (s) => row(s, "bravo") === "", { timeoutMs: 60_000 });
+    const dropped = (performance.now() - gone) / 1000;
+    console.log(`a gone slave: greyed, then dropped ${dropped.toFixed(1)} s after DIE`);
+    assert(dropped >= GONE_LINGER_MS / 1000 - 1, `dropped after ${dropped} s, too soon`);
   });
 
   await t.step("the mouse: a click selects a row and presses a button", async () => {
@@ -140,6 +183,34 @@ Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) 
     });
     assert(row(screen, "alpha").length <= 80, screen);
   });
+
+  await t.step(
+    "a master that stops answering (SIGSTOP) gets a banner; SIGCONT, it goes",
+    async () => {
+      const limit = 20; // s: the STATS period of --dev-mode (10 s) and 10 s
+      master.process.kill("SIGSTOP");
+      const stopped = performance.now();
+      try {
+        const screen = await tmux.waitFor("mon", /no word from the master for \d+s/, {
+          timeoutMs: 120_000,
+        });
+        const after = (performance.now() - stopped) / 1000;
+        console.log(`SIGSTOP → "no word from the master" after ${after.toFixed(1)} s`);
+        assert(after >= limit - 10, `the banner came after ${after} s, before the STATS period`);
+        assert(screen.startsWith(" no word from the master for "), screen);
+        assert(/\(expected every 10s\)/.test(screen), screen);
+        assert((await tmux.title("mon")).startsWith("NO WORD · piw-monitor"));
+        const [line] = (await tmux.capture("mon", true)).split("\n");
+        assertEquals(styleAt(line!, "no word")?.bg, 1, "white on red");
+      } finally {
+        master.process.kill("SIGCONT");
+      }
+      await tmux.waitFor("mon", (s) => s.startsWith(" piw-monitor · connected"), {
+        timeoutMs: 60_000,
+      });
+      assertEquals(await tmux.title("mon"), `piw-monitor ${master.statusQueue}`);
+    },
+  );
 
   let restarted: MasterRun | undefined;
   try {

@@ -1,0 +1,105 @@
+/**
+ * Our monitors against a master that never sends MASTER, as piwheels 0.16 does not: its status
+ * queue a libzmq PUB (Debian's python3-zmq, which knows nothing of `X-Piwheels-Status`)
+ * publishing STATS and a slave's SLAVE HELLO, its control queue a libzmq PULL. What only MASTER
+ * says is left unknown, never guessed: `--once --json` has it null, piw-monitor shows the queue
+ * as the STATS total and no PAUSED, and says so when `p` is pressed.
+ */
+
+import { Duration } from "../../shared/duration.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  masterControl,
+  monitorStats,
+  type StatsMessage,
+} from "../../shared/protocols.ts";
+import { Timestamp } from "../../shared/timestamp.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { Tmux } from "../tmux.ts";
+import { LibzmqPeer } from "../zmq_support.ts";
+import { monitorArgs, once, onceText } from "./monitors.ts";
+
+const STATS: StatsMessage = {
+  packages_built: 10,
+  builds_count: 20,
+  builds_last_hour: 3,
+  builds_success: 18,
+  builds_time: Duration.of({ hours: 2 }),
+  builds_size: 1 << 20,
+  builds_pending: 1234,
+  files_count: 18,
+  disk_free: 1 << 30,
+  disk_size: 4 << 30,
+  downloads_last_month: 5,
+  downloads_all: 50,
+};
+
+Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
+  const statusQueue = `ipc://${dir}/status`;
+  const controlQueue = `ipc://${dir}/control`;
+  const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
+  const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
+  const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "old-pi"];
+  // every second: --once takes the answer as whole after half a second of quiet
+  await status.repeat([
+    [encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", hello])],
+    [encodeMessage(monitorStats, "STATS", STATS)],
+  ], 1000);
+  const master = { statusQueue, controlQueue, dir };
+  try {
+    for (const tool of ["piw-monitor", "piw-sense"] as const) {
+      await t.step(`${tool} --once --json: what MASTER would say is null`, async () => {
+        const { code, doc, stderr } = await once(tool, master);
+        assertEquals(code, 0, stderr);
+        const said = doc.master as Record<string, unknown>;
+        assertEquals({ ...said, last_message_age: null }, {
+          connected: true,
+          last_message_age: null,
+          paused: null,
+          builds_pending_abi: null,
+          stats_every: null,
+          version: null,
+        });
+        assertEquals((doc.stats as Record<string, unknown>).builds_pending, 1234);
+        assertEquals((doc.slaves as { label: string }[]).map((s) => s.label), ["old-pi"]);
+      });
+    }
+
+    await t.step("piw-monitor --once: says what it does not know", async () => {
+      const { code, stdout, stderr } = await onceText("piw-monitor", master);
+      assertEquals(code, 0, stderr);
+      const lines = stdout.split("\n");
+      assertEquals(lines.slice(0, 2), [
+        "master: does not say whether it is paused",
+        "queue: 1,234 (all ABIs)",
+      ]);
+    });
+
+    await using tmux = await Tmux.create();
+    await t.step("piw-monitor: the total queue as such, no PAUSED, even after p", async () => {
+      await tmux.start("mon", [Deno.execPath(), ...monitorArgs("piw-monitor", master)], {
+        cols: 120,
+        rows: 12,
+        env: { HOME: dir },
+      });
+      const screen = await tmux.waitFor("mon", /Queue: 1,234 \(all ABIs\)[^]* old-pi /);
+      assert(screen.startsWith(" piw-monitor · connected"), screen);
+      await tmux.keys("mon", "p");
+      for (;;) { // HELLO (once or more), then the PAUSE
+        const [frame] = await control.receive();
+        if (decodeMessage(masterControl, frame!).msg === "PAUSE") break;
+      }
+      const told = await tmux.waitFor("mon", /this master does not say whether it is paused/);
+      assert(told.startsWith(" piw-monitor · connected"), told);
+      assert(!/PAUSED|paused: nothing/.test(told), told);
+      await tmux.keys("mon", "q");
+      assertEquals(await tmux.exitCode("mon"), 0, await tmux.stderr("mon"));
+    });
+  } finally {
+    await status.close();
+    await control.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
