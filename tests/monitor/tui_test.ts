@@ -32,7 +32,7 @@ function find(screen: string, text: string): [number, number] {
 }
 
 Deno.test("piw-monitor: a real terminal, a real master, test slaves", async (t) => {
-  await using farm = await startFarm();
+  await using farm = await startFarm({ abis: ["cp39", "cp311"] });
   const { pypi, db, master } = farm;
   const setup = { pypiXmlrpc: pypi.xmlrpcUrl, pypiSimple: pypi.simpleUrl, dsn: db.userDsn };
   await using alpha = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "alpha");
