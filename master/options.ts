@@ -49,8 +49,8 @@ export function defaultDataDir(): string {
   return `${Deno.env.get("HOME") ?? "."}/.local/share/piwheels`;
 }
 
-/** How the default data directory is described in `--help` (it depends on the environment). */
-const DATA_DIR_HELP = "$XDG_DATA_HOME/piwheels or ~/.local/share/piwheels";
+/** The default data directory as `--help` describes it (it depends on the environment). */
+const DATA_DIR_HELP = "DATA being $XDG_DATA_HOME/piwheels or else ~/.local/share/piwheels";
 
 /** piw-master's command definition (exported for --help tests and documentation). */
 export function masterCommand(dataDir = defaultDataDir()): Command {
@@ -66,7 +66,7 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       "-d, --dsn <DSN>",
       "the database to use: postgres://USER@HOST/DATABASE (prepared by piw-initdb; not a " +
         "superuser), postgres:///DATABASE?host=/SOCKET/DIR for a local socket directory, or " +
-        `pglite:///DIR (embedded; default: pglite://${DATA_DIR_HELP}/db)`,
+        `pglite:///DIR (embedded); default: pglite://DATA/db, ${DATA_DIR_HELP}`,
       dsnValue,
     )
     .addOption(
@@ -74,7 +74,7 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
         "-o, --output-path <PATH>",
         "the path under which the website should be written; must be writable by the current " +
           "user",
-      ).default(`${dataDir}/www`, `${DATA_DIR_HELP}/www`),
+      ).default(`${dataDir}/www`, "DATA/www, as for --dsn"),
     )
     .option("--dev-mode", "run the master in development mode, which reduces some timeouts")
     .option(
