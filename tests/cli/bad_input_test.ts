@@ -65,32 +65,28 @@ async function commonCases(dir: string, section: string, bad: string, args: stri
   ] as Case[];
 }
 
-/** Runs a tool's cases and checks each was refused. */
-async function refusesAll(tool: Tool, cases: Case[]): Promise<void> {
+/** Runs a tool's cases (in `dir`) and checks each was refused. */
+async function refusesAll(tool: Tool, cases: Case[], dir: string): Promise<void> {
+  for (const [c, r] of await runCases(tool, cases, dir)) assertRefused(tool, c, r);
+}
+
+/** Runs `fn` with a new temporary directory, removed after. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
   try {
-    for (const [c, r] of await runCases(tool, cases, dir)) assertRefused(tool, c, r);
+    await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-Deno.test("cli: piw-master refuses bad options, values, files and addresses in one line", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  try {
+Deno.test("cli: piw-master refuses bad options, values, files and addresses in one line", () =>
+  inTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/a-file`, "");
     // settings that would otherwise work, so that only the bad one is refused
-    const ok = [
-      "-o",
-      `${dir}/www`,
-      "-d",
-      `pglite://${dir}/db`,
-      "--status-queue",
-      `ipc://${dir}/status`,
-      "--control-queue",
-      `ipc://${dir}/control`,
-    ];
-    const cases: Case[] = [
+    const ok = ["-o", `${dir}/www`, "-d", `pglite://${dir}/db`];
+    const queues = ["--status-queue", `ipc://${dir}/status`, "--control-queue"];
+    await refusesAll("piw-master", [
       ...await commonCases(dir, "master", "dsn = mysql://conf", []),
       [["-d", "mysql://foo"], "mysql://foo"],
       [["-d", "postgres://db.example:99999/piwheels"], "postgres://db.example:99999/piwheels"],
@@ -106,19 +102,12 @@ Deno.test("cli: piw-master refuses bad options, values, files and addresses in o
       [["--base-url", "https://piwheels.example.org/?x"], "https://piwheels.example.org/?x"],
       // found before any task starts: the output path, and the control queue's address
       [[...ok, "-o", `${dir}/a-file/www`], `${dir}/a-file/www`],
-      [[...ok, "--control-queue", `ipc://${dir}/no/such/dir/control`], `${dir}/no/such/dir`],
-    ];
-    for (const [c, r] of await runCases("piw-master", cases, dir)) {
-      assertRefused("piw-master", c, r);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+      [[...ok, ...queues, `ipc://${dir}/no/such/dir/control`], `${dir}/no/such/dir`],
+    ], dir);
+  }));
 
-Deno.test("cli: piw-master and piw-initdb name a database server that cannot be reached", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  try {
+Deno.test("cli: piw-master and piw-initdb name a database server that cannot be reached", () =>
+  inTempDir(async (dir) => {
     const port = freePort();
     const server = new URL(superDsn());
     const wrongLogin = `postgres://piwheels_nobody:wrong-secret@${server.host}/piwheels`;
@@ -144,14 +133,10 @@ Deno.test("cli: piw-master and piw-initdb name a database server that cannot be 
     assertStringIncludes(refused!, "connection refused");
     assertStringIncludes(missing!, "no such socket");
     assertStringIncludes(login!, "piwheels_nobody");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("cli: piw-slave refuses bad durations, hosts, addresses and paths in one line", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  try {
+Deno.test("cli: piw-slave refuses bad durations, hosts, addresses and paths in one line", () =>
+  inTempDir(async (dir) => {
     await refusesAll("piw-slave", [
       ...await commonCases(dir, "slave", "timeout = -1h", []),
       [["-t", "-5s"], "'-5s'"],
@@ -167,75 +152,62 @@ Deno.test("cli: piw-slave refuses bad durations, hosts, addresses and paths in o
       [["--build-dir", "build"], "'build'"],
       [["--sandbox", "docker"], "'docker'"],
       [["--label", ""], "--label"],
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    ], dir);
+  }));
 
-Deno.test("cli: piw-monitor and piw-sense refuse bad addresses and durations in one line", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  try {
+Deno.test("cli: piw-monitor and piw-sense refuse bad addresses and durations in one line", () =>
+  inTempDir(async (dir) => {
     for (const tool of ["piw-monitor", "piw-sense"] as const) {
-      const section = tool.slice(4);
       await refusesAll(tool, [
-        ...await commonCases(dir, section, "control-queue = nowhere", ["--once"]),
+        ...await commonCases(dir, tool.slice(4), "control-queue = nowhere", ["--once"]),
         [["--once", "--status-queue", "localhost:5557"], "localhost:5557"],
         [["--once", "--control-queue", "tcp://*:5558"], "tcp://*:5558"],
         [["--once", "--status-queue", "inproc://status"], "inproc://status"],
         [["--once", "--timeout", "0"], "--timeout"],
         [["--once", "--timeout", "-10s"], "'-10s'"],
-      ]);
+      ], dir);
     }
     await refusesAll("piw-sense", [
       [["--once", "--alert-after", "-30s"], "'-30s'"],
       [["--once", "--long-build", "0"], "--long-build"],
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    ], dir);
+  }));
 
-Deno.test("cli: the admin tools refuse bad values in one line", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  const wheel = `${dir}/foo-1.0-py3-none-any.whl`;
-  try {
+Deno.test("cli: the admin tools refuse bad values in one line", () =>
+  inTempDir(async (dir) => {
+    const wheel = `${dir}/foo-1.0-py3-none-any.whl`;
     await refusesAll("piw-initdb", [
       ...await commonCases(dir, "initdb", "dsn = mysql://conf", ["-y"]),
       [["-d", "mysql://x", "-y"], "mysql://x"],
       [["-u", "", "-y"], "--user"],
-    ]);
+    ], dir);
     await refusesAll("piw-import", [
       ...await commonCases(dir, "import", "duration = -1s", ["-y", wheel]),
       [["--duration", "-5s", "-y", wheel], "'-5s'"],
       [["--import-queue", "nowhere", "-y", wheel], "nowhere"],
       [["--file-queue", "tcp://*:5556", "-y", wheel], "tcp://*:5556"],
       [["-y"], "files"],
-    ]);
+    ], dir);
     await refusesAll("piw-rebuild", [
       ...await commonCases(dir, "rebuild", "import-queue = nowhere", ["home"]),
       [["--import-queue", "tcp://master:0", "home"], "tcp://master:0"],
       [["everything"], "'everything'"],
       [["home", "foo"], "home takes no package"],
-    ]);
+    ], dir);
     await refusesAll("piw-remove", [
       ...await commonCases(dir, "remove", "import-queue = nowhere", ["foo", "1.0"]),
       [["--import-queue", "inproc://import", "foo", "1.0"], "inproc://import"],
       [["foo"], "version"],
-    ]);
+    ], dir);
     await refusesAll("piw-logger", [
       ...await commonCases(dir, "logger", "log-queue = nowhere", []),
       [["--log-queue", "nowhere"], "nowhere"],
       [["--format", "%h %Z"], "%Z"],
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    ], dir);
+  }));
 
-Deno.test("cli: a master whose task fails before it started stops without warnings", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "piw-cli-" });
-  try {
+Deno.test("cli: a master whose task fails before it started stops without warnings", () =>
+  inTempDir(async (dir) => {
     // the Oracles refuse a superuser's connection: a failure only a task finds
     await using master = new MasterRun(dir, {
       pypiXmlrpc: `http://127.0.0.1:${freePort()}/pypi`,
@@ -247,7 +219,4 @@ Deno.test("cli: a master whose task fails before it started stops without warnin
     assertStringIncludes(master.stderr, "piw-master: stopped after a failure");
     assert(!master.stderr.includes("piw-master: warning:"), master.stderr);
     assert(!/at file:\/\/|Uncaught/.test(master.stderr), master.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

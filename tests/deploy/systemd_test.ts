@@ -69,32 +69,44 @@ async function machine(more: string, home?: string): Promise<ServiceManager> {
   return systemd;
 }
 
-Deno.test("deploy: the master and a slave under their units build and publish, with bubblewrap", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
+/**
+ * The test's database, PyPI and free ports for the master and the slave, with `more` for the
+ * master, to go over the shipped settings (a later key wins).
+ */
+function farmSettings(pypi: FakePyPI, db: { userDsn: string }, more = ""): string {
   const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
   const fileQueue = `tcp://127.0.0.1:${freePort()}`;
-  // the test's database, PyPI and ports, over the shipped settings (a later key wins)
-  await using systemd = await machine(`
+  return `
 [master]
 dsn = ${db.userDsn}
 pypi-xmlrpc = ${pypi.xmlrpcUrl}
 pypi-simple = ${pypi.simpleUrl}
 slave-queue = ${slaveQueue}
 file-queue = ${fileQueue}
-dev-mode = true
 verbose = true
+${more}
 
 [slave]
 master = 127.0.0.1
 slave-queue = ${slaveQueue}
 file-queue = ${fileQueue}
 verbose = true
-`);
-  // the output path, owned by piwheels (the README's `install -d -o piwheels -g piwheels`)
+`;
+}
+
+/** The output path, owned by piwheels (the README's `install -d -o piwheels -g piwheels`). */
+async function outputPath(systemd: ServiceManager): Promise<string> {
   const www = `${systemd.dir}/www/piwheels`;
   await Deno.mkdir(www, { mode: 0o755 });
   await Deno.chown(www, systemd.piwheelsId, systemd.piwheelsId);
+  return www;
+}
+
+Deno.test("deploy: the master and a slave under their units build and publish, with bubblewrap", async () => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using systemd = await machine(farmSettings(pypi, db, "dev-mode = true"));
+  const www = await outputPath(systemd);
   await systemd.install(MASTER, await deployed(MASTER));
   await systemd.install(SLAVE, await deployed(SLAVE));
   await pypi.release("unit-pure", "1.0");
@@ -186,27 +198,8 @@ Deno.test("deploy: each setting the slave's unit leaves out stops its sandbox or
 Deno.test("deploy: with the piwheels user's home in /home, the units skip the configuration there", async () => {
   await using pypi = new FakePyPI();
   await using db = await piwheelsDatabase();
-  const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
-  const fileQueue = `tcp://127.0.0.1:${freePort()}`;
   const home = "/home/piwheels";
-  await using systemd = await machine(
-    `
-[master]
-dsn = ${db.userDsn}
-pypi-xmlrpc = ${pypi.xmlrpcUrl}
-pypi-simple = ${pypi.simpleUrl}
-slave-queue = ${slaveQueue}
-file-queue = ${fileQueue}
-verbose = true
-
-[slave]
-master = 127.0.0.1
-slave-queue = ${slaveQueue}
-file-queue = ${fileQueue}
-verbose = true
-`,
-    home,
-  );
+  await using systemd = await machine(farmSettings(pypi, db), home);
   // the user's own configuration file, where the tools look by default: read, it would stop
   // both (no such option); ProtectHome= makes it unreadable to the units
   const own = `${systemd.dir}${home}/.config/piwheels`;
@@ -218,9 +211,7 @@ verbose = true
   for (const path of [`${own}/..`, own, `${own}/piwheels.conf`]) {
     await Deno.chown(path, systemd.piwheelsId, systemd.piwheelsId);
   }
-  const www = `${systemd.dir}/www/piwheels`;
-  await Deno.mkdir(www, { mode: 0o755 });
-  await Deno.chown(www, systemd.piwheelsId, systemd.piwheelsId);
+  await outputPath(systemd);
   await systemd.install(MASTER, await deployed(MASTER));
   await systemd.install(SLAVE, await deployed(SLAVE));
   await systemd.start(MASTER);
