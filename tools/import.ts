@@ -12,8 +12,9 @@
  */
 
 import { basename } from "node:path";
-import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
+import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
+import { endpointValue, nonNegativeDuration } from "../shared/option_values.ts";
 import { sha256File } from "../shared/hash.ts";
 import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
@@ -45,17 +46,12 @@ const DEFAULT_OUTPUT = "Imported manually with piw-import";
 
 const log = new Logger("piw-import");
 
-function nonNegative(text: string): Duration {
-  const d = Duration.parse(text);
-  if (d.micros < 0) throw new RangeError("a build cannot take a negative time");
-  return d;
-}
-
 function command() {
   return toolCommand(
     "piw-import",
-    "Import the specified wheel(s) into the piwheels database and file system, as one build. " +
-      "This must run on the same machine as piw-master.",
+    "Import the specified wheel(s) into the piwheels database and file system, as one build of " +
+      "a package version the master already knows (from PyPI). This must run on the same " +
+      "machine as piw-master.",
   )
     .argument("<files...>", "the wheel(s) to import; several files are registered as one build")
     .option(
@@ -75,7 +71,7 @@ function command() {
     .option(
       "--duration <DURATION>",
       "the time taken to build the package, e.g. 90s or 1h30m",
-      parsed(nonNegative),
+      nonNegativeDuration,
       Duration.ZERO,
     )
     .option(
@@ -91,11 +87,13 @@ function command() {
     .option(
       "--import-queue <ADDR>",
       "the address of the queue used by piw-import (this should always be an ipc address)",
+      endpointValue("connect"),
       DEFAULT_IMPORT_QUEUE,
     )
     .option(
       "--file-queue <ADDR>",
       "the address of the master's file queue, which the files are uploaded to",
+      endpointValue("connect"),
       DEFAULT_FILE_QUEUE,
     );
 }

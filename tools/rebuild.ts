@@ -11,6 +11,7 @@
 
 import { Argument } from "commander";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
+import { endpointValue } from "../shared/option_values.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
 import { DEFAULT_IMPORT_QUEUE, ImportQueue, refusal } from "./import_queue.ts";
@@ -52,6 +53,7 @@ function command() {
     .option(
       "--import-queue <ADDR>",
       "the address of the queue used by piw-rebuild (this should always be an ipc address)",
+      endpointValue("connect"),
       DEFAULT_IMPORT_QUEUE,
     );
 }
