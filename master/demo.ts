@@ -3,26 +3,58 @@
  * real piw-master following it on an embedded database, a real piw-slave building them (under
  * bubblewrap when it is installed), and a web server over the site the master writes. Each tool
  * runs with the flags it ships with. Open the printed URL and watch the packages appear and get
- * built; stop with Ctrl+C. Nothing outside the demo directory is touched (default: a new
- * temporary one).
+ * built; the printed piw-monitor command line watches and controls the farm; stop with Ctrl+C.
+ * Nothing outside the demo directory is touched (default: a new temporary one).
+ *
+ * `deno task demo [--slave-port PORT] [--file-port PORT] [DIR]`: the master's queues for slaves
+ * are on 127.0.0.1, ports 5555 and 5556 unless given.
  *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { TOOLS } from "../shared/flags.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
 import { serveDirectory } from "../tests/fixtures/static_server.ts";
+import { shellQuote } from "../tests/process.ts";
 
-const dir = Deno.args[0] ?? await Deno.makeTempDir({ prefix: "piwheels-demo-" });
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: {
+    "slave-port": { type: "string", default: "5555" },
+    "file-port": { type: "string", default: "5556" },
+  },
+  allowPositionals: true,
+});
+const dir = positionals[0] ?? await Deno.makeTempDir({ prefix: "piwheels-demo-" });
 await Deno.mkdir(dir, { recursive: true });
 const root = new URL("..", import.meta.url).pathname;
+const slaveQueue = `tcp://127.0.0.1:${values["slave-port"]}`;
+const fileQueue = `tcp://127.0.0.1:${values["file-port"]}`;
+const statusQueue = `ipc://${dir}/status`;
+const controlQueue = `ipc://${dir}/control`;
+
+/** The command line that runs a tool from this checkout with its flags, as a shell takes it. */
+function commandLine(name: keyof typeof TOOLS, args: string[]): string {
+  const words = [Deno.execPath(), "run", ...TOOLS[name].flags, `${root}${TOOLS[name].entry}`];
+  return [...words, ...args].map((w) => /^[\w.\/:=,@%+-]+$/.test(w) ? w : shellQuote(w)).join(" ");
+}
 
 const pypi = new FakePyPI();
 const web = serveDirectory(`${dir}/www`);
+const site = `http://127.0.0.1:${web.addr.port}`;
 console.log(`piwheels demo in ${dir}`);
 console.log(`  fake PyPI:      ${pypi.url}/simple/`);
-console.log(`  the web site:   http://127.0.0.1:${web.addr.port}/`);
-console.log(`  build slaves:   tcp://127.0.0.1:5555 (one is started: piw-slave -m 127.0.0.1)`);
+console.log(`  the web site:   ${site}/`);
+const join = values["slave-port"] === "5555" && values["file-port"] === "5556"
+  ? "-m 127.0.0.1"
+  : `--slave-queue ${slaveQueue} --file-queue ${fileQueue}`;
+console.log(`  build slaves:   ${slaveQueue} (one is started; more: piw-slave ${join})`);
+console.log(
+  `  piw-monitor:    ${
+    commandLine("piw-monitor", ["--status-queue", statusQueue, "--control-queue", controlQueue])
+  }`,
+);
 console.log("Stop with Ctrl+C.\n");
 
 const tool = TOOLS["piw-master"];
@@ -41,14 +73,16 @@ const master = new Deno.Command(Deno.execPath(), {
     pypi.xmlrpcUrl,
     "--pypi-simple",
     pypi.simpleUrl,
+    "--base-url",
+    site,
     "--slave-queue",
-    "tcp://127.0.0.1:5555",
+    slaveQueue,
     "--file-queue",
-    "tcp://127.0.0.1:5556",
+    fileQueue,
     "--status-queue",
-    `ipc://${dir}/status`,
+    statusQueue,
     "--control-queue",
-    `ipc://${dir}/control`,
+    controlQueue,
     "--import-queue",
     `ipc://${dir}/import`,
     "--log-queue",
@@ -64,6 +98,10 @@ const slave = new Deno.Command(Deno.execPath(), {
     `${root}${slaveTool.entry}`,
     "-m",
     "127.0.0.1",
+    "--slave-queue",
+    slaveQueue,
+    "--file-queue",
+    fileQueue,
     "--label",
     "demo-slave",
     "--build-dir",
@@ -97,8 +135,10 @@ const stop = () => {
 };
 Deno.addSignalListener("SIGINT", stop);
 Deno.addSignalListener("SIGTERM", stop);
-await slave.status;
+// the master ending (told to QUIT by piw-monitor, or unable to start) ends the demo
 const { code } = await master.status;
+stop();
+await slave.status;
 await publishing;
 await web.shutdown();
 await pypi.close();

@@ -21,6 +21,7 @@ import {
 import { VERSION } from "../shared/version.ts";
 import { attachWorker, Publisher, Pull, Push } from "../shared/zmq/mod.ts";
 import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
+import { checkStartup, StartupError } from "./startup.ts";
 import type { Permissions } from "../shared/permissions.ts";
 import { taskPermissions } from "./permissions.ts";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
@@ -67,6 +68,8 @@ interface Running {
   control: Push;
   ready: PromiseWithResolvers<void>;
   done: PromiseWithResolvers<void>;
+  /** Whether it has ended (done, failed or crashed): there is nothing left to stop. */
+  ended: boolean;
 }
 
 const toTask = reverse(taskControl);
@@ -76,6 +79,8 @@ const toStats = reverse(bigBrother);
 class Master {
   readonly tasks: Running[] = [];
   readonly failed = Promise.withResolvers<string>();
+  /** Whether every task got ready: before that, stopping one that takes long warns nobody. */
+  started = false;
   #stopping: Promise<void> | undefined;
 
   constructor(readonly options: MasterOptions, readonly permissions: Record<string, Permissions>) {}
@@ -96,12 +101,18 @@ class Master {
       control,
       ready: Promise.withResolvers(),
       done: Promise.withResolvers(),
+      ended: false,
+    };
+    const ended = () => {
+      task.ended = true;
+      task.done.resolve();
     };
     worker.addEventListener("message", (event: MessageEvent) => {
       const report = event.data as TaskReport;
       if (report?.type === "piwheels.ready") task.ready.resolve();
-      else if (report?.type === "piwheels.done") task.done.resolve();
+      else if (report?.type === "piwheels.done") ended();
       else if (report?.type === "piwheels.fatal") {
+        ended(); // its body has returned: nothing is left to stop
         task.ready.reject(new Error(report.message));
         this.failed.resolve(`${name} failed: ${report.message}`);
       }
@@ -109,8 +120,8 @@ class Master {
     worker.addEventListener("error", (event: ErrorEvent) => {
       event.preventDefault();
       const why = `${name} crashed: ${event.message}`;
+      ended();
       task.ready.reject(new Error(why));
-      task.done.resolve();
       this.failed.resolve(why);
     });
     const init: TaskInit = {
@@ -145,17 +156,24 @@ class Master {
    * Stops the tasks: front first, each within {@linkcode STOP_TIMEOUT_MS}, so that the last
    * ones (the Secretary saving its pending work, the Oracles) still have the database; after a
    * failure, all at once within {@linkcode FAILED_STOP_MS} (tasks may be waiting on the one
-   * that failed).
+   * that failed). A task that has ended is not waited for; one that is terminated is warned
+   * about only once the master had started (before, it had nothing to save, and was likely
+   * waiting on the task that failed).
    */
   stop(failed: boolean): Promise<void> {
     const quit = async (t: Running, ms: number) => {
-      await t.control.send(encodeMessage(toTask, "QUIT")).catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
-      if (await Promise.race([t.done.promise, timeout]) === "timeout") {
-        log.warning(`${t.name} did not stop in time; terminating it`);
+      if (!t.ended) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
+        // the wait starts now: a task that does not take QUIT must not hold it up further
+        t.control.send(encodeMessage(toTask, "QUIT")).catch(() => {});
+        if (await Promise.race([t.done.promise, timeout]) === "timeout") {
+          const why = `${t.name} did not stop in time; terminating it`;
+          if (this.started) log.warning(why);
+          else log.debug(why);
+        }
+        clearTimeout(timer);
       }
-      clearTimeout(timer);
       t.worker.terminate();
       await t.control.close();
     };
@@ -184,15 +202,25 @@ async function groupWritable(endpoint: string): Promise<void> {
 async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
-  await Deno.mkdir(options.outputPath, { recursive: true });
-  if (options.dsn.startsWith("pglite://")) {
-    await Deno.mkdir(options.dsn.slice("pglite://".length), { recursive: true });
+  const status = new Publisher({ linger: 0 });
+  const control = new Pull();
+  const bind = (socket: Publisher | Pull, option: string, address: string) =>
+    socket.bind(address).catch((e) => {
+      throw new StartupError(`cannot bind ${option} ${address}: ${errorMessage(e)}`);
+    });
+  try {
+    await checkStartup({ outputPath: options.outputPath, dsn: options.dsn });
+    await groupWritable(await bind(status, "--status-queue", options.statusQueue));
+    await groupWritable(await bind(control, "--control-queue", options.controlQueue));
+  } catch (e) {
+    await Promise.all([status.close(), control.close()]);
+    if (!(e instanceof StartupError)) throw e;
+    log.error(e.message);
+    return 2;
   }
   log.info(`piw-master ${VERSION} starting: database ${options.dsn.replace(/:[^:@/]*@/, ":***@")}`);
   const master = new Master(options, taskPermissions(options));
 
-  const status = new Publisher({ linger: 0 });
-  await groupWritable(await status.bind(options.statusQueue));
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);
   const relaying = eachMessage(internal, (frames) => status.send(frames).catch(() => {}));
@@ -205,8 +233,6 @@ async function main(): Promise<number> {
     internalExtended,
     (frames) => status.send(frames, ours).catch(() => {}),
   );
-  const control = new Pull();
-  await groupWritable(await control.bind(options.controlQueue));
   const stats = new Push({ linger: 0, sendTimeout: 1000 });
   stats.connect(options.statsQueue);
 
@@ -257,6 +283,7 @@ async function main(): Promise<number> {
         throw new Error(why);
       }),
     ]);
+    master.started = true;
     log.info(
       `ready: slaves on ${options.slaveQueue}, files on ${options.fileQueue}, web site in ${options.outputPath}`,
     );

@@ -5,13 +5,14 @@
  * @module
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import {
   type CommonOptions,
   monitorQueueOptions,
   parseCommand,
   toolCommand,
 } from "../shared/config.ts";
+import { baseUrlValue, dsnValue, endpointValue, urlValue } from "../shared/option_values.ts";
 
 /** piw-master's options after parsing (and merging a configuration file). */
 export interface MasterOptions extends CommonOptions {
@@ -48,8 +49,13 @@ export function defaultDataDir(): string {
   return `${Deno.env.get("HOME") ?? "."}/.local/share/piwheels`;
 }
 
+/** The default data directory as `--help` describes it (it depends on the environment). */
+const DATA_DIR_HELP = "DATA being $XDG_DATA_HOME/piwheels or else ~/.local/share/piwheels";
+
 /** piw-master's command definition (exported for --help tests and documentation). */
 export function masterCommand(dataDir = defaultDataDir()): Command {
+  const bind = endpointValue("bind");
+  const internal = endpointValue("internal");
   const cmd = toolCommand(
     "piw-master",
     "The piw-master script is intended to be run on the database and file-server machine. " +
@@ -58,66 +64,91 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
   )
     .option(
       "-d, --dsn <DSN>",
-      "the database to use: postgres://user@host/piwheels (configured with piw-initdb, not as a " +
-        `superuser) or pglite:///path (embedded; default: pglite://${dataDir}/db)`,
+      "the database to use: postgres://USER@HOST/DATABASE (prepared by piw-initdb; not a " +
+        "superuser), postgres:///DATABASE?host=/SOCKET/DIR for a local socket directory, or " +
+        `pglite:///DIR (embedded); default: pglite://DATA/db, ${DATA_DIR_HELP}`,
+      dsnValue,
     )
-    .option(
-      "-o, --output-path <PATH>",
-      "the path under which the website should be written; must be writable by the current user",
-      `${dataDir}/www`,
+    .addOption(
+      new Option(
+        "-o, --output-path <PATH>",
+        "the path under which the website should be written; must be writable by the current " +
+          "user",
+      ).default(`${dataDir}/www`, "DATA/www, as for --dsn"),
     )
     .option("--dev-mode", "run the master in development mode, which reduces some timeouts")
-    .option("--pypi-xmlrpc <URL>", "the URL of the PyPI XML-RPC service", "https://pypi.org/pypi")
-    .option("--pypi-simple <URL>", "the URL of the PyPI simple API", "https://pypi.org/simple")
     .option(
-      "--base-url <URL>",
-      "the public URL of the web site, shown in install instructions",
-      "",
+      "--pypi-xmlrpc <URL>",
+      "the URL of the PyPI XML-RPC service",
+      urlValue,
+      "https://pypi.org/pypi",
+    )
+    .option(
+      "--pypi-simple <URL>",
+      "the URL of the PyPI simple API",
+      urlValue,
+      "https://pypi.org/simple",
+    )
+    .addOption(
+      new Option(
+        "--base-url <URL>",
+        "the public URL of the web site (e.g. https://piwheels.example.org), shown in the pages' " +
+          "pip install instructions as URL/simple/",
+      ).argParser(baseUrlValue).default("", "none: the pages say https://YOUR-PIWHEELS-HOST"),
     );
-  return monitorQueueOptions(cmd)
+  return monitorQueueOptions(cmd, "bind")
     .option(
       "--import-queue <ADDR>",
       "the address of the queue used by piw-import, piw-rebuild and piw-remove",
+      bind,
       "ipc:///tmp/piw-import",
     )
     .option(
       "--log-queue <ADDR>",
       "the address of the queue used by piw-logger",
+      bind,
       "ipc:///tmp/piw-logger",
     )
     .option(
       "--slave-queue <ADDR>",
       "the address of the queue used to talk to the build slaves",
+      bind,
       "tcp://*:5555",
     )
     .option(
       "--file-queue <ADDR>",
       "the address of the queue used to transfer files from slaves",
+      bind,
       "tcp://*:5556",
     )
     .option(
       "--web-queue <ADDR>",
       "the address of the queue used to request web page updates",
+      internal,
       "inproc://web",
     )
     .option(
       "--builds-queue <ADDR>",
       "the address of the queue used to store pending builds",
+      internal,
       "inproc://builds",
     )
     .option(
       "--db-queue <ADDR>",
       "the address of the queue used to talk to the database server",
+      internal,
       "inproc://db",
     )
     .option(
       "--fs-queue <ADDR>",
       "the address of the queue used to talk to the file-system server",
+      internal,
       "inproc://fs",
     )
     .option(
       "--stats-queue <ADDR>",
       "the address of the queue used to send statistics to the collator task",
+      internal,
       "inproc://stats",
     );
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import {
   type CommonOptions,
   monitorQueueOptions,
@@ -13,8 +13,11 @@ import {
   toolCommand,
 } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
-import { errorMessage } from "../shared/log.ts";
+import { positiveDuration } from "../shared/option_values.ts";
 import { printOnce } from "./once.ts";
+
+// piw-sense's --alert-after and --long-build take it from here
+export { positiveDuration };
 
 /** The options both monitors have. */
 export interface MonitorOptions extends CommonOptions {
@@ -32,7 +35,7 @@ export interface MonitorOptions extends CommonOptions {
 
 /** A monitor's command with the options both monitors share. */
 export function monitorCommand(name: string, description: string): Command {
-  return monitorQueueOptions(toolCommand(name, description))
+  return monitorQueueOptions(toolCommand(name, description), "connect")
     .option(
       "--once",
       "print the farm's status (master, statistics, slaves) once and exit, instead of the " +
@@ -62,16 +65,4 @@ export async function runMonitor<T extends MonitorOptions>(
   }
   if (opts.once) return await printOnce(cmd.name(), opts);
   return await interactive(opts);
-}
-
-/** A commander argument parser for a duration above zero (`30s`, `15m`; `30` is seconds). */
-export function positiveDuration(value: string): Duration {
-  let d: Duration;
-  try {
-    d = Duration.parse(value);
-  } catch (e) {
-    throw new InvalidArgumentError(errorMessage(e));
-  }
-  if (d.micros <= 0) throw new InvalidArgumentError("expected a duration above 0");
-  return d;
 }

@@ -5,14 +5,21 @@
  * A configuration file is INI-style with one section per tool (`[master]` or `[piw-master]`)
  * whose keys are the tool's long option names (`pypi-xmlrpc = https://…`, `yes = true`).
  * Values given on the command line win over the file, and the file wins over the defaults.
- * Without `-c`, `/etc/piwheels.conf` and `~/.config/piwheels/piwheels.conf` are read when they
- * exist and the tool is allowed to read them.
+ * Without `-c`, `/etc/piwheels.conf` and then `~/.config/piwheels/piwheels.conf` are read when
+ * they can be: one that cannot (missing, a directory, hidden by systemd's `ProtectHome=`, not
+ * permitted to the tool) is skipped, saying why with `-v`; a `-c FILE` that cannot be read is an
+ * error.
+ *
+ * Every usage error (an unknown option, a bad value, a configuration file that cannot be read or
+ * holds something unknown, a log file that cannot be opened) is one line on stderr, naming the
+ * value and what was expected, and exit status 2.
  *
  * @module
  */
 
 import { Command, CommanderError, InvalidArgumentError, type Option } from "commander";
-import { configureLogging, levelsFor } from "./log.ts";
+import { configureLogging, errorMessage, levelsFor, Logger } from "./log.ts";
+import { type EndpointRole, endpointValue } from "./option_values.ts";
 import { VERSION } from "./version.ts";
 
 /** The options every tool has. */
@@ -33,6 +40,26 @@ export class ConfigError extends Error {
 }
 
 /**
+ * Passwords in URLs (`postgres://user:secret@host/db`) replaced by `***`, for messages that
+ * quote what an operator typed.
+ */
+export function redactPasswords(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/'"[\]]*):[^\s@/'"]*@/gi, "$1:***@");
+}
+
+/** A message as one line of a tool's stderr: its lines joined, control characters as `?`. */
+function oneLine(message: string): string {
+  return redactPasswords(message.trim().split(/\s*\n\s*/).join(" ")).replace(/\p{Cc}/gu, "?");
+}
+
+/** Prints a usage error as one line: `piw-tool: error: …`. */
+function usageError(tool: string, message: string): void {
+  console.error(
+    `${tool}: ${oneLine(message.startsWith("error: ") ? message : `error: ${message}`)}`,
+  );
+}
+
+/**
  * A commander `Command` for a tool, with the common options and help that explains itself.
  * Add the tool's own options and arguments, then call {@linkcode parseCommand}.
  */
@@ -45,23 +72,28 @@ export function toolCommand(name: string, description: string): Command {
     .option("-q, --quiet", "produce less console output")
     .option("-v, --verbose", "produce more console output")
     .option("-l, --log-file <FILE>", "log messages to the specified file")
-    .showHelpAfterError("(run with --help for usage)");
+    .configureOutput({
+      outputError: (text) => usageError(name, `${text.trim().replace(/\.$/, "")}; see --help`),
+    });
 }
 
 /**
  * Adds the monitors' two queues (`--status-queue`, `--control-queue`) with the manual's
- * defaults: the master binds them, piw-monitor and piw-sense connect to them.
+ * defaults: the master binds them (`role` "bind"), piw-monitor and piw-sense connect to them
+ * ("connect").
  */
-export function monitorQueueOptions(cmd: Command): Command {
+export function monitorQueueOptions(cmd: Command, role: EndpointRole): Command {
   return cmd
     .option(
       "--status-queue <ADDR>",
       "the address of the queue used to report status to monitors",
+      endpointValue(role),
       "ipc:///tmp/piw-status",
     )
     .option(
       "--control-queue <ADDR>",
       "the address of the queue a monitor can use to control the master",
+      endpointValue(role),
       "ipc:///tmp/piw-control",
     );
 }
@@ -124,16 +156,22 @@ function defaultConfigFiles(): string[] {
   return files;
 }
 
-function readConfig(path: string, required: boolean): string | undefined {
-  if (!required && !canRead(path)) return undefined;
+/** What a configuration file is, read or not. */
+type ConfigText = { text: string } | { skipped: string };
+
+/**
+ * Reads a configuration file. One given with `-c` (`required`) must be readable; a default one
+ * that cannot be read is skipped (`skipped` says why, or is empty when it simply is not there).
+ */
+function readConfig(path: string, required: boolean): ConfigText {
+  const notPermitted = "this tool is not permitted to read it";
+  if (!required && !canRead(path)) return { skipped: notPermitted };
   try {
-    return Deno.readTextFileSync(path);
+    return { text: Deno.readTextFileSync(path) };
   } catch (e) {
-    if (!required && e instanceof Deno.errors.NotFound) return undefined;
-    const why = e instanceof Deno.errors.NotCapable
-      ? "this tool is not permitted to read it"
-      : (e as Error).message;
-    throw new ConfigError(`cannot read configuration file ${path}: ${why}`);
+    const why = e instanceof Deno.errors.NotCapable ? notPermitted : errorMessage(e);
+    if (required) throw new ConfigError(`cannot read configuration file ${path}: ${why}`);
+    return { skipped: e instanceof Deno.errors.NotFound ? "" : why };
   }
 }
 
@@ -160,13 +198,15 @@ function applyConfig(cmd: Command, path: string, text: string): void {
     const attr = opt.attributeName();
     if (cmd.getOptionValueSource(attr) === "cli") continue;
     let parsed: unknown;
-    if (opt.isBoolean()) {
+    if (opt.negate) {
+      parsed = !parseBool(value, where); // `no-network = true` is `--no-network`: network false
+    } else if (opt.isBoolean()) {
       parsed = parseBool(value, where);
     } else if (opt.parseArg) {
       try {
         parsed = opt.parseArg(value.trim(), undefined);
       } catch (e) {
-        throw new ConfigError(`${where}: ${(e as Error).message}`);
+        throw new ConfigError(`${where}: '${value.trim()}' is invalid. ${errorMessage(e)}`);
       }
     } else {
       parsed = value.trim();
@@ -192,30 +232,40 @@ export function parseCommand<T extends CommonOptions>(
     throw e;
   }
   const given = cmd.opts<T>().configuration;
+  const skipped: string[] = [];
   try {
     const files = given ? [given] : defaultConfigFiles();
     for (const path of files) {
-      const text = readConfig(path, given !== undefined);
-      if (text !== undefined) applyConfig(cmd, path, text);
+      const read = readConfig(path, given !== undefined);
+      if ("text" in read) applyConfig(cmd, path, read.text);
+      else if (read.skipped) skipped.push(`skipped configuration file ${path}: ${read.skipped}`);
     }
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    console.error(`${cmd.name()}: error: ${e.message}`);
+    usageError(cmd.name(), e.message);
     Deno.exit(2);
   }
   const opts = cmd.opts<T>();
   const level = levelsFor(opts);
-  configureLogging({
-    consoleLevel: level,
-    fileLevel: opts.verbose ? "debug" : "info",
-    logFile: opts.logFile,
-  });
+  try {
+    configureLogging({
+      consoleLevel: level,
+      fileLevel: opts.verbose ? "debug" : "info",
+      logFile: opts.logFile,
+    });
+  } catch (e) {
+    usageError(cmd.name(), `cannot open log file ${opts.logFile}: ${errorMessage(e)}`);
+    Deno.exit(2);
+  }
+  const log = new Logger(cmd.name());
+  for (const note of skipped) log.debug(note);
   return opts;
 }
 
 /**
  * A commander argument parser that turns a parsing function's exception into a usage error,
- * e.g. `.option("-t, --timeout <DURATION>", "…", parsed(Duration.parse), Duration.of({hours: 3}))`.
+ * e.g. `.option("--format <FORMAT>", "…", parsed(compileLogFormat))`. (The common kinds of value
+ * have parsers of their own in `option_values.ts`.)
  */
 export function parsed<T>(parse: (text: string) => T): (value: string) => T {
   return (value: string) => {

@@ -7,9 +7,16 @@
  * @module
  */
 
-import type { Command } from "commander";
-import { type CommonOptions, parsed, toolCommand } from "../shared/config.ts";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { type CommonOptions, toolCommand } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
+import {
+  absolutePath,
+  endpointValue,
+  hostValue,
+  nonEmpty,
+  positiveDuration,
+} from "../shared/option_values.ts";
 
 /** The sandbox modes. */
 export const SANDBOXES = ["auto", "bwrap", "none"] as const;
@@ -48,14 +55,9 @@ export interface SlaveDefaults {
   buildDir: string;
 }
 
-function absolute(path: string): string {
-  if (!path.startsWith("/")) throw new Error(`${path} is not an absolute path`);
-  return path;
-}
-
 function sandbox(mode: string): SlaveOptions["sandbox"] {
   if (!(SANDBOXES as readonly string[]).includes(mode)) {
-    throw new Error(`expected one of ${SANDBOXES.join(", ")}`);
+    throw new InvalidArgumentError(`expected one of ${SANDBOXES.join(", ")}`);
   }
   return mode as SlaveOptions["sandbox"];
 }
@@ -70,45 +72,61 @@ export function slaveCommand(defaults: SlaveDefaults): Command {
       "The script will run until it is explicitly terminated, either by Ctrl+C, SIGTERM, or by " +
       "the remote piw-master script.",
   )
-    .option("-m, --master <HOST>", "the IP address or hostname of the master server", "localhost")
+    .option(
+      "-m, --master <HOST>",
+      "the IP address or hostname of the master server",
+      hostValue,
+      "localhost",
+    )
     .option(
       "-t, --timeout <DURATION>",
       "the time to wait before assuming a build has failed",
-      parsed(Duration.parse),
+      positiveDuration,
       Duration.of({ hours: 3 }),
     )
     .option(
       "--python <PATH>",
       "the Python interpreter to build with, by absolute path (its tags decide the ABI built for)",
-      parsed(absolute),
+      absolutePath,
       "/usr/bin/python3",
     )
-    .option("--label <NAME>", "the label the monitors show for this slave", defaults.hostname)
-    .option(
-      "--build-dir <PATH>",
-      "the directory builds happen in (emptied after each build)",
-      parsed(absolute),
-      defaults.buildDir,
+    .addOption(
+      new Option("--label <NAME>", "the label the monitors show for this slave")
+        .argParser(nonEmpty)
+        .default(defaults.hostname, "the host name"),
+    )
+    .addOption(
+      new Option("--build-dir <PATH>", "the directory builds happen in (emptied after each build)")
+        .argParser(absolutePath)
+        .default(defaults.buildDir, "$XDG_CACHE_HOME/piwheels/build or ~/.cache/piwheels/build"),
     )
     .option(
       "--sandbox <MODE>",
       "how builds are isolated: bwrap (bubblewrap), none, or auto (bwrap when it works)",
-      parsed(sandbox),
+      sandbox,
       "auto",
     )
     .option("--no-network", "build with no network at all (the source is downloaded first)")
-    .option("--slave-queue <ADDR>", "the master's slave queue (default: tcp://MASTER:5555)")
-    .option("--file-queue <ADDR>", "the master's file queue (default: tcp://MASTER:5556)")
+    .option(
+      "--slave-queue <ADDR>",
+      "the master's slave queue (default: tcp://MASTER:5555)",
+      endpointValue("connect"),
+    )
+    .option(
+      "--file-queue <ADDR>",
+      "the master's file queue (default: tcp://MASTER:5556)",
+      endpointValue("connect"),
+    )
     .option(
       "--master-timeout <DURATION>",
       "how long to wait for a reply from the master before starting again with HELLO",
-      parsed(Duration.parse),
+      positiveDuration,
       Duration.of({ seconds: 60 }),
     )
     .option(
       "--sleep <DURATION>",
       "how long to wait after the master says SLEEP before asking again",
-      parsed(Duration.parse),
+      positiveDuration,
       Duration.of({ seconds: 10 }),
     );
 }

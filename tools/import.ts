@@ -14,8 +14,9 @@
  */
 
 import { basename } from "node:path";
-import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
+import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
+import { endpointValue, nonNegativeDuration } from "../shared/option_values.ts";
 import { sha256File } from "../shared/hash.ts";
 import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
@@ -53,18 +54,13 @@ class UsageError extends Error {
   override name = "UsageError";
 }
 
-function nonNegative(text: string): Duration {
-  const d = Duration.parse(text);
-  if (d.micros < 0) throw new RangeError("a build cannot take a negative time");
-  return d;
-}
-
 function command() {
   return importQueueOptions(
     toolCommand(
       "piw-import",
-      "Import the specified wheel(s) into the piwheels database and file system, as one build. " +
-        "This must run on the same machine as piw-master.",
+      "Import the specified wheel(s) into the piwheels database and file system, as one build of " +
+        "a package version the master already knows (from PyPI). This must run on the same " +
+        "machine as piw-master.",
     )
       .argument("<files...>", "the wheel(s) to import; several files are registered as one build")
       .option(
@@ -84,7 +80,7 @@ function command() {
       .option(
         "--duration <DURATION>",
         "the time taken to build the package, e.g. 90s or 1h30m",
-        parsed(nonNegative),
+        nonNegativeDuration,
         Duration.ZERO,
       )
       .option(
@@ -100,6 +96,7 @@ function command() {
       .option(
         "--file-queue <ADDR>",
         "the address of the master's file queue, which the files are uploaded to",
+        endpointValue("connect"),
         DEFAULT_FILE_QUEUE,
       ),
     "piw-import",

@@ -18,8 +18,8 @@ import {
   reverse,
 } from "../shared/protocols.ts";
 import type { Command } from "commander";
-import { parsed } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
+import { endpointValue, positiveDuration } from "../shared/option_values.ts";
 import { isZmqError, Request } from "../shared/zmq/mod.ts";
 
 /** The import queue's default address (manual chapters 7–9). */
@@ -32,12 +32,6 @@ const SEND_TIMEOUT_MS = 5_000;
  */
 export const DEFAULT_REPLY_TIMEOUT = Duration.of({ seconds: 60 });
 
-function positive(text: string): Duration {
-  const d = Duration.parse(text);
-  if (d.micros <= 0) throw new RangeError(`a time to wait must be more than 0, not ${text}`);
-  return d;
-}
-
 /**
  * Adds `--import-queue` (default {@linkcode DEFAULT_IMPORT_QUEUE}) and `--timeout` (how long to
  * wait for each reply) to an admin tool's command.
@@ -47,12 +41,13 @@ export function importQueueOptions(cmd: Command, tool: string): Command {
     .option(
       "--import-queue <ADDR>",
       `the address of the queue used by ${tool} (this should always be an ipc address)`,
+      endpointValue("connect"),
       DEFAULT_IMPORT_QUEUE,
     )
     .option(
       "--timeout <DURATION>",
       "how long to wait for each reply from the master before giving up",
-      parsed(positive),
+      positiveDuration,
       DEFAULT_REPLY_TIMEOUT,
     );
 }

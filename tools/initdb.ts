@@ -11,6 +11,8 @@
  */
 
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
+import { describeConnectFailure } from "../shared/connect_failure.ts";
+import { dsnValue, nonEmpty } from "../shared/option_values.ts";
 import { connect, type Database, DbError, parseDsn } from "../shared/db/driver.ts";
 import { applyPlan, describePlan, preparePlan, SchemaError } from "../shared/db/schema.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
@@ -34,11 +36,13 @@ function command() {
       "-d, --dsn <DSN>",
       "the database to create or upgrade; this DSN must connect as the cluster superuser " +
         "(pglite:///DIR for an embedded database)",
+      dsnValue,
       "postgres:///piwheels",
     )
     .option(
       "-u, --user <NAME>",
       "the name of the ordinary piwheels database user; this must not be a cluster superuser",
+      nonEmpty,
       "piwheels",
     )
     .option("-y, --yes", "proceed without prompting before init/upgrades");
@@ -70,8 +74,13 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   try {
     db = await open(opts.dsn);
   } catch (e) {
-    log.error(errorMessage(e));
-    return 1;
+    if (e instanceof SchemaError) {
+      log.error(errorMessage(e));
+      return 1;
+    }
+    // the server cannot be reached, or refuses the login: what the DSN says is wrong
+    log.error(describeConnectFailure(opts.dsn, e));
+    return 2;
   }
   try {
     const plan = await preparePlan(db, opts.user);

@@ -13,6 +13,7 @@
 
 import { Option } from "commander";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
+import { endpointValue } from "../shared/option_values.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { encodeMessage, lumberjack, reverse } from "../shared/protocols.ts";
 import {
@@ -64,6 +65,7 @@ function command() {
     .option(
       "--log-queue <ADDR>",
       "the address of the queue used by piw-logger (this should always be an ipc address)",
+      endpointValue("connect"),
       "ipc:///tmp/piw-logger",
     )
     .option(

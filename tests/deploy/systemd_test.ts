@@ -6,7 +6,8 @@
  * under bubblewrap inside the unit's sandbox, the master publishes them, and piw-monitor,
  * piw-rebuild and piw-logger reach the master through /run/piwheels as /etc/piwheels.conf
  * says; each setting the slave's unit leaves out for bubblewrap's or Deno's sake does stop the
- * slave from starting.
+ * slave from starting; and with the user's home in /home (`useradd -m`), which ProtectHome=
+ * hides, both start, skipping the configuration file there that they cannot read.
  */
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
@@ -55,41 +56,57 @@ Deno.test("deploy: systemd-analyze verify accepts the units, and says what is wr
   }
 });
 
-/** A private systemd with the shipped configuration plus `more`, and the two stand-ins. */
-async function machine(more: string): Promise<ServiceManager> {
+/**
+ * A private systemd with the shipped configuration plus `more`, the two stand-ins, and the user
+ * piwheels with its home at `home` (default: its state directory, as the README makes it).
+ */
+async function machine(more: string, home?: string): Promise<ServiceManager> {
   const dir = await Deno.makeTempDir({ prefix: "piw-systemd-" });
-  const systemd = await ServiceManager.start(dir, `${await deployed("piwheels.conf")}\n${more}`);
+  const conf = `${await deployed("piwheels.conf")}\n${more}`;
+  const systemd = await ServiceManager.start(dir, conf, home);
   await writeToolScript(`${dir}/bin/piw-master`, "piw-master", SEEN);
   await writeToolScript(`${dir}/bin/piw-slave`, "piw-slave", SEEN);
   return systemd;
 }
 
-Deno.test("deploy: the master and a slave under their units build and publish, with bubblewrap", async () => {
-  await using pypi = new FakePyPI();
-  await using db = await piwheelsDatabase();
+/**
+ * The test's database, PyPI and free ports for the master and the slave, with `more` for the
+ * master, to go over the shipped settings (a later key wins).
+ */
+function farmSettings(pypi: FakePyPI, db: { userDsn: string }, more = ""): string {
   const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
   const fileQueue = `tcp://127.0.0.1:${freePort()}`;
-  // the test's database, PyPI and ports, over the shipped settings (a later key wins)
-  await using systemd = await machine(`
+  return `
 [master]
 dsn = ${db.userDsn}
 pypi-xmlrpc = ${pypi.xmlrpcUrl}
 pypi-simple = ${pypi.simpleUrl}
 slave-queue = ${slaveQueue}
 file-queue = ${fileQueue}
-dev-mode = true
 verbose = true
+${more}
 
 [slave]
 master = 127.0.0.1
 slave-queue = ${slaveQueue}
 file-queue = ${fileQueue}
 verbose = true
-`);
-  // the output path, owned by piwheels (the README's `install -d -o piwheels -g piwheels`)
+`;
+}
+
+/** The output path, owned by piwheels (the README's `install -d -o piwheels -g piwheels`). */
+async function outputPath(systemd: ServiceManager): Promise<string> {
   const www = `${systemd.dir}/www/piwheels`;
   await Deno.mkdir(www, { mode: 0o755 });
   await Deno.chown(www, systemd.piwheelsId, systemd.piwheelsId);
+  return www;
+}
+
+Deno.test("deploy: the master and a slave under their units build and publish, with bubblewrap", async () => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  await using systemd = await machine(farmSettings(pypi, db, "dev-mode = true"));
+  const www = await outputPath(systemd);
   await systemd.install(MASTER, await deployed(MASTER));
   await systemd.install(SLAVE, await deployed(SLAVE));
   await pypi.release("unit-pure", "1.0");
@@ -175,5 +192,46 @@ Deno.test("deploy: each setting the slave's unit leaves out stops its sandbox or
     assertEquals([state.Result, state.ExecMainStatus], ["exit-code", "1"], `${setting}:\n${log}`);
     assertMatch(log, why, `${setting}:\n${log}`);
     await systemd.stop(SLAVE);
+  }
+});
+
+Deno.test("deploy: with the piwheels user's home in /home, the units skip the configuration there", async () => {
+  await using pypi = new FakePyPI();
+  await using db = await piwheelsDatabase();
+  const home = "/home/piwheels";
+  await using systemd = await machine(farmSettings(pypi, db), home);
+  // the user's own configuration file, where the tools look by default: read, it would stop
+  // both (no such option); ProtectHome= makes it unreadable to the units
+  const own = `${systemd.dir}${home}/.config/piwheels`;
+  await Deno.mkdir(own, { recursive: true });
+  await Deno.writeTextFile(
+    `${own}/piwheels.conf`,
+    "[master]\nfrobnicate = 1\n[slave]\nfrobnicate = 1\n",
+  );
+  for (const path of [`${own}/..`, own, `${own}/piwheels.conf`]) {
+    await Deno.chown(path, systemd.piwheelsId, systemd.piwheelsId);
+  }
+  await outputPath(systemd);
+  await systemd.install(MASTER, await deployed(MASTER));
+  await systemd.install(SLAVE, await deployed(SLAVE));
+  await systemd.start(MASTER);
+  await systemd.start(SLAVE);
+  const logged = (unit: string, pattern: RegExp) =>
+    systemd.until(`${unit} logs ${pattern}`, async () => {
+      const state = await systemd.state(unit);
+      if (state.ActiveState !== "active") throw new Error(`${unit} is ${state.SubState}`);
+      return pattern.test(await systemd.log(unit));
+    }, 120_000);
+  await logged(MASTER, /piw-master: ready: /);
+  await logged(SLAVE, /connected to the master as slave \d+/);
+  for (const unit of [MASTER, SLAVE]) {
+    assertStringIncludes(
+      await systemd.log(unit),
+      `skipped configuration file ${home}/.config/piwheels/piwheels.conf: Permission denied`,
+    );
+  }
+  for (const unit of [SLAVE, MASTER]) {
+    const state = await systemd.stop(unit);
+    assertEquals([state.Result, state.ExecMainStatus], ["success", "0"], await systemd.log(unit));
   }
 });

@@ -1,0 +1,48 @@
+/**
+ * What piw-master checks in its main thread before it starts a task, so that a setting that
+ * cannot work is one line and exit status 2 at once, not a task failing and the rest being
+ * stopped: the output path can be written, an embedded database's directory can be made, and
+ * a PostgreSQL server answers the DSN's login. (Whether that login is a superuser and the
+ * schema's version are the Oracle's to check, as it opens its own connection.)
+ *
+ * @module
+ */
+
+import { describeConnectFailure } from "../shared/connect_failure.ts";
+import { connect, parseDsn } from "../shared/db/driver.ts";
+import { errorMessage } from "../shared/log.ts";
+
+/** A setting the master cannot start with; the message says which and why, in one line. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** Makes `dir` (and its parents) and checks that a file can be written in it. */
+async function writableDirectory(dir: string, what: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = await Deno.makeTempFile({ dir, prefix: ".piw-master-" });
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new StartupError(`cannot write ${what} ${dir}: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * Checks the master's output path and database (see the module's description); throws a
+ * {@linkcode StartupError} for the first that cannot work.
+ */
+export async function checkStartup(options: { outputPath: string; dsn: string }): Promise<void> {
+  await writableDirectory(options.outputPath, "the output path");
+  const where = parseDsn(options.dsn);
+  if (where.engine === "pglite") {
+    await writableDirectory(where.path, "the embedded database's directory");
+    return;
+  }
+  try {
+    const db = await connect(options.dsn, { applicationName: "piw-master" });
+    await db.close();
+  } catch (e) {
+    throw new StartupError(describeConnectFailure(options.dsn, e));
+  }
+}
