@@ -99,13 +99,15 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     DONE: undefined,
   },
   "mr chase": {
-    IMPORT: [null, "foo", "1.0", true, Duration.of({ seconds: 5 }), "imported", [file]],
+    IMPORT: [0, "foo", "1.0", "cp311", true, Duration.of({ seconds: 5 }), "imported", [file]],
     REMOVE: ["foo", "1.0", "withdrawn"],
+    ABI: ["skip", "cp39", "too old"],
     REBUILD: ["PKGBOTH", "foo"],
     SENT: undefined,
     SEND: file[0],
     ERROR: "no such package",
     DONE: undefined,
+    ABIS: [["cp311", ""], ["cp39", "too old"]],
   },
   lumberjack: {
     LOGDOWNLOAD: [file[0], "10.0.0.1", when, ...agent],
@@ -115,13 +117,15 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     LOGPAGE: ["home", "10.0.0.1", when, "Mozilla/5.0"],
   },
   "file juggler fs": {
-    EXPECT: [1, file],
-    VERIFY: [1, "foo"],
+    EXPECT: [1, "foo", "1.0", file],
+    VERIFY: 1,
+    COMMIT: [1, [file[0]]],
     REMOVE: ["foo", file[0]],
     ABORT: 1,
     STATFS: undefined,
     OK: [2 ** 36, 2 ** 35],
     ERROR: "hash mismatch",
+    REFUSED: "not a wheel of foo",
   },
   "the architect": { QUEUE: { cp311: [["foo", "1.0"], ["bar", "2.0"]], cp39: [] } },
   "architect control": {
@@ -172,7 +176,11 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     PKGEXISTS: "foo",
     VEREXISTS: ["foo", "1.0"],
     GETABIS: undefined,
+    LISTABIS: undefined,
     ADDABI: "cp311",
+    DELABI: "cp39",
+    SKIPABI: ["cp39", "too old"],
+    FILEVERS: [file[0]],
     GETPYPI: undefined,
     SETPYPI: 123456789,
     GETSTATS: undefined,
@@ -238,8 +246,11 @@ for (const p of all) {
             rejects(encode([name, wrongType]), "data of the wrong type");
           }
           if (Array.isArray(sample) && name !== "OK") {
-            rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
-            if (!["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER"].includes(name)) {
+            // lists of any length (rather than tuples) take another element or one fewer
+            if (name !== "FILEVERS") {
+              rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
+            }
+            if (!["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER", "ABIS", "FILEVERS"].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }
           }
