@@ -11,7 +11,8 @@
  *     home/         its private HOME
  *     tmp/          its TMPDIR (on disk: a compiler's temporary files can be large)
  *     wheels/       where pip writes the wheel
- *     sdist/        where pip downloads the source first, when the build has no network
+ *     index/        the project page, fetched first when the build has no network
+ *     sdist/        the sdist, fetched then, its SHA-256 checked, for pip to build from
  * ```
  *
  * @module
