@@ -3,7 +3,8 @@
  * (home page, project pages, `/packages.json`, and the static script as the Scribe writes it),
  * served by the real nginx with our site, looked at by headless Chromium over the DevTools
  * protocol: typing a name lists the matching projects in order, a result leads to its project
- * page, and without JavaScript the page still offers the simple index and `/packages.json`.
+ * page, and without JavaScript the page still offers the simple index and `/packages.json`; the
+ * same on the tests' static server, which `deno task demo` serves the site with.
  * And the real master writes the script at start.
  */
 
@@ -24,6 +25,7 @@ import { startMaster } from "../farm.ts";
 import { launchChromium, type Page } from "../fixtures/chromium.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { startNginx } from "../fixtures/nginx.ts";
+import { serveDirectory } from "../fixtures/static_server.ts";
 import { run } from "../process.ts";
 
 /** The projects of the site and their downloads (last 30 days, ever). */
@@ -87,24 +89,37 @@ async function writeSite(root: string): Promise<void> {
   await run("chmod", ["-R", "a+rX", root]);
 }
 
-/** Runs `test` with a page of a Chromium and the address of nginx serving the site. */
-async function withSite(test: (page: Page, base: string) => Promise<void>): Promise<void> {
+/**
+ * Runs `test` with a page of a Chromium and the address of nginx serving the site (or of the
+ * tests' static server, which `deno task demo` serves the site with).
+ */
+async function withSite(
+  test: (page: Page, base: string) => Promise<void>,
+  server: "nginx" | "static" = "nginx",
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "piw-search-" });
   try {
     await Deno.chmod(dir, 0o755);
     await writeSite(`${dir}/www`);
-    await using nginx = await startNginx(`${dir}/nginx`, `${dir}/www`);
+    await using served = server === "nginx"
+      ? await startNginx(`${dir}/nginx`, `${dir}/www`)
+      : serveDirectory(`${dir}/www`);
+    const port = "port" in served ? served.port : served.addr.port;
     await using browser = await launchChromium();
-    await test(await browser.newPage(), `http://127.0.0.1:${nginx.port}`);
+    await test(await browser.newPage(), `http://127.0.0.1:${port}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-/** The names and links the result list shows once it shows what was typed (normalised). */
+/**
+ * The names and links the result list shows once it shows what was typed (normalised), or
+ * once the search says it could not load the list of projects (then none).
+ */
 async function results(page: Page, typed: string): Promise<[string, string][]> {
   await page.waitFor(
-    `document.getElementById("search-results").dataset.query === ${JSON.stringify(typed)}`,
+    `document.getElementById("search-results").dataset.query === ${JSON.stringify(typed)} ||
+      document.getElementById("search-status").textContent.includes("could not be loaded")`,
   );
   return await page.evaluate(
     `[...document.querySelectorAll("#search-results a")].map((a) => [a.textContent, a.getAttribute("href")])`,
@@ -114,7 +129,8 @@ async function results(page: Page, typed: string): Promise<[string, string][]> {
 Deno.test("web: the home page's search lists matching projects as you type, most downloaded first, and leads to their pages", async () => {
   await withSite(async (page, base) => {
     await page.goto(`${base}/`);
-    await page.waitFor(`!document.getElementById("search").hidden`);
+    // module scripts run before the load event: the script has shown the box, or failed
+    assertEquals(await page.evaluate(`document.getElementById("search").hidden`), false);
     await page.click("#search-box");
     await page.type("py");
     assertEquals(await results(page, "py"), [
@@ -153,6 +169,17 @@ Deno.test("web: the home page's search lists matching projects as you type, most
       "No project",
     );
   });
+});
+
+Deno.test("web: the search works on the demo's server too", async () => {
+  await withSite(async (page, base) => {
+    await page.goto(`${base}/`);
+    // module scripts run before the load event: the script has shown the box, or failed
+    assertEquals(await page.evaluate(`document.getElementById("search").hidden`), false);
+    await page.click("#search-box");
+    await page.type("pil");
+    assertEquals(await results(page, "pil"), [["pillow", "/project/pillow/"]]);
+  }, "static");
 });
 
 Deno.test("web: without JavaScript the home page hides the search box and links to the simple index and packages.json", async () => {
