@@ -38,7 +38,7 @@ export interface SendOptions {
   onProgress?: (sent: number) => void;
   /** Give up after the master has asked for nothing this long (default 60 s). */
   giveUpMs?: number;
-  /** Stops the transfer (it rejects with the signal's reason). */
+  /** Stops the transfer at once, whatever it waits for (it rejects with the signal's reason). */
   signal?: AbortSignal;
 }
 
@@ -62,7 +62,11 @@ export async function sendFile(
   });
   const sentAt = new Map<number, number>();
   let sent = 0;
+  // closing the socket ends a send or receive that waits (ETERM): a stop need not wait for it
+  const stop = () => void dealer.close();
+  signal?.addEventListener("abort", stop, { once: true });
   try {
+    signal?.throwIfAborted();
     dealer.connect(address);
     const hello = () =>
       dealer.send(["HELLO", String(slaveId)]).catch((e) => {
@@ -113,7 +117,11 @@ export async function sendFile(
         onProgress(sent);
       }
     }
+  } catch (e) {
+    signal?.throwIfAborted();
+    throw e;
   } finally {
+    signal?.removeEventListener("abort", stop);
     file.close();
     await dealer.close();
   }

@@ -60,3 +60,30 @@ Deno.test("file sender: a FETCH it cannot trust ends the transfer, reading nothi
     }
   });
 });
+
+Deno.test("file sender: a stop ends a transfer waiting for the master, with the stop's reason", async () => {
+  await withFile(async (path) => {
+    const router = new Router({ receiveTimeout: 10_000 });
+    try {
+      const address = await router.bind("tcp://127.0.0.1:0");
+      const stop = new AbortController();
+      const sending = sendFile(address, 3, path, { signal: stop.signal });
+      const [, hello] = await router.receive(); // then no FETCH: the sender waits
+      assertEquals(text(hello!), "HELLO");
+      stop.abort(new Error("told to stop"));
+      await assertRejects(() => sending, Error, "told to stop");
+      // it did not wait for its 5 s of silence to end: no HELLO again came first
+      router.options.receiveTimeout = 0;
+      await assertRejects(() => router.receive(), Error, "would have to wait");
+      // stopped before it starts, it sends nothing
+      await assertRejects(
+        () => sendFile(address, 3, path, { signal: stop.signal }),
+        Error,
+        "told to stop",
+      );
+      await assertRejects(() => router.receive(), Error, "would have to wait");
+    } finally {
+      await router.close();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import type { Duration } from "../shared/duration.ts";
 import type { Logger } from "../shared/log.ts";
 import { build, type BuildResult } from "./builder.ts";
 import { type Interpreter, probeInterpreter } from "./interpreter.ts";
-import { Sandbox, type SandboxMode } from "./sandbox.ts";
+import { Sandbox, SandboxError, type SandboxMode } from "./sandbox.ts";
 import type { Builder, BuildJob, BuildOutcome } from "./session.ts";
 
 /** How the slave builds. */
@@ -23,7 +23,7 @@ export interface BuilderSettings {
   timeout: Duration;
   /** How builds are confined. */
   sandbox: SandboxMode;
-  /** Whether builds may use the network (if not, the source is downloaded first). */
+  /** Whether builds may use the network (if not, the sdist is fetched first; needs bwrap). */
   network: boolean;
 }
 
@@ -39,10 +39,13 @@ export class SlaveBuilder implements Builder {
   async #setup(): Promise<[Interpreter, Sandbox]> {
     this.#interpreter ??= await probeInterpreter(this.settings.python);
     this.#sandbox ??= await Sandbox.create({ mode: this.settings.sandbox, logger: this.log });
+    if (!this.settings.network && !this.#sandbox.canCutNetwork) {
+      throw new SandboxError("--no-network needs the bubblewrap sandbox, which is not in use");
+    }
     return [this.#interpreter, this.#sandbox];
   }
 
-  /** The interpreter's tags. */
+  /** The interpreter's tags (a sandbox that cannot do what the settings ask fails here). */
   async tags(): Promise<{ pyVersionTag: string; abiTag: string; platformTag: string }> {
     const [interpreter] = await this.#setup();
     return interpreter;

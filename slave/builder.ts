@@ -4,8 +4,9 @@
  * isolation (the system's setuptools and wheel build it), in the sandbox. The result carries
  * what BUILT reports: status, duration, the (bounded) log, and each wheel's file tuple.
  *
- * With `noNetwork` the source is downloaded first (pip runs the package's setup.py for its
- * metadata then too, so that is sandboxed as well) and the build itself has no network at all.
+ * With `noNetwork` no code of the package ever runs with network: the sdist is fetched first by
+ * our own script (`slave/source.ts`: the index's page, exactly that release's sdist, its
+ * SHA-256 checked), then pip builds it from the file with no network at all.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { parseWheelFilename, WheelNameError } from "../shared/wheel.ts";
 import { findDependencies } from "./dependencies.ts";
 import type { Interpreter } from "./interpreter.ts";
 import { type Ending, type Finished, type Sandbox, SandboxError } from "./sandbox.ts";
+import { fetchSource } from "./source.ts";
 import { TailBuffer } from "./tail.ts";
 import { Workspace } from "./workspace.ts";
 
@@ -54,8 +56,10 @@ export interface BuildOptions {
   timeout: Duration;
   /** The sandbox (see `Sandbox.create`). */
   sandbox: Sandbox;
-  /** Download the source first, then build with no network (needs bubblewrap). */
+  /** Fetch the sdist first, then build with no network (needs bubblewrap). */
   noNetwork?: boolean;
+  /** With `noNetwork`, the most bytes the sdist may have (default `DEFAULT_SOURCE_LIMIT`). */
+  sourceLimit?: number;
   /** Where progress is logged. */
   logger: Logger;
   /** How many bytes of the log to keep (its end); default {@linkcode DEFAULT_OUTPUT_LIMIT}. */
@@ -118,20 +122,40 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
   try {
     const output = new TailBuffer(options.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
     options.logger.info(`building ${requirement} in ${ws.root} (${options.sandbox.mode})`);
-    let end: Finished = { ended: "exited", code: 0 };
-    for (const step of pipSteps(options, ws, requirement)) {
-      const left = options.timeout.micros - Math.round((performance.now() - started) * 1000);
-      end = await options.sandbox.run({
-        command: [options.interpreter.path, "-m", "pip", ...step.args],
+    // each command in the sandbox gets what is left of the build's time
+    const run = (command: string[], network: boolean) =>
+      options.sandbox.run({
+        command,
         workspace: ws,
-        network: step.network,
+        network,
         readOnly: options.interpreter.prefixes,
         env: PIP_ENV,
-        timeout: new Duration(left),
+        timeout: new Duration(
+          options.timeout.micros - Math.round((performance.now() - started) * 1000),
+        ),
         signal,
         output,
       });
-      if (end.ended !== "exited" || end.code !== 0) break;
+    const pip = [options.interpreter.path, "-m", "pip", "wheel", ...PIP_OPTIONS, ...SOURCE_ONLY];
+    const wheelDir = ["--wheel-dir", ws.path("wheels")];
+    let end: Finished;
+    if (!options.noNetwork) {
+      end = await run([...pip, ...wheelDir, "--index-url", options.indexUrl, requirement], true);
+    } else {
+      const fetched = await fetchSource({
+        project: options.package,
+        version: options.version,
+        indexUrl: options.indexUrl,
+        python: options.interpreter.path,
+        workspace: ws,
+        output,
+        run,
+        limit: options.sourceLimit,
+      });
+      end = fetched.end ?? await run(
+        [...pip, ...wheelDir, "--no-index", "--find-links", ws.path("sdist"), requirement],
+        false,
+      );
     }
     if (end.ended === "timed out") {
       output.append(`\nkilled after ${options.timeout}: the build timed out\n`);
@@ -151,27 +175,6 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
     await ws.remove();
     throw e;
   }
-}
-
-/** The pip runs of a build: one with network, or a download then a build without. */
-function pipSteps(
-  options: BuildOptions,
-  ws: Workspace,
-  requirement: string,
-): { args: string[]; network: boolean }[] {
-  const wheel = ["wheel", ...PIP_OPTIONS, ...SOURCE_ONLY, "--wheel-dir", ws.path("wheels")];
-  if (!options.noNetwork) {
-    return [{ args: [...wheel, "--index-url", options.indexUrl, requirement], network: true }];
-  }
-  const sdist = ws.path("sdist");
-  return [
-    {
-      args: ["download", ...PIP_OPTIONS, ...SOURCE_ONLY, "--dest", sdist]
-        .concat(["--index-url", options.indexUrl, requirement]),
-      network: true,
-    },
-    { args: [...wheel, "--no-index", "--find-links", sdist, requirement], network: false },
-  ];
 }
 
 /**

@@ -253,9 +253,27 @@ Deno.test("a hostile setup.py under bubblewrap reaches nothing outside its build
     }
   }));
 
-Deno.test("without network: the source is downloaded, then the build cannot reach the index", () =>
+/** A TCP listener that counts the connections made to it. */
+function countingListener(): { port: number; connections: () => number } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let count = 0;
+  (async () => {
+    for await (const conn of listener) {
+      count++;
+      conn.close();
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    connections: () => count,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test("without network: no code of the package runs with network, egg_info included", () =>
   withMarker(async (marker) => {
     await using pypi = new FakePyPI();
+    using listener = countingListener();
     const config: HostileConfig = {
       name: "offline",
       version: "1.0",
@@ -266,21 +284,77 @@ Deno.test("without network: the source is downloaded, then the build cannot reac
       host_tmp_file: `/tmp/${marker}`,
       git_url: `${pypi.url}/offline.git`,
       secret_env: "PIWHEELS_TEST_SECRET",
-      port: Number(new URL(pypi.url).port),
+      port: listener.port,
     };
     await pypi.release("offline", "1.0", await hostile(config));
     await withBuild(pypi, { package: "offline", version: "1.0", noNetwork: true }, (r) => {
       assert(r.status, r.output);
-      assertStringIncludes(r.output, "Saved ");
       assertEquals(r.files.map((f) => f.file.filename), ["offline-1.0-py3-none-any.whl"]);
+      assertStringIncludes(r.output, "offline-1.0.tar.gz matches the index's SHA-256");
       const network = attempts(r.output).filter((a) => a.name === "network");
-      // pip download runs setup.py once (with network), pip wheel twice (without)
-      assertEquals(network.map((a) => a.ok), [true, false, false]);
-      assert(network[2]!.phase.startsWith("bdist_wheel"), network[2]!.phase);
+      // pip wheel runs setup.py for its metadata (egg_info), then for the wheel: never online
+      assert(network[0]!.phase.startsWith("egg_info"), network[0]!.phase);
+      assert(network.at(-1)!.phase.startsWith("bdist_wheel"), network.at(-1)!.phase);
+      assertEquals(network.map((a) => a.ok), network.map(() => false));
       // its own network namespace: a loopback of its own, where nothing listens
-      assertStringIncludes(network[2]!.detail, "ConnectionRefusedError");
+      assertStringIncludes(network[0]!.detail, "ConnectionRefusedError");
+      assertEquals(listener.connections(), 0, "the listener saw nothing");
+      assertEquals(pypi.pages, ["html /simple/offline/"]);
     });
   }));
+
+Deno.test("without network: the sdist is found through PEP 691 JSON by its normalised name", async () => {
+  await using pypi = new FakePyPI({ json: true });
+  await pypi.release("Tiny.Pkg", "1.0");
+  await withBuild(pypi, { package: "Tiny.Pkg", version: "1.0", noNetwork: true }, (r) => {
+    assert(r.status, r.output);
+    assertEquals(r.files.map((f) => f.file.filename), ["Tiny.Pkg-1.0-py3-none-any.whl"]);
+    assertEquals(pypi.pages, ["json /simple/tiny-pkg/"]);
+  });
+});
+
+Deno.test("without network: an sdist without a SHA-256, or with another, is refused unbuilt", async () => {
+  const setupPy = "print('PIWHEELS-TEST: package code ran')\nraise SystemExit(1)\n";
+  for (const json of [false, true]) {
+    await using pypi = new FakePyPI({ json });
+    await pypi.release("unhashed", "1.0", { setupPy }, { sha256: null });
+    await pypi.release("mishashed", "1.0", { setupPy }, { sha256: "0".repeat(64) });
+    await withBuild(pypi, { package: "unhashed", version: "1.0", noNetwork: true }, (r) => {
+      assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+      assertMatch(
+        r.output,
+        /refused unhashed-1\.0\.tar\.gz: the index gives no SHA-256 to check it by\n$/,
+      );
+    });
+    await withBuild(pypi, { package: "mishashed", version: "1.0", noNetwork: true }, (r) => {
+      assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+      assertMatch(
+        r.output,
+        /refused mishashed-1\.0\.tar\.gz: its SHA-256 is [0-9a-f]{64}, the index says 0{64}\n$/,
+      );
+      assert(!r.output.includes("package code ran"), r.output);
+    });
+  }
+});
+
+Deno.test("without network: a missing release, a too large sdist, a non-HTTP index fail the build", async () => {
+  await using pypi = new FakePyPI();
+  await pypi.release("tiny", "1.0");
+  const offline = { package: "tiny", noNetwork: true } as const;
+  await withBuild(pypi, { ...offline, version: "2.0" }, (r) => {
+    assertEquals([r.status, r.files], [false, []]);
+    assertStringIncludes(r.output, "the index has no sdist of tiny 2.0 (it lists tiny-1.0.tar.gz)");
+  });
+  await withBuild(pypi, { ...offline, version: "1.0", sourceLimit: 100 }, (r) => {
+    assertEquals([r.status, r.files], [false, []]);
+    assertStringIncludes(r.output, "more than the 100 bytes allowed");
+    assertEquals([...Deno.readDirSync(r.workspace.path("sdist"))].map((e) => e.name), []);
+  });
+  await withBuild(pypi, { ...offline, version: "1.0", indexUrl: "file:///etc/" }, (r) => {
+    assertEquals([r.status, r.files], [false, []]);
+    assertStringIncludes(r.output, 'the index: "file:///etc/" is not an http(s) URL');
+  });
+});
 
 Deno.test("build refuses what its settings get wrong, before building anything", async () => {
   await using pypi = new FakePyPI();

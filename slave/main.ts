@@ -1,15 +1,18 @@
 /**
- * piw-slave: reads its command line and configuration, then runs the slave in a Worker whose
- * Deno permissions are the narrowest that work (`slave/permissions.ts` `slavePermissions`): the
- * master's two queues, the build directory, and the interpreter and the sandbox tool by
- * absolute path. Builds themselves run under bubblewrap (`slave/sandbox.ts`), since a child
- * process escapes Deno's permissions. SIGTERM or Ctrl+C: the build is killed, BYE is said, and
- * the slave exits 0; a second signal exits at once.
+ * piw-slave: reads its command line and configuration, takes its build directory (a lock keeps
+ * a second slave out; what a killed slave left there is removed), then runs the slave in a
+ * Worker whose Deno permissions are the narrowest that work (`slave/permissions.ts`
+ * `slavePermissions`): the master's two queues, the build directory, and the interpreter and
+ * the sandbox tool by absolute path. Builds themselves run under bubblewrap
+ * (`slave/sandbox.ts`), since a child process escapes Deno's permissions. SIGTERM or Ctrl+C, in
+ * any state: what the slave waits for is given up (a build is killed), BYE is said to a master
+ * that knows it, and the slave exits 0; a second signal exits at once.
  *
  * @module
  */
 
 import { parseCommand } from "../shared/config.ts";
+import { BuildDir, LOCK_FILE } from "./build_dir.ts";
 import { slavePermissions } from "./permissions.ts";
 import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
@@ -28,7 +31,16 @@ async function main(): Promise<number> {
   );
   const slaveQueue = options.slaveQueue ?? `tcp://${options.master}:5555`;
   const fileQueue = options.fileQueue ?? `tcp://${options.master}:5556`;
-  await Deno.mkdir(options.buildDir, { recursive: true, mode: 0o700 });
+  // held until the process ends: a second slave on the same directory is refused
+  const buildDir = await BuildDir.claim(options.buildDir);
+  log.debug(`holding the build directory ${buildDir.path} (${LOCK_FILE})`);
+  if (buildDir.removed.length > 0) {
+    log.info(
+      `removed ${buildDir.removed.length} stale build director${
+        buildDir.removed.length === 1 ? "y" : "ies"
+      } from ${options.buildDir}: ${buildDir.removed.join(", ")}`,
+    );
+  }
   const builder = {
     python: options.python,
     buildDir: options.buildDir,

@@ -35,7 +35,7 @@ export interface SlaveOptions extends CommonOptions {
   buildDir: string;
   /** How builds are isolated. */
   sandbox: (typeof SANDBOXES)[number];
-  /** Whether builds may use the network (`--no-network`: the sdist is downloaded first). */
+  /** Whether builds may use the network (`--no-network`: the sdist is fetched and checked first). */
   network: boolean;
   /** The master's slave queue (default: tcp://MASTER:5555). */
   slaveQueue?: string;
@@ -106,7 +106,11 @@ export function slaveCommand(defaults: SlaveDefaults): Command {
       sandbox,
       "auto",
     )
-    .option("--no-network", "build with no network at all (the source is downloaded first)")
+    .option(
+      "--no-network",
+      "run no code of a package with network: the sdist is fetched and its SHA-256 checked " +
+        "first, then built with no network at all (needs bubblewrap)",
+    )
     .option(
       "--slave-queue <ADDR>",
       "the master's slave queue (default: tcp://MASTER:5555)",

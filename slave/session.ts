@@ -2,16 +2,19 @@
  * The build slave's side of WIRE.md with the Slave Driver: HELLO → ACK, then IDLE → BUILD →
  * BUILT → (SEND → transfer → SENT)… → DONE, or SLEEP (wait, IDLE again), or DIE (BYE, stop).
  *
- * If the master does not answer within the master timeout (the manual's 60 s), the build in
- * hand is dropped, the connection is remade and the slave starts again with HELLO, so a master
- * restart is survived. Told to stop (SIGTERM, Ctrl+C), the slave kills its build, says BYE and
+ * If the master does not answer within the master timeout (the manual's 60 s), or answers with
+ * something WIRE.md does not allow, the build in hand is dropped, the connection is remade and
+ * the slave starts again with HELLO, so a master restart (or fault) is survived. While no
+ * connection to the master can be made, that is said at the default log level after 5 s, and
+ * again every minute. Told to stop (SIGTERM, Ctrl+C), the slave stops whatever it waits for
+ * (the master, a SLEEP, a build, a transfer) at once, says BYE if it spoke to a master, and
  * returns. It speaks through a DEALER with REQ's empty delimiter (the same bytes to the
  * master's ROUTER), so that BYE can go out while a reply is still awaited.
  *
  * @module
  */
 
-import type { Duration } from "../shared/duration.ts";
+import { Duration } from "../shared/duration.ts";
 import { errorMessage, type Logger } from "../shared/log.ts";
 import {
   type DataIn,
@@ -19,6 +22,7 @@ import {
   encodeMessage,
   encodeNamedMessage,
   type Message,
+  ProtocolError,
   reverse,
   slaveDriver,
 } from "../shared/protocols.ts";
@@ -29,6 +33,16 @@ import { sendFile, TransferError } from "../shared/file_sender.ts";
 
 const slave = reverse(slaveDriver);
 const EMPTY = new Uint8Array(0);
+/** How long a wait for the master lasts before it looks whether the slave was told to stop. */
+const POLL_MS = 250;
+/** How long the master may be out of reach before that is said, and how often again. */
+const UNREACHABLE_FIRST_MS = 5_000;
+const UNREACHABLE_AGAIN_MS = 60_000;
+/** The pause before starting again after a fault, doubled while faults follow, up to the most. */
+const RESTART_PAUSE_MS = 1_000;
+const RESTART_PAUSE_MAX_MS = 60_000;
+/** How long BYE may take to go out when the slave closes its connection. */
+const BYE_LINGER_MS = 1_000;
 
 /** What the master asked to build. */
 export interface BuildJob {
@@ -98,28 +112,69 @@ class Stopping extends Error {
 
 type Reply = Message<typeof slaveDriver.send>;
 
+/**
+ * Whether the master can be reached: said (as a warning) once it has been out of reach for
+ * {@linkcode UNREACHABLE_FIRST_MS}, again every {@linkcode UNREACHABLE_AGAIN_MS}, and once more
+ * when it is reached.
+ */
+class Reach {
+  #since: number | null = null;
+  #said = 0;
+
+  constructor(readonly address: string, readonly log: Logger) {}
+
+  /** A message could not go out yet: no connection to the master. */
+  missing(): void {
+    const now = Date.now();
+    this.#since ??= now;
+    const out = now - this.#since;
+    const next = this.#said === 0 ? UNREACHABLE_FIRST_MS : this.#said + UNREACHABLE_AGAIN_MS;
+    if (out < next) return;
+    this.#said = out;
+    this.log.warning(
+      `cannot reach the master at ${this.address} (for ${
+        Duration.fromSeconds(Math.round(out / 1000))
+      }); still trying`,
+    );
+  }
+
+  /** A message went out: the master is connected. */
+  reached(): void {
+    if (this.#said > 0) this.log.info(`reached the master at ${this.address}`);
+    this.#since = null;
+    this.#said = 0;
+  }
+}
+
 /** One connection to the master's slave queue. */
 class Connection {
   readonly socket: Dealer;
+  /** Whether the master may know this slave (a message went out): then it is told BYE. */
+  #spoke = false;
+  #saidBye = false;
 
-  constructor(readonly settings: SessionSettings, readonly stop: AbortSignal) {
-    this.socket = new Dealer({ linger: 1000 });
+  constructor(
+    readonly settings: SessionSettings,
+    readonly stop: AbortSignal,
+    readonly reach: Reach,
+  ) {
+    this.socket = new Dealer({ linger: 0 });
     this.socket.connect(settings.slaveQueue);
   }
 
-  /** Sends a message and returns the master's reply (Restart after the master timeout). */
+  /**
+   * Sends a message and returns the master's reply: Restart after the master timeout or for a
+   * reply WIRE.md does not allow; Stopping as soon as the slave is told to stop.
+   */
   async ask<K extends keyof typeof slave.send & string>(
     msg: K,
     data?: DataIn<typeof slave.send, K>,
   ) {
-    await this.socket.send([
-      EMPTY,
-      encodeNamedMessage(slave, msg, data),
-    ]);
+    await this.#send(encodeNamedMessage(slave, msg, data));
     const deadline = Date.now() + this.settings.masterTimeout.totalMillis();
     for (;;) {
       if (this.stop.aborted) throw new Stopping();
-      this.socket.options.receiveTimeout = Math.max(1, Math.min(250, deadline - Date.now()));
+      this.socket.options.receiveTimeout = Math.max(1, Math.min(POLL_MS, deadline - Date.now()));
       let frames: Uint8Array[];
       try {
         frames = await this.socket.receive();
@@ -131,16 +186,46 @@ class Connection {
         continue;
       }
       if (frames.length !== 2 || frames[0]!.length !== 0) continue; // not [empty, payload]
-      return decodeMessage(slave, frames[1]!);
+      try {
+        return decodeMessage(slave, frames[1]!);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        throw new Restart(`the master's reply to ${msg} breaks WIRE.md (${e.message})`);
+      }
     }
   }
 
-  /** Says BYE (no reply comes). */
-  async bye(): Promise<void> {
-    await this.socket.send([EMPTY, encodeMessage(slave, "BYE")]).catch(() => {});
+  /** Sends once the master is connected, saying when it cannot be reached; Stopping if told. */
+  async #send(payload: Uint8Array): Promise<void> {
+    this.socket.options.sendTimeout = POLL_MS;
+    for (;;) {
+      if (this.stop.aborted) throw new Stopping();
+      try {
+        await this.socket.send([EMPTY, payload]);
+        this.#spoke = true;
+        return this.reach.reached();
+      } catch (e) {
+        if (!isZmqError(e, "EAGAIN")) throw e;
+        this.reach.missing();
+      }
+    }
   }
 
+  /** Says BYE to a master that may know this slave, if it is connected (no reply comes). */
+  async bye(): Promise<void> {
+    if (!this.#spoke || this.#saidBye) return;
+    this.socket.options.sendTimeout = 0;
+    try {
+      await this.socket.send([EMPTY, encodeMessage(slave, "BYE")]);
+      this.#saidBye = true;
+    } catch (e) {
+      if (!isZmqError(e, "EAGAIN")) throw e; // no connection: no one to tell
+    }
+  }
+
+  /** Closes the connection: a BYE said is given a moment to go out, nothing else is. */
   async close(): Promise<void> {
+    this.socket.options.linger = this.#saidBye ? BYE_LINGER_MS : 0;
     await this.socket.close();
   }
 }
@@ -162,8 +247,11 @@ export async function runSession(
     tags.platformTag,
     settings.label,
   ];
+  const reach = new Reach(settings.slaveQueue, log);
+  const pause = new Backoff();
   while (!stop.aborted) {
-    const conn = new Connection(settings, stop);
+    const conn = new Connection(settings, stop, reach);
+    let fault = false;
     try {
       const ack = await conn.ask("HELLO", hello);
       if (ack.msg !== "ACK") throw new Restart(`HELLO was answered ${ack.msg}`);
@@ -171,21 +259,39 @@ export async function runSession(
       log.info(
         `connected to the master as slave ${slaveId}; building ${tags.abiTag} from ${indexUrl}`,
       );
-      if (await serve(conn, slaveId, indexUrl, builder) === "DIE") {
-        await conn.bye();
-        return "DIE";
-      }
+      await serve(conn, slaveId, indexUrl, builder, pause, log);
+      await conn.bye();
+      return "DIE";
     } catch (e) {
-      if (e instanceof Stopping || stop.aborted) break;
-      if (!(e instanceof Restart || e instanceof TransferError)) throw e;
-      log.warning(`${e.message}; starting again`);
+      if (!(e instanceof Stopping || stop.aborted)) {
+        if (!(e instanceof Restart || e instanceof TransferError)) throw e;
+        log.warning(`${e.message}; starting again`);
+        fault = true;
+      }
     } finally {
       await builder.cleanup().catch((e) => log.warning(`cannot clean up: ${errorMessage(e)}`));
       if (stop.aborted) await conn.bye();
       await conn.close();
     }
+    if (fault) await sleep(pause.next(), stop);
   }
   return "stopped";
+}
+
+/** The pause before starting again: 1 s after a fault, doubling while faults follow. */
+class Backoff {
+  #ms = 0;
+
+  /** The pause to make now. */
+  next(): number {
+    this.#ms = Math.min(Math.max(this.#ms * 2, RESTART_PAUSE_MS), RESTART_PAUSE_MAX_MS);
+    return this.#ms;
+  }
+
+  /** The master answered as it should: the next fault pauses 1 s again. */
+  reset(): void {
+    this.#ms = 0;
+  }
 }
 
 /** IDLE, BUILD, BUILT, transfers, DONE, … until DIE. */
@@ -194,15 +300,20 @@ async function serve(
   slaveId: number,
   indexUrl: string,
   builder: Builder,
+  pause: Backoff,
+  log: Logger,
 ): Promise<"DIE"> {
   for (;;) {
     let reply: Reply = await conn.ask("IDLE");
     if (reply.msg === "SLEEP") {
+      pause.reset();
+      log.debug(`the master said SLEEP: asking again in ${conn.settings.sleep}`);
       await sleep(conn.settings.sleep.totalMillis(), conn.stop);
       continue;
     }
     if (reply.msg === "DIE") return "DIE";
     if (reply.msg !== "BUILD") throw new Restart(`IDLE was answered ${reply.msg}`);
+    pause.reset();
     const [pkg, version] = reply.data;
     const outcome = await builder.build({ package: pkg, version, indexUrl }, conn.stop);
     if (conn.stop.aborted) throw new Stopping();
@@ -216,6 +327,7 @@ async function serve(
       const name = reply.data;
       const file = outcome.files.find((f) => f.state.filename === name);
       if (!file) throw new Restart(`the master asked for ${name}, which this build did not make`);
+      log.debug(`sending ${name} to ${conn.settings.fileQueue}`);
       await sendFile(conn.settings.fileQueue, slaveId, file.path, {
         signal: conn.stop,
         giveUpMs: conn.settings.masterTimeout.totalMillis(),

@@ -11,11 +11,15 @@
  *     home/         its private HOME
  *     tmp/          its TMPDIR (on disk: a compiler's temporary files can be large)
  *     wheels/       where pip writes the wheel
- *     sdist/        where pip downloads the source first, when the build has no network
+ *     index/        the project page, fetched first when the build has no network
+ *     sdist/        the sdist, fetched then, its SHA-256 checked, for pip to build from
  * ```
  *
  * @module
  */
+
+/** The prefix of a workspace's directory name in the build directory. */
+const PREFIX = "build-";
 
 /** One build's directory. */
 export class Workspace {
@@ -24,7 +28,7 @@ export class Workspace {
   /** Makes a fresh workspace under `buildDir` (created if missing). */
   static async create(buildDir: string): Promise<Workspace> {
     await Deno.mkdir(buildDir, { recursive: true });
-    const ws = new Workspace(await Deno.makeTempDir({ dir: buildDir, prefix: "build-" }));
+    const ws = new Workspace(await Deno.makeTempDir({ dir: buildDir, prefix: PREFIX }));
     await Deno.writeFile(ws.maskedFile, new Uint8Array());
     await Deno.mkdir(ws.maskedDir);
     for (const path of [ws.maskedFile, ws.maskedDir]) await Deno.chmod(path, 0o000);
@@ -72,6 +76,21 @@ export class Workspace {
     // a user other than root cannot list a directory of mode 0 to remove it
     await Deno.chmod(this.maskedDir, 0o700).catch(ignoreNotFound);
     await removeTree(this.root);
+  }
+
+  /**
+   * Removes every workspace in `buildDir` (`build-*`), as left by a slave that was killed: only
+   * for a slave that holds the build directory's lock. Returns their names.
+   */
+  static async removeAll(buildDir: string): Promise<string[]> {
+    const removed: string[] = [];
+    for await (const entry of Deno.readDir(buildDir)) {
+      if (!entry.name.startsWith(PREFIX)) continue;
+      if (entry.isDirectory) await new Workspace(`${buildDir}/${entry.name}`).remove();
+      else await Deno.remove(`${buildDir}/${entry.name}`);
+      removed.push(entry.name);
+    }
+    return removed.sort();
   }
 }
 

@@ -314,6 +314,8 @@ export interface SlaveSetup {
   binary?: string;
   /** More environment variables. */
   env?: Record<string, string>;
+  /** Log at debug level (`-v`, the default), or only what is normally shown. */
+  verbose?: boolean;
 }
 
 /** A running piw-slave (the real one, with the flags it ships with). */
@@ -328,7 +330,7 @@ export class SlaveRun implements AsyncDisposable {
     this.process = new Deno.Command(program!, {
       args: [
         ...start,
-        "-v",
+        ...(setup.verbose === false ? [] : ["-v"]),
         ...("host" in setup.master ? ["-m", setup.master.host] : [
           "--slave-queue",
           setup.master.slaveQueue,

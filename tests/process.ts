@@ -192,7 +192,13 @@ export class PythonPeer {
 
   /** Closes its stdin and waits for it to end (killed first, with SIGKILL, if `kill`). */
   async finish(kill = false): Promise<Deno.CommandStatus> {
-    if (kill) this.#child.kill("SIGKILL");
+    if (kill) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // it has exited already
+      }
+    }
     await this.#writer.close().catch(() => {});
     await this.#reader.cancel();
     return await this.#child.status;

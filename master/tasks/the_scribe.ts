@@ -2,7 +2,8 @@
  * The Scribe (manual 11.3.9): writes the web site under the output path, every file through a
  * temporary file and a rename. It takes its orders from the Secretary: a package's simple page
  * and project page (PKGBOTH) or just the latter (PKGPROJ), the home and statistics pages
- * (HOME), the search index (SEARCH), build logs (LOG), and removals (DELPKG, DELVER).
+ * (HOME), the search index (SEARCH), build logs (LOG), and removals (DELPKG, DELVER). At start
+ * it writes the site's static files (`static/`: the home page's search script).
  *
  * Pages are named by the normalised project name (PEP 503); when PyPI spells a name otherwise,
  * the same pages are written under that spelling too, so both resolve.
@@ -31,6 +32,7 @@ import {
   type Site,
 } from "../scribe/render.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
+import { STATIC } from "../../templates/mod.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
 
 /** The root simple index is rewritten at most this often (it lists every package). */
@@ -142,6 +144,9 @@ runTask(async (ctx) => {
   await Deno.mkdir(`${ctx.options.outputPath}/simple`, { recursive: true });
   for (const name of await oracle.allPackages()) scribe.packages.add(normalizeName(name));
   await scribe.writeIndex();
+  for (const [name, source] of Object.entries(STATIC)) {
+    await writeAtomic(`${ctx.options.outputPath}/static/${name}`, source);
+  }
   ctx.ready();
   await eachDecoded(inbox, theScribe, ctx.log, async (m) => {
     try {

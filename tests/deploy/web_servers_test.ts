@@ -1,75 +1,361 @@
 /**
  * The web-server sites we ship (`deploy/`), in Debian's own configuration of the real Apache and
  * nginx, installed as the README's "Deploying a farm" says, over a site the Scribe's renderer
- * wrote: each server's own configuration test accepts them, pip's Accept header gets the PEP 691
- * JSON and a browser's the HTML, build logs are served as gzip-encoded text, the real pip
- * downloads a wheel through each, and Apache pipes its access log to the command the site names.
- * (piw-logger itself behind Apache: `tests/tools/apache_test.ts`.)
+ * wrote: each server's own configuration test accepts them; PEP 691 negotiation by q-values,
+ * asked with the real curl, gives each of PEP 691's example Accept headers and the other cases
+ * the status, Content-Type, body and `Vary` the rule in the configurations says, and both servers
+ * agree with that rule on hundreds of generated headers; wheels and core metadata have their
+ * types; build logs are served as gzip-encoded text; the real pip downloads a wheel through each;
+ * and Apache pipes its access log to the command the site names. (piw-logger itself behind
+ * Apache: `tests/tools/apache_test.ts`.)
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { renderSimpleProject } from "../../master/scribe/render.ts";
-import { eventually, freePort } from "../farm.ts";
-import {
-  apacheConfigTest,
-  apacheSite,
-  configureApache,
-  startApache,
-  waitForPort,
-} from "../fixtures/apache.ts";
+import { renderSimpleIndex, renderSimpleProject } from "../../master/scribe/render.ts";
+import { sha256Hex } from "../../shared/hash.ts";
+import { readWheelMetadata } from "../../shared/wheel_metadata.ts";
+import { eventually } from "../farm.ts";
+import { apacheConfigTest, apacheSite, configureApache, startApache } from "../fixtures/apache.ts";
+import { configureNginx, startNginx } from "../fixtures/nginx.ts";
 import { gzip } from "../fixtures/sdist.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
-import { type Finished, PYTHON, ROOT, run } from "../process.ts";
+import { PYTHON, run } from "../process.ts";
 
-const PIP_ACCEPT =
-  "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 const BUILD_LOG = "logs/0000/000/001.txt.gz";
 const BUILD_OUTPUT = "Building wheel for web-test (setup.py): finished with status 'done'\n";
 
-/** A readable-by-anyone site with one project, its wheel and a build log. */
+/** A readable-by-anyone site with one project, its wheel and core metadata, and a build log. */
 async function site(dir: string) {
   const wheel = makeWheel("web-test", "1.0");
   const root = `${dir}/www`;
-  await Deno.mkdir(`${root}/simple/web-test`, { recursive: true });
+  const project = `${root}/simple/web-test`;
+  await Deno.mkdir(project, { recursive: true });
   await Deno.mkdir(`${root}/${BUILD_LOG.replace(/\/[^/]+$/, "")}`, { recursive: true });
+  await Deno.writeFile(`${project}/${wheel.filename}`, wheel.bytes);
+  const metadata = await readWheelMetadata(`${project}/${wheel.filename}`);
+  await Deno.writeFile(`${project}/${wheel.filename}.metadata`, metadata);
   const page = await renderSimpleProject("web-test", [{
     filename: wheel.filename,
     filehash: wheel.sha256,
     filesize: wheel.bytes.length,
     version: "1.0",
     requiresPython: null,
-    metadataHash: null,
+    metadataHash: sha256Hex(metadata),
     yanked: false,
   }]);
-  await Deno.writeTextFile(`${root}/simple/web-test/index.html`, page.html);
-  await Deno.writeTextFile(`${root}/simple/web-test/index.json`, page.json);
-  await Deno.writeFile(`${root}/simple/web-test/${wheel.filename}`, wheel.bytes);
+  await Deno.writeTextFile(`${project}/index.html`, page.html);
+  await Deno.writeTextFile(`${project}/index.json`, page.json);
+  const index = await renderSimpleIndex(["web-test"]);
+  await Deno.writeTextFile(`${root}/simple/index.html`, index.html);
+  await Deno.writeTextFile(`${root}/simple/index.json`, index.json);
   await Deno.writeFile(`${root}/${BUILD_LOG}`, await gzip(new TextEncoder().encode(BUILD_OUTPUT)));
   await run("chmod", ["-R", "a+rX", dir]);
-  return { root, wheel };
+  return { root, wheel, metadata };
 }
 
-async function checkServer(
-  port: number,
-  wheel: ReturnType<typeof makeWheel>,
-  dir: string,
+/** A response as curl saw it. */
+interface Seen {
+  status: number;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** What `Accept` to send: a header value, or `null` for no Accept header at all. */
+type Accept = string | null;
+
+/** A request for {@linkcode curl}. */
+interface Request {
+  url: string;
+  accept: Accept;
+  /** Send `Accept-Encoding: gzip`. */
+  gzip?: boolean;
+}
+
+/**
+ * GETs each of `requests` with the real curl (one run, `--next` between requests), sending the
+ * Accept header given (curl's own `*∕*` removed when `null`).
+ */
+async function curl(dir: string, requests: Request[]): Promise<Seen[]> {
+  const out = await Deno.makeTempDir({ dir, prefix: "curl-" });
+  const args = requests.flatMap(({ url, accept, gzip }, i) => [
+    ...(i > 0 ? ["--next"] : []),
+    ...["-sS", "-D", `${out}/${i}.head`, "-o", `${out}/${i}.body`],
+    ...["-H", accept === null ? "Accept:" : `Accept: ${accept}`],
+    ...(gzip ? ["-H", "Accept-Encoding: gzip"] : []),
+    url,
+  ]);
+  const done = await run("curl", args);
+  assertEquals(done.code, 0, done.stderr);
+  return await Promise.all(requests.map(async (_, i) => {
+    const [statusLine, ...lines] = (await Deno.readTextFile(`${out}/${i}.head`)).split("\r\n");
+    const headers: Record<string, string> = {};
+    for (const line of lines.filter((l) => l.includes(":"))) {
+      const name = line.slice(0, line.indexOf(":")).toLowerCase();
+      const value = line.slice(line.indexOf(":") + 1).trim();
+      headers[name] = headers[name] ? `${headers[name]}, ${value}` : value;
+    }
+    return {
+      status: Number(statusLine!.split(" ")[1]),
+      headers,
+      body: await Deno.readFile(`${out}/${i}.body`),
+    };
+  }));
+}
+
+// PEP 691 negotiation: the rule deploy/*.conf document, as code to hold both servers to
+
+/** What a simple page is served as: one of the three variants, or 406. */
+type Outcome =
+  | "text/html"
+  | "application/vnd.pypi.simple.v1+html"
+  | "application/vnd.pypi.simple.v1+json"
+  | 406;
+
+/** The variants, in the order that breaks ties. */
+const VARIANTS = [
+  "text/html",
+  "application/vnd.pypi.simple.v1+html",
+  "application/vnd.pypi.simple.v1+json",
+] as const;
+
+/** A well-formed q-value in thousandths; 1000 when there is none. */
+function thousandths(q: string | undefined): number {
+  if (q === undefined) return 1000;
+  const fraction = q.match(/^0?\.(\d{0,3})/);
+  if (fraction) return Number(fraction[1]!.padEnd(3, "0"));
+  return q.startsWith("0") ? 0 : 1000;
+}
+
+/**
+ * The variant the rule in deploy/apache-piwheels.conf and deploy/nginx-piwheels.conf picks for
+ * a well-formed Accept header.
+ */
+function negotiate(accept: Accept): Outcome {
+  const ranges = (accept ?? "*/*").split(",").map((range) => {
+    const [type, ...params] = range.split(";").map((s) => s.trim());
+    const q = params.map((p) => p.match(/^q\s*=\s*(\S*)$/i)?.[1]).find((v) => v !== undefined);
+    return {
+      type: type!.toLowerCase().replace(/^(application\/vnd\.pypi\.simple\.)latest\+/, "$1v1+"),
+      q: thousandths(q),
+    };
+  });
+  const weighted = ranges.some((r) => r.q < 1000);
+  const weight = (variant: string) => {
+    const exact = ranges.find((r) => r.type === variant);
+    if (exact) return exact.q;
+    const sub = ranges.find((r) => r.type === `${variant.split("/")[0]}/*`);
+    if (sub) return weighted ? sub.q : 20;
+    const any = ranges.find((r) => r.type === "*/*");
+    if (any) return weighted ? any.q : 10;
+    return 0;
+  };
+  let best: Outcome = 406;
+  let bestWeight = 0;
+  for (const variant of VARIANTS) {
+    if (weight(variant) > bestWeight) [best, bestWeight] = [variant, weight(variant)];
+  }
+  return best;
+}
+
+const PEP691_EXAMPLE =
+  "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+const PIP_ACCEPT =
+  "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+
+/** PEP 691's example headers and the cases each configuration's comment names. */
+const CASES: [Accept, Outcome][] = [
+  // PEP 691: a client preferring the JSON, then v1+html, then text/html
+  [PEP691_EXAMPLE, "application/vnd.pypi.simple.v1+json"],
+  // pip's own (pip ≥ 22.2)
+  [PIP_ACCEPT, "application/vnd.pypi.simple.v1+json"],
+  // PEP 691: clients supporting only one format remove the others
+  ["application/vnd.pypi.simple.v1+json", "application/vnd.pypi.simple.v1+json"],
+  [
+    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01",
+    "application/vnd.pypi.simple.v1+html",
+  ],
+  // PEP 691: latest answers with the type of the version it is
+  ["application/vnd.pypi.simple.latest+json", "application/vnd.pypi.simple.v1+json"],
+  ["application/vnd.pypi.simple.latest+html", "application/vnd.pypi.simple.v1+html"],
+  ["application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.v1+html"],
+  // older pip, browsers, curl, and no Accept at all (PEP 691: as */*)
+  ["text/html", "text/html"],
+  ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"],
+  ["*/*", "text/html"],
+  [null, "text/html"],
+  // q-values, not order
+  ["application/vnd.pypi.simple.v1+json;q=0, text/html", "text/html"],
+  ["text/html;q=0.5, application/vnd.pypi.simple.v1+json", "application/vnd.pypi.simple.v1+json"],
+  ["application/vnd.pypi.simple.v1+json;q=0.5, text/html;q=0.6", "text/html"],
+  ["*/*;q=0.1, application/vnd.pypi.simple.v1+json;q=0.05", "text/html"],
+  // unweighted wildcards give way to a type named
+  ["application/vnd.pypi.simple.v1+json, */*", "application/vnd.pypi.simple.v1+json"],
+  ["application/*", "application/vnd.pypi.simple.v1+html"],
+  ["Application/VND.PyPI.Simple.V1+JSON", "application/vnd.pypi.simple.v1+json"],
+  // a hostile client's long headers (within the servers' 8 KiB) are read to the end
+  [
+    `${"image/png;q=0.1, ".repeat(400)}application/vnd.pypi.simple.v1+json`,
+    "application/vnd.pypi.simple.v1+json",
+  ],
+  [`text/html${";x=y".repeat(1500)};q=0.5, application/vnd.pypi.simple.v1+json;q=0.4`, "text/html"],
+  // nothing we have
+  ["application/json", 406],
+  ["application/vnd.pypi.simple.v2+json", 406],
+  ["application/vnd.pypi.simple.v1+json;q=0", 406],
+  ["image/png, text/plain", 406],
+];
+
+Deno.test("deploy: the PEP 691 rule in the configurations gives what they say", () => {
+  for (const [accept, outcome] of CASES) assertEquals(negotiate(accept), outcome, `${accept}`);
+});
+
+/** Runs `test` over both servers serving one {@linkcode site}. */
+async function withServers(
+  test: (servers: [string, number][], dir: string) => Promise<void>,
 ): Promise<void> {
-  const base = `http://127.0.0.1:${port}/simple/web-test/`;
-  const json = await fetch(base, { headers: { accept: PIP_ACCEPT } });
-  assertEquals(json.headers.get("content-type"), "application/vnd.pypi.simple.v1+json");
-  assertStringIncludes(json.headers.get("vary") ?? "", "Accept");
-  assertEquals((await json.json()).files[0].hashes.sha256, wheel.sha256);
-  const html = await fetch(base, { headers: { accept: "text/html" } });
-  assertStringIncludes(html.headers.get("content-type") ?? "", "text/html");
-  assertStringIncludes(await html.text(), `${wheel.filename}#sha256=${wheel.sha256}`);
+  await inTempDir("piw-web-", async (dir) => {
+    const { root } = await site(dir);
+    await Deno.writeTextFile(`${dir}/logger`, "#!/bin/sh\nexec cat >/dev/null\n", { mode: 0o755 });
+    await using apache = await startApache(
+      `${dir}/apache`,
+      await apacheSite(root, `${dir}/logger`),
+    );
+    await using nginx = await startNginx(`${dir}/nginx`, root);
+    await test([["Apache", apache.port], ["nginx", nginx.port]], dir);
+  });
+}
+
+/** Whether `vary` lists the Accept header. */
+function variesByAccept(vary: string | undefined): boolean {
+  return (vary ?? "").split(",").some((v) => v.trim().toLowerCase() === "accept");
+}
+
+Deno.test("deploy: Apache and nginx negotiate PEP 691 by q-values: PEP 691's examples and each case", async () => {
+  await withServers(async (servers, dir) => {
+    for (const [server, port] of servers) {
+      for (const [page, kind] of [["/simple/web-test/", "project"], ["/simple/", "index"]]) {
+        const url = `http://127.0.0.1:${port}${page}`;
+        const seen = await curl(dir, CASES.map(([accept]) => ({ url, accept })));
+        for (const [i, [accept, outcome]] of CASES.entries()) {
+          const { status, headers, body } = seen[i]!;
+          const what = `${server} ${page} with ${
+            accept === null ? "no Accept" : `"${accept.slice(0, 100)}"`
+          }`;
+          assert(variesByAccept(headers.vary), `${what}: Vary: ${headers.vary}`);
+          if (outcome === 406) {
+            assertEquals(status, 406, what);
+            continue;
+          }
+          assertEquals(status, 200, what);
+          assertEquals(headers["content-type"], outcome, what);
+          const text = new TextDecoder().decode(body);
+          if (outcome === "application/vnd.pypi.simple.v1+json") {
+            const json = JSON.parse(text);
+            assertEquals(json.meta, { "api-version": "1.1" }, what);
+            if (kind === "project") assertEquals(json.name, "web-test", what);
+            else assertEquals(json.projects, [{ name: "web-test" }], what);
+          } else {
+            assert(text.startsWith("<!DOCTYPE html>"), `${what}: ${text.slice(0, 40)}`);
+            assertStringIncludes(text, '<meta name="pypi:repository-version" content="1.1">', what);
+            assertStringIncludes(
+              text,
+              kind === "project" ? "Links for web-test" : "web-test/",
+              what,
+            );
+          }
+        }
+      }
+    }
+  });
+});
+
+/** Deterministic pseudo-random numbers (mulberry32) for generated headers. */
+function numbers(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** `count` well-formed Accept headers of our types, their aliases, wildcards and others. */
+function generatedHeaders(count: number): string[] {
+  const random = numbers(691);
+  const pick = <T>(from: readonly T[]): T => from[Math.floor(random() * from.length)]!;
+  const types = [
+    "text/html",
+    "text/*",
+    "*/*",
+    "application/*",
+    "application/vnd.pypi.simple.v1+json",
+    "application/vnd.pypi.simple.latest+json",
+    "application/vnd.pypi.simple.v1+html",
+    "application/vnd.pypi.simple.latest+html",
+    "Application/Vnd.PyPI.Simple.V1+Json",
+    "TEXT/HTML",
+    "application/json",
+    "application/xhtml+xml",
+    "image/png",
+  ];
+  const qs = [null, null, null, "0", "0.001", "0.01", "0.02", "0.1", "0.2", "0.5", "0.9", "0.99"];
+  const more = ["0.999", "1", "1.0", ".5"];
+  return Array.from(
+    { length: count },
+    () =>
+      Array.from({ length: 1 + Math.floor(random() * 4) }, () => {
+        const q = pick([...qs, ...more]);
+        return q === null ? pick(types) : `${pick(types)}${pick([";", "; "])}q=${q}`;
+      }).join(pick([",", ", "])),
+  );
+}
+
+Deno.test("deploy: Apache and nginx choose as the rule says for 300 generated Accept headers", async () => {
+  const headers = generatedHeaders(300);
+  await withServers(async (servers, dir) => {
+    for (const [server, port] of servers) {
+      const url = `http://127.0.0.1:${port}/simple/web-test/`;
+      const seen = await curl(dir, headers.map((accept) => ({ url, accept })));
+      const wrong = headers.flatMap((accept, i) => {
+        const { status, headers: got } = seen[i]!;
+        const expected = negotiate(accept);
+        const outcome = status === 406 ? 406 : status === 200 ? got["content-type"] : status;
+        return outcome === expected ? [] : [`"${accept}": ${outcome}, not ${expected}`];
+      });
+      assertEquals(wrong, [], `${server} differs from the rule`);
+    }
+    // the generated headers reach every outcome
+    assertEquals(new Set(headers.map(negotiate)).size, VARIANTS.length + 1);
+  });
+});
+
+/**
+ * pip downloads the wheel; the wheel and its core metadata have their types, the metadata its
+ * exact bytes; the build log is gzip-encoded text.
+ */
+async function checkServer(port: number, dir: string, built: Awaited<ReturnType<typeof site>>) {
+  const { wheel, metadata } = built;
+  const base = `http://127.0.0.1:${port}`;
+  const [whl, meta] = await curl(dir, [
+    { url: `${base}/simple/web-test/${wheel.filename}`, accept: null },
+    { url: `${base}/simple/web-test/${wheel.filename}.metadata`, accept: null, gzip: true },
+  ]);
+  assertEquals(whl!.headers["content-type"], "application/octet-stream");
+  assertEquals(whl!.body, wheel.bytes);
+  assertEquals(meta!.headers["content-type"], "text/plain; charset=utf-8");
+  assertEquals(meta!.headers["x-content-type-options"], "nosniff");
+  // byte for byte as hashed, even to a client that would take it compressed
+  assertEquals(meta!.headers["content-encoding"], undefined);
+  assertEquals(meta!.body, metadata);
   // fetch undoes the Content-Encoding, as a browser does
-  const log = await fetch(`http://127.0.0.1:${port}/${BUILD_LOG}`);
+  const log = await fetch(`${base}/${BUILD_LOG}`);
   assertEquals(log.headers.get("content-encoding"), "gzip");
   assertStringIncludes(log.headers.get("content-type") ?? "", "text/plain");
   assertEquals(await log.text(), BUILD_OUTPUT);
   const pip = await run(PYTHON, [
     ...["-m", "pip", "download", "--no-deps", "--no-cache-dir"],
-    ...["--index-url", `http://127.0.0.1:${port}/simple/`, "--dest", `${dir}/downloads`],
+    ...["--index-url", `${base}/simple/`, "--dest", `${dir}/downloads`],
     "web-test==1.0",
   ], { env: { PIP_DISABLE_PIP_VERSION_CHECK: "1", HOME: dir } });
   assertEquals(pip.code, 0, pip.stdout + pip.stderr);
@@ -99,78 +385,39 @@ Deno.test("deploy: apache2ctl -t accepts our site in Debian's Apache, not withou
   });
 });
 
-Deno.test("deploy: Apache with our site negotiates PEP 691, serves pip and pipes its log", async () => {
+Deno.test("deploy: Apache with our site serves pip, wheels and metadata, and pipes its log", async () => {
   await inTempDir("piw-apache-", async (dir) => {
-    const { root, wheel } = await site(dir);
+    const built = await site(dir);
     // in place of piw-logger: a script keeping what Apache pipes to it
     const piped = `${dir}/piped.log`;
     await Deno.writeTextFile(`${dir}/logger`, `#!/bin/sh\nexec cat >>${piped}\n`, { mode: 0o755 });
     await using apache = await startApache(
       `${dir}/apache`,
-      await apacheSite(root, `${dir}/logger`),
+      await apacheSite(built.root, `${dir}/logger`),
     );
-    await checkServer(apache.port, wheel, dir);
+    await checkServer(apache.port, dir, built);
+    const { filename } = built.wheel;
+    const pipLine = async () =>
+      (await Deno.readTextFile(piped).catch(() => "")).split("\n").find((l) =>
+        l.includes(`"GET /simple/web-test/${filename} HTTP/1.1" 200`) && l.includes('"pip/')
+      );
     await eventually(
       "Apache pipes pip's download to the logger in the combined format",
-      async () =>
-        (await Deno.readTextFile(piped).catch(() => "")).includes(
-          `"GET /simple/web-test/${wheel.filename} HTTP/1.1" 200`,
-        ),
+      async () => await pipLine() !== undefined,
     );
-    const line = (await Deno.readTextFile(piped)).split("\n").find((l) =>
-      l.includes(wheel.filename)
-    )!;
+    const line = (await pipLine())!;
     assert(/^127\.0\.0\.1 - - \[[^\]]+\] "GET .+" 200 \d+ "-" "pip\/.+"$/.test(line), line);
   });
 });
 
-/**
- * Debian's `/etc/nginx` copied into `dir` with its paths there, the default site removed and
- * ours in `conf.d/` serving `root` on a free loopback port, as the README installs it.
- */
-async function configureNginx(dir: string, root: string) {
-  const confDir = `${dir}/nginx`;
-  const port = freePort();
-  await Deno.mkdir(`${dir}/log`, { recursive: true });
-  assertEquals((await run("cp", ["-a", "/etc/nginx", confDir])).code, 0);
-  await Deno.remove(`${confDir}/sites-enabled/default`);
-  const main = `${confDir}/nginx.conf`;
-  await Deno.writeTextFile(
-    main,
-    (await Deno.readTextFile(main))
-      .replaceAll("/etc/nginx/", `${confDir}/`)
-      .replace("pid /run/nginx.pid;", `pid ${dir}/nginx.pid;`)
-      .replaceAll("/var/log/nginx/", `${dir}/log/`),
-  );
-  await Deno.writeTextFile(
-    `${confDir}/conf.d/piwheels.conf`,
-    (await Deno.readTextFile(`${ROOT}/deploy/nginx-piwheels.conf`))
-      .replace("listen 80;", `listen 127.0.0.1:${port};`)
-      .replace("root /var/www/piwheels;", `root ${root};`),
-  );
-  const args = ["-c", main, "-e", `${dir}/log/error.log`];
-  const test = (): Promise<Finished> => run("/usr/sbin/nginx", ["-t", ...args]);
-  return { port, args, test, errorLog: `${dir}/log/error.log` };
-}
-
-Deno.test("deploy: nginx -t accepts our site in Debian's nginx, which negotiates PEP 691 and serves pip", async () => {
+Deno.test("deploy: nginx -t accepts our site in Debian's nginx, which serves pip, wheels and metadata", async () => {
   await inTempDir("piw-nginx-", async (dir) => {
-    const { root, wheel } = await site(dir);
-    const nginx = await configureNginx(`${dir}/server`, root);
-    const test = await nginx.test();
+    const built = await site(dir);
+    const test = await (await configureNginx(`${dir}/check`, built.root)).test();
     assertEquals(test.code, 0, test.stderr);
     assertStringIncludes(test.stderr, "test is successful");
-    const server = new Deno.Command("/usr/sbin/nginx", {
-      args: [...nginx.args, "-g", "daemon off;"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await waitForPort(nginx.port, () => Deno.readTextFile(nginx.errorLog).catch(() => ""));
-      await checkServer(nginx.port, wheel, dir);
-    } finally {
-      server.kill("SIGTERM");
-      await server.status;
-    }
+    assert(!test.stderr.includes("[warn]"), test.stderr);
+    await using nginx = await startNginx(`${dir}/server`, built.root);
+    await checkServer(nginx.port, dir, built);
   });
 });

@@ -2,7 +2,8 @@
  * The real piw-slave against a master that is not ours: `tests/fixtures/python_master.py`, the
  * slave-facing queues written in Python from WIRE.md with Debian's python3-zmq (libzmq) and
  * python3-cbor2, as the Python piwheels master is built. It takes the slave through HELLO,
- * SLEEP, BUILD, the file transfer (many chunks), DONE and DIE, and checks what arrives.
+ * SLEEP, BUILD, the file transfer (many chunks), DONE and DIE, and checks what arrives; and
+ * through a reply WIRE.md does not allow, after which the slave must start again with HELLO.
  */
 
 import { assertEquals, assertMatch } from "../assert.ts";
@@ -18,6 +19,16 @@ interface Placement {
   master: SlaveSetup["master"];
 }
 
+/**
+ * A loopback address of this test's own, for the manual's fixed ports: all of 127.0.0.0/8 is
+ * loopback, so no other master or slave on the machine (another checkout's run of this test, a
+ * stray `piw-slave -m 127.0.0.1`) binds or connects to this one's 5555 and 5556.
+ */
+function ownLoopback(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `127.${1 + (a! % 254)}.${b}.${1 + (c! % 254)}`;
+}
+
 Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and cbor2", async () => {
   const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
   const fileQueue = `tcp://127.0.0.1:${freePort()}`;
@@ -25,14 +36,33 @@ Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and
 });
 
 Deno.test("slave: -m HOST finds the master on the manual's ports, 5555 and 5556", async () => {
+  const host = ownLoopback();
   await buildForPython({
-    slaveQueue: "tcp://127.0.0.1:5555",
-    fileQueue: "tcp://127.0.0.1:5556",
-    master: { host: "127.0.0.1" },
+    slaveQueue: `tcp://${host}:5555`,
+    fileQueue: `tcp://${host}:5556`,
+    master: { host },
   });
 });
 
-async function buildForPython(placement: Placement): Promise<void> {
+Deno.test("slave: a reply breaking WIRE.md is logged; the slave says HELLO again and builds", async () => {
+  const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
+  const fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  const slave = await buildForPython(
+    { slaveQueue, fileQueue, master: { slaveQueue, fileQueue } },
+    "bad-reply",
+  );
+  assertMatch(
+    slave,
+    /warning: the master's reply to IDLE breaks WIRE\.md \(slave driver: .*BUILD.*\); starting again/,
+  );
+  assertEquals(slave.match(/connected to the master as slave 7;/g)?.length, 2, slave);
+});
+
+/**
+ * One build for the Python master, in its `build` scenario or another that ends as it does;
+ * returns what the slave logged.
+ */
+async function buildForPython(placement: Placement, scenario = "build"): Promise<string> {
   await using pypi = new FakePyPI();
   // a module of 1.2 MB of hex: a wheel of about 650 KB, so about ten 64 KiB chunks
   const random = crypto.getRandomValues(new Uint8Array(65536));
@@ -51,6 +81,8 @@ async function buildForPython(placement: Placement): Promise<void> {
       "py-peer",
       "1.0",
       wheel,
+      "for-python",
+      scenario,
     ]);
     await using slave = await startSlave({ master: placement.master, label: "for-python" });
     const out = await master;
@@ -80,6 +112,9 @@ async function buildForPython(placement: Placement): Promise<void> {
     const status = await reap(slave.process, { graceMs: 30_000 });
     assertEquals(status.code, 0, slave.stderr);
     assertMatch(slave.stderr, /the master said DIE/);
+    // a new connection said HELLO after a bad reply, and only then
+    assertEquals(result.rehello, scenario === "bad-reply");
+    return slave.stderr;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
