@@ -40,9 +40,11 @@ export const MAX_FILE_SIZE = 2 * 1024 ** 3;
 const STALL_MS = 5_000;
 /**
  * A sender idle this long (a transfer not going on, a finished one never verified, verified
- * files never committed) is abandoned and its temporary files deleted.
+ * files never committed) is abandoned and its temporary files deleted; 10 s in development
+ * mode.
  */
 export const ABANDON_MS = 120_000;
+const DEV_ABANDON_MS = 10_000;
 /** Temporary files of transfers are named so, in `simple/`. */
 const TEMP_PREFIX = ".transfer-";
 const TEMP_SUFFIX = ".tmp";
@@ -365,9 +367,10 @@ class Juggler {
    */
   async watch(): Promise<void> {
     const now = Date.now();
+    const limit = this.ctx.options.devMode ? DEV_ABANDON_MS : ABANDON_MS;
     for (const [slaveId, sender] of [...this.senders]) {
       const idle = now - sender.lastActivity;
-      if (idle > ABANDON_MS) {
+      if (idle > limit) {
         const what = sender.current?.state.fileState.filename ??
           `${sender.verified.length} verified file(s)`;
         this.ctx.log.warning(`abandoning ${what} from slave ${slaveId}: idle for ${idle} ms`);

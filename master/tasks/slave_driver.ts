@@ -319,6 +319,9 @@ class Driver {
         `slave ${slave.state.slaveId} (${slave.state.label}): refused its build of ${pkg} ` +
           `${version}: ${e.message}`,
       );
+      // what it sent is gone before it hears DIE
+      if (slave.intake) await this.intake.abort(slave.state.slaveId);
+      slave.intake = null;
       await this.reply(slave, "DIE");
     }
   }

@@ -12,6 +12,7 @@ import { queryDb } from "../db.ts";
 import { type Farm, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
+import { Duration } from "../../shared/duration.ts";
 import { sha256File } from "../../shared/hash.ts";
 
 /** Every file under the output's simple/ and project/ trees, by path, with its SHA-256. */
@@ -69,7 +70,7 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
   };
   /** Sends BUILT with these files, and any SEND answered with a transfer; the final reply. */
   const attack = async (s: TestSlave, wheels: TestWheel[], claimed = wheels.map(tuple)) => {
-    let reply = await s.request("BUILT", [true, { micros: 0 } as never, "", claimed]);
+    let reply = await s.request("BUILT", [true, Duration.ZERO, "", claimed]);
     while (reply.msg === "SEND") {
       const w = wheels.find((x) => x.filename === reply.data)!;
       await s.transfer(w.bytes);
@@ -80,6 +81,7 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
 
   await pypi.release("legit-one", "2.0");
   await master.waitForFile("project/legit-one/index.html", "2.0");
+  await master.waitForFile("simple/index.html", "legit-one");
   const before = await snapshot(farm);
 
   await t.step("a wheel of another version, an existing file's name: refused", async () => {
@@ -103,10 +105,12 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
   });
 
   await t.step("a wheel whose METADATA names another version or project: refused", async () => {
-    for (const [label, lie] of [["meta-version", { metadataVersion: "1.0" }], [
-      "meta-name",
-      { metadataName: "totally-other" },
-    ]] as const) {
+    for (
+      const [label, lie] of [["meta-version", { metadataVersion: "1.0" }], [
+        "meta-name",
+        { metadataName: "totally-other" },
+      ]] as const
+    ) {
       await using s = await hostile(label, "legit-one", "2.0");
       const evil = makeWheel("legit-one", "2.0", lie);
       assertEquals(await attack(s, [evil]), { msg: "DIE" });
@@ -117,7 +121,11 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
 
   await t.step("a build of two files, the second one lying: neither is published", async () => {
     await using s = await hostile("half-good", "legit-one", "2.0");
-    const good = makeWheel("legit-one", "2.0", { py: "cp311", abi: "cp311", platform: "linux_x86_64" });
+    const good = makeWheel("legit-one", "2.0", {
+      py: "cp311",
+      abi: "cp311",
+      platform: "linux_x86_64",
+    });
     const evil = makeWheel("legit-one", "2.0", { metadataName: "totally-other" });
     assertEquals(await attack(s, [good, evil]), { msg: "DIE" });
     await master.waitForLog(/slave \d+ \(half-good\): refused .*METADATA names project/);
@@ -127,10 +135,24 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
   await t.step("tags that lie about the name, or another ABI's wheel: refused", async () => {
     await using s = await hostile("tag-liar", "legit-one", "2.0");
     const w = makeWheel("legit-one", "2.0");
-    const lying = [w.filename, w.bytes.length, w.sha256, "legit_one", "2.0", "py3", "none", "linux_armv7l", {}];
+    const lying = [
+      w.filename,
+      w.bytes.length,
+      w.sha256,
+      "legit_one",
+      "2.0",
+      "py3",
+      "none",
+      "linux_armv7l",
+      {},
+    ];
     assertEquals(await attack(s, [w], [lying]), { msg: "DIE" });
     await using t2 = await hostile("abi-liar", "legit-one", "2.0");
-    const cp39 = makeWheel("legit-one", "2.0", { py: "cp39", abi: "cp39", platform: "linux_armv7l" });
+    const cp39 = makeWheel("legit-one", "2.0", {
+      py: "cp39",
+      abi: "cp39",
+      platform: "linux_armv7l",
+    });
     assertEquals(await attack(t2, [cp39]), { msg: "DIE" });
     await master.waitForLog(/abi-liar\): refused .*has ABI cp39, but the build was for cp311/);
     assertEquals(await snapshot(farm), before);

@@ -1,0 +1,68 @@
+/**
+ * What a transfer leaves behind: a master killed with SIGKILL mid-transfer leaves a temporary
+ * file, which the restarted master removes before it takes any file; a transfer that finished
+ * but was never followed by SENT is abandoned (its temporary file deleted) once its sender has
+ * been idle long enough (10 s in `--dev-mode`).
+ */
+
+import { assertEquals } from "../assert.ts";
+import { startFarm, startMaster } from "../farm.ts";
+import { TestSlave } from "../fixtures/test_slave.ts";
+import { makeWheel } from "../fixtures/wheel.ts";
+import { Duration } from "../../shared/duration.ts";
+
+function temporaries(output: string): string[] {
+  return [...Deno.readDirSync(`${output}/simple`)].map((e) => e.name)
+    .filter((n) => n.startsWith(".transfer-"));
+}
+
+Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that stops", async (t) => {
+  await using farm = await startFarm();
+  const { pypi, master, db } = farm;
+  await pypi.release("half-sent", "1.0");
+  await pypi.release("never-sent", "1.0");
+
+  const building = async (label: string) => {
+    const s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", label);
+    assertEquals((await s.hello()).msg, "ACK");
+    const reply = await s.request("IDLE");
+    assertEquals(reply.msg, "BUILD");
+    const [pkg] = reply.msg === "BUILD" ? reply.data : [""];
+    const wheel = makeWheel(pkg, "1.0", { padding: 300_000 });
+    const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
+    assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
+    return { s, wheel };
+  };
+
+  await t.step("a finished transfer never followed by SENT is abandoned", async () => {
+    const { s, wheel } = await building("never-says-sent");
+    await s.transfer(wheel.bytes); // every byte arrives, DONE; then the slave goes quiet
+    assertEquals(temporaries(master.output).length, 1);
+    await master.waitForLog(/abandoning .* from slave \d+: idle for \d+ ms/, 30_000);
+    assertEquals(temporaries(master.output), []);
+    await s.close();
+  });
+
+  await t.step("a kill -9 mid-transfer leaves a temporary; the next start removes it", async () => {
+    const { s, wheel } = await building("half-sender");
+    await s.files.send(["HELLO", String(s.slaveId)]);
+    const [, offset] = await s.files.receive();
+    await s.files.send(["CHUNK", offset!, wheel.bytes.slice(0, 65536)]);
+    const left = temporaries(master.output);
+    assertEquals(left.length, 1, "the transfer is under way");
+    master.process.kill("SIGKILL");
+    await master.status();
+    await s.close();
+    assertEquals(temporaries(master.output), left, "SIGKILL left it behind");
+    // the same database and output, as an operator restarting the service
+    await using again = await startMaster({
+      pypiXmlrpc: pypi.xmlrpcUrl,
+      pypiSimple: pypi.simpleUrl,
+      dsn: db.userDsn,
+      args: ["-o", master.output],
+      abis: [],
+    });
+    await again.waitForLog(/removed 1 temporary file\(s\) of earlier transfers/);
+    assertEquals(temporaries(master.output), []);
+  });
+});
