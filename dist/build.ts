@@ -94,6 +94,9 @@ async function bundle(dir: string): Promise<void> {
       entries.add(`master/tasks/${e.name}`);
     }
   }
+  for await (const e of Deno.readDir(`${ROOT}/master/workers`)) {
+    if (e.name.endsWith(".ts")) entries.add(`master/workers/${e.name}`);
+  }
   entries.add("slave/worker.ts");
   await run(Deno.execPath(), [
     "bundle",
@@ -218,7 +221,7 @@ async function compiled(target: Target, runtimeZip: string) {
   const out = `${DIST}/${target}`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
-  const workers = ["master/tasks", "slave/worker.ts"];
+  const workers = ["master/workers", "master/tasks", "slave/worker.ts"];
   for (const [name, tool] of Object.entries(TOOLS)) {
     await run(Deno.execPath(), [
       "compile",

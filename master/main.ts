@@ -1,9 +1,10 @@
 /**
- * piw-master: starts every task of the manual's chapter 11.3 as a module Worker with its own
- * narrowed permissions, binds the control (PULL) and status (PUB) queues of the monitors,
- * relays PAUSE, RESUME, KILL, HELLO and QUIT to the tasks, and shuts everything down cleanly on
- * QUIT, SIGINT or SIGTERM. A task that fails brings the whole master down (exit code 1) rather
- * than leaving it half alive.
+ * piw-master: starts every task of the manual's chapter 11.3 in a few Workers (the tasks of
+ * one Worker share its narrowed permissions and talk over sockets like the others, without a
+ * thread hop), binds the control (PULL) and status (PUB) queues of the monitors, relays PAUSE,
+ * RESUME, KILL, HELLO and QUIT to the tasks, and shuts everything down cleanly on QUIT, SIGINT
+ * or SIGTERM. A task that fails brings the whole master down (exit code 1) rather than leaving
+ * it half alive.
  *
  * @module
  */
@@ -23,21 +24,38 @@ import { attachWorker, Publisher, Pull, Push } from "../shared/zmq/mod.ts";
 import { defaultDataDir, type MasterOptions, parseMasterOptions } from "./options.ts";
 import { checkStartup, StartupError } from "./startup.ts";
 import type { Permissions } from "../shared/permissions.ts";
+import { merge } from "../shared/permissions.ts";
 import { taskPermissions } from "./permissions.ts";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
 import {
   controlAddress,
   INTERNAL_STATUS,
   INTERNAL_STATUS_EXTENDED,
-  type TaskInit,
   type TaskReport,
+  type WorkerInit,
 } from "./task.ts";
 import type { PeerInfo } from "../shared/zmq/mod.ts";
 
 const log = new Logger("piw-master");
 
-/** The tasks' modules are `.ts` beside this one, or `.js` in a bundle (`deno task dist`). */
+/** The Workers' modules are `.ts` beside this one, or `.js` in a bundle (`deno task dist`). */
 const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/**
+ * The master's Workers (`master/workers/<group>.ts`, which imports the modules of these tasks
+ * in this order) and the tasks each runs. Each is an isolate of its own (memory) and a
+ * thread of its own (a message between two costs a wake-up): the database (Seraph and the
+ * Oracles, whose connections nothing else touches); what the slaves and the admin tools speak
+ * to, which decides every build (the Slave Driver, the File Juggler, Mr. Chase, the Architect);
+ * the web site (the Secretary, the Scribe, Big Brother), whose page rendering would otherwise
+ * hold the slaves up; and what follows the outside world (Cloud Gazer, the Lumberjack).
+ */
+const WORKERS: Record<string, readonly (typeof TASKS)[number][]> = {
+  database: ["seraph", "the_oracle"],
+  slaves: ["slave_driver", "file_juggler", "mr_chase", "the_architect"],
+  web: ["the_secretary", "the_scribe", "big_brother"],
+  feeds: ["cloud_gazer", "lumberjack"],
+};
 
 /** The tasks in the order they stop (front first; the database last). */
 const TASKS = [
@@ -65,6 +83,8 @@ interface Running {
   name: string;
   module: string;
   worker: Worker;
+  /** The Worker's tasks, this one included. */
+  siblings: Running[];
   control: Push;
   ready: PromiseWithResolvers<void>;
   done: PromiseWithResolvers<void>;
@@ -85,54 +105,64 @@ class Master {
 
   constructor(readonly options: MasterOptions, readonly permissions: Record<string, Permissions>) {}
 
-  async start(module: string, name: string): Promise<Running> {
-    const worker = new Worker(new URL(`./tasks/${module}${EXTENSION}`, import.meta.url), {
+  /** Starts a Worker running these tasks (module, name); resolves to them. */
+  async start(group: string, tasks: { module: string; name: string }[]): Promise<Running[]> {
+    const worker = new Worker(new URL(`./workers/${group}${EXTENSION}`, import.meta.url), {
       type: "module",
-      name,
-      deno: { permissions: this.permissions[module]! },
+      name: group,
+      deno: { permissions: merge(...tasks.map((t) => this.permissions[t.module]!)) },
     });
     attachWorker(worker);
-    const control = new Push({ linger: 1000, sendTimeout: 5000 });
-    await control.bind(controlAddress(name));
-    const task: Running = {
-      name,
-      module,
-      worker,
-      control,
-      ready: Promise.withResolvers(),
-      done: Promise.withResolvers(),
-      ended: false,
-    };
-    const ended = () => {
+    const running: Running[] = [];
+    for (const { module, name } of tasks) {
+      const control = new Push({ linger: 1000, sendTimeout: 5000 });
+      await control.bind(controlAddress(name));
+      running.push({
+        name,
+        module,
+        worker,
+        siblings: running,
+        control,
+        ready: Promise.withResolvers(),
+        done: Promise.withResolvers(),
+        ended: false,
+      });
+    }
+    const byName = new Map(running.map((t) => [t.name, t]));
+    const ended = (task: Running) => {
       task.ended = true;
       task.done.resolve();
     };
     worker.addEventListener("message", (event: MessageEvent) => {
       const report = event.data as TaskReport;
-      if (report?.type === "piwheels.ready") task.ready.resolve();
-      else if (report?.type === "piwheels.done") ended();
-      else if (report?.type === "piwheels.fatal") {
-        ended(); // its body has returned: nothing is left to stop
+      const task = byName.get(report?.name);
+      if (!task) return;
+      if (report.type === "piwheels.ready") task.ready.resolve();
+      else if (report.type === "piwheels.done") ended(task);
+      else if (report.type === "piwheels.fatal") {
+        ended(task); // its body has returned: nothing is left to stop
         task.ready.reject(new Error(report.message));
-        this.failed.resolve(`${name} failed: ${report.message}`);
+        this.failed.resolve(`${task.name} failed: ${report.message}`);
       }
     });
     worker.addEventListener("error", (event: ErrorEvent) => {
       event.preventDefault();
-      const why = `${name} crashed: ${event.message}`;
-      ended();
-      task.ready.reject(new Error(why));
+      const why = `${group} crashed: ${event.message}`;
+      for (const task of running) {
+        ended(task);
+        task.ready.reject(new Error(why));
+      }
       this.failed.resolve(why);
     });
-    const init: TaskInit = {
+    const init: WorkerInit = {
       type: "piwheels.init",
-      name,
+      tasks,
       options: this.options,
       log: currentLogSettings(),
     };
     worker.postMessage(init);
-    this.tasks.push(task);
-    return task;
+    this.tasks.push(...running);
+    return running;
   }
 
   async tell(names: string[], msg: "PAUSE" | "RESUME" | "QUIT"): Promise<void> {
@@ -174,18 +204,29 @@ class Master {
         }
         clearTimeout(timer);
       }
-      t.worker.terminate();
       await t.control.close();
+      // the Worker goes once the last of its tasks has
+      if (t.siblings.every((x) => x.ended)) t.worker.terminate();
     };
     this.#stopping ??= (async () => {
-      if (failed) return void await Promise.all(this.tasks.map((t) => quit(t, FAILED_STOP_MS)));
-      for (const module of TASKS) {
-        const group = this.tasks.filter((t) => t.module === module);
-        await Promise.all(group.map((t) => quit(t, STOP_TIMEOUT_MS)));
+      if (failed) {
+        await Promise.all(this.tasks.map((t) => quit(t, FAILED_STOP_MS)));
+      } else {
+        for (const module of TASKS) {
+          const group = this.tasks.filter((t) => t.module === module);
+          await Promise.all(group.map((t) => quit(t, STOP_TIMEOUT_MS)));
+        }
       }
+      // a task that did not stop in time leaves its Worker behind: it goes now
+      for (const t of this.tasks) t.worker.terminate();
     })();
     return this.#stopping;
   }
+}
+
+/** A signal or QUIT that came before every task was ready. */
+class Stopped extends Error {
+  override name = "Stopped";
 }
 
 /**
@@ -264,25 +305,30 @@ async function main(): Promise<number> {
   try {
     const oracles = options.dsn.startsWith("pglite://") ? 1 : 3;
     const started: Running[] = [];
-    for (const module of [...TASKS].reverse()) {
-      if (module === "the_oracle") {
-        for (let i = 1; i <= oracles; i++) {
-          started.push(await master.start(module, `the_oracle_${i}`));
-        }
-      } else {
-        started.push(await master.start(module, module));
-      }
+    for (const [group, modules] of Object.entries(WORKERS)) {
+      const tasks = modules.flatMap((module): { module: string; name: string }[] =>
+        module === "the_oracle"
+          ? Array.from({ length: oracles }, (_, i) => ({ module, name: `the_oracle_${i + 1}` }))
+          : [{ module, name: module }]
+      );
+      started.push(...await master.start(group, tasks));
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error("the tasks did not get ready in time")), READY_TIMEOUT_MS)
+      timer = setTimeout(
+        () => reject(new Error("the tasks did not get ready in time")),
+        READY_TIMEOUT_MS,
+      )
     );
-    await Promise.race([
-      Promise.all(started.map((t) => t.ready.promise)),
+    const stopped = await Promise.race([
+      Promise.all(started.map((t) => t.ready.promise)).then(() => null),
+      quit.promise,
       timeout,
       master.failed.promise.then((why) => {
         throw new Error(why);
       }),
-    ]);
+    ]).finally(() => clearTimeout(timer));
+    if (stopped !== null) throw new Stopped(stopped);
     master.started = true;
     log.info(
       `ready: slaves on ${options.slaveQueue}, files on ${options.fileQueue}, web site in ${options.outputPath}`,
@@ -296,8 +342,12 @@ async function main(): Promise<number> {
     ]);
     log.info(`stopping: ${why}`);
   } catch (e) {
-    log.error(errorMessage(e));
-    code = 1;
+    if (e instanceof Stopped) {
+      log.info(`stopping before every task was ready: ${e.message}`);
+    } else {
+      log.error(errorMessage(e));
+      code = 1;
+    }
   }
   await master.stop(code !== 0);
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);

@@ -14,6 +14,7 @@ import {
   type DataName,
   decodeMessage,
   encodeNamedMessage,
+  isTrustedAddress,
   type Message,
   type MessageMap,
   type Protocol,
@@ -45,12 +46,15 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
   readonly #socket: Dealer;
   readonly #pending = new Map<number, (reply: Message<S> | Error) => void>();
   readonly #protocol: Protocol<R, S>;
+  /** Whether the server is our own code over inproc:// (no schema checks either way). */
+  readonly #trusted: boolean;
   #next = 1;
   readonly #loop: Promise<void>;
 
   /** Connects to the server at `address`. */
   constructor(address: string, protocol: Protocol<R, S>, readonly log?: Logger) {
     this.#protocol = protocol;
+    this.#trusted = isTrustedAddress(address);
     this.#socket = new Dealer({ linger: 0 });
     this.#socket.connect(address);
     this.#loop = this.#receive();
@@ -69,7 +73,7 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
       if (!resolve) return;
       this.#pending.delete(id);
       try {
-        resolve(decodeMessage(client, split[1]));
+        resolve(decodeMessage(client, split[1], { trusted: this.#trusted }));
       } catch (e) {
         resolve(e as Error);
       }
@@ -83,7 +87,9 @@ export class RpcClient<R extends MessageMap, S extends MessageMap> {
   call<K extends BareName<R>>(msg: K): Promise<Message<S>>;
   call<K extends DataName<R>>(msg: K, data: DataIn<R, K>): Promise<Message<S>>;
   async call(msg: string, ...data: unknown[]): Promise<Message<S>> {
-    const payload = encodeNamedMessage(reverse(this.#protocol), msg, data[0]);
+    const payload = encodeNamedMessage(reverse(this.#protocol), msg, data[0], {
+      trusted: this.#trusted,
+    });
     const id = this.#next;
     this.#next = (this.#next % 0xffffffff) + 1;
     const idFrame = new Uint8Array(4);
@@ -121,6 +127,8 @@ export interface ServeOptions<R extends MessageMap, S extends MessageMap> {
   onError?(error: Error): Reply<S> | null;
   /** Handle requests concurrently (default) or one at a time. */
   concurrent?: boolean;
+  /** The clients are our own code over inproc:// (see `isTrustedAddress`): no schema checks. */
+  trusted?: boolean;
   /** Where problems are logged. */
   log: Logger;
 }
@@ -137,7 +145,10 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
   const answer = async (envelope: Uint8Array[], payload: Uint8Array) => {
     let reply: Reply<S> | null;
     try {
-      reply = await options.handle(decodeMessage(protocol, payload), envelope);
+      reply = await options.handle(
+        decodeMessage(protocol, payload, { trusted: options.trusted }),
+        envelope,
+      );
     } catch (e) {
       if (!(e instanceof ProtocolError)) options.log.error(`${protocol.name}: ${errorMessage(e)}`);
       else options.log.warning(e.message);
@@ -145,7 +156,11 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
     }
     if (reply === null) return;
     try {
-      await socket.send([...envelope, EMPTY, encodeNamedMessage(protocol, reply[0], reply[1])]);
+      await socket.send([
+        ...envelope,
+        EMPTY,
+        encodeNamedMessage(protocol, reply[0], reply[1], { trusted: options.trusted }),
+      ]);
     } catch (e) {
       if (!isClosed(e)) options.log.error(`${protocol.name}: cannot reply: ${errorMessage(e)}`);
     }

@@ -1,27 +1,28 @@
 /**
- * What every master task shares. Each task is a module Worker started by `master/main.ts`; it
- * calls {@linkcode runTask} with its body, gets its options and logging from the main thread,
+ * What every master task shares. Each task is a module that calls {@linkcode runTask} with its
+ * body; the Workers `master/main.ts` starts (`master/worker.ts`) import the modules of the
+ * tasks they run and start each with its name, the master's options and logging. A task
  * listens on its control queue (PAUSE, RESUME, QUIT and, for the Slave Driver, KILL and HELLO),
  * and tells the main thread when it is ready, when it is done, and when it failed.
  *
- * Tasks talk to each other only over ZeroMQ sockets; the main thread only starts them, relays
- * control and watches their lifecycle messages.
+ * Tasks talk to each other only over ZeroMQ sockets, whether they share a Worker or not; the
+ * main thread only starts them, relays control and watches their lifecycle messages.
  *
  * @module
  */
 
-import { configureLogging, errorMessage, Logger, type LogSettings } from "../shared/log.ts";
+import { errorMessage, Logger, type LogSettings } from "../shared/log.ts";
 import { type Message, type MessageMap, type Protocol, taskControl } from "../shared/protocols.ts";
 import { Pull, type Socket } from "../shared/zmq/mod.ts";
 import type { MasterOptions } from "./options.ts";
 import { eachDecoded } from "../shared/receive.ts";
 
-/** The main thread's first message to a task. */
-export interface TaskInit {
+/** The main thread's first message to a Worker: the tasks it is to run. */
+export interface WorkerInit {
   /** Marks the message. */
   type: "piwheels.init";
-  /** The task's name (for logs and its control queue). */
-  name: string;
+  /** Each task: its module (`master/tasks/<module>.ts`) and its name (for logs and control). */
+  tasks: { module: string; name: string }[];
   /** The master's options. */
   options: MasterOptions;
   /** Logging as the main thread has it. */
@@ -83,46 +84,61 @@ export interface TaskContext {
 }
 
 /** This Worker's side of its channel to the main thread. */
-const self = globalThis as unknown as {
-  postMessage(message: TaskReport): void;
-  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
-  removeEventListener(type: "message", listener: (event: MessageEvent) => void): void;
-};
+const self = globalThis as unknown as { postMessage(message: TaskReport): void };
 
-function waitForInit(): Promise<TaskInit> {
-  return new Promise((resolve) => {
-    const listener = (event: MessageEvent) => {
-      const data = event.data as TaskInit | undefined;
-      if (data?.type === "piwheels.init") {
-        self.removeEventListener("message", listener);
-        resolve(data);
-      }
-    };
-    self.addEventListener("message", listener);
-  });
+/** A task as its module defines it: its body and its control protocol. */
+export interface TaskDefinition {
+  /** The task's work (see {@linkcode runTask}). */
+  body: (ctx: TaskContext) => Promise<void>;
+  /** Its control protocol. */
+  control: Protocol<MessageMap, MessageMap>;
+  /** What it does with control messages beyond PAUSE, RESUME and QUIT. */
+  onControl?: (message: Message<MessageMap>) => void | Promise<void>;
 }
 
+const defined: TaskDefinition[] = [];
+
 /**
- * Runs a task body in this Worker with the control protocol `control` (default: PAUSE,
- * RESUME, QUIT). Messages of `control` beyond those three go to `onControl`. When the body
- * returns (it should return once `ctx.signal` is aborted), every registered socket is closed
- * and the main thread hears `done`; if it throws, the main thread hears `fatal`.
+ * Defines this module's task: `body` with the control protocol `control` (default: PAUSE,
+ * RESUME, QUIT); messages of `control` beyond those three go to `onControl`. The Worker that
+ * imports the module runs it (as often as it is told to, each with its own name).
  */
-export async function runTask<R extends MessageMap = typeof taskControl.recv>(
+export function runTask<R extends MessageMap = typeof taskControl.recv>(
   body: (ctx: TaskContext) => Promise<void>,
   control: Protocol<R, MessageMap> = taskControl as unknown as Protocol<R, MessageMap>,
   onControl?: (message: Message<R>) => void | Promise<void>,
+): void {
+  defined.push({
+    body,
+    control: control as unknown as Protocol<MessageMap, MessageMap>,
+    onControl: onControl as TaskDefinition["onControl"],
+  });
+}
+
+/** The tasks defined since the last call (by the module just imported). */
+export function takeDefinitions(): TaskDefinition[] {
+  return defined.splice(0);
+}
+
+/**
+ * Runs a task as `name` with the master's options. When its body returns (it should return once
+ * `ctx.signal` is aborted), every socket it registered is closed and the main thread hears
+ * `done`; if it throws, the main thread hears `fatal`.
+ */
+export async function startTask(
+  task: TaskDefinition,
+  name: string,
+  options: MasterOptions,
 ): Promise<void> {
-  const init = await waitForInit();
-  configureLogging(init.log);
-  const log = new Logger(`${init.name}`);
+  const { body, control, onControl } = task;
+  const log = new Logger(name);
   const quit = new AbortController();
   const sockets: Socket[] = [];
   const timers = new Set<ReturnType<typeof setInterval>>();
   let paused = false;
   const ctx: TaskContext = {
-    name: init.name,
-    options: init.options,
+    name: name,
+    options: options,
     log,
     signal: quit.signal,
     get paused() {
@@ -133,7 +149,7 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
       return socket;
     },
     ready() {
-      self.postMessage({ type: "piwheels.ready", name: init.name });
+      self.postMessage({ type: "piwheels.ready", name: name });
     },
     every(ms, fn) {
       let running = false;
@@ -170,7 +186,7 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
   }, { once: true });
 
   const controlSocket = ctx.socket(new Pull());
-  controlSocket.connect(controlAddress(init.name));
+  controlSocket.connect(controlAddress(name));
   const controlLoop = eachDecoded(controlSocket, control, log, async (message) => {
     switch (message.msg) {
       case "QUIT":
@@ -195,11 +211,11 @@ export async function runTask<R extends MessageMap = typeof taskControl.recv>(
     log.error(`failed: ${errorMessage(e)}`);
     for (const id of timers) clearInterval(id);
     await Promise.allSettled(sockets.map((s) => s.close()));
-    self.postMessage({ type: "piwheels.fatal", name: init.name, message: errorMessage(e) });
+    self.postMessage({ type: "piwheels.fatal", name: name, message: errorMessage(e) });
     return;
   }
   for (const id of timers) clearInterval(id);
   await Promise.allSettled(sockets.map((s) => s.close()));
   await controlLoop.catch(() => {});
-  self.postMessage({ type: "piwheels.done", name: init.name });
+  self.postMessage({ type: "piwheels.done", name: name });
 }

@@ -8,6 +8,7 @@
 
 import type { Logger } from "./log.ts";
 import {
+  type CheckOptions,
   decodeMessage,
   type Message,
   type MessageMap,
@@ -46,13 +47,15 @@ export async function eachMessage(
 
 /**
  * Calls `handle` with each message of `protocol` (one frame each) until the socket is closed;
- * a message that does not decode is logged and skipped.
+ * a message that does not decode is logged and skipped. `options.trusted` for a queue only our
+ * own code sends on, over inproc:// (see `isTrustedAddress`).
  */
 export function eachDecoded<R extends MessageMap>(
   socket: Receiver,
   protocol: Protocol<R, MessageMap>,
   log: Pick<Logger, "warning">,
   handle: (message: Message<R>, frame: Uint8Array) => Promise<void> | void,
+  options: CheckOptions = {},
 ): Promise<void> {
   return eachMessage(socket, async (frames) => {
     const frame = frames[0] ?? new Uint8Array(0);
@@ -61,7 +64,7 @@ export function eachDecoded<R extends MessageMap>(
       if (frames.length !== 1) {
         throw new ProtocolError(`${protocol.name}: expected one frame, got ${frames.length}`);
       }
-      message = decodeMessage(protocol, frame);
+      message = decodeMessage(protocol, frame, options);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       log.warning(e.message);

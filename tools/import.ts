@@ -45,7 +45,7 @@ interface Options extends CommonOptions {
 /** More than the master's attempts at a file (3) before it gives an import up. */
 const CALL_OFF_ATTEMPTS = 5;
 /** The build output recorded when `--output` is not given. */
-const DEFAULT_OUTPUT = "Imported manually with piw-import";
+const DEFAULT_OUTPUT = "Imported manually via piw-import";
 
 const log = new Logger("piw-import");
 

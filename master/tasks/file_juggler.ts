@@ -138,7 +138,8 @@ class Juggler {
     if (sender?.verified.some((f) => f.state.fileState.filename === file.filename)) {
       return ["REFUSED", `${file.filename} was sent already`];
     }
-    sender ??= { package: pkg, version, current: null, verified: [], lastActivity: 0 };
+    // active from now: the watch must not take a sender being set up for an idle one
+    sender ??= { package: pkg, version, current: null, verified: [], lastActivity: Date.now() };
     sender.current = null;
     this.senders.set(slaveId, sender);
     await Deno.mkdir(this.simple, { recursive: true });

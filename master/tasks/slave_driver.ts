@@ -76,6 +76,8 @@ interface Slave {
   held: ReturnType<typeof setTimeout> | undefined;
   /** When the last reply was sent (a replay to the monitors says so, not "now"). */
   replied: Timestamp;
+  /** The last reply's data (or no data), as the monitors were told it. */
+  repliedData: CborValue;
   /** The successful build being taken in, once its files were checked. */
   intake: Intake | null;
   /** Failed verifications of the file being sent. */
@@ -128,11 +130,11 @@ class Driver {
       }
     }
     // On joining, deployed monitors are told HELLO with the slave's HELLO data (not ACK)
+    slave.repliedData = data === undefined ? NO_DATA : data as CborValue;
     if (msg === "ACK") {
       await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.replied);
     } else {
-      const echoed = data === undefined ? NO_DATA : data as CborValue;
-      await this.publish(slave, msg, echoed, slave.replied);
+      await this.publish(slave, msg, slave.repliedData, slave.replied);
     }
     if (msg === "DIE") this.forget(slave);
   }
@@ -257,6 +259,7 @@ class Driver {
       task: null,
       held: undefined,
       replied: state.firstSeen,
+      repliedData: NO_DATA,
       intake: null,
       attempts: 0,
     };
@@ -415,12 +418,7 @@ class Driver {
       await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.state.firstSeen);
       const reply = slave.state.reply;
       if (reply && reply !== "ACK") {
-        const data: CborValue = reply === "BUILD" && slave.task
-          ? slave.task
-          : reply === "SEND" && slave.state.build?.nextFile
-          ? slave.state.build.nextFile
-          : NO_DATA;
-        await this.publish(slave, reply, data, slave.replied);
+        await this.publish(slave, reply, slave.repliedData, slave.replied);
       }
     }
   }

@@ -75,6 +75,11 @@ export abstract class Pipe implements PeerInfo {
   /** Makes a pipe of `owner`; `peer` names the peer in log lines. */
   constructor(protected readonly owner: PipeOwner, readonly peer: string) {}
 
+  /** Whether the handshake completed and the pipe has not left its socket. */
+  get attached(): boolean {
+    return this.#state === "attached";
+  }
+
   /** Whether the socket may queue a message for this peer now. */
   get writable(): boolean {
     const hwm = this.owner.options.sendHighWaterMark;

@@ -217,7 +217,7 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
       `SELECT b.abi_tag AS abi, o.output FROM builds AS b JOIN output AS o USING (build_id)
        WHERE b.package = 'imported'`,
     );
-    assertEquals(build, { abi: "cp39", output: "Imported manually with piw-import" });
+    assertEquals(build, { abi: "cp39", output: "Imported manually via piw-import" });
     await master.waitForFile("simple/imported/index.html", same.filename);
     assert(await exists(`${dir}/${same.filename}`), "kept without -d");
   });

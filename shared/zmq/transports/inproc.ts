@@ -10,6 +10,10 @@
  * whole ArrayBuffer: the sender's array is detached by `send` (as with zeromq.js, a frame must
  * not be used again after sending it). PUB copies, since it may send one message to many.
  *
+ * Two ends that find, by their hellos, that they live in the same thread stop using the
+ * channel for messages: each hands its messages straight to the other's inbox (the frames are
+ * not copied), within the same high-water marks; only the close still goes over the channel.
+ *
  * Permissions: none.
  *
  * @module
@@ -26,10 +30,24 @@ const TRANSFER_SIZE = 16 * 1024;
 
 /** What the two ends of a link post: a hello, a message, credit, or null for "closed". */
 type Post =
-  | { type: SocketType; id: Uint8Array; hwm: number; metadata: Record<string, string> }
+  | {
+    type: SocketType;
+    id: Uint8Array;
+    hwm: number;
+    metadata: Record<string, string>;
+    /** The thread the end lives in, and its number there (see THREAD). */
+    thread: string;
+    pipe: number;
+  }
   | Message
   | number
   | null;
+
+/** This thread, as inproc ends tell each other (to find a peer in the same thread). */
+const THREAD = crypto.randomUUID();
+/** This thread's inproc ends, by number (until they close), for a peer here to find. */
+const ends = new Map<number, InprocPipe>();
+let nextEnd = 1;
 
 /** One end of an inproc link. */
 class InprocPipe extends Pipe {
@@ -39,6 +57,9 @@ class InprocPipe extends Pipe {
   #inFlight = 0;
   #unacked = 0;
   #destroyed = false;
+  readonly #number = nextEnd++;
+  /** The other end, when it lives in this thread. */
+  #local: InprocPipe | null = null;
 
   constructor(owner: PipeOwner, port: MessagePort, peer: string) {
     super(owner, peer);
@@ -46,8 +67,16 @@ class InprocPipe extends Pipe {
     port.onmessage = (event) => this.#receive(event.data as Post);
     const id = sendsIdentity(owner.type) ? owner.options.routingId : EMPTY;
     const metadata = owner.options.metadata;
+    ends.set(this.#number, this);
     port.postMessage(
-      { type: owner.type, id, hwm: owner.options.receiveHighWaterMark, metadata } as Post,
+      {
+        type: owner.type,
+        id,
+        hwm: owner.options.receiveHighWaterMark,
+        metadata,
+        thread: THREAD,
+        pipe: this.#number,
+      } as Post,
     );
   }
 
@@ -66,6 +95,7 @@ class InprocPipe extends Pipe {
 
   protected flush(): void {
     if (this.#destroyed || !this.peerType) return;
+    if (this.#local) return this.#flushLocal(this.#local);
     let taken = 0;
     while (this.outbox.length > 0 && (this.#window === 0 || this.#inFlight < this.#window)) {
       const message = this.outbox.shift()!;
@@ -83,7 +113,24 @@ class InprocPipe extends Pipe {
     this.owner.writable(this);
   }
 
+  /** Hands what the outbox holds to the peer in this thread, while its inbox has room. */
+  #flushLocal(peer: InprocPipe): void {
+    if (!peer.attached) return; // it has not had our hello yet: it flushes us when it has
+    let taken = 0;
+    while (this.outbox.length > 0 && !peer.full && !peer.#destroyed) {
+      peer.deliver([...this.outbox.shift()!]);
+      taken++;
+    }
+    if (taken === 0) return;
+    if (this.outbox.length === 0) this.settled();
+    this.owner.writable(this);
+  }
+
   protected consumed(): void {
+    if (this.#local) {
+      this.#local.flush(); // room in our inbox: the peer may go on
+      return;
+    }
     const hwm = this.owner.options.receiveHighWaterMark;
     if (hwm === 0 || this.#destroyed || ++this.#unacked < Math.ceil(hwm / 2)) return;
     this.#port.postMessage(this.#unacked);
@@ -93,6 +140,7 @@ class InprocPipe extends Pipe {
   protected destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    ends.delete(this.#number);
     this.#port.postMessage(null);
     this.#port.close();
     this.outbox.clear();
@@ -115,9 +163,13 @@ class InprocPipe extends Pipe {
       const metadata = new Map(
         Object.entries(post.metadata).map(([name, value]) => [name.toLowerCase(), value]),
       );
+      const peer = post.thread === THREAD ? ends.get(post.pipe) : undefined;
+      // local before the handshake: joining the socket may send at once
+      if (peer && !peer.#destroyed) this.#local = peer;
       const refused = this.handshake(post.type, post.id, metadata);
-      if (refused) this.abort(refused);
-      else this.flush();
+      if (refused) return this.abort(refused);
+      peer?.flush(); // it may have been waiting for us to be attached
+      this.flush();
     }
   }
 

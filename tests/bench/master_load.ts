@@ -1,0 +1,400 @@
+/**
+ * The master under load, this working tree side by side with a baseline git revision (default:
+ * `7c3ca3f`, where the performance work started), each run the same way in one session:
+ *
+ * - a master (the tree's own `piw-master` with its own flags, production mode) on a scratch
+ *   PostgreSQL database seeded with 70,000 pending versions, off PyPI;
+ * - `../shared/bench/loadsim.py` (simulated slaves with instant builds of tiny wheels) at N=2
+ *   and N=50: builds/min, round trips, master and PostgreSQL CPU, master RSS; and, with
+ *   `--events`, how long after its DONE a build's simple page was written;
+ * - a 30 MiB wheel from loadsim (BUILT → DONE), with the ceiling of loadsim's own sending side
+ *   measured in the same run (libzmq pulling from libzmq, `zmq_fetch_ceiling.py`);
+ * - idle RSS, and a full rewrite of the pages of 10,000 packages.
+ *
+ * Variants take turns (baseline, current, baseline, current…) for `--runs` rounds, because this
+ * machine's speed drifts; the table shows each figure's median and range, and current/baseline.
+ *
+ * Run: PIWHEELS_TEST_SUPERDSN=… deno task bench:load [--baseline REV] [--runs N]
+ *   [--warmup S] [--duration S] [--skip-rewrite] [--only current|baseline]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { connect } from "../../shared/db/driver.ts";
+import { decodeMessage, encodeMessage, mrChase, reverse } from "../../shared/protocols.ts";
+import { Request } from "../../shared/zmq/mod.ts";
+import { type Scratch, scratchDatabase } from "../db.ts";
+import { freePort } from "../farm.ts";
+import { Collected, PYTHON, reap, ROOT, run } from "../process.ts";
+
+const args = parseArgs({
+  options: {
+    baseline: { type: "string", default: "7c3ca3f" },
+    runs: { type: "string", default: "2" },
+    warmup: { type: "string", default: "20" },
+    duration: { type: "string", default: "90" },
+    seed: { type: "string", default: "70000" },
+    loadsim: { type: "string", default: `${ROOT}/../shared/bench/loadsim.py` },
+    only: { type: "string" },
+    "skip-rewrite": { type: "boolean", default: false },
+    "skip-big": { type: "boolean", default: false },
+    // V8's sampling profiler in every isolate (each master task's Worker): isolate-*.log files
+    // in this directory, for `node --prof-process`
+    profile: { type: "string" },
+    slaves: { type: "string", default: "2,50" },
+  },
+});
+const opts = args.values;
+
+/** A tree of the repository to run a master from. */
+interface Variant {
+  name: string;
+  root: string;
+}
+
+/** One measurement, by name. */
+type Figures = Record<string, number>;
+
+function rssMiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function postmasterPid(): number {
+  for (const entry of Deno.readDirSync("/var/run/postgresql")) {
+    if (entry.name.endsWith(".pid")) {
+      return Number(Deno.readTextFileSync(`/var/run/postgresql/${entry.name}`).split("\n")[0]);
+    }
+  }
+  throw new Error("no PostgreSQL pid file in /var/run/postgresql");
+}
+
+/** A worktree of `rev` in a temporary directory, sharing this tree's node_modules. */
+async function checkout(rev: string): Promise<Variant & AsyncDisposable> {
+  const root = await Deno.makeTempDir({ prefix: `piw-baseline-${rev}-` });
+  await Deno.remove(root);
+  const add = await run("git", ["-C", ROOT, "worktree", "add", "--detach", root, rev]);
+  if (add.code !== 0) throw new Error(`git worktree add: ${add.stderr}`);
+  const copy = await run("cp", ["-al", `${ROOT}/node_modules`, `${root}/node_modules`]);
+  if (copy.code !== 0) throw new Error(`cp node_modules: ${copy.stderr}`);
+  return {
+    name: `baseline ${rev}`,
+    root,
+    async [Symbol.asyncDispose]() {
+      await run("git", ["-C", ROOT, "worktree", "remove", "--force", root]);
+    },
+  };
+}
+
+/** The tool's entry and flags as that tree declares them. */
+async function toolOf(root: string, tool: string): Promise<string[]> {
+  const { TOOLS } = await import(`${root}/shared/flags.ts`);
+  const spec = TOOLS[tool] as { entry: string; flags: string[] };
+  return [
+    Deno.execPath(),
+    "run",
+    `--config=${root}/deno.json`,
+    ...spec.flags,
+    `${root}/${spec.entry}`,
+  ];
+}
+
+/** A scratch database with that tree's schema (its own piw-initdb), seeded. */
+async function database(v: Variant, seed: (sql: string) => string): Promise<Scratch> {
+  const db = await scratchDatabase();
+  const [program, ...start] = await toolOf(v.root, "piw-initdb");
+  const init = await run(program!, [...start, "-d", db.superDsn, "-u", db.user, "-y"]);
+  if (init.code !== 0) throw new Error(`piw-initdb (${v.name}): ${init.stderr}`);
+  const sql = await connect(db.superDsn);
+  try {
+    await sql.exec(seed(db.user));
+  } finally {
+    await sql.close();
+  }
+  return db;
+}
+
+/** 70,000 pending versions (7,000 packages × 10), one build ABI. */
+function pendingVersions(count: number): () => string {
+  return () => `
+    INSERT INTO build_abis (abi_tag) VALUES ('cp311');
+    INSERT INTO packages (package)
+      SELECT 'load-' || lpad(p::text, 5, '0') FROM generate_series(1, ${
+    Math.ceil(count / 10)
+  }) AS p;
+    INSERT INTO versions (package, version, released)
+      SELECT 'load-' || lpad(p::text, 5, '0'), '1.' || v,
+             now() - ((p * 10 + v) || ' seconds')::interval
+      FROM generate_series(1, ${Math.ceil(count / 10)}) AS p, generate_series(0, 9) AS v;
+    ANALYZE;`;
+}
+
+/** A running master of a tree. */
+class Master implements AsyncDisposable {
+  readonly dir: string;
+  readonly slaveQueue = `tcp://127.0.0.1:${freePort()}`;
+  readonly fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  process!: Deno.ChildProcess;
+  log!: Collected;
+
+  constructor(readonly v: Variant, readonly dsn: string) {
+    this.dir = Deno.makeTempDirSync({ prefix: "piw-load-" });
+  }
+
+  get importQueue(): string {
+    return `ipc://${this.dir}/import`;
+  }
+
+  get output(): string {
+    return `${this.dir}/www`;
+  }
+
+  async start(): Promise<this> {
+    const [program, run, ...start] = await toolOf(this.v.root, "piw-master");
+    this.process = new Deno.Command(program!, {
+      cwd: opts.profile ?? this.dir,
+      args: [
+        run!,
+        ...(opts.profile ? ["--v8-flags=--prof"] : []),
+        ...start,
+        ...["-d", this.dsn, "-o", this.output],
+        ...["--pypi-xmlrpc", "http://127.0.0.1:9/pypi", "--pypi-simple", "http://127.0.0.1:9/s"],
+        ...["--slave-queue", this.slaveQueue, "--file-queue", this.fileQueue],
+        ...["--status-queue", `ipc://${this.dir}/status`],
+        ...["--control-queue", `ipc://${this.dir}/control`],
+        ...["--import-queue", this.importQueue, "--log-queue", `ipc://${this.dir}/log`],
+      ],
+      env: { NO_COLOR: "1", HOME: this.dir },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.log = new Collected(this.process.stderr, `the master (${this.v.name})`);
+    await this.log.waitFor(/piw-master: ready/, 300_000);
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await reap(this.process, { signal: "SIGTERM" });
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs loadsim; returns its result object. */
+async function loadsim(master: Master, extra: string[]): Promise<Record<string, unknown>> {
+  const out = await run(PYTHON, [
+    opts.loadsim!,
+    ...["--slave-queue", master.slaveQueue, "--file-queue", master.fileQueue],
+    ...["--master-pid", String(master.process.pid), "--pg-pid", String(postmasterPid())],
+    ...extra,
+  ]);
+  const line = out.stdout.split("\n").find((l) => l.startsWith('{"result"'));
+  if (out.code !== 0 || !line) throw new Error(`loadsim failed: ${out.stderr}\n${out.stdout}`);
+  return JSON.parse(line).result;
+}
+
+/** N slaves for the warm-up and window; with the page-write delays of the window's builds. */
+async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
+  await using db = await database(v, pendingVersions(Number(opts.seed)));
+  await using master = await new Master(v, db.userDsn).start();
+  await new Promise((r) => setTimeout(r, 3000));
+  if (slaves === Number(opts.slaves!.split(",")[0])) {
+    out["idle RSS (MiB)"] = rssMiB(master.process.pid);
+  }
+  const events = await loadsimEvents(master, [
+    ...["-n", String(slaves), "--sleep", "0.25"],
+    ...["--warmup", opts.warmup!, "--duration", opts.duration!],
+  ]);
+  const r = events.result;
+  const n = `N=${slaves}`;
+  out[`builds/min ${n}`] = r.builds_per_min as number;
+  const byMsg = r.rtt_ms_by_msg as Record<string, { p50: number }>;
+  out[`IDLE→BUILD p50 ms ${n}`] = byMsg["IDLE->BUILD"]?.p50 ?? NaN;
+  out[`SENT→DONE p50 ms ${n}`] = byMsg["SENT->DONE"]?.p50 ?? NaN;
+  out[`rtt p99 ms ${n}`] = (r.rtt_ms as { p99: number }).p99;
+  const builds = r.builds_in_window as number;
+  out[`master CPU ms/build ${n}`] = (r.master_cpu_s as number) * 1000 / builds;
+  out[`PostgreSQL CPU ms/build ${n}`] = (r.pg_cpu_s as number) * 1000 / builds;
+  out[`master+PG CPU ms/build ${n}`] = ((r.master_cpu_s as number) + (r.pg_cpu_s as number)) *
+    1000 / builds;
+  const rss = r.master_rss_mib as { window_median: number; window_max: number };
+  out[`RSS median MiB ${n}`] = rss.window_median;
+  out[`RSS max MiB ${n}`] = rss.window_max;
+  out[`errors ${n}`] = r.error_count as number;
+  if (r.error_count) {
+    console.error(`${v.name} N=${slaves}: loadsim errors ${JSON.stringify(r.errors)}`);
+  }
+  // how long after DONE each build's simple page was there (its mtime)
+  const delays: number[] = [];
+  for (const [pkg, done] of events.done) {
+    const stat = await Deno.stat(`${master.output}/simple/${pkg}/index.html`).catch(() => null);
+    if (stat?.mtime) delays.push(stat.mtime.getTime() / 1000 - done);
+  }
+  delays.sort((a, b) => a - b);
+  out[`page after DONE p50 s ${n}`] = delays[Math.floor(delays.length / 2)] ?? NaN;
+  out[`page after DONE max s ${n}`] = delays.at(-1) ?? NaN;
+}
+
+/** loadsim with `--events`: its result, and each DONE's package and time. */
+async function loadsimEvents(master: Master, extra: string[]) {
+  const out = await run(PYTHON, [
+    opts.loadsim!,
+    ...["--slave-queue", master.slaveQueue, "--file-queue", master.fileQueue],
+    ...["--master-pid", String(master.process.pid), "--pg-pid", String(postmasterPid())],
+    "--events",
+    ...extra,
+  ]);
+  let result: Record<string, unknown> | undefined;
+  const done: [string, number][] = [];
+  for (const line of out.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const j = JSON.parse(line);
+    if (j.result) result = j.result;
+    else if (j.ev === "DONE") done.push([j.pkg, j.t]);
+  }
+  if (out.code !== 0 || !result) throw new Error(`loadsim failed: ${out.stderr}`);
+  return { result, done };
+}
+
+/** A 30 MiB wheel, three times: BUILT → DONE. */
+async function big(v: Variant, out: Figures): Promise<void> {
+  await using db = await database(v, pendingVersions(100));
+  await using master = await new Master(v, db.userDsn).start();
+  const r = await loadsim(master, ["-n", "1", "--big-mib", "30", "--max-builds", "3"]);
+  const rates = (r.transfers as { mib_per_s: number }[]).map((t) => t.mib_per_s).sort();
+  out["30 MiB wheel MiB/s"] = rates[Math.floor(rates.length / 2)]!;
+}
+
+/** The full rewrite of every page of 10,000 seeded packages (30,000 versions and wheels). */
+async function rewrite(v: Variant, out: Figures): Promise<void> {
+  const count = 10_000;
+  await using db = await database(v, () => `
+    INSERT INTO build_abis (abi_tag) VALUES ('cp311');
+    INSERT INTO packages (package, description)
+      SELECT 'seed-' || i, 'Seeded package number ' || i FROM generate_series(1, ${count}) AS i;
+    INSERT INTO versions (package, version, released)
+      SELECT 'seed-' || i, '1.' || v, now() - (v || ' days')::interval
+      FROM generate_series(1, ${count}) AS i, generate_series(0, 2) AS v;
+    INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
+      SELECT 'seed-' || i, '1.' || v, 1, '42 seconds', true, 'cp311'
+      FROM generate_series(1, ${count}) AS i, generate_series(0, 2) AS v;
+    INSERT INTO files (filename, build_id, filesize, filehash, package_tag, package_version_tag,
+                       py_version_tag, abi_tag, platform_tag)
+      SELECT replace(b.package, '-', '_') || '-' || b.version || '-cp311-cp311-linux_armv7l.whl',
+             b.build_id, 12345, md5(b.package || b.version) || md5(b.version || b.package),
+             replace(b.package, '-', '_'), b.version, 'cp311', 'cp311', 'linux_armv7l'
+      FROM builds AS b;
+    ANALYZE;`);
+  await using master = await new Master(v, db.userDsn).start();
+  const req = new Request({ receiveTimeout: 600_000, linger: 0 });
+  req.connect(master.importQueue);
+  try {
+    const start = performance.now();
+    await req.send(encodeMessage(reverse(mrChase), "REBUILD", ["PKGBOTH", null]));
+    const reply = decodeMessage(reverse(mrChase), (await req.receive())[0]!);
+    if (reply.msg !== "DONE") throw new Error(`REBUILD: ${JSON.stringify(reply)}`);
+    for (let i = count; i >= 1; i = Math.floor(i / 2)) {
+      // the last package's pages are written last; wait for them, then check the rest
+      const page = `${master.output}/project/seed-${i}/json/index.json`;
+      while (!(await Deno.stat(page).catch(() => null))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (i === 1) break;
+    }
+    let written = 0;
+    while (written < count) {
+      written = 0;
+      for await (const e of Deno.readDir(`${master.output}/project`)) {
+        if (e.name.startsWith("seed-")) written++;
+      }
+      if (written < count) await new Promise((r) => setTimeout(r, 50));
+    }
+    out["full rewrite of 10,000 packages (s)"] = (performance.now() - start) / 1000;
+  } finally {
+    await req.close();
+  }
+}
+
+/** The ceiling of loadsim's sending side: libzmq pulling 30 MiB from libzmq, 1 MiB FETCHes. */
+async function ceiling(out: Figures): Promise<void> {
+  const r = await run(PYTHON, [`${ROOT}/tests/bench/zmq_fetch_ceiling.py`, "30"]);
+  if (r.code !== 0) throw new Error(`zmq_fetch_ceiling.py: ${r.stderr}`);
+  const j = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  for (const [size, rate] of Object.entries(j as Record<string, number>)) {
+    out[`libzmq→libzmq 30 MiB, ${size} FETCHes MiB/s`] = rate;
+  }
+}
+
+async function measure(v: Variant): Promise<Figures> {
+  const out: Figures = {};
+  for (const n of opts.slaves!.split(",").map(Number)) {
+    console.error(`${v.name}: N=${n}`);
+    await load(v, n, out);
+  }
+  if (!opts["skip-big"]) {
+    console.error(`${v.name}: 30 MiB`);
+    await big(v, out);
+  }
+  if (!opts["skip-rewrite"]) {
+    console.error(`${v.name}: full rewrite`);
+    await rewrite(v, out);
+  }
+  return out;
+}
+
+function summary(values: number[]): string {
+  const xs = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (xs.length === 0) return "—";
+  const med = xs[Math.floor(xs.length / 2)]!;
+  const f = (x: number) => x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return xs.length > 1 ? `${f(med)} (${f(xs[0]!)}–${f(xs.at(-1)!)})` : f(med);
+}
+
+function medianOf(values: number[]): number {
+  const xs = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)] ?? NaN;
+}
+
+const current: Variant = { name: "working tree", root: ROOT };
+await using base = opts.only === "current" ? null : await checkout(opts.baseline!);
+const variants = base === null ? [current] : opts.only === "baseline" ? [base] : [base, current];
+const results = new Map<string, Figures[]>(variants.map((v) => [v.name, []]));
+for (let run = 0; run < Number(opts.runs); run++) {
+  for (const v of variants) results.get(v.name)!.push(await measure(v));
+}
+const shared: Figures[] = [];
+for (let run = 0; run < Number(opts.runs); run++) {
+  const out: Figures = {};
+  await ceiling(out);
+  shared.push(out);
+}
+
+const names = [...new Set([...results.values()].flat().flatMap((f) => Object.keys(f)))];
+const header = [
+  "measure",
+  ...variants.map((v) => v.name),
+  ...(variants.length > 1 ? ["ratio"] : []),
+];
+const rows = names.map((name) => {
+  const cells = variants.map((v) => results.get(v.name)!.map((f) => f[name] ?? NaN));
+  const ratio = variants.length > 1
+    ? (medianOf(cells[1]!) / medianOf(cells[0]!)).toFixed(2)
+    : undefined;
+  return [name, ...cells.map(summary), ...(ratio ? [ratio] : [])];
+});
+for (const name of Object.keys(shared[0] ?? {})) {
+  rows.push([name, summary(shared.map((f) => f[name]!)), ...(variants.length > 1 ? ["", ""] : [])]);
+}
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
+const line = (r: string[]) =>
+  `| ${r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join(" | ")} |`;
+console.log(line(header));
+console.log(
+  `| ${widths.map((w, i) => i === 0 ? "-".repeat(w) : "-".repeat(w - 1) + ":").join(" | ")} |`,
+);
+for (const r of rows) console.log(line(r));
