@@ -24,7 +24,12 @@ import {
   quoteIdent,
   SchemaError,
 } from "../shared/db/schema.ts";
-import type { RewritePending, StatsMessage, WebLogRecord } from "../shared/protocols.ts";
+import {
+  QUEUE_LENGTH,
+  type RewritePending,
+  type StatsMessage,
+  type WebLogRecord,
+} from "../shared/protocols.ts";
 import {
   type BuildState,
   type Dependencies,
@@ -52,9 +57,6 @@ export interface LoggedBuild {
   /** The names of the files of replaced builds that the new build does not hold again. */
   removed: string[];
 }
-
-/** How many pending builds per ABI {@linkcode MasterDb.buildQueue} returns by default. */
-export const QUEUE_LENGTH = 1000;
 
 /** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
 function agentObject(agent: UserAgentInfo): Record<string, string | null> {

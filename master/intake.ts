@@ -3,14 +3,13 @@
  * (Mr. Chase): check the files it names against the build, have the File Juggler receive and
  * verify each, then publish them all and log the build, in that order, so that nothing a peer
  * sends is written unless all of it is the build's own, and no build is listed before its files
- * are in place.
+ * are in place. What the build changes in the queue is the caller's to say.
  *
  * @module
  */
 
 import type { Logger } from "../shared/log.ts";
 import {
-  architectControl,
   encodeMessage,
   type fileJugglerFs,
   reverse,
@@ -23,7 +22,6 @@ import type { Push } from "../shared/zmq/mod.ts";
 import type { OracleClient } from "./oracle_client.ts";
 import type { RpcClient } from "./rpc.ts";
 
-const toArchitect = reverse(architectControl);
 const toWeb = reverse(theScribe);
 
 /** Raised when a build must be refused: the peer is told so, and nothing of it is written. */
@@ -51,7 +49,6 @@ export class BuildIntake {
     readonly oracle: OracleClient,
     readonly fs: FsClient,
     readonly web: Push,
-    readonly architect: Push,
     readonly log: Logger,
   ) {}
 
@@ -111,8 +108,8 @@ export class BuildIntake {
 
   /**
    * Publishes a build: its verified files put in place (a successful build), then the build
-   * logged, the files of builds it replaced removed, its log and pages written, and the queue
-   * refreshed. Resolves to the build's id. Raises {@linkcode Refused} when the files cannot be
+   * logged, the files of builds it replaced removed, and its log and pages written. Resolves to
+   * the build's id. Raises {@linkcode Refused} when the files cannot be
    * put in place, and the database's error when the build cannot be logged (its new files are
    * taken away again).
    */
@@ -135,7 +132,6 @@ export class BuildIntake {
       .catch(() => {});
     await this.web.send(encodeMessage(toWeb, build.status ? "PKGBOTH" : "PKGPROJ", build.package_))
       .catch(() => {});
-    await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     return logged.buildId;
   }
 

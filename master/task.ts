@@ -187,6 +187,7 @@ export async function startTask(
 
   const controlSocket = ctx.socket(new Pull());
   controlSocket.connect(controlAddress(name));
+  // the main thread is our own code, over inproc://
   const controlLoop = eachDecoded(controlSocket, control, log, async (message) => {
     switch (message.msg) {
       case "QUIT":
@@ -201,7 +202,7 @@ export async function startTask(
       default:
         await onControl?.(message);
     }
-  });
+  }, { trusted: true });
 
   try {
     await body(ctx);

@@ -646,6 +646,9 @@ export const fileJugglerFs = protocol("file juggler fs", {
   },
 });
 
+/** How many pending builds of each ABI the Architect's QUEUE holds at most. */
+export const QUEUE_LENGTH = 1000;
+
 /** Architect → SlaveDriver (PUSH → PULL, default inproc://builds). */
 export const theArchitect = protocol("the architect", {
   recv: {},

@@ -16,6 +16,7 @@ import {
   bigBrother,
   encodeMessage,
   fileJugglerFs,
+  isTrustedAddress,
   monitorStats,
   reverse,
   type StatsMessage,
@@ -98,7 +99,7 @@ runTask(async (ctx) => {
         }, QUEUE_NEWS_MS);
       }
     } else if (m.msg === "HOME") await gather();
-  });
+  }, { trusted: isTrustedAddress(ctx.options.statsQueue) });
   clearTimeout(queueNews);
   await Promise.all([oracle.close(), fs.close()]);
 });

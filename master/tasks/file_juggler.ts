@@ -24,7 +24,12 @@ import { sha256File, sha256Hex } from "../../shared/hash.ts";
 import { decimalFrame } from "../../shared/file_queue.ts";
 import { errorMessage } from "../../shared/log.ts";
 import { sameVersion } from "../../shared/pep440.ts";
-import { fileJugglerFs, type Message, type VerifiedFile } from "../../shared/protocols.ts";
+import {
+  fileJugglerFs,
+  isTrustedAddress,
+  type Message,
+  type VerifiedFile,
+} from "../../shared/protocols.ts";
 import { FileState, TransferState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
@@ -258,7 +263,7 @@ class Juggler {
       return ["ERROR", errorMessage(e)];
     }
     this.senders.delete(slaveId);
-    this.ctx.log.info(
+    this.ctx.log.debug(
       `published ${sender.verified.length} file(s) of ${sender.package} ${sender.version} ` +
         `from slave ${slaveId}`,
     );
@@ -399,6 +404,7 @@ runTask(async (ctx) => {
   ctx.ready();
   const serving = serveRequests(requests, fileJugglerFs, {
     log: ctx.log,
+    trusted: isTrustedAddress(ctx.options.fsQueue),
     handle: (r) => j.handle(r),
     onError: (e) => ["ERROR", errorMessage(e)],
   });

@@ -86,7 +86,7 @@ runTask(async (ctx) => {
   architect.connect(ARCHITECT_CONTROL);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-  const intake = new BuildIntake(oracle, fs, web, architect, ctx.log);
+  const intake = new BuildIntake(oracle, fs, web, ctx.log);
   let current: Import | null = null;
 
   /** Ends the import in progress, dropping what was sent of it. */
@@ -165,6 +165,7 @@ runTask(async (ctx) => {
       if (!build.transfersDone) return ["SEND", await intake.expect(imp.intake)];
       current = null;
       const buildId = await intake.publish(imp.intake, build);
+      await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
       ctx.log.info(`imported ${build.package_} ${build.version} as build ${buildId}`);
       return ["DONE"];
     });

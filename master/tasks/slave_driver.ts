@@ -13,8 +13,11 @@
  * forgotten at once, its build going back to the queue.
  *
  * An IDLE with nothing to build is held (up to {@linkcode IDLE_HOLD_MS}) rather than answered
- * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. Every reply
- * is echoed to the monitors (SLAVE on the status queue; HELLO with the slave's data on joining).
+ * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. The queue the
+ * Architect sends is kept here and a finished build taken out of it at once; the Architect is
+ * asked for it again only when that can bring work (a build made ABI-specific wheels, which
+ * other ABIs then build too; a full queue half used up). Every reply is echoed to the monitors
+ * (SLAVE on the status queue; HELLO with the slave's data on joining).
  *
  * @module
  */
@@ -24,14 +27,17 @@ import { Duration } from "../../shared/duration.ts";
 import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
+  architectControl,
   decodeMessage,
   encodeMessage,
   encodeNamedMessage,
   fileJugglerFs,
+  isTrustedAddress,
   type Message,
   monitorStats,
   NO_DATA,
   ProtocolError,
+  QUEUE_LENGTH,
   reverse,
   slaveDriver,
   slaveDriverControl,
@@ -47,6 +53,7 @@ import { eachDecoded, eachMessage, isClosed } from "../../shared/receive.ts";
 import { ARCHITECT_CONTROL, INTERNAL_STATUS, runTask, type TaskContext } from "../task.ts";
 
 const fromArchitect = reverse(theArchitect);
+const toArchitect = reverse(architectControl);
 
 /** How long an IDLE with nothing to build waits for work before the answer is SLEEP. */
 export const IDLE_HOLD_MS = 10_000;
@@ -89,10 +96,16 @@ class Driver {
   readonly byId = new Map<number, Slave>();
   /** The build queue per build ABI; null until the Architect first sent it. */
   queue: Map<string, [string, string][]> | null = null;
+  /** The ABIs whose queue came full (more is pending in the database than it holds). */
+  readonly truncated = new Set<string>();
+  /** Whether a REFRESH was asked for and its QUEUE has not come yet. */
+  refreshing = false;
   readonly active = new Set<string>();
   readonly recent = new Map<string, number>();
   /** ABIs slaves asked for that are not build ABIs, each logged once. */
   readonly unknownAbis = new Set<string>();
+  /** Builds logged since the last summary (one line a minute, not one a build). */
+  logged = { built: 0, failed: 0 };
   /** HELLOs dropped since the last log line about them, and when that was. */
   dropped = { count: 0, logged: 0 };
   nextId = 1;
@@ -102,6 +115,7 @@ class Driver {
     readonly router: Router,
     readonly intake: BuildIntake,
     readonly status: Push,
+    readonly architect: Push,
   ) {}
 
   buildKey(pkg: string, version: string, abi: string): string {
@@ -170,7 +184,34 @@ class Driver {
       this.unknownAbis.clear();
     }
     this.queue = queue;
+    this.refreshing = false;
+    this.truncated.clear();
+    for (const [abi, list] of queue) if (list.length >= QUEUE_LENGTH) this.truncated.add(abi);
     await this.wake();
+  }
+
+  /** Asks the Architect for the queue again (once until it comes). */
+  refresh(): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => this.refreshing = false);
+  }
+
+  /**
+   * Takes a finished build out of the queue: out of its ABI's, or out of every ABI's when its
+   * wheels install on any. A build that made ABI-specific wheels may give the other ABIs work
+   * (the rule offers a version to one ABI until then), and a full queue half used up may hide
+   * more: either asks the Architect again.
+   */
+  finished(build: BuildState): void {
+    const anywhere = build.status && [...build.files.values()].every((f) => f.abiTag === "none");
+    for (const [abi, list] of this.queue ?? []) {
+      if (abi !== build.abiTag && !anywhere) continue;
+      const i = list.findIndex(([p, v]) => p === build.package_ && v === build.version);
+      if (i >= 0) list.splice(i, 1);
+      if (this.truncated.has(abi) && list.length < QUEUE_LENGTH / 2) this.refresh();
+    }
+    if (build.status && !anywhere) this.refresh();
   }
 
   /** The next build for an ABI that nobody is doing, or null. */
@@ -209,7 +250,7 @@ class Driver {
       slave.held = undefined;
       slave.task = build;
       this.active.add(this.buildKey(...build, slave.state.nativeAbi));
-      this.ctx.log.info(
+      this.ctx.log.debug(
         `slave ${slave.state.slaveId} (${slave.state.label}): build ${build[0]} ${build[1]}`,
       );
       return await this.reply(slave, "BUILD", build);
@@ -347,7 +388,7 @@ class Driver {
     slave.intake = build.status ? await this.intake.begin(slave.state.slaveId, build) : null;
     slave.state.build = build;
     slave.attempts = 0;
-    this.ctx.log.info(
+    this.ctx.log.debug(
       `slave ${slave.state.slaveId}: ${pkg} ${version} ${
         build.status ? "built" : "failed"
       } in ${duration}`,
@@ -389,12 +430,22 @@ class Driver {
       return await this.reply(slave, "DIE");
     }
     slave.intake = null;
-    this.ctx.log.info(`logged build ${buildId}: ${build.package_} ${build.version}`);
+    this.ctx.log.debug(`logged build ${buildId}: ${build.package_} ${build.version}`);
+    this.logged[build.status ? "built" : "failed"]++;
     this.recent.set(
       this.buildKey(build.package_, build.version, build.abiTag),
       Date.now() + RECENT_MS,
     );
+    this.finished(build);
     await this.reply(slave, "DONE");
+  }
+
+  /** Says how many builds were logged in the last minute, if any. */
+  summary(): void {
+    const { built, failed } = this.logged;
+    if (built + failed === 0) return;
+    this.ctx.log.info(`logged ${built + failed} build(s) in the last minute (${failed} failed)`);
+    this.logged = { built: 0, failed: 0 };
   }
 
   /** Forgets slaves silent for longer than their timeout. */
@@ -442,15 +493,16 @@ runTask(
     architect.connect(ARCHITECT_CONTROL);
     const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
     const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-    const d = new Driver(ctx, router, new BuildIntake(oracle, fs, web, architect, ctx.log), status);
+    const d = new Driver(ctx, router, new BuildIntake(oracle, fs, web, ctx.log), status, architect);
     driver = d;
     ctx.onPauseChange = () => void d.wake();
     ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
+    ctx.every(60_000, () => d.summary());
     ctx.ready();
 
     const fromBuilds = eachDecoded(builds, fromArchitect, ctx.log, async (m) => {
       await d.newQueue(new Map(Object.entries(m.data)));
-    });
+    }, { trusted: isTrustedAddress(ctx.options.buildsQueue) });
 
     const fromSlaves = eachMessage(router, async (frames) => {
       const [address, delimiter, payload] = frames;

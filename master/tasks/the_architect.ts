@@ -13,6 +13,8 @@ import {
   architectControl,
   bigBrother,
   encodeMessage,
+  encodeNamedMessage,
+  isTrustedAddress,
   reverse,
   theArchitect,
 } from "../../shared/protocols.ts";
@@ -30,6 +32,7 @@ runTask(async (ctx) => {
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const builds = ctx.socket(new Push({ linger: 0 }));
   await builds.bind(ctx.options.buildsQueue);
+  const trusted = isTrustedAddress(ctx.options.buildsQueue);
   const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
   stats.connect(ctx.options.statsQueue);
   const refresh = ctx.socket(new Pull());
@@ -49,7 +52,7 @@ runTask(async (ctx) => {
     try {
       const queue = await oracle.buildQueue();
       const data = Object.fromEntries(queue);
-      await builds.send(encodeMessage(theArchitect, "QUEUE", data));
+      await builds.send(encodeNamedMessage(theArchitect, "QUEUE", data, { trusted }));
       const sizes = Object.fromEntries([...queue].map(([abi, q]) => [abi, q.length]));
       await stats.send(encodeMessage(toStats, "STATBQ", sizes)).catch(() => {});
       ctx.log.debug(`queue: ${[...queue].map(([abi, q]) => `${abi} ${q.length}`).join(", ")}`);
@@ -74,7 +77,7 @@ runTask(async (ctx) => {
   ctx.every(ctx.options.devMode ? 10_000 : 60_000, schedule);
   await eachDecoded(refresh, architectControl, ctx.log, (m) => {
     if (m.msg === "REFRESH") schedule();
-  });
+  }, { trusted: true });
   clearTimeout(scheduled);
   await oracle.close();
 });

@@ -8,7 +8,7 @@
 
 import type { CborValue } from "../../shared/cbor.ts";
 import { errorMessage } from "../../shared/log.ts";
-import { type Message, theOracle } from "../../shared/protocols.ts";
+import { isTrustedAddress, type Message, theOracle } from "../../shared/protocols.ts";
 import { BuildState } from "../../shared/states.ts";
 import { Dealer } from "../../shared/zmq/mod.ts";
 import { MasterDb } from "../db.ts";
@@ -101,6 +101,7 @@ runTask(async (ctx) => {
     ctx.ready();
     const serving = serveRequests(socket, theOracle, {
       log: ctx.log,
+      trusted: isTrustedAddress(ctx.options.dbQueue),
       concurrent: false,
       handle: async (request): Promise<Reply<typeof theOracle.send>> => {
         const start = performance.now();

@@ -154,7 +154,7 @@ runTask(async (ctx) => {
     } catch (e) {
       if (!isClosed(e)) ctx.log.error(`${m.msg}: ${errorMessage(e)}`);
     }
-  });
+  }, { trusted: true }); // from the Secretary, over inproc://
   scribe.cancel();
   await oracle.close();
 });

@@ -11,7 +11,13 @@
  */
 
 import { errorMessage } from "../../shared/log.ts";
-import { encodeMessage, reverse, type RewritePending, theScribe } from "../../shared/protocols.ts";
+import {
+  encodeMessage,
+  isTrustedAddress,
+  reverse,
+  type RewritePending,
+  theScribe,
+} from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
@@ -80,7 +86,7 @@ runTask(async (ctx) => {
     await scribe.send(frame).catch((e) => {
       if (!isClosed(e)) throw e;
     });
-  });
+  }, { trusted: isTrustedAddress(ctx.options.webQueue) });
   clearTimeout(timer);
   if (pending.size) {
     const saved: RewritePending[] = [...pending].map(([pkg, p]) => [pkg, p.since, p.part]);

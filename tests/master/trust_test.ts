@@ -80,7 +80,7 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
   };
 
   await pypi.release("legit-one", "2.0");
-  await master.waitForFile("project/legit-one/index.html", "2.0");
+  await master.waitForFile("project/legit-one/json/index.json", '"2.0":{');
   await master.waitForFile("simple/index.html", "legit-one");
   const before = await snapshot(farm);
 
