@@ -326,13 +326,19 @@ $$;
 
 -- The trigger function of every table the rule reads: it refreshes the versions the
 -- statement touched, from its transition table, which every trigger below names "changed"
--- (each branch only runs on the table it names).
+-- (each branch only runs on the table it names). A statement that changed nothing costs
+-- nothing, and log_build, which changes several tables for one version, defers the refresh
+-- (piw.queue_deferred) and does it once itself.
 CREATE FUNCTION queue_changed()
     RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = public, pg_temp
 AS $$
 BEGIN
+    IF current_setting('piw.queue_deferred', true) = 'on'
+        OR NOT EXISTS (SELECT FROM changed) THEN
+        RETURN NULL;
+    END IF;
     IF TG_TABLE_NAME = 'packages' THEN
         PERFORM queue_refresh(array_agg(v.package), array_agg(v.version))
         FROM changed AS c JOIN versions AS v ON v.package = c.package;
@@ -713,6 +719,7 @@ DECLARE
     gone varchar[];
     taken record;
 BEGIN
+    PERFORM set_config('piw.queue_deferred', 'on', true);
     SELECT f.filename, b.package, b.version INTO taken
     FROM
         jsonb_to_recordset(built_files) AS n (filename varchar)
@@ -770,6 +777,8 @@ BEGIN
         jsonb_to_recordset(built_files) AS f (filename varchar, dependencies jsonb)
         CROSS JOIN LATERAL jsonb_each(f.dependencies) AS t (tool, names)
         CROSS JOIN LATERAL jsonb_array_elements_text(t.names) AS n (name);
+    PERFORM set_config('piw.queue_deferred', 'off', true);
+    PERFORM queue_refresh(ARRAY[pkg], ARRAY[ver]);
     RETURN QUERY SELECT new_id, gone;
 END;
 $$;

@@ -7,6 +7,8 @@
 --    holds, and a rebuild replaces the version's own earlier builds, returning the names of the
 --    files that went with them.
 -- 3. delete_build_abi, skip_build_abi and get_file_versions.
+-- 4. The build queue's triggers do nothing for a statement that changed nothing, and log_build
+--    refreshes its version's queue entries once instead of after each of its statements.
 
 UPDATE configuration SET version = '0.2.0';
 
@@ -14,6 +16,36 @@ DELETE FROM build_abis WHERE abi_tag !~ '^[A-Za-z0-9_]{1,100}$';
 ALTER TABLE build_abis ADD CONSTRAINT build_abis_tag_ck CHECK (abi_tag ~ '^[A-Za-z0-9_]{1,100}$');
 
 DROP FUNCTION log_build(integer, varchar, varchar, varchar, boolean, interval, text, jsonb);
+
+-- The trigger function of every table the rule reads: it refreshes the versions the
+-- statement touched, from its transition table, which every trigger below names "changed"
+-- (each branch only runs on the table it names). A statement that changed nothing costs
+-- nothing, and log_build, which changes several tables for one version, defers the refresh
+-- (piw.queue_deferred) and does it once itself.
+CREATE OR REPLACE FUNCTION queue_changed()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = public, pg_temp
+AS $$
+BEGIN
+    IF current_setting('piw.queue_deferred', true) = 'on'
+        OR NOT EXISTS (SELECT FROM changed) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'packages' THEN
+        PERFORM queue_refresh(array_agg(v.package), array_agg(v.version))
+        FROM changed AS c JOIN versions AS v ON v.package = c.package;
+    ELSIF TG_TABLE_NAME = 'files' THEN
+        PERFORM queue_refresh(array_agg(b.package), array_agg(b.version))
+        FROM (SELECT DISTINCT build_id FROM changed) AS c
+        JOIN builds AS b ON b.build_id = c.build_id;
+    ELSE -- versions, builds
+        PERFORM queue_refresh(array_agg(c.package), array_agg(c.version)) FROM changed AS c;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
 
 -- Records a build with its output and files; returns the new build's id and the names of the
 -- files that went with the builds it replaced. built_files is a JSON array of objects with the
@@ -42,6 +74,7 @@ DECLARE
     gone varchar[];
     taken record;
 BEGIN
+    PERFORM set_config('piw.queue_deferred', 'on', true);
     SELECT f.filename, b.package, b.version INTO taken
     FROM
         jsonb_to_recordset(built_files) AS n (filename varchar)
@@ -99,6 +132,8 @@ BEGIN
         jsonb_to_recordset(built_files) AS f (filename varchar, dependencies jsonb)
         CROSS JOIN LATERAL jsonb_each(f.dependencies) AS t (tool, names)
         CROSS JOIN LATERAL jsonb_array_elements_text(t.names) AS n (name);
+    PERFORM set_config('piw.queue_deferred', 'off', true);
+    PERFORM queue_refresh(ARRAY[pkg], ARRAY[ver]);
     RETURN QUERY SELECT new_id, gone;
 END;
 $$;

@@ -76,6 +76,10 @@ export async function openPostgres(
       application_name: options.applicationName ?? "piwheels",
       TimeZone: "UTC",
       search_path: "public",
+      // The schema's functions read JSON with jsonb_to_recordset, whose row estimate (100 per
+      // call, multiplied across joins) talks the planner into compiling a plan with LLVM for a
+      // statement of a handful of rows: 5-30 ms a call, nearly all of log_build's time.
+      jit: "off",
     },
   });
   const db: Database = {
