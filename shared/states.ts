@@ -293,10 +293,14 @@ export function activityOf(
  * outside the file. The bytes themselves are written by the File Juggler.
  */
 export class TransferState {
-  /** Bytes per FETCH. */
-  static readonly CHUNK_SIZE = 65536;
-  /** FETCHes kept in flight. */
-  static readonly PIPELINE_SIZE = 10;
+  /**
+   * Bytes per FETCH by default: 1 MiB. Deployed slaves serve any length asked (the Python
+   * master asks 64 KiB), and a chunk this size moves a large wheel at the speed of the socket
+   * rather than of round trips, while a small wheel comes in one.
+   */
+  static readonly CHUNK_SIZE = 1024 * 1024;
+  /** FETCHes kept in flight by default. */
+  static readonly PIPELINE_SIZE = 8;
 
   #missing: Range[];
   #credit: number;
@@ -304,13 +308,15 @@ export class TransferState {
   /** When the transfer started (for rates and timeouts). */
   readonly started: Timestamp = Timestamp.now();
 
-  /** Starts tracking a transfer of `fileState` from `slaveId`. */
-  constructor(readonly slaveId: number, readonly fileState: FileState) {
+  /** Starts tracking a transfer of `fileState` from `slaveId`, in chunks of `chunkSize`. */
+  constructor(
+    readonly slaveId: number,
+    readonly fileState: FileState,
+    readonly chunkSize: number = TransferState.CHUNK_SIZE,
+    readonly pipeline: number = TransferState.PIPELINE_SIZE,
+  ) {
     this.#missing = fileState.filesize > 0 ? [{ start: 0, stop: fileState.filesize }] : [];
-    this.#credit = Math.min(
-      TransferState.PIPELINE_SIZE,
-      Math.ceil(fileState.filesize / TransferState.CHUNK_SIZE),
-    );
+    this.#credit = Math.min(pipeline, Math.ceil(fileState.filesize / chunkSize));
   }
 
   /** Whether every byte has been received. */
@@ -338,7 +344,7 @@ export class TransferState {
     for (const gap of this.#missing) {
       if (gap.stop <= this.#offset) continue;
       const start = Math.max(gap.start, this.#offset);
-      const r = intersect(gap, { start, stop: start + TransferState.CHUNK_SIZE });
+      const r = intersect(gap, { start, stop: start + this.chunkSize });
       if (r) {
         this.#credit--;
         this.#offset = r.stop;
@@ -358,13 +364,13 @@ export class TransferState {
       return false;
     }
     this.#missing = [...exclude(this.#missing, { start: offset, stop: offset + length })];
-    this.#credit = this.done ? 0 : Math.min(this.#credit + 1, TransferState.PIPELINE_SIZE);
+    this.#credit = this.done ? 0 : Math.min(this.#credit + 1, this.pipeline);
     return true;
   }
 
   /** Restores the full credit (after a silence: FETCHes or CHUNKs may have been dropped). */
   resetCredit(): void {
-    this.#credit = this.done ? 0 : TransferState.PIPELINE_SIZE;
+    this.#credit = this.done ? 0 : this.pipeline;
     this.#offset = 0;
   }
 

@@ -69,27 +69,38 @@ Deno.test("states: SlaveState tracks activity and expiry", () => {
 });
 
 Deno.test("states: TransferState fetches chunks within credit and re-asks after a silence", () => {
-  const size = TransferState.CHUNK_SIZE * 12 + 100;
-  const t = new TransferState(1, wheel("x.whl", size));
+  const chunk = 65536; // as the deployed master asks, 10 in flight
+  const size = chunk * 12 + 100;
+  const t = new TransferState(1, wheel("x.whl", size), chunk, 10);
   const asked = [];
   for (let r = t.fetch(); r; r = t.fetch()) asked.push(r);
-  assertEquals(asked.length, TransferState.PIPELINE_SIZE);
-  assertEquals(asked[0], range(0, TransferState.CHUNK_SIZE));
+  assertEquals(asked.length, 10);
+  assertEquals(asked[0], range(0, chunk));
   // chunks 1..9 arrive, chunk 0 is lost
   for (const r of asked.slice(1)) assert(t.chunk(r.start, r.stop - r.start));
   const more = [];
   for (let r = t.fetch(); r; r = t.fetch()) more.push(r);
-  assertEquals(more.map((r) => r.start / TransferState.CHUNK_SIZE), [10, 11, 12]);
-  assertEquals(more[2], range(TransferState.CHUNK_SIZE * 12, size));
+  assertEquals(more.map((r) => r.start / chunk), [10, 11, 12]);
+  assertEquals(more[2], range(chunk * 12, size));
   for (const r of more) t.chunk(r.start, r.stop - r.start);
   assert(!t.done);
   assertEquals(t.fetch(), null, "everything missing has been asked for");
   t.resetCredit();
-  assertEquals(t.fetch(), range(0, TransferState.CHUNK_SIZE));
-  t.chunk(0, TransferState.CHUNK_SIZE);
+  assertEquals(t.fetch(), range(0, chunk));
+  t.chunk(0, chunk);
   assert(t.done);
   assertEquals(t.received, size);
   assertEquals(t.fetch(), null);
+});
+
+Deno.test("states: TransferState by default asks 1 MiB at a time, 8 in flight; a small file at once", () => {
+  const big = new TransferState(1, wheel("big.whl", 30 * 1024 * 1024));
+  const asked = [];
+  for (let r = big.fetch(); r; r = big.fetch()) asked.push(r);
+  assertEquals(asked.length, 8);
+  assertEquals(asked.at(-1), range(7 * 1024 * 1024, 8 * 1024 * 1024));
+  const small = new TransferState(1, wheel("small.whl", 5000));
+  assertEquals([small.fetch(), small.fetch()], [range(0, 5000), null]);
 });
 
 Deno.test("states: TransferState refuses chunks outside the file", () => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readAt as readBytes } from "../shared/read_at.ts";
+import { readAt as readBytes } from "./read_at.ts";
 
 /** Raised when a wheel's archive or metadata cannot be read. */
 export class WheelMetadataError extends Error {
@@ -20,8 +20,39 @@ const EOCD_SIGNATURE = 0x06054b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 
-function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  return readBytes(file, offset, length, () => new WheelMetadataError("unexpected end of archive"));
+/** Where a wheel's bytes are read from: the file, or the bytes themselves. */
+interface Source {
+  size: number;
+  read(offset: number, length: number): Promise<Uint8Array> | Uint8Array;
+  close(): void;
+}
+
+async function open(wheel: string | Uint8Array): Promise<Source> {
+  if (wheel instanceof Uint8Array) {
+    return {
+      size: wheel.length,
+      read(offset, length) {
+        if (offset < 0 || offset + length > wheel.length) {
+          throw new WheelMetadataError("unexpected end of archive");
+        }
+        return wheel.subarray(offset, offset + length);
+      },
+      close() {},
+    };
+  }
+  const file = await Deno.open(wheel, { read: true });
+  try {
+    const size = (await file.stat()).size;
+    return {
+      size,
+      read: (offset, length) =>
+        readBytes(file, offset, length, () => new WheelMetadataError("unexpected end of archive")),
+      close: () => file.close(),
+    };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
 }
 
 async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> {
@@ -56,16 +87,17 @@ async function inflate(data: Uint8Array, expected: number): Promise<Uint8Array> 
 }
 
 /**
- * The bytes of the wheel's `<name>.dist-info/METADATA`. Throws {@linkcode WheelMetadataError}
- * when the archive is malformed, holds no such file (or several), or it is too large.
+ * The bytes of the wheel's `<name>.dist-info/METADATA`, from the wheel at a path or from its
+ * bytes. Throws {@linkcode WheelMetadataError} when the archive is malformed, holds no such
+ * file (or several), or it is too large.
  */
-export async function readWheelMetadata(path: string): Promise<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
+export async function readWheelMetadata(wheel: string | Uint8Array): Promise<Uint8Array> {
+  const file = await open(wheel);
   try {
-    const size = (await file.stat()).size;
+    const size = file.size;
     const tailSize = Math.min(size, 65535 + 22);
-    const tail = await readAt(file, size - tailSize, tailSize);
-    const tv = new DataView(tail.buffer);
+    const tail = await file.read(size - tailSize, tailSize);
+    const tv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
     let eocd = -1;
     for (let i = tail.length - 22; i >= 0; i--) {
       if (tv.getUint32(i, true) === EOCD_SIGNATURE) {
@@ -80,8 +112,8 @@ export async function readWheelMetadata(path: string): Promise<Uint8Array> {
     if (cdOffset + cdSize > size || cdSize > 64 * 1024 * 1024) {
       throw new WheelMetadataError("central directory lies outside the archive");
     }
-    const cd = await readAt(file, cdOffset, cdSize);
-    const cv = new DataView(cd.buffer);
+    const cd = await file.read(cdOffset, cdSize);
+    const cv = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
     const decoder = new TextDecoder();
     const found: { method: number; compressed: number; uncompressed: number; local: number }[] = [];
     let p = 0;
@@ -111,8 +143,8 @@ export async function readWheelMetadata(path: string): Promise<Uint8Array> {
     if (entry.uncompressed > MAX_METADATA || entry.compressed > MAX_METADATA) {
       throw new WheelMetadataError("METADATA is too large");
     }
-    const header = await readAt(file, entry.local, 30);
-    const hv = new DataView(header.buffer);
+    const header = await file.read(entry.local, 30);
+    const hv = new DataView(header.buffer, header.byteOffset, header.byteLength);
     if (hv.getUint32(0, true) !== LOCAL_SIGNATURE) {
       throw new WheelMetadataError("corrupt local header");
     }
@@ -120,7 +152,7 @@ export async function readWheelMetadata(path: string): Promise<Uint8Array> {
     if (start + entry.compressed > size) {
       throw new WheelMetadataError("METADATA lies outside the archive");
     }
-    const data = await readAt(file, start, entry.compressed);
+    const data = await file.read(start, entry.compressed);
     if (entry.method === 0) return data;
     if (entry.method === 8) return await inflate(data, entry.uncompressed);
     throw new WheelMetadataError(`unsupported compression method ${entry.method}`);

@@ -31,6 +31,13 @@ Deno.test("wheel metadata: read from deflated and stored wheels", async () => {
       );
       const bytes = await readWheelMetadata(path);
       assertEquals(new TextDecoder().decode(bytes), METADATA);
+      // the same from the wheel's bytes, also when they are a view into a larger buffer
+      const whole = await Deno.readFile(path);
+      const inside = new Uint8Array(whole.length + 7);
+      inside.set(whole, 5);
+      for (const source of [whole, inside.subarray(5, 5 + whole.length)]) {
+        assertEquals(new TextDecoder().decode(await readWheelMetadata(source)), METADATA);
+      }
       assertEquals(metadataField(bytes, "requires-python"), ">=3.9");
       assertEquals(metadataField(bytes, "Summary"), null);
     }

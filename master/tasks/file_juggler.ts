@@ -3,25 +3,27 @@
  * the file queue (a ROUTER, default tcp://*:5556) and owns the files under the output path.
  *
  * Other tasks drive it on its file-system queue (default inproc://fs): EXPECT names the build
- * (package and version) and the file a sender is to send; the transfer is credit-based (up to
- * 10 FETCHes of 64 KiB in flight, each CHUNK written at its offset into a temporary file
- * pre-sized to the declared size, missing ranges asked for again after a silence); VERIFY checks
- * the size and SHA-256 against the declared ones (ERROR: the sender is asked again) and that the
+ * (package and version) and the file a sender is to send; the transfer is credit-based (up to 8
+ * FETCHes of 1 MiB in flight, within a budget for all transfers together, each CHUNK written at
+ * its offset as it comes, in memory for a small file or into a temporary file, and hashed;
+ * missing ranges asked for again after a silence: `master/incoming_file.ts`); VERIFY checks the
+ * size and SHA-256 against the declared ones (ERROR: the sender is asked again) and that the
  * wheel's own METADATA names the build's project and version (REFUSED: the build is refused).
- * Verified files wait as temporary files until COMMIT moves every one of the build's files into
- * `simple/<package>/` with its core metadata beside it (PEP 658), never over a file of another
- * version (only over the names COMMIT says are the version's own); ABORT drops them.
+ * Verified files wait until COMMIT puts every one of the build's files into `simple/<package>/`
+ * with its core metadata beside it (PEP 658), never over a file of another version (only over
+ * the names COMMIT says are the version's own); ABORT drops them.
  *
  * A peer's numbers and names are never trusted: names were checked by the protocol, chunks
- * outside the file are ignored, the declared size is bounded, and what a sender stops doing is
+ * outside the file are ignored, the declared size is bounded, what all transfers may have in
+ * flight and in memory together is bounded ({@linkcode BUDGET}), and what a sender stops doing is
  * abandoned after {@linkcode ABANDON_MS}. At start, temporaries a killed master left are removed.
  *
  * @module
  */
 
 import { statfs } from "node:fs/promises";
-import { sha256File, sha256Hex } from "../../shared/hash.ts";
 import { decimalFrame } from "../../shared/file_queue.ts";
+import { encodeHex, sha256Hex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import { sameVersion } from "../../shared/pep440.ts";
 import {
@@ -30,14 +32,15 @@ import {
   type Message,
   type VerifiedFile,
 } from "../../shared/protocols.ts";
-import { FileState, TransferState } from "../../shared/states.ts";
+import { FileState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
-import { metadataField, readWheelMetadata } from "../../shared/wheel_metadata.ts";
+import { metadataField } from "../../shared/wheel_metadata.ts";
+import { IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
 
 /** The largest file accepted (a declared size beyond it is refused at EXPECT). */
 export const MAX_FILE_SIZE = 2 * 1024 ** 3;
@@ -50,9 +53,11 @@ const STALL_MS = 5_000;
  */
 export const ABANDON_MS = 120_000;
 const DEV_ABANDON_MS = 10_000;
-/** Temporary files of transfers are named so, in `simple/`. */
-const TEMP_PREFIX = ".transfer-";
-const TEMP_SUFFIX = ".tmp";
+/**
+ * What all transfers together may have asked for and not received, or hold in memory: a
+ * transfer asks for more only within it (or when it has nothing in flight at all).
+ */
+export const BUDGET = 64 * 1024 * 1024;
 
 const decoder = new TextDecoder();
 
@@ -61,30 +66,34 @@ type FsRequest = Message<typeof fileJugglerFs.recv>;
 
 /** A file of a build on its way in: transferring, then verified and waiting for COMMIT. */
 interface Incoming {
-  readonly state: TransferState;
-  readonly temp: string;
-  /** Open while the transfer goes on. */
-  file: Deno.FsFile | null;
-  /** The routing id of the sender's DEALER, once it said HELLO. */
-  peer: Uint8Array | null;
-  /** Writes are queued so that they never interleave their seek and write. */
-  writing: Promise<void>;
-  failed: Error | null;
+  readonly file: IncomingFile;
+  /** Bytes asked for and not received yet. */
+  inFlight: number;
   /** Once verified: its core metadata, and what the master read from it. */
   verified: { metadata: Uint8Array; details: VerifiedFile } | null;
 }
 
 /** What one sender (a slave id) is sending: the build, its current file and its verified ones. */
 interface Sender {
+  readonly slaveId: number;
   readonly package: string;
   readonly version: string;
   current: Incoming | null;
   readonly verified: Incoming[];
+  /** The routing id of the sender's DEALER, once it said HELLO (and its key). */
+  peer: Uint8Array | null;
+  peerKey: string | null;
   lastActivity: number;
 }
 
 class Juggler {
   readonly senders = new Map<number, Sender>();
+  /** Senders by the routing id of their DEALER (a CHUNK names no slave). */
+  readonly byPeer = new Map<string, Sender>();
+  /** Directories known to exist under the output. */
+  readonly dirs = new Set<string>();
+  /** Bytes asked for and not received, and held in memory, by all transfers. */
+  used = 0;
 
   constructor(readonly ctx: TaskContext, readonly router: Router) {}
 
@@ -98,7 +107,7 @@ class Juggler {
 
   /** Removes the transfer temporaries a killed master left (none is in use at start). */
   async removeStale(): Promise<void> {
-    await Deno.mkdir(this.simple, { recursive: true });
+    await this.mkdir(this.simple);
     let removed = 0;
     for await (const entry of Deno.readDir(this.simple)) {
       if (entry.isFile && entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
@@ -109,15 +118,17 @@ class Juggler {
     if (removed) this.ctx.log.info(`removed ${removed} temporary file(s) of earlier transfers`);
   }
 
+  /** Makes a directory once (it is known to exist after). */
+  async mkdir(dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
+    await Deno.mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
   async #drop(incoming: Incoming): Promise<void> {
-    await incoming.writing.catch(() => {});
-    try {
-      incoming.file?.close();
-    } catch {
-      // closed already
-    }
-    incoming.file = null;
-    await Deno.remove(incoming.temp).catch(() => {});
+    this.used -= incoming.inFlight + incoming.file.held;
+    incoming.inFlight = 0;
+    await incoming.file.drop();
   }
 
   /** Forgets everything a sender was sending, deleting its temporary files. */
@@ -125,6 +136,9 @@ class Juggler {
     const sender = this.senders.get(slaveId);
     if (!sender) return;
     this.senders.delete(slaveId);
+    if (sender.peerKey && this.byPeer.get(sender.peerKey) === sender) {
+      this.byPeer.delete(sender.peerKey);
+    }
     for (const incoming of [sender.current, ...sender.verified]) {
       if (incoming) await this.#drop(incoming);
     }
@@ -139,31 +153,32 @@ class Juggler {
       await this.abandon(slaveId); // what was left of an earlier build
       sender = undefined;
     }
-    if (sender?.current) await this.#drop(sender.current);
-    if (sender?.verified.some((f) => f.state.fileState.filename === file.filename)) {
+    if (sender?.current) {
+      await this.#drop(sender.current);
+      sender.current = null;
+    }
+    if (sender?.verified.some((f) => f.file.filename === file.filename)) {
       return ["REFUSED", `${file.filename} was sent already`];
     }
-    // active from now: the watch must not take a sender being set up for an idle one
-    sender ??= { package: pkg, version, current: null, verified: [], lastActivity: Date.now() };
-    sender.current = null;
-    this.senders.set(slaveId, sender);
-    await Deno.mkdir(this.simple, { recursive: true });
-    const temp = await Deno.makeTempFile({
-      dir: this.simple,
-      prefix: TEMP_PREFIX,
-      suffix: TEMP_SUFFIX,
-    });
-    const handle = await Deno.open(temp, { read: true, write: true });
-    await handle.truncate(file.filesize);
-    sender.current = {
-      state: new TransferState(slaveId, file),
-      temp,
-      file: handle,
+    sender ??= {
+      slaveId,
+      package: pkg,
+      version,
+      current: null,
+      verified: [],
       peer: null,
-      writing: Promise.resolve(),
-      failed: null,
+      peerKey: null,
+      // active from now: the watch must not take a sender being set up for an idle one
+      lastActivity: Date.now(),
+    };
+    this.senders.set(slaveId, sender);
+    const incoming: Incoming = {
+      file: new IncomingFile(slaveId, file, this.simple),
+      inFlight: 0,
       verified: null,
     };
+    this.used += incoming.file.held;
+    sender.current = incoming;
     sender.lastActivity = Date.now();
     this.ctx.log.debug(`expecting ${file.filename} (${file.filesize} bytes) from slave ${slaveId}`);
     return ["OK", null];
@@ -175,26 +190,28 @@ class Juggler {
     if (!sender || !incoming) return ["ERROR", `no transfer from slave ${slaveId}`];
     sender.current = null;
     sender.lastActivity = Date.now();
-    const f = incoming.state.fileState;
-    await incoming.writing;
-    incoming.file?.close();
-    incoming.file = null;
+    const f = incoming.file.state.fileState;
     const fail = async (why: string): Promise<FsReply> => {
       await this.#drop(incoming);
       return ["ERROR", `${f.filename}: ${why}`];
     };
-    if (incoming.failed) return await fail(incoming.failed.message);
-    if (!incoming.state.done) {
-      return await fail(`${incoming.state.received} of ${f.filesize} bytes arrived`);
+    if (!incoming.file.state.done) {
+      return await fail(`${incoming.file.state.received} of ${f.filesize} bytes arrived`);
     }
-    const size = (await Deno.stat(incoming.temp)).size;
-    const hash = await sha256File(incoming.temp);
-    if (size !== f.filesize || hash !== f.filehash) {
-      return await fail(`size ${size} and SHA-256 ${hash} do not match the build's`);
+    let received;
+    try {
+      received = await incoming.file.finish();
+    } catch (e) {
+      return await fail(errorMessage(e));
+    }
+    if (received.size !== f.filesize || received.sha256 !== f.filehash) {
+      return await fail(
+        `size ${received.size} and SHA-256 ${received.sha256} do not match the build's`,
+      );
     }
     let metadata: Uint8Array;
     try {
-      metadata = await readWheelMetadata(incoming.temp);
+      metadata = await incoming.file.metadata();
     } catch (e) {
       await this.#drop(incoming);
       return ["REFUSED", `${f.filename} is not a wheel: ${errorMessage(e)}`];
@@ -224,47 +241,44 @@ class Juggler {
   }
 
   /**
-   * Moves a sender's verified files into `simple/<package>/`: new names only where nothing is
+   * Puts a sender's verified files into `simple/<package>/`: new names only where nothing is
    * (a link, which fails if something is), names in `replaceable` over what is there. If one
-   * cannot go, those moved already are taken back and nothing is published.
+   * cannot go, those put there already are taken back and nothing is published.
    */
   async commit(slaveId: number, replaceable: readonly string[]): Promise<FsReply> {
     const sender = this.senders.get(slaveId);
     if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
-    await Deno.mkdir(dir, { recursive: true });
+    await this.mkdir(dir);
     const placed: string[] = [];
     try {
       for (const incoming of sender.verified) {
-        const name = incoming.state.fileState.filename;
+        const name = incoming.file.filename;
         const target = `${dir}/${name}`;
-        await Deno.chmod(incoming.temp, 0o644);
-        if (replaceable.includes(name)) {
-          await Deno.rename(incoming.temp, target);
-        } else {
-          try {
-            await Deno.link(incoming.temp, target);
-          } catch (e) {
-            if (e instanceof Deno.errors.AlreadyExists) {
-              throw new Error(`${name} is published already, by another build`);
-            }
-            throw e;
+        try {
+          await incoming.file.place(target, replaceable.includes(name));
+        } catch (e) {
+          if (e instanceof Deno.errors.AlreadyExists) {
+            throw new Error(`${name} is published already, by another build`);
           }
-          placed.push(target);
-          await Deno.remove(incoming.temp);
+          throw e;
         }
+        placed.push(target);
         await writeAtomic(`${target}.metadata`, incoming.verified!.metadata);
       }
     } catch (e) {
       for (const path of placed) {
+        if (replaceable.includes(path.slice(dir.length + 1))) continue; // not ours to take
         for (const p of [path, `${path}.metadata`]) await Deno.remove(p).catch(() => {});
       }
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
-    this.senders.delete(slaveId);
+    for (const incoming of sender.verified) this.used -= incoming.file.held;
+    sender.verified.length = 0;
+    await this.abandon(slaveId);
     this.ctx.log.debug(
-      `published ${sender.verified.length} file(s) of ${sender.package} ${sender.version} ` +
+      `published ${placed.length} file(s) of ${sender.package} ${sender.version} ` +
         `from slave ${slaveId}`,
     );
     return ["OK", null];
@@ -281,7 +295,7 @@ class Juggler {
   }
 
   async statfs(): Promise<FsReply> {
-    await Deno.mkdir(this.output, { recursive: true });
+    await this.mkdir(this.output);
     const s = await statfs(this.output);
     return ["OK", [s.blocks * s.bsize, s.bavail * s.bsize]];
   }
@@ -306,11 +320,26 @@ class Juggler {
     }
   }
 
-  async fetch(incoming: Incoming): Promise<void> {
-    if (!incoming.peer) return;
-    const t = incoming.state;
-    for (let r = t.fetch(); r; r = t.fetch()) {
-      await this.router.send([incoming.peer, "FETCH", String(r.start), String(r.stop - r.start)]);
+  /** Sends a sender's FETCHes while its credit and the budget allow (one always may go). */
+  async fetch(sender: Sender): Promise<void> {
+    const incoming = sender.current;
+    if (!sender.peer || !incoming) return;
+    const t = incoming.file.state;
+    while (t.credit > 0 && (incoming.inFlight === 0 || this.used + t.chunkSize <= BUDGET)) {
+      const r = t.fetch();
+      if (!r) break;
+      const length = r.stop - r.start;
+      incoming.inFlight += length;
+      this.used += length;
+      await this.router.send([sender.peer, "FETCH", String(r.start), String(length)]);
+    }
+  }
+
+  /** Lets the senders waiting for the budget go on. */
+  async release(): Promise<void> {
+    for (const sender of this.senders.values()) {
+      if (this.used >= BUDGET) return;
+      if (sender.current && sender.current.file.state.credit > 0) await this.fetch(sender);
     }
   }
 
@@ -320,47 +349,46 @@ class Juggler {
     if (what === "HELLO" && frames.length === 3) {
       const slaveId = decimalFrame(frames[2], 10);
       const sender = slaveId === null ? undefined : this.senders.get(slaveId);
-      const incoming = sender?.current;
-      if (!sender || !incoming) {
+      if (!sender?.current) {
         this.ctx.log.debug(
           `HELLO from slave ${decoder.decode(frames[2])}, which has nothing to send`,
         );
         return;
       }
-      incoming.peer = peer!;
+      if (sender.peerKey && this.byPeer.get(sender.peerKey) === sender) {
+        this.byPeer.delete(sender.peerKey);
+      }
+      sender.peer = peer!;
+      sender.peerKey = encodeHex(peer!);
+      this.byPeer.set(sender.peerKey, sender);
       sender.lastActivity = Date.now();
-      incoming.state.resetCredit();
-      if (incoming.state.done) await this.router.send([peer!, "DONE"]);
-      else await this.fetch(incoming);
+      const incoming = sender.current;
+      this.used -= incoming.inFlight;
+      incoming.inFlight = 0; // asked again from the start of what is missing
+      incoming.file.state.resetCredit();
+      if (incoming.file.state.done) await this.router.send([peer!, "DONE"]);
+      else await this.fetch(sender);
       return;
     }
     if (what === "CHUNK" && frames.length === 4) {
-      const sender = [...this.senders.values()].find((s) =>
-        s.current?.peer && bytesEqual(s.current.peer, peer!)
-      );
+      const sender = this.byPeer.get(encodeHex(peer!));
       const incoming = sender?.current;
       if (!sender || !incoming) return;
       const data = frames[3]!;
       const offset = decimalFrame(frames[2]) ?? -1;
-      if (!incoming.state.chunk(offset, data.length)) {
+      if (!incoming.file.chunk(offset, data)) {
         this.ctx.log.warning(
-          `slave ${incoming.state.slaveId}: a chunk at ${
-            decoder.decode(frames[2])
-          } lies outside the file`,
+          `slave ${sender.slaveId}: a chunk at ${decoder.decode(frames[2])} lies outside the file`,
         );
         return;
       }
+      const settled = Math.min(incoming.inFlight, data.length);
+      incoming.inFlight -= settled;
+      this.used -= settled;
       sender.lastActivity = Date.now();
-      const file = incoming.file!;
-      incoming.writing = incoming.writing.then(async () => {
-        await file.seek(offset, Deno.SeekMode.Start);
-        let written = 0;
-        while (written < data.length) written += await file.write(data.subarray(written));
-      }).catch((e) => {
-        incoming.failed ??= e as Error;
-      });
-      if (incoming.state.done) await this.router.send([peer!, "DONE"]);
-      else await this.fetch(incoming);
+      if (incoming.file.state.done) await this.router.send([peer!, "DONE"]);
+      else await this.fetch(sender);
+      if (settled) await this.release();
       return;
     }
     this.ctx.log.warning(`dropped a malformed message on the file queue (${what || "empty"})`);
@@ -377,24 +405,23 @@ class Juggler {
     for (const [slaveId, sender] of [...this.senders]) {
       const idle = now - sender.lastActivity;
       if (idle > limit) {
-        const what = sender.current?.state.fileState.filename ??
-          `${sender.verified.length} verified file(s)`;
+        const what = sender.current?.file.filename ?? `${sender.verified.length} verified file(s)`;
         this.ctx.log.warning(`abandoning ${what} from slave ${slaveId}: idle for ${idle} ms`);
         await this.abandon(slaveId);
-      } else if (sender.current?.peer && !sender.current.state.done && idle > STALL_MS) {
-        sender.current.state.resetCredit();
-        await this.fetch(sender.current);
+      } else if (sender.peer && sender.current && !sender.current.file.state.done) {
+        if (idle > STALL_MS) {
+          this.used -= sender.current.inFlight;
+          sender.current.inFlight = 0;
+          sender.current.file.state.resetCredit();
+          await this.fetch(sender);
+        }
       }
     }
   }
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 runTask(async (ctx) => {
-  const files = ctx.socket(new Router({ linger: 0, maxMessageSize: 1024 * 1024 }));
+  const files = ctx.socket(new Router({ linger: 0, maxMessageSize: 2 * 1024 * 1024 }));
   const requests = ctx.socket(new Router({ linger: 0 }));
   const j = new Juggler(ctx, files);
   await j.removeStale();

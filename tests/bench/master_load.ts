@@ -220,6 +220,7 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   const builds = r.builds_in_window as number;
   out[`master CPU ms/build ${n}`] = (r.master_cpu_s as number) * 1000 / builds;
   out[`PostgreSQL CPU ms/build ${n}`] = (r.pg_cpu_s as number) * 1000 / builds;
+  out[`loadsim CPU ms/build ${n}`] = (r.sim_cpu_s as number) * 1000 / builds;
   out[`master+PG CPU ms/build ${n}`] = ((r.master_cpu_s as number) + (r.pg_cpu_s as number)) *
     1000 / builds;
   const rss = r.master_rss_mib as { window_median: number; window_max: number };

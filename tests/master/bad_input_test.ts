@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { encode } from "../../shared/cbor.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { startFarm } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
@@ -147,17 +147,16 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         Duration.of({ seconds: 1 }),
       );
       const pkg = await build(s);
-      const wheel = makeWheel(pkg, "1.0", { padding: 500_000 });
+      const wheel = makeWheel(pkg, "1.0", { padding: 2_000_000 }); // over IN_MEMORY: a temporary file
       const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
       assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
       await s.files.send(["HELLO", String(s.slaveId)]);
       const [command, offset] = await s.files.receive();
       assertEquals(new TextDecoder().decode(command), "FETCH");
       await s.files.send(["CHUNK", offset!, wheel.bytes.slice(0, 65536)]);
-      assertEquals(
-        (tempFiles(`${master.output}/simple`)).length,
-        1,
+      await eventually(
         "the transfer is under way",
+        () => Promise.resolve(tempFiles(`${master.output}/simple`).length === 1),
       );
       await s.close();
       await master.waitForLog(/slave \d+ \(vanisher\) went away/, 20_000);

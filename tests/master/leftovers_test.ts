@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "../assert.ts";
-import { startFarm, startMaster } from "../farm.ts";
+import { eventually, startFarm, startMaster } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { Duration } from "../../shared/duration.ts";
@@ -28,7 +28,7 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     const reply = await s.request("IDLE");
     assertEquals(reply.msg, "BUILD");
     const [pkg] = reply.msg === "BUILD" ? reply.data : [""];
-    const wheel = makeWheel(pkg, "1.0", { padding: 300_000 });
+    const wheel = makeWheel(pkg, "1.0", { padding: 2_000_000 }); // over IN_MEMORY: a temporary file
     const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
     assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
     return { s, wheel };
@@ -37,7 +37,10 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
   await t.step("a finished transfer never followed by SENT is abandoned", async () => {
     const { s, wheel } = await building("never-says-sent");
     await s.transfer(wheel.bytes); // every byte arrives, DONE; then the slave goes quiet
-    assertEquals(temporaries(master.output).length, 1);
+    await eventually(
+      "the file is written",
+      () => Promise.resolve(temporaries(master.output).length === 1),
+    );
     await master.waitForLog(/abandoning .* from slave \d+: idle for \d+ ms/, 30_000);
     assertEquals(temporaries(master.output), []);
     await s.close();
@@ -48,8 +51,11 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     await s.files.send(["HELLO", String(s.slaveId)]);
     const [, offset] = await s.files.receive();
     await s.files.send(["CHUNK", offset!, wheel.bytes.slice(0, 65536)]);
+    await eventually(
+      "the transfer is under way",
+      () => Promise.resolve(temporaries(master.output).length === 1),
+    );
     const left = temporaries(master.output);
-    assertEquals(left.length, 1, "the transfer is under way");
     master.process.kill("SIGKILL");
     await master.status();
     await s.close();

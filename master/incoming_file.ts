@@ -1,0 +1,178 @@
+/**
+ * A file on its way in from a sender (a build slave, piw-import): its chunks, written where they
+ * belong as they come (kept in memory for a file of at most {@linkcode IN_MEMORY}, else in a
+ * temporary file), hashed as they come in order (a chunk that arrives early waits for the ones
+ * before it), then checked and put in place without ever being read back: size and SHA-256 are
+ * known when the last byte arrives, and the core metadata is read from memory or from the few
+ * blocks of the archive it lies in.
+ *
+ * The temporary file lies in the output's `simple/` directory (so that putting it in place is a
+ * link or a rename on the same file system), named `.transfer-<random>.tmp`; a master killed
+ * with SIGKILL leaves it there for the next start to remove.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { type FileHandle, open } from "node:fs/promises";
+import { TransferState } from "../shared/states.ts";
+import type { FileState } from "../shared/states.ts";
+import { readWheelMetadata } from "../shared/wheel_metadata.ts";
+
+/** Files at most this large are received in memory (a temporary file holds larger ones). */
+export const IN_MEMORY = 1024 * 1024;
+/** Temporary files of transfers are named `<TEMP_PREFIX>…<TEMP_SUFFIX>`, in `simple/`. */
+export const TEMP_PREFIX = ".transfer-";
+/** See {@linkcode TEMP_PREFIX}. */
+export const TEMP_SUFFIX = ".tmp";
+
+/** How a file came out: its size and SHA-256, as received. */
+export interface Received {
+  /** The bytes that arrived. */
+  size: number;
+  /** Their SHA-256, lower-case hex. */
+  sha256: string;
+}
+
+/** A file being received. */
+export class IncomingFile {
+  /** Which bytes are missing and what to fetch next. */
+  readonly state: TransferState;
+  readonly #dir: string;
+  readonly #memory: Uint8Array | null;
+  #handle: Promise<FileHandle> | null = null;
+  #temp: string | null = null;
+  #writing: Promise<unknown> = Promise.resolve();
+  #failed: Error | null = null;
+  readonly #hash: Hash = createHash("sha256");
+  #hashed = 0;
+  /** Chunks that came before those ahead of them: hashed once the gap is filled. */
+  readonly #early = new Map<number, Uint8Array>();
+  #closed = false;
+
+  /** Starts receiving `file` from `slaveId` into memory or a temporary file in `dir`. */
+  constructor(slaveId: number, file: FileState, dir: string) {
+    this.state = new TransferState(slaveId, file);
+    this.#dir = dir;
+    this.#memory = file.filesize <= IN_MEMORY ? new Uint8Array(file.filesize) : null;
+  }
+
+  /** The file's name. */
+  get filename(): string {
+    return this.state.fileState.filename;
+  }
+
+  /** The bytes held in memory until the file is put in place (for the master's budget). */
+  get held(): number {
+    return this.#memory?.length ?? 0;
+  }
+
+  /**
+   * Takes a CHUNK: false (and nothing recorded) when it does not lie within the file. Bytes
+   * that came already are taken again as they are (they must be the same for the hash to
+   * match, which the hash checks).
+   */
+  chunk(offset: number, data: Uint8Array): boolean {
+    if (this.#closed || !this.state.chunk(offset, data.length)) return false;
+    if (this.#memory) {
+      this.#memory.set(data, offset);
+    } else {
+      this.#handle ??= this.#create();
+      const handle = this.#handle;
+      this.#writing = this.#writing.then(async () => {
+        const fh = await handle;
+        for (let at = 0; at < data.length;) {
+          at += (await fh.write(data, at, data.length - at, offset + at)).bytesWritten;
+        }
+      }).catch((e) => {
+        this.#failed ??= e as Error;
+      });
+    }
+    this.#hashInOrder(offset, data);
+    return true;
+  }
+
+  #hashInOrder(offset: number, data: Uint8Array): void {
+    if (offset > this.#hashed) {
+      this.#early.set(offset, data);
+      return;
+    }
+    if (offset + data.length <= this.#hashed) return; // a repeat of what was hashed
+    this.#hash.update(data.subarray(this.#hashed - offset));
+    this.#hashed = offset + data.length;
+    for (let next = this.#early.get(this.#hashed); next; next = this.#early.get(this.#hashed)) {
+      this.#early.delete(this.#hashed);
+      this.#hash.update(next);
+      this.#hashed += next.length;
+    }
+  }
+
+  async #create(): Promise<FileHandle> {
+    const name = `${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
+    this.#temp = `${this.#dir}/${name}`;
+    return await open(this.#temp, "wx+", 0o644);
+  }
+
+  /**
+   * Once every byte has arrived: waits for the writes, and says what arrived. Throws what a
+   * write failed with.
+   */
+  async finish(): Promise<Received> {
+    await this.#writing;
+    if (this.#failed) throw this.#failed;
+    const size = this.state.fileState.filesize;
+    if (this.#hashed !== size) throw new Error(`${this.#hashed} of ${size} bytes arrived in order`);
+    return { size, sha256: this.#hash.copy().digest("hex") };
+  }
+
+  /** The wheel's core metadata (it must be a wheel): from memory, or from the file. */
+  async metadata(): Promise<Uint8Array> {
+    if (this.#memory) return await readWheelMetadata(this.#memory);
+    if (!this.#temp) return await readWheelMetadata(new Uint8Array(0));
+    return await readWheelMetadata(this.#temp);
+  }
+
+  /**
+   * Puts the file at `target`, mode 0644: where nothing is (a file there raises
+   * `Deno.errors.AlreadyExists`), or over what is there when `replace`.
+   */
+  async place(target: string, replace: boolean): Promise<void> {
+    this.#closed = true;
+    if (this.#memory) {
+      this.#handle = this.#create();
+      const fh = await this.#handle;
+      try {
+        for (let at = 0; at < this.#memory.length;) {
+          at += (await fh.write(this.#memory, at, this.#memory.length - at, at)).bytesWritten;
+        }
+      } finally {
+        await fh.close();
+      }
+    } else {
+      await this.#close();
+    }
+    const temp = this.#temp!;
+    if (replace) {
+      await Deno.rename(temp, target);
+    } else {
+      await Deno.link(temp, target); // never over a file that is there
+      await Deno.remove(temp);
+    }
+    this.#temp = null;
+  }
+
+  async #close(): Promise<void> {
+    await this.#writing;
+    const handle = this.#handle;
+    this.#handle = null;
+    if (handle) await (await handle).close().catch(() => {});
+  }
+
+  /** Forgets the file, deleting its temporary file if it has one. */
+  async drop(): Promise<void> {
+    this.#closed = true;
+    await this.#close().catch(() => {});
+    if (this.#temp) await Deno.remove(this.#temp).catch(() => {});
+    this.#temp = null;
+  }
+}
