@@ -37,6 +37,7 @@ import {
   sealInPlace,
   TAG_SIZE,
 } from "./nacl.ts";
+import { z85Encode } from "./z85.ts";
 
 const encoder = new TextEncoder();
 
@@ -57,6 +58,15 @@ const INITIATE_MIN = 257;
 const READY_MIN = 30;
 /** The bytes a MESSAGE adds to a frame: name, short nonce, tag and flags. */
 export const SEALED_OVERHEAD = MESSAGE.length + 8 + TAG_SIZE + 1;
+
+/**
+ * A new long-term CURVE key pair as 40-character Z85 strings, as libzmq's `zmq_curve_keypair`
+ * and zeromq.js's `curveKeyPair` make them.
+ */
+export function curveKeyPair(): { publicKey: string; secretKey: string } {
+  const { publicKey, secretKey } = keyPair();
+  return { publicKey: z85Encode(publicKey), secretKey: z85Encode(secretKey) };
+}
 
 /** The keys of a CURVE client. */
 export interface CurveClientKeys extends KeyPair {
