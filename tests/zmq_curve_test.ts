@@ -5,8 +5,9 @@
  * key), our DEALER client of a libzmq ROUTER server (which reads our metadata), subscriptions
  * sealed both ways, and the failures: a wrong server key either way, a NULL peer either way, a
  * client `curveAuthorize` refuses (ERROR 400). Then ours against ours (metadata-filtered PUB
- * sends and ROUTER `notifyDisconnect` under CURVE), hostile hand-driven CURVE clients (a
- * replayed or tampered MESSAGE), inproc (no mechanism) and the options' checks.
+ * sends and ROUTER `notifyDisconnect` under CURVE), a hand-driven CURVE client (a sealed PING
+ * is answered with a sealed PONG; a replayed or tampered MESSAGE, or a message before the
+ * handshake, closes its connection), inproc (no mechanism) and the options' checks.
  */
 
 import {
@@ -30,7 +31,7 @@ import {
   texts,
   writeAll,
 } from "./zmq_support.ts";
-import { CurveClient, SEALED_MORE } from "../shared/zmq/curve.ts";
+import { CurveClient, SEALED_COMMAND, SEALED_MORE } from "../shared/zmq/curve.ts";
 import { encodeProperties } from "../shared/zmq/command.ts";
 import { keyPair } from "../shared/zmq/nacl.ts";
 import { z85Encode } from "../shared/zmq/z85.ts";
@@ -381,16 +382,21 @@ async function handDriven(address: string, serverKey: Uint8Array) {
   const welcome = await readFrame(conn);
   await writeAll(conn, curve.welcome(welcome.body, encodeProperties("PUSH")));
   const { codec } = curve.ready((await readFrame(conn)).body);
-  const seal = (text: string, flags = 0) => {
-    const frame = new TextEncoder().encode(text);
-    const out = new Uint8Array(codec.sealedSize(frame.length));
-    codec.seal(out, 0, flags, frame);
+  const seal = (frame: Uint8Array | string, flags = 0) => {
+    const bytes = typeof frame === "string" ? new TextEncoder().encode(frame) : frame;
+    const out = new Uint8Array(codec.sealedSize(bytes.length));
+    codec.seal(out, 0, flags, bytes);
     return out;
   };
-  return { conn, seal };
+  /** Reads the next frame and opens it: its inner flags and body. */
+  const open = async () => {
+    const body = codec.open((await readFrame(conn)).body);
+    return { flags: codec.flags, body };
+  };
+  return { conn, seal, open };
 }
 
-Deno.test("curve: a replayed or tampered MESSAGE closes that connection only, logged", async () => {
+Deno.test("curve: a sealed PING gets a sealed PONG; a replayed or tampered MESSAGE closes that connection only, logged", async () => {
   await logged(async (log) => {
     const keys = keyPair();
     const pull = new Pull({ ...TIMEOUT, curveServer: true, curveSecretKey: keys.secretKey });
@@ -399,6 +405,14 @@ Deno.test("curve: a replayed or tampered MESSAGE closes that connection only, lo
     good.connect(address);
     await good.send("before");
     assertEquals(texts(await pull.receive()), ["before"]);
+
+    const pinging = await handDriven(address, keys.publicKey);
+    const ping = new Uint8Array([4, ...new TextEncoder().encode("PING"), 0, 0, 1, 2, 3]);
+    await writeAll(pinging.conn, pinging.seal(ping, SEALED_COMMAND));
+    const pong = await pinging.open();
+    assertEquals(pong.flags, SEALED_COMMAND);
+    assertEquals([...pong.body], [4, ...new TextEncoder().encode("PONG"), 1, 2, 3]);
+    pinging.conn.close();
 
     const replaying = await handDriven(address, keys.publicKey);
     const once = replaying.seal("once");
