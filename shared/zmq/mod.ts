@@ -54,7 +54,8 @@
  * - Metadata (Socket-Type, Identity, `metadata`) travels sealed in INITIATE and READY, so
  *   `peerMetadata`, filtered PUB sends and ROUTER `notifyDisconnect` work as under NULL.
  * - Cost: the handshake takes a few X25519 operations (about 1 ms each); every frame is sealed
- *   and opened (about 150 MB/s each way on one core here; `tests/bench/zmq_curve.ts`).
+ *   and opened (about 150 MB/s each way on one core here, libzmq 5 times that:
+ *   `tests/bench/zmq_throughput.ts --curve`).
  *
  * ## inproc:// between Workers
  * In the thread that creates a Worker, call {@linkcode attachWorker} once, right after
