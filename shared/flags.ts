@@ -125,4 +125,16 @@ export const TOOLS = {
   // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
   // no permission
   "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-keygen": {
+    entry: "tools/keygen.ts",
+    flags: [
+      "--no-prompt",
+      `--allow-env=${CLI_ENV.join(",")}`,
+      // configuration files, and the output directory (-o, named at run time): whether the
+      // certificates exist already
+      "--allow-read",
+      // the two certificate files, in the output directory
+      "--allow-write",
+    ],
+  },
 } as const satisfies Record<string, ToolSpec>;

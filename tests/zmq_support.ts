@@ -6,6 +6,7 @@
  */
 
 import { encodeHex } from "../shared/hash.ts";
+import { configureLogging, currentLogSettings } from "../shared/log.ts";
 import { PythonPeer } from "./process.ts";
 
 const encoder = new TextEncoder();
@@ -53,15 +54,20 @@ export interface PeerReply {
   ok?: boolean;
   error?: string;
   endpoint?: string;
+  curve?: boolean;
+  public_key?: string | null;
   frames?: string[];
+  properties?: Record<string, string | null>;
   sizes?: number[];
   sha256?: string;
+  event?: string;
+  value?: number;
 }
 
 /** A libzmq socket in a Python process, driven command by command. */
 export class LibzmqPeer {
   readonly #peer: PythonPeer;
-  #endpoint = "";
+  #started: PeerReply = {};
 
   private constructor(peer: PythonPeer) {
     this.#peer = peer;
@@ -77,13 +83,25 @@ export class LibzmqPeer {
     const args = [type, mode, endpoint];
     for (const [key, value] of Object.entries(options)) args.push(`${key}=${value}`);
     const peer = new LibzmqPeer(new PythonPeer("zmq_peer.py", args));
-    peer.#endpoint = (await peer.#peer.line<PeerReply>()).endpoint!;
+    peer.#started = await peer.#peer.line<PeerReply>();
     return peer;
   }
 
   /** The endpoint as the peer bound or connected it. */
   get endpoint(): string {
-    return this.#endpoint;
+    return this.#started.endpoint!;
+  }
+
+  /** Whether the peer's libzmq has CURVE (`zmq.has("curve")`). */
+  get hasCurve(): boolean {
+    return this.#started.curve === true;
+  }
+
+  /** The peer's CURVE public key (Z85), if it is a CURVE server or client. */
+  get publicKey(): string {
+    const key = this.#started.public_key;
+    if (!key) throw new Error("the libzmq peer has no CURVE key");
+    return key;
   }
 
   /** Sends a command and resolves to the peer's reply. */
@@ -115,6 +133,29 @@ export class LibzmqPeer {
     return reply.frames.map(fromHex);
   }
 
+  /** Has the peer receive a message and read the properties its connection announced. */
+  async receiveWithProperties(
+    names: string[],
+  ): Promise<{ frames: Uint8Array[]; properties: Record<string, string | null> }> {
+    const reply = await this.call({ op: "recv", properties: names });
+    if (!reply.frames || !reply.properties) {
+      throw new Error(`the libzmq peer received nothing: ${JSON.stringify(reply)}`);
+    }
+    return { frames: reply.frames.map(fromHex), properties: reply.properties };
+  }
+
+  /**
+   * Waits for one of these events of the peer's socket monitor (started with `monitor=1`),
+   * e.g. `HANDSHAKE_FAILED_AUTH`; resolves to its name and value.
+   */
+  async event(events: string[], timeout = 10000): Promise<{ event: string; value: number }> {
+    const reply = await this.call({ op: "event", events, timeout });
+    if (!reply.event) {
+      throw new Error(`the libzmq peer saw none of ${events}: ${JSON.stringify(reply)}`);
+    }
+    return { event: reply.event, value: reply.value! };
+  }
+
   /** Closes the peer's socket and waits for the process to end. */
   async close(): Promise<void> {
     await this.call({ op: "close" });
@@ -124,6 +165,51 @@ export class LibzmqPeer {
   /** Kills the peer outright (a crash, as far as its connections can tell). */
   async kill(): Promise<void> {
     await this.#peer.finish(true);
+  }
+}
+
+/**
+ * This process's log lines, captured in a file from `start()` until `stop()` (the previous
+ * settings come back), to wait for the line an event logs.
+ */
+export class LogCapture {
+  readonly #previous = currentLogSettings();
+  readonly #path: string;
+
+  private constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Starts capturing every level (the console keeps errors only). */
+  static start(): LogCapture {
+    const capture = new LogCapture(`${dir}/log-${++sequence}.txt`);
+    configureLogging({ consoleLevel: "error", fileLevel: "debug", logFile: capture.#path });
+    return capture;
+  }
+
+  /** The lines captured so far. */
+  lines(): string[] {
+    return Deno.readTextFileSync(this.#path).split("\n").filter((line) => line !== "");
+  }
+
+  /** Waits until `count` lines match `pattern` (failing after `ms` with what was logged). */
+  async waitFor(pattern: RegExp, count = 1, ms = 20000): Promise<string[]> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const matching = this.lines().filter((line) => pattern.test(line));
+      if (matching.length >= count) return matching;
+      if (Date.now() > until) {
+        throw new Error(
+          `never logged ${pattern} ${count} times; logged:\n${this.lines().join("\n")}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Stops capturing. */
+  stop(): void {
+    configureLogging(this.#previous);
   }
 }
 

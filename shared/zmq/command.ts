@@ -1,6 +1,7 @@
 /**
  * ZMTP commands (RFC 37): READY with its metadata, ERROR, PING, PONG, SUBSCRIBE and CANCEL,
  * each a frame with the COMMAND flag whose body is a one-byte name length, the name, and data.
+ * (CURVE's handshake commands are in `curve.ts`.)
  *
  * @module
  */
@@ -79,10 +80,10 @@ export function parseMetadata(data: Uint8Array): Map<string, Uint8Array> {
 }
 
 /**
- * The READY command of the NULL mechanism: Socket-Type, Identity when one is given, and the
- * socket's application (`X-…`) properties.
+ * The metadata a socket announces in its handshake: Socket-Type, Identity when one is given,
+ * and the socket's application (`X-…`) properties.
  */
-export function encodeReady(
+export function encodeProperties(
   socketType: string,
   identity?: Uint8Array,
   extra: Readonly<Record<string, string>> = {},
@@ -90,7 +91,16 @@ export function encodeReady(
   const properties: [string, Uint8Array][] = [["Socket-Type", encoder.encode(socketType)]];
   if (identity) properties.push(["Identity", identity]);
   for (const [name, value] of Object.entries(extra)) properties.push([name, encoder.encode(value)]);
-  return encodeCommand("READY", encodeMetadata(properties));
+  return encodeMetadata(properties);
+}
+
+/** The READY command of the NULL mechanism, carrying {@linkcode encodeProperties}' metadata. */
+export function encodeReady(
+  socketType: string,
+  identity?: Uint8Array,
+  extra: Readonly<Record<string, string>> = {},
+): Uint8Array {
+  return encodeCommand("READY", encodeProperties(socketType, identity, extra));
 }
 
 /** The ERROR command; the reason is cut to 255 bytes. */

@@ -10,7 +10,7 @@ import { ZmqError } from "./errors.ts";
 /** Another frame of the same message follows. */
 export const FLAG_MORE = 0x01;
 /** The size is eight bytes long. */
-const FLAG_LONG = 0x02;
+export const FLAG_LONG = 0x02;
 /** The frame is a command, not message data. */
 export const FLAG_COMMAND = 0x04;
 

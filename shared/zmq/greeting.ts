@@ -1,6 +1,6 @@
 /**
  * The ZMTP 3.x greeting (RFC 23/37): a 10-byte signature, the version, the security mechanism,
- * the as-server flag and filler, 64 bytes in all. We speak 3.1 with the NULL mechanism.
+ * the as-server flag and filler, 64 bytes in all. We speak 3.1 with the NULL or CURVE mechanism.
  *
  * @module
  */
@@ -24,14 +24,18 @@ export interface Greeting {
   asServer: boolean;
 }
 
-/** Our greeting: ZMTP 3.1, NULL mechanism, not as server. */
-export function encodeGreeting(): Uint8Array {
+/**
+ * Our greeting: ZMTP 3.1 with a mechanism (`NULL` unless given: `CURVE`) and the as-server flag
+ * (a CURVE server sets it).
+ */
+export function encodeGreeting(mechanism = "NULL", asServer = false): Uint8Array {
   const out = new Uint8Array(GREETING_SIZE);
   out[0] = 0xff;
   out[9] = 0x7f;
   out[10] = 3;
   out[11] = 1;
-  out.set([0x4e, 0x55, 0x4c, 0x4c], 12); // "NULL"
+  new TextEncoder().encodeInto(mechanism, out.subarray(12, 32));
+  out[32] = asServer ? 1 : 0;
   return out;
 }
 

@@ -38,3 +38,11 @@ Deno.test("greeting: a wrong signature or an old version is refused at its first
   checkGreetingStart(fromHex("ff0000000000000000 7f 03"), 11);
   assertThrows(() => parseGreeting(fromHex(RFC_GREETING).subarray(0, 40)), ZmqError, "short");
 });
+
+Deno.test("greeting: a CURVE server's names CURVE and sets the as-server flag", () => {
+  const curve = fromHex(RFC_GREETING);
+  curve.set(new TextEncoder().encode("CURVE\0"), 12);
+  curve[32] = 1;
+  assertEquals(encodeHex(encodeGreeting("CURVE", true)), encodeHex(curve));
+  assertEquals(parseGreeting(encodeGreeting("CURVE", false)).asServer, false);
+});

@@ -6,6 +6,8 @@
  */
 
 import { ZmqError } from "./errors.ts";
+import { publicKeyOf } from "./nacl.ts";
+import { z85Decode } from "./z85.ts";
 
 /** Options every socket takes (all optional). */
 export interface SocketOptions {
@@ -53,17 +55,64 @@ export interface SocketOptions {
    * as its pipe's `peerMetadata`. Default: none.
    */
   metadata?: Record<string, string>;
+  /**
+   * Be a CURVE server (ZMQ_CURVE_SERVER): every tcp:// and ipc:// peer must be a CURVE client
+   * that knows our public key; needs `curveSecretKey`. Default false.
+   */
+  curveServer?: boolean;
+  /** Our long-term CURVE public key: 40 characters of Z85, or 32 bytes. Default: derived
+   * from `curveSecretKey` (given both, they must match). */
+  curvePublicKey?: CurveKey;
+  /** Our long-term CURVE secret key: 40 characters of Z85, or 32 bytes. */
+  curveSecretKey?: CurveKey;
+  /** The server's CURVE public key: given, we are a CURVE client (needs `curveSecretKey`). */
+  curveServerKey?: CurveKey;
+  /**
+   * For a CURVE server: whether a client may in, by its long-term public key (checked by the
+   * handshake) and its address as log lines name it; a refused client gets ERROR "400" and is
+   * disconnected (a warning names it and its key). Default: every client that knows our key.
+   */
+  curveAuthorize?: (clientKey: Uint8Array, peer: string) => boolean;
 }
 
+/** A CURVE key as the options take it: 40 characters of Z85, or 32 bytes. */
+export type CurveKey = string | Uint8Array;
+
+/** The CURVE settings of a socket, checked, keys as bytes. */
+export interface CurveSettings {
+  /** Whether we are the server. */
+  server: boolean;
+  /** Our long-term public key. */
+  publicKey: Uint8Array;
+  /** Our long-term secret key. */
+  secretKey: Uint8Array;
+  /** The server's public key (for a server: our own). */
+  serverKey: Uint8Array;
+  /** A server's authorisation hook, if any. */
+  authorize: ((clientKey: Uint8Array, peer: string) => boolean) | undefined;
+}
+
+/** The names of the options that are not plain values with defaults. */
+type Special =
+  | "routingId"
+  | "metadata"
+  | "curveServer"
+  | "curvePublicKey"
+  | "curveSecretKey"
+  | "curveServerKey"
+  | "curveAuthorize";
+
 /** The options with every default filled in and the routing id as bytes. */
-export interface ResolvedOptions extends Required<Omit<SocketOptions, "routingId" | "metadata">> {
+export interface ResolvedOptions extends Required<Omit<SocketOptions, Special>> {
   /** This socket's routing id (empty: none). */
   routingId: Uint8Array;
   /** The application properties announced in the handshake, checked. */
   metadata: Readonly<Record<string, string>>;
+  /** The CURVE settings; undefined for the NULL mechanism. */
+  curve: CurveSettings | undefined;
 }
 
-const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metadata"> = {
+const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metadata" | "curve"> = {
   sendHighWaterMark: 1000,
   receiveHighWaterMark: 1000,
   sendTimeout: -1,
@@ -80,7 +129,17 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
 
 /** Fills in the defaults and checks every value. */
 export function resolveOptions(options: SocketOptions): ResolvedOptions {
-  const { routingId, metadata = {}, ...rest } = options;
+  const {
+    routingId,
+    metadata = {},
+    // the CURVE options are checked by resolveCurve, not kept as they are
+    curveServer: _server,
+    curvePublicKey: _public,
+    curveSecretKey: _secret,
+    curveServerKey: _serverKey,
+    curveAuthorize: _authorize,
+    ...rest
+  } = options;
   const resolved: ResolvedOptions = {
     ...DEFAULTS,
     heartbeatTimeout: options.heartbeatInterval ?? 0,
@@ -89,6 +148,7 @@ export function resolveOptions(options: SocketOptions): ResolvedOptions {
       ? new TextEncoder().encode(routingId)
       : routingId ?? new Uint8Array(0),
     metadata: { ...metadata },
+    curve: resolveCurve(options),
   };
   for (const [name, value] of Object.entries(resolved)) {
     if (typeof value === "number" && !(Number.isInteger(value) && value >= -1)) {
@@ -112,4 +172,61 @@ export function resolveOptions(options: SocketOptions): ResolvedOptions {
     }
   }
   return resolved;
+}
+
+/** A CURVE key option as 32 bytes (a copy). */
+function curveKey(name: string, key: CurveKey): Uint8Array {
+  if (typeof key === "string") {
+    if (key.length !== 40) {
+      throw new ZmqError("EINVAL", `${name} must be 40 characters of Z85, not ${key.length}`);
+    }
+    return z85Decode(key);
+  }
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new ZmqError("EINVAL", `${name} must be 32 bytes or 40 characters of Z85`);
+  }
+  return key.slice();
+}
+
+/** Checks the CURVE options: none (NULL), a server's, or a client's. */
+function resolveCurve(options: SocketOptions): CurveSettings | undefined {
+  const { curveServer, curvePublicKey, curveSecretKey, curveServerKey, curveAuthorize } = options;
+  if (curveServer && curveServerKey !== undefined) {
+    throw new ZmqError("EINVAL", "a CURVE server takes no curveServerKey (a client does)");
+  }
+  if (curveAuthorize !== undefined && !curveServer) {
+    throw new ZmqError("EINVAL", "curveAuthorize is for a CURVE server (curveServer: true)");
+  }
+  if (!curveServer && curveServerKey === undefined) {
+    if (curvePublicKey !== undefined || curveSecretKey !== undefined) {
+      throw new ZmqError(
+        "EINVAL",
+        "CURVE keys without curveServer (a server) or curveServerKey (a client)",
+      );
+    }
+    return undefined;
+  }
+  if (curveSecretKey === undefined) {
+    throw new ZmqError("EINVAL", "CURVE needs our curveSecretKey");
+  }
+  const secretKey = curveKey("curveSecretKey", curveSecretKey);
+  const publicKey = publicKeyOf(secretKey);
+  if (curvePublicKey !== undefined) {
+    const given = curveKey("curvePublicKey", curvePublicKey);
+    if (given.some((byte, i) => byte !== publicKey[i])) {
+      throw new ZmqError("EINVAL", "curvePublicKey is not the public key of curveSecretKey");
+    }
+  }
+  if (curveAuthorize !== undefined && typeof curveAuthorize !== "function") {
+    throw new ZmqError("EINVAL", "curveAuthorize must be a function");
+  }
+  return {
+    server: Boolean(curveServer),
+    publicKey,
+    secretKey,
+    serverKey: curveServerKey === undefined
+      ? publicKey
+      : curveKey("curveServerKey", curveServerKey),
+    authorize: curveAuthorize,
+  };
 }

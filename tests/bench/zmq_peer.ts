@@ -4,13 +4,16 @@
  *
  * deno run -A tests/bench/zmq_peer.ts <ours|raw> <push|req> <server|client> <endpoint> <count> <size>
  *
+ * With `PIW_BENCH_CURVE` set (JSON: `{"server": {"publicKey", "secretKey"}, "client": {…}}`,
+ * Z85 keys), our sockets speak CURVE: the server side is the CURVE server.
+ *
  * The server binds and prints `ready <endpoint>`; the side that measures (the PULL server, the
  * REQ client) prints `result <per second>` (messages or round trips).
  *
  * @module
  */
 
-import { Pull, Push, Reply, Request } from "../../shared/zmq/mod.ts";
+import { Pull, Push, Reply, Request, type SocketOptions } from "../../shared/zmq/mod.ts";
 
 const [impl, pattern, role, endpoint, countText, sizeText] = Deno.args as [
   string,
@@ -28,9 +31,19 @@ function report(operations: number, started: number): void {
   console.log(`result ${Math.round(operations / ((performance.now() - started) / 1000))}`);
 }
 
+/** The CURVE options of this side, if the run is a CURVE one. */
+function curve(): SocketOptions {
+  const keys = Deno.env.get("PIW_BENCH_CURVE");
+  if (!keys) return {};
+  const { server, client } = JSON.parse(keys);
+  return role === "server"
+    ? { curveServer: true, curveSecretKey: server.secretKey }
+    : { curveServerKey: server.publicKey, curveSecretKey: client.secretKey };
+}
+
 async function ours(): Promise<void> {
   if (pattern === "push" && role === "server") {
-    const pull = new Pull();
+    const pull = new Pull(curve());
     console.log(`ready ${await pull.bind(endpoint)}`);
     await pull.receive();
     const started = performance.now();
@@ -38,17 +51,17 @@ async function ours(): Promise<void> {
     report(count - 1, started);
     await pull.close();
   } else if (pattern === "push") {
-    const push = new Push();
+    const push = new Push(curve());
     push.connect(endpoint);
     for (let i = 0; i < count; i++) await push.send(payload);
     await push.close();
   } else if (role === "server") {
-    const rep = new Reply();
+    const rep = new Reply(curve());
     console.log(`ready ${await rep.bind(endpoint)}`);
     for (let i = 0; i < count; i++) await rep.send(await rep.receive());
     await rep.close();
   } else {
-    const req = new Request();
+    const req = new Request(curve());
     req.connect(endpoint);
     await req.send(payload);
     await req.receive();

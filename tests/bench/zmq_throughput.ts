@@ -7,9 +7,13 @@
  *
  * Run: deno run -A tests/bench/zmq_throughput.ts [--runs 3]
  *
+ * With `--curve`, it measures what CURVE costs instead: PUSH/PULL of 64 KiB and 1 MiB frames
+ * over tcp, NULL against CURVE, ours against pyzmq.
+ *
  * @module
  */
 
+import { curveKeyPair } from "../../shared/zmq/mod.ts";
 import { PYTHON, ROOT } from "../process.ts";
 
 interface Row {
@@ -48,18 +52,40 @@ const ROWS: Row[] = [
     scale: (n) => n,
   },
 ];
+/** The rows of `--curve`. */
+const CURVE_ROWS: Row[] = [
+  {
+    name: "PUSH/PULL 64 KiB",
+    pattern: "push",
+    count: 5_000,
+    size: 65536,
+    unit: "MB/s",
+    scale: (n) => (n * 65536) / 1e6,
+  },
+  {
+    name: "PUSH/PULL 1 MiB",
+    pattern: "push",
+    count: 400,
+    size: 1 << 20,
+    unit: "MB/s",
+    scale: (n) => (n * (1 << 20)) / 1e6,
+  },
+];
 const IMPLS = ["ours", "pyzmq", "raw"] as const;
 type Impl = typeof IMPLS[number];
 
 const runsFlag = Deno.args.indexOf("--runs");
 const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 3;
 let sequence = 0;
+/** The keys of CURVE runs, for both sides (`zmq_peer.ts` and `zmq_bench.py` read them). */
+const CURVE_KEYS = JSON.stringify({ server: curveKeyPair(), client: curveKeyPair() });
 
-function command(impl: Impl, args: string[]): Deno.Command {
+function command(impl: Impl, args: string[], curve: boolean): Deno.Command {
   const [program, ...prefix] = impl === "pyzmq"
     ? [PYTHON, `${ROOT}/tests/fixtures/zmq_bench.py`]
     : [Deno.execPath(), "run", "-A", `${ROOT}/tests/bench/zmq_peer.ts`, impl];
-  return new Deno.Command(program!, { args: [...prefix, ...args], stdout: "piped" });
+  const env: Record<string, string> = curve ? { PIW_BENCH_CURVE: CURVE_KEYS } : {};
+  return new Deno.Command(program!, { args: [...prefix, ...args], stdout: "piped", env });
 }
 
 async function lines(stream: ReadableStream<Uint8Array>): Promise<string[]> {
@@ -67,12 +93,17 @@ async function lines(stream: ReadableStream<Uint8Array>): Promise<string[]> {
 }
 
 /** One run: server and client in their own processes; returns operations per second. */
-async function once(impl: Impl, row: Row, transport: "tcp" | "ipc"): Promise<number> {
+async function once(
+  impl: Impl,
+  row: Row,
+  transport: "tcp" | "ipc",
+  curve = false,
+): Promise<number> {
   const endpoint = transport === "tcp"
     ? "tcp://127.0.0.1:0"
     : `ipc://${Deno.makeTempDirSync()}/bench-${Deno.pid}-${sequence++}.sock`;
   const args = [String(row.count), String(row.size)];
-  const server = command(impl, [row.pattern, "server", endpoint, ...args]).spawn();
+  const server = command(impl, [row.pattern, "server", endpoint, ...args], curve).spawn();
   const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let head = "";
   while (!head.includes("\n")) {
@@ -81,7 +112,7 @@ async function once(impl: Impl, row: Row, transport: "tcp" | "ipc"): Promise<num
     head += value;
   }
   const bound = /^ready (\S+)/.exec(head)![1]!;
-  const client = command(impl, [row.pattern, "client", bound, ...args]).spawn();
+  const client = command(impl, [row.pattern, "client", bound, ...args], curve).spawn();
   const rest = (async () => {
     const parts = [head];
     for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
@@ -106,27 +137,66 @@ function format(value: number): string {
   return Math.round(value).toLocaleString("en-US");
 }
 
-const table = [
-  "| row | transport | ours | pyzmq (libzmq) | raw Deno stream | ours / pyzmq | ours / raw |",
-  "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-];
-for (const transport of ["tcp", "ipc"] as const) {
-  for (const row of ROWS) {
-    const runs: Record<Impl, number[]> = { ours: [], pyzmq: [], raw: [] };
-    for (let i = 0; i < RUNS; i++) {
-      for (const impl of IMPLS) runs[impl].push(row.scale(await once(impl, row, transport)));
-    }
-    for (const impl of IMPLS) {
-      console.error(
-        `${row.name} ${transport} ${impl}: ${runs[impl].map(format).join(", ")} ${row.unit}`,
+/** The default table: ours, pyzmq and raw streams, over tcp and ipc. */
+async function throughput(): Promise<string[]> {
+  const table = [
+    "| row | transport | ours | pyzmq (libzmq) | raw Deno stream | ours / pyzmq | ours / raw |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const transport of ["tcp", "ipc"] as const) {
+    for (const row of ROWS) {
+      const runs: Record<Impl, number[]> = { ours: [], pyzmq: [], raw: [] };
+      for (let i = 0; i < RUNS; i++) {
+        for (const impl of IMPLS) runs[impl].push(row.scale(await once(impl, row, transport)));
+      }
+      for (const impl of IMPLS) {
+        console.error(
+          `${row.name} ${transport} ${impl}: ${runs[impl].map(format).join(", ")} ${row.unit}`,
+        );
+      }
+      const [ours, pyzmq, raw] = IMPLS.map((impl) => median(runs[impl])) as [
+        number,
+        number,
+        number,
+      ];
+      const ratio = (other: Impl) => median(runs.ours.map((value, i) => value / runs[other][i]!));
+      table.push(
+        `| ${row.name} (${row.unit}) | ${transport} | ${format(ours)} | ${format(pyzmq)} | ` +
+          `${format(raw)} | ${ratio("pyzmq").toFixed(2)} | ${ratio("raw").toFixed(2)} |`,
       );
     }
-    const [ours, pyzmq, raw] = IMPLS.map((impl) => median(runs[impl])) as [number, number, number];
-    const ratio = (other: Impl) => median(runs.ours.map((value, i) => value / runs[other][i]!));
+  }
+  return table;
+}
+
+/** `--curve`: NULL against CURVE, ours against pyzmq, over tcp. */
+async function curveCost(): Promise<string[]> {
+  const table = [
+    "| row (tcp) | ours NULL | ours CURVE | pyzmq NULL | pyzmq CURVE | ours CURVE / NULL | " +
+    "pyzmq CURVE / NULL | ours / pyzmq, CURVE |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const cells = ["ours NULL", "ours CURVE", "pyzmq NULL", "pyzmq CURVE"] as const;
+  for (const row of CURVE_ROWS) {
+    const runs: Record<string, number[]> = Object.fromEntries(cells.map((c) => [c, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const cell of cells) {
+        const [impl, mechanism] = cell.split(" ") as [Impl, string];
+        runs[cell]!.push(row.scale(await once(impl, row, "tcp", mechanism === "CURVE")));
+      }
+    }
+    for (const cell of cells) {
+      console.error(`${row.name} ${cell}: ${runs[cell]!.map(format).join(", ")} ${row.unit}`);
+    }
+    const ratio = (a: string, b: string) =>
+      median(runs[a]!.map((value, i) => value / runs[b]![i]!)).toFixed(2);
     table.push(
-      `| ${row.name} (${row.unit}) | ${transport} | ${format(ours)} | ${format(pyzmq)} | ` +
-        `${format(raw)} | ${ratio("pyzmq").toFixed(2)} | ${ratio("raw").toFixed(2)} |`,
+      `| ${row.name} (${row.unit}) | ${cells.map((c) => format(median(runs[c]!))).join(" | ")} | ` +
+        `${ratio("ours CURVE", "ours NULL")} | ${ratio("pyzmq CURVE", "pyzmq NULL")} | ` +
+        `${ratio("ours CURVE", "pyzmq CURVE")} |`,
     );
   }
+  return table;
 }
-console.log(table.join("\n"));
+
+console.log((Deno.args.includes("--curve") ? await curveCost() : await throughput()).join("\n"));

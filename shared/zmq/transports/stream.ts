@@ -8,7 +8,7 @@
 
 import { errorMessage } from "../../log.ts";
 import { sleep } from "../../sleep.ts";
-import { Connection } from "../connection.ts";
+import { Connection, type Faults } from "../connection.ts";
 import { log, type PipeOwner } from "../pipe.ts";
 
 /** A bound or connected endpoint of a socket. */
@@ -63,6 +63,8 @@ export class StreamListener implements EndpointHandle {
 /** Keeps a connection to `address` up. */
 export class StreamConnector implements EndpointHandle {
   readonly #closing = new AbortController();
+  /** Its connections' failures, so that a failure repeated on every retry is logged once. */
+  readonly #faults: Faults = { seen: new Set() };
   readonly #running: Promise<void>;
   #connection: Connection | undefined;
 
@@ -93,7 +95,7 @@ export class StreamConnector implements EndpointHandle {
           conn.close();
           return;
         }
-        const connection = new Connection(this.owner, conn, this.address);
+        const connection = new Connection(this.owner, conn, this.address, this.#faults);
         this.#connection = connection;
         await connection.done;
         this.#connection = undefined;
