@@ -92,7 +92,10 @@ Deno.test("compat: a Python piw-import (libzmq, cbor2) imports into our master, 
 
   await t.step("the real pip installs it from the pages the master wrote", async () => {
     const venvPython = await pipInstall(master.output, master.dir, ["py-imported==1.5"]);
-    const imported = await run(venvPython, ["-c", "import py_imported; print(py_imported.VERSION)"]);
+    const imported = await run(venvPython, [
+      "-c",
+      "import py_imported; print(py_imported.VERSION)",
+    ]);
     assertEquals(imported.code, 0, imported.stderr);
     assertEquals(imported.stdout.trim(), "1.5");
   });
