@@ -160,10 +160,17 @@ export class PythonPeer {
   readonly #reader: ReadableStreamDefaultReader<string>;
   #buffered = "";
 
-  /** Starts `tests/fixtures/<script>` with `args`. */
-  constructor(script: string, args: string[]) {
-    this.#child = new Deno.Command(PYTHON, {
-      args: [`${ROOT}/tests/fixtures/${script}`, ...args],
+  /**
+   * Starts `tests/fixtures/<script>` with `args`; as another user and group (with runuser(1),
+   * the tests running as root) if `as` names them.
+   */
+  constructor(script: string, args: string[], as?: { user: string; group: string }) {
+    const python = [PYTHON, `${ROOT}/tests/fixtures/${script}`, ...args];
+    const [program, ...rest] = as
+      ? ["runuser", "-u", as.user, "-g", as.group, "--", ...python]
+      : python;
+    this.#child = new Deno.Command(program!, {
+      args: rest,
       stdin: "piped",
       stdout: "piped",
     }).spawn();
