@@ -4,6 +4,7 @@
  * bubblewrap when it is installed), and a web server over the site the master writes. Each tool
  * runs with the flags it ships with. Open the printed URL and watch the packages appear and get
  * built; the printed piw-monitor command line watches and controls the farm; stop with Ctrl+C.
+ * As an operator would, the demo names the ABI its slave builds for with piw-abi.
  * Nothing outside the demo directory is touched (default: a new temporary one).
  *
  * `deno task demo [--slave-port PORT] [--file-port PORT] [DIR]`: the master's queues for slaves
@@ -14,6 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { TOOLS } from "../shared/flags.ts";
+import { probeInterpreter } from "../slave/interpreter.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
 import { serveDirectory } from "../tests/fixtures/static_server.ts";
 import { shellQuote } from "../tests/process.ts";
@@ -112,6 +114,25 @@ const slave = new Deno.Command(Deno.execPath(), {
   stdin: "null",
 }).spawn();
 
+let stopped = false;
+// the operator's part: the farm builds for the ABI of the slave's Python (its default one)
+const abi = (await probeInterpreter("/usr/bin/python3")).abiTag;
+const abiTool = TOOLS["piw-abi"];
+const addAbi = (async () => {
+  const args = ["run", ...abiTool.flags, `${root}${abiTool.entry}`, "-q", "--timeout", "5s"];
+  for (;;) {
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: [...args, "--import-queue", `ipc://${dir}/import`, "add", abi],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (code === 0) return console.log(`demo: the farm builds for ${abi} (piw-abi add ${abi})`);
+    if (stopped) return;
+    await new Promise((r) => setTimeout(r, 1000)); // the master is not ready yet
+  }
+})();
+
 const releases: [string, string][] = [["hello-piwheels", "1.0"], ["Tiny.Demo", "0.1"], [
   "tiny-demo",
   "0.2",
@@ -125,6 +146,7 @@ const publishing = (async () => {
 })();
 
 const stop = () => {
+  stopped = true;
   for (const child of [slave, master]) {
     try {
       child.kill("SIGTERM");
@@ -140,6 +162,7 @@ const { code } = await master.status;
 stop();
 await slave.status;
 await publishing;
+await addAbi;
 await web.shutdown();
 await pypi.close();
 Deno.exit(code);

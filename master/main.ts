@@ -250,7 +250,7 @@ async function main(): Promise<number> {
       throw new StartupError(`cannot bind ${option} ${address}: ${errorMessage(e)}`);
     });
   try {
-    await checkStartup({ outputPath: options.outputPath, dsn: options.dsn });
+    await checkStartup({ ...options, dsn: options.dsn });
     await groupWritable(await bind(status, "--status-queue", options.statusQueue));
     await groupWritable(await bind(control, "--control-queue", options.controlQueue));
   } catch (e) {

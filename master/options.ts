@@ -40,6 +40,10 @@ export interface MasterOptions extends CommonOptions {
   dbQueue: string;
   fsQueue: string;
   statsQueue: string;
+  /** The master's secret CURVE certificate (`piw-keygen`): the slave and file queues use CURVE. */
+  curveKey?: string;
+  /** The directory of the public certificates of the slaves and importers let in. */
+  curveClients?: string;
 }
 
 /** Where the master keeps its data by default: `$XDG_DATA_HOME/piwheels` or `~/.local/share/piwheels`. */
@@ -150,6 +154,17 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       "the address of the queue used to send statistics to the collator task",
       internal,
       "inproc://stats",
+    )
+    .option(
+      "--curve-key <FILE>",
+      "the master's secret CURVE certificate (made by piw-keygen): the slave and file queues " +
+        "then encrypt everything and let in only the keys in --curve-clients; without it they " +
+        "speak plain ZMTP, as deployed piwheels does",
+    )
+    .option(
+      "--curve-clients <DIR>",
+      "the directory of the public certificates (NAME.key) of the slaves and importers let in " +
+        "with --curve-key; a certificate dropped in lets its slave in at its next attempt",
     );
 }
 

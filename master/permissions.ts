@@ -21,12 +21,16 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
     ? { read: [options.logFile], write: [options.logFile] }
     : {};
   const out = options.outputPath;
+  // the queues the slaves speak to read CURVE's key and allow-list (again as keys are added)
+  const curve: Partial<Permissions> = options.curveKey && options.curveClients
+    ? { read: [options.curveKey, options.curveClients] }
+    : {};
   return {
     seraph: merge(logFile),
     the_oracle: merge(logFile, databasePermissions(options.dsn!)),
     the_architect: merge(logFile),
-    slave_driver: merge(logFile, endpointPermissions(options.slaveQueue)),
-    file_juggler: merge(logFile, endpointPermissions(options.fileQueue), {
+    slave_driver: merge(logFile, curve, endpointPermissions(options.slaveQueue)),
+    file_juggler: merge(logFile, curve, endpointPermissions(options.fileQueue), {
       read: [out],
       write: [out],
       sys: ["statfs"],

@@ -2,13 +2,15 @@
  * What piw-master checks in its main thread before it starts a task, so that a setting that
  * cannot work is one line and exit status 2 at once, not a task failing and the rest being
  * stopped: the output path can be written, an embedded database's directory can be made, and
- * a PostgreSQL server answers the DSN's login. (Whether that login is a superuser and the
+ * a PostgreSQL server answers the DSN's login, CURVE's key and allow-list (if given) can be
+ * read. (Whether that login is a superuser and the
  * schema's version are the Oracle's to check, as it opens its own connection.)
  *
  * @module
  */
 
 import { describeConnectFailure } from "../shared/connect_failure.ts";
+import { readAllowList, readCertificate } from "../shared/curve_keys.ts";
 import { connect, parseDsn } from "../shared/db/driver.ts";
 import { errorMessage } from "../shared/log.ts";
 
@@ -32,7 +34,10 @@ async function writableDirectory(dir: string, what: string): Promise<void> {
  * Checks the master's output path and database (see the module's description); throws a
  * {@linkcode StartupError} for the first that cannot work.
  */
-export async function checkStartup(options: { outputPath: string; dsn: string }): Promise<void> {
+export async function checkStartup(
+  options: { outputPath: string; dsn: string; curveKey?: string; curveClients?: string },
+): Promise<void> {
+  await checkCurve(options);
   await writableDirectory(options.outputPath, "the output path");
   const where = parseDsn(options.dsn);
   if (where.engine === "pglite") {
@@ -44,5 +49,26 @@ export async function checkStartup(options: { outputPath: string; dsn: string })
     await db.close();
   } catch (e) {
     throw new StartupError(describeConnectFailure(options.dsn, e));
+  }
+}
+
+/** Checks that CURVE is set up whole: the master's secret certificate and a readable allow-list. */
+async function checkCurve(options: { curveKey?: string; curveClients?: string }): Promise<void> {
+  const { curveKey, curveClients } = options;
+  if (curveKey === undefined && curveClients === undefined) return;
+  if (curveKey === undefined || curveClients === undefined) {
+    throw new StartupError(
+      `--curve-key and --curve-clients go together: ${
+        curveKey === undefined ? "--curve-clients" : "--curve-key"
+      } alone would leave the queues ${
+        curveKey === undefined ? "open to anyone" : "without a list of whom to let in"
+      }`,
+    );
+  }
+  try {
+    await readCertificate(curveKey, { secret: true });
+    await readAllowList(curveClients);
+  } catch (e) {
+    throw new StartupError(`CURVE: ${errorMessage(e)}`);
   }
 }

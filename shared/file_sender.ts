@@ -13,6 +13,7 @@
 import { decimalFrame } from "./file_queue.ts";
 import { readAt } from "./read_at.ts";
 import { Dealer, isZmqError } from "./zmq/mod.ts";
+import { clientOptions, type CurveClient } from "./curve_setup.ts";
 
 /** The file queue's default address: the master's, on this machine (manual chapter 2). */
 export const DEFAULT_FILE_QUEUE = "tcp://localhost:5556";
@@ -40,6 +41,8 @@ export interface SendOptions {
   giveUpMs?: number;
   /** Stops the transfer at once, whatever it waits for (it rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** CURVE settings, for a master whose file queue speaks CURVE. */
+  curve?: CurveClient | undefined;
 }
 
 /**
@@ -52,13 +55,14 @@ export async function sendFile(
   path: string,
   options: SendOptions = {},
 ): Promise<void> {
-  const { onProgress = () => {}, giveUpMs = GIVE_UP_MS, signal } = options;
+  const { onProgress = () => {}, giveUpMs = GIVE_UP_MS, signal, curve } = options;
   const file = await Deno.open(path, { read: true });
   const size = (await file.stat()).size;
   const dealer = new Dealer({
     receiveTimeout: HELLO_AGAIN_MS,
     sendTimeout: SEND_TIMEOUT_MS,
     linger: 0,
+    ...clientOptions(curve),
   });
   const sentAt = new Map<number, number>();
   let sent = 0;

@@ -12,6 +12,7 @@
  */
 
 import { parseCommand } from "../shared/config.ts";
+import { type CurveClient, curveClientFrom, CurveOptionError } from "../shared/curve_setup.ts";
 import { BuildDir, LOCK_FILE } from "./build_dir.ts";
 import { slavePermissions } from "./permissions.ts";
 import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
@@ -29,6 +30,14 @@ async function main(): Promise<number> {
   const options = parseCommand<SlaveOptions>(
     slaveCommand({ hostname: Deno.hostname().split(".")[0]!, buildDir: defaultBuildDir() }),
   );
+  let curve: CurveClient | undefined;
+  try {
+    curve = await curveClientFrom(options);
+  } catch (e) {
+    if (!(e instanceof CurveOptionError)) throw e;
+    log.error(e.message);
+    return 2;
+  }
   const slaveQueue = options.slaveQueue ?? `tcp://${options.master}:5555`;
   const fileQueue = options.fileQueue ?? `tcp://${options.master}:5556`;
   // held until the process ends: a second slave on the same directory is refused
@@ -91,6 +100,7 @@ async function main(): Promise<number> {
       label: options.label,
       masterTimeout: options.masterTimeout,
       sleep: options.sleep,
+      curve,
     },
     builder,
     log: currentLogSettings(),

@@ -9,6 +9,7 @@
 
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type CommonOptions, toolCommand } from "../shared/config.ts";
+import { curveClientCommand, type CurveClientOptions } from "../shared/curve_setup.ts";
 import { Duration } from "../shared/duration.ts";
 import {
   absolutePath,
@@ -22,7 +23,7 @@ import {
 export const SANDBOXES = ["auto", "bwrap", "none"] as const;
 
 /** piw-slave's options after parsing (and merging a configuration file). */
-export interface SlaveOptions extends CommonOptions {
+export interface SlaveOptions extends CommonOptions, CurveClientOptions {
   /** The master's host name or address. */
   master: string;
   /** The build timeout. */
@@ -64,7 +65,7 @@ function sandbox(mode: string): SlaveOptions["sandbox"] {
 
 /** piw-slave's command definition. */
 export function slaveCommand(defaults: SlaveDefaults): Command {
-  return toolCommand(
+  const cmd = toolCommand(
     "piw-slave",
     "The piw-slave script is intended to be run on a standalone machine to build packages on " +
       "behalf of the piw-master script. It is intended to be run as an unprivileged user with a " +
@@ -133,4 +134,5 @@ export function slaveCommand(defaults: SlaveDefaults): Command {
       positiveDuration,
       Duration.of({ seconds: 10 }),
     );
+  return curveClientCommand(cmd, "slave");
 }

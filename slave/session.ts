@@ -30,6 +30,7 @@ import type { FileState } from "../shared/states.ts";
 import { sleep } from "../shared/sleep.ts";
 import { Dealer, isZmqError } from "../shared/zmq/mod.ts";
 import { sendFile, TransferError } from "../shared/file_sender.ts";
+import { clientOptions, type CurveClient } from "../shared/curve_setup.ts";
 
 const slave = reverse(slaveDriver);
 const EMPTY = new Uint8Array(0);
@@ -98,6 +99,8 @@ export interface SessionSettings {
   masterTimeout: Duration;
   /** How long to wait after SLEEP. */
   sleep: Duration;
+  /** CURVE settings, for a master started with `--curve-key` (none: NULL, as deployed). */
+  curve?: CurveClient | undefined;
 }
 
 /** Raised inside the session when it must start again with HELLO (and why). */
@@ -158,7 +161,7 @@ class Connection {
     readonly stop: AbortSignal,
     readonly reach: Reach,
   ) {
-    this.socket = new Dealer({ linger: 0 });
+    this.socket = new Dealer({ linger: 0, ...clientOptions(settings.curve) });
     this.socket.connect(settings.slaveQueue);
   }
 
@@ -331,6 +334,7 @@ async function serve(
       await sendFile(conn.settings.fileQueue, slaveId, file.path, {
         signal: conn.stop,
         giveUpMs: conn.settings.masterTimeout.totalMillis(),
+        curve: conn.settings.curve,
       });
       reply = await conn.ask("SENT");
     }

@@ -27,9 +27,16 @@ import { DEFAULT_FILE_QUEUE, sendFile } from "../shared/file_sender.ts";
 import { metadataField, readWheelMetadata } from "../shared/wheel_metadata.ts";
 import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 import { ProgressBar } from "./progress.ts";
+import {
+  type CurveClient,
+  curveClientCommand,
+  curveClientFrom,
+  type CurveClientOptions,
+  CurveOptionError,
+} from "../shared/curve_setup.ts";
 
 /** piw-import's options. */
-interface Options extends CommonOptions {
+interface Options extends CommonOptions, CurveClientOptions {
   package?: string;
   packageVersion?: string;
   abi?: string;
@@ -55,7 +62,7 @@ class UsageError extends Error {
 }
 
 function command() {
-  return importQueueOptions(
+  const cmd = importQueueOptions(
     toolCommand(
       "piw-import",
       "Import the specified wheel(s) into the piwheels database and file system, as one build of " +
@@ -101,6 +108,7 @@ function command() {
       ),
     "piw-import",
   );
+  return curveClientCommand(cmd, "importer");
 }
 
 /** A wheel to import: where it is and its file state. */
@@ -143,17 +151,23 @@ function abiOf(wheel: Wheel): string | null {
 }
 
 /** Uploads one file, with a progress bar on a terminal. */
-async function upload(wheel: Wheel, fileQueue: string, bar: boolean): Promise<void> {
+async function upload(
+  wheel: Wheel,
+  fileQueue: string,
+  bar: boolean,
+  curve: CurveClient | undefined,
+): Promise<void> {
   const { filename, filesize } = wheel.state;
   if (!bar) {
     log.info(`sending ${filename} (${filesize} bytes)`);
-    await sendFile(fileQueue, IMPORTER_ID, wheel.path);
+    await sendFile(fileQueue, IMPORTER_ID, wheel.path, { curve });
     return;
   }
   const progress = new ProgressBar(filename, filesize);
   try {
     await sendFile(fileQueue, IMPORTER_ID, wheel.path, {
       onProgress: (sent) => progress.update(sent),
+      curve,
     });
   } finally {
     progress.finish();
@@ -170,7 +184,11 @@ interface Build {
 }
 
 /** IMPORT, then every SEND answered until DONE; resolves to the ERROR's message, or null. */
-async function register(opts: Options, build: Build): Promise<string | null> {
+async function register(
+  opts: Options,
+  build: Build,
+  curve: CurveClient | undefined,
+): Promise<string | null> {
   const byName = new Map(build.wheels.map((w) => [w.state.filename, w]));
   const bar = Deno.stderr.isTerminal() && levelsFor(opts) !== "warning";
   await using queue = new ImportQueue(opts.importQueue, opts.timeout);
@@ -188,7 +206,7 @@ async function register(opts: Options, build: Build): Promise<string | null> {
     const wheel = byName.get(reply.data);
     try {
       if (!wheel) throw new Error(`the master asked for ${reply.data}, not one of the files given`);
-      await upload(wheel, opts.fileQueue, bar);
+      await upload(wheel, opts.fileQueue, bar, curve);
     } catch (e) {
       await callOff(queue);
       return errorMessage(e);
@@ -255,12 +273,13 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const cmd = command();
   const opts = parseCommand<Options>(cmd, args);
   try {
+    const curve = await curveClientFrom(opts);
     const build = await prepare(opts, cmd.args);
     const names = build.wheels.map((w) => w.state.filename).join(", ");
     const what = `import ${build.wheels.length} file(s) as one build of ${build.pkg} ` +
       `${build.version} for ${build.abi}: ${names}`;
     if (!await mayProceed("piw-import", what, opts.yes, log)) return 1;
-    const error = await register(opts, build);
+    const error = await register(opts, build, curve);
     if (error !== null) {
       log.error(`the import failed: ${error}${advice(opts, build, error)}`);
       if (opts.delete) log.warning("no file was removed");
@@ -276,7 +295,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     return 0;
   } catch (e) {
     log.error(errorMessage(e));
-    return e instanceof UsageError ? 2 : 1;
+    return e instanceof UsageError || e instanceof CurveOptionError ? 2 : 1;
   }
 }
 

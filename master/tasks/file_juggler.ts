@@ -35,6 +35,7 @@ import {
 import { FileState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
+import { curveServerOptions } from "../../shared/curve_setup.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
@@ -421,7 +422,13 @@ class Juggler {
 }
 
 runTask(async (ctx) => {
-  const files = ctx.socket(new Router({ linger: 0, maxMessageSize: 2 * 1024 * 1024 }));
+  const files = ctx.socket(
+    new Router({
+      linger: 0,
+      maxMessageSize: 2 * 1024 * 1024,
+      ...await curveServerOptions(ctx.options, ctx.log),
+    }),
+  );
   const requests = ctx.socket(new Router({ linger: 0 }));
   const j = new Juggler(ctx, files);
   await j.removeStale();

@@ -46,6 +46,7 @@ import {
 import { BuildState, FileState, SlaveState } from "../../shared/states.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
+import { curveServerOptions } from "../../shared/curve_setup.ts";
 import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
@@ -480,7 +481,12 @@ let driver: Driver | undefined;
 runTask(
   async (ctx) => {
     const router = ctx.socket(
-      new Router({ linger: 0, maxMessageSize: 64 * 1024 * 1024, notifyDisconnect: true }),
+      new Router({
+        linger: 0,
+        maxMessageSize: 64 * 1024 * 1024,
+        notifyDisconnect: true,
+        ...await curveServerOptions(ctx.options, ctx.log),
+      }),
     );
     await router.bind(ctx.options.slaveQueue);
     const builds = ctx.socket(new Pull());

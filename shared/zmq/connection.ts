@@ -93,13 +93,42 @@ const MAX_COMMAND = 64 * 1024;
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
+/** How many distinct failures a listener remembers; a new one past that is logged at debug. */
+const LISTENER_FAULTS = 100;
+/** How long until a listener's failure seen before is logged at warning level again. */
+const LISTENER_FAULTS_AGAIN_MS = 3_600_000;
+
 /**
- * What a connector remembers of its connections' failures, so that the same failure again
- * (a CURVE server refusing us on every retry) is logged at warning level once.
+ * What an endpoint remembers of its connections' failures, so that the same failure again is
+ * logged at warning level once: a connector's (a CURVE server refusing us on every retry) until
+ * one of its connections completes its handshake; a listener's (a misconfigured or hostile peer
+ * retrying) once an hour, and no more than {@linkcode LISTENER_FAULTS} distinct ones, since any
+ * peer on the network can make them up.
  */
-export interface Faults {
-  /** Why its connections failed since one last completed its handshake. */
-  readonly seen: Set<string>;
+export class Faults {
+  readonly #seen = new Map<string, number>();
+
+  /** A connector's or a listener's (see the class). */
+  constructor(readonly kind: "connector" | "listener") {}
+
+  /** Whether a failure is news, to log at warning level (and remembers it if so). */
+  fresh(reason: string): boolean {
+    const now = Date.now();
+    const at = this.#seen.get(reason);
+    if (this.kind === "connector") {
+      if (at !== undefined) return false;
+    } else {
+      if (at !== undefined && now - at < LISTENER_FAULTS_AGAIN_MS) return false;
+      if (at === undefined && this.#seen.size >= LISTENER_FAULTS) return false;
+    }
+    this.#seen.set(reason, now);
+    return true;
+  }
+
+  /** A connection completed its handshake: a connector's failures are news again. */
+  succeeded(): void {
+    if (this.kind === "connector") this.#seen.clear();
+  }
 }
 
 /** A ZMTP connection: one peer of a socket over a stream. */
@@ -246,14 +275,9 @@ export class Connection extends Pipe {
    * is a connector's same failure again.
    */
   #fail(reason: string): void {
-    const faults = this.#faults;
     const line = `${this.peer}: ${reason}; closing the connection`;
-    if (faults?.seen.has(reason)) {
-      log.debug(line);
-    } else {
-      log.warning(line);
-      faults?.seen.add(reason);
-    }
+    if (this.#faults?.fresh(reason) ?? true) log.warning(line);
+    else log.debug(line);
     this.detach();
     this.destroy();
   }
@@ -510,9 +534,14 @@ export class Connection extends Pipe {
     return encodeProperties(this.owner.type, this.#identity, this.owner.options.metadata);
   }
 
-  /** Refuses the peer: logs why, sends ERROR with `reason` and closes once it is written. */
+  /**
+   * Refuses the peer: logs why (at warning level if it is news), sends ERROR with `reason` and
+   * closes once it is written.
+   */
   #refuse(why: string, reason = why): void {
-    log.warning(`${this.peer}: ${why}; closing the connection`);
+    const line = `${this.peer}: ${why}; closing the connection`;
+    if (this.#faults?.fresh(why) ?? true) log.warning(line);
+    else log.debug(line);
     this.#control.push(encodeError(reason));
     this.#ending = true;
     this.flush();
@@ -541,7 +570,7 @@ export class Connection extends Pipe {
       this.#refuse(refused);
       return;
     }
-    this.#faults?.seen.clear();
+    this.#faults?.succeeded();
     if (server) {
       const { frame, codec } = server.ready(this.#properties());
       this.#control.push(frame);

@@ -1,10 +1,11 @@
 /**
- * The quick-start demo (`deno task demo`, `master/demo.ts`) says how to watch it: the
- * piw-monitor command line it prints, pasted into a shell, attaches to the demo's master.
+ * The quick-start demo (`deno task demo`, `master/demo.ts`) does what the README says: its slave
+ * builds the packages its fake PyPI publishes, and the piw-monitor command line it prints, pasted
+ * into a shell, attaches to the demo's master.
  */
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { freePort } from "../farm.ts";
+import { eventually, freePort } from "../farm.ts";
 import { Collected, reap, ROOT, run } from "../process.ts";
 
 /** `deno task demo` as deno.json declares it: the flags, the module. */
@@ -15,7 +16,7 @@ async function demoTask(): Promise<string[]> {
   return args.map((a) => (a === "master/demo.ts" ? `${ROOT}/${a}` : a));
 }
 
-Deno.test("demo: the piw-monitor command line it prints attaches to its master", async () => {
+Deno.test("demo: its slave builds what is published; the piw-monitor line it prints attaches", async () => {
   const dir = await Deno.makeTempDir({ prefix: "piw-demo-test-" });
   const demo = new Deno.Command(Deno.execPath(), {
     args: [
@@ -43,6 +44,12 @@ Deno.test("demo: the piw-monitor command line it prints attaches to its master",
     });
     assertEquals(once.code, 0, once.stderr);
     assertEquals(JSON.parse(once.stdout).master.connected, true);
+    // the first package is built and published in the simple index
+    const [, url] = await stdout.waitFor(/ {2}the web site: +(\S+)\n/);
+    await eventually("the demo publishes hello-piwheels' wheel", async () => {
+      const page = await fetch(`${url}simple/hello-piwheels/`).then((r) => r.text());
+      return page.includes("hello_piwheels-1.0-py3-none-any.whl");
+    }, 180_000);
     // Ctrl+C (or SIGTERM) stops the master and the slave, and the demo with them
     const status = await reap(demo, { signal: "SIGTERM" });
     assertEquals(status.code, 0, `${stdout.text}\n${stderr.text}`);

@@ -112,6 +112,13 @@ Deno.test("deploy: the master and a slave under their units build and publish, w
   await pypi.release("unit-pure", "1.0");
   await pypi.release("unit-cext", "1.0", cExtension("unit-cext", "1.0"));
   await systemd.start(MASTER);
+  const tool = (name: keyof typeof TOOLS, args: string[], stdin?: string) =>
+    systemd.exec([Deno.execPath(), ...toolArgs(name, args)], { stdin });
+  // the operator names the ABI the farm builds for, as the README says, once the master is up
+  await systemd.until(
+    "the master builds for cp311",
+    async () => (await tool("piw-abi", ["add", "cp311"])).code === 0,
+  );
   await systemd.start(SLAVE);
 
   const published = (project: string, wheel: RegExp) =>
@@ -138,8 +145,6 @@ Deno.test("deploy: the master and a slave under their units build and publish, w
 
   // the other tools on the master's machine find its queues in /run/piwheels (outside its
   // private /tmp) through /etc/piwheels.conf: what the README has an operator check
-  const tool = (name: keyof typeof TOOLS, args: string[], stdin?: string) =>
-    systemd.exec([Deno.execPath(), ...toolArgs(name, args)], { stdin });
   const monitor = await tool("piw-monitor", ["--once", "--json"]);
   assertEquals(monitor.code, 0, monitor.stderr);
   const farm = JSON.parse(monitor.stdout);

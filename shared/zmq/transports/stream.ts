@@ -8,7 +8,7 @@
 
 import { errorMessage } from "../../log.ts";
 import { sleep } from "../../sleep.ts";
-import { Connection, type Faults } from "../connection.ts";
+import { Connection, Faults } from "../connection.ts";
 import { log, type PipeOwner } from "../pipe.ts";
 
 /** A bound or connected endpoint of a socket. */
@@ -22,6 +22,8 @@ export interface EndpointHandle {
 /** Accepts connections on a listener. */
 export class StreamListener implements EndpointHandle {
   readonly #connections = new Set<Connection>();
+  /** Its peers' failures, so that one repeated on every retry is not logged each time. */
+  readonly #faults = new Faults("listener");
   readonly #closing = new AbortController();
   readonly #accepting: Promise<void>;
 
@@ -53,7 +55,12 @@ export class StreamListener implements EndpointHandle {
         await sleep(100, this.#closing.signal);
         continue;
       }
-      const connection = new Connection(this.owner, conn, `${this.address} ← ${peerName(conn)}`);
+      const connection = new Connection(
+        this.owner,
+        conn,
+        `${this.address} ← ${peerName(conn)}`,
+        this.#faults,
+      );
       this.#connections.add(connection);
       connection.done.then(() => this.#connections.delete(connection));
     }
@@ -64,7 +71,7 @@ export class StreamListener implements EndpointHandle {
 export class StreamConnector implements EndpointHandle {
   readonly #closing = new AbortController();
   /** Its connections' failures, so that a failure repeated on every retry is logged once. */
-  readonly #faults: Faults = { seen: new Set() };
+  readonly #faults = new Faults("connector");
   readonly #running: Promise<void>;
   #connection: Connection | undefined;
 
