@@ -12,6 +12,7 @@ import {
   parseCommand,
   toolCommand,
 } from "../shared/config.ts";
+import { resolve } from "node:path";
 import { baseUrlValue, dsnValue, endpointValue, urlValue } from "../shared/option_values.ts";
 
 /** piw-master's options after parsing (and merging a configuration file). */
@@ -44,6 +45,8 @@ export interface MasterOptions extends CommonOptions {
   curveKey?: string;
   /** The directory of the public certificates of the slaves and importers let in. */
   curveClients?: string;
+  /** Where the Prometheus metrics are written (node_exporter's textfile collector reads them). */
+  metricsFile?: string;
 }
 
 /** Where the master keeps its data by default: `$XDG_DATA_HOME/piwheels` or `~/.local/share/piwheels`. */
@@ -165,6 +168,13 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       "--curve-clients <DIR>",
       "the directory of the public certificates (NAME.key) of the slaves and importers let in " +
         "with --curve-key; a certificate dropped in lets its slave in at its next attempt",
+    )
+    .option(
+      "--metrics-file <PATH>",
+      "write the master's metrics in Prometheus's text format to PATH every 5 seconds (whole, " +
+        "by a rename), e.g. /var/lib/prometheus/node-exporter/piwheels.prom for node_exporter's " +
+        "textfile collector",
+      (path: string) => resolve(path),
     );
 }
 

@@ -13,6 +13,7 @@ import {
   type Permissions,
   urlPermissions,
 } from "../shared/permissions.ts";
+import { dirname } from "node:path";
 import type { MasterOptions } from "./options.ts";
 
 /** The permissions of each task (by module name), from the master's options. */
@@ -36,7 +37,13 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
       sys: ["statfs"],
     }),
     mr_chase: merge(logFile, endpointPermissions(options.importQueue)),
-    big_brother: merge(logFile),
+    big_brother: merge(
+      logFile,
+      // the metrics file, written by a rename from a temporary file beside it
+      options.metricsFile
+        ? { read: [dirname(options.metricsFile)], write: [dirname(options.metricsFile)] }
+        : {},
+    ),
     the_secretary: merge(logFile),
     the_scribe: merge(logFile, { read: [out], write: [out] }),
     cloud_gazer: merge(logFile, urlPermissions(options.pypiXmlrpc)),

@@ -3,12 +3,13 @@
  * cannot work is one line and exit status 2 at once, not a task failing and the rest being
  * stopped: the output path can be written, an embedded database's directory can be made, and
  * a PostgreSQL server answers the DSN's login, CURVE's key and allow-list (if given) can be
- * read. (Whether that login is a superuser and the
+ * read, the metrics file (if given) can be written. (Whether that login is a superuser and the
  * schema's version are the Oracle's to check, as it opens its own connection.)
  *
  * @module
  */
 
+import { dirname } from "node:path";
 import { describeConnectFailure } from "../shared/connect_failure.ts";
 import { readAllowList, readCertificate } from "../shared/curve_keys.ts";
 import { connect, parseDsn } from "../shared/db/driver.ts";
@@ -35,10 +36,19 @@ async function writableDirectory(dir: string, what: string): Promise<void> {
  * {@linkcode StartupError} for the first that cannot work.
  */
 export async function checkStartup(
-  options: { outputPath: string; dsn: string; curveKey?: string; curveClients?: string },
+  options: {
+    outputPath: string;
+    dsn: string;
+    curveKey?: string;
+    curveClients?: string;
+    metricsFile?: string;
+  },
 ): Promise<void> {
   await checkCurve(options);
   await writableDirectory(options.outputPath, "the output path");
+  if (options.metricsFile) {
+    await writableDirectory(dirname(options.metricsFile), "the metrics file's directory");
+  }
   const where = parseDsn(options.dsn);
   if (where.engine === "pglite") {
     await writableDirectory(where.path, "the embedded database's directory");

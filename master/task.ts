@@ -12,8 +12,17 @@
  */
 
 import { errorMessage, Logger, type LogSettings } from "../shared/log.ts";
-import { type Message, type MessageMap, type Protocol, taskControl } from "../shared/protocols.ts";
-import { Pull, type Socket } from "../shared/zmq/mod.ts";
+import {
+  bigBrother,
+  encodeMessage,
+  type Message,
+  type MessageMap,
+  type Protocol,
+  reverse,
+  taskControl,
+} from "../shared/protocols.ts";
+import { Pull, Push, type Socket } from "../shared/zmq/mod.ts";
+import { Metrics } from "../shared/metrics.ts";
 import type { MasterOptions } from "./options.ts";
 import { eachDecoded } from "../shared/receive.ts";
 
@@ -81,7 +90,15 @@ export interface TaskContext {
   sleep(ms: number): Promise<void>;
   /** Called on PAUSE and RESUME, after `paused` changed. */
   onPauseChange?: (paused: boolean) => void;
+  /**
+   * The task's metrics: with `--metrics-file`, a snapshot goes to Big Brother every
+   * {@linkcode METRICS_MS} (development mode: every second), which merges and writes them.
+   */
+  readonly metrics: Metrics;
 }
+
+/** How often each task's metrics go to Big Brother, and the metrics file is written. */
+export const METRICS_MS = 5_000;
 
 /** This Worker's side of its channel to the main thread. */
 const self = globalThis as unknown as { postMessage(message: TaskReport): void };
@@ -140,6 +157,7 @@ export async function startTask(
     name: name,
     options: options,
     log,
+    metrics: new Metrics(),
     signal: quit.signal,
     get paused() {
       return paused;
@@ -204,6 +222,7 @@ export async function startTask(
     }
   }, { trusted: true });
 
+  if (options.metricsFile) reportMetrics(ctx);
   try {
     await body(ctx);
     quit.abort();
@@ -219,4 +238,17 @@ export async function startTask(
   await Promise.allSettled(sockets.map((s) => s.close()));
   await controlLoop.catch(() => {});
   self.postMessage({ type: "piwheels.done", name: name });
+}
+
+const toBigBrother = reverse(bigBrother);
+
+/** Sends the task's metrics to Big Brother periodically, once it has any. */
+function reportMetrics(ctx: TaskContext): void {
+  const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
+  stats.connect(ctx.options.statsQueue);
+  ctx.every(ctx.options.devMode ? 1_000 : METRICS_MS, async () => {
+    if (ctx.metrics.empty) return;
+    const message = encodeMessage(toBigBrother, "METRICS", [ctx.name, ctx.metrics.snapshot()]);
+    await stats.send(message).catch(() => {});
+  });
 }

@@ -664,12 +664,28 @@ export const architectControl = protocol("architect control", {
   send: {},
 });
 
+/** A metric family's snapshot (`shared/metrics.ts` `Family`), bounded. */
+const metricFamily = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).max(200),
+  help: z.string().max(1000),
+  type: z.enum(["counter", "gauge", "histogram"]),
+  bounds: z.array(z.number()).max(50).optional(),
+  series: z.array(z.strictObject({
+    labels: z.array(z.tuple([z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(100), dbText(200)]))
+      .max(10),
+    value: z.number().optional(),
+    counts: z.array(count).max(51).optional(),
+    sum: z.number().optional(),
+  })).max(2000),
+});
+
 /** Tasks → BigBrother (PUSH → PULL, default inproc://stats). */
 export const bigBrother = protocol("big brother", {
   recv: {
     STATFS: z.tuple([count, count]), // disk size, disk free
     STATBQ: z.record(pep425Tag, count), // abi → queue size
     HOME: bare, // re-send the statistics now
+    METRICS: z.tuple([z.string().max(100), z.array(metricFamily).max(100)]), // task, its metrics
   },
   send: {},
 });

@@ -77,6 +77,8 @@ export interface MasterSetup {
    * Python build for), as an operator would with piw-abi; none for an empty list.
    */
   abis?: string[];
+  /** Have the master write its metrics (`--metrics-file`) to `metricsFile`. */
+  metrics?: boolean;
 }
 
 /** A running master. */
@@ -88,6 +90,8 @@ export class MasterRun implements AsyncDisposable {
   readonly importQueue: string;
   readonly logQueue: string;
   readonly output: string;
+  /** Where the master writes its metrics (with `metrics`). */
+  readonly metricsFile: string | undefined;
   readonly process: Deno.ChildProcess;
   readonly #log: Collected;
   #status: Promise<Deno.CommandStatus> | undefined;
@@ -100,6 +104,7 @@ export class MasterRun implements AsyncDisposable {
     this.importQueue = `ipc://${dir}/import`;
     this.logQueue = `ipc://${dir}/logger`;
     this.output = `${dir}/www`;
+    this.metricsFile = setup.metrics ? `${dir}/metrics/piwheels.prom` : undefined;
     const [program, ...start] = toolCommand("piw-master", setup.binary);
     this.process = new Deno.Command(program!, {
       args: [
@@ -126,6 +131,7 @@ export class MasterRun implements AsyncDisposable {
         this.importQueue,
         "--log-queue",
         this.logQueue,
+        ...(this.metricsFile ? ["--metrics-file", this.metricsFile] : []),
         ...(setup.args ?? []),
       ],
       env: toolEnv(dir, setup.binary),

@@ -5,7 +5,9 @@
  * page rewritten with them. The search index is rewritten every ten minutes. Our own monitors
  * are also told (MASTER) whether the master is paused, its build queue per ABI and how often
  * STATS comes: with every STATS, at once on PAUSE and RESUME, and when the queue sizes change
- * (at most once a second).
+ * (at most once a second). With `--metrics-file`, it merges every task's metrics with its own
+ * (the queue per ABI, whether paused, the database's figures) and writes them in Prometheus's
+ * text format every {@linkcode METRICS_MS}.
  *
  * @module
  */
@@ -27,12 +29,87 @@ import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
-import { INTERNAL_STATUS, INTERNAL_STATUS_EXTENDED, runTask } from "../task.ts";
+import {
+  INTERNAL_STATUS,
+  INTERNAL_STATUS_EXTENDED,
+  METRICS_MS,
+  runTask,
+  type TaskContext,
+} from "../task.ts";
+import { type Family, formatExposition, mergeFamilies } from "../../shared/metrics.ts";
+import { writeAtomic } from "../atomic_write.ts";
 
 /** MASTER for a changed queue goes out at most this often. */
 const QUEUE_NEWS_MS = 1_000;
 
 const toWeb = reverse(theScribe);
+
+/** The most tasks whose metrics are kept. */
+const MAX_METRICS_SOURCES = 64;
+
+/** Big Brother's own metrics, from what it knows: the queue, the pause, the last statistics. */
+function ownMetrics(
+  ctx: TaskContext,
+  pending: Record<string, number>,
+  stats: StatsMessage | null,
+): void {
+  const m = ctx.metrics;
+  const queue = m.gauge("piwheels_build_queue", "Versions waiting to be built, per build ABI");
+  queue.reset();
+  for (const [abi, n] of Object.entries(pending)) queue.set(n, { abi });
+  m.gauge("piwheels_paused", "1 while the master is paused (PAUSE), else 0").set(
+    ctx.paused ? 1 : 0,
+  );
+  m.gauge("piwheels_master_info", "The master's version").set(1, { version: VERSION });
+  if (!stats) return;
+  const figures: [string, string, number][] = [
+    [
+      "piwheels_database_packages_built",
+      "Packages with at least one built version",
+      stats.packages_built,
+    ],
+    ["piwheels_database_builds", "Builds recorded in the database", stats.builds_count],
+    [
+      "piwheels_database_builds_succeeded",
+      "Successful builds recorded in the database",
+      stats.builds_success,
+    ],
+    ["piwheels_database_files", "Files recorded in the database", stats.files_count],
+    ["piwheels_disk_free_bytes", "Free space under the output path", stats.disk_free],
+    ["piwheels_disk_size_bytes", "Size of the file system of the output path", stats.disk_size],
+    [
+      "piwheels_database_downloads_last_month",
+      "Downloads logged in the last 30 days",
+      stats.downloads_last_month,
+    ],
+  ];
+  for (const [name, help, value] of figures) m.gauge(name, help).set(value);
+}
+
+/**
+ * Writes the metrics file from the tasks' latest snapshots and Big Brother's own; a failure is
+ * logged once until a write succeeds again.
+ */
+function metricsWriter(
+  ctx: TaskContext,
+  path: string,
+): { latest: Map<string, Family[]>; write: (own: Family[]) => Promise<void> } {
+  const latest = new Map<string, Family[]>();
+  let failing = false;
+  return {
+    latest,
+    write: async (own) => {
+      try {
+        await writeAtomic(path, formatExposition(mergeFamilies([...latest.values(), own])));
+        if (failing) ctx.log.info(`writing the metrics to ${path} again`);
+        failing = false;
+      } catch (e) {
+        if (!failing) ctx.log.warning(`cannot write the metrics to ${path}: ${errorMessage(e)}`);
+        failing = true;
+      }
+    },
+  };
+}
 
 runTask(async (ctx) => {
   const requests = ctx.socket(new Pull());
@@ -46,6 +123,8 @@ runTask(async (ctx) => {
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
   let pending: Record<string, number> = {};
+  let lastStats: StatsMessage | null = null;
+  const metrics = ctx.options.metricsFile ? metricsWriter(ctx, ctx.options.metricsFile) : undefined;
   const statsEvery = ctx.options.devMode ? 10_000 : 60_000;
   const master = () =>
     extended.send(encodeMessage(monitorStats, "MASTER", {
@@ -63,6 +142,7 @@ runTask(async (ctx) => {
       const disk = await fs.call("STATFS");
       const [size, free] = disk.msg === "OK" ? disk.data as [number, number] : [0, 0];
       const stats: StatsMessage = { ...db, disk_size: size, disk_free: free };
+      lastStats = stats;
       await status.send(encodeMessage(monitorStats, "STATS", stats)).catch(() => {});
       await master();
       await web.send(encodeMessage(toWeb, "HOME", stats));
@@ -84,6 +164,12 @@ runTask(async (ctx) => {
     }
   };
   ctx.ready();
+  if (metrics) {
+    ctx.every(ctx.options.devMode ? 1_000 : METRICS_MS, async () => {
+      ownMetrics(ctx, pending, lastStats);
+      await metrics.write(ctx.metrics.snapshot());
+    });
+  }
   await gather();
   await search();
   ctx.every(statsEvery, gather);
@@ -99,6 +185,13 @@ runTask(async (ctx) => {
         }, QUEUE_NEWS_MS);
       }
     } else if (m.msg === "HOME") await gather();
+    else if (m.msg === "METRICS" && metrics && m.data[0] !== ctx.name) {
+      // from the other tasks (ours are added as they are written; a queue reachable from
+      // outside could name any number of tasks)
+      if (metrics.latest.has(m.data[0]) || metrics.latest.size < MAX_METRICS_SOURCES) {
+        metrics.latest.set(m.data[0], m.data[1] as Family[]);
+      }
+    }
   }, { trusted: isTrustedAddress(ctx.options.statsQueue) });
   clearTimeout(queueNews);
   await Promise.all([oracle.close(), fs.close()]);

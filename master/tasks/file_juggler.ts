@@ -36,6 +36,7 @@ import { FileState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
+import type { Counter } from "../../shared/metrics.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
@@ -95,8 +96,26 @@ class Juggler {
   readonly dirs = new Set<string>();
   /** Bytes asked for and not received, and held in memory, by all transfers. */
   used = 0;
+  /** Bytes of CHUNKs taken (a metric). */
+  readonly bytesReceived: Counter;
+  /** Files verified, or failing verification, or refused (a metric). */
+  readonly filesReceived: Counter;
 
-  constructor(readonly ctx: TaskContext, readonly router: Router) {}
+  constructor(readonly ctx: TaskContext, readonly router: Router) {
+    this.bytesReceived = ctx.metrics.counter(
+      "piwheels_received_bytes_total",
+      "Bytes of files received from the slaves and piw-import (CHUNKs taken)",
+    );
+    this.filesReceived = ctx.metrics.counter(
+      "piwheels_received_files_total",
+      "Files received, by what VERIFY found: verified, failed (sent again) or refused",
+    );
+    const inFlight = ctx.metrics.gauge(
+      "piwheels_transfer_budget_used_bytes",
+      "Bytes asked for and not yet received, and held in memory, by all transfers",
+    );
+    ctx.metrics.onCollect(() => inFlight.set(this.used));
+  }
 
   get output(): string {
     return this.ctx.options.outputPath;
@@ -193,6 +212,7 @@ class Juggler {
     sender.lastActivity = Date.now();
     const f = incoming.file.state.fileState;
     const fail = async (why: string): Promise<FsReply> => {
+      this.filesReceived.inc({ result: "failed" });
       await this.#drop(incoming);
       return ["ERROR", `${f.filename}: ${why}`];
     };
@@ -214,21 +234,21 @@ class Juggler {
     try {
       metadata = await incoming.file.metadata();
     } catch (e) {
-      await this.#drop(incoming);
-      return ["REFUSED", `${f.filename} is not a wheel: ${errorMessage(e)}`];
+      return await this.#refuse(incoming, `${f.filename} is not a wheel: ${errorMessage(e)}`);
     }
     const name = metadataField(metadata, "Name");
     const version = metadataField(metadata, "Version");
     if (name === null || normalizeName(name) !== normalizeName(sender.package)) {
-      await this.#drop(incoming);
-      return ["REFUSED", `${f.filename}'s METADATA names project ${name}, not ${sender.package}`];
+      return await this.#refuse(
+        incoming,
+        `${f.filename}'s METADATA names project ${name}, not ${sender.package}`,
+      );
     }
     if (version === null || !sameVersion(version, sender.version)) {
-      await this.#drop(incoming);
-      return [
-        "REFUSED",
+      return await this.#refuse(
+        incoming,
         `${f.filename}'s METADATA names version ${version}, not ${sender.version}`,
-      ];
+      );
     }
     incoming.verified = {
       metadata,
@@ -238,7 +258,15 @@ class Juggler {
       },
     };
     sender.verified.push(incoming);
+    this.filesReceived.inc({ result: "verified" });
     return ["OK", incoming.verified.details];
+  }
+
+  /** Drops a file that is not what the build said (REFUSED: the build is refused). */
+  async #refuse(incoming: Incoming, why: string): Promise<FsReply> {
+    this.filesReceived.inc({ result: "refused" });
+    await this.#drop(incoming);
+    return ["REFUSED", why];
   }
 
   /**
@@ -383,6 +411,7 @@ class Juggler {
         );
         return;
       }
+      this.bytesReceived.inc({}, data.length);
       const settled = Math.min(incoming.inFlight, data.length);
       incoming.inFlight -= settled;
       this.used -= settled;

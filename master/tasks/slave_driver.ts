@@ -28,6 +28,7 @@ import { encodeHex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import {
   architectControl,
+  bigBrother,
   decodeMessage,
   encodeMessage,
   encodeNamedMessage,
@@ -47,6 +48,7 @@ import { BuildState, FileState, SlaveState } from "../../shared/states.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
+import type { Counter, Metrics } from "../../shared/metrics.ts";
 import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
@@ -55,6 +57,10 @@ import { ARCHITECT_CONTROL, INTERNAL_STATUS, runTask, type TaskContext } from ".
 
 const fromArchitect = reverse(theArchitect);
 const toArchitect = reverse(architectControl);
+const toStats = reverse(bigBrother);
+
+/** The queue's sizes go to Big Brother at most this often. */
+const QUEUE_NEWS_MS = 250;
 
 /** How long an IDLE with nothing to build waits for work before the answer is SLEEP. */
 export const IDLE_HOLD_MS = 10_000;
@@ -110,6 +116,8 @@ class Driver {
   /** HELLOs dropped since the last log line about them, and when that was. */
   dropped = { count: 0, logged: 0 };
   nextId = 1;
+  /** Builds logged, by result (a metric). */
+  buildsLogged: Counter | undefined;
 
   constructor(
     readonly ctx: TaskContext,
@@ -117,7 +125,23 @@ class Driver {
     readonly intake: BuildIntake,
     readonly status: Push,
     readonly architect: Push,
+    readonly stats: Push,
   ) {}
+
+  /** A STATBQ to Big Brother is due. */
+  #queueNews: ReturnType<typeof setTimeout> | undefined;
+
+  /** Tells Big Brother the queue's sizes per ABI soon (at most once a QUEUE_NEWS_MS). */
+  queueChanged(): void {
+    if (this.#queueNews !== undefined || this.ctx.signal.aborted) return;
+    this.#queueNews = setTimeout(() => {
+      this.#queueNews = undefined;
+      const sizes = Object.fromEntries(
+        [...(this.queue ?? [])].map(([abi, list]) => [abi, list.length]),
+      );
+      this.stats.send(encodeMessage(toStats, "STATBQ", sizes)).catch(() => {});
+    }, QUEUE_NEWS_MS);
+  }
 
   buildKey(pkg: string, version: string, abi: string): string {
     return `${pkg}\0${version}\0${abi}`;
@@ -188,6 +212,7 @@ class Driver {
     this.refreshing = false;
     this.truncated.clear();
     for (const [abi, list] of queue) if (list.length >= QUEUE_LENGTH) this.truncated.add(abi);
+    this.queueChanged();
     await this.wake();
   }
 
@@ -212,6 +237,7 @@ class Driver {
       if (i >= 0) list.splice(i, 1);
       if (this.truncated.has(abi) && list.length < QUEUE_LENGTH / 2) this.refresh();
     }
+    this.queueChanged();
     if (build.status && !anywhere) this.refresh();
   }
 
@@ -433,12 +459,33 @@ class Driver {
     slave.intake = null;
     this.ctx.log.debug(`logged build ${buildId}: ${build.package_} ${build.version}`);
     this.logged[build.status ? "built" : "failed"]++;
+    this.buildsLogged?.inc({ result: build.status ? "success" : "failure" });
     this.recent.set(
       this.buildKey(build.package_, build.version, build.abiTag),
       Date.now() + RECENT_MS,
     );
     this.finished(build);
     await this.reply(slave, "DONE");
+  }
+
+  /** Defines the Slave Driver's metrics: builds logged, slaves by what they were last told. */
+  instrument(metrics: Metrics): void {
+    this.buildsLogged = metrics.counter(
+      "piwheels_builds_total",
+      "Builds the slaves reported, logged since the master started, by result",
+    );
+    const slaves = metrics.gauge(
+      "piwheels_slaves",
+      "Build slaves known, by state: building, sending (a file) or idle",
+    );
+    metrics.onCollect(() => {
+      const by: Record<string, number> = { building: 0, sending: 0, idle: 0 };
+      for (const slave of this.slaves.values()) {
+        const reply = slave.state.reply;
+        by[reply === "BUILD" ? "building" : reply === "SEND" ? "sending" : "idle"]!++;
+      }
+      for (const [state, n] of Object.entries(by)) slaves.set(n, { state });
+    });
   }
 
   /** Says how many builds were logged in the last minute, if any. */
@@ -497,10 +544,14 @@ runTask(
     status.connect(INTERNAL_STATUS);
     const architect = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
     architect.connect(ARCHITECT_CONTROL);
+    const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
+    stats.connect(ctx.options.statsQueue);
     const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
     const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-    const d = new Driver(ctx, router, new BuildIntake(oracle, fs, web, ctx.log), status, architect);
+    const intake = new BuildIntake(oracle, fs, web, ctx.log);
+    const d = new Driver(ctx, router, intake, status, architect, stats);
     driver = d;
+    d.instrument(ctx.metrics);
     ctx.onPauseChange = () => void d.wake();
     ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
     ctx.every(60_000, () => d.summary());

@@ -2,8 +2,8 @@
  * The Architect (manual 11.3.4): keeps the Slave Driver's build queue current. It asks the
  * Oracle for each ABI's pending builds (GETQUEUE) when it starts, whenever a task says the
  * queue changed (REFRESH on its control queue: a new release, a logged build, a removal), and
- * every minute regardless, and pushes the result (QUEUE) to the Slave Driver. Queue sizes go
- * to Big Brother.
+ * every minute regardless, and pushes the result (QUEUE) to the Slave Driver (which keeps it
+ * current between times, and tells Big Brother its sizes).
  *
  * @module
  */
@@ -11,19 +11,14 @@
 import { errorMessage } from "../../shared/log.ts";
 import {
   architectControl,
-  bigBrother,
-  encodeMessage,
   encodeNamedMessage,
   isTrustedAddress,
-  reverse,
   theArchitect,
 } from "../../shared/protocols.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
-
-const toStats = reverse(bigBrother);
 
 /** How long REFRESH requests are gathered before the queue is read again. */
 const REFRESH_DELAY_MS = 50;
@@ -33,8 +28,6 @@ runTask(async (ctx) => {
   const builds = ctx.socket(new Push({ linger: 0 }));
   await builds.bind(ctx.options.buildsQueue);
   const trusted = isTrustedAddress(ctx.options.buildsQueue);
-  const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
-  stats.connect(ctx.options.statsQueue);
   const refresh = ctx.socket(new Pull());
   await refresh.bind(ARCHITECT_CONTROL);
   ctx.ready();
@@ -53,8 +46,6 @@ runTask(async (ctx) => {
       const queue = await oracle.buildQueue();
       const data = Object.fromEntries(queue);
       await builds.send(encodeNamedMessage(theArchitect, "QUEUE", data, { trusted }));
-      const sizes = Object.fromEntries([...queue].map(([abi, q]) => [abi, q.length]));
-      await stats.send(encodeMessage(toStats, "STATBQ", sizes)).catch(() => {});
       ctx.log.debug(`queue: ${[...queue].map(([abi, q]) => `${abi} ${q.length}`).join(", ")}`);
     } catch (e) {
       if (!ctx.signal.aborted && !isClosed(e)) {

@@ -13,6 +13,7 @@ import { BuildState } from "../../shared/states.ts";
 import { Dealer } from "../../shared/zmq/mod.ts";
 import { MasterDb } from "../db.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
+import { LATENCY_BOUNDS } from "../../shared/metrics.ts";
 import { ORACLES, runTask } from "../task.ts";
 
 type Request = Message<typeof theOracle.recv>;
@@ -99,6 +100,11 @@ runTask(async (ctx) => {
     socket.connect(ORACLES);
     await socket.send("READY");
     ctx.ready();
+    const latency = ctx.metrics.histogram(
+      "piwheels_db_request_seconds",
+      "How long the Oracles took to answer each kind of database request",
+      LATENCY_BOUNDS,
+    );
     const serving = serveRequests(socket, theOracle, {
       log: ctx.log,
       trusted: isTrustedAddress(ctx.options.dbQueue),
@@ -106,7 +112,9 @@ runTask(async (ctx) => {
       handle: async (request): Promise<Reply<typeof theOracle.send>> => {
         const start = performance.now();
         const result = await answer(db, request);
-        ctx.log.debug(`${request.msg} took ${(performance.now() - start).toFixed(1)} ms`);
+        const ms = performance.now() - start;
+        latency.observe(ms / 1000, { request: request.msg });
+        ctx.log.debug(`${request.msg} took ${ms.toFixed(1)} ms`);
         return ["OK", result];
       },
       onError: (e) => ["ERROR", errorMessage(e)],

@@ -39,6 +39,11 @@ runTask(async (ctx) => {
   const pending = new Map<string, { part: "PKGBOTH" | "PKGPROJ"; since: Timestamp; due: number }>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let flushing = false;
+  const waiting = ctx.metrics.gauge(
+    "piwheels_page_rewrites_pending",
+    "Projects whose pages wait to be rewritten (merged for a moment, then handed to the Scribe)",
+  );
+  ctx.metrics.onCollect(() => waiting.set(pending.size));
 
   const flush = async () => {
     timer = undefined;

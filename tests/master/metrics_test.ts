@@ -1,0 +1,109 @@
+/**
+ * The master's metrics file (`--metrics-file`), read by the text parser of Debian's
+ * python3-prometheus-client as node_exporter's textfile collector would read it, while a real
+ * slave builds for a real master on PostgreSQL: the values follow the farm (a build that
+ * succeeds and one that fails, the file received, the slave idle, the queue emptied, the
+ * database's latencies, the pause), and each of the many times it is read, the parser takes it
+ * whole.
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { eventually, startFarm, startSlave } from "../farm.ts";
+import { python } from "../process.ts";
+
+/** What parse_metrics.py prints. */
+interface Parsed {
+  families: Record<string, string>;
+  samples: [string, Record<string, string>, number][];
+}
+
+async function parse(path: string): Promise<Parsed> {
+  const out = await python("parse_metrics.py", [path]);
+  const result = JSON.parse(out.stdout.trim() || "{}");
+  if (out.code !== 0) throw new Error(`the parser rejects ${path}: ${out.stdout}${out.stderr}`);
+  return result;
+}
+
+/** The value of the sample `name` whose labels include `labels` (undefined if none). */
+function value(p: Parsed, name: string, labels: Record<string, string> = {}): number | undefined {
+  return p.samples.find(([n, l]) =>
+    n === name && Object.entries(labels).every(([k, v]) => l[k] === v)
+  )?.[2];
+}
+
+Deno.test("metrics: the Prometheus file follows the farm, and the real parser takes it", async () => {
+  await using farm = await startFarm({ metrics: true });
+  const { pypi, master } = farm;
+  const file = master.metricsFile!;
+  // before any build: every family the master promises, parsed
+  await eventually(
+    "the metrics file is written",
+    () => Deno.stat(file).then(() => true, () => false),
+  );
+  let p = await parse(file);
+  for (
+    const [name, type] of Object.entries({
+      piwheels_builds: "counter", // the parser drops _total
+      piwheels_slaves: "gauge",
+      piwheels_received_bytes: "counter",
+      piwheels_received_files: "counter",
+      piwheels_build_queue: "gauge",
+      piwheels_db_request_seconds: "histogram",
+      piwheels_page_rewrites_pending: "gauge",
+      piwheels_paused: "gauge",
+      piwheels_disk_free_bytes: "gauge",
+    })
+  ) {
+    await eventually(`${name} is in the file`, async () => {
+      p = await parse(file);
+      return p.families[name] === type;
+    });
+  }
+
+  await pypi.release("metrics-pure", "1.0");
+  await pypi.release("metrics-broken", "1.0", {
+    setupPy: 'raise SystemExit("broken on purpose")\n',
+  });
+  await using slave = await startSlave({ master, label: "counted" });
+  await master.waitForFile("project/metrics-broken/index.html", "failed after", 120_000);
+  await master.waitForFile(
+    "simple/metrics-pure/index.html",
+    "metrics_pure-1.0-py3-none-any.whl",
+    120_000,
+  );
+  const wheel = await Deno.stat(
+    `${master.output}/simple/metrics-pure/metrics_pure-1.0-py3-none-any.whl`,
+  );
+  // each task's figures arrive on their own: wait until all of them have caught up
+  const expected: [string, Record<string, string>, number][] = [
+    ["piwheels_builds_total", { result: "success" }, 1],
+    ["piwheels_builds_total", { result: "failure" }, 1],
+    ["piwheels_slaves", { state: "idle" }, 1],
+    ["piwheels_slaves", { state: "building" }, 0],
+    ["piwheels_received_files_total", { result: "verified" }, 1],
+    ["piwheels_received_bytes_total", {}, wheel.size],
+    ["piwheels_build_queue", { abi: "cp311" }, 0],
+    // two builds logged: LOGBUILD answered twice, each counted up to the +Inf bucket
+    ["piwheels_db_request_seconds_count", { request: "LOGBUILD" }, 2],
+    ["piwheels_db_request_seconds_bucket", { request: "LOGBUILD", le: "+Inf" }, 2],
+    ["piwheels_paused", {}, 0],
+  ];
+  const wrong = () =>
+    expected.filter(([name, labels, want]) => value(p, name, labels) !== want)
+      .map(([name, labels, want]) =>
+        `${name}${JSON.stringify(labels)} is ${value(p, name, labels)}, not ${want}`
+      );
+  await eventually("the metrics follow the builds", async () => {
+    p = await parse(file);
+    return wrong().length === 0;
+  }, 60_000).catch((e) => {
+    throw new Error(`${e.message}: ${wrong().join("; ")}`);
+  });
+  assert(value(p, "piwheels_db_request_seconds_sum", { request: "LOGBUILD" })! > 0);
+
+  await master.control("PAUSE");
+  await eventually("the metrics show the pause", async () => {
+    return value(await parse(file), "piwheels_paused") === 1;
+  });
+  assertEquals((await slave.stop()).code, 0, slave.stderr);
+});
