@@ -113,28 +113,33 @@ export interface TaskDefinition {
   onControl?: (message: Message<MessageMap>) => void | Promise<void>;
 }
 
-const defined: TaskDefinition[] = [];
+/** The tasks defined by the modules this Worker imported, by module name. */
+const defined = new Map<string, TaskDefinition>();
 
 /**
- * Defines this module's task: `body` with the control protocol `control` (default: PAUSE,
- * RESUME, QUIT); messages of `control` beyond those three go to `onControl`. The Worker that
- * imports the module runs it (as often as it is told to, each with its own name).
+ * Defines the task of the module `module` (`master/tasks/<module>.ts`): `body` with the control
+ * protocol `control` (default: PAUSE, RESUME, QUIT); messages of `control` beyond those three go
+ * to `onControl`. The Worker that imports the module runs it (as often as it is told to, each
+ * with its own name). The module is named, not inferred from the order modules were imported
+ * in: a bundle evaluates modules in an order of its own.
  */
 export function runTask<R extends MessageMap = typeof taskControl.recv>(
+  module: string,
   body: (ctx: TaskContext) => Promise<void>,
   control: Protocol<R, MessageMap> = taskControl as unknown as Protocol<R, MessageMap>,
   onControl?: (message: Message<R>) => void | Promise<void>,
 ): void {
-  defined.push({
+  if (defined.has(module)) throw new Error(`the task of ${module} is defined twice`);
+  defined.set(module, {
     body,
     control: control as unknown as Protocol<MessageMap, MessageMap>,
     onControl: onControl as TaskDefinition["onControl"],
   });
 }
 
-/** The tasks defined since the last call (by the module just imported). */
-export function takeDefinitions(): TaskDefinition[] {
-  return defined.splice(0);
+/** The task the module `module` defined, if it was imported. */
+export function definitionOf(module: string): TaskDefinition | undefined {
+  return defined.get(module);
 }
 
 /**

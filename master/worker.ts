@@ -12,7 +12,7 @@ import { configureLogging } from "../shared/log.ts";
 // inproc:// names are shared with the other threads once this module has loaded (statically:
 // the main thread wires the Worker as soon as it starts it)
 import "../shared/zmq/mod.ts";
-import { startTask, takeDefinitions, type WorkerInit } from "./task.ts";
+import { definitionOf, startTask, type WorkerInit } from "./task.ts";
 
 const self = globalThis as unknown as {
   addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
@@ -21,14 +21,14 @@ const self = globalThis as unknown as {
 
 /**
  * Runs this Worker's tasks once the main thread says which: `modules` names the task modules
- * this Worker's entry imported, in the order it imported them (each defined its task then).
+ * this Worker's entry imported (each defined its task under its name).
  */
 export function runWorker(modules: readonly string[]): void {
-  const definitions = takeDefinitions();
-  if (definitions.length !== modules.length) {
-    throw new Error(`${modules.length} task modules imported, ${definitions.length} tasks defined`);
-  }
-  const byModule = new Map(modules.map((m, i) => [m, definitions[i]!]));
+  const byModule = new Map(modules.map((m) => {
+    const task = definitionOf(m);
+    if (!task) throw new Error(`the module ${m} defined no task`);
+    return [m, task];
+  }));
   const listener = async (event: MessageEvent) => {
     const init = event.data as WorkerInit | undefined;
     if (init?.type !== "piwheels.init") return;

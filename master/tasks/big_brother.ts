@@ -111,7 +111,7 @@ function metricsWriter(
   };
 }
 
-runTask(async (ctx) => {
+runTask("big_brother", async (ctx) => {
   const requests = ctx.socket(new Pull());
   await requests.bind(ctx.options.statsQueue);
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));

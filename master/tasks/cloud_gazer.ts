@@ -117,7 +117,7 @@ class Gazer {
   }
 }
 
-runTask(async (ctx) => {
+runTask("cloud_gazer", async (ctx) => {
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));
   web.connect(ctx.options.webQueue);
   const architect = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));

@@ -450,7 +450,7 @@ class Juggler {
   }
 }
 
-runTask(async (ctx) => {
+runTask("file_juggler", async (ctx) => {
   const files = ctx.socket(
     new Router({
       linger: 0,

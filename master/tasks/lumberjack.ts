@@ -27,7 +27,7 @@ import { runTask } from "../task.ts";
 /** How many batches may wait on the Oracles at once (3 Oracles on PostgreSQL). */
 export const IN_FLIGHT = 4;
 
-runTask(async (ctx) => {
+runTask("lumberjack", async (ctx) => {
   const inbox = ctx.socket(new Pull({ receiveHighWaterMark: 10_000 }));
   await inbox.bind(ctx.options.logQueue);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);

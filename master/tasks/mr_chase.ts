@@ -75,7 +75,7 @@ function importRequest(data: ImportMessage): ImportRequest {
   return { abi, pkg, version, status, duration, output, files: files.map(FileState.fromMessage) };
 }
 
-runTask(async (ctx) => {
+runTask("mr_chase", async (ctx) => {
   const router = ctx.socket(new Router({ linger: 1000, maxMessageSize: 64 * 1024 * 1024 }));
   await router.bind(ctx.options.importQueue);
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));

@@ -14,7 +14,7 @@ import { ORACLES, runTask } from "../task.ts";
 
 const READY = "READY";
 
-runTask(async (ctx) => {
+runTask("seraph", async (ctx) => {
   const front = ctx.socket(new Router({ linger: 0 }));
   const back = ctx.socket(new Router({ linger: 0 }));
   await front.bind(ctx.options.dbQueue);

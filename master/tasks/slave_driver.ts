@@ -526,6 +526,7 @@ class Driver {
 let driver: Driver | undefined;
 
 runTask(
+  "slave_driver",
   async (ctx) => {
     const router = ctx.socket(
       new Router({

@@ -23,7 +23,7 @@ import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 /** How long REFRESH requests are gathered before the queue is read again. */
 const REFRESH_DELAY_MS = 50;
 
-runTask(async (ctx) => {
+runTask("the_architect", async (ctx) => {
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const builds = ctx.socket(new Push({ linger: 0 }));
   await builds.bind(ctx.options.buildsQueue);

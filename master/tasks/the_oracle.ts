@@ -93,7 +93,7 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
   }
 }
 
-runTask(async (ctx) => {
+runTask("the_oracle", async (ctx) => {
   const db = await MasterDb.open(ctx.options.dsn!);
   try {
     const socket = ctx.socket(new Dealer({ linger: 0 }));

@@ -136,7 +136,7 @@ class Scribe {
   }
 }
 
-runTask(async (ctx) => {
+runTask("the_scribe", async (ctx) => {
   const inbox = ctx.socket(new Pull());
   await inbox.bind(SCRIBE_QUEUE);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);

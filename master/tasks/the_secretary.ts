@@ -29,7 +29,7 @@ export const MERGE_MS = 300;
 
 const toScribe = reverse(theScribe);
 
-runTask(async (ctx) => {
+runTask("the_secretary", async (ctx) => {
   const inbox = ctx.socket(new Pull());
   await inbox.bind(ctx.options.webQueue);
   const scribe = ctx.socket(new Push({ linger: 0 }));
