@@ -1,0 +1,160 @@
+/**
+ * Plots drawn on the server as SVG, for pages that are read without JavaScript: counts per
+ * period (a day, a week) as bars, several series stacked (builds that succeeded and failed), with
+ * a scale, the periods' labels, and the figures as text for screen readers (`<title>` and
+ * `<desc>`, and a `<title>` per bar that browsers show on hover). The SVG is well-formed XML
+ * and goes inline into the page.
+ *
+ * @module
+ */
+
+/** One stacked series: its name, its colour and one value per period. */
+export interface PlotSeries {
+  /** Its name, in the legend. */
+  label: string;
+  /** A CSS colour. */
+  color: string;
+  /** One value per period, in the order of {@linkcode Plot.periods}. */
+  values: number[];
+}
+
+/** What a plot shows. */
+export interface Plot {
+  /** Its title, drawn above it. */
+  title: string;
+  /** The periods' labels, oldest first (e.g. `2026-12-05`). */
+  periods: string[];
+  /** The series, stacked bottom to top. */
+  series: PlotSeries[];
+}
+
+const WIDTH = 640;
+const HEIGHT = 220;
+const LEFT = 48;
+const RIGHT = 8;
+const TOP = 28;
+const BOTTOM = 36;
+
+function escape(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/** A round step for about `ticks` gridlines up to `max`: 1, 2 or 5 times a power of ten. */
+export function niceStep(max: number, ticks = 4): number {
+  if (!(max > 0)) return 1;
+  const raw = max / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  return Math.max(1, step);
+}
+
+const number = new Intl.NumberFormat("en");
+
+/** Short figures for the scale: 1,500 → 1.5k, 2,000,000 → 2M. */
+function short(n: number): string {
+  if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${+(n / 1e3).toFixed(1)}k`;
+  return number.format(n);
+}
+
+/** The plot as an inline `<svg>` element. */
+export function renderPlot(plot: Plot): string {
+  const n = plot.periods.length;
+  const totals = plot.periods.map((_, i) =>
+    plot.series.reduce((sum, s) => sum + Math.max(0, s.values[i] ?? 0), 0)
+  );
+  const step = niceStep(Math.max(0, ...totals));
+  const top = Math.max(step, Math.ceil(Math.max(0, ...totals) / step) * step);
+  const plotW = WIDTH - LEFT - RIGHT;
+  const plotH = HEIGHT - TOP - BOTTOM;
+  const y = (v: number) => TOP + plotH - (v / top) * plotH;
+  const slot = n ? plotW / n : plotW;
+  const barW = Math.max(1, slot * 0.8);
+  const parts: string[] = [];
+  const sum = plot.series.map((s) =>
+    `${s.label}: ${number.format(s.values.reduce((a, b) => a + b, 0))}`
+  ).join(", ");
+  const range = n ? `${plot.periods[0]} to ${plot.periods[n - 1]}` : "no data";
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+      `width="100%" role="img" font-family="sans-serif" font-size="11">`,
+    `<title>${escape(plot.title)}</title>`,
+    `<desc>${escape(`${range}. ${sum}.`)}</desc>`,
+    `<text x="${LEFT}" y="16" font-size="13" font-weight="bold">${escape(plot.title)}</text>`,
+  );
+  // the legend, right-aligned on the title's line
+  let lx = WIDTH - RIGHT;
+  for (const s of [...plot.series].reverse()) {
+    const w = 14 + s.label.length * 6.5;
+    lx -= w;
+    parts.push(
+      `<rect x="${lx}" y="7" width="10" height="10" fill="${escape(s.color)}"/>`,
+      `<text x="${lx + 13}" y="16">${escape(s.label)}</text>`,
+    );
+    lx -= 8;
+  }
+  // the scale: gridlines and their figures
+  for (let v = 0; v <= top; v += step) {
+    const gy = y(v).toFixed(1);
+    parts.push(
+      `<line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${gy}" y2="${gy}" stroke="#ddd"/>`,
+      `<text x="${LEFT - 4}" y="${gy}" dy="4" text-anchor="end" fill="#555">${short(v)}</text>`,
+    );
+  }
+  // the bars, stacked
+  plot.periods.forEach((period, i) => {
+    const x = (LEFT + i * slot + (slot - barW) / 2).toFixed(1);
+    let base = 0;
+    for (const s of plot.series) {
+      const v = Math.max(0, s.values[i] ?? 0);
+      if (v === 0) continue;
+      const y1 = y(base + v);
+      const h = Math.max(0.5, y(base) - y1);
+      parts.push(
+        `<rect x="${x}" y="${y1.toFixed(1)}" width="${barW.toFixed(1)}" height="${
+          h.toFixed(1)
+        }" fill="${escape(s.color)}"><title>${
+          escape(`${period}: ${number.format(v)} ${s.label}`)
+        }</title></rect>`,
+      );
+      base += v;
+    }
+  });
+  // the periods' labels: the first, the last, and evenly between (at most 6)
+  const every = Math.max(1, Math.ceil(n / 6));
+  plot.periods.forEach((period, i) => {
+    if (i % every !== 0 && i !== n - 1) return;
+    if (i !== n - 1 && n - 1 - i < every / 2) return; // too close to the last
+    const x = (LEFT + i * slot + slot / 2).toFixed(1);
+    parts.push(
+      `<text x="${x}" y="${HEIGHT - BOTTOM + 16}" text-anchor="middle" fill="#555">${
+        escape(period)
+      }</text>`,
+    );
+  });
+  parts.push(
+    `<line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${TOP + plotH}" y2="${
+      TOP + plotH
+    }" stroke="#888"/>`,
+    "</svg>",
+  );
+  return parts.join("");
+}
+
+/**
+ * Counts by day for the `days` days up to `today` (oldest first), from rows of a day
+ * (`YYYY-MM-DD`) and a count; days without a row count 0.
+ */
+export function daily(
+  rows: readonly (readonly [string, number])[],
+  today: Date,
+  days: number,
+): { periods: string[]; values: number[] } {
+  const byDay = new Map(rows.map(([d, n]) => [d, n]));
+  const periods: string[] = [];
+  for (let i = days - 1; i >= 0; i--) {
+    periods.push(new Date(today.getTime() - i * 86_400_000).toISOString().slice(0, 10));
+  }
+  return { periods, values: periods.map((d) => byDay.get(d) ?? 0) };
+}

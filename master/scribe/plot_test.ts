@@ -1,0 +1,54 @@
+/**
+ * The server-side plots: well-formed XML by Python's own parser, bars as tall as their values
+ * on a round scale, stacked in order, and text that could break the markup escaped.
+ */
+
+import { assertEquals } from "../../tests/assert.ts";
+import { python } from "../../tests/process.ts";
+import { daily, niceStep, renderPlot } from "./plot.ts";
+
+async function parse(svgs: string[]) {
+  const out = await python("parse_svg.py", [], JSON.stringify(svgs));
+  assertEquals(out.code, 0, out.stdout + out.stderr);
+  return JSON.parse(out.stdout) as {
+    tag: string;
+    title: string;
+    bars: [number, number, number, number, string][];
+  }[];
+}
+
+Deno.test("plot: stacked bars on a round scale, well-formed XML, escaped text", async () => {
+  const svg = renderPlot({
+    title: 'Builds of <b>"x" & y</b>',
+    periods: ["2026-12-03", "2026-12-04", "2026-12-05"],
+    series: [
+      { label: "succeeded", color: "#2a2", values: [10, 0, 30] },
+      { label: "failed <&>", color: "#c22", values: [10, 5, 0] },
+    ],
+  });
+  const [plot] = await parse([svg]);
+  assertEquals(plot!.tag, "{http://www.w3.org/2000/svg}svg");
+  assertEquals(plot!.title, 'Builds of <b>"x" & y</b>');
+  const bars = plot!.bars;
+  assertEquals(bars.map((b) => b[4]), [
+    "2026-12-03: 10 succeeded",
+    "2026-12-03: 10 failed <&>",
+    "2026-12-04: 5 failed <&>",
+    "2026-12-05: 30 succeeded",
+  ]);
+  // heights in proportion to the values; the failed bar sits on top of the succeeded one
+  const [a, b, c, d] = bars;
+  assertEquals(Math.round(a![3] / c![3]), 2);
+  assertEquals(Math.round(d![3] / a![3]), 3);
+  assertEquals(Math.round(b![1] + b![3]), Math.round(a![1]));
+  assertEquals(a![0], b![0]);
+});
+
+Deno.test("plot: an empty plot is still a plot; days without rows count 0", async () => {
+  const { periods, values } = daily([["2026-12-04", 7]], new Date("2026-12-05T10:00:00Z"), 3);
+  assertEquals(periods, ["2026-12-03", "2026-12-04", "2026-12-05"]);
+  assertEquals(values, [0, 7, 0]);
+  const [empty] = await parse([renderPlot({ title: "Nothing", periods: [], series: [] })]);
+  assertEquals(empty!.bars, []);
+  assertEquals([niceStep(0), niceStep(7), niceStep(40), niceStep(1234)], [1, 2, 10, 500]);
+});
