@@ -58,6 +58,14 @@ export interface LoggedBuild {
   removed: string[];
 }
 
+/** Builds and downloads per day ({@linkcode MasterDb.history}). */
+export interface History {
+  /** `[day, succeeded, failed]`, oldest first. */
+  builds: [string, number, number][];
+  /** `[day, downloads]`, oldest first. */
+  downloads: [string, number][];
+}
+
 /** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
 function agentObject(agent: UserAgentInfo): Record<string, string | null> {
   return Object.fromEntries(
@@ -441,6 +449,34 @@ export class MasterDb {
       [],
     );
     return { ...s!, builds_pending: pending };
+  }
+
+  /**
+   * HISTORY: builds (succeeded, failed) and downloads per day (UTC, `YYYY-MM-DD`) over the last
+   * `days` days, of one package or of all; days with none are left out.
+   */
+  async history(days: number, pkg: string | null): Promise<History> {
+    const builds = await this.connection.query<{ day: string; ok: number; failed: number }>(
+      `SELECT to_char(built_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+              (count(*) FILTER (WHERE status))::int AS ok,
+              (count(*) FILTER (WHERE NOT status))::int AS failed
+         FROM builds
+        WHERE built_at >= now() - make_interval(days => $1) AND ($2::text IS NULL OR package = $2)
+        GROUP BY 1 ORDER BY 1`,
+      [days, pkg],
+    );
+    const downloads = await this.connection.query<{ day: string; n: number }>(
+      `SELECT to_char(accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS n
+         FROM downloads
+        WHERE accessed_at >= now() - make_interval(days => $1)
+          AND ($2::text IS NULL OR package = $2)
+        GROUP BY 1 ORDER BY 1`,
+      [days, pkg],
+    );
+    return {
+      builds: builds.map((r) => [r.day, r.ok, r.failed]),
+      downloads: downloads.map((r) => [r.day, r.n]),
+    };
   }
 
   /** GETSEARCH: every package → [downloads in the last 30 days, downloads ever]. */

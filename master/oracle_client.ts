@@ -18,7 +18,7 @@ import {
 } from "../shared/protocols.ts";
 import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
-import type { DbStatistics, LoggedBuild } from "./db.ts";
+import type { DbStatistics, History, LoggedBuild } from "./db.ts";
 import type { ProjectData } from "./project_data.ts";
 import { RpcClient } from "./rpc.ts";
 
@@ -182,6 +182,11 @@ export class OracleClient {
   /** Every package → [downloads in the last 30 days, ever]. */
   async searchIndex(): Promise<Map<string, [number, number]>> {
     return toMap(await this.call("GETSEARCH"));
+  }
+
+  /** Builds and downloads per day over the last `days` days, of `pkg` or of all packages. */
+  async history(days: number, pkg: string | null = null): Promise<History> {
+    return await this.call("HISTORY", [days, pkg]) as unknown as History;
   }
 
   /** Per ABI, the pending builds in order. */

@@ -753,6 +753,8 @@ export const theOracle = protocol("the oracle", {
     SETPYPI: count,
     GETSTATS: bare,
     GETSEARCH: bare,
+    // builds and downloads per day over the last N days, of one package or (null) all
+    HISTORY: z.tuple([z.int().min(1).max(366), packageName.nullable()]),
     GETQUEUE: bare,
     FILEDEPS: safeFilename,
     SAVERWP: z.array(rewritePending),

@@ -15,6 +15,8 @@ import { VERSION } from "../../shared/version.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { TEMPLATES } from "../../templates/mod.ts";
 import type { AbiStatus, ProjectData, VersionData } from "../project_data.ts";
+import type { History } from "../db.ts";
+import { daily, renderPlot } from "./plot.ts";
 
 const env = vento({
   includes: new MemoryLoader(
@@ -128,7 +130,11 @@ export async function renderHome(stats: StatsMessage, site: Site): Promise<strin
 }
 
 /** The statistics page, `/stats.html`. */
-export async function renderStats(stats: StatsMessage, site: Site): Promise<string> {
+export async function renderStats(
+  stats: StatsMessage,
+  site: Site,
+  history: History | null = null,
+): Promise<string> {
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
   const rows: [string, string][] = [
     ["Packages with wheels", number.format(stats.packages_built)],
@@ -143,7 +149,38 @@ export async function renderStats(stats: StatsMessage, site: Site): Promise<stri
     ["Downloads in the last 30 days", number.format(stats.downloads_last_month)],
     ["Downloads ever", number.format(stats.downloads_all)],
   ];
-  return await render("stats.vto", { ...common(site), rows });
+  return await render("stats.vto", {
+    ...common(site),
+    rows,
+    plots: history ? historyPlots(history, new Date(site.now.micros / 1000), "") : [],
+  });
+}
+
+/** How many days the plots of builds and downloads cover. */
+export const HISTORY_DAYS = 30;
+
+/** The plots of builds and downloads per day (SVG), of the site or (`what`) one project. */
+export function historyPlots(history: History, today: Date, what: string): string[] {
+  const builds = (i: 1 | 2) =>
+    daily(history.builds.map((r) => [r[0], r[i]] as const), today, HISTORY_DAYS);
+  const ok = builds(1);
+  const failed = builds(2);
+  const downloads = daily(history.downloads, today, HISTORY_DAYS);
+  return [
+    renderPlot({
+      title: `Builds${what} per day, last ${HISTORY_DAYS} days`,
+      periods: ok.periods,
+      series: [
+        { label: "succeeded", color: "#2e7d32", values: ok.values },
+        { label: "failed", color: "#c62828", values: failed.values },
+      ],
+    }),
+    renderPlot({
+      title: `Downloads${what} per day, last ${HISTORY_DAYS} days`,
+      periods: downloads.periods,
+      series: [{ label: "downloads", color: "#1565c0", values: downloads.values }],
+    }),
+  ];
 }
 
 /** The files of a project as its simple page lists them (yanked when their release is). */

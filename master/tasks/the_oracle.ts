@@ -84,6 +84,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.searchIndex() as unknown as CborValue;
     case "GETQUEUE":
       return await db.buildQueue() as unknown as CborValue;
+    case "HISTORY":
+      return await db.history(...r.data) as unknown as CborValue;
     case "FILEDEPS":
       return await db.fileDependencies(r.data);
     case "SAVERWP":

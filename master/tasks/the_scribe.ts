@@ -19,7 +19,9 @@ import { normalizeName } from "../../shared/wheel.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
 import { writeAtomic } from "../atomic_write.ts";
 import { OracleClient } from "../oracle_client.ts";
+import type { History } from "../db.ts";
 import {
+  HISTORY_DAYS,
   indexFiles,
   logPath,
   projectJson,
@@ -112,6 +114,16 @@ class Scribe {
     }
   }
 
+  /** The site's builds and downloads per day, or null (the page goes without its plots). */
+  async history(): Promise<History | null> {
+    try {
+      return await this.oracle.history(HISTORY_DAYS);
+    } catch (e) {
+      this.ctx.log.warning(`cannot read the history for the stats page: ${errorMessage(e)}`);
+      return null;
+    }
+  }
+
   async handle(m: Order): Promise<void> {
     switch (m.msg) {
       case "PKGBOTH":
@@ -119,7 +131,10 @@ class Scribe {
         return await this.writePackage(m.data, m.msg === "PKGBOTH");
       case "HOME":
         await writeAtomic(`${this.out}/index.html`, await renderHome(m.data, this.site()));
-        await writeAtomic(`${this.out}/stats.html`, await renderStats(m.data, this.site()));
+        await writeAtomic(
+          `${this.out}/stats.html`,
+          await renderStats(m.data, this.site(), await this.history()),
+        );
         return;
       case "SEARCH":
         return await writeAtomic(`${this.out}/packages.json`, searchIndex(m.data));
