@@ -83,6 +83,11 @@ export class OracleClient {
     return await this.call("NEWVER", [pkg, version, released, skip, requiresPython]) as boolean;
   }
 
+  /** Sets a package's description. */
+  async setDescription(pkg: string, description: string): Promise<void> {
+    await this.call("PROJDESC", [pkg, description]);
+  }
+
   /** Sets a package's skip reason. */
   async skipPackage(pkg: string, reason: string): Promise<void> {
     await this.call("SKIPPKG", [pkg, reason]);
