@@ -15,6 +15,7 @@ import { VERSION } from "../../shared/version.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { TEMPLATES } from "../../templates/mod.ts";
 import type { AbiStatus, ProjectData, VersionData } from "../project_data.ts";
+import { logPath } from "./log_path.ts";
 
 const env = vento({
   includes: new MemoryLoader(
@@ -47,12 +48,6 @@ export interface IndexFile {
   metadataHash: string | null;
   /** Whether its release is yanked (PEP 592). */
   yanked: boolean;
-}
-
-/** Where a build's log is published, relative to the site root. */
-export function logPath(buildId: number): string {
-  const digits = String(buildId).padStart(10, "0");
-  return `logs/${digits.slice(0, 4)}/${digits.slice(4, 7)}/${digits.slice(7)}.txt.gz`;
 }
 
 const number = new Intl.NumberFormat("en");

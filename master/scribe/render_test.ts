@@ -5,7 +5,6 @@ import type { ProjectData } from "../project_data.ts";
 import {
   type IndexFile,
   indexFiles,
-  logPath,
   projectJson,
   renderHome,
   renderProject,
@@ -14,6 +13,7 @@ import {
   renderStats,
   searchIndex,
 } from "./render.ts";
+import { logBuildId, logPath } from "./log_path.ts";
 
 const site = { baseUrl: "https://pi.example.org", now: Timestamp.parse("2026-01-02T03:04:05Z") };
 const hash = "ab".repeat(32);
@@ -222,5 +222,9 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
 Deno.test("scribe: log paths spread ids over directories; search index is sorted", () => {
   assertEquals(logPath(1), "logs/0000/000/001.txt.gz");
   assertEquals(logPath(1234567890), "logs/1234/567/890.txt.gz");
+  assertEquals(logBuildId("logs/1234/567/890.txt.gz"), 1234567890);
+  assertEquals(logBuildId("logs/0000/000/001.txt.gz"), 1);
+  assertEquals(logBuildId("logs/0000/000/001.txt.gz.123.tmp"), null);
+  assertEquals(logBuildId("logs/0000/00/001.txt.gz"), null);
   assertEquals(JSON.parse(searchIndex({ b: [1, 2], a: [0, 5] })), [["a", 0, 5], ["b", 1, 2]]);
 });

@@ -13,7 +13,7 @@
  * description, the release's Requires-Python (pages give it for wheels that carry none) and
  * whether it is yanked. These lookups are bounded: at most {@linkcode MAX_LOOKUPS} waiting (the
  * newest kept: catching up with PyPI's whole log looks up only the latest releases), each request
- * limited in time and size, and each poll stops looking up after {@linkcode LOOKUP_BUDGET_MS},
+ * limited in time (10 s, 2 s in development mode) and size, and each poll stops looking up after {@linkcode LOOKUP_BUDGET_MS},
  * so that a slow or hostile answer never holds up the changelog.
  *
  * It also refreshes every project's popularity (its downloads in the last month), which orders
@@ -35,7 +35,12 @@ import { Push } from "../../shared/zmq/mod.ts";
 import { OracleClient, OracleError } from "../oracle_client.ts";
 import type { MasterOptions } from "../options.ts";
 import { type ChangeFeed, type PyPIEvent, XmlRpcChangeFeed } from "../pypi.ts";
-import { JsonApiSource, type ReleaseDataSource, SimpleApiSource } from "../release_data.ts";
+import {
+  FETCH_TIMEOUT_MS,
+  JsonApiSource,
+  type ReleaseDataSource,
+  SimpleApiSource,
+} from "../release_data.ts";
 import { RpcClient } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask, type TaskContext } from "../task.ts";
 
@@ -51,11 +56,12 @@ const POPULARITY_EVERY_MS = 3_600_000;
 
 /** The release data source the options name, if any. */
 function releaseDataSource(options: MasterOptions): ReleaseDataSource | null {
+  const timeout = options.devMode ? 2_000 : FETCH_TIMEOUT_MS;
   switch (options.releaseData) {
     case "json":
-      return new JsonApiSource(options.pypiJson);
+      return new JsonApiSource(options.pypiJson, timeout);
     case "simple":
-      return new SimpleApiSource(options.pypiSimple);
+      return new SimpleApiSource(options.pypiSimple, timeout);
     case "none":
       return null;
   }

@@ -24,7 +24,6 @@ import { writeAtomic } from "../atomic_write.ts";
 import { OracleClient } from "../oracle_client.ts";
 import {
   indexFiles,
-  logPath,
   projectJson,
   renderHome,
   renderProject,
@@ -34,6 +33,7 @@ import {
   searchIndex,
   type Site,
 } from "../scribe/render.ts";
+import { logPath } from "../scribe/log_path.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { STATIC } from "../../templates/mod.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
