@@ -99,11 +99,11 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       urlValue,
       "https://pypi.org/simple",
     )
-    .addOption(
-      new Option(
-        "--pypi-json <URL>",
-        "the URL of the PyPI JSON API (<URL>/<project>/<version>/json)",
-      ).argParser(urlValue).default(undefined, "the --pypi-xmlrpc URL, as on PyPI"),
+    .option(
+      "--pypi-json <URL>",
+      "the URL of the PyPI JSON API, <URL>/<project>/<version>/json (default: the " +
+        "--pypi-xmlrpc URL, as on PyPI)",
+      urlValue,
     )
     .addOption(
       new Option(

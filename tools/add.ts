@@ -11,6 +11,7 @@
  * @module
  */
 
+import { Option } from "commander";
 import type { Duration } from "../shared/duration.ts";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
@@ -85,12 +86,15 @@ function command() {
           "release of it is read)",
         checked(dbText(1000)),
       )
-      .option(
-        "-a, --alias <NAME>",
-        "another spelling of the package's name (it must normalise to the same name); may be " +
-          "given more than once",
-        (value: string, previous: string[]) => [...previous, checked(packageName)(value)],
-        [] as string[],
+      .addOption(
+        new Option(
+          "-a, --alias <NAME>",
+          "another spelling of the package's name (it must normalise to the same name); may be " +
+            "given more than once",
+        ).argParser((value: string, previous: string[]) => [
+          ...previous,
+          checked(packageName)(value),
+        ]).default([], "none"),
       )
       .option(
         "-r, --released <TIMESTAMP>",
