@@ -18,6 +18,7 @@
 
 import { sha256File } from "../shared/hash.ts";
 import { logBuildId, logPath } from "../master/scribe/log_path.ts";
+import { pageNames } from "../master/scribe/page_names.ts";
 
 /** What the database says, as the checks need it. */
 export interface AuditFacts {
@@ -103,7 +104,7 @@ export async function checkTree(root: string, facts: AuditFacts): Promise<Proble
   const known = new Set<string>();
   for await (const batch of facts.packages()) {
     for (const [pkg, aliases] of batch) {
-      for (const name of [pkg, ...aliases]) {
+      for (const name of pageNames(pkg, aliases)) {
         known.add(name);
         for (const [top, pages] of Object.entries(PAGES)) {
           const dir = `${top}/${name}`;

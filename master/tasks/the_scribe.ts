@@ -34,6 +34,7 @@ import {
   type Site,
 } from "../scribe/render.ts";
 import { logPath } from "../scribe/log_path.ts";
+import { ownDirectory, pageNames } from "../scribe/page_names.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { STATIC } from "../../templates/mod.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
@@ -98,7 +99,7 @@ class Scribe {
 
   async removePackage(name: string): Promise<void> {
     for (const dir of ["simple", "project"]) {
-      for (const n of new Set([name, normalizeName(name)])) {
+      for (const n of new Set([name, normalizeName(name)].filter(ownDirectory))) {
         await Deno.remove(`${this.out}/${dir}/${n}`, { recursive: true }).catch(() => {});
       }
     }
@@ -112,7 +113,7 @@ class Scribe {
     const norm = data.package;
     // every other spelling of the name gets the same pages, so that it resolves too (a
     // symbolic link would need unscoped file permissions)
-    const names = new Set([norm, ...data.aliases]);
+    const names = pageNames(norm, data.aliases);
     if (both) {
       const files = indexFiles(data);
       for (const name of names) {
