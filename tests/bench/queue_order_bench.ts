@@ -1,11 +1,13 @@
 /**
  * Builds in the order users need them, measured against the real piw-master (subprocess,
- * shipped flags, `--dev-mode`) on PostgreSQL with simulated slaves whose builds are instant:
- * a burst of 10,000 releases of projects nobody downloads arrives on the fake PyPI over a
- * minute (as after an outage, or a flood of uploads), faster than the slaves build, and 20
+ * shipped flags, `--dev-mode`) on PostgreSQL with simulated slaves (each build takes
+ * `--build-ms`, then a tiny wheel is delivered): a burst of 10,000 releases of projects nobody
+ * downloads arrives on the fake PyPI faster than the slaves build (as after an outage, or a
+ * flood of uploads), so that a backlog of thousands of pending versions builds up, and 20
  * releases of projects people download (downloads in the last month) arrive among them, at
  * random places. For each of the 20: the time from its release on PyPI to its wheel being in
- * its simple page. Median and maximum, before and after:
+ * its simple page (and, of that, to a slave being told to build it). Median and maximum, before
+ * and after:
  *
  * - before: the same farm with no download history, so that every project's popularity is 0
  *   and the queue is ordered as it was before popularity (newest release first);
@@ -16,7 +18,7 @@
  * the queue's order, not the JSON API.
  *
  * Run: PIWHEELS_TEST_SUPERDSN=… deno run -A tests/bench/queue_order_bench.ts [--backlog 10000]
- *      [--popular 20] [--slaves 4] [--seconds 60]
+ *      [--popular 20] [--slaves 4] [--seconds 200] [--build-ms 200]
  *
  * @module
  */
@@ -33,13 +35,15 @@ const { values } = parseArgs({
     backlog: { type: "string", default: "10000" },
     popular: { type: "string", default: "20" },
     slaves: { type: "string", default: "4" },
-    seconds: { type: "string", default: "60" },
+    seconds: { type: "string", default: "200" },
+    "build-ms": { type: "string", default: "200" },
   },
 });
 const BACKLOG = Number(values.backlog);
 const POPULAR = Number(values.popular);
 const SLAVES = Number(values.slaves);
 const BURST_MS = Number(values.seconds) * 1000;
+const BUILD_MS = Number(values["build-ms"]);
 /** Not a real sdist: the simulated slaves never fetch it. */
 const SDIST = new TextEncoder().encode("not an sdist");
 
@@ -55,6 +59,10 @@ function randomName(): string {
 interface Run {
   /** Seconds from release to listed, for each popular release. */
   waits: number[];
+  /** Seconds from release to a slave being told to build it. */
+  toBuild: number[];
+  /** Seconds from its wheel being delivered (DONE) to being listed. */
+  toListed: number[];
   /** Builds done while measuring. */
   builds: number;
   /** How long the run took, seconds. */
@@ -96,6 +104,9 @@ async function run(downloads: boolean): Promise<Run> {
   // fails (no answer in time) starts again with HELLO, as a real slave does, and is counted
   let stop = false;
   let builds = 0;
+  const released = new Map<string, number>();
+  const dispatched = new Map<string, number>();
+  const delivered = new Map<string, number>();
   const failures: string[] = [];
   const building = Promise.all(Array.from({ length: SLAVES }, async (_, i) => {
     while (!stop) {
@@ -106,8 +117,11 @@ async function run(downloads: boolean): Promise<Run> {
           const reply = await s.request("IDLE");
           if (reply.msg !== "BUILD") continue;
           const [pkg, version] = reply.data;
+          if (released.has(pkg)) dispatched.set(pkg, performance.now());
+          await new Promise((r) => setTimeout(r, BUILD_MS));
           const done = await s.deliver([makeWheel(pkg, version)]);
           if (done.msg !== "DONE") throw new Error(`${pkg} ${version}: ${done.msg}, not DONE`);
+          if (released.has(pkg)) delivered.set(pkg, performance.now());
           builds++;
         }
       } catch (e) {
@@ -123,7 +137,6 @@ async function run(downloads: boolean): Promise<Run> {
     .map((name) => ({ name, key: Math.random() }))
     .sort((a, b) => a.key - b.key)
     .map((r) => r.name);
-  const released = new Map<string, number>();
   const listed = new Map<string, number>();
   const start = performance.now();
   const watching = (async () => {
@@ -149,8 +162,12 @@ async function run(downloads: boolean): Promise<Run> {
   stop = true;
   await building;
   await master.stop();
+  const span = (to: Map<string, number>, from: Map<string, number>) =>
+    popular.map((name) => (to.get(name)! - from.get(name)!) / 1000);
   return {
-    waits: popular.map((name) => (listed.get(name)! - released.get(name)!) / 1000),
+    waits: span(listed, released),
+    toBuild: span(dispatched, released),
+    toListed: span(listed, delivered),
     builds,
     seconds,
     failures,
@@ -160,7 +177,8 @@ async function run(downloads: boolean): Promise<Run> {
 const fmt = (n: number) => n.toFixed(1);
 console.log(
   `queue order: ${BACKLOG} releases nobody downloads and ${POPULAR} of downloaded projects, ` +
-    `released over ${BURST_MS / 1000} s, ${SLAVES} simulated slaves (PostgreSQL 15, --dev-mode)`,
+    `released over ${BURST_MS / 1000} s, ${SLAVES} simulated slaves building in ${BUILD_MS} ms ` +
+    "(PostgreSQL 15, --dev-mode)",
 );
 for (const [label, downloads] of [["before (no popularity)", false], ["after", true]] as const) {
   const r = await run(downloads);
@@ -168,6 +186,11 @@ for (const [label, downloads] of [["before (no popularity)", false], ["after", t
     `${label}: release → listed median ${fmt(median(r.waits))} s, max ${
       fmt(Math.max(...r.waits))
     } s, min ${fmt(Math.min(...r.waits))} s (${r.builds} builds in ${fmt(r.seconds)} s)`,
+  );
+  console.log(
+    `  of which release → BUILD median ${fmt(median(r.toBuild))} s, max ${
+      fmt(Math.max(...r.toBuild))
+    } s; DONE → listed median ${fmt(median(r.toListed))} s, max ${fmt(Math.max(...r.toListed))} s`,
   );
   for (const f of r.failures) console.log(`  a slave started again: ${f}`);
 }
