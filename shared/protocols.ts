@@ -295,7 +295,7 @@ export const slaveHello = z.tuple([duration, pep425Tag, pep425Tag, pep425Tag, la
  * of PEP 440 specifiers only, at most 200; it ends up in page attributes and JSON.
  */
 export const requiresPythonSpec = z.string().max(200).regex(
-  /^[0-9A-Za-z.,<>=!~*+ ]*$/,
+  /^\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*(?:,\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*)*$/,
   "expected a Requires-Python specifier set",
 );
 
