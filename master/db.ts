@@ -267,17 +267,36 @@ export class MasterDb {
 
   /**
    * RELDATA: records what PyPI says of a release (its parts that are not null): the project's
-   * description, the release's Requires-Python and whether it is yanked, in one transaction.
+   * description, the release's Requires-Python and whether it is yanked, in one transaction;
+   * true when that changed anything (so that pages are written again only then). Raises for an
+   * unknown version.
    */
-  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<void> {
-    await this.connection.transaction(async (tx) => {
-      if (data.description !== null) {
-        await tx.query("SELECT update_package($1, descr => $2)", [key(pkg), data.description]);
-      }
-      await tx.query(
-        "SELECT update_version($1, $2, yank => $3, requires => $4)",
-        [key(pkg), version, data.yanked, data.requiresPython],
+  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<boolean> {
+    return await this.connection.transaction(async (tx) => {
+      const [known] = await tx.query<{ d: string; r: string | null; y: boolean }>(
+        `SELECT p.description AS d, v.requires_python AS r, v.yanked AS y
+         FROM versions AS v JOIN packages AS p ON p.package = v.package
+         WHERE v.package = $1 AND v.version = $2`,
+        [key(pkg), version],
       );
+      if (!known) throw new DbError(`unknown version ${key(pkg)} ${version}`);
+      const description = data.description !== null && data.description !== known.d
+        ? data.description
+        : null;
+      const requires = data.requiresPython !== null && data.requiresPython !== known.r
+        ? data.requiresPython
+        : null;
+      const yanked = data.yanked !== null && data.yanked !== known.y ? data.yanked : null;
+      if (description !== null) {
+        await tx.query("SELECT update_package($1, descr => $2)", [key(pkg), description]);
+      }
+      if (requires !== null || yanked !== null) {
+        await tx.query(
+          "SELECT update_version($1, $2, yank => $3, requires => $4)",
+          [key(pkg), version, yanked, requires],
+        );
+      }
+      return description !== null || requires !== null || yanked !== null;
     });
   }
 

@@ -189,13 +189,18 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       const d = await h.db.projectData("foo");
       return [d?.description, d?.versions[0]?.requiresPython, d?.versions[0]?.yanked];
     };
-    await h.db.releaseData("foo", "1.0", {
-      description: "Does foo",
-      requiresPython: ">=3.9",
-      yanked: null,
-    });
+    const said = { description: "Does foo", requiresPython: ">=3.9", yanked: null };
+    assertEquals(await h.db.releaseData("foo", "1.0", said), true);
     assertEquals(await state(), ["Does foo", ">=3.9", false]);
-    await h.db.releaseData("Foo", "1.0", { description: null, requiresPython: null, yanked: true });
+    assertEquals(await h.db.releaseData("foo", "1.0", { ...said, yanked: false }), false);
+    assertEquals(
+      await h.db.releaseData("Foo", "1.0", {
+        description: null,
+        requiresPython: null,
+        yanked: true,
+      }),
+      true,
+    );
     assertEquals(await state(), ["Does foo", ">=3.9", true]);
     await assertRejects(
       () =>

@@ -234,13 +234,13 @@ export class OracleClient {
     await this.call("SETPRIO", [pkg, priority]);
   }
 
-  /** Records what PyPI says of a release (the parts that are not null). */
-  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<void> {
-    await this.call("RELDATA", [pkg, version, [
+  /** Records what PyPI says of a release (the parts that are not null); true if it changed. */
+  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<boolean> {
+    return await this.call("RELDATA", [pkg, version, [
       data.description,
       data.requiresPython,
       data.yanked,
-    ]]);
+    ]]) as boolean;
   }
 
   /** Recomputes every package's popularity; resolves to how many changed. */

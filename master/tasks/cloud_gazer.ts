@@ -112,8 +112,9 @@ class Gazer {
           this.ctx.log.debug(`PyPI says nothing of ${pkg} ${version}`);
           continue;
         }
-        await this.oracle.releaseData(pkg, version, data);
-        await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
+        if (await this.oracle.releaseData(pkg, version, data)) {
+          await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
+        }
       } catch (e) {
         this.ctx.log.warning(`cannot look up ${pkg} ${version}: ${errorMessage(e)}`);
       }

@@ -97,8 +97,7 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.setPriority(...r.data) ?? null;
     case "RELDATA": {
       const [description, requiresPython, yanked] = r.data[2];
-      return await db.releaseData(r.data[0], r.data[1], { description, requiresPython, yanked }) ??
-        null;
+      return await db.releaseData(r.data[0], r.data[1], { description, requiresPython, yanked });
     }
     case "REFRESHPOP":
       return await db.refreshPopularity();
