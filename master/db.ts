@@ -5,6 +5,11 @@
  * role needs no write privilege on any table; reads are plain SELECTs or the schema's
  * reading functions.
  *
+ * A project is known by its PEP 503 normal form (`normalizeName`), whatever spelling a caller
+ * uses: every method takes any spelling of a package's name and works on the project it names.
+ * PyPI's spellings are recorded (package_names) by {@linkcode MasterDb.addPackage},
+ * {@linkcode MasterDb.addVersion} and {@linkcode MasterDb.addAlias}.
+ *
  * {@linkcode MasterDb.open} refuses a database whose schema version is not this software's,
  * and a connection as a cluster superuser. A `pglite://` DSN gets the schema created on first
  * use and runs as the ordinary role {@linkcode EMBEDDED_USER}.
@@ -15,7 +20,7 @@
  */
 
 import { SCHEMA_VERSION } from "../sql/scripts.ts";
-import { connect, type Database } from "../shared/db/driver.ts";
+import { connect, type Database, DbError } from "../shared/db/driver.ts";
 import {
   applyPlan,
   compareVersions,
@@ -42,6 +47,7 @@ import {
 } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
 import { VERSION } from "../shared/version.ts";
+import { normalizeName as key } from "../shared/wheel.ts";
 import { type ProjectData, projectData } from "./project_data.ts";
 
 /** The master's role inside an embedded (PGlite) database. */
@@ -64,6 +70,16 @@ export interface History {
   builds: [string, number, number][];
   /** `[day, downloads]`, oldest first. */
   downloads: [string, number][];
+}
+
+/** What PyPI says of a release, each part null where it says nothing (or was not asked). */
+export interface ReleaseData {
+  /** The project's one-line summary. */
+  description: string | null;
+  /** The release's Requires-Python. */
+  requiresPython: string | null;
+  /** Whether the release is yanked. */
+  yanked: boolean | null;
 }
 
 /** The User-Agent fields as the JSON object the logging functions take (`py_version`…). */
@@ -172,7 +188,7 @@ export class MasterDb {
     return (await this.connection.query<{ name: string }>(sql, params)).map((r) => r.name);
   }
 
-  /** ALLPKGS: every known package. */
+  /** ALLPKGS: every known package, by its normal form. */
   async allPackages(): Promise<Set<string>> {
     return new Set(await this.#names("SELECT package AS name FROM packages", []));
   }
@@ -185,12 +201,47 @@ export class MasterDb {
     return rows.map((r) => [r.p, r.v]);
   }
 
-  /** NEWPKG: records a package; true when it was new. */
-  addPackage(pkg: string, skip = "", description = ""): Promise<boolean> {
-    return this.#value("SELECT add_new_package($1, $2, $3) AS value", [pkg, skip, description]);
+  /**
+   * NEWPKG: records a package by any spelling of its name, and the spelling as seen at `seen`
+   * (now by default: the latest spelling is the name pages show); true when it was new.
+   */
+  addPackage(
+    pkg: string,
+    skip = "",
+    description = "",
+    seen: Timestamp | null = null,
+  ): Promise<boolean> {
+    return this.#value(
+      "SELECT add_new_package($1, $2, $3, $4) AS value",
+      [pkg, skip, description, seen],
+    );
   }
 
-  /** NEWVER: records a version of a known package; true when it was new. */
+  /**
+   * PKGALIAS: records another spelling of a known package's name (an operator's, which does not
+   * change the name pages show). Raises for a name whose normal form is not the package's.
+   */
+  async addAlias(pkg: string, name: string): Promise<void> {
+    if (key(name) !== key(pkg)) {
+      throw new DbError(`${name} is not a spelling of ${key(pkg)} (it is ${key(name)})`);
+    }
+    await this.#run("SELECT add_package_name($1)", [name]);
+  }
+
+  /** PKGNAMES: every spelling recorded of a package's name, and its normal form, sorted. */
+  async packageNames(pkg: string): Promise<string[]> {
+    return [
+      ...new Set([
+        key(pkg),
+        ...await this.#names("SELECT name FROM package_names WHERE package = $1", [key(pkg)]),
+      ]),
+    ].sort();
+  }
+
+  /**
+   * NEWVER: records a version of a known package (by any spelling, which is recorded as seen
+   * when the version was released); true when it was new.
+   */
   addVersion(
     pkg: string,
     version: string,
@@ -206,32 +257,80 @@ export class MasterDb {
 
   /** PROJDESC: sets a package's description. */
   setDescription(pkg: string, description: string): Promise<void> {
-    return this.#run("SELECT update_package($1, descr => $2)", [pkg, description]);
+    return this.#run("SELECT update_package($1, descr => $2)", [key(pkg), description]);
   }
 
   /** SKIPPKG: sets a package's skip reason ('' builds it again). */
   skipPackage(pkg: string, reason: string): Promise<void> {
-    return this.#run("SELECT update_package($1, reason => $2)", [pkg, reason]);
+    return this.#run("SELECT update_package($1, reason => $2)", [key(pkg), reason]);
+  }
+
+  /** SETPRIO: sets a package's priority in the build queue (higher builds first; 0 usual). */
+  setPriority(pkg: string, priority: number): Promise<void> {
+    return this.#run("SELECT update_package($1, prio => $2::smallint)", [key(pkg), priority]);
   }
 
   /** SKIPVER: sets a version's skip reason ('' builds it again). */
   skipVersion(pkg: string, version: string, reason: string): Promise<void> {
-    return this.#run("SELECT update_version($1, $2, reason => $3)", [pkg, version, reason]);
+    return this.#run("SELECT update_version($1, $2, reason => $3)", [key(pkg), version, reason]);
+  }
+
+  /**
+   * RELDATA: records what PyPI says of a release (its parts that are not null): the project's
+   * description, the release's Requires-Python and whether it is yanked, in one transaction;
+   * true when that changed anything (so that pages are written again only then). Raises for an
+   * unknown version.
+   */
+  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<boolean> {
+    return await this.connection.transaction(async (tx) => {
+      const [known] = await tx.query<{ d: string; r: string | null; y: boolean }>(
+        `SELECT p.description AS d, v.requires_python AS r, v.yanked AS y
+         FROM versions AS v JOIN packages AS p ON p.package = v.package
+         WHERE v.package = $1 AND v.version = $2`,
+        [key(pkg), version],
+      );
+      if (!known) throw new DbError(`unknown version ${key(pkg)} ${version}`);
+      const description = data.description !== null && data.description !== known.d
+        ? data.description
+        : null;
+      const requires = data.requiresPython !== null && data.requiresPython !== known.r
+        ? data.requiresPython
+        : null;
+      const yanked = data.yanked !== null && data.yanked !== known.y ? data.yanked : null;
+      if (description !== null) {
+        await tx.query("SELECT update_package($1, descr => $2)", [key(pkg), description]);
+      }
+      if (requires !== null || yanked !== null) {
+        await tx.query(
+          "SELECT update_version($1, $2, yank => $3, requires => $4)",
+          [key(pkg), version, yanked, requires],
+        );
+      }
+      return description !== null || requires !== null || yanked !== null;
+    });
   }
 
   /** DELPKG: deletes a package and all of it; returns the names of the files that went. */
   deletePackage(pkg: string): Promise<string[]> {
-    return this.#names("SELECT name FROM delete_release($1) AS name", [pkg]);
+    return this.#names("SELECT name FROM delete_release($1) AS name", [key(pkg)]);
   }
 
   /** DELVER: deletes a version and all of it; returns the names of the files that went. */
   deleteVersion(pkg: string, version: string): Promise<string[]> {
-    return this.#names("SELECT name FROM delete_release($1, $2) AS name", [pkg, version]);
+    return this.#names("SELECT name FROM delete_release($1, $2) AS name", [key(pkg), version]);
   }
 
   /** YANKVER (and UNYANKVER with `yanked` false): marks a version yanked or not. */
   yankVersion(pkg: string, version: string, yanked = true): Promise<void> {
-    return this.#run("SELECT update_version($1, $2, yank => $3)", [pkg, version, yanked]);
+    return this.#run("SELECT update_version($1, $2, yank => $3)", [key(pkg), version, yanked]);
+  }
+
+  /**
+   * REFRESHPOP: recomputes every package's popularity from the downloads of the last 30 days
+   * (see `refresh_popularity`), which reorders the build queue; returns how many changed.
+   */
+  refreshPopularity(): Promise<number> {
+    return this.#value("SELECT refresh_popularity() AS value", []);
   }
 
   /**
@@ -319,7 +418,7 @@ export class MasterDb {
       "SELECT build_id AS id, removed FROM log_build($1, $2, $3, $4, $5, $6, $7, $8)",
       [
         build.slaveId,
-        build.package_,
+        key(build.package_),
         build.version,
         build.abiTag,
         build.status,
@@ -343,28 +442,28 @@ export class MasterDb {
   /** DELBUILD: deletes every build of a version (which becomes pending again); returns the
    * names of the files that went. */
   deleteBuilds(pkg: string, version: string): Promise<string[]> {
-    return this.#names("SELECT name FROM delete_builds($1, $2) AS name", [pkg, version]);
+    return this.#names("SELECT name FROM delete_builds($1, $2) AS name", [key(pkg), version]);
   }
 
   /** PKGFILES: every file of a package, name → SHA-256, by name. */
   async packageFiles(pkg: string): Promise<Map<string, string>> {
     const rows = await this.connection.query<{ name: string; hash: string }>(
       "SELECT filename AS name, filehash AS hash FROM get_files($1)",
-      [pkg],
+      [key(pkg)],
     );
     return new Map(rows.map((r) => [r.name, r.hash]));
   }
 
   /** PROJDATA: everything a project page shows; null for an unknown package. */
   async projectData(pkg: string): Promise<ProjectData | null> {
-    const doc = await this.#value("SELECT get_project_data($1) AS value", [pkg]);
+    const doc = await this.#value("SELECT get_project_data($1) AS value", [key(pkg)]);
     return doc === null ? null : projectData(doc);
   }
 
   /** VERFILES: the names of a version's files. */
   async versionFiles(pkg: string, version: string): Promise<Set<string>> {
     return new Set(
-      await this.#names("SELECT filename AS name FROM get_files($1, $2)", [pkg, version]),
+      await this.#names("SELECT filename AS name FROM get_files($1, $2)", [key(pkg), version]),
     );
   }
 
@@ -375,7 +474,7 @@ export class MasterDb {
       `SELECT CASE WHEN v.skip <> '' THEN v.skip ELSE p.skip END AS skip
        FROM versions AS v JOIN packages AS p ON p.package = v.package
        WHERE v.package = $1 AND v.version = $2`,
-      [pkg, version],
+      [key(pkg), version],
     );
     return row?.skip ?? null;
   }
@@ -384,7 +483,7 @@ export class MasterDb {
   packageExists(pkg: string): Promise<boolean> {
     return this.#value(
       "SELECT EXISTS (SELECT FROM packages WHERE package = $1) AS value",
-      [pkg],
+      [key(pkg)],
     );
   }
 
@@ -392,7 +491,7 @@ export class MasterDb {
   versionExists(pkg: string, version: string): Promise<boolean> {
     return this.#value(
       "SELECT EXISTS (SELECT FROM versions WHERE package = $1 AND version = $2) AS value",
-      [pkg, version],
+      [key(pkg), version],
     );
   }
 
@@ -479,7 +578,10 @@ export class MasterDb {
     };
   }
 
-  /** GETSEARCH: every package → [downloads in the last 30 days, downloads ever]. */
+  /**
+   * GETSEARCH: every package (by the name pages show) → [downloads in the last 30 days,
+   * downloads ever].
+   */
   async searchIndex(): Promise<Map<string, [number, number]>> {
     const rows = await this.connection.query<{ p: string; r: number; a: number }>(
       "SELECT package AS p, downloads_recent AS r, downloads_all AS a FROM get_search_index()",
@@ -489,7 +591,8 @@ export class MasterDb {
 
   /**
    * GETQUEUE: for every active build ABI, its first `perAbi` pending builds
-   * `[package, version]` in the order to build them (newest release first).
+   * `[package, version]` in the order to build them: the operator's priority, then the
+   * project's popularity, then the newest release first.
    */
   async buildQueue(perAbi = QUEUE_LENGTH): Promise<Map<string, [string, string][]>> {
     const rows = await this.connection.query<{ abi: string; p: string | null; v: string }>(
@@ -520,7 +623,7 @@ export class MasterDb {
   /** SAVERWP: replaces the saved page rewrites (those of unknown packages are dropped). */
   saveRewritesPending(pending: readonly RewritePending[]): Promise<void> {
     const doc = pending.map(([pkg, at, command]) => ({
-      package: pkg,
+      package: key(pkg),
       added_at: at.toString(),
       command,
     }));
@@ -536,5 +639,52 @@ export class MasterDb {
        ORDER BY added_at, package`,
     );
     return rows.map((r) => [r.p, r.at, r.cmd]);
+  }
+
+  /**
+   * LISTPKGS: up to `limit` packages after `after` (by normal form; "" for the first), each
+   * with the other spellings of its name, for piw-audit.
+   */
+  async listPackages(after: string, limit: number): Promise<[string, string[]][]> {
+    const rows = await this.connection.query<{ p: string; names: string[] }>(
+      `SELECT p.package AS p, COALESCE((
+           SELECT array_agg(n.name ORDER BY n.name) FROM package_names AS n
+           WHERE n.package = p.package AND n.name <> p.package
+       ), '{}') AS names
+       FROM packages AS p WHERE p.package > $1 ORDER BY p.package LIMIT $2`,
+      [after, limit],
+    );
+    return rows.map((r) => [r.p, r.names]);
+  }
+
+  /** LISTBUILDS: up to `limit` build ids above `after`, in order, for piw-audit. */
+  async listBuilds(after: number, limit: number): Promise<number[]> {
+    const rows = await this.connection.query<{ id: number }>(
+      "SELECT build_id AS id FROM builds WHERE build_id > $1 ORDER BY build_id LIMIT $2",
+      [after, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** PKGSFILES: the files of each package named, `[filename, SHA-256]` by name. */
+  async packagesFiles(pkgs: readonly string[]): Promise<Map<string, [string, string][]>> {
+    const out = new Map<string, [string, string][]>(pkgs.map((p) => [key(p), []]));
+    const rows = await this.connection.query<{ p: string; f: string; h: string }>(
+      `SELECT b.package AS p, f.filename AS f, f.filehash AS h
+       FROM builds AS b JOIN files AS f ON f.build_id = b.build_id
+       WHERE b.package = ANY ($1) ORDER BY f.filename`,
+      [[...out.keys()]],
+    );
+    for (const r of rows) out.get(r.p)!.push([r.f, r.h]);
+    return out;
+  }
+
+  /** GETLOG: a build's output, null for an unknown build. */
+  async buildOutput(buildId: number): Promise<string | null> {
+    const [row] = await this.connection.query<{ output: string }>(
+      "SELECT output FROM output WHERE build_id = $1",
+      [buildId],
+    );
+    return row?.output ?? null;
   }
 }

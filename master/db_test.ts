@@ -140,6 +140,136 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     );
   },
 
+  "one project per normalised name: any spelling, aliases, the name pages show": async (h) => {
+    assertEquals(await h.db.addPackage("Tiny.Demo", "", "", T("2024-01-01T00:00:00Z")), true);
+    assertEquals(await h.db.addPackage("tiny-demo", "", "", T("2024-01-02T00:00:00Z")), false);
+    assertEquals(await h.db.addVersion("Tiny.Demo", "0.1", T("2024-01-03T00:00:00Z")), true);
+    assertEquals(await h.db.addVersion("tiny_demo", "0.2", T("2024-01-04T00:00:00Z")), true);
+    assertEquals(await h.db.addVersion("TINY-DEMO", "0.2", T("2024-01-05T00:00:00Z")), false);
+    assertEquals(await h.db.allPackages(), new Set(["tiny-demo"]));
+    assertEquals((await h.db.allVersions()).sort(), [["tiny-demo", "0.1"], ["tiny-demo", "0.2"]]);
+    for (const spelling of ["Tiny.Demo", "tiny-demo", "TINY__demo"]) {
+      assertEquals(await h.db.packageExists(spelling), true, spelling);
+      assertEquals(await h.db.versionExists(spelling, "0.1"), true, spelling);
+    }
+    const data = await h.db.projectData("Tiny_Demo");
+    assertEquals(data?.package, "tiny-demo");
+    assertEquals(data?.versions.map((v) => v.version), ["0.2", "0.1"]);
+    // the spelling PyPI used last is the name pages show
+    assertEquals(data?.name, "TINY-DEMO");
+    assertEquals(data?.aliases, ["TINY-DEMO", "Tiny.Demo", "tiny_demo"]);
+    // an operator's alias is recorded, but does not change the name shown
+    await h.db.addAlias("tiny-demo", "Tiny-Demo");
+    assertEquals((await h.db.projectData("tiny-demo"))?.name, "TINY-DEMO");
+    assertEquals(await h.db.packageNames("tiny.demo"), [
+      "TINY-DEMO",
+      "Tiny-Demo",
+      "Tiny.Demo",
+      "tiny-demo",
+      "tiny_demo",
+    ]);
+    await assertRejects(() => h.db.addAlias("tiny-demo", "other"), DbError, "not a spelling");
+    await assertRejects(() => h.db.addAlias("nope", "Nope"), DbError, "unknown package Nope");
+    // the table refuses a key that is not a normal form, whoever writes it
+    await assertRejects(
+      () => h.admin("INSERT INTO packages (package) VALUES ('Not_Normal')"),
+      DbError,
+      "packages_canon_ck",
+    );
+    await h.db.skipPackage("TINY.DEMO", "too small");
+    assertEquals(await h.db.versionSkip("Tiny.Demo", "0.1"), "too small");
+    assertEquals(await h.db.deleteVersion("Tiny.Demo", "0.1"), []);
+    assertEquals(await h.db.deletePackage("tiny_demo"), []);
+    assertEquals(await h.admin("SELECT * FROM package_names"), []);
+  },
+
+  "RELDATA: what PyPI says of a release; null leaves each part": async (h) => {
+    await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
+    const state = async () => {
+      const d = await h.db.projectData("foo");
+      return [d?.description, d?.versions[0]?.requiresPython, d?.versions[0]?.yanked];
+    };
+    const said = { description: "Does foo", requiresPython: ">=3.9", yanked: null };
+    assertEquals(await h.db.releaseData("foo", "1.0", said), true);
+    assertEquals(await state(), ["Does foo", ">=3.9", false]);
+    assertEquals(await h.db.releaseData("foo", "1.0", { ...said, yanked: false }), false);
+    assertEquals(
+      await h.db.releaseData("Foo", "1.0", {
+        description: null,
+        requiresPython: null,
+        yanked: true,
+      }),
+      true,
+    );
+    assertEquals(await state(), ["Does foo", ">=3.9", true]);
+    await assertRejects(
+      () =>
+        h.db.releaseData("foo", "2.0", { description: "x", requiresPython: null, yanked: null }),
+      DbError,
+      "unknown version foo 2.0",
+    );
+    // nothing of a refused call is kept
+    assertEquals(await state(), ["Does foo", ">=3.9", true]);
+  },
+
+  "SETPRIO, REFRESHPOP: the queue in the order users need builds": async (h) => {
+    await withVersions(h, ["cp311"], [
+      ["old-popular", "1.0", "2023-01-01T00:00:00Z"],
+      ["unknown", "1.0", "2024-03-01T00:00:00Z"],
+      ["raised", "1.0", "2022-01-01T00:00:00Z"],
+      ["less-popular", "1.0", "2024-02-01T00:00:00Z"],
+    ]);
+    assertEquals(await queue(h), {
+      cp311: ["unknown 1.0", "less-popular 1.0", "old-popular 1.0", "raised 1.0"],
+    });
+    await h.admin("INSERT INTO user_agents (agent_id, agent) VALUES (1, '{}')");
+    const download = (pkg: string, n: number, daysAgo: number) =>
+      h.admin(
+        `INSERT INTO downloads (filename, package, accessed_by, accessed_at, agent_id)
+         SELECT 'x.whl', $1, 'host', CURRENT_TIMESTAMP - make_interval(days => $2), 1
+         FROM generate_series(1, $3)`,
+        [pkg, daysAgo, n],
+      );
+    await download("old-popular", 1000, 1); // popularity 9
+    await download("less-popular", 7, 2); // popularity 3
+    await download("unknown", 5000, 40); // all of it too long ago
+    assertEquals(await h.db.refreshPopularity(), 2);
+    assertEquals(await h.db.refreshPopularity(), 0, "only what changed is written");
+    assertEquals(await queue(h), {
+      cp311: ["old-popular 1.0", "less-popular 1.0", "unknown 1.0", "raised 1.0"],
+    });
+    await h.db.setPriority("Raised", 5);
+    assertEquals((await h.db.projectData("raised"))?.priority, 5);
+    assertEquals(await queue(h), {
+      cp311: ["raised 1.0", "old-popular 1.0", "less-popular 1.0", "unknown 1.0"],
+    });
+    // a new release of a popular project goes before the backlog of unknown ones
+    await h.db.addVersion("old-popular", "2.0", T("2024-04-01T00:00:00Z"));
+    assertEquals((await queue(h, 2)).cp311, ["raised 1.0", "old-popular 2.0"]);
+    await assertRejects(() => h.db.setPriority("nope", 1), DbError, "unknown package nope");
+  },
+
+  "LISTPKGS, LISTBUILDS, PKGSFILES, GETLOG: what piw-audit checks against": async (h) => {
+    await withVersions(h, ["cp311"], [
+      ["Foo.Bar", "1.0", "2024-01-01T00:00:00Z"],
+      ["baz", "1.0", "2024-01-01T00:00:00Z"],
+      ["qux", "1.0", "2024-01-01T00:00:00Z"],
+    ]);
+    assertEquals(await h.db.listPackages("", 2), [["baz", []], ["foo-bar", ["Foo.Bar"]]]);
+    assertEquals(await h.db.listPackages("foo-bar", 10), [["qux", []]]);
+    const w = wheel("foo_bar", "1.0");
+    const first = (await h.db.logBuild(build("Foo.Bar", "1.0", "cp311", [w]))).buildId;
+    const second = (await h.db.logBuild(build("baz", "1.0", "cp311"))).buildId;
+    assertEquals(await h.db.listBuilds(0, 10), [first, second]);
+    assertEquals(await h.db.listBuilds(first, 10), [second]);
+    assertEquals(
+      await h.db.packagesFiles(["foo.bar", "qux"]),
+      new Map([["foo-bar", [[w.filename, HASH]]], ["qux", []]]),
+    );
+    assertEquals(await h.db.buildOutput(first), "building Foo.Bar");
+    assertEquals(await h.db.buildOutput(second + 100), null);
+  },
+
   "YANKVER, UNYANKVER": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     const yanked = async () => (await h.db.projectData("foo"))?.versions[0]?.yanked;
@@ -526,6 +656,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       "downloads",
       "files",
       "output",
+      "package_names",
       "packages",
       "rewrites_pending",
       "searches",
@@ -570,7 +701,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
 
 async function reset(h: Harness) {
   await h.admin(
-    "TRUNCATE packages, build_abis, user_agents, web_hits RESTART IDENTITY CASCADE",
+    "TRUNCATE packages, build_abis, user_agents, web_hits, searches RESTART IDENTITY CASCADE",
   );
   await h.admin("UPDATE configuration SET pypi_serial = 0");
 }

@@ -27,6 +27,10 @@ export interface MasterOptions extends CommonOptions {
   pypiXmlrpc: string;
   /** PyPI's simple index (handed to slaves in ACK). */
   pypiSimple: string;
+  /** PyPI's JSON API (release data); the XML-RPC URL when not given. */
+  pypiJson: string;
+  /** Where Cloud Gazer reads each new release's description, Requires-Python and yank from. */
+  releaseData: ReleaseDataChoice;
   /** The public base URL of the site, for install snippets. */
   baseUrl: string;
   /** Queue addresses. */
@@ -48,6 +52,12 @@ export interface MasterOptions extends CommonOptions {
   /** Where the Prometheus metrics are written (node_exporter's textfile collector reads them). */
   metricsFile?: string;
 }
+
+/** Where release data comes from: PyPI's JSON API, the PEP 691 simple API, or nowhere. */
+export const RELEASE_DATA = ["json", "simple", "none"] as const;
+
+/** One of {@linkcode RELEASE_DATA}. */
+export type ReleaseDataChoice = (typeof RELEASE_DATA)[number];
 
 /** Where the master keeps its data by default: `$XDG_DATA_HOME/piwheels` or `~/.local/share/piwheels`. */
 export function defaultDataDir(): string {
@@ -95,6 +105,19 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       "the URL of the PyPI simple API",
       urlValue,
       "https://pypi.org/simple",
+    )
+    .option(
+      "--pypi-json <URL>",
+      "the URL of the PyPI JSON API, <URL>/<project>/<version>/json (default: the " +
+        "--pypi-xmlrpc URL, as on PyPI)",
+      urlValue,
+    )
+    .addOption(
+      new Option(
+        "--release-data <SOURCE>",
+        "where to read each new release's description, Requires-Python and yank from: json " +
+          "(the JSON API), simple (the PEP 691 simple API: no descriptions), or none",
+      ).choices(RELEASE_DATA).default("json"),
     )
     .addOption(
       new Option(
@@ -180,5 +203,7 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
 
 /** Parses piw-master's command line. */
 export function parseMasterOptions(argv: string[] = Deno.args): MasterOptions {
-  return parseCommand<MasterOptions>(masterCommand(), argv);
+  const options = parseCommand<MasterOptions>(masterCommand(), argv);
+  options.pypiJson ??= options.pypiXmlrpc;
+  return options;
 }

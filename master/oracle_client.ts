@@ -18,7 +18,7 @@ import {
 } from "../shared/protocols.ts";
 import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
-import type { DbStatistics, History, LoggedBuild } from "./db.ts";
+import type { DbStatistics, History, LoggedBuild, ReleaseData } from "./db.ts";
 import type { ProjectData } from "./project_data.ts";
 import { RpcClient } from "./rpc.ts";
 
@@ -59,9 +59,17 @@ export class OracleClient {
     return await this.call("ALLPKGS") as Set<string>;
   }
 
-  /** Records a package; true when it was new. */
-  async newPackage(pkg: string, skip = "", description = ""): Promise<boolean> {
-    return await this.call("NEWPKG", [pkg, skip, description]) as boolean;
+  /**
+   * Records a package by any spelling of its name (seen at `seen`, now by default); true when
+   * it was new.
+   */
+  async newPackage(
+    pkg: string,
+    skip = "",
+    description = "",
+    seen: Timestamp | null = null,
+  ): Promise<boolean> {
+    return await this.call("NEWPKG", [pkg, skip, description, seen]) as boolean;
   }
 
   /** Records a version; true when it was new. */
@@ -73,6 +81,11 @@ export class OracleClient {
     requiresPython: string | null = null,
   ): Promise<boolean> {
     return await this.call("NEWVER", [pkg, version, released, skip, requiresPython]) as boolean;
+  }
+
+  /** Sets a package's description. */
+  async setDescription(pkg: string, description: string): Promise<void> {
+    await this.call("PROJDESC", [pkg, description]);
   }
 
   /** Sets a package's skip reason. */
@@ -207,6 +220,57 @@ export class OracleClient {
   /** Loads (and forgets) the Secretary's pending rewrites. */
   async loadRewritesPending(): Promise<RewritePending[]> {
     return await this.call("LOADRWP") as unknown as RewritePending[];
+  }
+
+  // --- one project per name, piw-add, release data, popularity, piw-audit ---
+
+  /** Records another spelling of a known package's name. */
+  async addAlias(pkg: string, name: string): Promise<void> {
+    await this.call("PKGALIAS", [pkg, name]);
+  }
+
+  /** Every spelling of a package's name, and its normal form. */
+  async packageNames(pkg: string): Promise<string[]> {
+    return await this.call("PKGNAMES", pkg) as string[];
+  }
+
+  /** Sets a package's priority in the build queue. */
+  async setPriority(pkg: string, priority: number): Promise<void> {
+    await this.call("SETPRIO", [pkg, priority]);
+  }
+
+  /** Records what PyPI says of a release (the parts that are not null); true if it changed. */
+  async releaseData(pkg: string, version: string, data: ReleaseData): Promise<boolean> {
+    return await this.call("RELDATA", [pkg, version, [
+      data.description,
+      data.requiresPython,
+      data.yanked,
+    ]]) as boolean;
+  }
+
+  /** Recomputes every package's popularity; resolves to how many changed. */
+  async refreshPopularity(): Promise<number> {
+    return await this.call("REFRESHPOP") as number;
+  }
+
+  /** Up to `limit` packages after `after`, each with the other spellings of its name. */
+  async listPackages(after: string, limit: number): Promise<[string, string[]][]> {
+    return await this.call("LISTPKGS", [after, limit]) as [string, string[]][];
+  }
+
+  /** Up to `limit` build ids above `after`. */
+  async listBuilds(after: number, limit: number): Promise<number[]> {
+    return await this.call("LISTBUILDS", [after, limit]) as number[];
+  }
+
+  /** The files of each package named: `[filename, SHA-256]`. */
+  async packagesFiles(pkgs: string[]): Promise<Map<string, [string, string][]>> {
+    return toMap(await this.call("PKGSFILES", pkgs));
+  }
+
+  /** A build's output; null for an unknown build. */
+  async buildOutput(buildId: number): Promise<string | null> {
+    return await this.call("GETLOG", buildId) as string | null;
   }
 
   /** Closes the connection. */

@@ -46,7 +46,12 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
     ),
     the_secretary: merge(logFile),
     the_scribe: merge(logFile, { read: [out], write: [out] }),
-    cloud_gazer: merge(logFile, urlPermissions(options.pypiXmlrpc)),
+    cloud_gazer: merge(
+      logFile,
+      urlPermissions(options.pypiXmlrpc),
+      options.releaseData === "json" ? urlPermissions(options.pypiJson) : {},
+      options.releaseData === "simple" ? urlPermissions(options.pypiSimple) : {},
+    ),
     lumberjack: merge(logFile, endpointPermissions(options.logQueue)),
   };
 }

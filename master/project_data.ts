@@ -83,12 +83,18 @@ export interface VersionData {
 
 /** Everything a project page needs. */
 export interface ProjectData {
-  /** The package name. */
+  /** The package's name in its normal form (PEP 503): the key, and its pages' path. */
   package: string;
+  /** The name pages show: the spelling PyPI used last (the normal form when none). */
+  name: string;
+  /** The other spellings of its name (PyPI's, and any an operator added), sorted. */
+  aliases: string[];
   /** PyPI's one-line description. */
   description: string;
   /** Why it is not built ('' when it is). */
   skip: string;
+  /** Its priority in the build queue (the operator's; 0 usually). */
+  priority: number;
   /** Downloads of its files in the last 30 days. */
   downloadsRecent: number;
   /** Downloads of its files ever. */
@@ -132,8 +138,11 @@ function fileData(f: Json): FileData {
 export function projectData(doc: Json): ProjectData {
   return {
     package: doc.package,
+    name: doc.name,
+    aliases: doc.aliases,
     description: doc.description,
     skip: doc.skip,
+    priority: doc.priority,
     downloadsRecent: doc.downloads_recent,
     downloadsAll: doc.downloads_all,
     versions: doc.versions.map((v: Json): VersionData => ({

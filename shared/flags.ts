@@ -126,6 +126,21 @@ export const TOOLS = {
   "piw-rebuild": { entry: "tools/rebuild.ts", flags: QUEUE_TOOL_FLAGS },
   "piw-remove": { entry: "tools/remove.ts", flags: QUEUE_TOOL_FLAGS },
   "piw-abi": { entry: "tools/abi.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-add": { entry: "tools/add.ts", flags: QUEUE_TOOL_FLAGS },
+  "piw-audit": {
+    entry: "tools/audit.ts",
+    flags: [
+      "--no-prompt",
+      // the output path defaults to piw-master's, under $XDG_DATA_HOME or ~/.local/share
+      `--allow-env=${[...CLI_ENV, "XDG_DATA_HOME"].join(",")}`,
+      // the import queue, as for the other admin tools
+      "--allow-net",
+      // the output path (named at run time) is read, and written only to delete what belongs
+      // to nothing (--delete-extra); the queue's socket, configuration and log files as above
+      "--allow-read",
+      "--allow-write",
+    ],
+  },
   // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
   // no permission
   "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },

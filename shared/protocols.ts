@@ -290,6 +290,28 @@ export const STATUS_EXTENSION = { property: "X-Piwheels-Status", value: "2" } as
 /** A slave's HELLO: `[timeout, py_version_tag, abi_tag, platform_tag, label]`. */
 export const slaveHello = z.tuple([duration, pep425Tag, pep425Tag, pep425Tag, label]);
 
+/**
+ * A Requires-Python specifier set as PyPI gives it (`>=3.8`, `>=2.7, !=3.0.*`): the characters
+ * of PEP 440 specifiers only, at most 200; it ends up in page attributes and JSON.
+ */
+export const requiresPythonSpec = z.string().max(200).regex(
+  /^\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*(?:,\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*)*$/,
+  "expected a Requires-Python specifier set",
+);
+
+/** A package's priority in the build queue (piw-add --priority): higher builds first. */
+export const priority = z.int().min(-1000).max(1000);
+
+/** How many entries one audit listing may ask for. */
+export const MAX_LISTING = 10_000;
+
+/** What PyPI says of a release: `[description, requires_python, yanked]`, each null if unsaid. */
+export const releaseData = z.tuple([
+  dbText(1000).nullable(),
+  requiresPythonSpec.nullable(),
+  z.boolean().nullable(),
+]);
+
 /** Any CBOR value (results whose shape the receiver checks itself). */
 const anything = z.custom<CborValue>(() => true);
 
@@ -588,12 +610,45 @@ export const mrChase = protocol("mr chase", {
       z.tuple([z.enum(["PKGPROJ", "PKGBOTH"]), packageName.nullable()]),
     ]),
     SENT: bare,
+    // --- piw-add, piw-remove --yank and piw-audit ---
+    // package (any spelling), and what to set (null: leave as it is): description, skip reason
+    // ("" builds it again), priority, other spellings of its name; ADDED
+    ADDPKG: z.tuple([
+      packageName,
+      dbText(10_000).nullable(),
+      dbText(1000).nullable(),
+      priority.nullable(),
+      z.array(packageName).max(100),
+    ]),
+    // package, version, and for a new version when it was released (null: now); skip reason
+    // and yanked (null: leave as it is); the package is added when new; ADDED
+    ADDVER: z.tuple([
+      packageName,
+      versionString,
+      timestamp.nullable(),
+      dbText(1000).nullable(),
+      z.boolean().nullable(),
+    ]),
+    YANK: z.tuple([packageName, versionString, dbText(1000)]), // yank (and skip, unless "")
+    // what piw-audit checks the output against: packages (after a name, at most n) with their
+    // other spellings, build ids (after an id, at most n), the files of some packages
+    AUDIT: z.union([
+      z.tuple([z.literal("packages"), z.string().max(200), z.int().min(1).max(MAX_LISTING)]),
+      z.tuple([z.literal("builds"), count, z.int().min(1).max(MAX_LISTING)]),
+      z.tuple([z.literal("files"), z.array(packageName).max(1000)]),
+    ]),
+    RELOG: z.array(count).min(1).max(1000), // write these builds' logs again
   },
   send: {
     SEND: safeFilename,
     ERROR: text,
     DONE: bare,
     ABIS: z.array(z.tuple([pep425Tag, z.string()])), // every build ABI and its skip reason
+    // --- piw-add and piw-audit ---
+    ADDED: z.tuple([packageName, versionString.nullable(), z.boolean()]), // normal form, new?
+    PACKAGES: z.array(z.tuple([packageName, z.array(packageName)])), // with other spellings
+    BUILDS: z.array(count),
+    FILES: z.record(packageName, z.array(z.tuple([safeFilename, sha256]))),
   },
 });
 
@@ -715,7 +770,8 @@ export const theOracle = protocol("the oracle", {
   recv: {
     ALLPKGS: bare,
     ALLVERS: bare,
-    NEWPKG: z.tuple([packageName, dbText(1000), dbText(10_000)]), // skip, description
+    // skip, description, and when PyPI used this spelling of the name (optional: now)
+    NEWPKG: z.tuple([packageName, dbText(1000), dbText(10_000), timestamp.nullable().optional()]),
     // package, version, released, skip, and requires_python (optional: null or left out when
     // PyPI did not say)
     NEWVER: z.tuple([
@@ -759,6 +815,16 @@ export const theOracle = protocol("the oracle", {
     FILEDEPS: safeFilename,
     SAVERWP: z.array(rewritePending),
     LOADRWP: bare,
+    // --- one project per name, piw-add, release data, popularity, piw-audit ---
+    PKGALIAS: z.tuple([packageName, packageName]), // package, another spelling of its name
+    PKGNAMES: packageName, // every spelling of the package's name
+    SETPRIO: z.tuple([packageName, priority]),
+    RELDATA: z.tuple([packageName, versionString, releaseData]), // what PyPI says of a release
+    REFRESHPOP: bare, // recompute every package's popularity
+    LISTPKGS: z.tuple([z.string().max(200), z.int().min(1).max(MAX_LISTING)]),
+    LISTBUILDS: z.tuple([count, z.int().min(1).max(MAX_LISTING)]),
+    PKGSFILES: z.array(packageName).max(1000),
+    GETLOG: count, // a build's output (null for an unknown build)
   },
   send: {
     OK: anything,

@@ -108,6 +108,15 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     ERROR: "no such package",
     DONE: undefined,
     ABIS: [["cp311", ""], ["cp39", "too old"]],
+    ADDPKG: ["Foo.Bar", "A package", null, 5, ["foo_bar"]],
+    ADDVER: ["foo-bar", "1.0", when, "", true],
+    YANK: ["foo-bar", "1.0", ""],
+    AUDIT: ["packages", "", 10_000],
+    RELOG: [1, 2, 3],
+    ADDED: ["foo-bar", "1.0", true],
+    PACKAGES: [["foo-bar", ["Foo.Bar"]], ["baz", []]],
+    BUILDS: [1, 2, 3],
+    FILES: { "foo-bar": [[file[0], "1".repeat(64)]] },
   },
   lumberjack: {
     LOGDOWNLOAD: [file[0], "10.0.0.1", when, ...agent],
@@ -151,7 +160,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
   "the oracle": {
     ALLPKGS: undefined,
     ALLVERS: undefined,
-    NEWPKG: ["foo", "", "A package"],
+    NEWPKG: ["foo", "", "A package", when],
     NEWVER: ["foo", "1.0", when, "", ">=3.9"],
     PROJDESC: ["foo", "A package"],
     SKIPPKG: ["foo", "binary only"],
@@ -189,6 +198,15 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     FILEDEPS: file[0],
     SAVERWP: [["foo", when, "PKGBOTH"]],
     LOADRWP: undefined,
+    PKGALIAS: ["foo", "Foo"],
+    PKGNAMES: "foo",
+    SETPRIO: ["foo", -5],
+    RELDATA: ["foo", "1.0", ["A package", ">=3.8, !=3.9.*", null]],
+    REFRESHPOP: undefined,
+    LISTPKGS: ["", 1000],
+    LISTBUILDS: [0, 1000],
+    PKGSFILES: ["foo", "bar"],
+    GETLOG: 12,
     OK: { anything: [1, 2, 3] },
     ERROR: "database is down",
   },
@@ -247,10 +265,12 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             // lists of any length (rather than tuples) take another element or one fewer
-            if (name !== "FILEVERS") {
+            if (!["FILEVERS", "PKGSFILES"].includes(name)) {
               rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
             }
-            if (!["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER", "ABIS", "FILEVERS"].includes(name)) {
+            const lists = ["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER", "ABIS", "FILEVERS"];
+            const more = ["NEWPKG", "RELOG", "PACKAGES", "BUILDS", "PKGSFILES"];
+            if (![...lists, ...more].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }
           }
@@ -290,6 +310,16 @@ Deno.test("protocols: data of the wrong type or arity is rejected, naming the fi
     [protocols.masterControl, ["KILL", "7"], "KILL"],
     [protocols.masterControl, ["KILL", -1], "KILL"],
     [protocols.lumberjack, ["LOGPAGE", ["home", "h", "2020-01-01", "ua"]], "data[2]"],
+    [protocols.mrChase, ["ADDPKG", ["foo", null, null, 5000, []]], "data[3]"],
+    [protocols.mrChase, ["ADDPKG", ["foo", null, null, null, ["../etc"]]], "project name"],
+    [protocols.mrChase, ["ADDVER", ["foo", "1 0", null, null, null]], "data[1]"],
+    [protocols.mrChase, ["AUDIT", ["builds", 0, 0]], "AUDIT"],
+    [protocols.mrChase, ["AUDIT", ["packages", "", 100_000]], "AUDIT"],
+    [protocols.mrChase, ["AUDIT", ["files", ["a/b"]]], "AUDIT"],
+    [protocols.mrChase, ["RELOG", []], "RELOG"],
+    [protocols.theOracle, ["RELDATA", ["foo", "1.0", [null, "<script>", null]]], "data[2][1]"],
+    [protocols.theOracle, ["RELDATA", ["foo", "1.0", ["a\0b", null, null]]], "data[2][0]"],
+    [protocols.theOracle, ["SETPRIO", ["foo", 1.5]], "data[1]"],
   ];
   for (const [p, value, includes] of cases) {
     const e = assertThrows(

@@ -23,17 +23,46 @@ CREATE TABLE configuration (
 
 INSERT INTO configuration (id, version) VALUES (1, '0.2.0');
 
--- packages, versions ---------------------------------------------------------------------------
--- Every project and release PyPI has told us about. A skipped package or version is never
--- built; deleting one deletes its builds, files and queue entries with it.
+-- packages, package_names, versions ------------------------------------------------------------
+-- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
+-- form (canon_name: lower case, each run of '-', '_' and '.' one '-'), so that every spelling
+-- PyPI uses for it is one project with one simple page; package_names keeps each spelling seen
+-- (its latest is the name pages show). A skipped package or version is never built; deleting
+-- one deletes its builds, files, names and queue entries with it. A package's priority is the
+-- operator's (piw-add --priority: higher builds first), its popularity how much it is
+-- downloaded (see refresh_popularity); both order the build queue.
+
+-- PEP 503's normal form of a project name.
+CREATE FUNCTION canon_name(name varchar)
+    RETURNS varchar
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT lower(regexp_replace(name, '[-_.]+', '-', 'g'))
+$$;
 
 CREATE TABLE packages (
     package     varchar(200) NOT NULL,
     skip        varchar(1000) DEFAULT '' NOT NULL,
     description text DEFAULT '' NOT NULL,
+    priority    smallint DEFAULT 0 NOT NULL,
+    popularity  smallint DEFAULT 0 NOT NULL,
 
-    CONSTRAINT packages_pk PRIMARY KEY (package)
+    CONSTRAINT packages_pk PRIMARY KEY (package),
+    CONSTRAINT packages_canon_ck CHECK (package = canon_name(package))
 );
+
+CREATE TABLE package_names (
+    name    varchar(200) NOT NULL,
+    package varchar(200) NOT NULL,
+    seen    timestamptz DEFAULT '1970-01-01 00:00:00+00' NOT NULL,
+
+    CONSTRAINT package_names_pk PRIMARY KEY (name),
+    CONSTRAINT package_names_package_fk FOREIGN KEY (package)
+        REFERENCES packages ON DELETE CASCADE,
+    CONSTRAINT package_names_canon_ck CHECK (canon_name(name) = package)
+);
+
+CREATE INDEX package_names_package ON package_names (package, seen DESC);
 
 CREATE TABLE versions (
     package         varchar(200) NOT NULL,
@@ -230,7 +259,7 @@ $$;
 -- the wheels are ABI-specific, the remaining ABIs build in parallel.
 
 CREATE VIEW builds_pending AS
-SELECT a.abi_tag, v.package, v.version, v.released
+SELECT a.abi_tag, v.package, v.version, v.released, p.priority, p.popularity
 FROM
     versions AS v
     JOIN packages AS p ON p.package = v.package
@@ -268,14 +297,17 @@ WHERE
 -- build_queue: builds_pending kept as a table, so that the Architect's query reads the first
 -- rows of an index instead of evaluating the rule over every version of PyPI. Statement-level
 -- triggers on every table the rule reads keep it equal to the view (the tests check that it
--- is). The order is newest release first; a popularity term would be one more column here and
--- in the index, filled the same way.
+-- is). The order is the order users need builds in: the operator's priority first, then how
+-- much the project is downloaded (its popularity), then the newest release first; the index
+-- holds that order, so the head of each ABI's queue is read from it without sorting.
 
 CREATE TABLE build_queue (
-    abi_tag  varchar(100) NOT NULL,
-    package  varchar(200) NOT NULL,
-    version  varchar(200) NOT NULL,
-    released timestamptz NOT NULL,
+    abi_tag    varchar(100) NOT NULL,
+    package    varchar(200) NOT NULL,
+    version    varchar(200) NOT NULL,
+    released   timestamptz NOT NULL,
+    priority   smallint NOT NULL,
+    popularity smallint NOT NULL,
 
     CONSTRAINT build_queue_pk PRIMARY KEY (package, version, abi_tag),
     CONSTRAINT build_queue_versions_fk FOREIGN KEY (package, version)
@@ -284,7 +316,8 @@ CREATE TABLE build_queue (
         REFERENCES build_abis ON DELETE CASCADE
 );
 
-CREATE INDEX build_queue_order ON build_queue (abi_tag, released DESC, package, version);
+CREATE INDEX build_queue_order
+    ON build_queue (abi_tag, priority DESC, popularity DESC, released DESC, package, version);
 
 -- Recomputes the queue rows of the given versions. Refreshes are serialised by one advisory
 -- lock, and each statement after it sees every refresh committed before: two builds of one
@@ -301,8 +334,8 @@ BEGIN
     DELETE FROM build_queue AS q
     USING unnest(pkgs, vers) AS k (package, version)
     WHERE q.package = k.package AND q.version = k.version;
-    INSERT INTO build_queue (abi_tag, package, version, released)
-    SELECT p.abi_tag, p.package, p.version, p.released
+    INSERT INTO build_queue (abi_tag, package, version, released, priority, popularity)
+    SELECT p.abi_tag, p.package, p.version, p.released, p.priority, p.popularity
     FROM
         (SELECT DISTINCT * FROM unnest(pkgs, vers) AS k (package, version)) AS k
         JOIN builds_pending AS p ON p.package = k.package AND p.version = k.version;
@@ -318,8 +351,8 @@ AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(5045505);
     DELETE FROM build_queue;
-    INSERT INTO build_queue (abi_tag, package, version, released)
-    SELECT abi_tag, package, version, released FROM builds_pending;
+    INSERT INTO build_queue (abi_tag, package, version, released, priority, popularity)
+    SELECT abi_tag, package, version, released, priority, popularity FROM builds_pending;
     RETURN NULL;
 END;
 $$;
@@ -396,14 +429,15 @@ AS $$
     FROM
         build_abis AS a
         LEFT JOIN LATERAL (
-            SELECT q.package, q.version, q.released
+            SELECT q.package, q.version, q.released, q.priority, q.popularity
             FROM build_queue AS q
             WHERE q.abi_tag = a.abi_tag
-            ORDER BY q.released DESC, q.package, q.version
+            ORDER BY q.priority DESC, q.popularity DESC, q.released DESC, q.package, q.version
             LIMIT per_abi
         ) AS q ON true
     WHERE a.skip = ''
-    ORDER BY a.abi_tag, q.released DESC, q.package, q.version
+    ORDER BY
+        a.abi_tag, q.priority DESC, q.popularity DESC, q.released DESC, q.package, q.version
 $$;
 
 -- Reading: statistics, search index, project pages ---------------------------------------------
@@ -452,13 +486,27 @@ AS $$
         ) AS d (last_month, total)
 $$;
 
--- Every package with its downloads in the last 30 days and in all.
+-- The name a package is shown by: the spelling PyPI used last (its normal form when none).
+CREATE FUNCTION display_name(pkg varchar)
+    RETURNS varchar
+    LANGUAGE sql STABLE
+    SET search_path = public, pg_temp
+AS $$
+    SELECT COALESCE((
+        SELECT n.name FROM package_names AS n
+        WHERE n.package = pkg
+        ORDER BY n.seen DESC, n.name
+        LIMIT 1
+    ), pkg)
+$$;
+
+-- Every package (by the name it is shown by) with its downloads in the last 30 days and in all.
 CREATE FUNCTION get_search_index()
     RETURNS TABLE (package varchar, downloads_recent bigint, downloads_all bigint)
     LANGUAGE sql STABLE
     SET search_path = public, pg_temp
 AS $$
-    SELECT p.package, COALESCE(d.recent, 0), COALESCE(d.total, 0)
+    SELECT display_name(p.package), COALESCE(d.recent, 0), COALESCE(d.total, 0)
     FROM
         packages AS p
         LEFT JOIN (
@@ -474,9 +522,9 @@ AS $$
 $$;
 
 -- Everything a project page shows, as one JSON document (NULL for an unknown package): the
--- package, its downloads, and each version (newest release first) with its state per active
--- ABI ('built', 'failed', 'skipped' or 'pending'), its builds and its files with their
--- dependencies.
+-- package (its normal form, the name it is shown by, and its other spellings), its downloads,
+-- and each version (newest release first) with its state per active ABI ('built', 'failed',
+-- 'skipped' or 'pending'), its builds and its files with their dependencies.
 CREATE FUNCTION get_project_data(pkg varchar)
     RETURNS jsonb
     LANGUAGE sql STABLE
@@ -484,8 +532,15 @@ CREATE FUNCTION get_project_data(pkg varchar)
 AS $$
     SELECT jsonb_build_object(
         'package', p.package,
+        'name', display_name(p.package),
+        'aliases', COALESCE((
+            SELECT jsonb_agg(n.name ORDER BY n.name)
+            FROM package_names AS n
+            WHERE n.package = p.package AND n.name <> p.package
+        ), '[]'),
         'description', p.description,
         'skip', p.skip,
+        'priority', p.priority,
         'downloads_recent', (
             SELECT count(*) FROM downloads AS d
             WHERE d.package = p.package AND d.accessed_at > CURRENT_TIMESTAMP - interval '30 days'
@@ -593,22 +648,50 @@ AS $$
     ORDER BY f.filename
 $$;
 
--- A package PyPI told us about; true when it was new.
-CREATE FUNCTION add_new_package(pkg varchar, reason varchar = '', descr text = '')
-    RETURNS boolean
+-- Records a spelling of a known package's name, seen at the given time (its latest spelling
+-- is the name it is shown by; a time earlier than the one recorded is ignored). Raises
+-- no_data_found for a name of no known package.
+CREATE FUNCTION add_package_name(spelling varchar, seen_at timestamptz = NULL)
+    RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    INSERT INTO packages (package, skip, description) VALUES (pkg, reason, descr)
-    ON CONFLICT DO NOTHING;
-    RETURN FOUND;
+    PERFORM FROM packages WHERE package = canon_name(spelling);
+    PERFORM must_exist(FOUND, 'package ' || spelling);
+    INSERT INTO package_names (name, package, seen)
+    VALUES (spelling, canon_name(spelling), COALESCE(seen_at, '1970-01-01 00:00:00+00'))
+    ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, excluded.seen);
 END;
 $$;
 
--- A release PyPI told us about; true when it was new.
+-- A package PyPI told us about, by any spelling of its name (which is recorded as seen at
+-- seen_at, or now); true when the package was new.
+CREATE FUNCTION add_new_package(
+    spelling varchar,
+    reason varchar = '',
+    descr text = '',
+    seen_at timestamptz = NULL
+)
+    RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    added boolean;
+BEGIN
+    INSERT INTO packages (package, skip, description) VALUES (canon_name(spelling), reason, descr)
+    ON CONFLICT DO NOTHING;
+    added := FOUND;
+    PERFORM add_package_name(spelling, COALESCE(seen_at, CURRENT_TIMESTAMP));
+    RETURN added;
+END;
+$$;
+
+-- A release PyPI told us about, by any spelling of its project's name (recorded as seen when
+-- the release was); true when it was new.
 CREATE FUNCTION add_new_package_version(
-    pkg varchar,
+    spelling varchar,
     ver varchar,
     released timestamptz,
     reason varchar = '',
@@ -619,41 +702,90 @@ CREATE FUNCTION add_new_package_version(
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    PERFORM FROM packages WHERE package = pkg;
-    PERFORM must_exist(FOUND, 'package ' || pkg);
+    PERFORM add_package_name(spelling, released);
     INSERT INTO versions (package, version, released, skip, requires_python)
-    VALUES (pkg, ver, released, reason, requires)
+    VALUES (canon_name(spelling), ver, released, reason, requires)
     ON CONFLICT DO NOTHING;
     RETURN FOUND;
 END;
 $$;
 
--- Sets a package's description and/or skip reason ('' builds it again); NULL leaves either
--- as it is.
-CREATE FUNCTION update_package(pkg varchar, descr text = NULL, reason varchar = NULL)
+-- Sets a package's description, skip reason ('' builds it again) and/or priority; NULL leaves
+-- each as it is.
+CREATE FUNCTION update_package(
+    pkg varchar,
+    descr text = NULL,
+    reason varchar = NULL,
+    prio smallint = NULL
+)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
 BEGIN
     UPDATE packages
-    SET description = COALESCE(descr, description), skip = COALESCE(reason, skip)
+    SET
+        description = COALESCE(descr, description),
+        skip = COALESCE(reason, skip),
+        priority = COALESCE(prio, priority)
     WHERE package = pkg;
     PERFORM must_exist(FOUND, 'package ' || pkg);
 END;
 $$;
 
--- Sets a version's skip reason ('' builds it again) and/or whether it is yanked (PEP 592);
--- NULL leaves either as it is.
-CREATE FUNCTION update_version(pkg varchar, ver varchar, reason varchar = NULL, yank boolean = NULL)
+-- Sets a version's skip reason ('' builds it again), whether it is yanked (PEP 592) and/or
+-- its Requires-Python; NULL leaves each as it is.
+CREATE FUNCTION update_version(
+    pkg varchar,
+    ver varchar,
+    reason varchar = NULL,
+    yank boolean = NULL,
+    requires varchar = NULL
+)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    UPDATE versions SET skip = COALESCE(reason, skip), yanked = COALESCE(yank, yanked)
+    UPDATE versions
+    SET
+        skip = COALESCE(reason, skip),
+        yanked = COALESCE(yank, yanked),
+        requires_python = COALESCE(requires, requires_python)
     WHERE package = pkg AND version = ver;
     PERFORM must_exist(FOUND, format('version %s %s', pkg, ver));
+END;
+$$;
+
+-- Sets each package's popularity to how much it was downloaded in the last 30 days, by order
+-- of magnitude: floor(log2(1 + downloads)), so 0 for none, 1 for one, 10 for about a thousand.
+-- Buckets rather than counts, so that release time still orders projects of like popularity,
+-- and so that only the packages whose bucket changed (and their queue entries) are written.
+-- Returns how many packages changed.
+CREATE FUNCTION refresh_popularity()
+    RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    changed integer;
+BEGIN
+    WITH counted AS (
+        SELECT p.package, COALESCE(floor(log(2, 1 + d.n) + 0.000001), 0)::smallint AS popularity
+        FROM
+            packages AS p
+            LEFT JOIN (
+                SELECT package, count(*)::numeric
+                FROM downloads
+                WHERE package IS NOT NULL AND accessed_at > CURRENT_TIMESTAMP - interval '30 days'
+                GROUP BY package
+            ) AS d (package, n) ON d.package = p.package
+    )
+    UPDATE packages AS p SET popularity = c.popularity
+    FROM counted AS c
+    WHERE p.package = c.package AND p.popularity <> c.popularity;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
 END;
 $$;
 

@@ -43,6 +43,13 @@ async function asAdmin<T>(scratch: Scratch, fn: (db: Database) => Promise<T>): P
   }
 }
 
+/** Every table's rows as objects (from {@linkcode contents}' JSON text). */
+function parsed(tables: Record<string, string[]>): Record<string, Record<string, unknown>[]> {
+  return Object.fromEntries(
+    Object.entries(tables).map(([name, rows]) => [name, rows.map((r) => JSON.parse(r))]),
+  );
+}
+
 /** A script of `tests/fixtures/`. */
 async function fixture(name: string): Promise<{ name: string; text: string }> {
   return { name, text: await Deno.readTextFile(`${ROOT}/tests/fixtures/${name}`) };
@@ -213,12 +220,16 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
       `update_piwheels_0.1.0_to_0.2.0.sql) for user ${old.user}`,
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
-  const after = await asAdmin(old, contents);
+  const after = parsed(await asAdmin(old, contents));
+  const was = parsed(before);
   assertEquals(after, {
-    ...before,
-    configuration: before.configuration!.map((r) => r.replace('"0.0.1"', `"${SCHEMA_VERSION}"`)),
-    files: before.files!.map((r) => r.replace(upper, upper.toLowerCase())),
+    ...was,
+    configuration: was.configuration!.map((r) => ({ ...r, version: SCHEMA_VERSION })),
+    files: was.files!.map((r) => ({ ...r, filehash: upper.toLowerCase() })),
     rewrites_pending: [],
+    packages: was.packages!.map((r) => ({ ...r, priority: 0, popularity: 0 })),
+    package_names: [{ name: "foo", package: "foo", seen: "2024-01-02T03:04:05.678901+00:00" }],
+    build_queue: was.build_queue!.map((r) => ({ ...r, priority: 0, popularity: 0 })),
   });
 
   const master = await MasterDb.open(old.userDsn);
@@ -231,6 +242,169 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
       ]]),
     );
     assertEquals(await master.buildQueue(), new Map([["cp311", [["foo", "1.0"]]], ["cp39", []]]));
+  } finally {
+    await master.close();
+  }
+});
+
+/**
+ * A 0.1.0 database as the bug left it: one project under several spellings, each its own
+ * package with its own versions, builds, files, downloads, skips and pending rewrites; and a
+ * project known only by a spelling that is not its normal form.
+ */
+async function makeDuplicates(scratch: Scratch): Promise<void> {
+  await makeRelease(scratch, "0.1.0");
+  await asAdmin(scratch, async (db) => {
+    await db.exec("INSERT INTO build_abis (abi_tag) VALUES ('cp39'), ('cp311')");
+    await db.exec("INSERT INTO user_agents (agent_id, agent) VALUES (1, '{}')");
+    const packages: [string, string, string][] = [
+      ["Tiny.Demo", "", "A tiny demo"],
+      ["tiny-demo", "", ""],
+      ["tiny_demo", "", ""],
+      ["Skip.Me", "not for us", ""],
+      ["skip-me", "", "Skip me"],
+      ["Other_Pkg", "", ""],
+      ["plain", "", ""],
+    ];
+    for (const p of packages) await db.query("SELECT add_new_package($1, $2, $3)", p);
+    const versions: [string, string, string, string][] = [
+      ["Tiny.Demo", "0.1", "2024-01-01T00:00:00Z", ""],
+      ["tiny-demo", "0.2", "2024-02-01T00:00:00Z", ""],
+      ["Tiny.Demo", "0.2", "2024-01-20T00:00:00Z", ""], // the same release, seen earlier
+      ["tiny_demo", "0.3", "2024-03-01T00:00:00Z", "broken sdist"],
+      ["Skip.Me", "1.0", "2024-01-01T00:00:00Z", ""],
+      ["skip-me", "2.0", "2024-02-01T00:00:00Z", ""],
+      ["Other_Pkg", "1.0", "2024-01-01T00:00:00Z", ""],
+      ["plain", "1.0", "2024-01-01T00:00:00Z", ""],
+    ];
+    for (const v of versions) {
+      await db.query("SELECT add_new_package_version($1, $2, $3, $4)", v);
+    }
+    await db.query("SELECT update_version('tiny-demo', '0.2', yank => true)");
+    for (const [pkg, version] of [["Tiny.Demo", "0.1"], ["tiny-demo", "0.2"]]) {
+      const file = `tiny_demo-${version}-cp39-cp39-linux_armv7l.whl`;
+      const files = [{
+        filename: file,
+        filesize: 100,
+        filehash: "ab".repeat(32),
+        package_tag: "tiny_demo",
+        package_version_tag: version,
+        py_version_tag: "cp39",
+        abi_tag: "cp39",
+        platform_tag: "linux_armv7l",
+        dependencies: {},
+      }];
+      await db.query(
+        "SELECT log_build(1, $1, $2, 'cp39', true, '00:00:01', 'log', $3)",
+        [pkg, version, JSON.stringify(files)],
+      );
+      await db.query(
+        "SELECT log_download($1, 'host', '2024-03-01T00:00:00Z', '{}')",
+        [file],
+      );
+    }
+    await db.query(
+      "SELECT save_rewrites_pending($1)",
+      [JSON.stringify([{
+        package: "Tiny.Demo",
+        added_at: "2024-03-02T00:00:00Z",
+        command: "PKGPROJ",
+      }])],
+    );
+    assertEquals(await detectVersion(db), "0.1.0");
+  });
+}
+
+Deno.test("piw-initdb merges a 0.1.0 database's spellings of a project into one, keeping everything", async () => {
+  await using fresh = await scratchDatabase();
+  await asAdmin(fresh, async (db) => applyPlan(db, await preparePlan(db, fresh.user)));
+  const expected = await asAdmin(fresh, (db) => fingerprint(db, fresh.user));
+  await using old = await scratchDatabase();
+  await makeDuplicates(old);
+  const before = parsed(await asAdmin(old, contents));
+
+  const upgraded = await initdb("-d", old.superDsn, "-u", old.user, "-y");
+  assertEquals(upgraded.code, 0, upgraded.stderr);
+  assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
+  const after = parsed(await asAdmin(old, contents));
+  const pick = (rows: Record<string, unknown>[], ...keys: string[]) =>
+    rows.map((r) => keys.map((k) => r[k])).sort((a, b) =>
+      JSON.stringify(a) < JSON.stringify(b) ? -1 : 1
+    );
+  assertEquals(pick(after.packages!, "package", "skip", "description"), [
+    ["other-pkg", "", ""],
+    ["plain", "", ""],
+    ["skip-me", "not for us", "Skip me"],
+    ["tiny-demo", "", "A tiny demo"],
+  ]);
+  assertEquals(pick(after.package_names!, "name", "package"), [
+    ["Other_Pkg", "other-pkg"],
+    ["Skip.Me", "skip-me"],
+    ["Tiny.Demo", "tiny-demo"],
+    ["plain", "plain"],
+    ["skip-me", "skip-me"],
+    ["tiny-demo", "tiny-demo"],
+    ["tiny_demo", "tiny-demo"],
+  ]);
+  assertEquals(pick(after.versions!, "package", "version", "released", "skip", "yanked"), [
+    ["other-pkg", "1.0", "2024-01-01T00:00:00+00:00", "", false],
+    ["plain", "1.0", "2024-01-01T00:00:00+00:00", "", false],
+    ["skip-me", "1.0", "2024-01-01T00:00:00+00:00", "", false],
+    ["skip-me", "2.0", "2024-02-01T00:00:00+00:00", "", false],
+    ["tiny-demo", "0.1", "2024-01-01T00:00:00+00:00", "", false],
+    // first seen under Tiny.Demo; the later spelling's yank kept
+    ["tiny-demo", "0.2", "2024-01-20T00:00:00+00:00", "", true],
+    ["tiny-demo", "0.3", "2024-03-01T00:00:00+00:00", "broken sdist", false],
+  ]);
+  // builds, files, outputs and downloads all kept, now of the one project
+  assertEquals(pick(after.builds!, "package", "version"), [
+    ["tiny-demo", "0.1"],
+    ["tiny-demo", "0.2"],
+  ]);
+  assertEquals(after.files, before.files);
+  assertEquals(after.output, before.output);
+  assertEquals(pick(after.downloads!, "package", "filename"), [
+    ["tiny-demo", "tiny_demo-0.1-cp39-cp39-linux_armv7l.whl"],
+    ["tiny-demo", "tiny_demo-0.2-cp39-cp39-linux_armv7l.whl"],
+  ]);
+  // every merged or renamed project's pages are written again at the next start
+  assertEquals(pick(after.rewrites_pending!, "package", "command"), [
+    ["other-pkg", "PKGBOTH"],
+    ["skip-me", "PKGBOTH"],
+    ["tiny-demo", "PKGBOTH"],
+  ]);
+  assertEquals(
+    after.rewrites_pending!.find((r) => r.package === "tiny-demo")?.added_at,
+    "2024-03-02T00:00:00+00:00",
+  );
+
+  const master = await MasterDb.open(old.userDsn);
+  try {
+    const data = await master.projectData("Tiny.Demo");
+    assertEquals(data?.name, "tiny_demo");
+    assertEquals(data?.aliases, ["Tiny.Demo", "tiny_demo"]);
+    assertEquals(data?.versions.map((v) => [v.version, v.files.length]), [
+      ["0.3", 0],
+      ["0.2", 1],
+      ["0.1", 1],
+    ]);
+    assertEquals(
+      await master.searchIndex(),
+      new Map([
+        ["Other_Pkg", [0, 0]],
+        ["plain", [0, 0]],
+        ["skip-me", [0, 0]],
+        ["tiny_demo", [0, 2]],
+      ]),
+    );
+    // the queue is the rule's: tiny-demo's ABI-specific builds go on to cp311
+    assertEquals(
+      await master.buildQueue(),
+      new Map([
+        ["cp311", [["tiny-demo", "0.2"], ["tiny-demo", "0.1"]]],
+        ["cp39", [["other-pkg", "1.0"], ["plain", "1.0"]]],
+      ]),
+    );
   } finally {
     await master.close();
   }

@@ -1,9 +1,11 @@
 /**
  * piw-remove (manual chapter 9): removes a version of a package: every build of it is
  * forgotten, every file those builds made is deleted and so are the downloads logged of them;
- * with `--skip REASON` the version is never built again. It asks first (unless `-y`), sends
- * REMOVE on the import queue, and the master answers DONE (the version's pages are rewritten)
- * or ERROR (an unknown version).
+ * with `--skip REASON` the version is never built again. With `--yank` it is yanked instead
+ * (PEP 592): its builds and files stay, and pip installs it only when asked for exactly that
+ * version. It asks first (unless `-y`), sends REMOVE (or YANK) on the import queue, and the
+ * master answers DONE (the version's pages are rewritten) or ERROR (an unknown version). The
+ * package may be named by any spelling of its name.
  *
  * Run with the flags `TOOLS["piw-remove"]` of `shared/flags.ts` declares.
  *
@@ -20,6 +22,7 @@ import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 interface Options extends CommonOptions {
   yes?: boolean;
   skip?: string;
+  yank?: boolean;
   importQueue: string;
   timeout: Duration;
 }
@@ -36,7 +39,12 @@ function command() {
       .argument("<package>", "the name of the package to remove")
       .argument("<version>", "the version of the package to remove")
       .option("-y, --yes", "run non-interactively; never prompt during operation")
-      .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds"),
+      .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds")
+      .option(
+        "--yank",
+        "yank the version (PEP 592) instead of removing it: its files stay, and pip installs " +
+          "it only when asked for exactly this version (piw-add --unyank undoes it)",
+      ),
     "piw-remove",
   );
 }
@@ -47,17 +55,24 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const opts = parseCommand<Options>(cmd, args);
   const [pkg, version] = cmd.args as [string, string];
   const skip = opts.skip ?? "";
-  const what = `remove every build and file of ${pkg} ${version}` +
+  const what =
+    (opts.yank ? `yank ${pkg} ${version}` : `remove every build and file of ${pkg} ${version}`) +
     (skip ? ` and skip it from now on (${skip})` : "");
   if (!await mayProceed("piw-remove", what, opts.yes, log)) return 1;
   try {
     await using queue = new ImportQueue(opts.importQueue, opts.timeout);
-    const why = refusal(await queue.request("REMOVE", [pkg, version, skip]));
+    const reply = opts.yank
+      ? await queue.request("YANK", [pkg, version, skip])
+      : await queue.request("REMOVE", [pkg, version, skip]);
+    const why = refusal(reply);
     if (why !== null) {
-      log.error(`the master refused the removal: ${why}`);
+      log.error(`the master refused the ${opts.yank ? "yank" : "removal"}: ${why}`);
       return 1;
     }
-    log.info(`removed ${pkg} ${version}${skip ? "; it will not be built again" : ""}`);
+    log.info(
+      `${opts.yank ? "yanked" : "removed"} ${pkg} ${version}` +
+        (skip ? "; it will not be built again" : ""),
+    );
     return 0;
   } catch (e) {
     log.error(errorMessage(e));

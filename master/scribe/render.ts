@@ -17,6 +17,7 @@ import { TEMPLATES } from "../../templates/mod.ts";
 import type { AbiStatus, ProjectData, VersionData } from "../project_data.ts";
 import type { History } from "../db.ts";
 import { daily, renderPlot } from "./plot.ts";
+import { logPath } from "./log_path.ts";
 
 const env = vento({
   includes: new MemoryLoader(
@@ -49,12 +50,6 @@ export interface IndexFile {
   metadataHash: string | null;
   /** Whether its release is yanked (PEP 592). */
   yanked: boolean;
-}
-
-/** Where a build's log is published, relative to the site root. */
-export function logPath(buildId: number): string {
-  const digits = String(buildId).padStart(10, "0");
-  return `logs/${digits.slice(0, 4)}/${digits.slice(4, 7)}/${digits.slice(7)}.txt.gz`;
 }
 
 const number = new Intl.NumberFormat("en");
@@ -235,9 +230,12 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
   const apt = [...new Set(files.flatMap(({ f }) => f.dependencies.apt ?? []))].sort();
   return await render("project.vto", {
     ...common(site),
-    name: data.package,
+    name: data.name,
+    package: data.package,
+    aliases: [data.package, ...data.aliases].filter((a) => a !== data.name),
     description: data.description,
     skip: data.skip,
+    priority: data.priority,
     apt,
     abis,
     downloadsRecent: number.format(data.downloadsRecent),
@@ -246,13 +244,14 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
       version: v.version,
       released: v.released.toString().slice(0, 10),
       yanked: v.yanked,
+      requiresPython: v.requiresPython ?? "",
       cells: abis.map((abi) => cellFor(v, abi, data.skip)),
     })),
     files: files.sort((a, b) => b.f.filename.localeCompare(a.f.filename)).map(({ f, v }) => ({
       filename: f.filename,
       filehash: f.filehash,
       yanked: v.yanked,
-      url: `/simple/${normalizeName(data.package)}/${f.filename}`,
+      url: `/simple/${data.package}/${f.filename}`,
       size: number.format(f.filesize),
       requiresPython: f.requiresPython ?? v.requiresPython ?? "",
       dependencies: Object.entries(f.dependencies).map(([tool, pkgs]) =>
@@ -267,8 +266,11 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
 export function projectJson(data: ProjectData): string {
   return JSON.stringify({
     package: data.package,
+    name: data.name,
+    aliases: data.aliases,
     summary: data.description,
     skip: data.skip || null,
+    priority: data.priority,
     downloads: { recent: data.downloadsRecent, all: data.downloadsAll },
     releases: Object.fromEntries(data.versions.map((v) => [v.version, {
       released: v.released.toString(),
@@ -292,7 +294,7 @@ export function projectJson(data: ProjectData): string {
         platform: f.platformTag,
         requires_python: f.requiresPython,
         dependencies: f.dependencies,
-        url: `/simple/${normalizeName(data.package)}/${f.filename}`,
+        url: `/simple/${data.package}/${f.filename}`,
       })),
     }])),
   });

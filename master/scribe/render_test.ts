@@ -5,7 +5,6 @@ import type { ProjectData } from "../project_data.ts";
 import {
   type IndexFile,
   indexFiles,
-  logPath,
   projectJson,
   renderHome,
   renderProject,
@@ -14,6 +13,7 @@ import {
   renderStats,
   searchIndex,
 } from "./render.ts";
+import { logBuildId, logPath } from "./log_path.ts";
 
 const site = { baseUrl: "https://pi.example.org", now: Timestamp.parse("2026-01-02T03:04:05Z") };
 const hash = "ab".repeat(32);
@@ -128,9 +128,12 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
     dependencies: { apt: ["libxml2", "libc6"] },
   };
   const data: ProjectData = {
-    package: "Foo.Bar",
+    package: "foo-bar",
+    name: "Foo.Bar",
+    aliases: ["Foo.Bar", "foo_bar"],
     description: "<script>alert(1)</script> & friends",
     skip: "",
+    priority: 3,
     downloadsRecent: 5,
     downloadsAll: 0,
     versions: [
@@ -139,7 +142,7 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
         released: Timestamp.parse("2026-01-01T00:00:00Z"),
         skip: "",
         yanked: false,
-        requiresPython: null,
+        requiresPython: ">=3.10",
         abis: { cp39: "pending", cp311: "failed" },
         builds: [build(12345, "cp311", false, 90)],
         files: [],
@@ -169,10 +172,15 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
   const html = await renderProject(data, site);
   assert(!html.includes("<script>alert"), "the description is escaped");
   assertStringIncludes(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends");
+  assertStringIncludes(html, "<h1>Foo.Bar</h1>");
+  assertStringIncludes(html, "Also known as: foo-bar, foo_bar");
+  assertStringIncludes(html, "Build priority: 3");
+  assertStringIncludes(html, "/simple/ foo-bar</pre>");
   assertStringIncludes(
     html,
-    "<tr><th>Version</th><th>Released</th><th>cp311</th><th>cp39</th></tr>",
+    "<tr><th>Version</th><th>Released</th><th>Requires Python</th><th>cp311</th><th>cp39</th></tr>",
   );
+  assertStringIncludes(html, "<td>2.0</td><td>2026-01-01</td><td>&gt;=3.10</td>");
   assertStringIncludes(
     html,
     `<td class="failed"><a href="/${logPath(12345)}">failed after 1m30s</a></td>`,
@@ -189,8 +197,14 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
   );
   assertStringIncludes(html, "sudo apt install libc6 libxml2");
   assertStringIncludes(html, '<a href="/simple/foo-bar/foo_bar-1.0-py3-none-any.whl">');
-  assertMatch(html, /<tr class="yanked"><td>1\.0<\/td>/);
+  assertMatch(html, /<tr class="yanked"><td>1\.0 <span class="yank">\(yanked\)<\/span><\/td>/);
   const json = JSON.parse(projectJson(data));
+  assertEquals([json.package, json.name, json.aliases], ["foo-bar", "Foo.Bar", [
+    "Foo.Bar",
+    "foo_bar",
+  ]]);
+  assertEquals(json.releases["2.0"].requires_python, ">=3.10");
+  assertEquals(json.releases["1.0"].yanked, true);
   assertEquals(json.releases["2.0"].builds[0].status, "failed");
   assertEquals(json.releases["1.0"].files[0].dependencies, { apt: ["libxml2", "libc6"] });
   assertEquals(json.downloads, { recent: 5, all: 0 });
@@ -208,5 +222,9 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
 Deno.test("scribe: log paths spread ids over directories; search index is sorted", () => {
   assertEquals(logPath(1), "logs/0000/000/001.txt.gz");
   assertEquals(logPath(1234567890), "logs/1234/567/890.txt.gz");
+  assertEquals(logBuildId("logs/1234/567/890.txt.gz"), 1234567890);
+  assertEquals(logBuildId("logs/0000/000/001.txt.gz"), 1);
+  assertEquals(logBuildId("logs/0000/000/001.txt.gz.123.tmp"), null);
+  assertEquals(logBuildId("logs/0000/00/001.txt.gz"), null);
   assertEquals(JSON.parse(searchIndex({ b: [1, 2], a: [0, 5] })), [["a", 0, 5], ["b", 1, 2]]);
 });

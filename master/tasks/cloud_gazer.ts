@@ -5,10 +5,25 @@
  * and yanks. Changed packages get their pages rewritten; new versions wake the Architect at once.
  * It polls every 10 s (2 s in development mode), not while the master is paused.
  *
+ * A project is one project whatever spelling of its name an event uses (PEP 503): each spelling
+ * is recorded as seen at the event's time, and the pages of the project are rewritten.
+ *
+ * For each new release it then asks PyPI's JSON API, or its PEP 691 simple API
+ * (`--release-data`), what PyPI says of it (`master/release_data.ts`): the project's
+ * description, the release's Requires-Python (pages give it for wheels that carry none) and
+ * whether it is yanked. These lookups are bounded: at most {@linkcode MAX_LOOKUPS} waiting (the
+ * newest kept: catching up with PyPI's whole log looks up only the latest releases), each request
+ * limited in time (10 s, 2 s in development mode) and size, and each poll stops looking up after {@linkcode LOOKUP_BUDGET_MS},
+ * so that a slow or hostile answer never holds up the changelog.
+ *
+ * It also refreshes every project's popularity (its downloads in the last month), which orders
+ * the build queue, at start and every hour.
+ *
  * @module
  */
 
 import { errorMessage } from "../../shared/log.ts";
+import { normalizeName as key } from "../../shared/wheel.ts";
 import {
   architectControl,
   encodeMessage,
@@ -18,17 +33,47 @@ import {
 } from "../../shared/protocols.ts";
 import { Push } from "../../shared/zmq/mod.ts";
 import { OracleClient, OracleError } from "../oracle_client.ts";
+import type { MasterOptions } from "../options.ts";
 import { type ChangeFeed, type PyPIEvent, XmlRpcChangeFeed } from "../pypi.ts";
+import {
+  FETCH_TIMEOUT_MS,
+  JsonApiSource,
+  type ReleaseDataSource,
+  SimpleApiSource,
+} from "../release_data.ts";
 import { RpcClient } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask, type TaskContext } from "../task.ts";
 
 /** The skip reason of a release that has no source distribution (yet). */
 export const BINARY_ONLY = "binary only";
 
+/** The most releases waiting to be looked up; the oldest are dropped beyond it. */
+export const MAX_LOOKUPS = 1000;
+/** How long one poll may spend looking releases up. */
+export const LOOKUP_BUDGET_MS = 15_000;
+/** How often every project's popularity is recomputed. */
+const POPULARITY_EVERY_MS = 3_600_000;
+
+/** The release data source the options name, if any. */
+function releaseDataSource(options: MasterOptions): ReleaseDataSource | null {
+  const timeout = options.devMode ? 2_000 : FETCH_TIMEOUT_MS;
+  switch (options.releaseData) {
+    case "json":
+      return new JsonApiSource(options.pypiJson, timeout);
+    case "simple":
+      return new SimpleApiSource(options.pypiSimple, timeout);
+    case "none":
+      return null;
+  }
+}
+
 const toWeb = reverse(theScribe);
 const toArchitect = reverse(architectControl);
 
 class Gazer {
+  /** Releases to look up, `[spelling, version]` by `package version`, oldest first. */
+  readonly lookups = new Map<string, [string, string]>();
+
   constructor(
     readonly ctx: TaskContext,
     readonly feed: ChangeFeed,
@@ -36,7 +81,53 @@ class Gazer {
     readonly fs: RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>,
     readonly web: Push,
     readonly architect: Push,
+    readonly releaseData: ReleaseDataSource | null,
   ) {}
+
+  /** Queues a release to be looked up (the newest wins a place when the queue is full). */
+  lookUp(pkg: string, version: string): void {
+    if (!this.releaseData) return;
+    const id = `${key(pkg)} ${version}`;
+    this.lookups.delete(id);
+    this.lookups.set(id, [pkg, version]);
+    for (const old of this.lookups.keys()) {
+      if (this.lookups.size <= MAX_LOOKUPS) break;
+      this.lookups.delete(old);
+    }
+  }
+
+  /** Looks releases up, newest first, until none is left or the time is up. */
+  async lookUpReleases(): Promise<void> {
+    const until = performance.now() + LOOKUP_BUDGET_MS;
+    let looked = 0;
+    while (this.releaseData && this.lookups.size && performance.now() < until) {
+      if (this.ctx.signal.aborted || this.ctx.paused) return;
+      const id = [...this.lookups.keys()].at(-1)!;
+      const [pkg, version] = this.lookups.get(id)!;
+      this.lookups.delete(id);
+      looked++;
+      try {
+        const data = await this.releaseData.lookup(pkg, version);
+        if (!data) {
+          this.ctx.log.debug(`PyPI says nothing of ${pkg} ${version}`);
+          continue;
+        }
+        if (await this.oracle.releaseData(pkg, version, data)) {
+          await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
+        }
+      } catch (e) {
+        this.ctx.log.warning(`cannot look up ${pkg} ${version}: ${errorMessage(e)}`);
+      }
+    }
+    if (looked) this.ctx.log.debug(`looked up ${looked} release(s); ${this.lookups.size} wait`);
+  }
+
+  /** Recomputes every project's popularity; the queue is read again if one changed. */
+  async refreshPopularity(): Promise<void> {
+    const changed = await this.oracle.refreshPopularity();
+    this.ctx.log.debug(`popularity changed for ${changed} project(s)`);
+    if (changed) await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
+  }
 
   async removeFiles(pkg: string, files: string[]): Promise<void> {
     for (const f of files) await this.fs.call("REMOVE", [pkg, f]);
@@ -47,14 +138,14 @@ class Gazer {
     const { package: pkg, version } = e;
     switch (e.kind) {
       case "create":
-        if (await this.oracle.newPackage(pkg)) {
-          await this.web.send(encodeMessage(toWeb, "PKGBOTH", pkg));
+        if (await this.oracle.newPackage(pkg, "", "", e.timestamp)) {
+          await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
         }
         return false;
       case "source":
       case "binary": {
         if (!version) return false;
-        await this.oracle.newPackage(pkg);
+        await this.oracle.newPackage(pkg, "", "", e.timestamp);
         const skip = e.kind === "source" ? "" : BINARY_ONLY;
         const added = await this.oracle.newVersion(pkg, version, e.timestamp, skip);
         if (
@@ -65,24 +156,27 @@ class Gazer {
         } else if (!added) {
           return false;
         }
-        await this.web.send(encodeMessage(toWeb, "PKGBOTH", pkg));
+        this.lookUp(pkg, version);
+        await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
         return e.kind === "source";
       }
       case "remove-version":
         if (!version || !await this.oracle.versionExists(pkg, version)) return false;
         await this.removeFiles(pkg, await this.oracle.deleteVersion(pkg, version));
-        await this.web.send(encodeMessage(toWeb, "DELVER", [pkg, version]));
+        await this.web.send(encodeMessage(toWeb, "DELVER", [key(pkg), version]));
         return true;
-      case "remove-package":
+      case "remove-package": {
         if (!await this.oracle.packageExists(pkg)) return false;
+        const names = await this.oracle.packageNames(pkg);
         await this.removeFiles(pkg, await this.oracle.deletePackage(pkg));
-        await this.web.send(encodeMessage(toWeb, "DELPKG", pkg));
+        for (const name of names) await this.web.send(encodeMessage(toWeb, "DELPKG", name));
         return true;
+      }
       case "yank":
       case "unyank":
         if (!version || !await this.oracle.versionExists(pkg, version)) return false;
         await this.oracle.yankVersion(pkg, version, e.kind === "yank");
-        await this.web.send(encodeMessage(toWeb, "PKGBOTH", pkg));
+        await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
         return false;
     }
   }
@@ -114,6 +208,7 @@ class Gazer {
     if (batch.serial > serial) await this.oracle.setPypiSerial(batch.serial);
     if (refresh) await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     if (applied) this.ctx.log.info(`applied ${applied} PyPI event(s) up to serial ${batch.serial}`);
+    await this.lookUpReleases();
   }
 }
 
@@ -131,8 +226,18 @@ runTask("cloud_gazer", async (ctx) => {
     fs,
     web,
     architect,
+    releaseDataSource(ctx.options),
   );
   ctx.ready();
+  const popularity = async () => {
+    try {
+      await gazer.refreshPopularity();
+    } catch (e) {
+      if (!ctx.signal.aborted) ctx.log.warning(`cannot refresh popularity: ${errorMessage(e)}`);
+    }
+  };
+  await popularity();
+  ctx.every(POPULARITY_EVERY_MS, popularity);
   while (!ctx.signal.aborted) {
     try {
       await gazer.poll();

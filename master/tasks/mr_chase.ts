@@ -1,14 +1,19 @@
 /**
- * Mr. Chase (manual 11.3.6 and 11.5.2–11.5.4): serves piw-import, piw-remove, piw-rebuild and
- * piw-abi on the import queue (a ROUTER, default ipc:///tmp/piw-import).
+ * Mr. Chase (manual 11.3.6 and 11.5.2–11.5.4): serves piw-import, piw-remove, piw-rebuild,
+ * piw-abi, piw-add and piw-audit on the import queue (a ROUTER, default ipc:///tmp/piw-import).
+ * A package may be named by any spelling of its name (PEP 503): it is the same project.
  *
  * IMPORT registers a build made elsewhere (in the deployed tools' layout or the manual's): its
  * files are checked as a slave's are (wheels of that project, version and build ABI, none a file
  * of another version), come over the file queue as slave 0 (one import at a time), are verified
  * (their METADATA too), and are published and the build logged once all arrived. REMOVE forgets a
  * version's builds, files and logged downloads (and may skip it from now on). REBUILD asks for
- * pages to be written again. ABI lists, adds, removes or skips build ABIs. Anything wrong is
- * answered ERROR with the reason.
+ * pages to be written again. ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER
+ * add a package or version by hand, or change one (description, skip, priority, aliases; skip
+ * and yank), YANK yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit
+ * checks the web site against (packages and their spellings, build ids, files and hashes), and
+ * RELOG writes builds' logs again from the database. Anything wrong is answered ERROR with the
+ * reason.
  *
  * @module
  */
@@ -29,6 +34,8 @@ import {
   theScribe,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState } from "../../shared/states.ts";
+import { Timestamp } from "../../shared/timestamp.ts";
+import { normalizeName as key } from "../../shared/wheel.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
 import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
@@ -69,11 +76,30 @@ interface ImportRequest {
 function importRequest(data: ImportMessage): ImportRequest {
   if (data.length === 8) {
     const [, pkg, version, abi, status, duration, output, files] = data;
-    return { abi, pkg, version, status, duration, output, files: files.map(FileState.fromMessage) };
+    return {
+      abi,
+      pkg: key(pkg),
+      version,
+      status,
+      duration,
+      output,
+      files: files.map(FileState.fromMessage),
+    };
   }
   const [abi, pkg, version, status, duration, output, files] = data;
-  return { abi, pkg, version, status, duration, output, files: files.map(FileState.fromMessage) };
+  return {
+    abi,
+    pkg: key(pkg),
+    version,
+    status,
+    duration,
+    output,
+    files: files.map(FileState.fromMessage),
+  };
 }
+
+/** When a spelling an operator gives was "seen": never later than PyPI's own spellings. */
+const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
 runTask("mr_chase", async (ctx) => {
   const router = ctx.socket(new Router({ linger: 1000, maxMessageSize: 64 * 1024 * 1024 }));
@@ -191,7 +217,8 @@ runTask("mr_chase", async (ctx) => {
     return ["ABIS", await oracle.listBuildAbis()];
   };
 
-  const remove = async (pkg: string, version: string, skip: string): Promise<ChaseReply> => {
+  const remove = async (name: string, version: string, skip: string): Promise<ChaseReply> => {
+    const pkg = key(name);
     if (!await oracle.versionExists(pkg, version)) {
       return ["ERROR", `unknown version ${version} of ${pkg}`];
     }
@@ -223,7 +250,7 @@ runTask("mr_chase", async (ctx) => {
     const what = part as "PKGPROJ" | "PKGBOTH";
     if (pkg) {
       if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
-      await web.send(encodeMessage(toWeb, what, pkg));
+      await web.send(encodeMessage(toWeb, what, key(pkg)));
     } else {
       const all = await oracle.allPackages();
       ctx.log.info(
@@ -232,6 +259,88 @@ runTask("mr_chase", async (ctx) => {
       for (const name of all) await web.send(encodeMessage(toWeb, what, name));
     }
     return ["DONE"];
+  };
+
+  /** The queue may have changed, and a package's pages must be written again. */
+  const changed = async (pkg: string): Promise<void> => {
+    await web.send(encodeMessage(toWeb, "PKGBOTH", pkg));
+    await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
+  };
+
+  const addPackage = async (
+    [name, description, skip, priority, aliases]: Extract<ChaseRequest, { msg: "ADDPKG" }>["data"],
+  ): Promise<ChaseReply> => {
+    const pkg = key(name);
+    const stranger = aliases.find((a) => key(a) !== pkg);
+    if (stranger) {
+      return ["ERROR", `${stranger} is not a spelling of ${pkg} (it is ${key(stranger)})`];
+    }
+    const added = await oracle.newPackage(name, skip ?? "", description ?? "", OPERATOR_SEEN);
+    if (!added && description !== null) await oracle.setDescription(pkg, description);
+    if (!added && skip !== null) await oracle.skipPackage(pkg, skip);
+    if (priority !== null) await oracle.setPriority(pkg, priority);
+    for (const alias of aliases) await oracle.addAlias(pkg, alias);
+    await changed(pkg);
+    ctx.log.info(`${added ? "added" : "updated"} package ${pkg}`);
+    return ["ADDED", [pkg, null, added]];
+  };
+
+  const addVersion = async (
+    [name, version, released, skip, yanked]: Extract<ChaseRequest, { msg: "ADDVER" }>["data"],
+  ): Promise<ChaseReply> => {
+    const pkg = key(name);
+    const known = await oracle.versionExists(pkg, version);
+    if (known && released !== null) {
+      return ["ERROR", `${pkg} ${version} is known already: its release time cannot be changed`];
+    }
+    if (!known) {
+      if (!await oracle.packageExists(pkg)) {
+        await oracle.newPackage(name, "", "", OPERATOR_SEEN);
+      }
+      await oracle.newVersion(name, version, released ?? Timestamp.now(), skip ?? "");
+    } else if (skip !== null) {
+      await oracle.skipVersion(pkg, version, skip);
+    }
+    if (yanked !== null) await oracle.yankVersion(pkg, version, yanked);
+    await changed(pkg);
+    ctx.log.info(`${known ? "updated" : "added"} ${pkg} ${version}`);
+    return ["ADDED", [pkg, version, !known]];
+  };
+
+  const yank = async (name: string, version: string, skip: string): Promise<ChaseReply> => {
+    const pkg = key(name);
+    if (!await oracle.versionExists(pkg, version)) {
+      return ["ERROR", `unknown version ${version} of ${pkg}`];
+    }
+    await oracle.yankVersion(pkg, version, true);
+    if (skip) await oracle.skipVersion(pkg, version, skip);
+    await changed(pkg);
+    ctx.log.info(`yanked ${pkg} ${version}${skip ? `, skipped: ${skip}` : ""}`);
+    return ["DONE"];
+  };
+
+  const audit = async (
+    request: Extract<ChaseRequest, { msg: "AUDIT" }>["data"],
+  ): Promise<ChaseReply> => {
+    switch (request[0]) {
+      case "packages":
+        return ["PACKAGES", await oracle.listPackages(request[1], request[2])];
+      case "builds":
+        return ["BUILDS", await oracle.listBuilds(request[1], request[2])];
+      case "files":
+        return ["FILES", Object.fromEntries(await oracle.packagesFiles(request[1]))];
+    }
+  };
+
+  const relog = async (ids: number[]): Promise<ChaseReply> => {
+    const unknown: number[] = [];
+    for (const id of ids) {
+      const output = await oracle.buildOutput(id);
+      if (output === null) unknown.push(id);
+      else await web.send(encodeMessage(toWeb, "LOG", [id, output]));
+    }
+    ctx.log.info(`writing ${ids.length - unknown.length} build log(s) again`);
+    return unknown.length ? ["ERROR", `unknown build(s) ${unknown.join(", ")}`] : ["DONE"];
   };
 
   ctx.ready();
@@ -251,6 +360,16 @@ runTask("mr_chase", async (ctx) => {
           return await rebuild(r.data[0], r.data[1]);
         case "ABI":
           return await abi(r.data);
+        case "ADDPKG":
+          return await addPackage(r.data);
+        case "ADDVER":
+          return await addVersion(r.data);
+        case "YANK":
+          return await yank(...r.data);
+        case "AUDIT":
+          return await audit(r.data);
+        case "RELOG":
+          return await relog(r.data);
       }
     },
     onError: (e) => ["ERROR", errorMessage(e)],

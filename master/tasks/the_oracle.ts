@@ -26,7 +26,7 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
     case "ALLVERS":
       return await db.allVersions();
     case "NEWPKG":
-      return await db.addPackage(...r.data);
+      return await db.addPackage(r.data[0], r.data[1], r.data[2], r.data[3] ?? null);
     case "NEWVER":
       return await db.addVersion(r.data[0], r.data[1], r.data[2], r.data[3], r.data[4] ?? null);
     case "PROJDESC":
@@ -92,6 +92,26 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.saveRewritesPending(r.data) ?? null;
     case "LOADRWP":
       return await db.loadRewritesPending();
+    case "PKGALIAS":
+      return await db.addAlias(...r.data) ?? null;
+    case "PKGNAMES":
+      return await db.packageNames(r.data);
+    case "SETPRIO":
+      return await db.setPriority(...r.data) ?? null;
+    case "RELDATA": {
+      const [description, requiresPython, yanked] = r.data[2];
+      return await db.releaseData(r.data[0], r.data[1], { description, requiresPython, yanked });
+    }
+    case "REFRESHPOP":
+      return await db.refreshPopularity();
+    case "LISTPKGS":
+      return await db.listPackages(...r.data);
+    case "LISTBUILDS":
+      return await db.listBuilds(...r.data);
+    case "PKGSFILES":
+      return await db.packagesFiles(r.data) as unknown as CborValue;
+    case "GETLOG":
+      return await db.buildOutput(r.data);
   }
 }
 

@@ -3,10 +3,13 @@
  * temporary file and a rename. It takes its orders from the Secretary: a package's simple page
  * and project page (PKGBOTH) or just the latter (PKGPROJ), the home and statistics pages
  * (HOME), the search index (SEARCH), build logs (LOG), and removals (DELPKG, DELVER). At start
- * it writes the site's static files (`static/`: the home page's search script).
+ * it writes the site's static files (`static/`: the home page's search script), the simple
+ * index and the search index (`/packages.json`); a package that appears later joins both
+ * within a second (with no downloads yet, until Big Brother's next count).
  *
- * Pages are named by the normalised project name (PEP 503); when PyPI spells a name otherwise,
- * the same pages are written under that spelling too, so both resolve.
+ * A project's pages are named by its normalised name (PEP 503) and list every version of it,
+ * whatever spelling each was released under; each other spelling of its name (PyPI's, and an
+ * operator's alias) gets the same pages, so that every one resolves.
  *
  * @module
  */
@@ -23,7 +26,6 @@ import type { History } from "../db.ts";
 import {
   HISTORY_DAYS,
   indexFiles,
-  logPath,
   projectJson,
   renderHome,
   renderProject,
@@ -33,6 +35,8 @@ import {
   searchIndex,
   type Site,
 } from "../scribe/render.ts";
+import { logPath } from "../scribe/log_path.ts";
+import { ownDirectory, pageNames } from "../scribe/page_names.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { STATIC } from "../../templates/mod.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
@@ -44,6 +48,8 @@ type Order = Message<typeof theScribe.recv>;
 
 class Scribe {
   readonly packages = new Set<string>();
+  /** The search index: normalised name → [the name shown, downloads recent, ever]. */
+  readonly search = new Map<string, [string, number, number]>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly ctx: TaskContext, readonly oracle: OracleClient) {}
@@ -75,29 +81,46 @@ class Scribe {
     const { html, json } = await renderSimpleIndex([...this.packages]);
     await writeAtomic(`${this.out}/simple/index.html`, html);
     await writeAtomic(`${this.out}/simple/index.json`, json);
+    await this.writeSearch();
+  }
+
+  /** Takes the download counts Big Brother gathered (name shown → [recent, ever]). */
+  setSearch(counts: Record<string, [number, number]>): void {
+    this.search.clear();
+    for (const [name, [recent, all]] of Object.entries(counts)) {
+      this.search.set(normalizeName(name), [name, recent, all]);
+    }
+  }
+
+  async writeSearch(): Promise<void> {
+    const counts = Object.fromEntries(
+      [...this.search.values()].map(([name, recent, all]) => [name, [recent, all]]),
+    ) as Record<string, [number, number]>;
+    await writeAtomic(`${this.out}/packages.json`, searchIndex(counts));
   }
 
   async removePackage(name: string): Promise<void> {
     for (const dir of ["simple", "project"]) {
-      for (const n of new Set([name, normalizeName(name)])) {
+      for (const n of new Set([name, normalizeName(name)].filter(ownDirectory))) {
         await Deno.remove(`${this.out}/${dir}/${n}`, { recursive: true }).catch(() => {});
       }
     }
-    if (this.packages.delete(normalizeName(name))) this.indexChanged();
+    const gone = this.packages.delete(normalizeName(name));
+    if (this.search.delete(normalizeName(name)) || gone) this.indexChanged();
   }
 
   async writePackage(name: string, both: boolean): Promise<void> {
     const data = await this.oracle.projectData(name);
     if (!data) return await this.removePackage(name);
-    const norm = normalizeName(data.package);
-    // PyPI's spelling of the name gets the same pages where it differs, so that it resolves
-    // too (a symbolic link would need unscoped file permissions).
-    const names = new Set([norm, data.package]);
+    const norm = data.package;
+    // every other spelling of the name gets the same pages, so that it resolves too (a
+    // symbolic link would need unscoped file permissions)
+    const names = pageNames(norm, data.aliases);
     if (both) {
       const files = indexFiles(data);
       for (const name of names) {
         const prefix = name === norm ? "" : `../${norm}/`;
-        const { html, json } = await renderSimpleProject(data.package, files, prefix);
+        const { html, json } = await renderSimpleProject(norm, files, prefix);
         await writeAtomic(`${this.out}/simple/${name}/index.html`, html);
         await writeAtomic(`${this.out}/simple/${name}/index.json`, json);
       }
@@ -108,8 +131,10 @@ class Scribe {
       await writeAtomic(`${this.out}/project/${name}/index.html`, page);
       await writeAtomic(`${this.out}/project/${name}/json/index.json`, json);
     }
-    if (!this.packages.has(norm)) {
+    const known = this.search.get(norm);
+    if (!this.packages.has(norm) || known?.[0] !== data.name) {
       this.packages.add(norm);
+      this.search.set(norm, [data.name, known?.[1] ?? 0, known?.[2] ?? 0]);
       this.indexChanged();
     }
   }
@@ -137,7 +162,8 @@ class Scribe {
         );
         return;
       case "SEARCH":
-        return await writeAtomic(`${this.out}/packages.json`, searchIndex(m.data));
+        this.setSearch(m.data);
+        return await this.writeSearch();
       case "LOG":
         return await writeAtomic(
           `${this.out}/${logPath(m.data[0])}`,
@@ -158,6 +184,7 @@ runTask("the_scribe", async (ctx) => {
   const scribe = new Scribe(ctx, oracle);
   await Deno.mkdir(`${ctx.options.outputPath}/simple`, { recursive: true });
   for (const name of await oracle.allPackages()) scribe.packages.add(normalizeName(name));
+  scribe.setSearch(Object.fromEntries(await oracle.searchIndex()));
   await scribe.writeIndex();
   for (const [name, source] of Object.entries(STATIC)) {
     await writeAtomic(`${ctx.options.outputPath}/static/${name}`, source);

@@ -199,6 +199,19 @@ Deno.test("cli: the admin tools refuse bad values in one line", () =>
       [["--import-queue", "inproc://import", "foo", "1.0"], "inproc://import"],
       [["foo"], "version"],
     ], dir);
+    await refusesAll("piw-add", [
+      ...await commonCases(dir, "add", "priority = high", ["-y", "foo"]),
+      [["--priority", "1.5", "-y", "foo"], "from -1000 to 1000"],
+      [["-r", "soon", "-y", "foo", "1.0"], "'soon'"],
+      [["-y", "foo/../bar"], "project name"],
+      [["-y", "foo", "1 0"], "version"],
+    ], dir);
+    await refusesAll("piw-audit", [
+      ...await commonCases(dir, "audit", "import-queue = nowhere", ["tree"]),
+      [["everything"], "'everything'"],
+      [["logs", "foo"], "logs takes no packages"],
+      [["packages", "../etc"], "project name"],
+    ], dir);
     await refusesAll("piw-logger", [
       ...await commonCases(dir, "logger", "log-queue = nowhere", []),
       [["--log-queue", "nowhere"], "nowhere"],

@@ -21,7 +21,8 @@ Deno.test("master: a release on PyPI is built by a slave and published for pip",
 
   await pypi.release("Tiny.Pkg", "1.0", { requiresPython: ">=3.7" });
   const reply = await slave.request("IDLE");
-  assertEquals(reply, { msg: "BUILD", data: ["Tiny.Pkg", "1.0"] });
+  // the project is known by its normal form (PEP 503), as piwheels does
+  assertEquals(reply, { msg: "BUILD", data: ["tiny-pkg", "1.0"] });
   const wheel = makeWheel("Tiny.Pkg", "1.0", { requiresPython: ">=3.7" });
   assertEquals(await slave.deliver([wheel]), { msg: "DONE" });
 

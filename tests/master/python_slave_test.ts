@@ -15,10 +15,11 @@ Deno.test("master: a Python slave speaking WIRE.md through libzmq and cbor2 buil
   const { pypi, master } = farm;
   await pypi.release("Py.Slave-Pkg", "2.0");
   const wheel = `${master.dir}/sent.whl`;
+  // PyPI spells it Py.Slave-Pkg; the master asks for the project by its normal form
   const out = await python("python_slave.py", [
     master.slaveQueue,
     master.fileQueue,
-    "Py.Slave-Pkg",
+    "py-slave-pkg",
     "2.0",
     wheel,
   ]);
@@ -42,7 +43,7 @@ Deno.test("master: a Python slave speaking WIRE.md through libzmq and cbor2 buil
   const metadata = await Deno.readTextFile(
     `${master.output}/simple/py-slave-pkg/${result.filename}.metadata`,
   );
-  assertStringIncludes(metadata, "Name: Py.Slave-Pkg");
+  assertStringIncludes(metadata, "Name: py-slave-pkg");
   // and its BYE was understood
   await master.waitForLog(new RegExp(`slave ${result.slave_id} \\(python-slave\\) said goodbye`));
 });

@@ -47,9 +47,12 @@ const site = { baseUrl: "", now: Timestamp.parse("2026-01-02T03:04:05Z") };
 /** A project page's data with no versions yet. */
 function project(name: string, [recent, all]: [number, number]): ProjectData {
   return {
-    package: name,
+    package: normalizeName(name),
+    name,
+    aliases: normalizeName(name) === name ? [] : [name],
     description: `The ${name} project`,
     skip: "",
+    priority: 0,
     downloadsRecent: recent,
     downloadsAll: all,
     versions: [],
