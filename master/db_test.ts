@@ -571,6 +571,18 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       await h.db.searchIndex(),
       new Map([["bar", [0, 0]], ["baz", [0, 0]], ["foo", [2, 3]]]),
     );
+    // HISTORY and a project's downloads per day: the last 30 days only, by UTC day
+    const today = now.toString().slice(0, 10);
+    assertEquals(await h.db.history(30, null), {
+      builds: [[today, 1, 1]],
+      downloads: [[today, 2]],
+    });
+    assertEquals(await h.db.history(30, "bar"), { builds: [[today, 0, 1]], downloads: [] });
+    assertEquals(await h.db.history(60, "foo"), {
+      builds: [[today, 1, 0]],
+      downloads: [[old.toString().slice(0, 10), 1], [today, 2]],
+    });
+    assertEquals((await h.db.projectData("foo"))!.downloadsDaily, [[today, 2]]);
   },
 
   "PROJDATA: versions, their state per ABI, builds, files and downloads": async (h) => {

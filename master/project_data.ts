@@ -99,6 +99,8 @@ export interface ProjectData {
   downloadsRecent: number;
   /** Downloads of its files ever. */
   downloadsAll: number;
+  /** Downloads per day (UTC, `YYYY-MM-DD`) of the last 30 days that had any, oldest first. */
+  downloadsDaily: [string, number][];
   /** Its versions, newest release first. */
   versions: VersionData[];
 }
@@ -145,6 +147,7 @@ export function projectData(doc: Json): ProjectData {
     priority: doc.priority,
     downloadsRecent: doc.downloads_recent,
     downloadsAll: doc.downloads_all,
+    downloadsDaily: doc.downloads_daily ?? [],
     versions: doc.versions.map((v: Json): VersionData => ({
       version: v.version,
       released: parseTimestamp(v.released),

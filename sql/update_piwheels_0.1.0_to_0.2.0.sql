@@ -441,8 +441,8 @@ AS $$
 $$;
 
 -- Everything a project page shows, as one JSON document (NULL for an unknown package): the
--- package (its normal form, the name it is shown by, and its other spellings), its downloads,
--- and each version (newest release first) with its state per active ABI ('built', 'failed',
+-- package (its normal form, the name it is shown by, and its other spellings), its downloads
+-- (in the last 30 days, ever, and per day of the last 30), and each version (newest release first) with its state per active ABI ('built', 'failed',
 -- 'skipped' or 'pending'), its builds and its files with their dependencies.
 CREATE OR REPLACE FUNCTION get_project_data(pkg varchar)
     RETURNS jsonb
@@ -465,6 +465,15 @@ AS $$
             WHERE d.package = p.package AND d.accessed_at > CURRENT_TIMESTAMP - interval '30 days'
         ),
         'downloads_all', (SELECT count(*) FROM downloads AS d WHERE d.package = p.package),
+        'downloads_daily', COALESCE((
+            SELECT jsonb_agg(jsonb_build_array(t.day, t.n) ORDER BY t.day)
+            FROM (
+                SELECT to_char(d.accessed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)
+                FROM downloads AS d
+                WHERE d.package = p.package AND d.accessed_at > CURRENT_TIMESTAMP - interval '30 days'
+                GROUP BY 1
+            ) AS t (day, n)
+        ), '[]'),
         'versions', COALESCE((
             SELECT jsonb_agg(jsonb_build_object(
                 'version', v.version,

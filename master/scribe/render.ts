@@ -240,6 +240,7 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
     abis,
     downloadsRecent: number.format(data.downloadsRecent),
     downloadsAll: number.format(data.downloadsAll),
+    plots: historyPlots(projectHistory(data), new Date(site.now.micros / 1000), ` of ${data.name}`),
     versions: data.versions.map((v) => ({
       version: v.version,
       released: v.released.toString().slice(0, 10),
@@ -260,6 +261,23 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
         .join("; "),
     })),
   });
+}
+
+/** A project's builds and downloads per day, from its data (no query of its own). */
+function projectHistory(data: ProjectData): History {
+  const builds = new Map<string, [number, number]>();
+  for (const v of data.versions) {
+    for (const b of v.builds) {
+      const day = b.builtAt.toString().slice(0, 10);
+      const counts = builds.get(day) ?? [0, 0];
+      counts[b.status ? 0 : 1]++;
+      builds.set(day, counts);
+    }
+  }
+  return {
+    builds: [...builds].map(([day, [ok, failed]]) => [day, ok, failed]),
+    downloads: data.downloadsDaily,
+  };
 }
 
 /** The project JSON, `/project/<name>/json/index.json`. */

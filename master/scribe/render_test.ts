@@ -136,6 +136,7 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
     priority: 3,
     downloadsRecent: 5,
     downloadsAll: 0,
+    downloadsDaily: [],
     versions: [
       {
         version: "2.0",

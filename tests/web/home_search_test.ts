@@ -55,6 +55,7 @@ function project(name: string, [recent, all]: [number, number]): ProjectData {
     priority: 0,
     downloadsRecent: recent,
     downloadsAll: all,
+    downloadsDaily: [],
     versions: [],
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The plots of builds and downloads per day, drawn on the server as SVG, through the whole
  * farm: a real slave builds one package and fails another, piw-logger records downloads (today
- * and two days ago), and the stats page the master writes carries both plots, well-formed XML
- * by Python's parser, with a bar for each of those days and counts.
+ * and two days ago), and the stats page the master writes, and the project's page once it is
+ * written again, carry both plots, well-formed XML by Python's parser, with a bar for each of
+ * those days and counts.
  */
 
 import { assertEquals } from "../assert.ts";
@@ -26,7 +27,7 @@ async function plotsOf(html: string): Promise<Svg[]> {
 const day = (daysAgo: number) =>
   new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
-Deno.test("plots: the stats page shows builds and downloads per day as SVG", async () => {
+Deno.test("plots: the stats and project pages show builds and downloads per day as SVG", async () => {
   await using farm = await startFarm();
   const { pypi, master } = farm;
   await pypi.release("plotted-good", "1.0");
@@ -66,5 +67,30 @@ Deno.test("plots: the stats page shows builds and downloads per day as SVG", asy
   ]);
   // three times as tall
   assertEquals(Math.round(plots[1]!.bars[1]![3] / plots[1]!.bars[0]![3]), 3);
+
+  // the project's page, written again (as piw-rebuild asks), shows its own
+  const rebuilt = await runTool("piw-rebuild", [
+    "--import-queue",
+    master.importQueue,
+    "-y",
+    "project",
+    "plotted-good",
+  ]);
+  assertEquals(rebuilt.code, 0, rebuilt.stderr);
+  let project: Svg[] = [];
+  await eventually("the project page plots its downloads", async () => {
+    const html = await Deno.readTextFile(`${master.output}/project/plotted-good/index.html`);
+    project = await plotsOf(html);
+    return project[1]?.bars.length === 2;
+  });
+  assertEquals(project.map((p) => p.title), [
+    "Builds of plotted-good per day, last 30 days",
+    "Downloads of plotted-good per day, last 30 days",
+  ]);
+  assertEquals(project[0]!.bars.map((b) => b[4]), [`${today}: 1 succeeded`]);
+  assertEquals(project[1]!.bars.map((b) => b[4]), [
+    `${day(2)}: 1 downloads`,
+    `${today}: 3 downloads`,
+  ]);
   assertEquals((await slave.stop()).code, 0);
 });
