@@ -147,6 +147,18 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     STATFS: [2 ** 36, 2 ** 35],
     STATBQ: { cp311: 5, cp39: 0 },
     HOME: undefined,
+    METRICS: ["the_oracle_1", [{
+      name: "piwheels_db_request_seconds",
+      help: "How long",
+      type: "histogram",
+      bounds: [0.001, 1],
+      series: [{ labels: [["request", "GETQUEUE"]], counts: [1, 2, 0], sum: 0.5 }],
+    }, {
+      name: "piwheels_builds_total",
+      help: "Builds",
+      type: "counter",
+      series: [{ labels: [], value: 3 }],
+    }]],
   },
   "the scribe": {
     PKGBOTH: "foo",
@@ -195,6 +207,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     GETSTATS: undefined,
     GETSEARCH: undefined,
     GETQUEUE: undefined,
+    HISTORY: [30, "foo"],
     FILEDEPS: file[0],
     SAVERWP: [["foo", when, "PKGBOTH"]],
     LOADRWP: undefined,
@@ -318,6 +331,13 @@ Deno.test("protocols: data of the wrong type or arity is rejected, naming the fi
     [protocols.mrChase, ["AUDIT", ["files", ["a/b"]]], "AUDIT"],
     [protocols.mrChase, ["RELOG", []], "RELOG"],
     [protocols.theOracle, ["RELDATA", ["foo", "1.0", [null, "<script>", null]]], "data[2][1]"],
+    [protocols.theOracle, ["HISTORY", [3650, null]], "data[0]"],
+    [protocols.bigBrother, ["METRICS", ["t", [{
+      name: "bad name",
+      help: "",
+      type: "gauge",
+      series: [],
+    }]]], "data[1][0][name]"],
     [protocols.theOracle, ["RELDATA", ["foo", "1.0", ["a\0b", null, null]]], "data[2][0]"],
     [protocols.theOracle, ["SETPRIO", ["foo", 1.5]], "data[1]"],
   ];
