@@ -44,6 +44,12 @@ import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
 /** The root simple index is rewritten at most this often (it lists every package). */
 const INDEX_DELAY_MS = 1_000;
 
+/**
+ * How many orders the Scribe works on at once: a page's data comes from the database (three
+ * Oracles) and its files go through the file system, so several in flight overlap both.
+ */
+const CONCURRENT = 8;
+
 type Order = Message<typeof theScribe.recv>;
 
 class Scribe {
@@ -177,6 +183,50 @@ class Scribe {
   }
 }
 
+/** What an order writes, so that two orders for one package are carried out in turn. */
+function orderKey(m: Order): string {
+  switch (m.msg) {
+    case "PKGBOTH":
+    case "PKGPROJ":
+    case "DELPKG":
+      return `package ${normalizeName(m.data)}`;
+    case "DELVER":
+      return `package ${normalizeName(m.data[0])}`;
+    case "LOG":
+      return `log ${m.data[0]}`;
+    default:
+      return m.msg;
+  }
+}
+
+/**
+ * Carries out orders {@linkcode CONCURRENT} at a time, those of one key (a package, a log, the
+ * home page) in the order they came; `add` returns once the order is under way.
+ */
+class Orders {
+  readonly #running = new Set<Promise<void>>();
+  readonly #last = new Map<string, Promise<void>>();
+
+  constructor(readonly carryOut: (m: Order) => Promise<void>) {}
+
+  async add(m: Order): Promise<void> {
+    while (this.#running.size >= CONCURRENT) await Promise.race(this.#running);
+    const key = orderKey(m);
+    const done = (this.#last.get(key) ?? Promise.resolve()).then(() => this.carryOut(m));
+    this.#last.set(key, done);
+    const tracked = done.finally(() => {
+      this.#running.delete(tracked);
+      if (this.#last.get(key) === done) this.#last.delete(key);
+    });
+    this.#running.add(tracked);
+  }
+
+  /** Resolves once every order taken is carried out. */
+  async drain(): Promise<void> {
+    while (this.#running.size) await Promise.all(this.#running);
+  }
+}
+
 runTask("the_scribe", async (ctx) => {
   const inbox = ctx.socket(new Pull());
   await inbox.bind(SCRIBE_QUEUE);
@@ -190,13 +240,16 @@ runTask("the_scribe", async (ctx) => {
     await writeAtomic(`${ctx.options.outputPath}/static/${name}`, source);
   }
   ctx.ready();
-  await eachDecoded(inbox, theScribe, ctx.log, async (m) => {
+  const orders = new Orders(async (m) => {
     try {
       await scribe.handle(m);
     } catch (e) {
       if (!isClosed(e)) ctx.log.error(`${m.msg}: ${errorMessage(e)}`);
     }
-  }, { trusted: true }); // from the Secretary, over inproc://
+  });
+  // from the Secretary, over inproc://
+  await eachDecoded(inbox, theScribe, ctx.log, (m) => orders.add(m), { trusted: true });
+  await orders.drain();
   scribe.cancel();
   await oracle.close();
 });

@@ -43,6 +43,8 @@ const args = parseArgs({
     // in this directory, for `node --prof-process`
     profile: { type: "string" },
     slaves: { type: "string", default: "2,50" },
+    // PostgreSQL's time per function (track_functions = all) in each load window, per build
+    functions: { type: "boolean", default: false },
   },
 });
 const opts = args.values;
@@ -201,9 +203,10 @@ async function loadsim(master: Master, extra: string[]): Promise<Record<string, 
 /** N slaves for the warm-up and window; with the page-write delays of the window's builds. */
 async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   await using db = await database(v, pendingVersions(Number(opts.seed)));
+  if (opts.functions) await superSql(db, `ALTER DATABASE "${db.name}" SET track_functions = 'all'`);
   await using master = await new Master(v, db.userDsn).start();
   await new Promise((r) => setTimeout(r, 3000));
-  if (slaves === Number(opts.slaves!.split(",")[0])) {
+  if (slaves === Number(opts.slaves!.split(",")[0]) || !("idle RSS (MiB)" in out)) {
     out["idle RSS (MiB)"] = rssMiB(master.process.pid);
   }
   const events = await loadsimEvents(master, [
@@ -227,6 +230,7 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   out[`RSS median MiB ${n}`] = rss.window_median;
   out[`RSS max MiB ${n}`] = rss.window_max;
   out[`errors ${n}`] = r.error_count as number;
+  if (opts.functions) await functionTimes(db, builds, `${v.name} N=${slaves}`);
   if (r.error_count) {
     console.error(`${v.name} N=${slaves}: loadsim errors ${JSON.stringify(r.errors)}`);
   }
@@ -239,6 +243,36 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   delays.sort((a, b) => a - b);
   out[`page after DONE p50 s ${n}`] = delays[Math.floor(delays.length / 2)] ?? NaN;
   out[`page after DONE max s ${n}`] = delays.at(-1) ?? NaN;
+}
+
+/** Runs SQL as the superuser in the scratch database. */
+async function superSql(db: Scratch, sql: string): Promise<void> {
+  const c = await connect(db.superDsn);
+  try {
+    await c.exec(sql);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Prints PostgreSQL's own time per function (those it does not inline), per build. */
+async function functionTimes(db: Scratch, builds: number, what: string): Promise<void> {
+  const c = await connect(db.superDsn);
+  try {
+    const rows = await c.query<{ f: string; calls: number; self: number; total: number }>(
+      `SELECT funcname AS f, calls::int AS calls, self_time AS self, total_time AS total
+         FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 12`,
+    );
+    console.error(`${what}: PostgreSQL functions, ms per build (self / total), calls per build`);
+    for (const r of rows) {
+      console.error(
+        `  ${r.f.padEnd(28)} ${(r.self / builds).toFixed(3)} / ${(r.total / builds).toFixed(3)}` +
+          `  ${(r.calls / builds).toFixed(2)}`,
+      );
+    }
+  } finally {
+    await c.close();
+  }
 }
 
 /** loadsim with `--events`: its result, and each DONE's package and time. */
@@ -342,7 +376,7 @@ async function ceiling(out: Figures): Promise<void> {
 
 async function measure(v: Variant): Promise<Figures> {
   const out: Figures = {};
-  for (const n of opts.slaves!.split(",").map(Number)) {
+  for (const n of opts.slaves!.split(",").filter((x) => x && x !== "none").map(Number)) {
     console.error(`${v.name}: N=${n}`);
     await load(v, n, out);
   }
