@@ -527,10 +527,11 @@ $$;
 -- 'skipped' or 'pending'), its builds and its files with their dependencies.
 CREATE FUNCTION get_project_data(pkg varchar)
     RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = public, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_build_object(
         'package', p.package,
         'name', display_name(p.package),
         'aliases', COALESCE((
@@ -626,7 +627,8 @@ AS $$
         ), '[]')
     )
     FROM packages AS p
-    WHERE p.package = pkg
+    WHERE p.package = pkg);
+END;
 $$;
 
 -- Writing: every change the master makes ------------------------------------------------------

@@ -446,10 +446,11 @@ $$;
 -- 'skipped' or 'pending'), its builds and its files with their dependencies.
 CREATE OR REPLACE FUNCTION get_project_data(pkg varchar)
     RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = public, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_build_object(
         'package', p.package,
         'name', display_name(p.package),
         'aliases', COALESCE((
@@ -545,7 +546,8 @@ AS $$
         ), '[]')
     )
     FROM packages AS p
-    WHERE p.package = pkg
+    WHERE p.package = pkg);
+END;
 $$;
 
 -- Records a spelling of a known package's name, seen at the given time (its latest spelling
