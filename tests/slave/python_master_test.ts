@@ -11,12 +11,15 @@ import { freePort, type SlaveSetup, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { python, reap } from "../process.ts";
 import { encodeHex, sha256File } from "../../shared/hash.ts";
+import { writeCertificates } from "../../shared/curve_keys.ts";
 
 /** Where the Python master binds, and how the slave is told where it is. */
 interface Placement {
   slaveQueue: string;
   fileQueue: string;
   master: SlaveSetup["master"];
+  /** CURVE: the Python master's secret certificate, and the slave's options for it. */
+  curve?: { masterSecret: string; slaveArgs: string[] };
 }
 
 /**
@@ -33,6 +36,26 @@ Deno.test("slave: builds for a Python master speaking WIRE.md through libzmq and
   const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
   const fileQueue = `tcp://127.0.0.1:${freePort()}`;
   await buildForPython({ slaveQueue, fileQueue, master: { slaveQueue, fileQueue } });
+});
+
+Deno.test("slave: builds for a Python master whose queues are libzmq CURVE servers", async () => {
+  const slaveQueue = `tcp://127.0.0.1:${freePort()}`;
+  const fileQueue = `tcp://127.0.0.1:${freePort()}`;
+  const keys = await Deno.makeTempDir({ prefix: "piw-python-curve-" });
+  try {
+    const master = await writeCertificates(keys, "master");
+    const slave = await writeCertificates(keys, "slave");
+    const slaveArgs = ["--curve-key", slave.secretFile, "--curve-master-key", master.publicFile];
+    const log = await buildForPython({
+      slaveQueue,
+      fileQueue,
+      master: { slaveQueue, fileQueue },
+      curve: { masterSecret: master.secretFile, slaveArgs },
+    });
+    assertMatch(log, /connected to the master as slave 7;/);
+  } finally {
+    await Deno.remove(keys, { recursive: true });
+  }
 });
 
 Deno.test("slave: -m HOST finds the master on the manual's ports, 5555 and 5556", async () => {
@@ -83,8 +106,13 @@ async function buildForPython(placement: Placement, scenario = "build"): Promise
       wheel,
       "for-python",
       scenario,
+      ...(placement.curve ? [placement.curve.masterSecret] : []),
     ]);
-    await using slave = await startSlave({ master: placement.master, label: "for-python" });
+    await using slave = await startSlave({
+      master: placement.master,
+      label: "for-python",
+      args: placement.curve?.slaveArgs,
+    });
     const out = await master;
     const result = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
     assertEquals(out.code, 0, `${out.stdout}${out.stderr}\nslave:\n${slave.stderr}`);
