@@ -49,6 +49,7 @@ await Deno.copyFile(importer.publicFile, `${keys}/clients/importer.key`);
 const curve = await readCurveClient(importer.secretFile, masterKeys.publicFile);
 const slaveKeys = await writeCertificates(keys, "slaves");
 const slaveCurve = await readCurveClient(slaveKeys.secretFile, masterKeys.publicFile);
+await Deno.copyFile(slaveKeys.publicFile, `${keys}/clients/slaves.key`);
 
 interface Variant {
   name: string;
@@ -71,7 +72,6 @@ const variants: Variant[] = [
     builds: [],
   },
 ];
-await Deno.copyFile(slaveKeys.publicFile, `${keys}/clients/slaves.key`);
 
 /** Imports version `version` of `big` through the variant's master; resolves to MiB/s. */
 async function transfer(v: Variant, version: string): Promise<number> {

@@ -103,10 +103,13 @@ async function overhead(rounds: number): Promise<{ farm: number[]; pip: number[]
     const log = await Deno.readTextFile(logFile);
     const at = (re: RegExp) => Date.parse(re.exec(log)![1]!);
     const dispatched = at(
-      new RegExp(`^\\[(\\S+)\\] slave_driver INFO: slave \\d+ \\(bench\\): build ${name} `, "m"),
+      new RegExp(
+        `^\\[(\\S+)\\] slave_driver (?:INFO|DEBUG): slave \\d+ \\(bench\\): build ${name} `,
+        "m",
+      ),
     );
     const logged = at(
-      new RegExp(`^\\[(\\S+)\\] slave_driver INFO: logged build \\d+: ${name} `, "m"),
+      new RegExp(`^\\[(\\S+)\\] slave_driver (?:INFO|DEBUG): logged build \\d+: ${name} `, "m"),
     );
     farm.push(logged - dispatched);
     const out = await Deno.makeTempDir();
