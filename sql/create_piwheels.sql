@@ -929,12 +929,16 @@ $$;
 -- The versions the named files belong to, for those that are known.
 CREATE FUNCTION get_file_versions(names varchar[])
     RETURNS TABLE (filename varchar, package varchar, version varchar)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = public, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan per session: an SQL function is planned again on every call
+    RETURN QUERY
     SELECT f.filename, b.package, b.version
     FROM files AS f JOIN builds AS b ON b.build_id = f.build_id
-    WHERE f.filename = ANY (names)
+    WHERE f.filename = ANY (names);
+END;
 $$;
 
 -- The id of a User-Agent (a JSON object of the fields above; nulls are dropped), added when it

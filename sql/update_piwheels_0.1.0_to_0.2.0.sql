@@ -152,12 +152,16 @@ $$;
 -- The versions the named files belong to, for those that are known.
 CREATE FUNCTION get_file_versions(names varchar[])
     RETURNS TABLE (filename varchar, package varchar, version varchar)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = public, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan per session: an SQL function is planned again on every call
+    RETURN QUERY
     SELECT f.filename, b.package, b.version
     FROM files AS f JOIN builds AS b ON b.build_id = f.build_id
-    WHERE f.filename = ANY (names)
+    WHERE f.filename = ANY (names);
+END;
 $$;
 
 -- Removes a build ABI (its queue goes with it; its builds stay); true when it existed.

@@ -14,8 +14,11 @@
  * Variants take turns (baseline, current, baseline, current…) for `--runs` rounds, because this
  * machine's speed drifts; the table shows each figure's median and range, and current/baseline.
  *
+ * With `--functions`, PostgreSQL's own account per build: time per function, transactions, rows
+ * read, and the tables read by sequential scans (a cached plan gone wrong shows there).
+ *
  * Run: PIWHEELS_TEST_SUPERDSN=… deno task bench:load [--baseline REV] [--runs N]
- *   [--warmup S] [--duration S] [--skip-rewrite] [--only current|baseline]
+ *   [--warmup S] [--duration S] [--skip-rewrite] [--only current|baseline] [--functions]
  *
  * @module
  */
@@ -121,18 +124,36 @@ async function database(v: Variant, seed: (sql: string) => string): Promise<Scra
   return db;
 }
 
-/** 70,000 pending versions (7,000 packages × 10), one build ABI. */
+/**
+ * 70,000 pending versions (7,000 packages × 10), one build ABI; and a history, as a farm has:
+ * 5 older versions of each package built (35,000 builds and wheels), so that the planner's
+ * statistics describe tables of a farm at work rather than empty ones (an empty builds table,
+ * analysed, makes every session keep sequential scans of it in its cached plans while it grows,
+ * until autovacuum's next ANALYZE, a state no farm at work is in).
+ */
 function pendingVersions(count: number): () => string {
+  const packages = Math.ceil(count / 10);
   return () => `
     INSERT INTO build_abis (abi_tag) VALUES ('cp311');
     INSERT INTO packages (package)
-      SELECT 'load-' || lpad(p::text, 5, '0') FROM generate_series(1, ${
-    Math.ceil(count / 10)
-  }) AS p;
+      SELECT 'load-' || lpad(p::text, 5, '0') FROM generate_series(1, ${packages}) AS p;
     INSERT INTO versions (package, version, released)
       SELECT 'load-' || lpad(p::text, 5, '0'), '1.' || v,
              now() - ((p * 10 + v) || ' seconds')::interval
-      FROM generate_series(1, ${Math.ceil(count / 10)}) AS p, generate_series(0, 9) AS v;
+      FROM generate_series(1, ${packages}) AS p, generate_series(0, 9) AS v;
+    INSERT INTO versions (package, version, released)
+      SELECT 'load-' || lpad(p::text, 5, '0'), '0.' || v, now() - (v || ' days')::interval - '1 year'::interval
+      FROM generate_series(1, ${packages}) AS p, generate_series(1, 5) AS v;
+    INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
+      SELECT package, version, 1, '42 seconds', true, 'cp311' FROM versions
+      WHERE version LIKE '0.%';
+    INSERT INTO output (build_id, output) SELECT build_id, 'built' FROM builds;
+    INSERT INTO files (filename, build_id, filesize, filehash, package_tag, package_version_tag,
+                       py_version_tag, abi_tag, platform_tag)
+      SELECT replace(b.package, '-', '_') || '-' || b.version || '-cp311-cp311-linux_armv7l.whl',
+             b.build_id, 12345, md5(b.package || b.version) || md5(b.version || b.package),
+             replace(b.package, '-', '_'), b.version, 'cp311', 'cp311', 'linux_armv7l'
+      FROM builds AS b;
     ANALYZE;`;
 }
 
@@ -209,6 +230,7 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   if (slaves === Number(opts.slaves!.split(",")[0]) || !("idle RSS (MiB)" in out)) {
     out["idle RSS (MiB)"] = rssMiB(master.process.pid);
   }
+  const before = opts.functions ? await databaseStats(db) : undefined;
   const events = await loadsimEvents(master, [
     ...["-n", String(slaves), "--sleep", "0.25"],
     ...["--warmup", opts.warmup!, "--duration", opts.duration!],
@@ -230,7 +252,10 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   out[`RSS median MiB ${n}`] = rss.window_median;
   out[`RSS max MiB ${n}`] = rss.window_max;
   out[`errors ${n}`] = r.error_count as number;
-  if (opts.functions) await functionTimes(db, builds, `${v.name} N=${slaves}`);
+  if (opts.functions) {
+    await functionTimes(db, builds, `${v.name} N=${slaves}`);
+    await databaseCounts(db, before!, r.builds_total as number, `${v.name} N=${slaves}`);
+  }
   if (r.error_count) {
     console.error(`${v.name} N=${slaves}: loadsim errors ${JSON.stringify(r.errors)}`);
   }
@@ -250,6 +275,58 @@ async function superSql(db: Scratch, sql: string): Promise<void> {
   const c = await connect(db.superDsn);
   try {
     await c.exec(sql);
+  } finally {
+    await c.close();
+  }
+}
+
+/** The scratch database's counters: transactions, rows, blocks, since it was created. */
+async function databaseStats(db: Scratch): Promise<Record<string, number>> {
+  const c = await connect(db.superDsn);
+  try {
+    const [row] = await c.query<Record<string, number>>(
+      `SELECT xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks,
+              tup_returned::float8 AS returned, tup_fetched::float8 AS fetched,
+              tup_inserted::float8 AS inserted, tup_updated::float8 AS updated,
+              tup_deleted::float8 AS deleted, blks_hit::float8 AS "blocks hit"
+         FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return row!;
+  } finally {
+    await c.close();
+  }
+}
+
+/** Prints what the database did per build (all builds of the run, warm-up included). */
+async function databaseCounts(
+  db: Scratch,
+  before: Record<string, number>,
+  builds: number,
+  what: string,
+): Promise<void> {
+  // the statistics collector reports a backend's counters when it goes idle: let them arrive
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = await databaseStats(db);
+  console.error(`${what}: PostgreSQL per build, ${builds} builds`);
+  for (const [k, v] of Object.entries(after)) {
+    console.error(`  ${k.padEnd(12)} ${((v - before[k]!) / builds).toFixed(2)}`);
+  }
+  const c = await connect(db.superDsn);
+  try {
+    const rows = await c.query<{ t: string; seq: number; read: number; idx: number }>(
+      `SELECT relname AS t, seq_scan::float8 AS seq, seq_tup_read::float8 AS read,
+              idx_scan::float8 AS idx
+         FROM pg_stat_user_tables ORDER BY seq_tup_read DESC LIMIT 6`,
+    );
+    console.error(
+      `  tables (since creation, per build): seq scans, rows read by them, index scans`,
+    );
+    for (const r of rows) {
+      console.error(
+        `  ${r.t.padEnd(20)} ${(r.seq / builds).toFixed(2)} ${(r.read / builds).toFixed(0)}` +
+          ` ${(r.idx / builds).toFixed(2)}`,
+      );
+    }
   } finally {
     await c.close();
   }
