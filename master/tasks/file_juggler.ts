@@ -86,6 +86,8 @@ interface Sender {
   peer: Uint8Array | null;
   peerKey: string | null;
   lastActivity: number;
+  /** When the current transfer, silent, was last asked again for what is missing. */
+  askedAgain: number;
 }
 
 class Juggler {
@@ -190,6 +192,7 @@ class Juggler {
       peerKey: null,
       // active from now: the watch must not take a sender being set up for an idle one
       lastActivity: Date.now(),
+      askedAgain: 0,
     };
     this.senders.set(slaveId, sender);
     const incoming: Incoming = {
@@ -433,13 +436,18 @@ class Juggler {
     const now = Date.now();
     const limit = this.ctx.options.devMode ? DEV_ABANDON_MS : ABANDON_MS;
     for (const [slaveId, sender] of [...this.senders]) {
+      // a sender that replaced this one while the loop awaited is not this one's to judge
+      if (this.senders.get(slaveId) !== sender) continue;
       const idle = now - sender.lastActivity;
       if (idle > limit) {
         const what = sender.current?.file.filename ?? `${sender.verified.length} verified file(s)`;
         this.ctx.log.warning(`abandoning ${what} from slave ${slaveId}: idle for ${idle} ms`);
         await this.abandon(slaveId);
       } else if (sender.peer && sender.current && !sender.current.file.state.done) {
-        if (idle > STALL_MS) {
+        // asked again once per stall, not every second: each round is a credit's worth of
+        // FETCHes the sender answers in full once it wakes up
+        if (idle > STALL_MS && now - sender.askedAgain > STALL_MS) {
+          sender.askedAgain = now;
           this.used -= sender.current.inFlight;
           sender.current.inFlight = 0;
           sender.current.file.state.resetCredit();

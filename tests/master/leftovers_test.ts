@@ -11,6 +11,8 @@ import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { Duration } from "../../shared/duration.ts";
 
+const decoder = new TextDecoder();
+
 function temporaries(output: string): string[] {
   return [...Deno.readDirSync(`${output}/simple`)].map((e) => e.name)
     .filter((n) => n.startsWith(".transfer-"));
@@ -44,6 +46,26 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     await master.waitForLog(/abandoning .* from slave \d+: idle for \d+ ms/, 30_000);
     assertEquals(temporaries(master.output), []);
     await s.close();
+  });
+
+  await t.step("a sender gone silent is asked again once per stall, then abandoned", async () => {
+    const { s } = await building("goes-silent");
+    await s.files.send(["HELLO", String(s.slaveId)]);
+    const fetches: number[] = [];
+    const listening = (async () => {
+      for (;;) {
+        const [command, offset] = (await s.files.receive()).map((f) => decoder.decode(f));
+        if (command === "FETCH") fetches.push(Number(offset));
+      }
+    })().catch(() => {}); // ends when the socket is closed
+    await eventually("the first FETCHes arrive", () => Promise.resolve(fetches.length > 0));
+    const first = new Set(fetches).size;
+    await master.waitForLog(new RegExp(`abandoning .* from slave ${s.slaveId}: idle for`), 30_000);
+    // 5 s without a CHUNK asks again for what is missing; the next time would be 5 s later,
+    // after the sender is abandoned (10 s): one round of FETCHes more, not one a second
+    assertEquals(fetches.length, 2 * first, `FETCHes: ${fetches.join(" ")}`);
+    await s.close();
+    await listening;
   });
 
   await t.step("a kill -9 mid-transfer leaves a temporary; the next start removes it", async () => {
