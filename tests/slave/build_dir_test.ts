@@ -85,8 +85,9 @@ Deno.test("slave: a second slave on the same build directory is refused", async 
       second.stderr,
       `piw-slave: error: another piw-slave (pid ${pid}) builds in ${buildDir}\n`,
     );
-    // the first goes on, and its build directory is still its own
-    assert(!first.stderr.includes("error"), first.stderr);
+    // the first goes on, and its build directory is still its own (it may log that the master,
+    // which is nowhere, refuses its connection: "os error 111" is no error of its own)
+    assert(!/^piw-slave: error/m.test(first.stderr), first.stderr);
     assertEquals((await reap(first.process, { signal: "SIGTERM" })).code, 0, first.stderr);
   } finally {
     await Deno.remove(buildDir, { recursive: true });
