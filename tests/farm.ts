@@ -288,6 +288,34 @@ export async function startFarm(setup: Partial<MasterSetup> = {}): Promise<Farm>
   };
 }
 
+/**
+ * Starts a master on its embedded database following a new fake PyPI (made with
+ * `pypiOptions`). Disposing of it stops the master, removes its directory, then stops the PyPI.
+ */
+export async function startEmbeddedFarm(
+  setup: Partial<MasterSetup> = {},
+  pypiOptions?: ConstructorParameters<typeof FakePyPI>[0],
+): Promise<Omit<Farm, "db">> {
+  const pypi = new FakePyPI(pypiOptions);
+  const master = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    ...setup,
+  }).catch(async (e) => {
+    await pypi[Symbol.asyncDispose]();
+    throw e;
+  });
+  return {
+    pypi,
+    master,
+    async [Symbol.asyncDispose]() {
+      await master.stop();
+      await Deno.remove(master.dir, { recursive: true });
+      await pypi[Symbol.asyncDispose]();
+    },
+  };
+}
+
 /** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */
 export async function eventually(
   what: string,

@@ -74,19 +74,9 @@ interface ImportRequest {
 
 /** Reads IMPORT's data: the deployed layout (8 items) or the manual's (7). */
 function importRequest(data: ImportMessage): ImportRequest {
-  if (data.length === 8) {
-    const [, pkg, version, abi, status, duration, output, files] = data;
-    return {
-      abi,
-      pkg: key(pkg),
-      version,
-      status,
-      duration,
-      output,
-      files: files.map(FileState.fromMessage),
-    };
-  }
-  const [abi, pkg, version, status, duration, output, files] = data;
+  const [abi, pkg, version, status, duration, output, files] = data.length === 8
+    ? [data[3], data[1], data[2], data[4], data[5], data[6], data[7]] as const
+    : data;
   return {
     abi,
     pkg: key(pkg),

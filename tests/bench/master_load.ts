@@ -124,6 +124,15 @@ async function database(v: Variant, seed: (sql: string) => string): Promise<Scra
   return db;
 }
 
+/** SQL: a seeded database's wheel of each of its builds (a cp311 one, of a made-up hash). */
+const WHEEL_OF_EVERY_BUILD = `
+    INSERT INTO files (filename, build_id, filesize, filehash, package_tag, package_version_tag,
+                       py_version_tag, abi_tag, platform_tag)
+      SELECT replace(b.package, '-', '_') || '-' || b.version || '-cp311-cp311-linux_armv7l.whl',
+             b.build_id, 12345, md5(b.package || b.version) || md5(b.version || b.package),
+             replace(b.package, '-', '_'), b.version, 'cp311', 'cp311', 'linux_armv7l'
+      FROM builds AS b;`;
+
 /**
  * 70,000 pending versions (7,000 packages × 10), one build ABI; and a history, as a farm has:
  * 5 older versions of each package built (35,000 builds and wheels), so that the planner's
@@ -148,12 +157,7 @@ function pendingVersions(count: number): () => string {
       SELECT package, version, 1, '42 seconds', true, 'cp311' FROM versions
       WHERE version LIKE '0.%';
     INSERT INTO output (build_id, output) SELECT build_id, 'built' FROM builds;
-    INSERT INTO files (filename, build_id, filesize, filehash, package_tag, package_version_tag,
-                       py_version_tag, abi_tag, platform_tag)
-      SELECT replace(b.package, '-', '_') || '-' || b.version || '-cp311-cp311-linux_armv7l.whl',
-             b.build_id, 12345, md5(b.package || b.version) || md5(b.version || b.package),
-             replace(b.package, '-', '_'), b.version, 'cp311', 'cp311', 'linux_armv7l'
-      FROM builds AS b;
+    ${WHEEL_OF_EVERY_BUILD}
     ANALYZE;`;
 }
 
@@ -404,12 +408,7 @@ async function rewrite(v: Variant, out: Figures): Promise<void> {
     INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
       SELECT 'seed-' || i, '1.' || v, 1, '42 seconds', true, 'cp311'
       FROM generate_series(1, ${count}) AS i, generate_series(0, 2) AS v;
-    INSERT INTO files (filename, build_id, filesize, filehash, package_tag, package_version_tag,
-                       py_version_tag, abi_tag, platform_tag)
-      SELECT replace(b.package, '-', '_') || '-' || b.version || '-cp311-cp311-linux_armv7l.whl',
-             b.build_id, 12345, md5(b.package || b.version) || md5(b.version || b.package),
-             replace(b.package, '-', '_'), b.version, 'cp311', 'cp311', 'linux_armv7l'
-      FROM builds AS b;
+    ${WHEEL_OF_EVERY_BUILD}
     ANALYZE;`);
   await using master = await new Master(v, db.userDsn).start();
   const req = new Request({ receiveTimeout: 600_000, linger: 0 });

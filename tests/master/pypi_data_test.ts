@@ -8,8 +8,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { startFarm, startMaster } from "../farm.ts";
-import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { startEmbeddedFarm, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
@@ -101,12 +100,10 @@ Deno.test("master: descriptions, Requires-Python and yanks from PyPI's JSON API,
 });
 
 Deno.test("master: Requires-Python and yanks from the PEP 691 simple API, on the embedded database", async () => {
-  await using pypi = new FakePyPI({ json: true });
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    args: ["--release-data", "simple"],
+  await using farm = await startEmbeddedFarm({ args: ["--release-data", "simple"] }, {
+    json: true,
   });
+  const { pypi, master } = farm;
   pypi.describe("simple-demo", "not read: PEP 691 has no descriptions");
   await pypi.release("Simple.Demo", "1.0", {}, { requiresPython: ">=3.8" });
   await pypi.release("Simple.Demo", "2.0", {}, { yanked: true });
@@ -118,6 +115,4 @@ Deno.test("master: Requires-Python and yanks from the PEP 691 simple API, on the
   assert(!page.includes("not read"), "no description from PEP 691");
   assert(pypi.pages.includes("json /simple/simple-demo/"), pypi.pages.join());
   assertEquals(pypi.jsonRequests, [], "the JSON API was not asked");
-  await master.stop();
-  await Deno.remove(master.dir, { recursive: true });
 });

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { type MasterRun, startFarm, startMaster } from "../farm.ts";
+import { type MasterRun, startEmbeddedFarm, startFarm } from "../farm.ts";
 import { importWheel } from "../fixtures/admin.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
@@ -169,12 +169,6 @@ Deno.test("piw-add and piw-remove --yank: against the real master on PostgreSQL"
 });
 
 Deno.test("piw-add and piw-remove --yank: against the real master on its embedded database", async (t) => {
-  await using pypi = new FakePyPI();
-  await using master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-  });
-  await scenario(t, master, pypi);
-  await master.stop();
-  await Deno.remove(master.dir, { recursive: true });
+  await using farm = await startEmbeddedFarm();
+  await scenario(t, farm.master, farm.pypi);
 });
