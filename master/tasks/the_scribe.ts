@@ -51,9 +51,9 @@ const INDEX_DELAY_MS = 1_000;
  * Oracles, asked for many packages' data at once while other requests are under way) and its
  * files go through the file system, so several in flight overlap both.
  */
-const CONCURRENT = 32;
+const CONCURRENT = 96;
 /** How many requests for project data the Scribe has with the Oracles at once. */
-const DATA_IN_FLIGHT = 2;
+const DATA_IN_FLIGHT = 3;
 
 type Order = Message<typeof theScribe.recv>;
 
