@@ -454,17 +454,10 @@ export class MasterDb {
     return new Map(rows.map((r) => [r.name, r.hash]));
   }
 
-  /**
-   * PROJDATA: everything the project page of each package named shows (null for an unknown
-   * package), in their order, in one round trip.
-   */
-  async projectData(pkgs: readonly string[]): Promise<(ProjectData | null)[]> {
-    const rows = await this.connection.query<{ value: unknown }>(
-      `SELECT get_project_data(t.p) AS value
-       FROM unnest($1::varchar[]) WITH ORDINALITY AS t (p, i) ORDER BY t.i`,
-      [pkgs.map(key)],
-    );
-    return rows.map((r) => r.value === null ? null : projectData(r.value));
+  /** PROJDATA: everything a project page shows; null for an unknown package. */
+  async projectData(pkg: string): Promise<ProjectData | null> {
+    const doc = await this.#value("SELECT get_project_data($1) AS value", [key(pkg)]);
+    return doc === null ? null : projectData(doc);
   }
 
   /** VERFILES: the names of a version's files. */

@@ -29,12 +29,6 @@ import {
 import { Timestamp } from "../shared/timestamp.ts";
 import { EMBEDDED_USER, MasterDb } from "./db.ts";
 
-/** PROJDATA of one package. */
-async function projectOf(db: MasterDb, pkg: string) {
-  const [data] = await db.projectData([pkg]);
-  return data ?? null;
-}
-
 /** A database under test, as each engine provides it. */
 interface Harness {
   /** The master's view of it. */
@@ -115,19 +109,19 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(await h.db.packageExists("nope"), false);
     assertEquals(await h.db.versionExists("foo", "1.0"), true);
     assertEquals(await h.db.versionExists("foo", "3.0"), false);
-    const data = await projectOf(h.db, "foo");
+    const data = await h.db.projectData("foo");
     assertEquals(data?.versions.map((v) => [v.version, v.released, v.requiresPython]), [
       ["2.0", T("2024-02-01T00:00:00Z"), ">=3.9"],
       ["1.0", T("2024-01-02T03:04:05.123456Z"), null],
     ]);
-    const bar = await projectOf(h.db, "bar");
+    const bar = await h.db.projectData("bar");
     assertEquals([bar?.skip, bar?.description], ["binary only", "A bar"]);
   },
 
   "PROJDESC, SKIPPKG, SKIPVER, GETSKIP": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     await h.db.setDescription("foo", "Does foo things");
-    assertEquals((await projectOf(h.db, "foo"))?.description, "Does foo things");
+    assertEquals((await h.db.projectData("foo"))?.description, "Does foo things");
     assertEquals(await h.db.versionSkip("foo", "1.0"), "");
     await h.db.skipPackage("foo", "too big");
     assertEquals(await h.db.versionSkip("foo", "1.0"), "too big");
@@ -158,7 +152,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       assertEquals(await h.db.packageExists(spelling), true, spelling);
       assertEquals(await h.db.versionExists(spelling, "0.1"), true, spelling);
     }
-    const data = await projectOf(h.db, "Tiny_Demo");
+    const data = await h.db.projectData("Tiny_Demo");
     assertEquals(data?.package, "tiny-demo");
     assertEquals(data?.versions.map((v) => v.version), ["0.2", "0.1"]);
     // the spelling PyPI used last is the name pages show
@@ -166,7 +160,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(data?.aliases, ["TINY-DEMO", "Tiny.Demo", "tiny_demo"]);
     // an operator's alias is recorded, but does not change the name shown
     await h.db.addAlias("tiny-demo", "Tiny-Demo");
-    assertEquals((await projectOf(h.db, "tiny-demo"))?.name, "TINY-DEMO");
+    assertEquals((await h.db.projectData("tiny-demo"))?.name, "TINY-DEMO");
     assertEquals(await h.db.packageNames("tiny.demo"), [
       "TINY-DEMO",
       "Tiny-Demo",
@@ -192,7 +186,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
   "RELDATA: what PyPI says of a release; null leaves each part": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     const state = async () => {
-      const d = await projectOf(h.db, "foo");
+      const d = await h.db.projectData("foo");
       return [d?.description, d?.versions[0]?.requiresPython, d?.versions[0]?.yanked];
     };
     const said = { description: "Does foo", requiresPython: ">=3.9", yanked: null };
@@ -245,7 +239,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       cp311: ["old-popular 1.0", "less-popular 1.0", "unknown 1.0", "raised 1.0"],
     });
     await h.db.setPriority("Raised", 5);
-    assertEquals((await projectOf(h.db, "raised"))?.priority, 5);
+    assertEquals((await h.db.projectData("raised"))?.priority, 5);
     assertEquals(await queue(h), {
       cp311: ["raised 1.0", "old-popular 1.0", "less-popular 1.0", "unknown 1.0"],
     });
@@ -278,7 +272,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
 
   "YANKVER, UNYANKVER": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
-    const yanked = async () => (await projectOf(h.db, "foo"))?.versions[0]?.yanked;
+    const yanked = async () => (await h.db.projectData("foo"))?.versions[0]?.yanked;
     assertEquals(await yanked(), false);
     await h.db.yankVersion("foo", "1.0");
     assertEquals(await yanked(), true);
@@ -343,7 +337,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(third.removed, [b.filename]);
     assertEquals(await h.db.fileDependencies(a.filename), { apt: ["libc7"] });
     assertEquals(await h.db.fileDependencies(b.filename), {});
-    const v1 = (await projectOf(h.db, "foo"))!.versions.find((v) => v.version === "1.0")!;
+    const v1 = (await h.db.projectData("foo"))!.versions.find((v) => v.version === "1.0")!;
     assertEquals(v1.files.map((f) => [f.filename, f.buildId, f.filesize, f.filehash]), [
       [a.filename, third.buildId, 7, "f".repeat(64)],
     ]);
@@ -588,7 +582,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       builds: [[today, 1, 0]],
       downloads: [[old.toString().slice(0, 10), 1], [today, 2]],
     });
-    assertEquals((await projectOf(h.db, "foo"))!.downloadsDaily, [[today, 2]]);
+    assertEquals((await h.db.projectData("foo"))!.downloadsDaily, [[today, 2]]);
   },
 
   "PROJDATA: versions, their state per ABI, builds, files and downloads": async (h) => {
@@ -604,12 +598,8 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await h.db.logWebRecords([
       ["LOGDOWNLOAD", new DownloadState(w.filename, "h", Timestamp.now()).asMessage()],
     ]);
-    assertEquals(await projectOf(h.db, "nope"), null);
-    const data = (await projectOf(h.db, "foo"))!;
-    // several packages in one request: each in its place, an unknown one null
-    const many = await h.db.projectData(["Foo", "nope", "foo"]);
-    assertEquals(many.map((d) => d?.package ?? null), ["foo", null, "foo"]);
-    assertEquals(many[0], data);
+    assertEquals(await h.db.projectData("nope"), null);
+    const data = (await h.db.projectData("foo"))!;
     assertEquals([data.package, data.downloadsRecent, data.downloadsAll], ["foo", 1, 1]);
     assertEquals(data.versions.map((v) => [v.version, v.skip, v.abis]), [
       ["1.2", "broken", { cp39: "skipped", cp311: "skipped" }],

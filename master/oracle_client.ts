@@ -132,12 +132,9 @@ export class OracleClient {
     return await this.call("DELBUILD", [pkg, version]) as string[];
   }
 
-  /**
-   * Everything the project page of each package named shows (null for an unknown package), in
-   * their order.
-   */
-  async projectData(pkgs: readonly string[]): Promise<(ProjectData | null)[]> {
-    return await this.call("PROJDATA", [...pkgs]) as unknown as (ProjectData | null)[];
+  /** Everything a project page shows; null for an unknown package. */
+  async projectData(pkg: string): Promise<ProjectData | null> {
+    return await this.call("PROJDATA", pkg) as unknown as ProjectData | null;
   }
 
   /** Why a version is not built ('' when it is); null for an unknown version. */

@@ -302,9 +302,6 @@ export const requiresPythonSpec = z.string().max(200).regex(
 /** A package's priority in the build queue (piw-add --priority): higher builds first. */
 export const priority = z.int().min(-1000).max(1000);
 
-/** How many packages one PROJDATA may name. */
-export const MAX_PROJECT_DATA = 256;
-
 /** How many entries one audit listing may ask for. */
 export const MAX_LISTING = 10_000;
 
@@ -796,7 +793,7 @@ export const theOracle = protocol("the oracle", {
     LOGBUILD: buildMessage,
     DELBUILD: z.tuple([packageName, versionString]),
     PKGFILES: packageName,
-    PROJDATA: z.array(packageName).min(1).max(MAX_PROJECT_DATA),
+    PROJDATA: packageName,
     VERFILES: z.tuple([packageName, versionString]),
     GETSKIP: z.tuple([packageName, versionString]),
     PKGEXISTS: packageName,

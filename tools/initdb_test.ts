@@ -380,7 +380,7 @@ Deno.test("piw-initdb merges a 0.1.0 database's spellings of a project into one,
 
   const master = await MasterDb.open(old.userDsn);
   try {
-    const [data] = await master.projectData(["Tiny.Demo"]);
+    const data = await master.projectData("Tiny.Demo");
     assertEquals(data?.name, "tiny_demo");
     assertEquals(data?.aliases, ["Tiny.Demo", "tiny_demo"]);
     assertEquals(data?.versions.map((v) => [v.version, v.files.length]), [

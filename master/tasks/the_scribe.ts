@@ -16,14 +16,12 @@
 
 import { gzipSync } from "node:zlib";
 import { errorMessage } from "../../shared/log.ts";
-import { MAX_PROJECT_DATA, type Message, theScribe } from "../../shared/protocols.ts";
+import { type Message, theScribe } from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
-import { writeAtomicSync } from "../atomic_write.ts";
-import { Batcher } from "../batcher.ts";
+import { writeAtomic } from "../atomic_write.ts";
 import { OracleClient } from "../oracle_client.ts";
-import type { ProjectData } from "../project_data.ts";
 import type { History } from "../db.ts";
 import {
   HISTORY_DAYS,
@@ -48,12 +46,9 @@ const INDEX_DELAY_MS = 1_000;
 
 /**
  * How many orders the Scribe works on at once: a page's data comes from the database (three
- * Oracles, asked for many packages' data at once while other requests are under way) and its
- * files go through the file system, so several in flight overlap both.
+ * Oracles) and its files go through the file system, so several in flight overlap both.
  */
-const CONCURRENT = 96;
-/** How many requests for project data the Scribe has with the Oracles at once. */
-const DATA_IN_FLIGHT = 3;
+const CONCURRENT = 8;
 
 type Order = Message<typeof theScribe.recv>;
 
@@ -62,16 +57,8 @@ class Scribe {
   /** The search index: normalised name → [the name shown, downloads recent, ever]. */
   readonly search = new Map<string, [string, number, number]>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Project data, asked for in batches while a full rewrite keeps the Oracles busy. */
-  readonly #projects: Batcher<string, ProjectData | null>;
 
-  constructor(readonly ctx: TaskContext, readonly oracle: OracleClient) {
-    this.#projects = new Batcher(
-      (names) => oracle.projectData(names),
-      DATA_IN_FLIGHT,
-      MAX_PROJECT_DATA,
-    );
-  }
+  constructor(readonly ctx: TaskContext, readonly oracle: OracleClient) {}
 
   get out(): string {
     return this.ctx.options.outputPath;
@@ -98,9 +85,9 @@ class Scribe {
 
   async writeIndex(): Promise<void> {
     const { html, json } = await renderSimpleIndex([...this.packages]);
-    writeAtomicSync(`${this.out}/simple/index.html`, html);
-    writeAtomicSync(`${this.out}/simple/index.json`, json);
-    this.writeSearch();
+    await writeAtomic(`${this.out}/simple/index.html`, html);
+    await writeAtomic(`${this.out}/simple/index.json`, json);
+    await this.writeSearch();
   }
 
   /** Takes the download counts Big Brother gathered (name shown → [recent, ever]). */
@@ -111,11 +98,11 @@ class Scribe {
     }
   }
 
-  writeSearch(): void {
+  async writeSearch(): Promise<void> {
     const counts = Object.fromEntries(
       [...this.search.values()].map(([name, recent, all]) => [name, [recent, all]]),
     ) as Record<string, [number, number]>;
-    writeAtomicSync(`${this.out}/packages.json`, searchIndex(counts));
+    await writeAtomic(`${this.out}/packages.json`, searchIndex(counts));
   }
 
   async removePackage(name: string): Promise<void> {
@@ -129,7 +116,7 @@ class Scribe {
   }
 
   async writePackage(name: string, both: boolean): Promise<void> {
-    const data = await this.#projects.get(name);
+    const data = await this.oracle.projectData(name);
     if (!data) return await this.removePackage(name);
     const norm = data.package;
     // every other spelling of the name gets the same pages, so that it resolves too (a
@@ -140,15 +127,15 @@ class Scribe {
       for (const name of names) {
         const prefix = name === norm ? "" : `../${norm}/`;
         const { html, json } = await renderSimpleProject(norm, files, prefix);
-        writeAtomicSync(`${this.out}/simple/${name}/index.html`, html);
-        writeAtomicSync(`${this.out}/simple/${name}/index.json`, json);
+        await writeAtomic(`${this.out}/simple/${name}/index.html`, html);
+        await writeAtomic(`${this.out}/simple/${name}/index.json`, json);
       }
     }
     const page = await renderProject(data, this.site());
     const json = projectJson(data);
     for (const name of names) {
-      writeAtomicSync(`${this.out}/project/${name}/index.html`, page);
-      writeAtomicSync(`${this.out}/project/${name}/json/index.json`, json);
+      await writeAtomic(`${this.out}/project/${name}/index.html`, page);
+      await writeAtomic(`${this.out}/project/${name}/json/index.json`, json);
     }
     const known = this.search.get(norm);
     if (!this.packages.has(norm) || known?.[0] !== data.name) {
@@ -174,17 +161,17 @@ class Scribe {
       case "PKGPROJ":
         return await this.writePackage(m.data, m.msg === "PKGBOTH");
       case "HOME":
-        writeAtomicSync(`${this.out}/index.html`, await renderHome(m.data, this.site()));
-        writeAtomicSync(
+        await writeAtomic(`${this.out}/index.html`, await renderHome(m.data, this.site()));
+        await writeAtomic(
           `${this.out}/stats.html`,
           await renderStats(m.data, this.site(), await this.history()),
         );
         return;
       case "SEARCH":
         this.setSearch(m.data);
-        return this.writeSearch();
+        return await this.writeSearch();
       case "LOG":
-        return writeAtomicSync(
+        return await writeAtomic(
           `${this.out}/${logPath(m.data[0])}`,
           gzipSync(new TextEncoder().encode(m.data[1])),
         );
@@ -250,7 +237,7 @@ runTask("the_scribe", async (ctx) => {
   scribe.setSearch(Object.fromEntries(await oracle.searchIndex()));
   await scribe.writeIndex();
   for (const [name, source] of Object.entries(STATIC)) {
-    writeAtomicSync(`${ctx.options.outputPath}/static/${name}`, source);
+    await writeAtomic(`${ctx.options.outputPath}/static/${name}`, source);
   }
   ctx.ready();
   const orders = new Orders(async (m) => {
