@@ -266,16 +266,11 @@ export async function startFarm(setup: Partial<MasterSetup> = {}): Promise<Farm>
     await pypi[Symbol.asyncDispose]();
     throw e;
   });
-  const master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-    ...setup,
-  }).catch(async (e) => {
-    await db[Symbol.asyncDispose]();
-    await pypi[Symbol.asyncDispose]();
-    throw e;
-  });
+  const master = await following(
+    pypi,
+    { dsn: db.userDsn, ...setup },
+    () => db[Symbol.asyncDispose](),
+  );
   return {
     pypi,
     db,
@@ -297,14 +292,7 @@ export async function startEmbeddedFarm(
   pypiOptions?: ConstructorParameters<typeof FakePyPI>[0],
 ): Promise<Omit<Farm, "db">> {
   const pypi = new FakePyPI(pypiOptions);
-  const master = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    ...setup,
-  }).catch(async (e) => {
-    await pypi[Symbol.asyncDispose]();
-    throw e;
-  });
+  const master = await following(pypi, setup);
   return {
     pypi,
     master,
@@ -314,6 +302,23 @@ export async function startEmbeddedFarm(
       await pypi[Symbol.asyncDispose]();
     },
   };
+}
+
+/** Starts a master following `pypi`; if it fails to start, undoes `undo` and stops the PyPI. */
+async function following(
+  pypi: FakePyPI,
+  setup: Partial<MasterSetup>,
+  undo: () => PromiseLike<void> = () => Promise.resolve(),
+): Promise<MasterRun> {
+  return await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    ...setup,
+  }).catch(async (e) => {
+    await undo();
+    await pypi[Symbol.asyncDispose]();
+    throw e;
+  });
 }
 
 /** Polls `check` until it holds, failing after `timeoutMs` with what was awaited. */
