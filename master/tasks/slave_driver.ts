@@ -108,6 +108,10 @@ class Driver {
   /** Whether a REFRESH was asked for and its QUEUE has not come yet. */
   refreshing = false;
   readonly active = new Set<string>();
+  /**
+   * Builds finished lately, kept out of the queue until the Architect has surely seen them: when
+   * each may go back, in the order they finished (so the oldest is first).
+   */
   readonly recent = new Map<string, number>();
   /** ABIs slaves asked for that are not build ABIs, each logged once. */
   readonly unknownAbis = new Set<string>();
@@ -243,8 +247,11 @@ class Driver {
 
   /** The next build for an ABI that nobody is doing, or null. */
   nextBuild(abi: string): [string, string] | null {
-    const now = Date.now();
-    for (const [k, until] of this.recent) if (until < now) this.recent.delete(k);
+    const now = performance.now();
+    for (const [k, until] of this.recent) {
+      if (until >= now) break;
+      this.recent.delete(k);
+    }
     for (const [pkg, version] of this.queue?.get(abi) ?? []) {
       const k = this.buildKey(pkg, version, abi);
       if (!this.active.has(k) && !this.recent.has(k)) return [pkg, version];
@@ -460,10 +467,9 @@ class Driver {
     this.ctx.log.debug(`logged build ${buildId}: ${build.package_} ${build.version}`);
     this.logged[build.status ? "built" : "failed"]++;
     this.buildsLogged?.inc({ result: build.status ? "success" : "failure" });
-    this.recent.set(
-      this.buildKey(build.package_, build.version, build.abiTag),
-      Date.now() + RECENT_MS,
-    );
+    const key = this.buildKey(build.package_, build.version, build.abiTag);
+    this.recent.delete(key); // to the back, where the latest to go back are
+    this.recent.set(key, performance.now() + RECENT_MS);
     this.finished(build);
     await this.reply(slave, "DONE");
   }
