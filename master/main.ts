@@ -45,16 +45,16 @@ const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
  * The master's Workers (`master/workers/<group>.ts`, which imports the modules of these tasks
  * in this order) and the tasks each runs. Each is an isolate of its own (memory) and a
  * thread of its own (a message between two costs a wake-up): the database (Seraph and the
- * Oracles, whose connections nothing else touches); what the slaves and the admin tools speak
+ * Oracles, whose connections nothing else touches) with what follows the outside world and
+ * speaks mostly to them (Cloud Gazer, the Lumberjack); what the slaves and the admin tools speak
  * to, which decides every build (the Slave Driver, the File Juggler, Mr. Chase, the Architect);
- * the web site (the Secretary, the Scribe, Big Brother), whose page rendering would otherwise
- * hold the slaves up; and what follows the outside world (Cloud Gazer, the Lumberjack).
+ * and the web site (the Secretary, the Scribe, Big Brother), whose page rendering would
+ * otherwise hold the slaves up.
  */
 const WORKERS: Record<string, readonly (typeof TASKS)[number][]> = {
-  database: ["seraph", "the_oracle"],
+  database: ["seraph", "the_oracle", "cloud_gazer", "lumberjack"],
   slaves: ["slave_driver", "file_juggler", "mr_chase", "the_architect"],
   web: ["the_secretary", "the_scribe", "big_brother"],
-  feeds: ["cloud_gazer", "lumberjack"],
 };
 
 /** The tasks in the order they stop (front first; the database last). */
