@@ -73,3 +73,43 @@ export function eachDecoded<R extends MessageMap>(
     await handle(message, frame);
   });
 }
+
+/** How {@linkcode eachMessageByPeer} bounds what one peer can make it hold. */
+export interface ByPeerOptions {
+  /** The most messages of one peer being handled or waiting at once (default 4). */
+  maxPending?: number;
+  /** Told of each message dropped because its peer had `maxPending` already. */
+  onDropped?(peer: string): void;
+}
+
+/**
+ * Calls `handle` with the frames of each message until the socket is closed: the messages of
+ * one peer (named by `peerOf`) one at a time in the order they came, those of different peers
+ * side by side, so that a peer whose message waits (on the database, on a file) holds up no
+ * other. A request-reply peer has one message outstanding; one that sends more without waiting
+ * has at most `maxPending` held for it, and the rest dropped. Resolves once the socket is closed
+ * and every message taken was handled; rejects with the first error a handler throws.
+ */
+export async function eachMessageByPeer(
+  socket: Receiver,
+  peerOf: (frames: Uint8Array[]) => string,
+  handle: (frames: Uint8Array[]) => Promise<void> | void,
+  options: ByPeerOptions = {},
+): Promise<void> {
+  const maxPending = options.maxPending ?? 4;
+  const peers = new Map<string, { tail: Promise<void>; pending: number }>();
+  const failed = Promise.withResolvers<never>();
+  const receiving = eachMessage(socket, (frames) => {
+    const peer = peerOf(frames);
+    let queue = peers.get(peer);
+    if (!queue) peers.set(peer, queue = { tail: Promise.resolve(), pending: 0 });
+    if (queue.pending >= maxPending) return options.onDropped?.(peer);
+    const q = queue;
+    q.pending++;
+    q.tail = q.tail.then(() => handle(frames)).catch(failed.reject).finally(() => {
+      if (--q.pending === 0 && peers.get(peer) === q) peers.delete(peer);
+    });
+  });
+  await Promise.race([receiving, failed.promise]);
+  await Promise.race([Promise.all([...peers.values()].map((q) => q.tail)), failed.promise]);
+}
