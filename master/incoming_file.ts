@@ -107,9 +107,12 @@ export class IncomingFile {
     }
   }
 
+  #tempPath(): string {
+    return `${this.#dir}/${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
+  }
+
   async #create(): Promise<FileHandle> {
-    const name = `${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
-    this.#temp = `${this.#dir}/${name}`;
+    this.#temp = this.#tempPath();
     return await open(this.#temp, "wx+", 0o644);
   }
 
@@ -139,15 +142,9 @@ export class IncomingFile {
   async place(target: string, replace: boolean): Promise<void> {
     this.#closed = true;
     if (this.#memory) {
-      this.#handle = this.#create();
-      const fh = await this.#handle;
-      try {
-        for (let at = 0; at < this.#memory.length;) {
-          at += (await fh.write(this.#memory, at, this.#memory.length - at, at)).bytesWritten;
-        }
-      } finally {
-        await fh.close();
-      }
+      // one call (not an open, writes and a close: each a hop to Deno's blocking pool)
+      this.#temp = this.#tempPath();
+      await Deno.writeFile(this.#temp, this.#memory, { createNew: true, mode: 0o644 });
     } else {
       await this.#close();
     }
