@@ -13,13 +13,26 @@ function tempName(path: string): string {
   return `${path}.${Deno.pid}.${++counter}.tmp`;
 }
 
-/** Writes `data` to `path` atomically, creating parent directories as needed. */
+async function write(path: string, data: string | Uint8Array): Promise<void> {
+  if (typeof data === "string") await Deno.writeTextFile(path, data);
+  else await Deno.writeFile(path, data);
+}
+
+/**
+ * Writes `data` to `path` atomically. A missing parent directory is made (with its own parents)
+ * when the first write finds it missing, so that writing where the directory is costs no call to
+ * make it.
+ */
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
   const temp = tempName(path);
   try {
-    if (typeof data === "string") await Deno.writeTextFile(temp, data);
-    else await Deno.writeFile(temp, data);
+    try {
+      await write(temp, data);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.mkdir(dirname(path), { recursive: true });
+      await write(temp, data);
+    }
     await Deno.rename(temp, path);
   } catch (e) {
     await Deno.remove(temp).catch(() => {});

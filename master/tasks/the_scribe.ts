@@ -122,6 +122,11 @@ class Scribe {
     // every other spelling of the name gets the same pages, so that it resolves too (a
     // symbolic link would need unscoped file permissions)
     const names = pageNames(norm, data.aliases);
+    // each page's directory made once here (a new project's would each cost a failed write)
+    for (const name of names) {
+      if (both) await Deno.mkdir(`${this.out}/simple/${name}`, { recursive: true });
+      await Deno.mkdir(`${this.out}/project/${name}/json`, { recursive: true });
+    }
     if (both) {
       const files = indexFiles(data);
       for (const name of names) {
