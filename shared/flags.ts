@@ -72,9 +72,9 @@ export const TOOLS = {
       "--allow-write",
       // the database's login name (postgres.js), and the output file system's free space
       "--allow-sys=uid,gid,userInfo,statfs",
-      // V8's young generation at 2 MiB a half instead of 16: each of the master's five isolates
-      // then holds ~20 MiB less; under load (tests/bench/master_load.ts) RSS 220-230 MiB
-      // instead of 300-330, for ~1 ms more CPU per build in scavenges
+      // V8's young generation at 2 MiB a half instead of 16: each of the master's isolates (its
+      // own and three Workers') then holds ~20 MiB less; under load (tests/bench/master_load.ts)
+      // RSS 220-230 MiB instead of 300-330, for ~1 ms more CPU per build in scavenges
       "--v8-flags=--max-semi-space-size=2",
     ],
   },
