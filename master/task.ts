@@ -227,7 +227,10 @@ export async function startTask(
     }
   }, { trusted: true });
 
-  if (options.metricsFile) reportMetrics(ctx);
+  if (options.metricsFile) {
+    reportHeap(ctx);
+    reportMetrics(ctx);
+  }
   try {
     await body(ctx);
     quit.abort();
@@ -246,6 +249,29 @@ export async function startTask(
 }
 
 const toBigBrother = reverse(bigBrother);
+
+/** Whether a task of this Worker reports the Worker's heap (the first one started does). */
+let heapReported = false;
+
+/**
+ * Has the first task started in this Worker report the Worker's V8 heap (labelled with the
+ * Worker's name), so that the metrics show which of the master's isolates holds its memory.
+ */
+function reportHeap(ctx: TaskContext): void {
+  if (heapReported) return;
+  heapReported = true;
+  const worker = (globalThis as { name?: string }).name || ctx.name;
+  const heap = ctx.metrics.gauge(
+    "piwheels_worker_heap_bytes",
+    "V8 heap of each of the master's Workers: used, total (reserved) and external (buffers)",
+  );
+  ctx.metrics.onCollect(() => {
+    const m = Deno.memoryUsage();
+    heap.set(m.heapUsed, { worker, kind: "used" });
+    heap.set(m.heapTotal, { worker, kind: "total" });
+    heap.set(m.external, { worker, kind: "external" });
+  });
+}
 
 /** Sends the task's metrics to Big Brother periodically, once it has any. */
 function reportMetrics(ctx: TaskContext): void {

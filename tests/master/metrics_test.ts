@@ -52,6 +52,7 @@ Deno.test("metrics: the Prometheus file follows the farm, and the real parser ta
       piwheels_page_rewrites_pending: "gauge",
       piwheels_paused: "gauge",
       piwheels_disk_free_bytes: "gauge",
+      piwheels_worker_heap_bytes: "gauge",
     })
   ) {
     await eventually(`${name} is in the file`, async () => {
@@ -100,6 +101,13 @@ Deno.test("metrics: the Prometheus file follows the farm, and the real parser ta
     throw new Error(`${e.message}: ${wrong().join("; ")}`);
   });
   assert(value(p, "piwheels_db_request_seconds_sum", { request: "LOGBUILD" })! > 0);
+  // each Worker's heap, from one task of each: a few MiB used, within what is reserved
+  for (const worker of ["database", "slaves", "web"]) {
+    const used = value(p, "piwheels_worker_heap_bytes", { worker, kind: "used" });
+    const total = value(p, "piwheels_worker_heap_bytes", { worker, kind: "total" });
+    assert(used! > 1e6 && used! <= total!, `${worker}: heap used ${used} of ${total}`);
+  }
+  assertEquals(p.samples.filter(([n]) => n === "piwheels_worker_heap_bytes").length, 9);
 
   await master.control("PAUSE");
   await eventually("the metrics show the pause", async () => {
