@@ -191,6 +191,13 @@ export type SlaveActivity =
 export type SlaveHello = z.output<typeof slaveHello>;
 
 /**
+ * The least a slave's silence must outlast its timeout before the master forgets it: a build
+ * timing out is killed, its output drained (up to 2 s) and reported, which under load takes
+ * seconds; a tenth of a short timeout is not enough.
+ */
+export const EXPIRY_SLACK_MS = 30_000;
+
+/**
  * A build slave as the Slave Driver tracks it: who it is, what it was last asked and told, the
  * build in progress, and when it was last heard from.
  */
@@ -252,9 +259,14 @@ export class SlaveState {
     if (msg === "DIE") this.terminated = true;
   }
 
-  /** Whether the slave has been silent for longer than its timeout (and is to be forgotten). */
+  /**
+   * Whether the slave has been silent for so long it is to be forgotten: longer than its timeout
+   * by a tenth (as v0.16's master), and by at least {@linkcode EXPIRY_SLACK_MS}, so that a slave
+   * whose build ran into that same timeout has time to kill it and say BUILT.
+   */
   expired(now: Timestamp = Timestamp.now()): boolean {
-    return this.lastSeen.until(now).compare(this.timeout) > 0;
+    const limit = Math.max(this.timeout.micros * 1.1, this.timeout.micros + EXPIRY_SLACK_MS * 1000);
+    return this.lastSeen.until(now).micros > limit;
   }
 
   /** What the slave is doing, derived from the last request and reply. */

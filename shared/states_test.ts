@@ -42,6 +42,19 @@ Deno.test("states: FileState and BuildState convert to and from their messages",
   assertEquals(b.buildId, 42);
 });
 
+Deno.test("states: a slave with a short timeout has 30 s more to say its build timed out", () => {
+  const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
+  const s = SlaveState.fromHello(1, new Uint8Array([1]), [
+    Duration.of({ seconds: 20 }),
+    "311",
+    "cp311",
+    "linux_armv7l",
+    "pi",
+  ], t0);
+  assert(!s.expired(t0.plus(Duration.of({ seconds: 49 }))));
+  assert(s.expired(t0.plus(Duration.of({ seconds: 51 }))));
+});
+
 Deno.test("states: SlaveState tracks activity and expiry", () => {
   const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
   const s = SlaveState.fromHello(1, new Uint8Array([1]), [
@@ -59,8 +72,9 @@ Deno.test("states: SlaveState tracks activity and expiry", () => {
   assertEquals(s.activity, "sending");
   s.sent("DONE");
   assertEquals(s.activity, "cleaning");
-  assert(!s.expired(t0.plus(Duration.of({ minutes: 5 }))));
-  assert(s.expired(t0.plus(Duration.of({ minutes: 5, seconds: 1 }))));
+  // a tenth more than its timeout (5 min 30 s), as v0.16's master
+  assert(!s.expired(t0.plus(Duration.of({ minutes: 5, seconds: 29 }))));
+  assert(s.expired(t0.plus(Duration.of({ minutes: 5, seconds: 31 }))));
   s.sent("DIE");
   assertEquals(s.activity, "gone");
   assertEquals(activityOf("BYE", "BUILD"), "gone");
