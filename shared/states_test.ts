@@ -42,28 +42,27 @@ Deno.test("states: FileState and BuildState convert to and from their messages",
   assertEquals(b.buildId, 42);
 });
 
-Deno.test("states: a slave with a short timeout has 30 s more to say its build timed out", () => {
-  const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
-  const s = SlaveState.fromHello(1, new Uint8Array([1]), [
-    Duration.of({ seconds: 20 }),
+/** A slave (an armv7l Pi) that said HELLO at `t0` with this timeout. */
+function helloAt(t0: Timestamp, timeout: Duration): SlaveState {
+  return SlaveState.fromHello(1, new Uint8Array([1]), [
+    timeout,
     "311",
     "cp311",
     "linux_armv7l",
     "pi",
   ], t0);
+}
+
+Deno.test("states: a slave with a short timeout has 30 s more to say its build timed out", () => {
+  const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
+  const s = helloAt(t0, Duration.of({ seconds: 20 }));
   assert(!s.expired(t0.plus(Duration.of({ seconds: 49 }))));
   assert(s.expired(t0.plus(Duration.of({ seconds: 51 }))));
 });
 
 Deno.test("states: SlaveState tracks activity and expiry", () => {
   const t0 = Timestamp.parse("2024-01-01T00:00:00Z");
-  const s = SlaveState.fromHello(1, new Uint8Array([1]), [
-    Duration.of({ minutes: 5 }),
-    "311",
-    "cp311",
-    "linux_armv7l",
-    "pi",
-  ], t0);
+  const s = helloAt(t0, Duration.of({ minutes: 5 }));
   assertEquals(s.activity, "idle");
   s.received("IDLE", t0);
   s.sent("BUILD");
