@@ -2,6 +2,11 @@
  * Writing the web output so that a reader (Apache, pip) never sees a half-written file: every
  * file is written to a temporary name in the same directory and renamed into place.
  *
+ * Two forms: {@linkcode writeAtomic} goes through Deno's thread pool and leaves its caller's
+ * thread free meanwhile; {@linkcode writeAtomicSync} makes its calls on the caller's thread,
+ * which costs less than half the CPU (no hand-over to the pool and back) and suits a Worker whose
+ * job is writing (the Scribe's), not one that must answer peers meanwhile.
+ *
  * @module
  */
 
@@ -16,6 +21,11 @@ function tempName(path: string): string {
 async function write(path: string, data: string | Uint8Array): Promise<void> {
   if (typeof data === "string") await Deno.writeTextFile(path, data);
   else await Deno.writeFile(path, data);
+}
+
+function writeSync(path: string, data: string | Uint8Array): void {
+  if (typeof data === "string") Deno.writeTextFileSync(path, data);
+  else Deno.writeFileSync(path, data);
 }
 
 /**
@@ -36,6 +46,28 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
     await Deno.rename(temp, path);
   } catch (e) {
     await Deno.remove(temp).catch(() => {});
+    throw e;
+  }
+}
+
+/** {@linkcode writeAtomic} on the caller's thread. */
+export function writeAtomicSync(path: string, data: string | Uint8Array): void {
+  const temp = tempName(path);
+  try {
+    try {
+      writeSync(temp, data);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      Deno.mkdirSync(dirname(path), { recursive: true });
+      writeSync(temp, data);
+    }
+    Deno.renameSync(temp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // there was no temporary file
+    }
     throw e;
   }
 }

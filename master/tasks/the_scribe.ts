@@ -20,7 +20,7 @@ import { type Message, theScribe } from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { normalizeName } from "../../shared/wheel.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
-import { writeAtomic } from "../atomic_write.ts";
+import { writeAtomicSync } from "../atomic_write.ts";
 import { OracleClient } from "../oracle_client.ts";
 import type { History } from "../db.ts";
 import {
@@ -85,9 +85,9 @@ class Scribe {
 
   async writeIndex(): Promise<void> {
     const { html, json } = await renderSimpleIndex([...this.packages]);
-    await writeAtomic(`${this.out}/simple/index.html`, html);
-    await writeAtomic(`${this.out}/simple/index.json`, json);
-    await this.writeSearch();
+    writeAtomicSync(`${this.out}/simple/index.html`, html);
+    writeAtomicSync(`${this.out}/simple/index.json`, json);
+    this.writeSearch();
   }
 
   /** Takes the download counts Big Brother gathered (name shown → [recent, ever]). */
@@ -98,11 +98,11 @@ class Scribe {
     }
   }
 
-  async writeSearch(): Promise<void> {
+  writeSearch(): void {
     const counts = Object.fromEntries(
       [...this.search.values()].map(([name, recent, all]) => [name, [recent, all]]),
     ) as Record<string, [number, number]>;
-    await writeAtomic(`${this.out}/packages.json`, searchIndex(counts));
+    writeAtomicSync(`${this.out}/packages.json`, searchIndex(counts));
   }
 
   async removePackage(name: string): Promise<void> {
@@ -124,23 +124,23 @@ class Scribe {
     const names = pageNames(norm, data.aliases);
     // each page's directory made once here (a new project's would each cost a failed write)
     for (const name of names) {
-      if (both) await Deno.mkdir(`${this.out}/simple/${name}`, { recursive: true });
-      await Deno.mkdir(`${this.out}/project/${name}/json`, { recursive: true });
+      if (both) Deno.mkdirSync(`${this.out}/simple/${name}`, { recursive: true });
+      Deno.mkdirSync(`${this.out}/project/${name}/json`, { recursive: true });
     }
     if (both) {
       const files = indexFiles(data);
       for (const name of names) {
         const prefix = name === norm ? "" : `../${norm}/`;
         const { html, json } = await renderSimpleProject(norm, files, prefix);
-        await writeAtomic(`${this.out}/simple/${name}/index.html`, html);
-        await writeAtomic(`${this.out}/simple/${name}/index.json`, json);
+        writeAtomicSync(`${this.out}/simple/${name}/index.html`, html);
+        writeAtomicSync(`${this.out}/simple/${name}/index.json`, json);
       }
     }
     const page = await renderProject(data, this.site());
     const json = projectJson(data);
     for (const name of names) {
-      await writeAtomic(`${this.out}/project/${name}/index.html`, page);
-      await writeAtomic(`${this.out}/project/${name}/json/index.json`, json);
+      writeAtomicSync(`${this.out}/project/${name}/index.html`, page);
+      writeAtomicSync(`${this.out}/project/${name}/json/index.json`, json);
     }
     const known = this.search.get(norm);
     if (!this.packages.has(norm) || known?.[0] !== data.name) {
@@ -166,17 +166,17 @@ class Scribe {
       case "PKGPROJ":
         return await this.writePackage(m.data, m.msg === "PKGBOTH");
       case "HOME":
-        await writeAtomic(`${this.out}/index.html`, await renderHome(m.data, this.site()));
-        await writeAtomic(
+        writeAtomicSync(`${this.out}/index.html`, await renderHome(m.data, this.site()));
+        writeAtomicSync(
           `${this.out}/stats.html`,
           await renderStats(m.data, this.site(), await this.history()),
         );
         return;
       case "SEARCH":
         this.setSearch(m.data);
-        return await this.writeSearch();
+        return this.writeSearch();
       case "LOG":
-        return await writeAtomic(
+        return writeAtomicSync(
           `${this.out}/${logPath(m.data[0])}`,
           gzipSync(new TextEncoder().encode(m.data[1])),
         );
@@ -242,7 +242,7 @@ runTask("the_scribe", async (ctx) => {
   scribe.setSearch(Object.fromEntries(await oracle.searchIndex()));
   await scribe.writeIndex();
   for (const [name, source] of Object.entries(STATIC)) {
-    await writeAtomic(`${ctx.options.outputPath}/static/${name}`, source);
+    writeAtomicSync(`${ctx.options.outputPath}/static/${name}`, source);
   }
   ctx.ready();
   const orders = new Orders(async (m) => {
