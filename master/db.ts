@@ -48,7 +48,7 @@ import {
 import type { Timestamp } from "../shared/timestamp.ts";
 import { VERSION } from "../shared/version.ts";
 import { normalizeName as key } from "../shared/wheel.ts";
-import { type ProjectData, projectData } from "./project_data.ts";
+import { parseProjectData, type ProjectData } from "./project_data.ts";
 
 /** The master's role inside an embedded (PGlite) database. */
 export const EMBEDDED_USER = "piwheels";
@@ -454,10 +454,18 @@ export class MasterDb {
     return new Map(rows.map((r) => [r.name, r.hash]));
   }
 
-  /** PROJDATA: everything a project page shows; null for an unknown package. */
+  /** Everything a project page shows; null for an unknown package. */
   async projectData(pkg: string): Promise<ProjectData | null> {
-    const doc = await this.#value("SELECT get_project_data($1) AS value", [key(pkg)]);
-    return doc === null ? null : projectData(doc);
+    return parseProjectData(await this.projectDataJson(pkg));
+  }
+
+  /**
+   * PROJDATA: {@linkcode projectData} as the JSON text `get_project_data()` makes, which the
+   * Oracle passes on as it is: the reader parses it once (not the driver here, then CBOR each
+   * way).
+   */
+  async projectDataJson(pkg: string): Promise<string | null> {
+    return await this.#value("SELECT get_project_data($1)::text AS value", [key(pkg)]);
   }
 
   /** VERFILES: the names of a version's files. */

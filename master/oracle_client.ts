@@ -19,7 +19,7 @@ import {
 import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
 import type { DbStatistics, History, LoggedBuild, ReleaseData } from "./db.ts";
-import type { ProjectData } from "./project_data.ts";
+import { parseProjectData, type ProjectData } from "./project_data.ts";
 import { RpcClient } from "./rpc.ts";
 
 type Requests = typeof theOracle.recv;
@@ -134,7 +134,7 @@ export class OracleClient {
 
   /** Everything a project page shows; null for an unknown package. */
   async projectData(pkg: string): Promise<ProjectData | null> {
-    return await this.call("PROJDATA", pkg) as unknown as ProjectData | null;
+    return parseProjectData(await this.call("PROJDATA", pkg) as string | null);
   }
 
   /** Why a version is not built ('' when it is); null for an unknown version. */

@@ -136,8 +136,12 @@ function fileData(f: Json): FileData {
   };
 }
 
-/** Converts the JSON document `get_project_data()` returns. */
-export function projectData(doc: Json): ProjectData {
+/** Parses the JSON text `get_project_data()` returns (null for an unknown package). */
+export function parseProjectData(text: string | null): ProjectData | null {
+  return text === null ? null : projectData(JSON.parse(text));
+}
+
+function projectData(doc: Json): ProjectData {
   return {
     package: doc.package,
     name: doc.name,

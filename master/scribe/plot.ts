@@ -152,9 +152,22 @@ export function daily(
   days: number,
 ): { periods: string[]; values: number[] } {
   const byDay = new Map(rows.map(([d, n]) => [d, n]));
-  const periods: string[] = [];
-  for (let i = days - 1; i >= 0; i--) {
-    periods.push(new Date(today.getTime() - i * 86_400_000).toISOString().slice(0, 10));
-  }
+  const periods = daysUpTo(today, days);
   return { periods, values: periods.map((d) => byDay.get(d) ?? 0) };
+}
+
+/** The last {@linkcode daysUpTo} made: every page written on one day has the same days. */
+let lastDays: { key: string; periods: readonly string[] } | undefined;
+
+/** The `days` days up to `today` (`YYYY-MM-DD`, oldest first), a fresh array each call. */
+function daysUpTo(today: Date, days: number): string[] {
+  const key = `${today.toISOString().slice(0, 10)} ${days}`;
+  if (lastDays?.key !== key) {
+    const periods: string[] = [];
+    for (let i = days - 1; i >= 0; i--) {
+      periods.push(new Date(today.getTime() - i * 86_400_000).toISOString().slice(0, 10));
+    }
+    lastDays = { key, periods };
+  }
+  return [...lastDays.periods];
 }

@@ -52,3 +52,13 @@ Deno.test("plot: an empty plot is still a plot; days without rows count 0", asyn
   assertEquals(empty!.bars, []);
   assertEquals([niceStep(0), niceStep(7), niceStep(40), niceStep(1234)], [1, 2, 10, 500]);
 });
+
+Deno.test("plot: the days are those of each call's day and length, whatever came before", () => {
+  const at = (iso: string, days: number) => daily([], new Date(iso), days).periods;
+  const first = at("2026-12-05T01:00:00Z", 2);
+  first.push("changed by its caller");
+  assertEquals(at("2026-12-05T23:00:00Z", 2), ["2026-12-04", "2026-12-05"]);
+  assertEquals(at("2026-12-06T00:00:01Z", 2), ["2026-12-05", "2026-12-06"]);
+  assertEquals(at("2026-12-06T00:00:01Z", 3), ["2026-12-04", "2026-12-05", "2026-12-06"]);
+  assertEquals(at("2026-12-05T12:00:00Z", 1), ["2026-12-05"]);
+});

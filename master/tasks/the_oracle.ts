@@ -55,7 +55,7 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
     case "PKGFILES":
       return await db.packageFiles(r.data);
     case "PROJDATA":
-      return (await db.projectData(r.data)) as unknown as CborValue;
+      return await db.projectDataJson(r.data);
     case "VERFILES":
       return await db.versionFiles(...r.data);
     case "GETSKIP":
