@@ -456,16 +456,21 @@ export class MasterDb {
 
   /** Everything a project page shows; null for an unknown package. */
   async projectData(pkg: string): Promise<ProjectData | null> {
-    return parseProjectData(await this.projectDataJson(pkg));
+    return parseProjectData((await this.projectDataJson([pkg]))[0]!);
   }
 
   /**
-   * PROJDATA: {@linkcode projectData} as the JSON text `get_project_data()` makes, which the
-   * Oracle passes on as it is: the reader parses it once (not the driver here, then CBOR each
-   * way).
+   * PROJDATA: {@linkcode projectData} of each package named, in their order, as the JSON text
+   * `get_project_data()` makes, which the Oracle passes on as it is: the reader parses it once
+   * (not the driver here, then CBOR each way).
    */
-  async projectDataJson(pkg: string): Promise<string | null> {
-    return await this.#value("SELECT get_project_data($1)::text AS value", [key(pkg)]);
+  async projectDataJson(pkgs: readonly string[]): Promise<(string | null)[]> {
+    const rows = await this.connection.query<{ value: string | null }>(
+      `SELECT get_project_data(t.p)::text AS value
+       FROM unnest($1::varchar[]) WITH ORDINALITY AS t (p, i) ORDER BY t.i`,
+      [pkgs.map(key)],
+    );
+    return rows.map((r) => r.value);
   }
 
   /** VERFILES: the names of a version's files. */

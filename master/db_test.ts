@@ -599,6 +599,9 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       ["LOGDOWNLOAD", new DownloadState(w.filename, "h", Timestamp.now()).asMessage()],
     ]);
     assertEquals(await h.db.projectData("nope"), null);
+    // several at once, in the order asked, by any spelling
+    const texts = await h.db.projectDataJson(["nope", "FOO", "foo", "nope"]);
+    assertEquals(texts.map((t) => t && JSON.parse(t).package), [null, "foo", "foo", null]);
     const data = (await h.db.projectData("foo"))!;
     assertEquals([data.package, data.downloadsRecent, data.downloadsAll], ["foo", 1, 1]);
     assertEquals(data.versions.map((v) => [v.version, v.skip, v.abis]), [

@@ -12,6 +12,7 @@ import {
   type BareName,
   type DataIn,
   type DataName,
+  MAX_PROJDATA,
   type Message,
   type RewritePending,
   theOracle,
@@ -20,6 +21,7 @@ import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
 import type { DbStatistics, History, LoggedBuild, ReleaseData } from "./db.ts";
 import { parseProjectData, type ProjectData } from "./project_data.ts";
+import { Batcher } from "./batcher.ts";
 import { RpcClient } from "./rpc.ts";
 
 type Requests = typeof theOracle.recv;
@@ -35,9 +37,18 @@ function toMap<V>(value: CborValue): Map<string, V> {
   return new Map(Object.entries(value as Record<string, V>));
 }
 
+/** How many PROJDATA requests one client keeps out at once (of the three Oracles). */
+const PROJDATA_IN_FLIGHT = 2;
+
 /** A connection to the Oracles (through Seraph). */
 export class OracleClient {
   readonly #rpc: RpcClient<Requests, typeof theOracle.send>;
+  /** PROJDATA's packages, asked for together while the Oracles are busy with earlier ones. */
+  readonly #projects = new Batcher<string, string | null>({
+    fetch: async (pkgs) => await this.call("PROJDATA", pkgs) as (string | null)[],
+    inFlight: PROJDATA_IN_FLIGHT,
+    maxBatch: MAX_PROJDATA,
+  });
 
   /** Connects to the database queue at `address`. */
   constructor(address: string, log?: Logger) {
@@ -134,7 +145,7 @@ export class OracleClient {
 
   /** Everything a project page shows; null for an unknown package. */
   async projectData(pkg: string): Promise<ProjectData | null> {
-    return parseProjectData(await this.call("PROJDATA", pkg) as string | null);
+    return parseProjectData(await this.#projects.get(pkg));
   }
 
   /** Why a version is not built ('' when it is); null for an unknown version. */

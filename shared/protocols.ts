@@ -227,6 +227,9 @@ export const pageMessage = z.tuple([
 /** The most web-log records in one LOGBATCH. */
 export const MAX_LOG_BATCH = 1000;
 
+/** The most packages one PROJDATA asks for (the Scribe asks for those it waits on together). */
+export const MAX_PROJDATA = 100;
+
 /** A web-log record as the Lumberjack passes it on: its LOG* message's name and data. */
 export const webLogRecord = z.union([
   z.tuple([z.literal("LOGDOWNLOAD"), downloadMessage]),
@@ -793,7 +796,8 @@ export const theOracle = protocol("the oracle", {
     LOGBUILD: buildMessage,
     DELBUILD: z.tuple([packageName, versionString]),
     PKGFILES: packageName,
-    PROJDATA: packageName,
+    // what the project pages show of each package named: its JSON text, or null, in order
+    PROJDATA: z.array(packageName).min(1).max(MAX_PROJDATA),
     VERFILES: z.tuple([packageName, versionString]),
     GETSKIP: z.tuple([packageName, versionString]),
     PKGEXISTS: packageName,

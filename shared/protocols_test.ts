@@ -191,7 +191,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     LOGBUILD: build,
     DELBUILD: ["foo", "1.0"],
     PKGFILES: "foo",
-    PROJDATA: "foo",
+    PROJDATA: ["foo", "Bar"],
     VERFILES: ["foo", "1.0"],
     GETSKIP: ["foo", "1.0"],
     PKGEXISTS: "foo",
@@ -278,11 +278,11 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             // lists of any length (rather than tuples) take another element or one fewer
-            if (!["FILEVERS", "PKGSFILES"].includes(name)) {
+            if (!["FILEVERS", "PKGSFILES", "PROJDATA"].includes(name)) {
               rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
             }
             const lists = ["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER", "ABIS", "FILEVERS"];
-            const more = ["NEWPKG", "RELOG", "PACKAGES", "BUILDS", "PKGSFILES"];
+            const more = ["NEWPKG", "RELOG", "PACKAGES", "BUILDS", "PKGSFILES", "PROJDATA"];
             if (![...lists, ...more].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }
@@ -292,6 +292,19 @@ for (const p of all) {
     }
   }
 }
+
+Deno.test("protocols: PROJDATA names 1 to MAX_PROJDATA packages", () => {
+  const sender = reverse(protocols.theOracle);
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
+  for (const n of [1, protocols.MAX_PROJDATA]) {
+    const frame = encodeMessage(sender, "PROJDATA", names(n));
+    assertEquals(decodeMessage(protocols.theOracle, frame).data, names(n));
+  }
+  for (const n of [0, protocols.MAX_PROJDATA + 1]) {
+    const frame = encode(["PROJDATA", names(n)]);
+    assertThrows(() => decodeMessage(protocols.theOracle, frame), ProtocolError);
+  }
+});
 
 Deno.test("protocols: NEWVER's requires_python may be null or left out", () => {
   const sender = reverse(protocols.theOracle);
