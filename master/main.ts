@@ -173,13 +173,10 @@ class Master {
     );
   }
 
-  async driver(msg: "KILL" | "HELLO", id?: number): Promise<void> {
+  /** Tells the Slave Driver `frame` (a message of `slaveDriverControl`). */
+  async driver(frame: Uint8Array): Promise<void> {
     const task = this.tasks.find((t) => t.module === "slave_driver");
-    if (!task) return;
-    const frame = msg === "KILL"
-      ? encodeMessage(toDriver, "KILL", id!)
-      : encodeMessage(toDriver, "HELLO");
-    await task.control.send(frame).catch(() => {});
+    await task?.control.send(frame).catch(() => {});
   }
 
   /**
@@ -294,9 +291,9 @@ async function main(): Promise<number> {
       case "RESUME":
         return await master.tell([...TASKS], m.msg);
       case "KILL":
-        return await master.driver("KILL", m.data);
+        return await master.driver(encodeMessage(toDriver, "KILL", m.data));
       case "HELLO":
-        await master.driver("HELLO");
+        await master.driver(encodeMessage(toDriver, "HELLO"));
         await stats.send(encodeMessage(toStats, "HOME")).catch(() => {});
     }
   });
@@ -330,6 +327,10 @@ async function main(): Promise<number> {
     ]).finally(() => clearTimeout(timer));
     if (stopped !== null) throw new Stopped(stopped);
     master.started = true;
+    // the Slave Driver publishes the slaves' states only while something subscribes to them
+    const monitors = (on: boolean) => master.driver(encodeMessage(toDriver, "MONITORS", on));
+    status.onSubscribedChange = (on) => void monitors(on);
+    await monitors(status.subscribed);
     log.info(
       `ready: slaves on ${options.slaveQueue}, files on ${options.fileQueue}, web site in ${options.outputPath}`,
     );

@@ -527,6 +527,9 @@ export const slaveDriverControl = protocol("slave driver control", {
     ...taskControl.recv,
     KILL: count, // slave id: DIE at its next request
     HELLO: bare, // a monitor joined: replay every slave's state
+    // whether anything subscribes to the status queue: the slaves' states are published only
+    // while something does (a replay asked for by HELLO always is)
+    MONITORS: z.boolean(),
   },
   send: {},
 });

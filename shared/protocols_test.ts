@@ -67,6 +67,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     QUIT: undefined,
     KILL: 3,
     HELLO: undefined,
+    MONITORS: true,
   },
   "master control": {
     HELLO: undefined,

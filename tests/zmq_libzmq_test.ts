@@ -158,6 +158,31 @@ for (const transport of ["tcp", "ipc"] as const) {
     await Promise.all([peer.close(), pub.close()]);
   });
 
+  test("our PUB says when a libzmq SUB first subscribes and when the last one leaves", async () => {
+    const pub = new Publisher(TIMEOUT);
+    const change = () => new Promise<boolean>((resolve) => pub.onSubscribedChange = resolve);
+    const address = await pub.bind(endpoint(transport));
+    assertEquals(pub.subscribed, false);
+    let changed = change();
+    const peer = await LibzmqPeer.start("SUB", "connect", address, { subscribe: "" });
+    assertEquals(await changed, true);
+    assertEquals(pub.subscribed, true);
+    changed = change();
+    await peer.close();
+    assertEquals(await changed, false);
+    assertEquals(pub.subscribed, false);
+    // ours: subscribing, then cancelling while still connected
+    const ours = new Subscriber(TIMEOUT);
+    ours.connect(address);
+    changed = change();
+    ours.subscribe("SLAVE");
+    assertEquals(await changed, true);
+    changed = change();
+    ours.unsubscribe("SLAVE");
+    assertEquals(await changed, false);
+    await Promise.all([ours.close(), pub.close()]);
+  });
+
   test("our PUB sends some messages only to peers announcing a property; libzmq's get the rest", async () => {
     const pub = new Publisher(TIMEOUT);
     const address = await pub.bind(endpoint(transport));

@@ -107,6 +107,11 @@ class Driver {
   readonly truncated = new Set<string>();
   /** Whether a REFRESH was asked for and its QUEUE has not come yet. */
   refreshing = false;
+  /**
+   * Whether anything subscribes to the status queue (the main thread says MONITORS): without,
+   * the slaves' states are not published (each would cost an encoding and two thread hops).
+   */
+  monitors = false;
   readonly active = new Set<string>();
   /**
    * Builds finished lately, kept out of the queue until the Architect has surely seen them: when
@@ -151,12 +156,18 @@ class Driver {
     return `${pkg}\0${version}\0${abi}`;
   }
 
+  /**
+   * Publishes a slave's state change to the monitors, while there are any (see
+   * {@linkcode Driver.monitors}), or always when `replaying`.
+   */
   async publish(
     slave: Slave,
     msg: string,
     data: CborValue,
     when: Timestamp = Timestamp.now(),
+    replaying = false,
   ): Promise<void> {
+    if (!this.monitors && !replaying) return;
     const frame = encodeMessage(monitorStats, "SLAVE", [slave.state.slaveId, when, msg, data]);
     await this.status.send(frame).catch(() => {});
   }
@@ -520,10 +531,11 @@ class Driver {
    */
   async replay(): Promise<void> {
     for (const slave of this.slaves.values()) {
-      await this.publish(slave, "HELLO", slave.state.helloMessage(), slave.state.firstSeen);
+      const hello = slave.state.helloMessage();
+      await this.publish(slave, "HELLO", hello, slave.state.firstSeen, true);
       const reply = slave.state.reply;
       if (reply && reply !== "ACK") {
-        await this.publish(slave, reply, slave.repliedData, slave.replied);
+        await this.publish(slave, reply, slave.repliedData, slave.replied, true);
       }
     }
   }
@@ -628,6 +640,8 @@ runTask(
       if (slave.held !== undefined) await driver.idle(slave, false);
     } else if (m.msg === "HELLO") {
       await driver.replay();
+    } else if (m.msg === "MONITORS") {
+      driver.monitors = m.data;
     }
   },
 );

@@ -103,6 +103,11 @@ export class Subscriptions {
     return true;
   }
 
+  /** Whether there is no topic. */
+  get empty(): boolean {
+    return this.#topics.size === 0;
+  }
+
   /** The distinct topics. */
   *topics(): Iterable<Uint8Array> {
     for (const { topic } of this.#topics.values()) yield topic;

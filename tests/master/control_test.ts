@@ -46,6 +46,35 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
     assertEquals(seen.get(a.slaveId)?.includes("BUILD"), true, "a's replay says what it builds");
   });
 
+  await t.step("a monitor that comes after the last one left sees the slaves' states", async () => {
+    await status.close(); // nothing subscribes now: the states are not published
+    const late = new Subscriber({ receiveTimeout: 10_000 });
+    late.subscribe();
+    late.connect(master.statusQueue);
+    const joined = new Set<number>();
+    let seen: number | undefined;
+    const receiving = (async () => {
+      for (;;) {
+        const m = decodeMessage(reverse(monitorStats), (await late.receive())[0]!);
+        if (m.msg === "SLAVE" && m.data[2] === "HELLO") return seen = m.data[0];
+      }
+    })();
+    // until its subscription has reached the master, a slave joining goes unseen
+    const slaves: TestSlave[] = [];
+    try {
+      while (seen === undefined) {
+        const c = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "slave-c");
+        slaves.push(c);
+        await Promise.race([c.hello().then(() => joined.add(c.slaveId)), receiving]);
+      }
+      await receiving;
+      assertEquals(joined.has(seen!), true, `${seen} is one of the slaves that joined`);
+    } finally {
+      for (const c of slaves) await c[Symbol.asyncDispose]();
+      await late.close();
+    }
+  });
+
   await t.step(
     "KILL: that slave is told DIE at its next request; the other carries on",
     async () => {
@@ -61,5 +90,4 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
     assertEquals(s.code, 0, master.stderr);
     await master.waitForLog(/piw-master: stopped$/m);
   });
-  await status.close();
 });

@@ -17,6 +17,12 @@ import { type FrameLike, type MessageLike, Readable, toFrame, Writable } from ".
 export class Publisher extends Writable {
   readonly #subscriptions = new Map<Pipe, Subscriptions>();
   #to: ((peer: PeerInfo) => boolean) | undefined;
+  #subscribed = false;
+  /**
+   * Called when {@linkcode Publisher.subscribed} changes: the first peer subscribed to anything,
+   * or the last one went or cancelled all it had.
+   */
+  onSubscribedChange: ((subscribed: boolean) => void) | undefined;
 
   /** Makes a PUB socket. */
   constructor(options: SocketOptions = {}) {
@@ -36,6 +42,18 @@ export class Publisher extends Writable {
     }
   }
 
+  /** Whether some peer subscribes to something (else what is sent goes nowhere). */
+  get subscribed(): boolean {
+    return this.#subscribed;
+  }
+
+  #recount(): void {
+    const subscribed = [...this.#subscriptions.values()].some((s) => !s.empty);
+    if (subscribed === this.#subscribed) return;
+    this.#subscribed = subscribed;
+    this.onSubscribedChange?.(subscribed);
+  }
+
   protected override attached(pipe: Pipe): boolean {
     this.#subscriptions.set(pipe, new Subscriptions());
     return true;
@@ -43,6 +61,7 @@ export class Publisher extends Writable {
 
   protected override detached(pipe: Pipe): void {
     this.#subscriptions.delete(pipe);
+    this.#recount();
   }
 
   /** Subscription messages update the peer's topics; anything else is dropped. */
@@ -51,6 +70,7 @@ export class Publisher extends Writable {
     const subscriptions = this.#subscriptions.get(pipe);
     if (message.length === 1 && frame[0] === 1) subscriptions?.add(frame.subarray(1));
     if (message.length === 1 && frame[0] === 0) subscriptions?.remove(frame.subarray(1));
+    this.#recount();
     return undefined;
   }
 
