@@ -3,7 +3,8 @@
  * key at once when fewer than `inFlight` batches are out, and otherwise holds it until one comes
  * back, then sends every key held (up to `maxBatch`) as one batch. An idle server sees each
  * request alone, with no wait; a busy one gets fewer, larger requests, paying its cost per
- * request (a round trip, a statement, a transaction) once per batch.
+ * request (a round trip, a statement, a transaction) once per batch. When a batch of several
+ * fails, each of its keys is fetched again alone, so that one bad key fails only itself.
  *
  * @module
  */
@@ -12,6 +13,8 @@ interface Waiting<K, V> {
   key: K;
   resolve: (value: V) => void;
   reject: (error: unknown) => void;
+  /** It was in a batch that failed: it goes alone (such keys wait at the front). */
+  alone?: boolean;
 }
 
 /** How a {@linkcode Batcher} sends, and how much it keeps out at once. */
@@ -45,20 +48,26 @@ export class Batcher<K, V> {
   }
 
   #send(): void {
-    const batch = this.#waiting.splice(0, this.#options.maxBatch);
+    const batch = this.#waiting.splice(0, this.#waiting[0]?.alone ? 1 : this.#options.maxBatch);
     if (!batch.length) return;
     this.#out++;
+    const failed = (error: unknown) => {
+      if (batch.length > 1) {
+        this.#waiting.unshift(...batch.map((w) => ({ ...w, alone: true })));
+        return this.#next();
+      }
+      this.#next();
+      batch[0]!.reject(error);
+    };
     this.#options.fetch(batch.map((w) => w.key)).then(
       (values) => {
+        if (values.length !== batch.length) {
+          return failed(new Error(`${values.length} values came for ${batch.length} keys`));
+        }
         this.#next();
-        if (values.length === batch.length) return batch.forEach((w, i) => w.resolve(values[i]!));
-        const error = new Error(`${values.length} values came for ${batch.length} keys`);
-        for (const w of batch) w.reject(error);
+        batch.forEach((w, i) => w.resolve(values[i]!));
       },
-      (error) => {
-        this.#next();
-        for (const w of batch) w.reject(error);
-      },
+      failed,
     );
   }
 

@@ -1,14 +1,20 @@
 import { assertEquals, assertRejects } from "../tests/assert.ts";
 import { Batcher } from "./batcher.ts";
 
-/** A fetch whose calls are recorded and answered by the test. */
+/** A fetch whose calls are recorded and answered by the test; `call(n)` waits for the nth. */
 function server() {
   const calls: { keys: string[]; answer: (values: string[] | Error) => void }[] = [];
+  const waiting: (() => void)[] = [];
   const fetch = (keys: string[]) =>
     new Promise<string[]>((resolve, reject) => {
       calls.push({ keys, answer: (v) => v instanceof Error ? reject(v) : resolve(v) });
+      for (const wake of waiting.splice(0)) wake();
     });
-  return { calls, fetch };
+  const call = async (n: number) => {
+    while (calls.length <= n) await new Promise<void>((r) => waiting.push(r));
+    return calls[n]!;
+  };
+  return { calls, fetch, call };
 }
 
 const upper = (keys: string[]) => keys.map((k) => k.toUpperCase());
@@ -38,18 +44,26 @@ Deno.test("batcher: keys that wait for a busy server go together, at most maxBat
   assertEquals(await got[3], "D");
 });
 
-Deno.test("batcher: a failed batch fails its keys only, and the next batch still goes", async () => {
-  const { calls, fetch } = server();
+Deno.test("batcher: a failed batch has each key fetched again alone, so one bad key fails only itself", async () => {
+  const { call, fetch } = server();
   const b = new Batcher({ fetch, inFlight: 1, maxBatch: 10 });
   const a = b.get("a");
-  const [c, d] = [b.get("c"), b.get("d")];
-  calls[0]!.answer(new Error("the database went away"));
-  await assertRejects(() => a, Error, "went away");
-  assertEquals(calls[1]?.keys, ["c", "d"]);
-  calls[1]!.answer(["C"]); // one value short
-  await assertRejects(() => c, Error, "1 values came for 2 keys");
-  await assertRejects(() => d, Error, "1 values came for 2 keys");
-  const e = b.get("e");
-  calls[2]!.answer(["E"]);
-  assertEquals(await e, "E");
+  const [c, d, e] = [b.get("c"), b.get("d"), b.get("e")];
+  (await call(0)).answer(new Error("the database went away"));
+  await assertRejects(() => a, Error, "went away"); // alone already: it fails
+  assertEquals((await call(1)).keys, ["c", "d", "e"]);
+  (await call(1)).answer(new Error("d is bad"));
+  const f = b.get("f"); // waits behind those going alone
+  assertEquals((await call(2)).keys, ["c"]);
+  (await call(2)).answer(["C"]);
+  assertEquals(await c, "C");
+  assertEquals((await call(3)).keys, ["d"]);
+  (await call(3)).answer(new Error("d is bad"));
+  await assertRejects(() => d, Error, "d is bad");
+  assertEquals((await call(4)).keys, ["e"]);
+  (await call(4)).answer(["E", "extra"]); // a wrong count fails like an error
+  await assertRejects(() => e, Error, "2 values came for 1 keys");
+  assertEquals((await call(5)).keys, ["f"]);
+  (await call(5)).answer(["F"]);
+  assertEquals(await f, "F");
 });

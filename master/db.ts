@@ -48,7 +48,6 @@ import {
 import type { Timestamp } from "../shared/timestamp.ts";
 import { VERSION } from "../shared/version.ts";
 import { normalizeName as key } from "../shared/wheel.ts";
-import { parseProjectData, type ProjectData } from "./project_data.ts";
 
 /** The master's role inside an embedded (PGlite) database. */
 export const EMBEDDED_USER = "piwheels";
@@ -454,15 +453,11 @@ export class MasterDb {
     return new Map(rows.map((r) => [r.name, r.hash]));
   }
 
-  /** Everything a project page shows; null for an unknown package. */
-  async projectData(pkg: string): Promise<ProjectData | null> {
-    return parseProjectData((await this.projectDataJson([pkg]))[0]!);
-  }
-
   /**
-   * PROJDATA: {@linkcode projectData} of each package named, in their order, as the JSON text
-   * `get_project_data()` makes, which the Oracle passes on as it is: the reader parses it once
-   * (not the driver here, then CBOR each way).
+   * PROJDATA: everything a project page shows of each package named, in their order, as the
+   * JSON text `get_project_data()` makes (null for an unknown package), which the Oracle passes
+   * on as it is: the reader parses it once (`parseProjectData`), not the driver here, then CBOR
+   * each way.
    */
   async projectDataJson(pkgs: readonly string[]): Promise<(string | null)[]> {
     const rows = await this.connection.query<{ value: string | null }>(

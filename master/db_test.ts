@@ -28,6 +28,12 @@ import {
 } from "../shared/states.ts";
 import { Timestamp } from "../shared/timestamp.ts";
 import { EMBEDDED_USER, MasterDb } from "./db.ts";
+import { parseProjectData, type ProjectData } from "./project_data.ts";
+
+/** What the Oracle's PROJDATA gives the Scribe for one package, parsed as the Scribe does. */
+async function projectData(db: MasterDb, pkg: string): Promise<ProjectData | null> {
+  return parseProjectData((await db.projectDataJson([pkg]))[0]!);
+}
 
 /** A database under test, as each engine provides it. */
 interface Harness {
@@ -109,19 +115,19 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(await h.db.packageExists("nope"), false);
     assertEquals(await h.db.versionExists("foo", "1.0"), true);
     assertEquals(await h.db.versionExists("foo", "3.0"), false);
-    const data = await h.db.projectData("foo");
+    const data = await projectData(h.db, "foo");
     assertEquals(data?.versions.map((v) => [v.version, v.released, v.requiresPython]), [
       ["2.0", T("2024-02-01T00:00:00Z"), ">=3.9"],
       ["1.0", T("2024-01-02T03:04:05.123456Z"), null],
     ]);
-    const bar = await h.db.projectData("bar");
+    const bar = await projectData(h.db, "bar");
     assertEquals([bar?.skip, bar?.description], ["binary only", "A bar"]);
   },
 
   "PROJDESC, SKIPPKG, SKIPVER, GETSKIP": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     await h.db.setDescription("foo", "Does foo things");
-    assertEquals((await h.db.projectData("foo"))?.description, "Does foo things");
+    assertEquals((await projectData(h.db, "foo"))?.description, "Does foo things");
     assertEquals(await h.db.versionSkip("foo", "1.0"), "");
     await h.db.skipPackage("foo", "too big");
     assertEquals(await h.db.versionSkip("foo", "1.0"), "too big");
@@ -152,7 +158,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       assertEquals(await h.db.packageExists(spelling), true, spelling);
       assertEquals(await h.db.versionExists(spelling, "0.1"), true, spelling);
     }
-    const data = await h.db.projectData("Tiny_Demo");
+    const data = await projectData(h.db, "Tiny_Demo");
     assertEquals(data?.package, "tiny-demo");
     assertEquals(data?.versions.map((v) => v.version), ["0.2", "0.1"]);
     // the spelling PyPI used last is the name pages show
@@ -160,7 +166,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(data?.aliases, ["TINY-DEMO", "Tiny.Demo", "tiny_demo"]);
     // an operator's alias is recorded, but does not change the name shown
     await h.db.addAlias("tiny-demo", "Tiny-Demo");
-    assertEquals((await h.db.projectData("tiny-demo"))?.name, "TINY-DEMO");
+    assertEquals((await projectData(h.db, "tiny-demo"))?.name, "TINY-DEMO");
     assertEquals(await h.db.packageNames("tiny.demo"), [
       "TINY-DEMO",
       "Tiny-Demo",
@@ -186,7 +192,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
   "RELDATA: what PyPI says of a release; null leaves each part": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
     const state = async () => {
-      const d = await h.db.projectData("foo");
+      const d = await projectData(h.db, "foo");
       return [d?.description, d?.versions[0]?.requiresPython, d?.versions[0]?.yanked];
     };
     const said = { description: "Does foo", requiresPython: ">=3.9", yanked: null };
@@ -239,7 +245,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       cp311: ["old-popular 1.0", "less-popular 1.0", "unknown 1.0", "raised 1.0"],
     });
     await h.db.setPriority("Raised", 5);
-    assertEquals((await h.db.projectData("raised"))?.priority, 5);
+    assertEquals((await projectData(h.db, "raised"))?.priority, 5);
     assertEquals(await queue(h), {
       cp311: ["raised 1.0", "old-popular 1.0", "less-popular 1.0", "unknown 1.0"],
     });
@@ -272,7 +278,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
 
   "YANKVER, UNYANKVER": async (h) => {
     await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"]]);
-    const yanked = async () => (await h.db.projectData("foo"))?.versions[0]?.yanked;
+    const yanked = async () => (await projectData(h.db, "foo"))?.versions[0]?.yanked;
     assertEquals(await yanked(), false);
     await h.db.yankVersion("foo", "1.0");
     assertEquals(await yanked(), true);
@@ -337,7 +343,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(third.removed, [b.filename]);
     assertEquals(await h.db.fileDependencies(a.filename), { apt: ["libc7"] });
     assertEquals(await h.db.fileDependencies(b.filename), {});
-    const v1 = (await h.db.projectData("foo"))!.versions.find((v) => v.version === "1.0")!;
+    const v1 = (await projectData(h.db, "foo"))!.versions.find((v) => v.version === "1.0")!;
     assertEquals(v1.files.map((f) => [f.filename, f.buildId, f.filesize, f.filehash]), [
       [a.filename, third.buildId, 7, "f".repeat(64)],
     ]);
@@ -582,7 +588,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       builds: [[today, 1, 0]],
       downloads: [[old.toString().slice(0, 10), 1], [today, 2]],
     });
-    assertEquals((await h.db.projectData("foo"))!.downloadsDaily, [[today, 2]]);
+    assertEquals((await projectData(h.db, "foo"))!.downloadsDaily, [[today, 2]]);
   },
 
   "PROJDATA: versions, their state per ABI, builds, files and downloads": async (h) => {
@@ -598,11 +604,11 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await h.db.logWebRecords([
       ["LOGDOWNLOAD", new DownloadState(w.filename, "h", Timestamp.now()).asMessage()],
     ]);
-    assertEquals(await h.db.projectData("nope"), null);
+    assertEquals(await projectData(h.db, "nope"), null);
     // several at once, in the order asked, by any spelling
     const texts = await h.db.projectDataJson(["nope", "FOO", "foo", "nope"]);
     assertEquals(texts.map((t) => t && JSON.parse(t).package), [null, "foo", "foo", null]);
-    const data = (await h.db.projectData("foo"))!;
+    const data = (await projectData(h.db, "foo"))!;
     assertEquals([data.package, data.downloadsRecent, data.downloadsAll], ["foo", 1, 1]);
     assertEquals(data.versions.map((v) => [v.version, v.skip, v.abis]), [
       ["1.2", "broken", { cp39: "skipped", cp311: "skipped" }],

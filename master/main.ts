@@ -327,10 +327,25 @@ async function main(): Promise<number> {
     ]).finally(() => clearTimeout(timer));
     if (stopped !== null) throw new Stopped(stopped);
     master.started = true;
-    // the Slave Driver publishes the slaves' states only while something subscribes to them
-    const monitors = (on: boolean) => master.driver(encodeMessage(toDriver, "MONITORS", on));
-    status.onSubscribedChange = (on) => void monitors(on);
-    await monitors(status.subscribed);
+    // the Slave Driver publishes the slaves' states only while something subscribes to them;
+    // one MONITORS out at a time, the latest state after it (a peer subscribing and cancelling
+    // in a loop queues nothing)
+    let told: boolean | undefined;
+    let telling = false;
+    const tellMonitors = async () => {
+      if (telling) return;
+      telling = true;
+      try {
+        while (told !== status.subscribed) {
+          told = status.subscribed;
+          await master.driver(encodeMessage(toDriver, "MONITORS", told));
+        }
+      } finally {
+        telling = false;
+      }
+    };
+    status.onSubscribedChange = () => void tellMonitors();
+    await tellMonitors();
     log.info(
       `ready: slaves on ${options.slaveQueue}, files on ${options.fileQueue}, web site in ${options.outputPath}`,
     );

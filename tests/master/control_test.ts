@@ -48,6 +48,15 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
 
   await t.step("a monitor that comes after the last one left sees the slaves' states", async () => {
     await status.close(); // nothing subscribes now: the states are not published
+    // a peer subscribing and cancelling in a loop: the master tells its Slave Driver the latest
+    // state, one message at a time, and carries on
+    const flood = new Subscriber();
+    flood.connect(master.statusQueue);
+    for (let i = 0; i < 2000; i++) {
+      flood.subscribe("x");
+      flood.unsubscribe("x");
+    }
+    await flood.close();
     const late = new Subscriber({ receiveTimeout: 10_000 });
     late.subscribe();
     late.connect(master.statusQueue);
