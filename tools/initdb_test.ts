@@ -17,6 +17,7 @@ import {
 } from "../tests/db.ts";
 import { type Finished, ROOT, runTool } from "../tests/process.ts";
 import { MasterDb } from "../master/db.ts";
+import { parseProjectData } from "../master/project_data.ts";
 import { connect, type Database } from "../shared/db/driver.ts";
 import {
   applyPlan,
@@ -380,7 +381,7 @@ Deno.test("piw-initdb merges a 0.1.0 database's spellings of a project into one,
 
   const master = await MasterDb.open(old.userDsn);
   try {
-    const data = await master.projectData("Tiny.Demo");
+    const data = parseProjectData((await master.projectDataJson(["Tiny.Demo"]))[0]!);
     assertEquals(data?.name, "tiny_demo");
     assertEquals(data?.aliases, ["Tiny.Demo", "tiny_demo"]);
     assertEquals(data?.versions.map((v) => [v.version, v.files.length]), [
