@@ -16,6 +16,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { TransferState } from "../shared/states.ts";
+import { releaseFrame } from "../shared/zmq/mod.ts";
 import type { FileState } from "../shared/states.ts";
 import { readWheelMetadata } from "../shared/wheel_metadata.ts";
 
@@ -47,7 +48,7 @@ export class IncomingFile {
   readonly #hash: Hash = createHash("sha256");
   #hashed = 0;
   /** Chunks that came before those ahead of them: hashed once the gap is filled. */
-  readonly #early = new Map<number, Uint8Array>();
+  readonly #early = new Map<number, { data: Uint8Array; done: () => void }>();
   #closed = false;
 
   /** Starts receiving `file` from `slaveId` into memory or a temporary file in `dir`. */
@@ -70,10 +71,17 @@ export class IncomingFile {
   /**
    * Takes a CHUNK: false (and nothing recorded) when it does not lie within the file. Bytes
    * that came already are taken again as they are (they must be the same for the hash to
-   * match, which the hash checks).
+   * match, which the hash checks). Once `data` is hashed and stored, its memory is handed back
+   * to the socket ({@linkcode releaseFrame}) for a later CHUNK: the caller must not read it
+   * after this call.
    */
   chunk(offset: number, data: Uint8Array): boolean {
     if (this.#closed || !this.state.chunk(offset, data.length)) return false;
+    // handed back when it is hashed and (for a temporary file) written, whichever comes last
+    let holds = this.#memory ? 1 : 2;
+    const done = () => {
+      if (--holds === 0) releaseFrame(data);
+    };
     if (this.#memory) {
       this.#memory.set(data, offset);
     } else {
@@ -86,24 +94,28 @@ export class IncomingFile {
         }
       }).catch((e) => {
         this.#failed ??= e as Error;
-      });
+      }).finally(done);
     }
-    this.#hashInOrder(offset, data);
+    this.#hashInOrder(offset, data, done);
     return true;
   }
 
-  #hashInOrder(offset: number, data: Uint8Array): void {
+  #hashInOrder(offset: number, data: Uint8Array, done: () => void): void {
     if (offset > this.#hashed) {
-      this.#early.set(offset, data);
+      // one early chunk per offset: one it replaces is never handed back (the collector has it)
+      this.#early.set(offset, { data, done });
       return;
     }
-    if (offset + data.length <= this.#hashed) return; // a repeat of what was hashed
-    this.#hash.update(data.subarray(this.#hashed - offset));
-    this.#hashed = offset + data.length;
+    if (offset + data.length > this.#hashed) {
+      this.#hash.update(data.subarray(this.#hashed - offset));
+      this.#hashed = offset + data.length;
+    } // else a repeat of what was hashed
+    done();
     for (let next = this.#early.get(this.#hashed); next; next = this.#early.get(this.#hashed)) {
       this.#early.delete(this.#hashed);
-      this.#hash.update(next);
-      this.#hashed += next.length;
+      this.#hash.update(next.data);
+      this.#hashed += next.data.length;
+      next.done();
     }
   }
 

@@ -14,7 +14,8 @@
  *   connector's repeated failure is logged once at warning level, then at debug level.
  * - Reading: into one buffer (16 KiB, growing to 256 KiB while reads fill it); each frame is
  *   copied out of it whole (no per-byte work; small frames share a slab), and a frame too large
- *   for the buffer is read straight into its own array. A message is delivered only
+ *   for the buffer is read straight into its own array (memory its consumer handed back with
+ *   `releaseFrame`, if there is some: `frame_pool.ts`). A message is delivered only
  *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
  *   pauses while the inbox is at the receive high-water mark (TCP then pushes back on the peer).
  * - Writing: everything queued is coalesced into one buffer per write (growing like the read
@@ -49,6 +50,7 @@ import {
   pingTtl,
 } from "./command.ts";
 import { ZmqError } from "./errors.ts";
+import { takeFrame } from "./frame_pool.ts";
 import {
   encodeFrame,
   FLAG_COMMAND,
@@ -725,7 +727,7 @@ function grow(buf: Uint8Array, keep: number): Uint8Array<ArrayBuffer> {
 
 function allocate(size: number): Uint8Array {
   try {
-    return new Uint8Array(size);
+    return takeFrame(size);
   } catch {
     throw new ZmqError("EPROTO", `cannot allocate a frame of ${size} bytes`);
   }

@@ -1,7 +1,8 @@
 /**
  * piw-master against misbehaving slaves: garbage, unknown and out-of-sequence messages, file
- * names that are paths, a corrupted transfer, and a slave vanishing mid-transfer. Throughout, a
- * well-behaved slave keeps being served, and nothing unverified is ever published.
+ * names that are paths, a corrupted transfer, chunks out of order, and a slave vanishing
+ * mid-transfer. Throughout, a well-behaved slave keeps being served, and nothing unverified is
+ * ever published.
  */
 
 import { assert, assertEquals } from "../assert.ts";
@@ -115,7 +116,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         msg: "SEND",
         data: wheel.filename,
       });
-      await s.transfer(wheel.bytes, true);
+      await s.transfer(wheel.bytes, { corrupt: true });
       assertEquals(
         await s.request("SENT"),
         { msg: "SEND", data: wheel.filename },
@@ -169,6 +170,35 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         () => (published = false),
       );
       assert(!published);
+    },
+  );
+
+  await t.step(
+    "chunks sent out of order make the exact file, whether it is held in memory or not",
+    async () => {
+      // 3.5 MB: a temporary file, its first chunk sent last (the rest wait to be hashed while
+      // further chunks arrive); 0.9 MB: in memory, one chunk
+      for (const padding of [3_500_000, 900_000]) {
+        await using s = new TestSlave(
+          master.slaveQueue,
+          master.fileQueue,
+          "cp311",
+          `late-first-${padding}`,
+        );
+        const pkg = await build(s);
+        const wheel = makeWheel(pkg, "1.0", { padding });
+        const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
+        assertEquals(
+          (await s.request("BUILT", [true, Duration.of({ seconds: 1 }), "", files])).msg,
+          "SEND",
+        );
+        await s.transfer(wheel.bytes, { firstLast: true });
+        assertEquals(await s.request("SENT"), { msg: "DONE" });
+        assertEquals(
+          await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+          wheel.bytes,
+        );
+      }
     },
   );
 

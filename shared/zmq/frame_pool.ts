@@ -1,0 +1,74 @@
+/**
+ * Memory for large frames, handed back by their consumer and used again.
+ *
+ * A frame too large for a connection's read buffer (a file transfer's CHUNK, 1 MiB) is read
+ * into an array of its own. A fresh array of that size costs more than the frame's bytes: the
+ * allocator zeroes it, and since the memory of the one before went back to the system, every
+ * page faults in again (a profile of the File Juggler receiving a 30 MiB wheel: 23% of its
+ * thread in that, and V8's threads busy freeing). A consumer that knows it is done with a
+ * frame's bytes (nothing will read them again) calls {@linkcode releaseFrame}, and the next
+ * large frame of that size class is read into the same memory. A frame never handed back is
+ * collected as any other.
+ *
+ * Capacities are powers of two, so that a file's last, shorter chunk takes a buffer of the
+ * class it needs. At most {@linkcode POOL_BYTES} are kept, per isolate (each Worker has its
+ * own).
+ *
+ * @module
+ */
+
+/** The most bytes kept for reuse (a transfer's whole pipeline: 8 FETCHes of 1 MiB). */
+export const POOL_BYTES = 8 * 1024 * 1024;
+
+/** Free buffers by capacity. */
+const free = new Map<number, ArrayBuffer[]>();
+/** The buffers in {@linkcode free} (a frame handed back twice is taken once). */
+const pooled = new WeakSet<ArrayBuffer>();
+/** Buffers that {@linkcode takeFrame} handed out: the only ones taken back. */
+const ours = new WeakSet<ArrayBuffer>();
+let kept = 0;
+
+function capacityFor(size: number): number {
+  return size <= 1 ? 1 : 2 ** Math.ceil(Math.log2(size));
+}
+
+/**
+ * An array of `size` bytes for a large frame, in memory handed back before if there is some
+ * (its bytes are whatever was there: the caller must fill all of them). Throws a `RangeError`
+ * when the memory cannot be had.
+ */
+export function takeFrame(size: number): Uint8Array<ArrayBuffer> {
+  const capacity = capacityFor(size);
+  const buffer = free.get(capacity)?.pop();
+  if (buffer) {
+    pooled.delete(buffer);
+    kept -= capacity;
+    return new Uint8Array(buffer, 0, size);
+  }
+  const fresh = new ArrayBuffer(capacity);
+  ours.add(fresh);
+  return new Uint8Array(fresh, 0, size);
+}
+
+/**
+ * Hands back a frame's memory: the caller promises that nothing reads or writes `frame` (or
+ * any other view of its bytes) again. Frames not read into memory of their own (small frames,
+ * frames of a CURVE connection, frames of a socket's own making) are left to the collector, as
+ * are frames beyond {@linkcode POOL_BYTES}.
+ */
+export function releaseFrame(frame: Uint8Array): void {
+  const buffer = frame.buffer;
+  if (!(buffer instanceof ArrayBuffer) || !ours.has(buffer) || pooled.has(buffer)) return;
+  const capacity = buffer.byteLength; // 0 once detached (transferred to another Worker)
+  if (capacity === 0 || kept + capacity > POOL_BYTES) return;
+  let list = free.get(capacity);
+  if (!list) free.set(capacity, list = []);
+  list.push(buffer);
+  pooled.add(buffer);
+  kept += capacity;
+}
+
+/** The bytes kept for reuse now (for tests). */
+export function keptBytes(): number {
+  return kept;
+}

@@ -1,0 +1,60 @@
+/**
+ * Large frames handed back with `releaseFrame` are read into again, and only those: a frame
+ * still held, or handed back twice, never shares memory with a later one.
+ */
+
+import { assert, assertEquals } from "./assert.ts";
+import { endpoint } from "./zmq_support.ts";
+import { Pull, Push, releaseFrame } from "../shared/zmq/mod.ts";
+import { keptBytes } from "../shared/zmq/frame_pool.ts";
+
+const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
+const MIB = 1024 * 1024;
+
+function filled(size: number, value: number): Uint8Array {
+  return new Uint8Array(size).fill(value);
+}
+
+function all(frame: Uint8Array, value: number): boolean {
+  return frame.every((b) => b === value);
+}
+
+Deno.test("socket: a large frame handed back is read into again; one held never is", async () => {
+  const pull = new Pull(TIMEOUT);
+  const push = new Push(TIMEOUT);
+  push.connect(await pull.bind(endpoint("tcp")));
+  const next = async (frame: Uint8Array) => {
+    await push.send(frame);
+    return (await pull.receive())[0]!;
+  };
+  try {
+    const a = await next(filled(MIB, 1));
+    const b = await next(filled(MIB, 2));
+    assert(a.buffer !== b.buffer, "a frame still held is not read into");
+    assert(all(a, 1) && all(b, 2));
+
+    releaseFrame(a);
+    releaseFrame(a); // twice: kept once
+    assertEquals(keptBytes(), MIB);
+    const c = await next(filled(MIB, 3));
+    assert(c.buffer === a.buffer, "the frame handed back is read into");
+    assert(all(c, 3));
+    assertEquals(keptBytes(), 0);
+    const d = await next(filled(MIB, 4));
+    assert(d.buffer !== c.buffer, "a frame handed back twice is handed out once");
+
+    releaseFrame(d);
+    const e = await next(filled(600 * 1024, 5)); // a shorter frame of the same size class
+    assert(e.buffer === d.buffer);
+    assertEquals(e.length, 600 * 1024);
+    assert(all(e, 5));
+
+    const small = await next(filled(1000, 6)); // read out of the connection's own buffer
+    releaseFrame(small);
+    const sent = filled(MIB, 7);
+    releaseFrame(sent); // not one the socket read
+    assertEquals(keptBytes(), 0);
+  } finally {
+    await Promise.all([push.close(), pull.close()]);
+  }
+});
