@@ -1,10 +1,10 @@
 /**
  * piw-master against a hostile build slave (issue: "nothing a peer sends is published
  * unchecked"): a wheel of the wrong version that would replace another version's published
- * file, a wheel of another project, a wheel whose METADATA disagrees with its name, and junk
- * ABI tags. Each is refused (DIE, logged), and the published files, the database's records and
- * the pages are exactly as they were (compared by hash). A well-behaved slave is served
- * throughout.
+ * file, a wheel of another project, a wheel whose METADATA disagrees with its name, junk ABI
+ * tags, and a wheel whose name (the same version by PEP 440) is another version's published
+ * file. Each is refused (DIE, logged), and the published files, the database's records and the
+ * pages are exactly as they were (compared by hash). A well-behaved slave is served throughout.
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
@@ -185,5 +185,22 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     assertEquals(await good.deliver([v2]), { msg: "DONE" });
     const page = await master.waitForFile("simple/legit-one/index.html", v2.sha256);
     assert(page.includes(`${legit.filename}#sha256=${legit.sha256}`), "1.0's wheel is intact");
+  });
+
+  await t.step("a wheel named as another version's file (1.0's, for v1.0): refused", async () => {
+    await pypi.release("legit-one", "v1.0");
+    await master.waitForFile("project/legit-one/json/index.json", '"v1.0":{');
+    await master.waitForFile("project/legit-one/index.html", "v1.0");
+    const now = await snapshot(farm);
+    await using s = await hostile("same-name", "legit-one", "v1.0");
+    // its name and METADATA say 1.0, which is v1.0 by PEP 440: only the database knows that
+    // the name is 1.0's published file
+    const evil = makeWheel("legit-one", "1.0", { padding: 1000 });
+    assertEquals(evil.filename, legit.filename);
+    assertEquals(await attack(s, [evil]), { msg: "DIE" });
+    await master.waitForLog(
+      /refused its build of legit-one v1\.0: legit_one-1\.0-py3-none-any\.whl is a file of legit-one 1\.0, published already/,
+    );
+    assertEquals(await snapshot(farm), now);
   });
 });
