@@ -38,8 +38,12 @@ export interface Intake {
   readonly build: BuildState;
   /** The sender's id on the file queue (the slave id; 0 for piw-import). */
   readonly sender: number;
-  /** Names of the build's files that the version published already (a rebuild may replace). */
-  readonly replaceable: readonly string[];
+  /**
+   * Names of the build's files that the version published already (a rebuild may replace):
+   * asked of the database while the files come in, and rejected with {@linkcode Refused} when
+   * one is another version's published file.
+   */
+  readonly replaceable: Promise<readonly string[]>;
 }
 
 /** What the Slave Driver and Mr. Chase share to take builds in. */
@@ -54,14 +58,22 @@ export class BuildIntake {
 
   /**
    * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
-   * project, version and ABI by its name, and none may be a file another version published.
-   * Raises {@linkcode Refused} otherwise.
+   * project, version and ABI by its name (raises {@linkcode Refused} otherwise), and none may be
+   * a file another version published. The database is asked that while the files come in (it
+   * is a round trip of each build's, and no file is put in place before the answer:
+   * {@linkcode publish} waits for it).
    */
-  async begin(sender: number, build: BuildState): Promise<Intake> {
+  begin(sender: number, build: BuildState): Intake {
     for (const file of build.files.values()) {
       const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
       if (why) throw new Refused(why);
     }
+    const replaceable = this.#replaceable(build);
+    replaceable.catch(() => {}); // settled by publish, or dropped with the build
+    return { build, sender, replaceable };
+  }
+
+  async #replaceable(build: BuildState): Promise<readonly string[]> {
     const replaceable: string[] = [];
     for (const [name, [pkg, version]] of await this.oracle.fileVersions([...build.files.keys()])) {
       if (pkg !== build.package_ || version !== build.version) {
@@ -69,7 +81,7 @@ export class BuildIntake {
       }
       replaceable.push(name);
     }
-    return { build, sender, replaceable };
+    return replaceable;
   }
 
   /** Has the File Juggler expect the build's next file; resolves to its name. */
@@ -107,22 +119,24 @@ export class BuildIntake {
   }
 
   /**
-   * Publishes a build: its verified files put in place (a successful build), then the build
+   * Publishes a build: once the database has said which of its files' names the version
+   * published already, its verified files put in place (a successful build), then the build
    * logged, the files of builds it replaced removed, and its log and pages written. Resolves to
-   * the build's id. Raises {@linkcode Refused} when the files cannot be
-   * put in place, and the database's error when the build cannot be logged (its new files are
-   * taken away again).
+   * the build's id. Raises {@linkcode Refused} when a name is another version's file or the
+   * files cannot be put in place, and the database's error when the build cannot be logged (its
+   * new files are taken away again).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
+    const replaceable = intake ? await intake.replaceable : [];
     if (intake) {
-      const placed = await this.fs.call("COMMIT", [intake.sender, [...intake.replaceable]]);
+      const placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
       if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
     }
     let logged;
     try {
       logged = await this.oracle.logBuild(build);
     } catch (e) {
-      const unlisted = [...build.files.keys()].filter((f) => !intake?.replaceable.includes(f));
+      const unlisted = [...build.files.keys()].filter((f) => !replaceable.includes(f));
       await this.removeFiles(build.package_, unlisted);
       throw e;
     }

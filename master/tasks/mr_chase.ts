@@ -156,7 +156,7 @@ runTask("mr_chase", async (ctx) => {
       );
       current = {
         client,
-        intake: await intake.begin(IMPORTER_ID, build),
+        intake: intake.begin(IMPORTER_ID, build),
         attempts: 0,
         lastSeen: Date.now(),
       };

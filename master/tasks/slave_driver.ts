@@ -430,7 +430,7 @@ class Driver {
       output,
       states,
     );
-    slave.intake = build.status ? await this.intake.begin(slave.state.slaveId, build) : null;
+    slave.intake = build.status ? this.intake.begin(slave.state.slaveId, build) : null;
     slave.state.build = build;
     slave.attempts = 0;
     this.ctx.log.debug(
