@@ -5,7 +5,8 @@
  * Two forms: {@linkcode writeAtomic} goes through Deno's thread pool and leaves its caller's
  * thread free meanwhile; {@linkcode writeAtomicSync} makes its calls on the caller's thread,
  * which costs less than half the CPU (no hand-over to the pool and back) and suits a Worker whose
- * job is writing (the Scribe's), not one that must answer peers meanwhile.
+ * job is writing (the Scribe's), or a small file (a wheel's core metadata, which the File
+ * Juggler writes beside it).
  *
  * @module
  */

@@ -149,23 +149,25 @@ export class IncomingFile {
 
   /**
    * Puts the file at `target`, mode 0644: where nothing is (a file there raises
-   * `Deno.errors.AlreadyExists`), or over what is there when `replace`.
+   * `Deno.errors.AlreadyExists`), or over what is there when `replace`. Once the writes are done,
+   * its file calls are made on the caller's thread: a few calls on names, and one write of at
+   * most {@linkcode IN_MEMORY} bytes, each cheaper than its hand-over to Deno's thread pool and
+   * back would be.
    */
   async place(target: string, replace: boolean): Promise<void> {
     this.#closed = true;
     if (this.#memory) {
-      // one call (not an open, writes and a close: each a hop to Deno's blocking pool)
       this.#temp = this.#tempPath();
-      await Deno.writeFile(this.#temp, this.#memory, { createNew: true, mode: 0o644 });
+      Deno.writeFileSync(this.#temp, this.#memory, { createNew: true, mode: 0o644 });
     } else {
       await this.#close();
     }
     const temp = this.#temp!;
     if (replace) {
-      await Deno.rename(temp, target);
+      Deno.renameSync(temp, target);
     } else {
-      await Deno.link(temp, target); // never over a file that is there
-      await Deno.remove(temp);
+      Deno.linkSync(temp, target); // never over a file that is there
+      Deno.removeSync(temp);
     }
     this.#temp = null;
   }

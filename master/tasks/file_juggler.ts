@@ -37,7 +37,7 @@ import { normalizeName } from "../../shared/wheel.ts";
 import { Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
-import { writeAtomic } from "../atomic_write.ts";
+import { writeAtomicSync } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
@@ -129,7 +129,7 @@ class Juggler {
 
   /** Removes the transfer temporaries a killed master left (none is in use at start). */
   async removeStale(): Promise<void> {
-    await this.mkdir(this.simple);
+    this.mkdir(this.simple);
     let removed = 0;
     for await (const entry of Deno.readDir(this.simple)) {
       if (entry.isFile && entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
@@ -141,9 +141,9 @@ class Juggler {
   }
 
   /** Makes a directory once (it is known to exist after). */
-  async mkdir(dir: string): Promise<void> {
+  mkdir(dir: string): void {
     if (this.dirs.has(dir)) return;
-    await Deno.mkdir(dir, { recursive: true });
+    Deno.mkdirSync(dir, { recursive: true });
     this.dirs.add(dir);
   }
 
@@ -281,7 +281,7 @@ class Juggler {
     const sender = this.senders.get(slaveId);
     if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
-    await this.mkdir(dir);
+    this.mkdir(dir);
     const placed: string[] = [];
     try {
       for (const incoming of sender.verified) {
@@ -296,7 +296,7 @@ class Juggler {
           throw e;
         }
         placed.push(target);
-        await writeAtomic(`${target}.metadata`, incoming.verified!.metadata);
+        writeAtomicSync(`${target}.metadata`, incoming.verified!.metadata);
       }
     } catch (e) {
       for (const path of placed) {
@@ -327,7 +327,7 @@ class Juggler {
   }
 
   async statfs(): Promise<FsReply> {
-    await this.mkdir(this.output);
+    this.mkdir(this.output);
     const s = await statfs(this.output);
     return ["OK", [s.blocks * s.bsize, s.bavail * s.bsize]];
   }
