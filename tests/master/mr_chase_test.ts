@@ -4,7 +4,7 @@
  * ERROR paths.
  */
 
-import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
@@ -74,6 +74,37 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       await master.waitForFile("simple/imported/index.html", wheel.sha256);
       const log = await master.waitForFile("project/imported/index.html", "libc6");
       assertStringIncludes(log, "sudo apt install libc6");
+    },
+  );
+
+  await t.step(
+    "IMPORT again: a file the version published is replaced by the new copy",
+    async () => {
+      const again = makeWheel("imported", "2.0", {
+        py: "cp311",
+        abi: "cp311",
+        platform: "linux_armv7l",
+        padding: 5000,
+      });
+      assertEquals(again.filename, wheel.filename);
+      const files = [[again.filename, again.bytes.length, again.sha256, ...again.tags, {}]];
+      assertEquals(
+        await ask("IMPORT", ["cp311", "imported", "2.0", true, Duration.ZERO, "", files]),
+        {
+          msg: "SEND",
+          data: again.filename,
+        },
+      );
+      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+      sender.slaveId = 0;
+      await sender.transfer(again.bytes);
+      assertEquals(await ask("SENT"), { msg: "DONE" });
+      const page = await master.waitForFile("simple/imported/index.html", again.sha256);
+      assert(!page.includes(wheel.sha256), "the old copy is no longer listed");
+      assertEquals(
+        await Deno.readFile(`${master.output}/simple/imported/${again.filename}`),
+        again.bytes,
+      );
     },
   );
 
