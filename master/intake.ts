@@ -32,12 +32,18 @@ export class Refused extends Error {
 /** The File Juggler's file-system queue, as a client. */
 export type FsClient = RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>;
 
-/** A build being taken in: it, and who sends its files. */
+/** A build being taken in: it, and the names of its files that may replace published ones. */
 export interface Intake {
   /** The build. */
   readonly build: BuildState;
   /** The sender's id on the file queue (the slave id; 0 for piw-import). */
   readonly sender: number;
+  /**
+   * Names of the build's files that the version published already (a rebuild may replace):
+   * asked of the database while the files come in, and rejected with {@linkcode Refused} when
+   * one is another version's published file.
+   */
+  readonly replaceable: Promise<readonly string[]>;
 }
 
 /** What the Slave Driver and Mr. Chase share to take builds in. */
@@ -52,21 +58,22 @@ export class BuildIntake {
 
   /**
    * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
-   * project, version and ABI by its name. Raises {@linkcode Refused} otherwise.
+   * project, version and ABI by its name (raises {@linkcode Refused} otherwise), and none may be
+   * a file another version published. The database is asked that while the files come in (it
+   * is a round trip of each build's, and no file is put in place before the answer:
+   * {@linkcode publish} waits for it).
    */
   begin(sender: number, build: BuildState): Intake {
     for (const file of build.files.values()) {
       const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
       if (why) throw new Refused(why);
     }
-    return { build, sender };
+    const replaceable = this.#replaceable(build);
+    replaceable.catch(() => {}); // settled by publish, or dropped with the build
+    return { build, sender, replaceable };
   }
 
-  /**
-   * The names of the build's files that its version published already (a rebuild or an import
-   * may replace them); raises {@linkcode Refused} when one is another version's file.
-   */
-  async #replaceable(build: BuildState): Promise<string[]> {
+  async #replaceable(build: BuildState): Promise<readonly string[]> {
     const replaceable: string[] = [];
     for (const [name, [pkg, version]] of await this.oracle.fileVersions([...build.files.keys()])) {
       if (pkg !== build.package_ || version !== build.version) {
@@ -112,27 +119,17 @@ export class BuildIntake {
   }
 
   /**
-   * Publishes a build: its verified files put in place (a successful build), then the build
+   * Publishes a build: once the database has said which of its files' names the version
+   * published already, its verified files put in place (a successful build), then the build
    * logged, the files of builds it replaced removed, and its log and pages written. Resolves to
    * the build's id. Raises {@linkcode Refused} when a name is another version's file or the
    * files cannot be put in place, and the database's error when the build cannot be logged (its
    * new files are taken away again).
-   *
-   * The files go where no file is; only when a name is taken is the database asked whose file
-   * it is: the version's own is replaced, another version's refuses the build. (The database
-   * checks the names again as it logs the build, in case it knows a file the disk lacks.)
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
-    let replaceable: string[] = [];
+    const replaceable = intake ? await intake.replaceable : [];
     if (intake) {
-      let placed = await this.fs.call("COMMIT", [intake.sender, replaceable]);
-      if (placed.msg === "EXISTS") {
-        replaceable = await this.#replaceable(build);
-        placed = await this.fs.call("COMMIT", [intake.sender, replaceable]);
-      }
-      if (placed.msg === "EXISTS") {
-        throw new Refused(`${placed.data} is published already, by another build`);
-      }
+      const placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
       if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
     }
     let logged;

@@ -694,8 +694,7 @@ export const fileJugglerFs = protocol("file juggler fs", {
     EXPECT: z.tuple([count, packageName, versionString, fileMessage]),
     VERIFY: count, // slave id: check what arrived; OK, ERROR (send it again) or REFUSED
     // slave id, the names that may replace files already published (the same version's own):
-    // move every verified file into place, none if one cannot be (EXISTS: a file other than
-    // those is where one would go, and nothing was moved)
+    // move every verified file into place, none if one cannot be
     COMMIT: z.tuple([count, z.array(safeFilename).max(1000)]),
     REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
     ABORT: count, // slave id: it went away, or its build was refused: forget its files
@@ -705,7 +704,6 @@ export const fileJugglerFs = protocol("file juggler fs", {
     OK: anything,
     ERROR: text,
     REFUSED: text, // the file is not a wheel of the build: refuse the build
-    EXISTS: safeFilename, // COMMIT: this name is taken (and may not be replaced)
   },
 });
 

@@ -274,20 +274,14 @@ class Juggler {
 
   /**
    * Puts a sender's verified files into `simple/<package>/`: new names only where nothing is
-   * (a link, which fails if something is), names in `replaceable` over what is there. A name
-   * taken by a file not in `replaceable` is answered with EXISTS before anything is moved (the
-   * files stay, for a COMMIT that names it). If one cannot go, those put there already are taken
-   * back and nothing is published.
+   * (a link, which fails if something is), names in `replaceable` over what is there. If one
+   * cannot go, those put there already are taken back and nothing is published.
    */
   async commit(slaveId: number, replaceable: readonly string[]): Promise<FsReply> {
     const sender = this.senders.get(slaveId);
     if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
     this.mkdir(dir);
-    for (const incoming of sender.verified) {
-      const name = incoming.file.filename;
-      if (!replaceable.includes(name) && exists(`${dir}/${name}`)) return ["EXISTS", name];
-    }
     const placed: string[] = [];
     try {
       for (const incoming of sender.verified) {
@@ -461,17 +455,6 @@ class Juggler {
         }
       }
     }
-  }
-}
-
-/** Whether something is at `path` (a link is, whatever it points at). */
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
 
