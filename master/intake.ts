@@ -127,10 +127,17 @@ export class BuildIntake {
    * new files are taken away again).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
-    const replaceable = intake ? await intake.replaceable : [];
+    let replaceable: readonly string[] = [];
     if (intake) {
-      const placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
-      if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
+      try {
+        replaceable = await intake.replaceable;
+        const placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
+        if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
+      } catch (e) {
+        // what was sent goes now, whoever called (Mr. Chase has let go of the import already)
+        await this.abort(intake.sender);
+        throw e;
+      }
     }
     let logged;
     try {

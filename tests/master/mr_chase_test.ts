@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
+import { sha256Hex } from "../../shared/hash.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
 import { startFarm } from "../farm.ts";
@@ -107,6 +108,34 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       );
     },
   );
+
+  await t.step("IMPORT of another version's file: refused, and nothing of it is kept", async () => {
+    pypi.binaryRelease("imported", "v2.0");
+    await master.waitForFile("project/imported/index.html", "v2.0");
+    // 2.0's file name (v2.0 is 2.0 by PEP 440): only the database knows it is 2.0's file
+    const lying = makeWheel("imported", "2.0", {
+      py: "cp311",
+      abi: "cp311",
+      platform: "linux_armv7l",
+      padding: 7000,
+    });
+    const files = [[lying.filename, lying.bytes.length, lying.sha256, ...lying.tags, {}]];
+    for (const attempt of ["first", "again"]) {
+      assertEquals(
+        await ask("IMPORT", ["cp311", "imported", "v2.0", true, Duration.ZERO, "", files]),
+        { msg: "SEND", data: lying.filename },
+        `${attempt}: what the refused import sent is not held`,
+      );
+      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+      sender.slaveId = 0;
+      await sender.transfer(lying.bytes);
+      const reply = await ask("SENT");
+      assertEquals(reply.msg, "ERROR");
+      assertStringIncludes(String(reply.data), "is a file of imported 2.0, published already");
+    }
+    const published = await Deno.readFile(`${master.output}/simple/imported/${lying.filename}`);
+    assert(sha256Hex(published) !== lying.sha256, "2.0's published file is untouched");
+  });
 
   await t.step("REMOVE: an unknown version is an ERROR; a known one loses its files", async () => {
     const bad = await ask("REMOVE", ["imported", "9.9", ""]);
