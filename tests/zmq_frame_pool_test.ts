@@ -1,6 +1,7 @@
 /**
  * Large frames handed back with `releaseFrame` are read into again, and only those: a frame
- * still held, or handed back twice, never shares memory with a later one.
+ * still held, handed back twice, or handed back after its memory went to another, never shares
+ * memory with a later one.
  */
 
 import { assert, assertEquals } from "./assert.ts";
@@ -48,11 +49,20 @@ Deno.test("socket: a large frame handed back is read into again; one held never 
     assert(e.buffer === d.buffer);
     assertEquals(e.length, 600 * 1024);
     assert(all(e, 5));
+    releaseFrame(d); // stale: its memory is e's now
+    assertEquals(keptBytes(), 0);
+    releaseFrame(new Uint8Array(e.buffer, 0, 1000)); // another view of e's memory
+    assertEquals(keptBytes(), 0);
 
     const small = await next(filled(1000, 6)); // read out of the connection's own buffer
     releaseFrame(small);
     const sent = filled(MIB, 7);
     releaseFrame(sent); // not one the socket read
+    assertEquals(keptBytes(), 0);
+
+    const huge = await next(filled(9 * MIB, 8)); // larger than the pool: exactly its size
+    assertEquals(huge.buffer.byteLength, 9 * MIB);
+    releaseFrame(huge);
     assertEquals(keptBytes(), 0);
   } finally {
     await Promise.all([push.close(), pull.close()]);

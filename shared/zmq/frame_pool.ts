@@ -11,8 +11,8 @@
  * collected as any other.
  *
  * Capacities are powers of two, so that a file's last, shorter chunk takes a buffer of the
- * class it needs. At most {@linkcode POOL_BYTES} are kept, per isolate (each Worker has its
- * own).
+ * class it needs; a frame larger than the pool gets exactly its size. At most
+ * {@linkcode POOL_BYTES} are kept, per isolate (each Worker has its own).
  *
  * @module
  */
@@ -22,10 +22,11 @@ export const POOL_BYTES = 8 * 1024 * 1024;
 
 /** Free buffers by capacity. */
 const free = new Map<number, ArrayBuffer[]>();
-/** The buffers in {@linkcode free} (a frame handed back twice is taken once). */
-const pooled = new WeakSet<ArrayBuffer>();
-/** Buffers that {@linkcode takeFrame} handed out: the only ones taken back. */
-const ours = new WeakSet<ArrayBuffer>();
+/**
+ * The view {@linkcode takeFrame} last handed out of each buffer it may take back: only that view
+ * is taken back, once (a stale view, or one handed back twice, is ignored).
+ */
+const handedOut = new WeakMap<ArrayBuffer, Uint8Array>();
 let kept = 0;
 
 function capacityFor(size: number): number {
@@ -39,32 +40,32 @@ function capacityFor(size: number): number {
  */
 export function takeFrame(size: number): Uint8Array<ArrayBuffer> {
   const capacity = capacityFor(size);
-  const buffer = free.get(capacity)?.pop();
-  if (buffer) {
-    pooled.delete(buffer);
-    kept -= capacity;
-    return new Uint8Array(buffer, 0, size);
-  }
-  const fresh = new ArrayBuffer(capacity);
-  ours.add(fresh);
-  return new Uint8Array(fresh, 0, size);
+  // a frame too large to keep gets exactly its size
+  if (capacity > POOL_BYTES) return new Uint8Array(size);
+  let buffer = free.get(capacity)?.pop();
+  if (buffer) kept -= capacity;
+  else buffer = new ArrayBuffer(capacity);
+  const frame = new Uint8Array(buffer, 0, size);
+  handedOut.set(buffer, frame);
+  return frame;
 }
 
 /**
  * Hands back a frame's memory: the caller promises that nothing reads or writes `frame` (or
- * any other view of its bytes) again. Frames not read into memory of their own (small frames,
- * frames of a CURVE connection, frames of a socket's own making) are left to the collector, as
- * are frames beyond {@linkcode POOL_BYTES}.
+ * any other view of its bytes) again. Only the frame as a socket delivered it is taken, once;
+ * frames not read into memory of their own (small frames, frames of a CURVE connection, frames
+ * of a socket's own making) are left to the collector, as are frames beyond
+ * {@linkcode POOL_BYTES}.
  */
 export function releaseFrame(frame: Uint8Array): void {
   const buffer = frame.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !ours.has(buffer) || pooled.has(buffer)) return;
+  if (!(buffer instanceof ArrayBuffer) || handedOut.get(buffer) !== frame) return;
+  handedOut.delete(buffer);
   const capacity = buffer.byteLength; // 0 once detached (transferred to another Worker)
   if (capacity === 0 || kept + capacity > POOL_BYTES) return;
   let list = free.get(capacity);
   if (!list) free.set(capacity, list = []);
   list.push(buffer);
-  pooled.add(buffer);
   kept += capacity;
 }
 

@@ -174,11 +174,18 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   );
 
   await t.step(
-    "chunks sent out of order make the exact file, whether it is held in memory or not",
+    "chunks in order or not make the exact file, whether it is held in memory or not",
     async () => {
       // 3.5 MB: a temporary file, its first chunk sent last (the rest wait to be hashed while
-      // further chunks arrive); 0.9 MB: in memory, one chunk
-      for (const padding of [3_500_000, 900_000]) {
+      // further chunks arrive); 9 MB in order: each chunk's memory is read into again while
+      // later ones come; 0.9 MB: in memory, one chunk
+      for (
+        const [padding, firstLast] of [[3_500_000, true], [9_000_000, false], [
+          900_000,
+          true,
+        ]] as const
+      ) {
+        await pypi.release(`chunky-${padding}`, "1.0");
         await using s = new TestSlave(
           master.slaveQueue,
           master.fileQueue,
@@ -192,7 +199,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
           (await s.request("BUILT", [true, Duration.of({ seconds: 1 }), "", files])).msg,
           "SEND",
         );
-        await s.transfer(wheel.bytes, { firstLast: true });
+        await s.transfer(wheel.bytes, { firstLast });
         assertEquals(await s.request("SENT"), { msg: "DONE" });
         assertEquals(
           await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
