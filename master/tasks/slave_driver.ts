@@ -470,7 +470,7 @@ class Driver {
     } catch (e) {
       if (e instanceof Refused) throw e;
       this.ctx.log.error(
-        `cannot log the build of ${build.package_} ${build.version}: ${errorMessage(e)}`,
+        `cannot check or log the build of ${build.package_} ${build.version}: ${errorMessage(e)}`,
       );
       return await this.reply(slave, "DIE");
     }
