@@ -11,7 +11,7 @@ import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../share
 import { Request } from "../../shared/zmq/mod.ts";
 import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
-import { makeWheel } from "../fixtures/wheel.ts";
+import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 
 const tool = reverse(mrChase);
 
@@ -29,14 +29,27 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
     await req.send(encodeNamedMessage(tool, msg, data));
     return decodeMessage(tool, (await req.receive())[0]!);
   };
-  const wheel = makeWheel("imported", "2.0", {
-    py: "cp311",
-    abi: "cp311",
-    platform: "linux_armv7l",
-  });
-  const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {
-    apt: ["libc6"],
-  }]];
+  /** imported 2.0's wheel for cp311 (its bytes, not its name, differ by `padding`). */
+  const armWheel = (padding?: number) =>
+    makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l", padding });
+  /** IMPORT of `w` as a build of `version`, sent as slave 0; SENT's reply. */
+  const importWheel = async (
+    version: string,
+    w: TestWheel,
+    { duration = Duration.ZERO, output = "", dependencies = {} } = {},
+  ) => {
+    const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, dependencies]];
+    assertEquals(
+      await ask("IMPORT", ["cp311", "imported", version, true, duration, output, files]),
+      { msg: "SEND", data: w.filename },
+    );
+    await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+    sender.slaveId = 0;
+    await sender.transfer(w.bytes);
+    return await ask("SENT");
+  };
+  const wheel = armWheel();
+  const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
 
   await t.step("IMPORT errors: unknown package or version, a failed build, no files", async () => {
     const m1 = await ask("IMPORT", [null, "nonesuch", "1.0", true, Duration.ZERO, "", files]);
@@ -53,25 +66,12 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   await t.step(
     "IMPORT: the file comes over the file queue as slave 0 and is published",
     async () => {
-      assertEquals(
-        await ask("IMPORT", [
-          "cp311",
-          "imported",
-          "2.0",
-          true,
-          Duration.of({ seconds: 3 }),
-          "made by hand",
-          files,
-        ]),
-        {
-          msg: "SEND",
-          data: wheel.filename,
-        },
-      );
-      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
-      sender.slaveId = 0;
-      await sender.transfer(wheel.bytes);
-      assertEquals(await ask("SENT"), { msg: "DONE" });
+      const options = {
+        duration: Duration.of({ seconds: 3 }),
+        output: "made by hand",
+        dependencies: { apt: ["libc6"] },
+      };
+      assertEquals(await importWheel("2.0", wheel, options), { msg: "DONE" });
       await master.waitForFile("simple/imported/index.html", wheel.sha256);
       const log = await master.waitForFile("project/imported/index.html", "libc6");
       assertStringIncludes(log, "sudo apt install libc6");
@@ -81,25 +81,9 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   await t.step(
     "IMPORT again: a file the version published is replaced by the new copy",
     async () => {
-      const again = makeWheel("imported", "2.0", {
-        py: "cp311",
-        abi: "cp311",
-        platform: "linux_armv7l",
-        padding: 5000,
-      });
+      const again = armWheel(5000);
       assertEquals(again.filename, wheel.filename);
-      const files = [[again.filename, again.bytes.length, again.sha256, ...again.tags, {}]];
-      assertEquals(
-        await ask("IMPORT", ["cp311", "imported", "2.0", true, Duration.ZERO, "", files]),
-        {
-          msg: "SEND",
-          data: again.filename,
-        },
-      );
-      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
-      sender.slaveId = 0;
-      await sender.transfer(again.bytes);
-      assertEquals(await ask("SENT"), { msg: "DONE" });
+      assertEquals(await importWheel("2.0", again), { msg: "DONE" });
       const page = await master.waitForFile("simple/imported/index.html", again.sha256);
       assert(!page.includes(wheel.sha256), "the old copy is no longer listed");
       assertEquals(
@@ -112,25 +96,12 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   await t.step("IMPORT of another version's file: refused, and nothing of it is kept", async () => {
     pypi.binaryRelease("imported", "v2.0");
     await master.waitForFile("project/imported/index.html", "v2.0");
-    // 2.0's file name (v2.0 is 2.0 by PEP 440): only the database knows it is 2.0's file
-    const lying = makeWheel("imported", "2.0", {
-      py: "cp311",
-      abi: "cp311",
-      platform: "linux_armv7l",
-      padding: 7000,
-    });
-    const files = [[lying.filename, lying.bytes.length, lying.sha256, ...lying.tags, {}]];
-    for (const attempt of ["first", "again"]) {
-      assertEquals(
-        await ask("IMPORT", ["cp311", "imported", "v2.0", true, Duration.ZERO, "", files]),
-        { msg: "SEND", data: lying.filename },
-        `${attempt}: what the refused import sent is not held`,
-      );
-      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
-      sender.slaveId = 0;
-      await sender.transfer(lying.bytes);
-      const reply = await ask("SENT");
-      assertEquals(reply.msg, "ERROR");
+    // 2.0's file name (v2.0 is 2.0 by PEP 440): only the database knows it is 2.0's file; the
+    // second attempt gets SEND only if the first one's file was let go
+    const lying = armWheel(7000);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const reply = await importWheel("v2.0", lying);
+      assertEquals(reply.msg, "ERROR", `attempt ${attempt}`);
       assertStringIncludes(String(reply.data), "is a file of imported 2.0, published already");
     }
     const published = await Deno.readFile(`${master.output}/simple/imported/${lying.filename}`);
