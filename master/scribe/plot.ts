@@ -35,7 +35,10 @@ const RIGHT = 8;
 const TOP = 28;
 const BOTTOM = 36;
 
+const SPECIAL = /[&<>"]/;
+
 function escape(text: string): string {
+  if (!SPECIAL.test(text)) return text;
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
     .replaceAll('"', "&quot;");
 }
@@ -51,30 +54,42 @@ export function niceStep(max: number, ticks = 4): number {
 
 const number = new Intl.NumberFormat("en");
 
+/** A count as people read it: 1,234 (small whole numbers need no formatter). */
+function figure(n: number): string {
+  return Number.isInteger(n) && n >= 0 && n < 1000 ? String(n) : number.format(n);
+}
+
 /** Short figures for the scale: 1,500 → 1.5k, 2,000,000 → 2M. */
 function short(n: number): string {
   if (n >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
   if (n >= 1e4) return `${+(n / 1e3).toFixed(1)}k`;
-  return number.format(n);
+  return figure(n);
 }
 
 /** The plot as an inline `<svg>` element. */
 export function renderPlot(plot: Plot): string {
+  // plain loops: a project page has two plots, and a full rewrite writes thousands of pages
   const n = plot.periods.length;
-  const totals = plot.periods.map((_, i) =>
-    plot.series.reduce((sum, s) => sum + Math.max(0, s.values[i] ?? 0), 0)
-  );
-  const step = niceStep(Math.max(0, ...totals));
-  const top = Math.max(step, Math.ceil(Math.max(0, ...totals) / step) * step);
+  let peak = 0;
+  for (let i = 0; i < n; i++) {
+    let total = 0;
+    for (const s of plot.series) total += Math.max(0, s.values[i] ?? 0);
+    if (total > peak) peak = total;
+  }
+  const step = niceStep(peak);
+  const top = Math.max(step, Math.ceil(peak / step) * step);
   const plotW = WIDTH - LEFT - RIGHT;
   const plotH = HEIGHT - TOP - BOTTOM;
   const y = (v: number) => TOP + plotH - (v / top) * plotH;
   const slot = n ? plotW / n : plotW;
   const barW = Math.max(1, slot * 0.8);
   const parts: string[] = [];
-  const sum = plot.series.map((s) =>
-    `${s.label}: ${number.format(s.values.reduce((a, b) => a + b, 0))}`
-  ).join(", ");
+  let sum = "";
+  for (const s of plot.series) {
+    let all = 0;
+    for (const v of s.values) all += v;
+    sum += `${sum ? ", " : ""}${s.label}: ${figure(all)}`;
+  }
   const range = n ? `${plot.periods[0]} to ${plot.periods[n - 1]}` : "no data";
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
@@ -115,7 +130,7 @@ export function renderPlot(plot: Plot): string {
         `<rect x="${x}" y="${y1.toFixed(1)}" width="${barW.toFixed(1)}" height="${
           h.toFixed(1)
         }" fill="${escape(s.color)}"><title>${
-          escape(`${period}: ${number.format(v)} ${s.label}`)
+          escape(`${period}: ${figure(v)} ${s.label}`)
         }</title></rect>`,
       );
       base += v;
@@ -151,7 +166,7 @@ export function daily(
   today: Date,
   days: number,
 ): { periods: string[]; values: number[] } {
-  const byDay = new Map(rows.map(([d, n]) => [d, n]));
+  const byDay = new Map<string, number>(rows);
   const periods = daysUpTo(today, days);
   return { periods, values: periods.map((d) => byDay.get(d) ?? 0) };
 }
