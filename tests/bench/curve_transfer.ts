@@ -27,6 +27,7 @@ import { Duration } from "../../shared/duration.ts";
 import { type Farm, startFarm } from "../farm.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
+import { median } from "./median.ts";
 
 const { values } = parseArgs({
   options: {
@@ -147,7 +148,6 @@ async function buildRate(v: Variant, round: number): Promise<number> {
   return done / ((performance.now() - start) / 60_000);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 try {
   for (let run = 0; run <= RUNS; run++) {
     for (const v of variants) {

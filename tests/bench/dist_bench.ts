@@ -10,13 +10,9 @@
 
 import { TOOLS } from "../../shared/flags.ts";
 import { toolCommand } from "../farm.ts";
+import { median } from "./median.ts";
 
 const DIST = new URL("../../dist", import.meta.url).pathname;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timed(cmd: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();

@@ -23,15 +23,11 @@ import { type MasterRun, piwheelsDatabase, startFarm, startMaster } from "../far
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
+import { median } from "./median.ts";
 
 function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function waitFor(

@@ -31,6 +31,7 @@ import { Request } from "../../shared/zmq/mod.ts";
 import { type Scratch, scratchDatabase } from "../db.ts";
 import { freePort } from "../farm.ts";
 import { Collected, PYTHON, reap, ROOT, run } from "../process.ts";
+import { median } from "./median.ts";
 
 const args = parseArgs({
   options: {
@@ -419,7 +420,6 @@ async function big(v: Variant, out: Figures): Promise<void> {
     bytes: number;
     file_hello_to_file_done_s: number;
   }[];
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   out["30 MiB wheel MiB/s"] = median(transfers.map((t) => t.mib_per_s));
   // the file queue alone (HELLO to the File Juggler's DONE), without BUILT, SENT and logging
   out["30 MiB transfer alone MiB/s"] = median(
@@ -513,8 +513,8 @@ function summary(values: number[]): string {
 }
 
 function medianOf(values: number[]): number {
-  const xs = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)] ?? NaN;
+  const xs = values.filter((x) => Number.isFinite(x));
+  return xs.length ? median(xs) : NaN;
 }
 
 const current: Variant = { name: "working tree", root: ROOT };

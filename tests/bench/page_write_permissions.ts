@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { median } from "./median.ts";
 
 const PAGES = 10_000;
 
@@ -63,7 +64,6 @@ if (opts.child) {
       }
     }
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const [scoped, all] = Object.values(results).map(median) as [number, number];
   console.log(`| permissions | µs per page (median of ${opts.runs}) |`);
   console.log("| --- | ---: |");

@@ -29,6 +29,7 @@ import { piwheelsDatabase, startMaster } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
+import { median } from "./median.ts";
 
 const { values } = parseArgs({
   options: {
@@ -46,11 +47,6 @@ const BURST_MS = Number(values.seconds) * 1000;
 const BUILD_MS = Number(values["build-ms"]);
 /** Not a real sdist: the simulated slaves never fetch it. */
 const SDIST = new TextEncoder().encode("not an sdist");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function randomName(): string {
   return `p-${crypto.randomUUID().slice(0, 13).replace("-", "")}`;

@@ -19,6 +19,7 @@ import { TailBuffer } from "../../slave/tail.ts";
 import { Workspace } from "../../slave/workspace.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { PYTHON } from "../process.ts";
+import { median } from "./median.ts";
 
 const runs = Number(Deno.args[Deno.args.indexOf("--runs") + 1] || 9);
 const logger = new Logger("bench");
@@ -110,7 +111,6 @@ try {
   await Deno.remove(buildDir, { recursive: true });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 const base = median(builds["plain pip wheel"]!);
 console.log(

@@ -19,13 +19,9 @@ import { startFarm, startSlave } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { PYTHON, run } from "../process.ts";
+import { median } from "./median.ts";
 
 const MB = 1_000_000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function rawTcp(bytes: Uint8Array): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

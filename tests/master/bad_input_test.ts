@@ -179,12 +179,8 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       // 3.5 MB: a temporary file, its first chunk sent last (the rest wait to be hashed while
       // further chunks arrive); 9 MB in order: each chunk's memory is read into again while
       // later ones come; 0.9 MB: in memory, one chunk
-      for (
-        const [padding, firstLast] of [[3_500_000, true], [9_000_000, false], [
-          900_000,
-          true,
-        ]] as const
-      ) {
+      const cases = [[3_500_000, true], [9_000_000, false], [900_000, true]] as const;
+      for (const [padding, firstLast] of cases) {
         await pypi.release(`chunky-${padding}`, "1.0");
         await using s = new TestSlave(
           master.slaveQueue,
