@@ -122,11 +122,17 @@ export function parseDsn(dsn: string): Dsn {
   const server: PgServer = host.startsWith("/")
     ? { socket: `${host}/.s.PGSQL.${port}` }
     : { host: host.replace(/^\[(.*)\]$/, "$1"), port };
-  // the server is given to the driver apart: the URL keeps the rest (user, database, options)
+  // the server is given to the driver apart: the URL keeps the rest (user, database, options);
+  // a socket's URL names a placeholder host, since a URL with a user and no host is no URL to
+  // the driver (`postgres://u:secret@/db?host=/run/postgresql` would not parse)
   params.delete("host");
   params.delete("port");
   const rest = params.size ? `?${params}` : "";
-  return { engine: "postgres", url: dsn.replace(/\?.*$/, "") + rest, target, server };
+  const base = dsn.replace(/\?.*$/, "");
+  const driverUrl = "socket" in server
+    ? base.replace(/^(postgres(?:ql)?:\/\/(?:[^@/?]*@)?)[^/?]*/, "$1localhost")
+    : base;
+  return { engine: "postgres", url: driverUrl + rest, target, server };
 }
 
 /**

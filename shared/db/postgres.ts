@@ -13,6 +13,7 @@ import postgres from "postgres";
 import {
   type ConnectOptions,
   type Database,
+  DbError,
   type PgServer,
   type Queryable,
   type Row,
@@ -59,6 +60,22 @@ function queryable(sql: Sql): Queryable {
   };
 }
 
+/**
+ * Makes the driver's client; a DSN it cannot read (`parseDsn` takes some that its URL parser
+ * does not) is refused naming `target`, without the driver's message, which quotes the whole
+ * URL, password and all.
+ */
+function readable<T>(target: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    // not the driver's error as the cause either: it would carry the password into a log
+    throw new DbError(
+      `${target}: the database driver cannot read this DSN (${(e as Error)?.name})`,
+    );
+  }
+}
+
 /** Connects to a PostgreSQL server and checks that the connection works. */
 export async function openPostgres(
   url: string,
@@ -66,22 +83,23 @@ export async function openPostgres(
   server: PgServer,
   options: ConnectOptions,
 ): Promise<Database> {
-  const sql = postgres(url, {
-    max: options.maxConnections ?? 1,
-    // where parseDsn says, which the database Worker's permissions name too
-    ...("socket" in server ? { path: server.socket } : { host: server.host, port: server.port }),
-    onnotice: () => {},
-    types: types(),
-    connection: {
-      application_name: options.applicationName ?? "piwheels",
-      TimeZone: "UTC",
-      search_path: "public",
-      // The schema's functions read JSON with jsonb_to_recordset, whose row estimate (100 per
-      // call, multiplied across joins) talks the planner into compiling a plan with LLVM for a
-      // statement of a handful of rows: 5-30 ms a call, nearly all of log_build's time.
-      jit: "off",
-    },
-  });
+  const sql = readable(target, () =>
+    postgres(url, {
+      max: options.maxConnections ?? 1,
+      // where parseDsn says, which the database Worker's permissions name too
+      ...("socket" in server ? { path: server.socket } : { host: server.host, port: server.port }),
+      onnotice: () => {},
+      types: types(),
+      connection: {
+        application_name: options.applicationName ?? "piwheels",
+        TimeZone: "UTC",
+        search_path: "public",
+        // The schema's functions read JSON with jsonb_to_recordset, whose row estimate (100 per
+        // call, multiplied across joins) talks the planner into compiling a plan with LLVM for a
+        // statement of a handful of rows: 5-30 ms a call, nearly all of log_build's time.
+        jit: "off",
+      },
+    }));
   const db: Database = {
     engine: "postgres",
     target,
