@@ -5,7 +5,8 @@
  * - a master (the tree's own `piw-master` with its own flags, production mode) on a scratch
  *   PostgreSQL database seeded with 70,000 pending versions, off PyPI;
  * - `../shared/bench/loadsim.py` (simulated slaves with instant builds of tiny wheels) at N=2
- *   and N=50: builds/min, round trips, master and PostgreSQL CPU, master RSS; and, with
+ *   and N=50: builds/min, round trips, master and PostgreSQL CPU (the master's by thread: the
+ *   main thread, each Worker, V8's helpers), master RSS; and, with
  *   `--events`, how long after its DONE a build's simple page was written;
  * - a 30 MiB wheel from loadsim (BUILT → DONE), with the ceiling of loadsim's own sending side
  *   measured in the same run (libzmq pulling from libzmq, `zmq_fetch_ceiling.py`);
@@ -19,7 +20,7 @@
  *
  * Run: PIWHEELS_TEST_SUPERDSN=… deno task bench:load [--baseline REV] [--runs N]
  *   [--warmup S] [--duration S] [--skip-rewrite] [--only current|baseline] [--functions]
- *   [--master-dir DIR]
+ *   [--master-dir DIR] [--socket DIR]
  *
  * @module
  */
@@ -53,6 +54,11 @@ const args = parseArgs({
     // where each master's directory (its output and sockets) goes: a tmpfs takes the disk out
     // of the figures (the checkout of the baseline stays in the temporary directory)
     "master-dir": { type: "string" },
+    // the masters reach PostgreSQL through its Unix socket in this directory, as a farm's
+    // master does by default (and as the Python original was measured), instead of TCP on
+    // loopback: the server must then take passwords there (pg_hba.conf:
+    // `local all all scram-sha-256` after the line for postgres)
+    socket: { type: "string" },
   },
 });
 const opts = args.values;
@@ -73,6 +79,36 @@ function rssMiB(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds of each thread of a process, summed by kind: the main thread (`main`), each Worker
+ * (`worker-1`… in the order the master starts them: database, slaves, web), V8's helper threads
+ * (`V8`: garbage collection and compilation) and the rest (`other`: Deno's blocking pool).
+ * Threads that ended before the call are not counted.
+ */
+function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const ticks = 100; // USER_HZ
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/stat`);
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      const kind = entry.name === String(pid)
+        ? "main"
+        : /^worker-\d+$/.test(comm)
+        ? comm
+        : comm.startsWith("V8 ")
+        ? "V8"
+        : "other";
+      out[kind] = (out[kind] ?? 0) + seconds;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /**
@@ -140,6 +176,15 @@ async function toolOf(root: string, tool: string): Promise<string[]> {
     ...spec.flags,
     `${root}/${spec.entry}`,
   ];
+}
+
+/** The DSN a master is given: the scratch role's, over TCP or (`--socket`) the Unix socket. */
+function masterDsn(db: Scratch): string {
+  if (!opts.socket) return db.userDsn;
+  const url = new URL(db.userDsn);
+  return `postgres://${url.username}:${url.password}@${url.pathname}?host=${
+    encodeURIComponent(opts.socket)
+  }&port=${url.port || "5432"}`;
 }
 
 /** A scratch database with that tree's schema (its own piw-initdb), seeded. */
@@ -262,16 +307,18 @@ async function loadsim(master: Master, extra: string[]): Promise<Record<string, 
 async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   await using db = await database(v, pendingVersions(Number(opts.seed)));
   if (opts.functions) await superSql(db, `ALTER DATABASE "${db.name}" SET track_functions = 'all'`);
-  await using master = await new Master(v, db.userDsn).start();
+  await using master = await new Master(v, masterDsn(db)).start();
   await new Promise((r) => setTimeout(r, 3000));
   if (slaves === Number(opts.slaves!.split(",")[0]) || !("idle RSS (MiB)" in out)) {
     out["idle RSS (MiB)"] = rssMiB(master.process.pid);
   }
   const before = opts.functions ? await databaseStats(db) : undefined;
+  const threadsBefore = threadCpu(master.process.pid);
   const events = await loadsimEvents(master, [
     ...["-n", String(slaves), "--sleep", "0.25"],
     ...["--warmup", opts.warmup!, "--duration", opts.duration!],
   ]);
+  const threadsAfter = threadCpu(master.process.pid);
   const r = events.result;
   const n = `N=${slaves}`;
   out[`builds/min ${n}`] = r.builds_per_min as number;
@@ -281,6 +328,12 @@ async function load(v: Variant, slaves: number, out: Figures): Promise<void> {
   out[`rtt p99 ms ${n}`] = (r.rtt_ms as { p99: number }).p99;
   const builds = r.builds_in_window as number;
   out[`master CPU ms/build ${n}`] = (r.master_cpu_s as number) * 1000 / builds;
+  // where the master's CPU went, by thread, over the warm-up and the window
+  for (const [kind, seconds] of Object.entries(threadsAfter).sort(([a], [b]) => a < b ? -1 : 1)) {
+    // threads that ended during the run take their time with them: never below nothing
+    out[`  of it ${kind} ms/build ${n}`] = Math.max(0, seconds - (threadsBefore[kind] ?? 0)) *
+      1000 / (r.builds_total as number);
+  }
   out[`PostgreSQL CPU ms/build ${n}`] = (r.pg_cpu_s as number) * 1000 / builds;
   out[`loadsim CPU ms/build ${n}`] = (r.sim_cpu_s as number) * 1000 / builds;
   out[`master+PG CPU ms/build ${n}`] = ((r.master_cpu_s as number) + (r.pg_cpu_s as number)) *
@@ -413,7 +466,7 @@ async function loadsimEvents(master: Master, extra: string[]) {
 /** A 30 MiB wheel, three times: BUILT → DONE. */
 async function big(v: Variant, out: Figures): Promise<void> {
   await using db = await database(v, pendingVersions(100));
-  await using master = await new Master(v, db.userDsn).start();
+  await using master = await new Master(v, masterDsn(db)).start();
   const r = await loadsim(master, ["-n", "1", "--big-mib", "30", "--max-builds", "3"]);
   const transfers = r.transfers as {
     mib_per_s: number;
@@ -442,7 +495,7 @@ async function rewrite(v: Variant, out: Figures): Promise<void> {
       FROM generate_series(1, ${count}) AS i, generate_series(0, 2) AS v;
     ${WHEEL_OF_EVERY_BUILD}
     ANALYZE;`);
-  await using master = await new Master(v, db.userDsn).start();
+  await using master = await new Master(v, masterDsn(db)).start();
   const req = new Request({ receiveTimeout: 600_000, linger: 0 });
   req.connect(master.importQueue);
   try {
