@@ -56,8 +56,8 @@ const args = parseArgs({
     "master-dir": { type: "string" },
     // the masters reach PostgreSQL through its Unix socket in this directory, as a farm's
     // master does by default (and as the Python original was measured), instead of TCP on
-    // loopback: the server must then take passwords there (pg_hba.conf:
-    // `local all all scram-sha-256` after the line for postgres)
+    // loopback: the server must then take passwords there (pg_hba.conf's
+    // `local all all scram-sha-256` after the line for postgres, as `.ci/run` sets)
     socket: { type: "string" },
   },
 });
@@ -81,6 +81,25 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** USER_HZ: the clock ticks a second in which `/proc/…/stat` counts CPU time. */
+const TICKS = 100;
+
+/**
+ * A `/proc/…/stat` line read: the command name, and the fields after it (`fields[1]` the parent's
+ * pid, `[11]`/`[12]` user and system ticks, `[13]`/`[14]` those of reaped children); null once
+ * the process or thread has gone.
+ */
+function readStat(path: string): { comm: string; fields: string[] } | null {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+  const end = stat.lastIndexOf(")");
+  return { comm: stat.slice(stat.indexOf("(") + 1, end), fields: stat.slice(end + 2).split(" ") };
+}
+
 /**
  * CPU seconds of each thread of a process, summed by kind: the main thread (`main`), each Worker
  * (`worker-1`… in the order the master starts them: database, slaves, web), V8's helper threads
@@ -89,24 +108,18 @@ function rssMiB(pid: number): number {
  */
 function threadCpu(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
-  const ticks = 100; // USER_HZ
   for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/stat`);
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
-      const kind = entry.name === String(pid)
-        ? "main"
-        : /^worker-\d+$/.test(comm)
-        ? comm
-        : comm.startsWith("V8 ")
-        ? "V8"
-        : "other";
-      out[kind] = (out[kind] ?? 0) + seconds;
-    } catch {
-      // the thread ended meanwhile
-    }
+    const stat = readStat(`/proc/${pid}/task/${entry.name}/stat`);
+    if (!stat) continue;
+    const { comm, fields } = stat;
+    const kind = entry.name === String(pid)
+      ? "main"
+      : /^worker-\d+$/.test(comm)
+      ? comm
+      : comm.startsWith("V8 ")
+      ? "V8"
+      : "other";
+    out[kind] = (out[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS;
   }
   return out;
 }
@@ -119,13 +132,8 @@ function treeCpuSeconds(root: number): number {
   const table = new Map<number, { ppid: number; ticks: number }>();
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const f = readStat(`/proc/${entry.name}/stat`)?.fields;
+    if (!f) continue;
     const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     table.set(Number(entry.name), { ppid: Number(f[1]), ticks });
   }
@@ -136,7 +144,7 @@ function treeCpuSeconds(root: number): number {
     ticks += table.get(pid)?.ticks ?? 0;
     for (const [child, { ppid }] of table) if (ppid === pid) todo.push(child);
   }
-  return ticks / 100; // USER_HZ
+  return ticks / TICKS;
 }
 
 function postmasterPid(): number {
