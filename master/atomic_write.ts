@@ -24,9 +24,24 @@ async function write(path: string, data: string | Uint8Array): Promise<void> {
   else await Deno.writeFile(path, data);
 }
 
+/** The largest text {@linkcode writeSync} encodes into its buffer (a page; larger ones are rare). */
+const SCRATCH_BYTES = 256 * 1024;
+let scratch: Uint8Array | undefined;
+const encoder = new TextEncoder();
+
+/**
+ * Writes a file on the caller's thread; text is encoded into one buffer kept for the purpose
+ * (allocating a fresh array for each page cost the Scribe's Worker garbage collections).
+ */
 function writeSync(path: string, data: string | Uint8Array): void {
-  if (typeof data === "string") Deno.writeTextFileSync(path, data);
-  else Deno.writeFileSync(path, data);
+  if (typeof data === "string") {
+    if (data.length <= SCRATCH_BYTES) {
+      scratch ??= new Uint8Array(SCRATCH_BYTES);
+      const { read, written } = encoder.encodeInto(data, scratch);
+      if (read === data.length) return Deno.writeFileSync(path, scratch.subarray(0, written));
+    }
+    Deno.writeTextFileSync(path, data);
+  } else Deno.writeFileSync(path, data);
 }
 
 /**

@@ -48,4 +48,19 @@ for (const [form, write] of Object.entries(forms)) {
       await Deno.remove(dir, { recursive: true });
     }
   });
+
+  Deno.test(`atomic write (${form}): text of any size and script is written as it is`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // fits the encoding buffer; does not once encoded (3 bytes a character); a short text
+      // after a long one; longer than the buffer in characters
+      const texts = ["pip <3 ✓ 😀", "€".repeat(200_000), "short", "ab".repeat(200_000)];
+      for (const text of texts) {
+        await write(`${dir}/page.html`, text);
+        assertEquals(await Deno.readTextFile(`${dir}/page.html`), text);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 }

@@ -66,8 +66,49 @@ function short(n: number): string {
   return figure(n);
 }
 
+/** The start of every plot's `<svg>` element. */
+const OPEN =
+  `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+  `width="100%" role="img" font-family="sans-serif" font-size="11">`;
+
+/** A plot drawn without its title: its description, and what follows the title. */
+interface Drawing {
+  desc: string;
+  rest: string;
+}
+
+/**
+ * Plots drawn lately, by what they show apart from their titles (see {@linkcode drawingKey}):
+ * most projects' plots are alike (no builds or downloads in the period), and a full rewrite
+ * draws two for each of thousands of pages.
+ */
+const drawings = new Map<string, Drawing>();
+/** How many drawings are kept (the oldest goes first). */
+const DRAWINGS_KEPT = 64;
+
+/** What a plot's drawing depends on: every period, and every series' label, colour and values. */
+function drawingKey(plot: Plot): string {
+  let key = plot.periods.join(" ");
+  for (const s of plot.series) key += `\n${s.label}\t${s.color}\t${s.values.join(" ")}`;
+  return key;
+}
+
 /** The plot as an inline `<svg>` element. */
 export function renderPlot(plot: Plot): string {
+  const key = drawingKey(plot);
+  let drawing = drawings.get(key);
+  if (drawing === undefined) {
+    drawing = draw(plot);
+    if (drawings.size >= DRAWINGS_KEPT) drawings.delete(drawings.keys().next().value!);
+    drawings.set(key, drawing);
+  }
+  const title = escape(plot.title);
+  return `${OPEN}<title>${title}</title>${drawing.desc}` +
+    `<text x="${LEFT}" y="16" font-size="13" font-weight="bold">${title}</text>${drawing.rest}`;
+}
+
+/** Draws a plot but for its title. */
+function draw(plot: Plot): Drawing {
   // plain loops: a project page has two plots, and a full rewrite writes thousands of pages
   const n = plot.periods.length;
   let peak = 0;
@@ -91,13 +132,7 @@ export function renderPlot(plot: Plot): string {
     sum += `${sum ? ", " : ""}${s.label}: ${figure(all)}`;
   }
   const range = n ? `${plot.periods[0]} to ${plot.periods[n - 1]}` : "no data";
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
-      `width="100%" role="img" font-family="sans-serif" font-size="11">`,
-    `<title>${escape(plot.title)}</title>`,
-    `<desc>${escape(`${range}. ${sum}.`)}</desc>`,
-    `<text x="${LEFT}" y="16" font-size="13" font-weight="bold">${escape(plot.title)}</text>`,
-  );
+  const desc = `<desc>${escape(`${range}. ${sum}.`)}</desc>`;
   // the legend, right-aligned on the title's line
   let lx = WIDTH - RIGHT;
   for (const s of [...plot.series].reverse()) {
@@ -154,7 +189,7 @@ export function renderPlot(plot: Plot): string {
     }" stroke="#888"/>`,
     "</svg>",
   );
-  return parts.join("");
+  return { desc, rest: parts.join("") };
 }
 
 /**

@@ -62,3 +62,33 @@ Deno.test("plot: the days are those of each call's day and length, whatever came
   assertEquals(at("2026-12-06T00:00:01Z", 3), ["2026-12-04", "2026-12-05", "2026-12-06"]);
   assertEquals(at("2026-12-05T12:00:00Z", 1), ["2026-12-05"]);
 });
+
+Deno.test("plot: plots alike but for their titles keep their own titles; other values, other bars", async () => {
+  const plot = (title: string, values: number[]) =>
+    renderPlot({
+      title,
+      periods: ["2026-12-04", "2026-12-05"],
+      series: [{ label: "downloads", color: "#15c", values }],
+    });
+  const [a, b, c, d] = await parse([
+    plot("Downloads of a", [3, 1]),
+    plot("Downloads of <b>", [3, 1]),
+    plot("Downloads of a", [3, 2]),
+    plot("Downloads of a", [3, 1]),
+  ]);
+  assertEquals([a!.title, b!.title, c!.title], [
+    "Downloads of a",
+    "Downloads of <b>",
+    "Downloads of a",
+  ]);
+  assertEquals(b!.bars, a!.bars);
+  assertEquals(d, a);
+  assertEquals(c!.bars.map((bar) => bar[4]), [
+    "2026-12-04: 3 downloads",
+    "2026-12-05: 2 downloads",
+  ]);
+  assertEquals(a!.bars.map((bar) => bar[4]), [
+    "2026-12-04: 3 downloads",
+    "2026-12-05: 1 downloads",
+  ]);
+});
