@@ -20,7 +20,6 @@ import {
 import type { BuildState, Dependencies } from "../shared/states.ts";
 import type { Timestamp } from "../shared/timestamp.ts";
 import type { DbStatistics, History, LoggedBuild, ReleaseData } from "./db.ts";
-import { parseProjectData, type ProjectData } from "./project_data.ts";
 import { Batcher } from "./batcher.ts";
 import { RpcClient } from "./rpc.ts";
 
@@ -143,9 +142,12 @@ export class OracleClient {
     return await this.call("DELBUILD", [pkg, version]) as string[];
   }
 
-  /** Everything a project page shows; null for an unknown package. */
-  async projectData(pkg: string): Promise<ProjectData | null> {
-    return parseProjectData(await this.#projects.get(pkg));
+  /**
+   * Everything a project page shows, as the JSON text `parseProjectData` (`project_data.ts`) reads; null
+   * for an unknown package.
+   */
+  async projectDataText(pkg: string): Promise<string | null> {
+    return await this.#projects.get(pkg);
   }
 
   /** Why a version is not built ('' when it is); null for an unknown version. */
