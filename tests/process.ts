@@ -103,21 +103,33 @@ export class Collected {
   text = "";
   /** Settles once the stream has ended (the program has closed it, or exited). */
   readonly ended: Promise<void>;
+  #ended = false;
 
   /** Starts collecting `stream`; `who` names the program in {@linkcode waitFor}'s failures. */
   constructor(stream: ReadableStream<Uint8Array>, readonly who: string) {
     this.ended = (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
+      try {
+        for await (const chunk of stream) this.text += decoder.decode(chunk, { stream: true });
+      } finally {
+        this.#ended = true;
+      }
     })();
   }
 
-  /** Waits until the text matches `pattern`, or fails after `timeoutMs` with the text. */
+  /**
+   * Waits until the text matches `pattern`; fails with the text after `timeoutMs`, or at once
+   * when the stream has ended without it (a program that exited will log nothing more).
+   */
   async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     const until = Date.now() + timeoutMs;
     for (;;) {
+      const ended = this.#ended;
       const m = this.text.match(pattern);
       if (m) return m;
+      if (ended) {
+        throw new Error(`${this.who} ended without logging ${pattern}; it logged:\n${this.text}`);
+      }
       if (Date.now() > until) {
         throw new Error(`${this.who} never logged ${pattern}; it logged:\n${this.text}`);
       }

@@ -51,6 +51,32 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
     await rewrites("project/kept/index.html", ["-y", "project"]);
   });
 
+  await t.step(
+    "piw-rebuild of every package writes them all, more than are under way at once",
+    async () => {
+      // the Scribe has 128 orders under way; these are more than twice as many
+      const many = 300;
+      await queryDb(
+        db.superDsn,
+        `INSERT INTO packages (package, description)
+         SELECT 'many-' || i, 'number ' || i FROM generate_series(1, ${many}) AS i`,
+      );
+      const r = await rebuild("-y", "project");
+      assertEquals(r.code, 0, r.stderr);
+      const missing = async () => {
+        let n = 0;
+        for (let i = 1; i <= many; i++) {
+          if (
+            !(await Deno.stat(`${master.output}/project/many-${i}/index.html`).catch(() => null))
+          ) n++;
+        }
+        return n;
+      };
+      await eventually("every package's project page", async () => await missing() === 0);
+      assertStringIncludes(await master.waitForFile("project/many-300/index.html"), "number 300");
+    },
+  );
+
   await t.step("piw-rebuild: an unknown package is an ERROR; usage errors exit 2", async () => {
     const unknown = await rebuild("project", "nonesuch");
     assertEquals(unknown.code, 1);
