@@ -24,7 +24,10 @@ async function write(path: string, data: string | Uint8Array): Promise<void> {
   else await Deno.writeFile(path, data);
 }
 
-/** The largest text {@linkcode writeSync} encodes into its buffer (a page; larger ones are rare). */
+/**
+ * The size of the buffer {@linkcode writeSync} encodes text into (a page fits; larger text is
+ * encoded on its own).
+ */
 const SCRATCH_BYTES = 256 * 1024;
 let scratch: Uint8Array | undefined;
 const encoder = new TextEncoder();

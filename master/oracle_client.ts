@@ -143,8 +143,8 @@ export class OracleClient {
   }
 
   /**
-   * Everything a project page shows, as the JSON text `parseProjectData` (`project_data.ts`) reads; null
-   * for an unknown package.
+   * Everything a project page shows, as the JSON text `parseProjectData` (`project_data.ts`)
+   * reads; null for an unknown package.
    */
   async projectDataText(pkg: string): Promise<string | null> {
     return await this.#projects.get(pkg);
