@@ -55,17 +55,15 @@ const CONCURRENT = 128;
 
 type Order = Message<typeof theScribe.recv>;
 
-/** One at a time, in the order asked. */
+/** Work done one at a time, in the order it was asked for. */
 class Turns {
-  #last: Promise<void> = Promise.resolve();
+  #last: Promise<unknown> = Promise.resolve();
 
-  /** Resolves when the caller's turn comes, to the function that ends it. */
-  async take(): Promise<() => void> {
-    const before = this.#last;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#last = promise;
-    await before;
-    return resolve;
+  /** Runs `work` once all work asked for before it has finished (or failed). */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#last.then(work);
+    this.#last = result.catch(() => {});
+    return result;
   }
 }
 
@@ -141,12 +139,7 @@ class Scribe {
 
   async writePackage(name: string, both: boolean): Promise<void> {
     const text = await this.oracle.projectDataText(name);
-    const end = await this.#turns.take();
-    try {
-      await this.writeProject(name, both, parseProjectData(text));
-    } finally {
-      end();
-    }
+    await this.#turns.run(() => this.writeProject(name, both, parseProjectData(text)));
   }
 
   async writeProject(name: string, both: boolean, data: ProjectData | null): Promise<void> {
