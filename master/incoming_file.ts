@@ -148,28 +148,47 @@ export class IncomingFile {
   }
 
   /**
-   * Puts the file at `target`, mode 0644: where nothing is (a file there raises
-   * `Deno.errors.AlreadyExists`), or over what is there when `replace`. Once the writes are done,
-   * its file calls are made on the caller's thread: a few calls on names, and one write of at
-   * most {@linkcode IN_MEMORY} bytes, each cheaper than its hand-over to Deno's thread pool and
-   * back would be.
+   * Links the file at `target`, mode 0644, where nothing is: a file there raises
+   * `Deno.errors.AlreadyExists`. The temporary file stays until {@linkcode settle}, so that a
+   * link taken back can be made again. Once the writes are done, its file calls are made on the
+   * caller's thread: a few calls on names, and one write of at most {@linkcode IN_MEMORY} bytes,
+   * each cheaper than its hand-over to Deno's thread pool and back would be.
    */
-  async place(target: string, replace: boolean): Promise<void> {
+  async link(target: string): Promise<void> {
+    Deno.linkSync(await this.#written(), target);
+  }
+
+  /** Puts the file at `target` over what is there (as {@linkcode link} does its calls). */
+  async replace(target: string): Promise<void> {
+    Deno.renameSync(await this.#written(), target);
+    this.#temp = null;
+  }
+
+  /**
+   * Once the file is in place for good: deletes the temporary file a link left (one that cannot
+   * be deleted is left to the next start, which removes them).
+   */
+  settle(): void {
+    try {
+      if (this.#temp) Deno.removeSync(this.#temp);
+    } catch {
+      // left for the next start
+    }
+    this.#temp = null;
+  }
+
+  /** The temporary file, every byte written to it (from memory, the first time). */
+  async #written(): Promise<string> {
     this.#closed = true;
-    if (this.#memory) {
-      this.#temp = this.#tempPath();
-      Deno.writeFileSync(this.#temp, this.#memory, { createNew: true, mode: 0o644 });
+    if (this.#memory && !this.#temp) {
+      const temp = this.#tempPath();
+      Deno.writeFileSync(temp, this.#memory, { createNew: true, mode: 0o644 });
+      this.#temp = temp;
     } else {
       await this.#close();
     }
-    const temp = this.#temp!;
-    if (replace) {
-      Deno.renameSync(temp, target);
-    } else {
-      Deno.linkSync(temp, target); // never over a file that is there
-      Deno.removeSync(temp);
-    }
-    this.#temp = null;
+    if (!this.#temp) throw new Error(`${this.filename} was put in place already`);
+    return this.#temp;
   }
 
   async #close(): Promise<void> {

@@ -32,18 +32,12 @@ export class Refused extends Error {
 /** The File Juggler's file-system queue, as a client. */
 export type FsClient = RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>;
 
-/** A build being taken in: it, and the names of its files that may replace published ones. */
+/** A build being taken in. */
 export interface Intake {
   /** The build. */
   readonly build: BuildState;
   /** The sender's id on the file queue (the slave id; 0 for piw-import). */
   readonly sender: number;
-  /**
-   * Names of the build's files that the version published already (a rebuild may replace):
-   * asked of the database while the files come in, and rejected with {@linkcode Refused} when
-   * one is another version's published file.
-   */
-  readonly replaceable: Promise<readonly string[]>;
 }
 
 /** What the Slave Driver and Mr. Chase share to take builds in. */
@@ -58,24 +52,25 @@ export class BuildIntake {
 
   /**
    * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
-   * project, version and ABI by its name (raises {@linkcode Refused} otherwise), and none may be
-   * a file another version published. The database is asked that while the files come in (it
-   * is a round trip of each build's, and no file is put in place before the answer:
-   * {@linkcode publish} waits for it).
+   * project, version and ABI by its name (raises {@linkcode Refused} otherwise). That none is a
+   * file another version published is {@linkcode publish}'s to check, when one's name is taken.
    */
   begin(sender: number, build: BuildState): Intake {
     for (const file of build.files.values()) {
       const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
       if (why) throw new Refused(why);
     }
-    const replaceable = this.#replaceable(build);
-    replaceable.catch(() => {}); // settled by publish, or dropped with the build
-    return { build, sender, replaceable };
+    return { build, sender };
   }
 
-  async #replaceable(build: BuildState): Promise<readonly string[]> {
+  /**
+   * Which of the build's file names that are taken may be replaced: those the version published
+   * already (a rebuild). A name another version published raises {@linkcode Refused}; a name no
+   * build holds is not replaceable (the COMMIT that follows says it is taken).
+   */
+  async #replaceable(build: BuildState, taken: readonly string[]): Promise<string[]> {
     const replaceable: string[] = [];
-    for (const [name, [pkg, version]] of await this.oracle.fileVersions([...build.files.keys()])) {
+    for (const [name, [pkg, version]] of await this.oracle.fileVersions([...taken])) {
       if (pkg !== build.package_ || version !== build.version) {
         throw new Refused(`${name} is a file of ${pkg} ${version}, published already`);
       }
@@ -119,19 +114,27 @@ export class BuildIntake {
   }
 
   /**
-   * Publishes a build: once the database has said which of its files' names the version
-   * published already, its verified files put in place (a successful build), then the build
+   * Publishes a build: its verified files put in place (a successful build), then the build
    * logged, the files of builds it replaced removed, and its log and pages written. Resolves to
-   * the build's id. Raises {@linkcode Refused} when a name is another version's file or the
-   * files cannot be put in place, and the database's error when the build cannot be logged (its
-   * new files are taken away again).
+   * the build's id. The files go where nothing is; only when a name is taken is the database
+   * asked whose it is, and the version's own published files replaced (most builds' names are
+   * new: they cost no such round trip). Raises {@linkcode Refused} when a name is another
+   * version's file, or no build's, or the files cannot be put in place, and the database's
+   * error when the build cannot be logged (its new files are taken away again).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
     let replaceable: readonly string[] = [];
     if (intake) {
       try {
-        replaceable = await intake.replaceable;
-        const placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
+        let placed = await this.fs.call("COMMIT", [intake.sender, []]);
+        if (placed.msg === "EXISTS") {
+          replaceable = await this.#replaceable(build, placed.data);
+          placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
+        }
+        if (placed.msg === "EXISTS") {
+          const [names, verb] = [placed.data.join(", "), placed.data.length === 1 ? "is" : "are"];
+          throw new Refused(`cannot publish its files: ${names} ${verb} there, held by no build`);
+        }
         if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
       } catch (e) {
         // what was sent goes now, whoever called (Mr. Chase has let go of the import already)

@@ -694,7 +694,8 @@ export const fileJugglerFs = protocol("file juggler fs", {
     EXPECT: z.tuple([count, packageName, versionString, fileMessage]),
     VERIFY: count, // slave id: check what arrived; OK, ERROR (send it again) or REFUSED
     // slave id, the names that may replace files already published (the same version's own):
-    // move every verified file into place, none if one cannot be
+    // move every verified file into place, none if one cannot be (EXISTS: names not in the
+    // list are there already, and the verified files are kept for a COMMIT that names them)
     COMMIT: z.tuple([count, z.array(safeFilename).max(1000)]),
     REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
     ABORT: count, // slave id: it went away, or its build was refused: forget its files
@@ -704,6 +705,7 @@ export const fileJugglerFs = protocol("file juggler fs", {
     OK: anything,
     ERROR: text,
     REFUSED: text, // the file is not a wheel of the build: refuse the build
+    EXISTS: z.array(safeFilename).max(1000), // COMMIT: these names are taken; nothing was placed
   },
 });
 

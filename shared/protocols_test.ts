@@ -136,6 +136,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     OK: [2 ** 36, 2 ** 35],
     ERROR: "hash mismatch",
     REFUSED: "not a wheel of foo",
+    EXISTS: [file[0]],
   },
   "the architect": { QUEUE: { cp311: [["foo", "1.0"], ["bar", "2.0"]], cp39: [] } },
   "architect control": {
@@ -279,10 +280,18 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             // lists of any length (rather than tuples) take another element or one fewer
-            if (!["FILEVERS", "PKGSFILES", "PROJDATA"].includes(name)) {
+            if (!["FILEVERS", "EXISTS", "PKGSFILES", "PROJDATA"].includes(name)) {
               rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
             }
-            const lists = ["SAVERWP", "LOGBATCH", "REBUILD", "NEWVER", "ABIS", "FILEVERS"];
+            const lists = [
+              "SAVERWP",
+              "LOGBATCH",
+              "REBUILD",
+              "NEWVER",
+              "ABIS",
+              "FILEVERS",
+              "EXISTS",
+            ];
             const more = ["NEWPKG", "RELOG", "PACKAGES", "BUILDS", "PKGSFILES", "PROJDATA"];
             if (![...lists, ...more].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");

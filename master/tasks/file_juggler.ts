@@ -10,8 +10,9 @@
  * size and SHA-256 against the declared ones (ERROR: the sender is asked again) and that the
  * wheel's own METADATA names the build's project and version (REFUSED: the build is refused).
  * Verified files wait until COMMIT puts every one of the build's files into `simple/<package>/`
- * with its core metadata beside it (PEP 658), never over a file of another version (only over
- * the names COMMIT says are the version's own); ABORT drops them.
+ * with its core metadata beside it (PEP 658), never over a file that is there unless COMMIT
+ * names it as the version's own (else EXISTS names the files that are there, and nothing is
+ * placed); ABORT drops them.
  *
  * A peer's numbers and names are never trusted: names were checked by the protocol, chunks
  * outside the file are ignored, the declared size is bounded, what all transfers may have in
@@ -273,45 +274,67 @@ class Juggler {
   }
 
   /**
-   * Puts a sender's verified files into `simple/<package>/`: new names only where nothing is
-   * (a link, which fails if something is), names in `replaceable` over what is there. If one
-   * cannot go, those put there already are taken back and nothing is published.
+   * Puts a sender's verified files into `simple/<package>/`: new names first, each a link that
+   * fails where a file is, and only once every new name was free, the names in `replaceable`
+   * over what is there. When a new name is taken, the links made are taken back and EXISTS
+   * names the taken ones: the verified files are kept for a COMMIT that says which of them may
+   * replace. If a file cannot go, those put there already are taken back and nothing is
+   * published.
    */
   async commit(slaveId: number, replaceable: readonly string[]): Promise<FsReply> {
     const sender = this.senders.get(slaveId);
     if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
     this.mkdir(dir);
-    const placed: string[] = [];
-    try {
-      for (const incoming of sender.verified) {
-        const name = incoming.file.filename;
-        const target = `${dir}/${name}`;
-        try {
-          await incoming.file.place(target, replaceable.includes(name));
-        } catch (e) {
-          if (e instanceof Deno.errors.AlreadyExists) {
-            throw new Error(`${name} is published already, by another build`);
+    const linked: string[] = [];
+    const takeBack = (metadata: boolean) => {
+      for (const path of linked) {
+        for (const p of metadata ? [path, `${path}.metadata`] : [path]) {
+          try {
+            Deno.removeSync(p);
+          } catch {
+            // not there (a metadata file not written yet)
           }
-          throw e;
         }
-        placed.push(target);
-        writeAtomicSync(`${target}.metadata`, incoming.verified!.metadata);
+      }
+    };
+    try {
+      const taken: string[] = [];
+      for (const { file } of sender.verified) {
+        if (replaceable.includes(file.filename)) continue;
+        try {
+          await file.link(`${dir}/${file.filename}`);
+          linked.push(`${dir}/${file.filename}`);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+          taken.push(file.filename);
+        }
+      }
+      if (taken.length > 0) {
+        takeBack(false);
+        sender.lastActivity = Date.now();
+        return ["EXISTS", taken];
+      }
+      for (const { file } of sender.verified) {
+        if (replaceable.includes(file.filename)) await file.replace(`${dir}/${file.filename}`);
+      }
+      for (const { file, verified } of sender.verified) {
+        writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata);
       }
     } catch (e) {
-      for (const path of placed) {
-        if (replaceable.includes(path.slice(dir.length + 1))) continue; // not ours to take
-        for (const p of [path, `${path}.metadata`]) await Deno.remove(p).catch(() => {});
-      }
+      takeBack(true); // a replaced file is the version's own: not ours to take
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
-    for (const incoming of sender.verified) this.used -= incoming.file.held;
+    const count = sender.verified.length;
+    for (const incoming of sender.verified) {
+      incoming.file.settle();
+      this.used -= incoming.file.held;
+    }
     sender.verified.length = 0;
     await this.abandon(slaveId);
     this.ctx.log.debug(
-      `published ${placed.length} file(s) of ${sender.package} ${sender.version} ` +
-        `from slave ${slaveId}`,
+      `published ${count} file(s) of ${sender.package} ${sender.version} from slave ${slaveId}`,
     );
     return ["OK", null];
   }

@@ -111,7 +111,10 @@ Deno.test("metrics: the Prometheus file follows the farm, and the real parser ta
 
   await master.control("PAUSE");
   await eventually("the metrics show the pause", async () => {
-    return value(await parse(file), "piwheels_paused") === 1;
+    p = await parse(file);
+    return value(p, "piwheels_paused") === 1;
   });
+  // the wheel's name was new: publishing it asked the database nothing about whose it is
+  assertEquals(value(p, "piwheels_db_request_seconds_count", { request: "FILEVERS" }), undefined);
   assertEquals((await slave.stop()).code, 0, slave.stderr);
 });

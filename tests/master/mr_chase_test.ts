@@ -32,21 +32,25 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   /** imported 2.0's wheel for cp311 (its bytes, not its name, differ by `padding`). */
   const armWheel = (padding?: number) =>
     makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l", padding });
-  /** IMPORT of `w` as a build of `version`, sent as slave 0; SENT's reply. */
+  /** IMPORT of `w` (and `more`) as a build of `version`, sent as slave 0; the last SENT's reply. */
   const importWheel = async (
     version: string,
     w: TestWheel,
-    { duration = Duration.ZERO, output = "", dependencies = {} } = {},
+    { duration = Duration.ZERO, output = "", dependencies = {}, more = [] as TestWheel[] } = {},
   ) => {
-    const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, dependencies]];
-    assertEquals(
-      await ask("IMPORT", ["cp311", "imported", version, true, duration, output, files]),
-      { msg: "SEND", data: w.filename },
-    );
+    const wheels = [w, ...more];
+    const files = wheels.map((
+      x,
+    ) => [x.filename, x.bytes.length, x.sha256, ...x.tags, dependencies]);
+    let reply = await ask("IMPORT", ["cp311", "imported", version, true, duration, output, files]);
+    assertEquals(reply, { msg: "SEND", data: w.filename });
     await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
     sender.slaveId = 0;
-    await sender.transfer(w.bytes);
-    return await ask("SENT");
+    while (reply.msg === "SEND") {
+      await sender.transfer(wheels.find((x) => x.filename === reply.data)!.bytes);
+      reply = await ask("SENT");
+    }
+    return reply;
   };
   const wheel = armWheel();
   const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
@@ -90,6 +94,29 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
         await Deno.readFile(`${master.output}/simple/imported/${again.filename}`),
         again.bytes,
       );
+    },
+  );
+
+  await t.step(
+    "IMPORT of the published file and a new one: the one replaced, the other added",
+    async () => {
+      const again = armWheel(6000);
+      const aarch64 = makeWheel("imported", "2.0", {
+        py: "cp311",
+        abi: "cp311",
+        platform: "linux_aarch64",
+      });
+      assertEquals(await importWheel("2.0", again, { more: [aarch64] }), { msg: "DONE" });
+      const page = await master.waitForFile("simple/imported/index.html", aarch64.sha256);
+      assertStringIncludes(page, `${again.filename}#sha256=${again.sha256}`);
+      for (const w of [again, aarch64]) {
+        assertEquals(
+          await Deno.readFile(`${master.output}/simple/imported/${w.filename}`),
+          w.bytes,
+        );
+      }
+      const left = [...Deno.readDirSync(`${master.output}/simple`)].map((e) => e.name);
+      assertEquals(left.filter((n) => n.startsWith(".transfer-")), [], "no temporary file left");
     },
   );
 
