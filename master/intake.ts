@@ -64,19 +64,20 @@ export class BuildIntake {
   }
 
   /**
-   * Which of the build's file names that are taken may be replaced: those the version published
-   * already (a rebuild). A name another version published raises {@linkcode Refused}; a name no
-   * build holds is not replaceable (the COMMIT that follows says it is taken).
+   * Whether the build's file names that are taken may be replaced: those the version published
+   * already (a rebuild) and those no build holds (a master killed after it put a build's files
+   * in place and before it logged the build left them: refusing them would refuse every build
+   * of the version); resolves to the latter. A name another version published raises
+   * {@linkcode Refused}.
    */
-  async #replaceable(build: BuildState, taken: readonly string[]): Promise<string[]> {
-    const replaceable: string[] = [];
-    for (const [name, [pkg, version]] of await this.oracle.fileVersions([...taken])) {
+  async #unheld(build: BuildState, taken: readonly string[]): Promise<string[]> {
+    const held = await this.oracle.fileVersions([...taken]);
+    for (const [name, [pkg, version]] of held) {
       if (pkg !== build.package_ || version !== build.version) {
         throw new Refused(`${name} is a file of ${pkg} ${version}, published already`);
       }
-      replaceable.push(name);
     }
-    return replaceable;
+    return taken.filter((name) => !held.has(name));
   }
 
   /** Has the File Juggler expect the build's next file; resolves to its name. */
@@ -127,15 +128,22 @@ export class BuildIntake {
     if (intake) {
       try {
         let placed = await this.fs.call("COMMIT", [intake.sender, []]);
+        let unheld: string[] = [];
         if (placed.msg === "EXISTS") {
-          replaceable = await this.#replaceable(build, placed.data);
+          replaceable = placed.data;
+          unheld = await this.#unheld(build, replaceable);
           placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
         }
-        if (placed.msg === "EXISTS") {
-          const [names, verb] = [placed.data.join(", "), placed.data.length === 1 ? "is" : "are"];
-          throw new Refused(`cannot publish its files: ${names} ${verb} there, held by no build`);
+        if (placed.msg === "EXISTS") { // a name taken meanwhile
+          throw new Refused(`cannot publish its files: ${placed.data.join(", ")} taken already`);
         }
         if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
+        if (unheld.length > 0) {
+          this.log.warning(
+            `replaced ${unheld.join(", ")}, which no build held (left by a master stopped ` +
+              "before it logged their build)",
+          );
+        }
       } catch (e) {
         // what was sent goes now, whoever called (Mr. Chase has let go of the import already)
         await this.abort(intake.sender);

@@ -2,7 +2,8 @@
  * What a transfer leaves behind: a master killed with SIGKILL mid-transfer leaves a temporary
  * file, which the restarted master removes before it takes any file; a transfer that finished
  * but was never followed by SENT is abandoned (its temporary file deleted) once its sender has
- * been idle long enough (10 s in `--dev-mode`).
+ * been idle long enough (10 s in `--dev-mode`); a wheel put in place by a master killed before it
+ * logged the build is replaced by the next build of its version, not taken for another's file.
  */
 
 import { assertEquals } from "../assert.ts";
@@ -93,4 +94,23 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     await again.waitForLog(/removed 1 temporary file\(s\) of earlier transfers/);
     assertEquals(temporaries(master.output), []);
   });
+});
+
+Deno.test("master: a wheel placed but never logged (a kill -9 between the two) is replaced by the next build", async () => {
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
+  await pypi.release("placed-unlogged", "1.0");
+  await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "after-the-kill");
+  assertEquals((await s.hello()).msg, "ACK");
+  assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["placed-unlogged", "1.0"] });
+  // what a master killed between putting the files in place and logging the build leaves
+  const left = makeWheel("placed-unlogged", "1.0", { padding: 100 });
+  const wheel = makeWheel("placed-unlogged", "1.0", { padding: 200 });
+  const dir = `${master.output}/simple/placed-unlogged`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(`${dir}/${left.filename}`, left.bytes);
+  assertEquals(await s.deliver([wheel]), { msg: "DONE" });
+  await master.waitForFile("simple/placed-unlogged/index.html", wheel.sha256);
+  assertEquals(await Deno.readFile(`${dir}/${wheel.filename}`), wheel.bytes);
+  await master.waitForLog(/replaced .*placed_unlogged-1\.0-py3-none-any\.whl, which no build held/);
 });
