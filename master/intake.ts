@@ -118,10 +118,14 @@ export class BuildIntake {
    * Publishes a build: its verified files put in place (a successful build), then the build
    * logged, the files of builds it replaced removed, and its log and pages written. Resolves to
    * the build's id. The files go where nothing is; only when a name is taken is the database
-   * asked whose it is, and the version's own published files replaced (most builds' names are
-   * new: they cost no such round trip). Raises {@linkcode Refused} when a name is another
-   * version's file, or no build's, or the files cannot be put in place, and the database's
-   * error when the build cannot be logged (its new files are taken away again).
+   * asked whose it is, and the version's own published files (or files no build holds) replaced:
+   * most builds' names are new, and cost no such round trip. A name free on disk is no build's,
+   * since the master puts a file in place before it logs it and deletes one only once it is
+   * unlisted; a file lost from the disk from outside is caught by logging the build, which
+   * refuses another version's name, and what was placed goes again before the peer hears.
+   * Raises {@linkcode Refused} when a name is another version's file or the files cannot be put
+   * in place, and the database's error when the build cannot be logged (its new files are taken
+   * away again).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
     let replaceable: readonly string[] = [];

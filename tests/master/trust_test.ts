@@ -3,8 +3,9 @@
  * unchecked"): a wheel of the wrong version that would replace another version's published
  * file, a wheel of another project, a wheel whose METADATA disagrees with its name, junk ABI
  * tags, and a wheel whose name (the same version by PEP 440) is another version's published
- * file. Each is refused (DIE, logged), and the published files, the database's records and the
- * pages are exactly as they were (compared by hash). A well-behaved slave is served throughout.
+ * file, there or lost from the disk. Each is refused (DIE, logged), and the published files, the
+ * database's records and the pages are exactly as they were (compared by hash). A well-behaved
+ * slave is served throughout.
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
@@ -201,6 +202,20 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     await master.waitForLog(
       /refused its build of legit-one v1\.0: legit_one-1\.0-py3-none-any\.whl is a file of legit-one 1\.0, published already/,
     );
+    assertEquals(await snapshot(farm), now);
+  });
+
+  await t.step("the same, with 1.0's file lost from the disk: refused, nothing kept", async () => {
+    // a name free on disk is put in place without asking the database whose it is (the master
+    // never lists a file before it is on disk, nor deletes one before it is unlisted), so only
+    // damage from outside gets here: logging the build refuses it, and what it placed goes
+    const path = `${master.output}/simple/legit-one/${legit.filename}`;
+    for (const p of [path, `${path}.metadata`]) await Deno.remove(p);
+    const now = await snapshot(farm);
+    await using s = await hostile("into-the-gap", "legit-one", "v1.0");
+    const evil = makeWheel("legit-one", "1.0", { padding: 2000 });
+    assertEquals(await attack(s, [evil]), { msg: "DIE" });
+    await master.waitForLog(/cannot check or log the build of legit-one v1\.0: .*belongs to/);
     assertEquals(await snapshot(farm), now);
   });
 });
