@@ -19,6 +19,14 @@ function tempName(path: string): string {
   return `${path}.${Deno.pid}.${++counter}.tmp`;
 }
 
+/**
+ * Whether a file's name is that of a temporary file of these writes (`<name>.<pid>.<n>.tmp`):
+ * one a master killed mid-write left behind (piw-audit reports them).
+ */
+export function isTemporaryName(name: string): boolean {
+  return /\.\d+\.\d+\.tmp$/.test(name);
+}
+
 async function write(path: string, data: string | Uint8Array): Promise<void> {
   if (typeof data === "string") await Deno.writeTextFile(path, data);
   else await Deno.writeFile(path, data);

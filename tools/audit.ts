@@ -56,7 +56,8 @@ function command() {
     toolCommand(
       "piw-audit",
       "Check the web site the master wrote against its database. tree: every package's simple " +
-        "and project directories and pages, and no directory of an unknown package; packages: " +
+        "and project directories and pages, no directory of an unknown package, and no " +
+        "temporary file a master killed while writing a page left; packages: " +
         "every file a package's simple page lists is there (with --hashes, as the database " +
         "says), with its core metadata, and nothing else; logs: every build's log, and no log " +
         "of an unknown build. Prints one line per problem and exits 1 if there is any. Nothing " +

@@ -19,6 +19,7 @@
 import { sha256File } from "../shared/hash.ts";
 import { logBuildId, logPath } from "../master/scribe/log_path.ts";
 import { pageNames } from "../master/scribe/page_names.ts";
+import { isTemporaryName } from "../master/atomic_write.ts";
 
 /** What the database says, as the checks need it. */
 export interface AuditFacts {
@@ -91,8 +92,22 @@ const SITE_PAGES: [string, Repair][] = [
 ];
 
 /**
- * Checks the tree: the site's pages, each package's (and alias's) directories and pages, and
- * directories of no package.
+ * The temporary files of page writes in `dir` (relative to `root`, "" for the root itself), which
+ * a master killed mid-write leaves: each an extra file.
+ */
+async function temporaries(root: string, dir: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const entry of await entries(dir ? `${root}/${dir}` : root)) {
+    if (!entry.isFile || !isTemporaryName(entry.name)) continue;
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    problems.push({ line: `extra file ${path}`, repair: { delete: path } });
+  }
+  return problems;
+}
+
+/**
+ * Checks the tree: the site's pages, each package's (and alias's) directories and pages,
+ * directories of no package, and temporary files of page writes beside the pages.
  */
 export async function checkTree(root: string, facts: AuditFacts): Promise<Problem[]> {
   const problems: Problem[] = [];
@@ -101,6 +116,7 @@ export async function checkTree(root: string, facts: AuditFacts): Promise<Proble
       problems.push({ line: `missing page ${page}`, repair });
     }
   }
+  for (const dir of ["", "simple", "project"]) problems.push(...await temporaries(root, dir));
   const known = new Set<string>();
   for await (const batch of facts.packages()) {
     for (const [pkg, aliases] of batch) {
@@ -126,6 +142,10 @@ export async function checkTree(root: string, facts: AuditFacts): Promise<Proble
               line: `broken directory ${dir}: no ${absent.join(", no ")}`,
               repair: { rebuild: pkg },
             });
+          }
+          // simple/<package>/ is the packages check's, which reports every file it has no use for
+          if (top === "project") {
+            for (const sub of [dir, `${dir}/json`]) problems.push(...await temporaries(root, sub));
           }
         }
       }

@@ -3,7 +3,7 @@
  * real master on real PostgreSQL and on its embedded database: a sound site passes; a site
  * damaged on purpose (a missing wheel, an extra file, a wrong hash, a missing .metadata, a
  * missing log, an extra log, directories of no package, a broken and a missing project
- * directory) shows each problem on its own line and exits 1; repairs happen only when asked,
+ * directory, temporary files of page writes) shows each problem on its own line and exits 1; repairs happen only when asked,
  * and only where they are safe.
  */
 
@@ -50,6 +50,12 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
     assertStringIncludes(r.stderr, "all: no problem found");
   });
 
+  const temporaries = [
+    "index.html.4242.9.tmp",
+    "project/other/index.html.4242.7.tmp",
+    "project/other/json/index.json.4242.8.tmp",
+    "simple/index.html.4242.10.tmp",
+  ];
   await t.step("the site damaged on purpose: each problem on its own line, exit 1", async () => {
     await Deno.remove(`${out}/simple/audit-me/${mine.filename}`);
     await Deno.writeTextFile(`${out}/simple/audit-me/leftover.txt`, "left over");
@@ -62,6 +68,8 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
     await Deno.mkdir(`${out}/project/junk/json`, { recursive: true });
     await Deno.remove(`${out}/project/other/json/index.json`);
     await Deno.remove(`${out}/project/Audit.Me`, { recursive: true });
+    // what a master killed while writing pages leaves beside them
+    for (const temporary of temporaries) await Deno.writeTextFile(`${out}/${temporary}`, "half");
 
     const tree = await audit("tree");
     assertEquals(tree.code, 1, tree.stderr);
@@ -69,9 +77,10 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
       "broken directory project/other: no json/index.json",
       "extra directory project/junk",
       "extra directory simple/junk",
+      ...temporaries.map((path) => `extra file ${path}`),
       "missing directory project/Audit.Me",
     ]);
-    assertStringIncludes(tree.stderr, "tree: 4 problem(s)");
+    assertStringIncludes(tree.stderr, "tree: 8 problem(s)");
 
     const packages = await audit("packages", "--hashes");
     assertEquals(packages.code, 1, packages.stderr);
@@ -109,6 +118,7 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
     const tree = await audit("tree", "--rebuild", "--delete-extra");
     assertEquals(tree.code, 1);
     assert(!await exists(`${out}/simple/junk`) && !await exists(`${out}/project/junk`));
+    for (const temporary of temporaries) assert(!await exists(`${out}/${temporary}`), temporary);
     await master.waitForFile("project/Audit.Me/index.html");
     await master.waitForFile("project/other/json/index.json");
     const again = await audit("tree");
