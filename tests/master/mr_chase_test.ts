@@ -39,9 +39,8 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
     { duration = Duration.ZERO, output = "", dependencies = {}, more = [] as TestWheel[] } = {},
   ) => {
     const wheels = [w, ...more];
-    const files = wheels.map((
-      x,
-    ) => [x.filename, x.bytes.length, x.sha256, ...x.tags, dependencies]);
+    const tuple = (x: TestWheel) => [x.filename, x.bytes.length, x.sha256, ...x.tags, dependencies];
+    const files = wheels.map(tuple);
     let reply = await ask("IMPORT", ["cp311", "imported", version, true, duration, output, files]);
     assertEquals(reply, { msg: "SEND", data: w.filename });
     await using sender = new TestSlave(master.slaveQueue, master.fileQueue);

@@ -3,8 +3,8 @@
  * real master on real PostgreSQL and on its embedded database: a sound site passes; a site
  * damaged on purpose (a missing wheel, an extra file, a wrong hash, a missing .metadata, a
  * missing log, an extra log, directories of no package, a broken and a missing project
- * directory, temporary files of page writes) shows each problem on its own line and exits 1; repairs happen only when asked,
- * and only where they are safe.
+ * directory, temporary files of page writes) shows each problem on its own line and exits 1;
+ * repairs happen only when asked, and only where they are safe.
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
