@@ -322,7 +322,7 @@ class Juggler {
         writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata);
       }
     } catch (e) {
-      takeBack(true); // a replaced file is the version's own: not ours to take
+      takeBack(true); // a file put over another stays: what it replaced is gone already
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
