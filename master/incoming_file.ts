@@ -1,10 +1,11 @@
 /**
  * A file on its way in from a sender (a build slave, piw-import): its chunks, written where they
- * belong as they come (kept in memory for a file of at most {@linkcode IN_MEMORY}, else in a
- * temporary file), hashed as they come in order (a chunk that arrives early waits for the ones
- * before it), then checked and put in place without ever being read back: size and SHA-256 are
- * known when the last byte arrives, and the core metadata is read from memory or from the few
- * blocks of the archive it lies in.
+ * belong as they come and hashed in order (a chunk that arrives early waits for the ones before
+ * it), then checked and put in place without ever being read back: size and SHA-256 are known
+ * when the last byte arrives, and the core metadata is read from memory or from the few blocks of
+ * the archive it lies in. A file of at most {@linkcode IN_MEMORY} is kept in memory and hashed on
+ * the caller's thread; a larger one is written into a temporary file and hashed on the writing
+ * thread (`master/file_writer.ts`), while the caller goes on reading.
  *
  * The temporary file lies in the output's `simple/` directory (so that putting it in place is a
  * link or a rename on the same file system), named `.transfer-<random>.tmp`; a master killed
@@ -13,12 +14,12 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
-import { type FileHandle, open } from "node:fs/promises";
 import { TransferState } from "../shared/states.ts";
 import { releaseFrame } from "../shared/zmq/mod.ts";
 import type { FileState } from "../shared/states.ts";
 import { readWheelMetadata } from "../shared/wheel_metadata.ts";
+import type { FileWriter } from "./file_writer.ts";
+import { OrderedHash } from "./ordered_hash.ts";
 
 /** Files at most this large are received in memory (a temporary file holds larger ones). */
 export const IN_MEMORY = 1024 * 1024;
@@ -40,22 +41,26 @@ export class IncomingFile {
   /** Which bytes are missing and what to fetch next. */
   readonly state: TransferState;
   readonly #dir: string;
+  readonly #writer: FileWriter;
   readonly #memory: Uint8Array | null;
-  #handle: Promise<FileHandle> | null = null;
+  /** A file in memory: its hash, taken as chunks come. */
+  readonly #hash: OrderedHash | null;
+  /** A file written on the writer's thread: its id there, until finished or dropped. */
+  #id: number | null = null;
   #temp: string | null = null;
-  #writing: Promise<unknown> = Promise.resolve();
-  #failed: Error | null = null;
-  readonly #hash: Hash = createHash("sha256");
-  #hashed = 0;
-  /** Chunks that came before those ahead of them: hashed once the gap is filled. */
-  readonly #early = new Map<number, { data: Uint8Array; done: () => void }>();
   #closed = false;
 
-  /** Starts receiving `file` from `slaveId` into memory or a temporary file in `dir`. */
-  constructor(slaveId: number, file: FileState, dir: string) {
+  /**
+   * Starts receiving `file` from `slaveId` into memory, or into a temporary file in `dir` that
+   * `writer`'s thread writes and hashes.
+   */
+  constructor(slaveId: number, file: FileState, dir: string, writer: FileWriter) {
     this.state = new TransferState(slaveId, file);
     this.#dir = dir;
-    this.#memory = file.filesize <= IN_MEMORY ? new Uint8Array(file.filesize) : null;
+    this.#writer = writer;
+    const inMemory = file.filesize <= IN_MEMORY;
+    this.#memory = inMemory ? new Uint8Array(file.filesize) : null;
+    this.#hash = inMemory ? new OrderedHash() : null;
   }
 
   /** The file's name. */
@@ -72,60 +77,26 @@ export class IncomingFile {
    * Takes a CHUNK: false (and nothing recorded) when it does not lie within the file. Bytes
    * that came already are taken again as they are (they must be the same for the hash to
    * match, which the hash checks). Once `data` is hashed and stored, its memory is handed back
-   * to the socket ({@linkcode releaseFrame}) for a later CHUNK: the caller must not read it
-   * after this call.
+   * to the socket ({@linkcode releaseFrame}) for a later CHUNK, or goes to the writing thread
+   * and back: the caller must not read it after this call.
    */
   chunk(offset: number, data: Uint8Array): boolean {
     if (this.#closed || !this.state.chunk(offset, data.length)) return false;
-    // handed back when it is hashed and (for a temporary file) written, whichever comes last
-    let holds = this.#memory ? 1 : 2;
-    const done = () => {
-      if (--holds === 0) releaseFrame(data);
-    };
     if (this.#memory) {
       this.#memory.set(data, offset);
+      this.#hash!.add(offset, data, () => releaseFrame(data));
     } else {
-      this.#handle ??= this.#create();
-      const handle = this.#handle;
-      this.#writing = this.#writing.then(async () => {
-        const fh = await handle;
-        for (let at = 0; at < data.length;) {
-          at += (await fh.write(data, at, data.length - at, offset + at)).bytesWritten;
-        }
-      }).catch((e) => {
-        this.#failed ??= e as Error;
-      }).finally(done);
+      if (this.#id === null) {
+        this.#temp = this.#tempPath();
+        this.#id = this.#writer.open(this.#temp);
+      }
+      this.#writer.chunk(this.#id, offset, data);
     }
-    this.#hashInOrder(offset, data, done);
     return true;
-  }
-
-  #hashInOrder(offset: number, data: Uint8Array, done: () => void): void {
-    if (offset > this.#hashed) {
-      // one early chunk per offset: one it replaces is never handed back (the collector has it)
-      this.#early.set(offset, { data, done });
-      return;
-    }
-    if (offset + data.length > this.#hashed) {
-      this.#hash.update(data.subarray(this.#hashed - offset));
-      this.#hashed = offset + data.length;
-    } // else a repeat of what was hashed
-    done();
-    for (let next = this.#early.get(this.#hashed); next; next = this.#early.get(this.#hashed)) {
-      this.#early.delete(this.#hashed);
-      this.#hash.update(next.data);
-      this.#hashed += next.data.length;
-      next.done();
-    }
   }
 
   #tempPath(): string {
     return `${this.#dir}/${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
-  }
-
-  async #create(): Promise<FileHandle> {
-    this.#temp = this.#tempPath();
-    return await open(this.#temp, "wx+", 0o644);
   }
 
   /**
@@ -133,11 +104,18 @@ export class IncomingFile {
    * write failed with.
    */
   async finish(): Promise<Received> {
-    await this.#writing;
-    if (this.#failed) throw this.#failed;
+    let hashed, sha256;
+    if (this.#hash) {
+      [hashed, sha256] = [this.#hash.hashed, this.#hash.digest()];
+    } else {
+      if (this.#id === null) throw new Error("no byte arrived");
+      const id = this.#id;
+      this.#id = null;
+      ({ hashed, sha256 } = await this.#writer.finish(id));
+    }
     const size = this.state.fileState.filesize;
-    if (this.#hashed !== size) throw new Error(`${this.#hashed} of ${size} bytes arrived in order`);
-    return { size, sha256: this.#hash.copy().digest("hex") };
+    if (hashed !== size) throw new Error(`${hashed} of ${size} bytes arrived in order`);
+    return { size, sha256 };
   }
 
   /** The wheel's core metadata (it must be a wheel): from memory, or from the file. */
@@ -154,13 +132,13 @@ export class IncomingFile {
    * caller's thread: a few calls on names, and one write of at most {@linkcode IN_MEMORY} bytes,
    * each cheaper than its hand-over to Deno's thread pool and back would be.
    */
-  async link(target: string): Promise<void> {
-    Deno.linkSync(await this.#written(), target);
+  link(target: string): void {
+    Deno.linkSync(this.#written(), target);
   }
 
   /** Puts the file at `target` over what is there (as {@linkcode link} does its calls). */
-  async replace(target: string): Promise<void> {
-    Deno.renameSync(await this.#written(), target);
+  replace(target: string): void {
+    Deno.renameSync(this.#written(), target);
     this.#temp = null;
   }
 
@@ -177,31 +155,28 @@ export class IncomingFile {
     this.#temp = null;
   }
 
-  /** The temporary file, every byte written to it (from memory, the first time). */
-  async #written(): Promise<string> {
+  /** The finished file's temporary file (written from memory, the first time). */
+  #written(): string {
     this.#closed = true;
+    if (this.#id !== null) throw new Error(`${this.filename} is not finished`);
     if (this.#memory && !this.#temp) {
       const temp = this.#tempPath();
       Deno.writeFileSync(temp, this.#memory, { createNew: true, mode: 0o644 });
       this.#temp = temp;
-    } else {
-      await this.#close();
     }
     if (!this.#temp) throw new Error(`${this.filename} was put in place already`);
     return this.#temp;
   }
 
-  async #close(): Promise<void> {
-    await this.#writing;
-    const handle = this.#handle;
-    this.#handle = null;
-    if (handle) await (await handle).close().catch(() => {});
-  }
-
   /** Forgets the file, deleting its temporary file if it has one. */
   async drop(): Promise<void> {
     this.#closed = true;
-    await this.#close().catch(() => {});
+    this.#hash?.clear();
+    if (this.#id !== null) {
+      const id = this.#id;
+      this.#id = null;
+      await this.#writer.drop(id);
+    }
     if (this.#temp) await Deno.remove(this.#temp).catch(() => {});
     this.#temp = null;
   }

@@ -26,6 +26,7 @@ import { checkStartup, StartupError } from "./startup.ts";
 import type { Permissions } from "../shared/permissions.ts";
 import { merge } from "../shared/permissions.ts";
 import { taskPermissions } from "./permissions.ts";
+import { fileURLToPath } from "node:url";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
 import {
   controlAddress,
@@ -257,7 +258,10 @@ async function main(): Promise<number> {
     return 2;
   }
   log.info(`piw-master ${VERSION} starting: database ${options.dsn.replace(/:[^:@/]*@/, ":***@")}`);
-  const master = new Master(options, taskPermissions(options));
+  const master = new Master(
+    options,
+    taskPermissions(options, fileURLToPath(new URL("..", import.meta.url))),
+  );
 
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);

@@ -16,8 +16,14 @@ import {
 import { dirname } from "node:path";
 import type { MasterOptions } from "./options.ts";
 
-/** The permissions of each task (by module name), from the master's options. */
-export function taskPermissions(options: MasterOptions): Record<string, Permissions> {
+/**
+ * The permissions of each task (by module name), from the master's options and the directory of
+ * the master's code (`code`: the checkout, or the unpacked bundle).
+ */
+export function taskPermissions(
+  options: MasterOptions,
+  code: string,
+): Record<string, Permissions> {
   const logFile: Partial<Permissions> = options.logFile
     ? { read: [options.logFile], write: [options.logFile] }
     : {};
@@ -32,7 +38,8 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
     the_architect: merge(logFile),
     slave_driver: merge(logFile, curve, endpointPermissions(options.slaveQueue)),
     file_juggler: merge(logFile, curve, endpointPermissions(options.fileQueue), {
-      read: [out],
+      // its code, for the thread that writes large files (master/file_writer.ts) to load
+      read: [out, code],
       write: [out],
       sys: ["statfs"],
     }),

@@ -5,7 +5,8 @@
  * Other tasks drive it on its file-system queue (default inproc://fs): EXPECT names the build
  * (package and version) and the file a sender is to send; the transfer is credit-based (up to 8
  * FETCHes of 1 MiB in flight, within a budget for all transfers together, each CHUNK written at
- * its offset as it comes, in memory for a small file or into a temporary file, and hashed;
+ * its offset as it comes, in memory for a small file or into a temporary file on a thread of its
+ * own (`master/file_writer.ts`), and hashed;
  * missing ranges asked for again after a silence: `master/incoming_file.ts`); VERIFY checks the
  * size and SHA-256 against the declared ones (ERROR: the sender is asked again) and that the
  * wheel's own METADATA names the build's project and version (REFUSED: the build is refused).
@@ -44,6 +45,7 @@ import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
 import { metadataField } from "../../shared/wheel_metadata.ts";
 import { IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
+import { FileWriter } from "../file_writer.ts";
 
 /** The largest file accepted (a declared size beyond it is refused at EXPECT). */
 export const MAX_FILE_SIZE = 2 * 1024 ** 3;
@@ -99,12 +101,15 @@ class Juggler {
   readonly dirs = new Set<string>();
   /** Bytes asked for and not received, and held in memory, by all transfers. */
   used = 0;
+  /** Writes and hashes large files on a thread of its own. */
+  readonly writer: FileWriter;
   /** Bytes of CHUNKs taken (a metric). */
   readonly bytesReceived: Counter;
   /** Files verified, or failing verification, or refused (a metric). */
   readonly filesReceived: Counter;
 
   constructor(readonly ctx: TaskContext, readonly router: Router) {
+    this.writer = new FileWriter(this.simple);
     this.bytesReceived = ctx.metrics.counter(
       "piwheels_received_bytes_total",
       "Bytes of files received from the slaves and piw-import (CHUNKs taken)",
@@ -197,7 +202,7 @@ class Juggler {
     };
     this.senders.set(slaveId, sender);
     const incoming: Incoming = {
-      file: new IncomingFile(slaveId, file, this.simple),
+      file: new IncomingFile(slaveId, file, this.simple, this.writer),
       inFlight: 0,
       verified: null,
     };
@@ -303,7 +308,7 @@ class Juggler {
       for (const { file } of sender.verified) {
         if (replaceable.includes(file.filename)) continue;
         try {
-          await file.link(`${dir}/${file.filename}`);
+          file.link(`${dir}/${file.filename}`);
           linked.push(`${dir}/${file.filename}`);
         } catch (e) {
           if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
@@ -316,7 +321,7 @@ class Juggler {
         return ["EXISTS", taken];
       }
       for (const { file } of sender.verified) {
-        if (replaceable.includes(file.filename)) await file.replace(`${dir}/${file.filename}`);
+        if (replaceable.includes(file.filename)) file.replace(`${dir}/${file.filename}`);
       }
       for (const { file, verified } of sender.verified) {
         writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata);
@@ -511,4 +516,5 @@ runTask("file_juggler", async (ctx) => {
   });
   await Promise.all([serving, receiving]);
   for (const slaveId of [...j.senders.keys()]) await j.abandon(slaveId);
+  j.writer.close();
 });

@@ -61,8 +61,30 @@ export function releaseFrame(frame: Uint8Array): void {
   const buffer = frame.buffer;
   if (!(buffer instanceof ArrayBuffer) || handedOut.get(buffer) !== frame) return;
   handedOut.delete(buffer);
-  const capacity = buffer.byteLength; // 0 once detached (transferred to another Worker)
-  if (capacity === 0 || kept + capacity > POOL_BYTES) return;
+  if (buffer.byteLength > 0) adoptFrame(buffer); // 0 once detached (transferred to a Worker)
+}
+
+/**
+ * Takes a frame's memory away from the pool, to be transferred to another Worker: its buffer
+ * when `frame` is a large frame as a socket delivered it, which nothing else views, else null
+ * (its bytes may share a buffer with other frames: copy them instead). The memory may come back
+ * through {@linkcode adoptFrame}.
+ */
+export function detachFrame(frame: Uint8Array): ArrayBuffer | null {
+  const buffer = frame.buffer;
+  if (!(buffer instanceof ArrayBuffer) || handedOut.get(buffer) !== frame) return null;
+  handedOut.delete(buffer);
+  return buffer;
+}
+
+/**
+ * Keeps memory that another Worker transferred back (a buffer {@linkcode detachFrame} took) for
+ * the next large frame of its size class, within {@linkcode POOL_BYTES}; anything else is left
+ * to the collector.
+ */
+export function adoptFrame(buffer: ArrayBuffer): void {
+  const capacity = buffer.byteLength;
+  if (capacity !== capacityFor(capacity) || kept + capacity > POOL_BYTES) return;
   let list = free.get(capacity);
   if (!list) free.set(capacity, list = []);
   list.push(buffer);

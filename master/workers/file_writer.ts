@@ -1,0 +1,98 @@
+/**
+ * The File Juggler's helper thread (`master/file_writer.ts` starts it): writes the chunks of
+ * large incoming files into their temporary files and hashes each file's bytes in order, so that
+ * the thread reading the file queue does neither. It runs no task and has no socket: the
+ * Juggler's thread is its only peer, over the Worker's own messages ({@linkcode WriterRequest},
+ * {@linkcode WriterReply}), and it may only read and write the directory the temporary files lie
+ * in.
+ *
+ * @module
+ */
+
+import { closeSync, openSync, writeSync } from "node:fs";
+import { errorMessage } from "../../shared/log.ts";
+import { OrderedHash } from "../ordered_hash.ts";
+import type { WriterReply, WriterRequest } from "../file_writer.ts";
+
+/** A file being written. */
+interface Open {
+  /** Its descriptor, or -1 when it could not be created. */
+  readonly fd: number;
+  readonly hash: OrderedHash;
+  /** What creating it or a write failed with (later chunks are then only given back). */
+  failed: string | null;
+}
+
+const self = globalThis as unknown as {
+  onmessage: ((event: MessageEvent<WriterRequest>) => void) | null;
+  postMessage(message: WriterReply, transfer?: Transferable[]): void;
+};
+
+const files = new Map<number, Open>();
+
+/** Gives a chunk's memory back to the Juggler's thread (for its next large frame). */
+function giveBack(data: Uint8Array): void {
+  const buffer = data.buffer as ArrayBuffer;
+  self.postMessage({ type: "free", buffer }, [buffer]);
+}
+
+function write(file: Open, offset: number, data: Uint8Array): void {
+  if (file.failed) return giveBack(data);
+  try {
+    for (let at = 0; at < data.length;) {
+      at += writeSync(file.fd, data, at, data.length - at, offset + at);
+    }
+  } catch (e) {
+    file.failed = errorMessage(e);
+    return giveBack(data);
+  }
+  file.hash.add(offset, data, () => giveBack(data));
+}
+
+function close(id: number): Open | undefined {
+  const file = files.get(id);
+  if (!file) return undefined;
+  files.delete(id);
+  file.hash.clear();
+  try {
+    if (file.fd >= 0) closeSync(file.fd);
+  } catch (e) {
+    file.failed ??= errorMessage(e);
+  }
+  return file;
+}
+
+self.onmessage = ({ data: r }) => {
+  switch (r.type) {
+    case "open": {
+      let fd = -1;
+      let failed = null;
+      try {
+        fd = openSync(r.path, "wx+", 0o644);
+      } catch (e) {
+        failed = errorMessage(e);
+      }
+      files.set(r.id, { fd, hash: new OrderedHash(), failed });
+      return;
+    }
+    case "chunk": {
+      const data = new Uint8Array(r.buffer, 0, r.length);
+      const file = files.get(r.id);
+      if (file) write(file, r.offset, data);
+      else giveBack(data); // a file dropped meanwhile
+      return;
+    }
+    case "finish": {
+      const file = close(r.id);
+      const error = file ? file.failed : "the file was not open";
+      return self.postMessage(
+        error === null
+          ? { type: "finished", id: r.id, hashed: file!.hash.hashed, sha256: file!.hash.digest() }
+          : { type: "failed", id: r.id, error },
+      );
+    }
+    case "drop":
+      close(r.id);
+      return self.postMessage({ type: "dropped", id: r.id });
+  }
+};
