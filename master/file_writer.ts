@@ -5,9 +5,8 @@
  * as without. Each chunk's memory goes to that thread and back without a copy (a large frame has
  * a buffer of its own: `detachFrame`), to be read into again.
  *
- * The thread starts with the first large file and ends once none has been open for
- * {@linkcode IDLE_MS}: a master that receives only small wheels (kept in memory, hashed as they
- * come) never starts it.
+ * The thread starts with the File Juggler (a Worker started from a Worker takes 0.5–1 s to
+ * start here, which a large file's transfer would wait for), and again should it fail.
  *
  * @module
  */
@@ -15,9 +14,6 @@
 import { fileURLToPath } from "node:url";
 import { errorMessage } from "../shared/log.ts";
 import { adoptFrame, detachFrame } from "../shared/zmq/mod.ts";
-
-/** The thread ends once no file has been open for this long. */
-const IDLE_MS = 30_000;
 
 /** What the Juggler's thread asks of the writing thread. */
 export type WriterRequest =
@@ -60,16 +56,13 @@ export class FileWriter {
   #worker: Worker | null = null;
   #nextId = 0;
   readonly #waiting = new Map<number, PromiseWithResolvers<WriterReply>>();
-  #idle: ReturnType<typeof setTimeout> | undefined;
-  /** Files opened and neither finished nor dropped. */
-  #open = 0;
 
-  /** Starts the thread with write access to `dir` only (where the temporary files lie). */
-  constructor(readonly dir: string) {}
+  /** Starts the thread, with write access to `dir` only (where the temporary files lie). */
+  constructor(readonly dir: string) {
+    this.#thread();
+  }
 
   #thread(): Worker {
-    clearTimeout(this.#idle);
-    this.#idle = undefined;
     if (this.#worker) return this.#worker;
     const worker = new Worker(entry, {
       type: "module",
@@ -92,7 +85,6 @@ export class FileWriter {
       const waiting = this.#waiting.get(data.id);
       this.#waiting.delete(data.id);
       waiting?.resolve(data);
-      this.#maybeIdle();
     };
     worker.onerror = (e) => {
       e.preventDefault();
@@ -110,20 +102,9 @@ export class FileWriter {
     this.#waiting.clear();
   }
 
-  #maybeIdle(): void {
-    if (this.#waiting.size > 0 || this.#open > 0 || this.#idle !== undefined) return;
-    const idle = setTimeout(() => {
-      this.#idle = undefined;
-      if (this.#open === 0 && this.#waiting.size === 0) this.#lost("idle");
-    }, IDLE_MS);
-    Deno.unrefTimer(idle);
-    this.#idle = idle;
-  }
-
   /** Creates the file at `path` (it must not exist) to write chunks into; returns its id. */
   open(path: string): number {
     const id = this.#nextId++;
-    this.#open++;
     this.#post({ type: "open", id, path });
     return id;
   }
@@ -160,14 +141,12 @@ export class FileWriter {
   async #ask(r: WriterRequest & { id: number }): Promise<WriterReply> {
     const waiting = Promise.withResolvers<WriterReply>();
     this.#waiting.set(r.id, waiting);
-    this.#open--;
     this.#post(r);
     return await waiting.promise;
   }
 
   /** Ends the thread (the files still open on it are forgotten). */
   close(): void {
-    clearTimeout(this.#idle);
     this.#lost("closed");
   }
 

@@ -435,6 +435,7 @@ class Juggler {
       const incoming = sender?.current;
       if (!sender || !incoming) return;
       const data = frames[3]!;
+      const length = data.length; // data is not to be read once the file took it
       const offset = decimalFrame(frames[2]) ?? -1;
       if (!incoming.file.chunk(offset, data)) {
         this.ctx.log.warning(
@@ -442,8 +443,8 @@ class Juggler {
         );
         return;
       }
-      this.bytesReceived.inc({}, data.length);
-      const settled = Math.min(incoming.inFlight, data.length);
+      this.bytesReceived.inc({}, length);
+      const settled = Math.min(incoming.inFlight, length);
       incoming.inFlight -= settled;
       this.used -= settled;
       sender.lastActivity = Date.now();

@@ -9,14 +9,14 @@ import { Duration } from "../../shared/duration.ts";
 import { sha256Hex } from "../../shared/hash.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { startFarm } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 
 const tool = reverse(mrChase);
 
 Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when it cannot", async (t) => {
-  await using farm = await startFarm();
+  await using farm = await startFarm({ metrics: true });
   const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   await slave.hello(); // cp311 becomes a build ABI
@@ -92,6 +92,41 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       assertEquals(
         await Deno.readFile(`${master.output}/simple/imported/${again.filename}`),
         again.bytes,
+      );
+    },
+  );
+
+  await t.step(
+    "IMPORT of large wheels, more of them than the transfer budget: each one comes at once",
+    async () => {
+      // written and hashed on the File Juggler's writing thread; 72 MB in all, past the 64 MiB
+      // that all transfers may have asked for together: what each CHUNK settled must be given
+      // back (or the next transfer crawls, a FETCH per silence of 5 s), and counted
+      const metric = async (name: string) => {
+        const text = await Deno.readTextFile(master.metricsFile!).catch(() => "");
+        const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+        return line === undefined ? undefined : Number(line.slice(name.length + 1));
+      };
+      const received = "piwheels_received_bytes_total";
+      const budget = "piwheels_transfer_budget_used_bytes";
+      let before: number | undefined;
+      await eventually("the metrics are written", async () => {
+        before = await metric(received);
+        return before !== undefined && await metric(budget) === 0;
+      });
+      let sent = 0;
+      for (const padding of [24_000_000, 24_000_001, 24_000_002]) {
+        const large = armWheel(padding);
+        assertEquals(await importWheel("2.0", large), { msg: "DONE" });
+        sent += large.bytes.length;
+        assertEquals(
+          await Deno.readFile(`${master.output}/simple/imported/${large.filename}`),
+          large.bytes,
+        );
+      }
+      await eventually(
+        `${received} counts the ${sent} bytes, and the budget is free`,
+        async () => await metric(received) === before! + sent && await metric(budget) === 0,
       );
     },
   );
