@@ -24,8 +24,8 @@ export type WriterRequest =
 
 /** What the writing thread answers. */
 export type WriterReply =
-  /** A chunk's memory, given back once written and hashed (or not needed). */
-  | { type: "free"; buffer: ArrayBuffer }
+  /** A chunk's memory (`length` bytes of it), given back once written and hashed. */
+  | { type: "free"; id: number; buffer: ArrayBuffer; length: number }
   /** A file finished: every write done, and its first `hashed` bytes' SHA-256. */
   | { type: "finished"; id: number; hashed: number; sha256: string }
   /** A file that could not be created or written. */
@@ -56,10 +56,32 @@ export class FileWriter {
   #worker: Worker | null = null;
   #nextId = 0;
   readonly #waiting = new Map<number, PromiseWithResolvers<WriterReply>>();
+  #pending = 0;
+  readonly #pendingById = new Map<number, number>();
 
-  /** Starts the thread, with write access to `dir` only (where the temporary files lie). */
-  constructor(readonly dir: string) {
+  /**
+   * Starts the thread, with write access to `dir` only (where the temporary files lie);
+   * `onFree` is called whenever memory the thread held is given back.
+   */
+  constructor(readonly dir: string, readonly onFree: () => void) {
     this.#thread();
+  }
+
+  /** Bytes of chunks sent to the thread and not yet written and hashed (memory held there). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** The same, of file `id`. */
+  pendingOf(id: number): number {
+    return this.#pendingById.get(id) ?? 0;
+  }
+
+  #settle(id: number, length: number): void {
+    this.#pending -= length;
+    const left = this.pendingOf(id) - length;
+    if (left > 0) this.#pendingById.set(id, left);
+    else this.#pendingById.delete(id);
   }
 
   #thread(): Worker {
@@ -81,7 +103,11 @@ export class FileWriter {
       },
     });
     worker.onmessage = ({ data }: MessageEvent<WriterReply>) => {
-      if (data.type === "free") return adoptFrame(data.buffer);
+      if (data.type === "free") {
+        adoptFrame(data.buffer);
+        this.#settle(data.id, data.length);
+        return this.onFree();
+      }
       const waiting = this.#waiting.get(data.id);
       this.#waiting.delete(data.id);
       waiting?.resolve(data);
@@ -98,6 +124,8 @@ export class FileWriter {
   #lost(why: string): void {
     this.#worker?.terminate();
     this.#worker = null;
+    this.#pending = 0;
+    this.#pendingById.clear();
     for (const [id, waiting] of this.#waiting) waiting.resolve({ type: "failed", id, error: why });
     this.#waiting.clear();
   }
@@ -115,10 +143,13 @@ export class FileWriter {
    * of its own).
    */
   chunk(id: number, offset: number, data: Uint8Array): void {
+    const length = data.length;
     const buffer = detachFrame(data) ?? data.slice().buffer;
+    this.#pending += length;
+    this.#pendingById.set(id, this.pendingOf(id) + length);
     try {
       this.#thread().postMessage(
-        { type: "chunk", id, offset, buffer, length: data.length } satisfies WriterRequest,
+        { type: "chunk", id, offset, buffer, length } satisfies WriterRequest,
         [buffer],
       );
     } catch (e) {

@@ -73,6 +73,11 @@ export class IncomingFile {
     return this.#memory?.length ?? 0;
   }
 
+  /** Bytes of chunks on the writing thread, not yet written and hashed. */
+  get pending(): number {
+    return this.#id === null ? 0 : this.#writer.pendingOf(this.#id);
+  }
+
   /**
    * Takes a CHUNK: false (and nothing recorded) when it does not lie within the file. Bytes
    * that came already are taken again as they are (they must be the same for the hash to

@@ -59,8 +59,10 @@ const STALL_MS = 5_000;
 export const ABANDON_MS = 120_000;
 const DEV_ABANDON_MS = 10_000;
 /**
- * What all transfers together may have asked for and not received, or hold in memory: a
- * transfer asks for more only within it (or when it has nothing in flight at all).
+ * What all transfers together may have asked for and not received, or hold in memory (small files
+ * whole, and chunks the writing thread has not written and hashed yet): a transfer asks for more
+ * only within it, or when nothing of it is in flight or waiting to be written (so that one peer
+ * holding back a chunk keeps at most its own pipeline waiting, never the others').
  */
 export const BUDGET = 64 * 1024 * 1024;
 
@@ -109,7 +111,11 @@ class Juggler {
   readonly filesReceived: Counter;
 
   constructor(readonly ctx: TaskContext, readonly router: Router) {
-    this.writer = new FileWriter(this.simple);
+    this.writer = new FileWriter(this.simple, () => {
+      this.release().catch((e) => {
+        if (!isClosed(e)) ctx.log.error(`file queue: ${errorMessage(e)}`);
+      });
+    });
     this.bytesReceived = ctx.metrics.counter(
       "piwheels_received_bytes_total",
       "Bytes of files received from the slaves and piw-import (CHUNKs taken)",
@@ -122,7 +128,7 @@ class Juggler {
       "piwheels_transfer_budget_used_bytes",
       "Bytes asked for and not yet received, and held in memory, by all transfers",
     );
-    ctx.metrics.onCollect(() => inFlight.set(this.used));
+    ctx.metrics.onCollect(() => inFlight.set(this.held));
   }
 
   get output(): string {
@@ -131,6 +137,11 @@ class Juggler {
 
   get simple(): string {
     return `${this.output}/simple`;
+  }
+
+  /** What counts against {@linkcode BUDGET}: {@linkcode used}, and what the writing thread holds. */
+  get held(): number {
+    return this.used + this.writer.pending;
   }
 
   /** Removes the transfer temporaries a killed master left (none is in use at start). */
@@ -385,7 +396,8 @@ class Juggler {
     const incoming = sender.current;
     if (!sender.peer || !incoming) return;
     const t = incoming.file.state;
-    while (t.credit > 0 && (incoming.inFlight === 0 || this.used + t.chunkSize <= BUDGET)) {
+    const alone = () => incoming.inFlight === 0 && incoming.file.pending === 0;
+    while (t.credit > 0 && (alone() || this.held + t.chunkSize <= BUDGET)) {
       const r = t.fetch();
       if (!r) break;
       const length = r.stop - r.start;
@@ -398,7 +410,7 @@ class Juggler {
   /** Lets the senders waiting for the budget go on. */
   async release(): Promise<void> {
     for (const sender of this.senders.values()) {
-      if (this.used >= BUDGET) return;
+      if (this.held >= BUDGET) return;
       if (sender.current && sender.current.file.state.credit > 0) await this.fetch(sender);
     }
   }

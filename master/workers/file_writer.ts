@@ -16,6 +16,8 @@ import type { WriterReply, WriterRequest } from "../file_writer.ts";
 
 /** A file being written. */
 interface Open {
+  /** Its id, as the Juggler's thread named it. */
+  readonly id: number;
   /** Its descriptor, or -1 when it could not be created. */
   readonly fd: number;
   readonly hash: OrderedHash;
@@ -31,22 +33,22 @@ const self = globalThis as unknown as {
 const files = new Map<number, Open>();
 
 /** Gives a chunk's memory back to the Juggler's thread (for its next large frame). */
-function giveBack(data: Uint8Array): void {
+function giveBack(id: number, data: Uint8Array): void {
   const buffer = data.buffer as ArrayBuffer;
-  self.postMessage({ type: "free", buffer }, [buffer]);
+  self.postMessage({ type: "free", id, buffer, length: data.length }, [buffer]);
 }
 
 function write(file: Open, offset: number, data: Uint8Array): void {
-  if (file.failed) return giveBack(data);
+  if (file.failed) return giveBack(file.id, data);
   try {
     for (let at = 0; at < data.length;) {
       at += writeSync(file.fd, data, at, data.length - at, offset + at);
     }
   } catch (e) {
     file.failed = errorMessage(e);
-    return giveBack(data);
+    return giveBack(file.id, data);
   }
-  file.hash.add(offset, data, () => giveBack(data));
+  file.hash.add(offset, data, () => giveBack(file.id, data));
 }
 
 function close(id: number): Open | undefined {
@@ -72,14 +74,14 @@ self.onmessage = ({ data: r }) => {
       } catch (e) {
         failed = errorMessage(e);
       }
-      files.set(r.id, { fd, hash: new OrderedHash(), failed });
+      files.set(r.id, { id: r.id, fd, hash: new OrderedHash(), failed });
       return;
     }
     case "chunk": {
       const data = new Uint8Array(r.buffer, 0, r.length);
       const file = files.get(r.id);
       if (file) write(file, r.offset, data);
-      else giveBack(data); // a file dropped meanwhile
+      else giveBack(r.id, data); // a file dropped meanwhile
       return;
     }
     case "finish": {
