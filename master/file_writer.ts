@@ -5,15 +5,23 @@
  * as without. Each chunk's memory goes to that thread and back without a copy (a large frame has
  * a buffer of its own: `detachFrame`), to be read into again.
  *
- * The thread starts with the File Juggler (a Worker started from a Worker takes 0.5–1 s to
- * start here, which a large file's transfer would wait for), and again should it fail.
+ * The main thread starts that thread beside the File Juggler's Worker and hands each a port of one
+ * channel ({@linkcode FileWriterPort}): a Worker started from a Worker took 0.5 s to start here (a
+ * large file's transfer would wait for it), and would need the Juggler's Worker to read the
+ * master's code to load it.
  *
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { errorMessage } from "../shared/log.ts";
 import { adoptFrame, detachFrame } from "../shared/zmq/mod.ts";
+
+/** The message that hands a thread its port of the channel between the two. */
+export interface FileWriterPort {
+  /** Marks the message. */
+  type: "piwheels.file_writer";
+  /** This thread's end of the channel. */
+  port: MessagePort;
+}
 
 /** What the Juggler's thread asks of the writing thread. */
 export type WriterRequest =
@@ -41,30 +49,51 @@ export interface Written {
   sha256: string;
 }
 
-let entry = new URL("./workers/file_writer.ts", import.meta.url);
+let given: MessagePort | null = null;
 
 /**
- * Where the writing thread's module is: a bundle (where this module's code lies in a shared
- * chunk) says so from its Worker's entry, which lies beside it.
+ * Takes this thread's port to the writing thread when the main thread hands it over (it does so
+ * before it has the Worker's tasks start): call once, as the Worker starts.
  */
-export function setFileWriterEntry(url: URL): void {
-  entry = url;
+export function awaitFileWriterPort(): void {
+  const self = globalThis as unknown as {
+    addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+    removeEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  };
+  const listener = (event: MessageEvent) => {
+    const m = event.data as FileWriterPort | undefined;
+    if (m?.type !== "piwheels.file_writer") return;
+    self.removeEventListener("message", listener);
+    given = m.port;
+  };
+  self.addEventListener("message", listener);
 }
 
 /** The writing thread, as the Juggler's thread drives it. */
 export class FileWriter {
-  #worker: Worker | null = null;
+  readonly #port: MessagePort;
   #nextId = 0;
   readonly #waiting = new Map<number, PromiseWithResolvers<WriterReply>>();
   #pending = 0;
   readonly #pendingById = new Map<number, number>();
 
   /**
-   * Starts the thread, with write access to `dir` only (where the temporary files lie);
-   * `onFree` is called whenever memory the thread held is given back.
+   * Drives the writing thread over the port the main thread handed over; `onFree` is called
+   * whenever memory the thread held is given back.
    */
-  constructor(readonly dir: string, readonly onFree: () => void) {
-    this.#thread();
+  constructor(readonly onFree: () => void) {
+    if (!given) throw new Error("the main thread handed over no port to the file writing thread");
+    this.#port = given;
+    this.#port.onmessage = ({ data }: MessageEvent<WriterReply>) => {
+      if (data.type === "free") {
+        adoptFrame(data.buffer);
+        this.#settle(data.id, data.length);
+        return this.onFree();
+      }
+      const waiting = this.#waiting.get(data.id);
+      this.#waiting.delete(data.id);
+      waiting?.resolve(data);
+    };
   }
 
   /** Bytes of chunks sent to the thread and not yet written and hashed (memory held there). */
@@ -84,52 +113,6 @@ export class FileWriter {
     else this.#pendingById.delete(id);
   }
 
-  #thread(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(entry, {
-      type: "module",
-      name: "file_writer",
-      deno: {
-        permissions: {
-          // its code, and the directory it writes
-          read: [fileURLToPath(new URL("../..", entry)), this.dir],
-          write: [this.dir],
-          net: false,
-          env: false,
-          sys: false,
-          run: false,
-          ffi: false,
-        },
-      },
-    });
-    worker.onmessage = ({ data }: MessageEvent<WriterReply>) => {
-      if (data.type === "free") {
-        adoptFrame(data.buffer);
-        this.#settle(data.id, data.length);
-        return this.onFree();
-      }
-      const waiting = this.#waiting.get(data.id);
-      this.#waiting.delete(data.id);
-      waiting?.resolve(data);
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      this.#lost(`the file writing thread failed: ${e.message}`);
-    };
-    this.#worker = worker;
-    return worker;
-  }
-
-  /** The thread died: every file on it failed. */
-  #lost(why: string): void {
-    this.#worker?.terminate();
-    this.#worker = null;
-    this.#pending = 0;
-    this.#pendingById.clear();
-    for (const [id, waiting] of this.#waiting) waiting.resolve({ type: "failed", id, error: why });
-    this.#waiting.clear();
-  }
-
   /** Creates the file at `path` (it must not exist) to write chunks into; returns its id. */
   open(path: string): number {
     const id = this.#nextId++;
@@ -147,14 +130,10 @@ export class FileWriter {
     const buffer = detachFrame(data) ?? data.slice().buffer;
     this.#pending += length;
     this.#pendingById.set(id, this.pendingOf(id) + length);
-    try {
-      this.#thread().postMessage(
-        { type: "chunk", id, offset, buffer, length } satisfies WriterRequest,
-        [buffer],
-      );
-    } catch (e) {
-      this.#lost(errorMessage(e));
-    }
+    this.#port.postMessage(
+      { type: "chunk", id, offset, buffer, length } satisfies WriterRequest,
+      [buffer],
+    );
   }
 
   /** Once every chunk is sent: the file is closed; resolves to what was hashed. */
@@ -176,16 +155,16 @@ export class FileWriter {
     return await waiting.promise;
   }
 
-  /** Ends the thread (the files still open on it are forgotten). */
+  /** Lets go of the port (what waits for the thread fails). */
   close(): void {
-    this.#lost("closed");
+    this.#port.close();
+    for (const [id, waiting] of this.#waiting) {
+      waiting.resolve({ type: "failed", id, error: "the File Juggler stopped" });
+    }
+    this.#waiting.clear();
   }
 
   #post(r: WriterRequest): void {
-    try {
-      this.#thread().postMessage(r);
-    } catch (e) {
-      this.#lost(errorMessage(e));
-    }
+    this.#port.postMessage(r);
   }
 }

@@ -26,7 +26,7 @@ import { checkStartup, StartupError } from "./startup.ts";
 import type { Permissions } from "../shared/permissions.ts";
 import { merge } from "../shared/permissions.ts";
 import { taskPermissions } from "./permissions.ts";
-import { fileURLToPath } from "node:url";
+import type { FileWriterPort } from "./file_writer.ts";
 import { eachDecoded, eachMessage } from "../shared/receive.ts";
 import {
   controlAddress,
@@ -99,6 +99,8 @@ const toStats = reverse(bigBrother);
 
 class Master {
   readonly tasks: Running[] = [];
+  /** Threads that run no task: the File Juggler's writing thread. */
+  readonly helpers: Worker[] = [];
   readonly failed = Promise.withResolvers<string>();
   /** Whether every task got ready: before that, stopping one that takes long warns nobody. */
   started = false;
@@ -155,6 +157,7 @@ class Master {
       }
       this.failed.resolve(why);
     });
+    if (tasks.some((t) => t.module === "file_juggler")) this.#startFileWriter(worker);
     const init: WorkerInit = {
       type: "piwheels.init",
       tasks,
@@ -164,6 +167,30 @@ class Master {
     worker.postMessage(init);
     this.tasks.push(...running);
     return running;
+  }
+
+  /**
+   * Starts the File Juggler's writing thread (`master/file_writer.ts`), and hands it and the
+   * Juggler's Worker `juggler` the two ports of a channel, before the Juggler starts.
+   */
+  #startFileWriter(juggler: Worker): void {
+    const writer = new Worker(new URL(`./workers/file_writer${EXTENSION}`, import.meta.url), {
+      type: "module",
+      name: "file_writer",
+      deno: { permissions: this.permissions.file_writer! },
+    });
+    writer.addEventListener("error", (event: ErrorEvent) => {
+      event.preventDefault();
+      this.failed.resolve(`the file writing thread crashed: ${event.message}`);
+    });
+    const { port1, port2 } = new MessageChannel();
+    writer.postMessage({ type: "piwheels.file_writer", port: port1 } satisfies FileWriterPort, [
+      port1,
+    ]);
+    juggler.postMessage({ type: "piwheels.file_writer", port: port2 } satisfies FileWriterPort, [
+      port2,
+    ]);
+    this.helpers.push(writer);
   }
 
   async tell(names: string[], msg: "PAUSE" | "RESUME" | "QUIT"): Promise<void> {
@@ -217,6 +244,7 @@ class Master {
       }
       // a task that did not stop in time leaves its Worker behind: it goes now
       for (const t of this.tasks) t.worker.terminate();
+      for (const helper of this.helpers) helper.terminate();
     })();
     return this.#stopping;
   }
@@ -258,10 +286,7 @@ async function main(): Promise<number> {
     return 2;
   }
   log.info(`piw-master ${VERSION} starting: database ${options.dsn.replace(/:[^:@/]*@/, ":***@")}`);
-  const master = new Master(
-    options,
-    taskPermissions(options, fileURLToPath(new URL("..", import.meta.url))),
-  );
+  const master = new Master(options, taskPermissions(options));
 
   const internal = new Pull();
   await internal.bind(INTERNAL_STATUS);

@@ -17,13 +17,10 @@ import { dirname } from "node:path";
 import type { MasterOptions } from "./options.ts";
 
 /**
- * The permissions of each task (by module name), from the master's options and the directory of
- * the master's code (`code`: the checkout, or the unpacked bundle).
+ * The permissions of each task (by module name), from the master's options; and of the File
+ * Juggler's writing thread (`file_writer`).
  */
-export function taskPermissions(
-  options: MasterOptions,
-  code: string,
-): Record<string, Permissions> {
+export function taskPermissions(options: MasterOptions): Record<string, Permissions> {
   const logFile: Partial<Permissions> = options.logFile
     ? { read: [options.logFile], write: [options.logFile] }
     : {};
@@ -38,11 +35,12 @@ export function taskPermissions(
     the_architect: merge(logFile),
     slave_driver: merge(logFile, curve, endpointPermissions(options.slaveQueue)),
     file_juggler: merge(logFile, curve, endpointPermissions(options.fileQueue), {
-      // its code, for the thread that writes large files (master/file_writer.ts) to load
-      read: [out, code],
+      read: [out],
       write: [out],
       sys: ["statfs"],
     }),
+    // the temporary files of large wheels, in simple/ (master/file_writer.ts)
+    file_writer: merge({ read: [`${out}/simple`], write: [`${out}/simple`] }),
     mr_chase: merge(logFile, endpointPermissions(options.importQueue)),
     big_brother: merge(
       logFile,

@@ -111,7 +111,7 @@ class Juggler {
   readonly filesReceived: Counter;
 
   constructor(readonly ctx: TaskContext, readonly router: Router) {
-    this.writer = new FileWriter(this.simple, () => {
+    this.writer = new FileWriter(() => {
       this.release().catch((e) => {
         if (!isClosed(e)) ctx.log.error(`file queue: ${errorMessage(e)}`);
       });

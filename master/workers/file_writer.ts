@@ -1,10 +1,10 @@
 /**
- * The File Juggler's helper thread (`master/file_writer.ts` starts it): writes the chunks of
- * large incoming files into their temporary files and hashes each file's bytes in order, so that
- * the thread reading the file queue does neither. It runs no task and has no socket: the
- * Juggler's thread is its only peer, over the Worker's own messages ({@linkcode WriterRequest},
- * {@linkcode WriterReply}), and it may only read and write the directory the temporary files lie
- * in.
+ * The File Juggler's writing thread (`master/file_writer.ts`), which the main thread starts beside
+ * the Juggler's Worker: writes the chunks of large incoming files into their temporary files and
+ * hashes each file's bytes in order, so that the thread reading the file queue does neither. It
+ * runs no task and has no socket: the Juggler's thread is its only peer, over the port of a
+ * channel the main thread hands it ({@linkcode WriterRequest}, {@linkcode WriterReply}), and it may
+ * only read and write the directory the temporary files lie in.
  *
  * @module
  */
@@ -12,7 +12,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { errorMessage } from "../../shared/log.ts";
 import { OrderedHash } from "../ordered_hash.ts";
-import type { WriterReply, WriterRequest } from "../file_writer.ts";
+import type { FileWriterPort, WriterReply, WriterRequest } from "../file_writer.ts";
 
 /** A file being written. */
 interface Open {
@@ -26,16 +26,21 @@ interface Open {
 }
 
 const self = globalThis as unknown as {
-  onmessage: ((event: MessageEvent<WriterRequest>) => void) | null;
-  postMessage(message: WriterReply, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<FileWriterPort>) => void) | null;
 };
 
 const files = new Map<number, Open>();
+/** The channel to the Juggler's thread, once the main thread handed it over. */
+let juggler: MessagePort | null = null;
 
 /** Gives a chunk's memory back to the Juggler's thread (for its next large frame). */
 function giveBack(id: number, data: Uint8Array): void {
   const buffer = data.buffer as ArrayBuffer;
-  self.postMessage({ type: "free", id, buffer, length: data.length }, [buffer]);
+  reply({ type: "free", id, buffer, length: data.length }, [buffer]);
+}
+
+function reply(message: WriterReply, transfer: Transferable[] = []): void {
+  juggler!.postMessage(message, transfer);
 }
 
 function write(file: Open, offset: number, data: Uint8Array): void {
@@ -64,7 +69,7 @@ function close(id: number): Open | undefined {
   return file;
 }
 
-self.onmessage = ({ data: r }) => {
+function handle({ data: r }: MessageEvent<WriterRequest>): void {
   switch (r.type) {
     case "open": {
       let fd = -1;
@@ -87,7 +92,7 @@ self.onmessage = ({ data: r }) => {
     case "finish": {
       const file = close(r.id);
       const error = file ? file.failed : "the file was not open";
-      return self.postMessage(
+      return reply(
         error === null
           ? { type: "finished", id: r.id, hashed: file!.hash.hashed, sha256: file!.hash.digest() }
           : { type: "failed", id: r.id, error },
@@ -95,6 +100,12 @@ self.onmessage = ({ data: r }) => {
     }
     case "drop":
       close(r.id);
-      return self.postMessage({ type: "dropped", id: r.id });
+      return reply({ type: "dropped", id: r.id });
   }
+}
+
+self.onmessage = ({ data }) => {
+  if (data?.type !== "piwheels.file_writer" || juggler) return;
+  juggler = data.port;
+  juggler.onmessage = handle;
 };

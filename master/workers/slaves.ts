@@ -9,11 +9,8 @@ import "../tasks/file_juggler.ts";
 import "../tasks/mr_chase.ts";
 import "../tasks/the_architect.ts";
 import { runWorker } from "../worker.ts";
-import { setFileWriterEntry } from "../file_writer.ts";
+import { awaitFileWriterPort } from "../file_writer.ts";
 
-// beside this module, in a checkout and in a bundle alike
-setFileWriterEntry(
-  new URL(`./file_writer${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
-);
+awaitFileWriterPort();
 
 runWorker(["slave_driver", "file_juggler", "mr_chase", "the_architect"]);
