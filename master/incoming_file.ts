@@ -105,10 +105,11 @@ export class IncomingFile {
   }
 
   /**
-   * Once every byte has arrived: waits for the writes, and says what arrived. Throws what a
-   * write failed with.
+   * Once every byte has arrived: waits for the writes, and says what arrived (later chunks are
+   * refused). Throws what a write failed with.
    */
   async finish(): Promise<Received> {
+    this.#closed = true; // no chunk is taken after (a large file's would start a new one)
     let hashed, sha256;
     if (this.#hash) {
       [hashed, sha256] = [this.#hash.hashed, this.#hash.digest()];

@@ -126,7 +126,7 @@ class Juggler {
     );
     const inFlight = ctx.metrics.gauge(
       "piwheels_transfer_budget_used_bytes",
-      "Bytes asked for and not yet received, and held in memory, by all transfers",
+      "Bytes asked for and not yet received, held in memory, or not yet written, by all transfers",
     );
     ctx.metrics.onCollect(() => inFlight.set(this.held));
   }
