@@ -1,7 +1,7 @@
 /**
  * piw-master against misbehaving slaves: garbage, unknown and out-of-sequence messages, file
- * names that are paths, a corrupted transfer, chunks out of order, and a slave vanishing
- * mid-transfer. Throughout, a well-behaved slave keeps being served, and nothing unverified is
+ * names that are paths, a corrupted transfer, chunks out of order, a slave holding back a file's
+ * first chunk, and a slave vanishing mid-transfer. Throughout, a well-behaved slave keeps being served, and nothing unverified is
  * ever published.
  */
 
@@ -12,6 +12,7 @@ import { Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
+import { BUDGET } from "../../master/tasks/file_juggler.ts";
 
 function tempFiles(dir: string): string[] {
   try {
@@ -202,6 +203,48 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
           wheel.bytes,
         );
       }
+    },
+  );
+
+  await t.step(
+    "a slave holding back a file's first chunk gets no more asked of it than the budget",
+    async () => {
+      // every chunk after the first waits on the writing thread to be hashed in order: the
+      // master must stop asking once they fill its budget (it used to ask for the whole file,
+      // holding up to 2 GiB of it in memory), and still serve a well-behaved slave meanwhile
+      await pypi.release("hoarded", "1.0");
+      await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "hoarder");
+      const pkg = await build(s);
+      const wheel = makeWheel(pkg, "1.0");
+      const declared = 200 * 1024 * 1024;
+      const files = [[wheel.filename, declared, wheel.sha256, ...wheel.tags, {}]];
+      assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
+      await s.files.send(["HELLO", String(s.slaveId)]);
+      const decoder = new TextDecoder();
+      const zeros = new Uint8Array(1024 * 1024);
+      let answered = 0;
+      for (;;) {
+        const [command, offset, length] = await s.files.receive();
+        assertEquals(decoder.decode(command), "FETCH");
+        const at = Number(decoder.decode(offset));
+        const n = Number(decoder.decode(length));
+        // asked again for the first chunk: only after a silence, once nothing more was asked
+        if (at === 0 && answered > 0) break;
+        if (at === 0) continue;
+        await s.files.send(["CHUNK", offset!, zeros.subarray(0, n)]);
+        answered += n;
+      }
+      assert(answered < declared - 1024 * 1024, `${answered} bytes asked for`);
+      assert(answered <= BUDGET + 8 * 1024 * 1024, `${answered} bytes asked for`);
+      await pypi.release("unhindered", "1.0");
+      await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unhindered");
+      const other = await build(good);
+      const large = makeWheel(other, "1.0", { padding: 3_000_000 });
+      assertEquals(await good.deliver([large]), { msg: "DONE" });
+      assertEquals(
+        await Deno.readFile(`${master.output}/simple/${other}/${large.filename}`),
+        large.bytes,
+      );
     },
   );
 
