@@ -1,12 +1,13 @@
 /**
  * Large frames handed back with `releaseFrame` are read into again, and only those: a frame
  * still held, handed back twice, or handed back after its memory went to another, never shares
- * memory with a later one.
+ * memory with a later one. A large frame's memory can go to another Worker (`detachFrame`) and
+ * back (`adoptFrame`).
  */
 
 import { assert, assertEquals } from "./assert.ts";
 import { endpoint } from "./zmq_support.ts";
-import { Pull, Push, releaseFrame } from "../shared/zmq/mod.ts";
+import { adoptFrame, detachFrame, Pull, Push, releaseFrame } from "../shared/zmq/mod.ts";
 import { keptBytes } from "../shared/zmq/frame_pool.ts";
 
 const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
@@ -63,6 +64,47 @@ Deno.test("socket: a large frame handed back is read into again; one held never 
     const huge = await next(filled(9 * MIB, 8)); // larger than the pool: exactly its size
     assertEquals(huge.buffer.byteLength, 9 * MIB);
     releaseFrame(huge);
+    assertEquals(keptBytes(), 0);
+  } finally {
+    await Promise.all([push.close(), pull.close()]);
+  }
+});
+
+Deno.test("socket: a large frame's memory goes to a Worker and back, never copied", async () => {
+  const pull = new Pull(TIMEOUT);
+  const push = new Push(TIMEOUT);
+  push.connect(await pull.bind(endpoint("tcp")));
+  const next = async (frame: Uint8Array) => {
+    await push.send(frame);
+    return (await pull.receive())[0]!;
+  };
+  try {
+    const a = await next(filled(MIB, 1));
+    const taken = detachFrame(a);
+    assert(taken === a.buffer, "a frame of its own gives its buffer");
+    assertEquals(detachFrame(a), null, "once only");
+    releaseFrame(a); // taken away: not kept
+    assertEquals(keptBytes(), 0);
+    const small = await next(filled(1000, 2));
+    assertEquals(detachFrame(small), null, "a frame sharing memory with others gives none");
+
+    // to a Worker and back, as the File Juggler's writing thread does
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = ({ data }) => port2.postMessage(data, [data]);
+    const back = new Promise<ArrayBuffer>((resolve) => port1.onmessage = (e) => resolve(e.data));
+    port1.postMessage(taken, [taken!]);
+    assertEquals(a.byteLength, 0, "transferred: the frame is empty here now");
+    const returned = await back;
+    port1.close();
+    port2.close();
+    adoptFrame(returned);
+    assertEquals(keptBytes(), MIB);
+    const c = await next(filled(MIB, 3));
+    assert(c.buffer === returned, "the memory given back is read into again");
+    assert(all(c, 3));
+
+    adoptFrame(new ArrayBuffer(1000)); // no size class of the pool's
+    adoptFrame(new ArrayBuffer(16 * MIB)); // beyond the pool
     assertEquals(keptBytes(), 0);
   } finally {
     await Promise.all([push.close(), pull.close()]);
