@@ -21,15 +21,25 @@ function all(frame: Uint8Array, value: number): boolean {
   return frame.every((b) => b === value);
 }
 
-Deno.test("socket: a large frame handed back is read into again; one held never is", async () => {
+/** Runs `body` with `next`: `frame` sent over tcp from a PUSH and the frame its PULL read. */
+async function pair(
+  body: (next: (frame: Uint8Array) => Promise<Uint8Array>) => Promise<void>,
+): Promise<void> {
   const pull = new Pull(TIMEOUT);
   const push = new Push(TIMEOUT);
   push.connect(await pull.bind(endpoint("tcp")));
-  const next = async (frame: Uint8Array) => {
-    await push.send(frame);
-    return (await pull.receive())[0]!;
-  };
   try {
+    await body(async (frame) => {
+      await push.send(frame);
+      return (await pull.receive())[0]!;
+    });
+  } finally {
+    await Promise.all([push.close(), pull.close()]);
+  }
+}
+
+Deno.test("socket: a large frame handed back is read into again; one held never is", () =>
+  pair(async (next) => {
     const a = await next(filled(MIB, 1));
     const b = await next(filled(MIB, 2));
     assert(a.buffer !== b.buffer, "a frame still held is not read into");
@@ -65,20 +75,10 @@ Deno.test("socket: a large frame handed back is read into again; one held never 
     assertEquals(huge.buffer.byteLength, 9 * MIB);
     releaseFrame(huge);
     assertEquals(keptBytes(), 0);
-  } finally {
-    await Promise.all([push.close(), pull.close()]);
-  }
-});
+  }));
 
-Deno.test("socket: a large frame's memory goes to a Worker and back, never copied", async () => {
-  const pull = new Pull(TIMEOUT);
-  const push = new Push(TIMEOUT);
-  push.connect(await pull.bind(endpoint("tcp")));
-  const next = async (frame: Uint8Array) => {
-    await push.send(frame);
-    return (await pull.receive())[0]!;
-  };
-  try {
+Deno.test("socket: a large frame's memory goes to a Worker and back, never copied", () =>
+  pair(async (next) => {
     const a = await next(filled(MIB, 1));
     const taken = detachFrame(a);
     assert(taken === a.buffer, "a frame of its own gives its buffer");
@@ -106,7 +106,4 @@ Deno.test("socket: a large frame's memory goes to a Worker and back, never copie
     adoptFrame(new ArrayBuffer(1000)); // no size class of the pool's
     adoptFrame(new ArrayBuffer(16 * MIB)); // beyond the pool
     assertEquals(keptBytes(), 0);
-  } finally {
-    await Promise.all([push.close(), pull.close()]);
-  }
-});
+  }));
