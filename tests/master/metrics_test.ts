@@ -9,27 +9,7 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { eventually, startFarm, startSlave } from "../farm.ts";
-import { python } from "../process.ts";
-
-/** What parse_metrics.py prints. */
-interface Parsed {
-  families: Record<string, string>;
-  samples: [string, Record<string, string>, number][];
-}
-
-async function parse(path: string): Promise<Parsed> {
-  const out = await python("parse_metrics.py", [path]);
-  const result = JSON.parse(out.stdout.trim() || "{}");
-  if (out.code !== 0) throw new Error(`the parser rejects ${path}: ${out.stdout}${out.stderr}`);
-  return result;
-}
-
-/** The value of the sample `name` whose labels include `labels` (undefined if none). */
-function value(p: Parsed, name: string, labels: Record<string, string> = {}): number | undefined {
-  return p.samples.find(([n, l]) =>
-    n === name && Object.entries(labels).every(([k, v]) => l[k] === v)
-  )?.[2];
-}
+import { metricValue as value, parseMetrics as parse } from "../fixtures/metrics.ts";
 
 Deno.test("metrics: the Prometheus file follows the farm, and the real parser takes it", async () => {
   await using farm = await startFarm({ metrics: true });

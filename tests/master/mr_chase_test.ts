@@ -12,6 +12,7 @@ import { Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
+import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
 
 const tool = reverse(mrChase);
 
@@ -102,11 +103,10 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       // written and hashed on the File Juggler's writing thread; 72 MB in all, past the 64 MiB
       // that all transfers may have asked for together: what each CHUNK settled must be given
       // back (or the next transfer crawls, a FETCH per silence of 5 s), and counted
-      const metric = async (name: string) => {
-        const text = await Deno.readTextFile(master.metricsFile!).catch(() => "");
-        const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-        return line === undefined ? undefined : Number(line.slice(name.length + 1));
-      };
+      const metric = async (name: string) =>
+        await Deno.stat(master.metricsFile!).then(() => true, () => false)
+          ? metricValue(await parseMetrics(master.metricsFile!), name)
+          : undefined;
       const received = "piwheels_received_bytes_total";
       const budget = "piwheels_transfer_budget_used_bytes";
       let before: number | undefined;
