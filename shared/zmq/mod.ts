@@ -84,7 +84,7 @@ export type { SocketOptions } from "./options.ts";
 export type { Message, PeerInfo } from "./pipe.ts";
 export type { SocketType } from "./socket_type.ts";
 export { Duplex, type FrameLike, type MessageLike, Readable, Socket, Writable } from "./socket.ts";
-export { adoptFrame, detachFrame, releaseFrame } from "./frame_pool.ts";
+export { adoptFrame, detachFrame, POOL_BYTES, releaseFrame } from "./frame_pool.ts";
 export { Dealer, Pair } from "./sockets/dealer.ts";
 export { Publisher, Subscriber } from "./sockets/pub_sub.ts";
 export { Pull, Push } from "./sockets/push_pull.ts";

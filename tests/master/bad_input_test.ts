@@ -12,7 +12,7 @@ import { Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
-import { BUDGET } from "../../master/tasks/file_juggler.ts";
+import { WINDOW } from "../../master/tasks/file_juggler.ts";
 
 function tempFiles(dir: string): string[] {
   try {
@@ -207,11 +207,12 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   );
 
   await t.step(
-    "a slave holding back a file's first chunk gets no more asked of it than the budget",
+    "a slave holding back a file's first chunk gets no more asked of it than one transfer's window",
     async () => {
       // every chunk after the first waits on the writing thread to be hashed in order: the
-      // master must stop asking once they fill its budget (it used to ask for the whole file,
-      // holding up to 2 GiB of it in memory), and still serve a well-behaved slave meanwhile
+      // master must stop asking once they fill the transfer's window (it used to ask for the
+      // whole file, holding up to 2 GiB of it in memory, then for all of the 64 MiB budget for
+      // all transfers), and still serve a well-behaved slave meanwhile
       await pypi.release("hoarded", "1.0");
       await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "hoarder");
       const pkg = await build(s);
@@ -235,7 +236,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         answered += n;
       }
       assert(answered < declared - 1024 * 1024, `${answered} bytes asked for`);
-      assert(answered <= BUDGET + 8 * 1024 * 1024, `${answered} bytes asked for`);
+      assert(answered <= WINDOW, `${answered} bytes asked for`);
       await pypi.release("unhindered", "1.0");
       await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unhindered");
       const other = await build(good);
