@@ -1,13 +1,16 @@
 /**
  * piw-master's lifecycle through its command line: --help lists every option of the manual's
  * chapter 2.1, SIGTERM stops it cleanly, and a task that fails (here the Oracle, refusing a
- * superuser connection) brings the whole master down with a clear message and exit code 1.
+ * superuser connection) brings the whole master down with a clear message and exit code 1; and
+ * with its internal queues moved from inproc:// to ipc://, it builds as before.
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { TOOLS } from "../../shared/flags.ts";
-import { MasterRun, piwheelsDatabase, startMaster } from "../farm.ts";
+import { MasterRun, piwheelsDatabase, startFarm, startMaster } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
+import { TestSlave } from "../fixtures/test_slave.ts";
+import { makeWheel } from "../fixtures/wheel.ts";
 import { ROOT, run } from "../process.ts";
 
 Deno.test("master: --help explains every option of the manual", async () => {
@@ -71,4 +74,26 @@ Deno.test("master: a task that fails brings the master down, saying why", async 
   assertEquals(status.code, 1);
   assertStringIncludes(master.stderr, "cluster superuser");
   assertStringIncludes(master.stderr, "stopped after a failure");
+});
+
+Deno.test("master: the internal queues moved to ipc:// work as on inproc://", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piw-queues-test-" });
+  try {
+    const queues = ["web", "builds", "db", "fs", "stats"];
+    await using farm = await startFarm({
+      args: queues.flatMap((q) => [`--${q}-queue`, `ipc://${dir}/${q}`]),
+    });
+    const { pypi, master } = farm;
+    await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
+    await slave.hello();
+    await pypi.release("moved-queues", "1.0");
+    assertEquals(await slave.request("IDLE"), { msg: "BUILD", data: ["moved-queues", "1.0"] });
+    const wheel = makeWheel("moved-queues", "1.0");
+    assertEquals(await slave.deliver([wheel]), { msg: "DONE" });
+    await master.waitForFile("simple/moved-queues/index.html", wheel.filename);
+    // each task may reach the queues it uses (a task denied one used to fail or retry forever)
+    assertEquals(master.stderr.match(/.*Requires .* access.*/g), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
