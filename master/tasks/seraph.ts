@@ -4,6 +4,11 @@
  * oracles announce themselves with READY on the oracles' ROUTER), and the reply goes back to
  * whoever asked. Requests wait in order while every oracle is busy.
  *
+ * Of the free oracles, the one that answered last takes the next request: one after another,
+ * requests keep to one database session, whose caches and plans are warm (each session plans a
+ * function's statements afresh on its first calls: a fresh master's first LOGBUILDs took 10 ms
+ * each when every one went to another oracle, later ones 4).
+ *
  * @module
  */
 
@@ -23,7 +28,7 @@ runTask("seraph", async (ctx) => {
   const waiting: Uint8Array[][] = [];
   const dispatch = async () => {
     while (free.length && waiting.length) {
-      await back.send([free.shift()!, ...waiting.shift()!]);
+      await back.send([free.pop()!, ...waiting.shift()!]);
     }
   };
   ctx.ready();
