@@ -107,7 +107,7 @@ export async function sendFile(
         const asked = `${decoder.decode(offsetFrame)}+${decoder.decode(lengthFrame)}`;
         throw new TransferError(`the master asked for bytes ${asked} of ${size}`);
       }
-      const chunk = await readAt(
+      const chunk = readAt(
         file,
         offset,
         length,
