@@ -25,7 +25,10 @@ Deno.test("seraph: requests one after another go to the oracle that answered las
     }
     const answered = () =>
       [...farm.master.stderr.matchAll(/(the_oracle_\d+): PKGEXISTS took/g)].map((m) => m[1]!);
-    await eventually(`the ${count} requests are logged`, async () => answered().length === count);
+    await eventually(
+      `the ${count} requests are logged`,
+      () => Promise.resolve(answered().length === count),
+    );
     const by = answered();
     // each went to another oracle while the least recently used one took the next; a request
     // of the master's own in between can send one elsewhere, never most of them
