@@ -1,8 +1,8 @@
 /**
  * Large frames handed back with `releaseFrame` are read into again, and only those: a frame
  * still held, handed back twice, or handed back after its memory went to another, never shares
- * memory with a later one. A large frame's memory can go to another Worker (`detachFrame`) and
- * back (`adoptFrame`).
+ * memory with a later one. A large frame's memory can be transferred away (`detachFrame`), as to
+ * another Worker, and taken back (`adoptFrame`).
  */
 
 import { assert, assertEquals } from "./assert.ts";
@@ -77,7 +77,7 @@ Deno.test("socket: a large frame handed back is read into again; one held never 
     assertEquals(keptBytes(), 0);
   }));
 
-Deno.test("socket: a large frame's memory goes to a Worker and back, never copied", () =>
+Deno.test("socket: a large frame's memory is transferred away and taken back, never copied", () =>
   pair(async (next) => {
     const a = await next(filled(MIB, 1));
     const taken = detachFrame(a);
@@ -88,7 +88,7 @@ Deno.test("socket: a large frame's memory goes to a Worker and back, never copie
     const small = await next(filled(1000, 2));
     assertEquals(detachFrame(small), null, "a frame sharing memory with others gives none");
 
-    // to a Worker and back, as the File Juggler's writing thread does
+    // over a MessageChannel and back, as to and from the File Juggler's writing thread
     const { port1, port2 } = new MessageChannel();
     port2.onmessage = ({ data }) => port2.postMessage(data, [data]);
     const back = new Promise<ArrayBuffer>((resolve) => port1.onmessage = (e) => resolve(e.data));

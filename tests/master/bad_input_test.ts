@@ -1,8 +1,8 @@
 /**
  * piw-master against misbehaving slaves: garbage, unknown and out-of-sequence messages, file
  * names that are paths, a corrupted transfer, chunks out of order, a slave holding back a file's
- * first chunk, and a slave vanishing mid-transfer. Throughout, a well-behaved slave keeps being served, and nothing unverified is
- * ever published.
+ * first chunk, and a slave vanishing mid-transfer. Throughout, a well-behaved slave keeps being
+ * served, and nothing unverified is ever published.
  */
 
 import { assert, assertEquals } from "../assert.ts";
@@ -235,7 +235,6 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         await s.files.send(["CHUNK", offset!, zeros.subarray(0, n)]);
         answered += n;
       }
-      assert(answered < declared - 1024 * 1024, `${answered} bytes asked for`);
       assert(answered <= WINDOW, `${answered} bytes asked for`);
       await pypi.release("unhindered", "1.0");
       await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unhindered");
