@@ -79,9 +79,9 @@ export class IncomingFile {
   }
 
   /**
-   * Takes a CHUNK: false (and nothing recorded) when it does not lie within the file. Bytes
-   * that came already are taken again as they are (they must be the same for the hash to
-   * match, which the hash checks). Once `data` is hashed and stored, its memory is handed back
+   * Takes a CHUNK: false (and nothing recorded) when it answers no FETCH still open (see
+   * {@linkcode TransferState.chunk}): each byte is written and hashed once, as it first came.
+   * Once `data` is hashed and stored, its memory is handed back
    * to the socket ({@linkcode releaseFrame}) for a later CHUNK, or goes to the writing thread
    * and back: the caller must not read it after this call.
    */

@@ -300,9 +300,11 @@ export function activityOf(
 
 /**
  * The bookkeeping of one file transfer (DEALER → ROUTER, credit-based as in the ZeroMQ guide):
- * which byte ranges are still missing, what to FETCH next, and when every byte has arrived. It
- * checks every chunk against the file's declared size, so a peer cannot make the master write
- * outside the file. The bytes themselves are written by the File Juggler.
+ * which byte ranges are still missing, what to FETCH next, and when every byte has arrived. A
+ * chunk is taken only as the answer to a FETCH still open (it starts where that FETCH starts and
+ * lies within it), so a peer can make the master neither write outside the file, nor keep bytes
+ * it never asked for, nor write any byte twice (once hashed, a byte cannot be changed). The bytes
+ * themselves are written by the File Juggler.
  */
 export class TransferState {
   /**
@@ -317,6 +319,11 @@ export class TransferState {
   #missing: Range[];
   #credit: number;
   #offset = 0;
+  /**
+   * FETCHes open, offset → length, each within a missing range (after a silence, asked again
+   * from the start: an answer to the first asking still counts).
+   */
+  readonly #asked = new Map<number, number>();
   /** When the transfer started (for rates and timeouts). */
   readonly started: Timestamp = Timestamp.now();
 
@@ -360,6 +367,7 @@ export class TransferState {
       if (r) {
         this.#credit--;
         this.#offset = r.stop;
+        this.#asked.set(r.start, r.stop - r.start);
         return r;
       }
     }
@@ -367,15 +375,25 @@ export class TransferState {
   }
 
   /**
-   * Records a CHUNK. Returns false (recording nothing) when the chunk does not lie within the
-   * file; a chunk that repeats bytes already received is accepted.
+   * Records a CHUNK: true when it answers a FETCH still open, starting where it starts and at
+   * most as long (the rest of a short answer stays open). Anything else is refused, recording
+   * nothing: bytes outside the file, bytes never asked for, bytes that came already (a FETCH
+   * asked again after a silence and answered twice), an empty chunk.
    */
   chunk(offset: number, length: number): boolean {
-    const size = this.fileState.filesize;
-    if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > size) {
-      return false;
+    const asked = this.#asked.get(offset);
+    if (asked === undefined || length <= 0 || length > asked) return false;
+    const got = { start: offset, stop: offset + length };
+    // this FETCH, and those asked again over the same bytes with other bounds, keep only what
+    // is still missing: no byte is taken twice
+    for (const [start, n] of [...this.#asked]) {
+      if (start >= got.stop || start + n <= got.start) continue;
+      this.#asked.delete(start);
+      for (const rest of exclude([{ start, stop: start + n }], got)) {
+        this.#asked.set(rest.start, rest.stop - rest.start);
+      }
     }
-    this.#missing = [...exclude(this.#missing, { start: offset, stop: offset + length })];
+    this.#missing = [...exclude(this.#missing, got)];
     this.#credit = this.done ? 0 : Math.min(this.#credit + 1, this.pipeline);
     return true;
   }

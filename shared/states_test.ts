@@ -116,14 +116,50 @@ Deno.test("states: TransferState by default asks 1 MiB at a time, 8 in flight; a
   assertEquals([small.fetch(), small.fetch()], [range(0, 5000), null]);
 });
 
-Deno.test("states: TransferState refuses chunks outside the file", () => {
-  const t = new TransferState(1, wheel("x.whl", 1000));
+Deno.test("states: TransferState takes only answers to open FETCHes, each byte once", () => {
+  const t = new TransferState(1, wheel("x.whl", 1000), 400, 2);
+  assert(!t.chunk(0, 400), "nothing was asked yet");
+  assertEquals(t.fetch(), range(0, 400));
+  assertEquals(t.fetch(), range(400, 800));
   assert(!t.chunk(-1, 10));
-  assert(!t.chunk(995, 10));
+  assert(!t.chunk(995, 5), "inside the file, but never asked for");
   assert(!t.chunk(2 ** 60, 1));
+  assert(!t.chunk(10, 100), "inside an open FETCH, but not where it starts");
+  assert(!t.chunk(0, 401), "longer than asked");
+  assert(!t.chunk(0, 0));
   assertEquals(t.received, 0);
-  assert(t.chunk(0, 1000));
+  assert(t.chunk(0, 400));
+  assert(!t.chunk(0, 400), "answered already");
+  assert(t.chunk(400, 150), "a short answer");
+  assert(t.chunk(550, 250), "the rest of it, still open");
+  assertEquals(t.received, 800);
+  assertEquals(t.fetch(), range(800, 1000));
+  // a silence: the open FETCH is asked again, and either answer counts, but only once
+  t.resetCredit();
+  assertEquals(t.fetch(), range(800, 1000));
+  assert(t.chunk(800, 200));
+  assert(!t.chunk(800, 200));
   assert(t.done);
+  assertEquals(t.received, 1000);
+});
+
+Deno.test("states: TransferState asked again with other bounds never takes a byte twice", () => {
+  const t = new TransferState(1, wheel("x.whl", 1000), 400, 4);
+  const first = [t.fetch(), t.fetch(), t.fetch()];
+  assertEquals(first, [range(0, 400), range(400, 800), range(800, 1000)]);
+  assert(t.chunk(400, 100)); // a short answer: 500..800 stays open
+  t.resetCredit();
+  const again = [t.fetch(), t.fetch(), t.fetch()];
+  assertEquals(again, [range(0, 400), range(500, 900), range(900, 1000)]);
+  assert(t.chunk(500, 400));
+  assert(!t.chunk(800, 200), "the first asking's answer, over bytes the second's brought");
+  assert(t.chunk(900, 100));
+  assert(t.chunk(0, 400));
+  assert(t.done);
+  assertEquals(t.received, 1000);
+});
+
+Deno.test("states: TransferState of an empty file is done at once", () => {
   const empty = new TransferState(1, wheel("empty.whl", 0));
   assert(empty.done);
   assertEquals(empty.fetch(), null);

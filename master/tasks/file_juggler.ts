@@ -16,8 +16,10 @@
  * names it as the version's own (else EXISTS names the files that are there, and nothing is
  * placed); ABORT drops them.
  *
- * A peer's numbers and names are never trusted: names were checked by the protocol, chunks
- * outside the file are ignored, the declared size is bounded, what one transfer and what all
+ * A peer's numbers and names are never trusted: names were checked by the protocol, a chunk is
+ * taken only as the answer to a FETCH still open (never outside the file, never twice: once
+ * hashed, a byte cannot be changed), a transfer goes to another peer's HELLO only after a
+ * silence of its own ({@linkcode TAKEOVER_MS}), the declared size is bounded, what one transfer and what all
  * transfers together may have in flight and in memory are bounded ({@linkcode WINDOW},
  * {@linkcode BUDGET}), and what a sender stops doing is abandoned after {@linkcode ABANDON_MS}.
  * At start, temporaries a killed master left are removed.
@@ -38,7 +40,7 @@ import {
 } from "../../shared/protocols.ts";
 import { FileState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
-import { POOL_BYTES, Router } from "../../shared/zmq/mod.ts";
+import { POOL_BYTES, releaseFrame, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
 import { writeAtomicSync } from "../atomic_write.ts";
@@ -53,6 +55,13 @@ import { FileWriter } from "../file_writer.ts";
 export const MAX_FILE_SIZE = 2 * 1024 ** 3;
 /** A transfer with no CHUNK for this long is asked again for what is missing. */
 const STALL_MS = 5_000;
+/**
+ * A transfer whose sender's connection was silent this long goes to another connection that
+ * says HELLO for it (the sender's own, reconnected: a slave says HELLO again after 5 s of
+ * silence); before that, such a HELLO is ignored, so that no peer can take a transfer over
+ * while it goes on.
+ */
+export const TAKEOVER_MS = 2_500;
 /**
  * A sender idle this long (a transfer not going on, a finished one never verified, verified
  * files never committed) is abandoned and its temporary files deleted; 10 s in development
@@ -206,6 +215,11 @@ class Juggler {
     if (sender?.current) {
       await this.#drop(sender.current);
       sender.current = null;
+    }
+    if (sender?.peerKey) {
+      // each file comes on a connection of its own: the first to say HELLO for it takes it
+      if (this.byPeer.get(sender.peerKey) === sender) this.byPeer.delete(sender.peerKey);
+      sender.peer = sender.peerKey = null;
     }
     if (sender?.verified.some((f) => f.file.filename === file.filename)) {
       return ["REFUSED", `${file.filename} was sent already`];
@@ -439,12 +453,24 @@ class Juggler {
         );
         return;
       }
+      const peerKey = encodeHex(peer!);
+      if (sender.peerKey && sender.peerKey !== peerKey) {
+        // another connection: the sender's own after it lost its first (a slave says HELLO
+        // again after 5 s of silence), or anyone's; a transfer going on stays where it is
+        const silent = Date.now() - sender.lastActivity;
+        if (silent < TAKEOVER_MS) {
+          this.ctx.log.warning(
+            `ignored HELLO for slave ${slaveId} from another connection: its transfer of ${sender.current.file.filename} went on ${silent} ms ago`,
+          );
+          return;
+        }
+      }
       if (sender.peerKey && this.byPeer.get(sender.peerKey) === sender) {
         this.byPeer.delete(sender.peerKey);
       }
       sender.peer = peer!;
-      sender.peerKey = encodeHex(peer!);
-      this.byPeer.set(sender.peerKey, sender);
+      sender.peerKey = peerKey;
+      this.byPeer.set(peerKey, sender);
       sender.lastActivity = Date.now();
       const incoming = sender.current;
       this.used -= incoming.inFlight;
@@ -457,13 +483,19 @@ class Juggler {
     if (what === "CHUNK" && frames.length === 4) {
       const sender = this.byPeer.get(encodeHex(peer!));
       const incoming = sender?.current;
-      if (!sender || !incoming) return;
       const data = frames[3]!;
+      if (!sender || !incoming) {
+        releaseFrame(data); // a connection with no transfer (WIRE.md: ignored)
+        return;
+      }
       const length = data.length; // data is not to be read once the file took it
       const offset = decimalFrame(frames[2]) ?? -1;
       if (!incoming.file.chunk(offset, data)) {
+        releaseFrame(data); // read into the pool's memory, it goes back there
         this.ctx.log.warning(
-          `slave ${sender.slaveId}: a chunk at ${decoder.decode(frames[2])} lies outside the file`,
+          `slave ${sender.slaveId}: ignored ${length} bytes at ${
+            decoder.decode(frames[2]!.subarray(0, 24))
+          }, which no open FETCH asked for`,
         );
         return;
       }

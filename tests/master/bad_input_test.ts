@@ -8,10 +8,10 @@
 import { assert, assertEquals } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { encode } from "../../shared/cbor.ts";
-import { Request } from "../../shared/zmq/mod.ts";
+import { Dealer, Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
-import { makeWheel } from "../fixtures/wheel.ts";
+import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { WINDOW } from "../../master/tasks/file_juggler.ts";
 
 function tempFiles(dir: string): string[] {
@@ -21,6 +21,8 @@ function tempFiles(dir: string): string[] {
     return [];
   }
 }
+
+const decoder = new TextDecoder();
 
 Deno.test("master: bad input from slaves is refused and the farm carries on", async (t) => {
   await using farm = await startFarm();
@@ -247,6 +249,149 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       );
     },
   );
+
+  /** The master's resident memory (all its threads), in bytes. */
+  const rss = () =>
+    Number(
+      /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${master.process.pid}/status`))![1],
+    ) * 1024;
+
+  /** BUILT for one wheel, and the file queue's first FETCHes on the slave's DEALER. */
+  const sending = async (s: TestSlave, wheel: TestWheel, fetches: number) => {
+    const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
+    assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
+    await s.files.send(["HELLO", String(s.slaveId)]);
+    const asked: [Uint8Array, number, number][] = [];
+    while (asked.length < fetches) {
+      const [command, offset, length] = await s.files.receive();
+      assertEquals(decoder.decode(command), "FETCH");
+      asked.push([offset!, Number(decoder.decode(offset)), Number(decoder.decode(length))]);
+    }
+    return asked;
+  };
+
+  await t.step("chunks no FETCH asked for are neither kept nor written", async () => {
+    // 300 MiB of chunks inside a 3 MB file, none where a FETCH asked: the master used to take
+    // each (its bytes written where they said, and kept until the bytes before them were hashed)
+    await pypi.release("unasked", "1.0");
+    await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unasked");
+    const pkg = await build(s);
+    const wheel = makeWheel(pkg, "1.0", { padding: 3_000_000 });
+    const asked = await sending(s, wheel, 3);
+    const before = rss();
+    const junk = new Uint8Array(1024 * 1024).fill(0x55);
+    for (let at = 1; at <= 300; at++) await s.files.send(["CHUNK", String(at), junk]);
+    // a HELLO after them on the same connection: its FETCHes come once they were all taken
+    await s.files.send(["HELLO", String(s.slaveId)]);
+    await s.files.receive();
+    const grown = rss() - before;
+    assert(grown < 100 * 1024 * 1024, `the master grew by ${grown} bytes`);
+    for (const [frame, at, n] of asked) {
+      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
+    }
+    for (;;) {
+      const [command] = await s.files.receive();
+      if (decoder.decode(command) === "DONE") break;
+    }
+    assertEquals(await s.request("SENT"), { msg: "DONE" });
+    assertEquals(
+      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+      wheel.bytes,
+    );
+  });
+
+  await t.step("a chunk sent again once its bytes were hashed changes nothing", async () => {
+    // a small wheel (in memory) and a large one (a temporary file): each chunk answered, then
+    // the first one again with other bytes, before SENT. The file published used to be the
+    // second bytes, under the first bytes' hash
+    for (const padding of [0, 2_000_000]) {
+      await pypi.release(`again-${padding}`, "1.0");
+      await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "again");
+      const pkg = await build(s);
+      const wheel = makeWheel(pkg, "1.0", { padding });
+      const fetches = Math.ceil(wheel.bytes.length / (1024 * 1024));
+      for (const [frame, at, n] of await sending(s, wheel, fetches)) {
+        await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
+      }
+      assertEquals(decoder.decode((await s.files.receive())[0]), "DONE");
+      const forged = wheel.bytes.slice(0, 1024 * 1024).fill(0x66, 100);
+      await s.files.send(["CHUNK", "0", forged]);
+      await s.files.send(["HELLO", String(s.slaveId)]); // answered once the CHUNK was taken
+      assertEquals(decoder.decode((await s.files.receive())[0]), "DONE");
+      assertEquals(await s.request("SENT"), { msg: "DONE" });
+      assertEquals(
+        await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+        wheel.bytes,
+      );
+    }
+  });
+
+  await t.step("another connection cannot take over a transfer going on", async () => {
+    await pypi.release("hijacked", "1.0");
+    await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "hijacked");
+    const pkg = await build(s);
+    const wheel = makeWheel(pkg, "1.0", { padding: 3_000_000 });
+    const asked = await sending(s, wheel, 3);
+    const [first, ...rest] = asked;
+    await s.files.send([
+      "CHUNK",
+      first![0],
+      wheel.bytes.subarray(first![1], first![1] + first![2]),
+    ]);
+    const thief = new Dealer({ linger: 0 });
+    thief.connect(master.fileQueue);
+    await thief.send(["HELLO", String(s.slaveId)]);
+    await master.waitForLog(new RegExp(`ignored HELLO for slave ${s.slaveId} from another`));
+    await thief.close();
+    for (const [frame, at, n] of rest) {
+      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
+    }
+    for (;;) {
+      const [command] = await s.files.receive();
+      if (decoder.decode(command) === "DONE") break;
+    }
+    assertEquals(await s.request("SENT"), { msg: "DONE" });
+    assertEquals(
+      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+      wheel.bytes,
+    );
+  });
+
+  await t.step("a slave's new connection takes its transfer over after a silence", async () => {
+    // a slave whose connection broke says HELLO again from a new one after 5 s of silence
+    await pypi.release("reconnected", "1.0");
+    await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "reconnected");
+    const pkg = await build(s);
+    const wheel = makeWheel(pkg, "1.0", { padding: 3_000_000 });
+    const [first] = await sending(s, wheel, 3);
+    await s.files.send(["CHUNK", first![0], wheel.bytes.subarray(0, first![2])]);
+    await s.files.close();
+    const files = new Dealer({ receiveTimeout: 1_000, linger: 0 });
+    files.connect(master.fileQueue);
+    try {
+      let fetch: Uint8Array[] | null = null;
+      for (let i = 0; !fetch; i++) {
+        assert(i < 60, "the new connection was never asked for anything");
+        await files.send(["HELLO", String(s.slaveId)]);
+        fetch = await files.receive().catch(() => null);
+      }
+      for (;;) {
+        const [command, offset, length] = fetch;
+        if (decoder.decode(command) === "DONE") break;
+        const at = Number(decoder.decode(offset));
+        const n = Number(decoder.decode(length));
+        await files.send(["CHUNK", offset!, wheel.bytes.subarray(at, at + n)]);
+        fetch = await files.receive();
+      }
+    } finally {
+      await files.close();
+    }
+    assertEquals(await s.request("SENT"), { msg: "DONE" });
+    assertEquals(
+      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+      wheel.bytes,
+    );
+  });
 
   await t.step("well-behaved slaves are served after all that, until nothing is left", async () => {
     await pypi.release("survivor", "1.0");
