@@ -675,7 +675,7 @@ export const lumberjack = protocol("lumberjack", {
  * `Requires-Python` and the SHA-256 of its core metadata, each null when it has none.
  */
 export const verifiedFile = z.object({
-  requires_python: z.string().max(200).nullable(),
+  requires_python: z.string().max(200).regex(/^\P{Cc}*$/u, "expected printable text").nullable(),
   metadata_sha256: sha256.nullable(),
 });
 

@@ -37,6 +37,7 @@ import {
   isTrustedAddress,
   type Message,
   type VerifiedFile,
+  verifiedFile,
 } from "../../shared/protocols.ts";
 import { FileState } from "../../shared/states.ts";
 import { normalizeName } from "../../shared/wheel.ts";
@@ -295,13 +296,15 @@ class Juggler {
         `${f.filename}'s METADATA names version ${version}, not ${sender.version}`,
       );
     }
-    incoming.verified = {
-      metadata,
-      details: {
-        requires_python: metadataField(metadata, "Requires-Python"),
-        metadata_sha256: sha256Hex(metadata),
-      },
-    };
+    const details = verifiedFile.safeParse({
+      requires_python: metadataField(metadata, "Requires-Python"),
+      metadata_sha256: sha256Hex(metadata),
+    });
+    if (!details.success) {
+      const why = details.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      return await this.#refuse(incoming, `${f.filename}'s METADATA cannot be kept (${why})`);
+    }
+    incoming.verified = { metadata, details: details.data };
     sender.verified.push(incoming);
     this.filesReceived.inc({ result: "verified" });
     return ["OK", incoming.verified.details];

@@ -3,7 +3,8 @@
  * unchecked"): a wheel of the wrong version that would replace another version's published
  * file, a wheel of another project, a wheel whose METADATA disagrees with its name, junk ABI
  * tags, and a wheel whose name (the same version by PEP 440) is another version's published
- * file, there or lost from the disk. Each is refused (DIE, logged), and the published files, the
+ * file, there or lost from the disk, and a wheel whose Requires-Python the database cannot keep.
+ * Each is refused (DIE, logged), and the published files, the
  * database's records and the pages are exactly as they were (compared by hash). A well-behaved
  * slave is served throughout.
  */
@@ -176,6 +177,20 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     }
     await master.waitForLog(/builds for cx311, which is not a build ABI: it is told to sleep/);
     assertEquals((await snapshot(farm))["db:abis"], "cp311");
+  });
+
+  await t.step("a wheel whose Requires-Python cannot be kept: refused at once", async () => {
+    // a NUL, which PostgreSQL refuses: the build used to be logged only after its files were in
+    // place (over the version's own, for a rebuild), and then refused by the database
+    for (const [label, requiresPython] of [["nul", ">=3\0"], ["huge", `>=${"3".repeat(300)}`]]) {
+      await using s = await hostile(`requires-${label}`, "legit-one", "2.0");
+      const evil = makeWheel("legit-one", "2.0", { requiresPython });
+      assertEquals(await attack(s, [evil]), { msg: "DIE" });
+      await master.waitForLog(
+        new RegExp(`\\(requires-${label}\\): refused .*METADATA cannot be kept \\(requires_python`),
+      );
+      assertEquals(await snapshot(farm), before, label);
+    }
   });
 
   await t.step("the well-behaved slave still builds legit-one 2.0", async () => {
