@@ -1,8 +1,8 @@
 /**
  * Interop with libzmq itself (4.3 through Debian's python3-zmq, `fixtures/zmq_peer.py`), both
  * directions, over tcp and ipc: REQ↔REP, REQ↔ROUTER, DEALER↔ROUTER with identities,
- * PUSH↔PULL, PUB↔SUB with prefix filters, multipart messages, a 20 MB message, and either side
- * restarting.
+ * PUSH↔PULL, PUB↔SUB with prefix filters, multipart messages, a 20 MB message, either side
+ * restarting, and a peer with libzmq's `ipv6` set reaching `tcp://*` over IPv6.
  */
 
 import { assert, assertEquals } from "./assert.ts";
@@ -270,6 +270,22 @@ for (const transport of ["tcp", "ipc"] as const) {
     await Promise.all([peer.close(), second.close()]);
   });
 }
+
+Deno.test("libzmq: a peer with ipv6 set, as every piwheels socket, reaches tcp://* over IPv6", async () => {
+  // libzmq with ZMQ_IPV6 connects to a name's IPv6 address when it has one, and never tries its
+  // IPv4 one: a deployed piw-import reaches the file queue at tcp://localhost:5556 at ::1 on a
+  // stock Debian (whose /etc/hosts names ::1 localhost too; this machine's may not)
+  const router = new Router(TIMEOUT);
+  const bound = await router.bind("tcp://*:0");
+  const port = bound.slice(bound.lastIndexOf(":") + 1);
+  const peer = await LibzmqPeer.start("DEALER", "connect", `tcp://[::1]:${port}`, {
+    identity: "import",
+    ipv6: "1",
+  });
+  await peer.send(["HELLO", "0"]);
+  assertEquals(texts(await router.receive()), ["import", "HELLO", "0"]);
+  await Promise.all([peer.close(), router.close()]);
+});
 
 Deno.test("libzmq: an incompatible libzmq peer is refused and the socket serves the others", async () => {
   const pull = new Pull(TIMEOUT);

@@ -24,8 +24,9 @@
  * ```
  *
  * ## Transports and the permissions they need
- * - `tcp://host:port`, `tcp://[::1]:port`, `tcp://*:port` (every IPv4 interface; with the
- *   `ipv6` option, dual-stack), port 0 for an ephemeral port (`bind` resolves to the endpoint
+ * - `tcp://host:port`, `tcp://[::1]:port`, `tcp://*:port` (every interface, IPv6 and IPv4; only
+ *   IPv4 with `ipv6: false` or where the host has no IPv6), port 0 for an ephemeral port
+ *   (`bind` resolves to the endpoint
  *   actually bound, also in `lastEndpoint`): `--allow-net=<host>:<port>`.
  * - `ipc:///path` (unix socket; a stale socket file is replaced on bind and removed on close):
  *   `--allow-read=<path> --allow-write=<path> --allow-net=unix:<path>`.

@@ -47,7 +47,12 @@ export interface SocketOptions {
   heartbeatTimeout?: number;
   /** The time-to-live our PINGs ask the peer to apply to us (0: none). Default 0. */
   heartbeatTimeToLive?: number;
-  /** Bind `tcp://*` on IPv6 as well (`::`, dual stack) instead of IPv4 only. Default false. */
+  /**
+   * Bind `tcp://*` on IPv6 as well (`::`, dual stack; IPv4 alone where the host has no IPv6).
+   * Default true, as piwheels sets it on every socket: its peers connect with libzmq's `ipv6`,
+   * which takes a name's IPv6 address first (`localhost` is `::1`). false binds IPv4 only, as
+   * libzmq does by default.
+   */
   ipv6?: boolean;
   /**
    * Properties announced to every peer in the handshake's metadata (as libzmq's ZMQ_METADATA):
@@ -124,7 +129,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
   handshakeInterval: 30000,
   heartbeatInterval: 0,
   heartbeatTimeToLive: 0,
-  ipv6: false,
+  ipv6: true,
 };
 
 /** Fills in the defaults and checks every value. */

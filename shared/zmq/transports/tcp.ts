@@ -1,7 +1,8 @@
 /**
  * The tcp:// transport: `tcp://host:port` over IPv4 or IPv6 (`tcp://[::1]:5555`), host names,
- * `tcp://*:port` to bind every interface (IPv4, or dual-stack `::` with the `ipv6` option), and
- * port 0 for an ephemeral port (the bound endpoint reports the actual one).
+ * `tcp://*:port` to bind every interface (dual-stack `::`, as libzmq with its `ipv6` option,
+ * which falls back to IPv4 where the host has no IPv6; IPv4 only with `ipv6: false`), and port 0
+ * for an ephemeral port (the bound endpoint reports the actual one).
  *
  * Permissions: `--allow-net=<host>:<port>` for the address bound or connected to.
  *
@@ -15,15 +16,20 @@ import { type EndpointHandle, StreamConnector, StreamListener } from "./stream.t
 
 /** Binds a tcp:// endpoint. */
 export function bindTcp(owner: PipeOwner, host: string, port: number): EndpointHandle {
-  const hostname = host === "*" ? (owner.options.ipv6 ? "::" : "0.0.0.0") : host;
+  const dual = host === "*" && owner.options.ipv6;
+  let hostname = host === "*" ? (dual ? "::" : "0.0.0.0") : host;
   let listener: Deno.Listener;
-  try {
-    listener = Deno.listen({ hostname, port, transport: "tcp" });
-  } catch (e) {
-    if (e instanceof Deno.errors.AddrInUse) {
-      throw new ZmqError("EADDRINUSE", `${tcpAddress(hostname, port)} is in use`);
+  for (;;) {
+    try {
+      listener = Deno.listen({ hostname, port, transport: "tcp" });
+      break;
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new ZmqError("EADDRINUSE", `${tcpAddress(hostname, port)} is in use`);
+      }
+      if (!dual || hostname !== "::" || e instanceof Deno.errors.PermissionDenied) throw e;
+      hostname = "0.0.0.0"; // no IPv6 here
     }
-    throw e;
   }
   const bound = listener.addr as Deno.NetAddr;
   return new StreamListener(owner, listener, tcpAddress(bound.hostname, bound.port));
