@@ -92,9 +92,13 @@ export const label = z.string().max(255).regex(/^\P{Cc}*$/u, "expected printable
 /** Free text of any length (build output, error messages). */
 export const text = z.string();
 
-/** `{tool: [package, ...]}`, e.g. `{"apt": ["libc6"]}`. */
+/**
+ * `{tool: [package, ...]}`, e.g. `{"apt": ["libc6"]}`. Deployed slaves add the tool `""` for the
+ * libraries no Debian package owns, by path (`{"apt": [...], "": ["/usr/lib/…/libfoo.so.1"]}`:
+ * on a merged-`/usr` system, most compiled wheels have some), as piwheels' own schema allows.
+ */
 const dependencyMap = z.record(
-  z.string().regex(/^[a-z0-9_-]{1,32}$/, "expected a tool name"),
+  z.string().regex(/^[a-z0-9_-]{0,32}$/, "expected a tool name"),
   z.array(dbText(200)).max(10_000),
 );
 

@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.2.0.
+-- The piwheels database, schema version 0.3.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.2.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.3.0');
 
 -- packages, package_names, versions ------------------------------------------------------------
 -- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
@@ -160,7 +160,7 @@ CREATE TABLE dependencies (
     CONSTRAINT dependencies_pk PRIMARY KEY (filename, tool, dependency),
     CONSTRAINT dependencies_files_fk FOREIGN KEY (filename)
         REFERENCES files ON DELETE CASCADE,
-    CONSTRAINT dependencies_tool_ck CHECK (tool ~ '^[a-z0-9_-]{1,32}$')
+    CONSTRAINT dependencies_tool_ck CHECK (tool ~ '^[a-z0-9_-]{0,32}$')
 );
 
 -- user_agents, downloads, searches, web_hits -------------------------------------------------

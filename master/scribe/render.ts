@@ -255,10 +255,9 @@ export async function renderProject(data: ProjectData, site: Site): Promise<stri
       url: `/simple/${data.package}/${f.filename}`,
       size: number.format(f.filesize),
       requiresPython: f.requiresPython ?? v.requiresPython ?? "",
-      dependencies: Object.entries(f.dependencies).map(([tool, pkgs]) =>
-        `${tool}: ${pkgs.join(", ")}`
-      )
-        .join("; "),
+      // the libraries no package owns (tool "") after the packages
+      dependencies: Object.entries(f.dependencies).sort(([a], [b]) => (a ? 0 : 1) - (b ? 0 : 1))
+        .map(([tool, pkgs]) => `${tool || "no package"}: ${pkgs.join(", ")}`).join("; "),
     })),
   });
 }

@@ -44,6 +44,21 @@ Deno.test("master: a Python slave speaking WIRE.md through libzmq and cbor2 buil
     `${master.output}/simple/py-slave-pkg/${result.filename}.metadata`,
   );
   assertStringIncludes(metadata, "Name: py-slave-pkg");
+  // its dependencies as it said them, the libraries no package owns too
+  const json = JSON.parse(
+    await master.waitForFile("project/py-slave-pkg/json/index.json", result.filename),
+  );
+  const file = json.releases["2.0"].files.find((f: { filename: string }) =>
+    f.filename === result.filename
+  );
+  assertEquals(file.dependencies, {
+    apt: ["libc6"],
+    "": ["/usr/lib/arm-linux-gnueabihf/libfoo.so.1"],
+  });
+  await master.waitForFile(
+    "project/py-slave-pkg/index.html",
+    "apt: libc6; no package: /usr/lib/arm-linux-gnueabihf/libfoo.so.1",
+  );
   // and its BYE was understood
   await master.waitForLog(new RegExp(`slave ${result.slave_id} \\(python-slave\\) said goodbye`));
 });
