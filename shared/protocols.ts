@@ -48,6 +48,20 @@ export const versionString = z.string().max(128).regex(
 );
 
 /**
+ * Why a project name (and version) could not be kept and built, or null when it can: a slave is
+ * sent both in its BUILD, and the name names the project's directories. What PyPI says is
+ * checked with this before it is kept, and the build queue with it before it is handed out (PyPI
+ * has versions such as `1.0 beta`, which pip cannot install anyway).
+ */
+export function unbuildable(pkg: string, version: string | null = null): string | null {
+  const name = packageName.safeParse(pkg);
+  if (!name.success) return name.error.issues[0]?.message ?? "expected a project name";
+  if (version === null) return null;
+  const v = versionString.safeParse(version);
+  return v.success ? null : v.error.issues[0]?.message ?? "expected a version";
+}
+
+/**
  * A file name a peer sends: a single path component, never trusted as a path. No `/`, `\`, NUL
  * or control characters, not `.` or `..`, at most 255 bytes' worth of characters.
  */

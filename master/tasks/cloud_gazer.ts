@@ -30,6 +30,7 @@ import {
   fileJugglerFs,
   reverse,
   theScribe,
+  unbuildable,
 } from "../../shared/protocols.ts";
 import { Push } from "../../shared/zmq/mod.ts";
 import { OracleClient, OracleError } from "../oracle_client.ts";
@@ -136,6 +137,12 @@ class Gazer {
   /** Applies one event; returns whether the build queue may have changed. */
   async apply(e: PyPIEvent): Promise<boolean> {
     const { package: pkg, version } = e;
+    const why = unbuildable(pkg, version);
+    if (why) {
+      const what = `${JSON.stringify(pkg)}${version === null ? "" : ` ${JSON.stringify(version)}`}`;
+      this.ctx.log.warning(`ignored PyPI's ${e.kind} of ${what.slice(0, 300)}: ${why}`);
+      return false;
+    }
     switch (e.kind) {
       case "create":
         if (await this.oracle.newPackage(pkg, "", "", e.timestamp)) {

@@ -3,7 +3,9 @@
  * Oracle for each ABI's pending builds (GETQUEUE) when it starts, whenever a task says the
  * queue changed (REFRESH on its control queue: a new release, a logged build, a removal), and
  * every minute regardless, and pushes the result (QUEUE) to the Slave Driver (which keeps it
- * current between times, and tells Big Brother its sizes).
+ * current between times, and tells Big Brother its sizes). A pending version that no slave could
+ * be sent (kept before Cloud Gazer checked what PyPI says: see `unbuildable`) is left out, and
+ * said once.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   encodeNamedMessage,
   isTrustedAddress,
   theArchitect,
+  unbuildable,
 } from "../../shared/protocols.ts";
 import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
@@ -22,6 +25,8 @@ import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
 /** How long REFRESH requests are gathered before the queue is read again. */
 const REFRESH_DELAY_MS = 50;
+/** At most this many versions left out of the queue are remembered as said already. */
+const MAX_SAID = 10_000;
 
 runTask("the_architect", async (ctx) => {
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
@@ -31,6 +36,19 @@ runTask("the_architect", async (ctx) => {
   const refresh = ctx.socket(new Pull());
   await refresh.bind(ARCHITECT_CONTROL);
   ctx.ready();
+
+  /** The versions left out of the queue, said once each. */
+  const said = new Set<string>();
+  const sendable = ([pkg, version]: [string, string]): boolean => {
+    const why = unbuildable(pkg, version);
+    if (why === null) return true;
+    const what = `${JSON.stringify(pkg)} ${JSON.stringify(version)}`.slice(0, 300);
+    if (!said.has(what) && said.size < MAX_SAID) {
+      said.add(what);
+      ctx.log.warning(`left ${what} out of the build queue: ${why}`);
+    }
+    return false;
+  };
 
   let scheduled: ReturnType<typeof setTimeout> | undefined;
   let running = false;
@@ -44,6 +62,9 @@ runTask("the_architect", async (ctx) => {
     running = true;
     try {
       const queue = await oracle.buildQueue();
+      for (const [abi, list] of queue) {
+        if (!list.every(sendable)) queue.set(abi, list.filter(sendable));
+      }
       const data = Object.fromEntries(queue);
       await builds.send(encodeNamedMessage(theArchitect, "QUEUE", data, { trusted }));
       ctx.log.debug(`queue: ${[...queue].map(([abi, q]) => `${abi} ${q.length}`).join(", ")}`);

@@ -1,10 +1,11 @@
 /**
  * Cloud Gazer against the fake PyPI, through the real master: binary-only releases are
  * registered but skipped until a source arrives; yanks show on the pages (PEP 592); removed
- * releases and projects lose their files and pages.
+ * releases and projects lose their files and pages; versions no slave could be sent are ignored.
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { queryDb } from "../db.ts";
 import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
@@ -82,5 +83,39 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
     }
     assert(!await exists(`${master.output}/project/later`));
     assert(!await exists(`${master.output}/simple/later`));
+  });
+
+  await t.step("versions no slave could be sent are ignored, and the farm carries on", async () => {
+    // PyPI has versions such as "1.0 beta"; the master used to queue them, and a BUILD that
+    // cannot be encoded stopped it (a slave held on IDLE) or sent every slave DIE in turn
+    const idle = slave.request("IDLE"); // nothing to build: held
+    const long = "2".repeat(150);
+    const sdist = new Uint8Array(10); // never fetched
+    await pypi.release("oddly", "1.0 beta", sdist);
+    await pypi.release("oddly", long, sdist);
+    await master.waitForLog(/ignored PyPI's source of "oddly" "1\.0 beta": expected a version/);
+    await master.waitForLog(new RegExp(`ignored PyPI's source of "oddly" "${long}"`));
+    await pypi.release("oddly", "3.0");
+    let reply = await idle;
+    while (reply.msg === "SLEEP") reply = await slave.request("IDLE");
+    assertEquals(reply, { msg: "BUILD", data: ["oddly", "3.0"] });
+    assertEquals(await slave.deliver([makeWheel("oddly", "3.0")]), { msg: "DONE" });
+    const page = await master.waitForFile("project/oddly/index.html", "3.0");
+    assert(!page.includes("1.0 beta"), "the ignored version is not listed");
+    // one kept before (by an older master): the Architect leaves it out of the queue
+    await queryDb(
+      farm.db.superDsn,
+      "INSERT INTO versions (package, version, released) VALUES ($1, $2, now())",
+      [
+        "oddly",
+        "4.0 final",
+      ],
+    );
+    await pypi.release("oddly", "5.0"); // the queue is read again
+    await master.waitForLog(/left "oddly" "4\.0 final" out of the build queue: expected a version/);
+    reply = await slave.request("IDLE");
+    while (reply.msg === "SLEEP") reply = await slave.request("IDLE");
+    assertEquals(reply, { msg: "BUILD", data: ["oddly", "5.0"] });
+    assertEquals(await slave.deliver([makeWheel("oddly", "5.0")]), { msg: "DONE" });
   });
 });
