@@ -190,7 +190,9 @@ async function toolOf(root: string, tool: string): Promise<string[]> {
 function masterDsn(db: Scratch): string {
   if (!opts.socket) return db.userDsn;
   const url = new URL(db.userDsn);
-  return `postgres://${url.username}:${url.password}@${url.pathname}?host=${
+  // a host in the URL as well as `?host=` (which wins, as in libpq): 7c3ca3f hands the URL to
+  // postgres.js, which cannot read one with a password and no host
+  return `postgres://${url.username}:${url.password}@localhost${url.pathname}?host=${
     encodeURIComponent(opts.socket)
   }&port=${url.port || "5432"}`;
 }
