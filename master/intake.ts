@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Logger } from "../shared/log.ts";
+import { errorMessage, type Logger } from "../shared/log.ts";
 import {
   encodeMessage,
   type fileJugglerFs,
@@ -125,7 +125,7 @@ export class BuildIntake {
    * refuses another version's name, and what was placed goes again before the peer hears.
    * Raises {@linkcode Refused} when a name is another version's file or the files cannot be put
    * in place, and the database's error when the build cannot be logged (its new files are taken
-   * away again).
+   * away again, and the files it replaced put back).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
     let replaceable: readonly string[] = [];
@@ -154,14 +154,17 @@ export class BuildIntake {
         throw e;
       }
     }
+    const replaced = intake !== null && replaceable.length > 0;
     let logged;
     try {
       logged = await this.oracle.logBuild(build);
     } catch (e) {
       const unlisted = [...build.files.keys()].filter((f) => !replaceable.includes(f));
       await this.removeFiles(build.package_, unlisted);
+      if (replaced) await this.#replaced("RESTORE", intake.sender);
       throw e;
     }
+    if (replaced) await this.#replaced("SETTLE", intake.sender);
     build.logged(logged.buildId);
     await this.removeFiles(build.package_, logged.removed);
     await this.web.send(encodeMessage(toWeb, "LOG", [logged.buildId, build.output]))
@@ -169,6 +172,16 @@ export class BuildIntake {
     await this.web.send(encodeMessage(toWeb, build.status ? "PKGBOTH" : "PKGPROJ", build.package_))
       .catch(() => {});
     return logged.buildId;
+  }
+
+  /** SETTLE or RESTORE what a COMMIT replaced (a failure is logged: the build is decided). */
+  async #replaced(msg: "SETTLE" | "RESTORE", sender: number): Promise<void> {
+    const reply = await this.fs.call(msg, sender).catch((e) => ({ msg: "ERROR", data: e }));
+    if (reply.msg !== "OK") {
+      this.log.warning(
+        `${msg} of what slave ${sender}'s files replaced: ${errorMessage(reply.data)}`,
+      );
+    }
   }
 
   /** Deletes published files no build holds any more. */

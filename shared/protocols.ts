@@ -717,6 +717,11 @@ export const fileJugglerFs = protocol("file juggler fs", {
     COMMIT: z.tuple([count, z.array(safeFilename).max(1000)]),
     REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
     ABORT: count, // slave id: it went away, or its build was refused: forget its files
+    // slave id: the build its last COMMIT published was logged: delete what that replaced
+    SETTLE: count,
+    // slave id: the build its last COMMIT published could not be logged: put back what it
+    // replaced (the new names are REMOVEd)
+    RESTORE: count,
     STATFS: bare, // size and free space of the output file system
   },
   send: {

@@ -14,7 +14,8 @@
  * Verified files wait until COMMIT puts every one of the build's files into `simple/<package>/`
  * with its core metadata beside it (PEP 658), never over a file that is there unless COMMIT
  * names it as the version's own (else EXISTS names the files that are there, and nothing is
- * placed); ABORT drops them.
+ * placed), and then what it replaced is kept until SETTLE (the build was logged) deletes it or
+ * RESTORE (it could not be) puts it back; ABORT drops them.
  *
  * A peer's numbers and names are never trusted: names were checked by the protocol, a chunk is
  * taken only as the answer to a FETCH still open (never outside the file, never twice: once
@@ -116,8 +117,17 @@ interface Sender {
   askedAgain: number;
 }
 
+/** A published file (or its core metadata) a COMMIT replaced, kept until the build is logged. */
+interface Replaced {
+  readonly target: string;
+  /** What was there, under a temporary name; null when nothing was. */
+  readonly backup: string | null;
+}
+
 class Juggler {
   readonly senders = new Map<number, Sender>();
+  /** What each sender's last COMMIT replaced, until SETTLE or RESTORE. */
+  readonly kept = new Map<number, Replaced[]>();
   /** Senders by the routing id of their DEALER (a CHUNK names no slave). */
   readonly byPeer = new Map<string, Sender>();
   /** Directories known to exist under the output. */
@@ -318,12 +328,60 @@ class Juggler {
   }
 
   /**
+   * Keeps what is at `target` (a published file about to be replaced, or its core metadata)
+   * under a temporary name beside the sender's verified files, until SETTLE or RESTORE.
+   */
+  #keep(kept: Replaced[], target: string): void {
+    const backup = `${this.simple}/${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
+    try {
+      Deno.linkSync(target, backup);
+      kept.push({ target, backup });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      kept.push({ target, backup: null }); // nothing there: putting it back removes the new one
+    }
+  }
+
+  /** Puts back what COMMIT replaced (the build could not be logged). */
+  #restore(kept: readonly Replaced[]): void {
+    for (const { target, backup } of kept.toReversed()) {
+      if (backup) Deno.renameSync(backup, target);
+      else Deno.removeSync(target);
+    }
+  }
+
+  /** Deletes what COMMIT replaced (the build was logged). */
+  #settle(kept: readonly Replaced[]): void {
+    for (const { backup } of kept) {
+      try {
+        if (backup) Deno.removeSync(backup);
+      } catch {
+        // left for the next start
+      }
+    }
+  }
+
+  /** SETTLE or RESTORE: what the last COMMIT of `slaveId` replaced goes, or is put back. */
+  replaced(slaveId: number, restore: boolean): FsReply {
+    const kept = this.kept.get(slaveId) ?? [];
+    this.kept.delete(slaveId);
+    try {
+      if (restore) this.#restore(kept);
+      else this.#settle(kept);
+    } catch (e) {
+      return ["ERROR", errorMessage(e)];
+    }
+    return ["OK", null];
+  }
+
+  /**
    * Puts a sender's verified files into `simple/<package>/`: new names first, each a link that
    * fails where a file is, and only once every new name was free, the names in `replaceable`
-   * over what is there. When a new name is taken, the links made are taken back and EXISTS
-   * names the taken ones: the verified files are kept for a COMMIT that says which of them may
-   * replace. If a file cannot go, those put there already are taken back and nothing is
-   * published.
+   * over what is there, each one (and its core metadata) kept until SETTLE says the build was
+   * logged or RESTORE puts it back. When a new name is taken, the links made are taken back and
+   * EXISTS names the taken ones: the verified files are kept for a COMMIT that says which of
+   * them may replace. If a file cannot go, those put there already are taken back, those
+   * replaced put back, and nothing is published.
    */
   async commit(slaveId: number, replaceable: readonly string[]): Promise<FsReply> {
     const sender = this.senders.get(slaveId);
@@ -331,6 +389,7 @@ class Juggler {
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
     this.mkdir(dir);
     const linked: string[] = [];
+    const kept: Replaced[] = [];
     const takeBack = (metadata: boolean) => {
       for (const path of linked) {
         for (const p of metadata ? [path, `${path}.metadata`] : [path]) {
@@ -359,17 +418,30 @@ class Juggler {
         sender.lastActivity = Date.now();
         return ["EXISTS", taken];
       }
+      this.replaced(slaveId, false); // an earlier COMMIT's, never settled
       for (const { file } of sender.verified) {
-        if (replaceable.includes(file.filename)) file.replace(`${dir}/${file.filename}`);
+        if (!replaceable.includes(file.filename)) continue;
+        const target = `${dir}/${file.filename}`;
+        this.#keep(kept, target);
+        this.#keep(kept, `${target}.metadata`);
+        file.replace(target);
       }
       for (const { file, verified } of sender.verified) {
         writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata);
       }
     } catch (e) {
-      takeBack(true); // a file put over another stays: what it replaced is gone already
+      takeBack(true);
+      try {
+        this.#restore(kept);
+      } catch (again) {
+        this.ctx.log.error(
+          `cannot put back what slave ${slaveId}'s files replaced: ${errorMessage(again)}`,
+        );
+      }
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
+    if (kept.length > 0) this.kept.set(slaveId, kept);
     const count = sender.verified.length;
     for (const incoming of sender.verified) {
       incoming.file.settle();
@@ -414,6 +486,10 @@ class Juggler {
       case "ABORT":
         await this.abandon(r.data);
         return ["OK", null];
+      case "SETTLE":
+        return this.replaced(r.data, false);
+      case "RESTORE":
+        return this.replaced(r.data, true);
       case "STATFS":
         return await this.statfs();
     }

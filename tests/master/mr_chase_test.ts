@@ -9,6 +9,7 @@ import { Duration } from "../../shared/duration.ts";
 import { sha256Hex } from "../../shared/hash.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
+import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
@@ -151,6 +152,41 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       }
       const left = [...Deno.readDirSync(`${master.output}/simple`)].map((e) => e.name);
       assertEquals(left.filter((n) => n.startsWith(".transfer-")), [], "no temporary file left");
+    },
+  );
+
+  await t.step(
+    "IMPORT again when the build cannot be logged: the published copy stays, whole",
+    async () => {
+      // the new copy was put over the published one before the build was logged: when logging
+      // failed, the published copy was gone, and the database still gave its hash
+      const published = armWheel(6000);
+      const path = `${master.output}/simple/imported/${published.filename}`;
+      const before = [await Deno.readFile(path), await Deno.readFile(`${path}.metadata`)];
+      await queryDb(
+        farm.db.superDsn,
+        `CREATE FUNCTION refuse_builds() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'the database is having a bad day'; END $$`,
+      );
+      await queryDb(
+        farm.db.superDsn,
+        `CREATE TRIGGER refuse_builds BEFORE INSERT ON builds
+           FOR EACH ROW EXECUTE FUNCTION refuse_builds()`,
+      );
+      try {
+        const reply = await importWheel("2.0", armWheel(7000));
+        assertEquals(reply.msg, "ERROR");
+        assertStringIncludes(String(reply.data), "bad day");
+      } finally {
+        await queryDb(farm.db.superDsn, "DROP TRIGGER refuse_builds ON builds");
+      }
+      assertEquals([await Deno.readFile(path), await Deno.readFile(`${path}.metadata`)], before);
+      const left = [...Deno.readDirSync(`${master.output}/simple`)].map((e) => e.name);
+      assertEquals(left.filter((n) => n.startsWith(".transfer-")), [], "no temporary file left");
+      // and the next import replaces it as before
+      const next = armWheel(8000);
+      assertEquals(await importWheel("2.0", next), { msg: "DONE" });
+      assertEquals(await Deno.readFile(path), next.bytes);
     },
   );
 
