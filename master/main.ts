@@ -269,8 +269,9 @@ async function groupWritable(endpoint: string): Promise<void> {
 async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
-  const status = new Publisher({ linger: 0 });
-  const control = new Pull();
+  // what monitors send (subscriptions, control messages) is small: nothing larger is read
+  const status = new Publisher({ linger: 0, maxMessageSize: 64 * 1024 });
+  const control = new Pull({ maxMessageSize: 64 * 1024 });
   const bind = (socket: Publisher | Pull, option: string, address: string) =>
     socket.bind(address).catch((e) => {
       throw new StartupError(`cannot bind ${option} ${address}: ${errorMessage(e)}`);

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { endpoint, texts } from "./zmq_support.ts";
 import {
   Dealer,
+  MAX_PEER_TOPIC_BYTES,
   Pair,
   Publisher,
   Pull,
@@ -272,6 +273,25 @@ Deno.test("ours: a PAIR takes one peer; a second one is refused", async () => {
   await a.send("to b");
   assertEquals(texts(await b.receive()), ["to b"]);
   await Promise.all([a.close(), b.close(), c.close()]);
+});
+
+Deno.test("ours: a PUB keeps at most MAX_PEER_TOPIC_BYTES of one peer's subscriptions", async () => {
+  // a subscriber asking for 2,000 topics of 100 bytes (200 KB, and as many as it likes) used to
+  // have every one kept; only the first that fit are now
+  const pub = new Publisher(TIMEOUT);
+  const sub = new Subscriber(TIMEOUT);
+  const bound = await pub.bind(endpoint("tcp"));
+  const topic = (i: number) => `t${String(i).padStart(99, "0")}`;
+  for (let i = 0; i < 2000; i++) sub.subscribe(topic(i));
+  sub.unsubscribe(topic(0)); // room for "sync" (short), which then follows everything
+  sub.subscribe("sync");
+  sub.connect(bound);
+  await warmUp(pub, [sub], "sync");
+  assert(2000 * 164 > MAX_PEER_TOPIC_BYTES);
+  await pub.send([topic(1999), "past the bound"]);
+  await pub.send([topic(1), "within it"]);
+  assertEquals(await receiveSkipping(sub, "sync"), [topic(1), "within it"]);
+  await Promise.all([pub.close(), sub.close()]);
 });
 
 Deno.test("ours: PUB drops for a subscriber past its high-water mark, never blocking", async () => {

@@ -81,17 +81,33 @@ export class FairQueue {
   }
 }
 
-/** A set of topic prefixes, each counted as often as it was added. */
+/** What one topic costs against {@linkcode Subscriptions}' bound besides its bytes. */
+const TOPIC_OVERHEAD = 64;
+
+/**
+ * A set of topic prefixes, each counted as often as it was added; at most `maxBytes` of them (a
+ * topic costs its length and {@linkcode TOPIC_OVERHEAD}): a topic past that is not added.
+ */
 export class Subscriptions {
   readonly #topics = new Map<string, { topic: Uint8Array; count: number }>();
+  #bytes = 0;
 
-  /** Adds a topic; true when it is new. */
+  /** An empty set, holding at most `maxBytes` of topics. */
+  constructor(readonly maxBytes: number = Infinity) {}
+
+  /** Adds a topic; true when it is new (false too when it does not fit). */
   add(topic: Uint8Array): boolean {
     const key = bytesKey(topic);
     const entry = this.#topics.get(key);
-    if (entry) entry.count++;
-    else this.#topics.set(key, { topic: topic.slice(), count: 1 });
-    return !entry;
+    if (entry) {
+      entry.count++;
+      return false;
+    }
+    const cost = topic.length + TOPIC_OVERHEAD;
+    if (this.#bytes + cost > this.maxBytes) return false;
+    this.#bytes += cost;
+    this.#topics.set(key, { topic: topic.slice(), count: 1 });
+    return true;
   }
 
   /** Removes a topic once; true when it is gone. */
@@ -100,6 +116,7 @@ export class Subscriptions {
     const entry = this.#topics.get(key);
     if (!entry || --entry.count > 0) return false;
     this.#topics.delete(key);
+    this.#bytes -= topic.length + TOPIC_OVERHEAD;
     return true;
   }
 

@@ -13,6 +13,12 @@ import type { Message, PeerInfo, Pipe } from "../pipe.ts";
 import { Subscriptions } from "../routing.ts";
 import { type FrameLike, type MessageLike, Readable, toFrame, Writable } from "../socket.ts";
 
+/**
+ * The most topic bytes one peer's subscriptions may hold at a PUB (a subscriber asking for more
+ * gets the topics it has): a peer cannot make the socket keep more than this.
+ */
+export const MAX_PEER_TOPIC_BYTES = 64 * 1024;
+
 /** A PUB socket. */
 export class Publisher extends Writable {
   readonly #subscriptions = new Map<Pipe, Subscriptions>();
@@ -55,7 +61,7 @@ export class Publisher extends Writable {
   }
 
   protected override attached(pipe: Pipe): boolean {
-    this.#subscriptions.set(pipe, new Subscriptions());
+    this.#subscriptions.set(pipe, new Subscriptions(MAX_PEER_TOPIC_BYTES));
     return true;
   }
 
@@ -86,7 +92,7 @@ export class Publisher extends Writable {
 
 /** A SUB socket. */
 export class Subscriber extends Readable {
-  readonly #subscriptions = new Subscriptions();
+  readonly #subscriptions = new Subscriptions(MAX_PEER_TOPIC_BYTES);
 
   /** Makes a SUB socket (subscribed to nothing). */
   constructor(options: SocketOptions = {}) {
