@@ -125,5 +125,13 @@ Deno.test("release data: a file belongs to a release by its name", () => {
   assertEquals(isFileOf("tiny_demo-0.2-py3-none-any.whl", "tiny.demo", "0.1"), false);
   assertEquals(isFileOf("other-0.1.tar.gz", "tiny-demo", "0.1"), false);
   assertEquals(isFileOf("tiny-demo-0.1.exe", "tiny-demo", "0.1"), false);
+  // separators in runs, at the ends, and names that only start the same
+  assertEquals(isFileOf("Tiny__.-Demo-0.1.tar.gz", "tiny-demo", "0.1"), true);
+  assertEquals(isFileOf("tiny-demo--0.1.tar.gz", "tiny-demo", "0.1"), false);
+  assertEquals(isFileOf("tiny-demo-0.1.tar.gz", "tiny", "demo-0.1"), true);
+  assertEquals(isFileOf("tiny-demos-0.1.tar.gz", "tiny-demo", "0.1"), false);
+  assertEquals(isFileOf("-tiny-demo-0.1.tar.gz", "tiny-demo", "0.1"), false);
+  assertEquals(isFileOf(`${"a-".repeat(495)}b-1.0.tar.gz`, "a", "1.0"), false);
+  assertEquals(isFileOf(`${"a-".repeat(495)}b-1.0.tar.gz`, "a-".repeat(495) + "b", "1.0"), true);
   assertEquals(isFileOf("not-a-wheel.whl", "not", "a"), false);
 });
