@@ -1,7 +1,7 @@
-import { assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
 import { classifyAction, XmlRpcChangeFeed } from "./pypi.ts";
-import { decodeResponse, encodeCall, XmlRpcError } from "./xmlrpc.ts";
+import { decodeResponse, encodeCall, MAX_RESPONSE_BYTES, XmlRpcError } from "./xmlrpc.ts";
 
 Deno.test("pypi: the change feed reads a (fake) PyPI's changelog since a serial", async () => {
   await using pypi = new FakePyPI();
@@ -85,6 +85,9 @@ Deno.test("xmlrpc: calls encode and responses decode, faults and garbage raise X
       "<methodResponse><params><param><value><int>x</int></value></param></params></methodResponse>",
       "<methodResponse><params><param><value><array><data><value>".repeat(1),
       "<methodResponse><params><param><value><foo>1</foo></value></param></params></methodResponse>",
+      // characters that do not exist (String.fromCodePoint's RangeError before)
+      "<methodResponse><params><param><value>&#x110000;</value></param></params></methodResponse>",
+      "<methodResponse><params><param><value>&#99999999999;</value></param></params></methodResponse>",
     ]
   ) {
     assertThrows(() => decodeResponse(bad), XmlRpcError, undefined, bad);
@@ -92,5 +95,37 @@ Deno.test("xmlrpc: calls encode and responses decode, faults and garbage raise X
   await assertRejects(
     () => new XmlRpcChangeFeed("http://127.0.0.1:9/pypi", 2000).since(0),
     XmlRpcError,
+  );
+});
+
+Deno.test("xmlrpc: an answer over MAX_RESPONSE_BYTES is refused, not read", async () => {
+  // a server that streams for ever (no Content-Length), and one that says it will send 1 GiB:
+  // the whole answer used to be read into memory whatever its size
+  let streamed = 0;
+  const endless = () =>
+    new ReadableStream<Uint8Array>({
+      pull(c) {
+        streamed += 1 << 20;
+        c.enqueue(new Uint8Array(1 << 20).fill(0x20));
+      },
+    });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) =>
+      new URL(req.url).pathname === "/endless"
+        ? new Response(endless(), { headers: { "content-type": "text/xml" } })
+        : new Response(endless(), { headers: { "content-length": String(2 ** 30) } }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  await assertRejects(
+    () => new XmlRpcChangeFeed(`${base}/endless`, 60_000).since(0),
+    XmlRpcError,
+    `more than ${MAX_RESPONSE_BYTES} bytes`,
+  );
+  assert(streamed < 2 * MAX_RESPONSE_BYTES, `${streamed} bytes were asked of the server`);
+  await assertRejects(
+    () => new XmlRpcChangeFeed(`${base}/claims`, 60_000).since(0),
+    XmlRpcError,
+    `${2 ** 30} bytes, over the limit`,
   );
 });

@@ -19,6 +19,7 @@ import { sameVersion } from "../shared/pep440.ts";
 import { VERSION } from "../shared/version.ts";
 import { normalizeName, parseWheelFilename } from "../shared/wheel.ts";
 import type { ReleaseData } from "./db.ts";
+import { boundedBody } from "./http_body.ts";
 
 /** Raised when a response cannot be had or read: the release's data stays unknown. */
 export class ReleaseDataError extends Error {
@@ -70,26 +71,11 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<unkno
       await response.body?.cancel();
       throw new ReleaseDataError(`${url} answered ${response.status} ${response.statusText}`);
     }
-    const said = Number(response.headers.get("content-length") ?? "0");
-    if (said > limits.maxBytes) {
-      await response.body?.cancel();
-      throw new ReleaseDataError(`${url} is ${said} bytes, more than ${limits.maxBytes}`);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of response.body ?? []) {
-      size += chunk.length;
-      if (size > limits.maxBytes) {
-        throw new ReleaseDataError(`${url} sent more than ${limits.maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    const body = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      body.set(c, at);
-      at += c.length;
-    }
+    const body = await boundedBody(
+      response,
+      limits.maxBytes,
+      (size) => new ReleaseDataError(`${url} sent ${size}, more than ${limits.maxBytes}`),
+    );
     return JSON.parse(new TextDecoder().decode(body));
   } catch (e) {
     if (e instanceof ReleaseDataError) throw e;

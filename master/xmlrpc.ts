@@ -1,10 +1,20 @@
 /**
  * A minimal XML-RPC client: enough to call PyPI's `changelog_since_serial` and read its answer
  * (arrays, structs, strings, integers, booleans, doubles, nil, dateTime, base64), hardened
- * against malformed answers: any fault is an {@linkcode XmlRpcError}.
+ * against malformed answers: any fault is an {@linkcode XmlRpcError}, and an answer over
+ * {@linkcode MAX_RESPONSE_BYTES} is not read further.
  *
  * @module
  */
+
+import { errorMessage } from "../shared/log.ts";
+import { boundedBody } from "./http_body.ts";
+
+/**
+ * The largest answer read: PyPI's `changelog_since_serial` gives at most 50,000 events, a few
+ * MiB of XML, and the whole answer is held while it is read.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** A value XML-RPC carries. */
 export type XmlRpcValue =
@@ -65,8 +75,11 @@ const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"'
 
 function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith("#x")) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith("#")) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    if (e.startsWith("#")) {
+      const code = e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      if (!(code <= 0x10ffff)) throw new XmlRpcError(`no such character ${m}`);
+      return String.fromCodePoint(code);
+    }
     const named = ENTITIES[e];
     if (named === undefined) throw new XmlRpcError(`unknown entity ${m}`);
     return named;
@@ -261,9 +274,16 @@ export async function call(
   } catch (e) {
     throw new XmlRpcError(`${method} at ${url}: ${(e as Error).message}`);
   }
-  const body = await res.text().catch((e) => {
-    throw new XmlRpcError(`${method} at ${url}: ${(e as Error).message}`);
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new XmlRpcError(`${method} at ${url}: HTTP ${res.status}`);
+  }
+  const body = await boundedBody(
+    res,
+    MAX_RESPONSE_BYTES,
+    (size) => new XmlRpcError(`${method} at ${url}: the answer is ${size}, over the limit`),
+  ).catch((e) => {
+    throw e instanceof XmlRpcError ? e : new XmlRpcError(`${method} at ${url}: ${errorMessage(e)}`);
   });
-  if (!res.ok) throw new XmlRpcError(`${method} at ${url}: HTTP ${res.status}`);
-  return decodeResponse(body);
+  return decodeResponse(new TextDecoder().decode(body));
 }
