@@ -1,6 +1,7 @@
 /**
  * Logging for every tool: console output on stderr at the level `-q`/`-v` choose, and an
- * optional log file (`-l FILE`) with timestamps.
+ * optional log file (`-l FILE`) with timestamps. Messages quote what peers and PyPI said, so
+ * each is made {@linkcode terminalSafe} first.
  *
  * @module
  */
@@ -53,7 +54,21 @@ export function currentLogSettings(): LogSettings {
   return { ...settings };
 }
 
-function write(level: Level, name: string, message: string): void {
+/**
+ * Text made safe to print on a terminal or in a log file: control characters other than tab
+ * (escape sequences, carriage returns, bells) shown as `\xNN`, and every line after the first
+ * indented, so that nothing quoted from outside can move the cursor, retitle or clear a
+ * terminal, or pass for a line of its own.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[^\P{Cc}\t]/gu, (c) => {
+    if (c === "\n") return "\n  ";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+function write(level: Level, name: string, raw: string): void {
+  const message = terminalSafe(raw);
   if (RANK[level] >= RANK[settings.consoleLevel]) {
     const prefix = level === "info" || level === "debug" ? "" : `${level}: `;
     Deno.stderr.writeSync(encoder.encode(`${name}: ${prefix}${message}\n`));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import { type Logger, terminalSafe } from "./log.ts";
 
 /**
  * Asks a yes/no question on the terminal and resolves to the answer; `defaultYes` is taken on
@@ -14,7 +14,7 @@ import type { Logger } from "./log.ts";
 export async function confirm(question: string, defaultYes = false): Promise<boolean> {
   if (!Deno.stdin.isTerminal()) return false;
   const hint = defaultYes ? "[Y/n]" : "[y/N]";
-  await Deno.stdout.write(new TextEncoder().encode(`${question} ${hint} `));
+  await Deno.stdout.write(new TextEncoder().encode(`${terminalSafe(question)} ${hint} `));
   const buf = new Uint8Array(1024);
   let line = "";
   const decoder = new TextDecoder();

@@ -75,6 +75,21 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   });
 
   await t.step(
+    "what a peer said reaches the log with no escape sequence or line of its own",
+    async () => {
+      // the name of an unknown message is quoted in the warning: it used to be written as sent,
+      // retitling and clearing the operator's terminal and forging a line of the log
+      await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "escapist");
+      await s.hello();
+      const name = "\x1b]2;OWNED\x07\x1b[2J\nslave_driver: info: forged line";
+      assertEquals((await s.request(encode([name, 1, 2]))).msg, "DIE");
+      await master.waitForLog(/OWNED/);
+      assert(!master.stderr.includes("\x1b"), "an ESC reached the log");
+      assert(!/^slave_driver: info: forged line/m.test(master.stderr), "a line was forged");
+    },
+  );
+
+  await t.step(
     "file names that are paths, NUL-laden or huge get DIE, and nothing is written",
     async () => {
       for (
