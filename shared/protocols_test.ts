@@ -132,6 +132,8 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     COMMIT: [1, [file[0]]],
     REMOVE: ["foo", file[0]],
     ABORT: 1,
+    SETTLE: 1,
+    RESTORE: 1,
     STATFS: undefined,
     OK: [2 ** 36, 2 ** 35],
     ERROR: "hash mismatch",
