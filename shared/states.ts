@@ -320,8 +320,10 @@ export class TransferState {
   #credit: number;
   #offset = 0;
   /**
-   * FETCHes open, offset → length, each within a missing range (after a silence, asked again
-   * from the start: an answer to the first asking still counts).
+   * FETCHes open, offset → length: disjoint, each within a missing range. A range asked again
+   * (after a silence, from the start) replaces the open ones it overlaps, keeping what lies
+   * outside it; an answer to the first asking still counts where the bounds are the same, as
+   * they are for a peer that answers each FETCH whole.
    */
   readonly #asked = new Map<number, number>();
   /** When the transfer started (for rates and timeouts). */
@@ -367,7 +369,7 @@ export class TransferState {
       if (r) {
         this.#credit--;
         this.#offset = r.stop;
-        this.#asked.set(r.start, r.stop - r.start);
+        this.#open(r);
         return r;
       }
     }
@@ -383,19 +385,30 @@ export class TransferState {
   chunk(offset: number, length: number): boolean {
     const asked = this.#asked.get(offset);
     if (asked === undefined || length <= 0 || length > asked) return false;
+    // the open FETCHes are disjoint: no other one holds these bytes
+    this.#asked.delete(offset);
+    if (length < asked) this.#asked.set(offset + length, asked - length);
     const got = { start: offset, stop: offset + length };
-    // this FETCH, and those asked again over the same bytes with other bounds, keep only what
-    // is still missing: no byte is taken twice
-    for (const [start, n] of [...this.#asked]) {
-      if (start >= got.stop || start + n <= got.start) continue;
-      this.#asked.delete(start);
-      for (const rest of exclude([{ start, stop: start + n }], got)) {
-        this.#asked.set(rest.start, rest.stop - rest.start);
-      }
-    }
     this.#missing = [...exclude(this.#missing, got)];
     this.#credit = this.done ? 0 : Math.min(this.#credit + 1, this.pipeline);
     return true;
+  }
+
+  /** Records `r` as asked, in place of what open FETCHes it overlaps. */
+  #open(r: Range): void {
+    for (const [start, n] of [...this.#asked]) {
+      if (start >= r.stop || start + n <= r.start) continue;
+      this.#asked.delete(start);
+      for (const rest of exclude([{ start, stop: start + n }], r)) {
+        this.#asked.set(rest.start, rest.stop - rest.start);
+      }
+    }
+    this.#asked.set(r.start, r.stop - r.start);
+  }
+
+  /** How many FETCHes are open (asked for and not answered). */
+  get open(): number {
+    return this.#asked.size;
   }
 
   /** Restores the full credit (after a silence: FETCHes or CHUNKs may have been dropped). */

@@ -159,6 +159,23 @@ Deno.test("states: TransferState asked again with other bounds never takes a byt
   assertEquals(t.received, 1000);
 });
 
+Deno.test("states: TransferState keeps as many FETCHes open as it asked at once, however asked", () => {
+  // a peer that says HELLO (all asked again) and answers one byte of the first FETCH, over and
+  // over: each asking's ranges shift by a byte, and the open ones used to pile up (270,000 after
+  // 30,000 rounds, each CHUNK then going through all of them)
+  const t = new TransferState(1, wheel("x.whl", 2 ** 31));
+  let most = 0;
+  for (let round = 0; round < 3000; round++) {
+    t.resetCredit();
+    const first = t.fetch()!;
+    while (t.fetch());
+    assert(t.chunk(first.start, 1));
+    most = Math.max(most, t.open);
+  }
+  assertEquals(t.received, 3000);
+  assert(most <= TransferState.PIPELINE_SIZE + 1, `${most} FETCHes open`);
+});
+
 Deno.test("states: TransferState of an empty file is done at once", () => {
   const empty = new TransferState(1, wheel("empty.whl", 0));
   assert(empty.done);
