@@ -117,11 +117,26 @@ interface Sender {
   askedAgain: number;
 }
 
+/** The inode at `path`, or -1 when nothing is there. */
+function inode(path: string): number {
+  try {
+    return Deno.lstatSync(path).ino ?? -1;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return -1;
+    throw e;
+  }
+}
+
 /** A published file (or its core metadata) a COMMIT replaced, kept until the build is logged. */
 interface Replaced {
   readonly target: string;
   /** What was there, under a temporary name; null when nothing was. */
   readonly backup: string | null;
+  /**
+   * The inode COMMIT left at `target`, once it is done: RESTORE puts the backup back only over
+   * that (another build may have replaced it since); null: put back whatever is there.
+   */
+  placed: number | null;
 }
 
 class Juggler {
@@ -335,19 +350,35 @@ class Juggler {
     const backup = `${this.simple}/${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
     try {
       Deno.linkSync(target, backup);
-      kept.push({ target, backup });
+      kept.push({ target, backup, placed: null });
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      kept.push({ target, backup: null }); // nothing there: putting it back removes the new one
+      // nothing there: putting it back removes the new one
+      kept.push({ target, backup: null, placed: null });
     }
   }
 
-  /** Puts back what COMMIT replaced (the build could not be logged). */
+  /**
+   * Puts back what COMMIT replaced (the build could not be logged), each file whatever became
+   * of the others; a target another build has replaced since keeps that build's file. Throws
+   * the first failure once all were tried.
+   */
   #restore(kept: readonly Replaced[]): void {
-    for (const { target, backup } of kept.toReversed()) {
-      if (backup) Deno.renameSync(backup, target);
-      else Deno.removeSync(target);
+    let failure: unknown = null;
+    for (const { target, backup, placed } of kept.toReversed()) {
+      try {
+        if (placed !== null && inode(target) !== placed) {
+          if (backup) Deno.removeSync(backup);
+        } else if (backup) {
+          Deno.renameSync(backup, target);
+        } else {
+          Deno.removeSync(target);
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) failure ??= e;
+      }
     }
+    if (failure !== null) throw failure;
   }
 
   /** Deletes what COMMIT replaced (the build was logged). */
@@ -441,7 +472,10 @@ class Juggler {
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
-    if (kept.length > 0) this.kept.set(slaveId, kept);
+    if (kept.length > 0) {
+      for (const k of kept) k.placed = inode(k.target);
+      this.kept.set(slaveId, kept);
+    }
     const count = sender.verified.length;
     for (const incoming of sender.verified) {
       incoming.file.settle();
