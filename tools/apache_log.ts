@@ -130,7 +130,7 @@ export function compileLogFormat(format: string): LogParser {
   while (i < fmt.length) {
     const c = fmt[i]!;
     if (c !== "%") {
-      pattern += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/ /g, " +");
+      pattern += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       i++;
       continue;
     }
@@ -147,9 +147,11 @@ export function compileLogFormat(format: string): LogParser {
     const quoted = quotedContext();
     let field: Field = "ignore";
     // a quoted field: runs of plain characters between escapes (no backtracking per character);
-    // an unquoted one is never empty (Apache writes "-"), so that a run of blanks splits one way
-    // only: with fields that could be empty, a line of 4,000 spaces took 8 s to refuse
-    let group = quoted ? '([^"\\\\]*(?:\\\\.[^"\\\\]*)*)' : "(\\S+)";
+    // an unquoted one, a run of non-blanks (empty for %q without a query, or a header sent
+    // empty). Blanks are matched as the format has them, one for one: with each one matching a
+    // run of them, a run of blanks could be split every way between empty fields before the
+    // match failed (a line of 4,000 spaces took 8 s to refuse)
+    let group = quoted ? '([^"\\\\]*(?:\\\\.[^"\\\\]*)*)' : "(\\S*)";
     switch (letter) {
       case "h":
       case "a":
@@ -168,12 +170,14 @@ export function compileLogFormat(format: string): LogParser {
         break;
       case "U":
         field = "path";
+        if (!quoted) group = "([^\\s?]*)"; // %U%q: the query is %q's
         break;
       case "m":
         field = "method";
         break;
       case "q":
         field = "query";
+        if (!quoted) group = "((?:\\?\\S*)?)";
         break;
       case "i":
         if (arg.toLowerCase() === "user-agent") field = "agent";

@@ -50,14 +50,25 @@ Deno.test("apache log: nicknames and custom formats, quoted and unquoted", () =>
 });
 
 Deno.test("apache log: runs of blanks are read one way (a line of them is refused at once)", () => {
-  // unquoted fields that could be empty let a run of blanks split every way between them before
-  // the match failed: 4,000 spaces took 8 s with combined, and 1,000 spaces in an unquoted header
-  // a client sets took 37 s with the format below, hours for a 64 KiB line
+  // each blank of the format matched a run of them, and unquoted fields may be empty: a run of
+  // blanks could be split every way between them before the match failed: 4,000 spaces took 8 s
+  // with combined, and 1,000 spaces in an unquoted header a client sets took 37 s with the format
+  // below, hours for a 64 KiB line
   assertEquals(compileLogFormat("combined").parse(" ".repeat(64_000)), null);
   const xff = compileLogFormat('%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b');
   const tail = '10.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET / HTTP/1.1" 200 5';
   assertEquals(xff.parse(`${" ".repeat(1_000)}a b c d ${tail}`), null);
-  assertEquals(xff.parse(`192.0.2.7   ${tail}`)?.host, "10.0.0.1", "blanks between fields");
+  assertEquals(xff.parse(`192.0.2.7 ${tail}`)?.host, "10.0.0.1");
+  assertEquals(xff.parse(` ${tail}`)?.host, "10.0.0.1", "a header sent empty");
+  // %U%q, Apache's own split of %r's path: %q is empty without a query
+  const split = compileLogFormat('%h %t "%m %U%q %H" %>s %{User-agent}i');
+  const at = "1.2.3.4 [01/Feb/2026:00:00:00 +0000]";
+  const wheel = "/simple/foo/foo-1.0-py3-none-any.whl";
+  assertEquals(split.parse(`${at} "GET ${wheel} HTTP/1.1" 200 pip/23`)?.path, wheel);
+  assertEquals(
+    split.parse(`${at} "GET /project/foo/?x=1 HTTP/1.1" 200 pip/23`)?.path,
+    "/project/foo/",
+  );
 });
 
 Deno.test("apache log: classification follows WIRE.md", () => {
