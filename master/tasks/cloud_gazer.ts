@@ -28,6 +28,7 @@ import {
   architectControl,
   encodeMessage,
   fileJugglerFs,
+  ProtocolError,
   reverse,
   theScribe,
   unbuildable,
@@ -137,7 +138,9 @@ class Gazer {
   /** Applies one event; returns whether the build queue may have changed. */
   async apply(e: PyPIEvent): Promise<boolean> {
     const { package: pkg, version } = e;
-    const why = unbuildable(pkg, version);
+    // what is kept and built must be sendable; a removal or yank finds what is there, whatever
+    const keeps = e.kind === "create" || e.kind === "source" || e.kind === "binary";
+    const why = keeps ? unbuildable(pkg, version) : null;
     if (why) {
       const what = `${JSON.stringify(pkg)}${version === null ? "" : ` ${JSON.stringify(version)}`}`;
       this.ctx.log.warning(`ignored PyPI's ${e.kind} of ${what.slice(0, 300)}: ${why}`);
@@ -202,7 +205,9 @@ class Gazer {
         if (await this.apply(e)) refresh = true;
         applied++;
       } catch (err) {
-        if (!(err instanceof OracleError)) throw err;
+        // the database refused it, or it cannot go on a queue whose messages are checked (an
+        // ipc:// one): skipped, or the changelog would stop here for good
+        if (!(err instanceof OracleError || err instanceof ProtocolError)) throw err;
         this.ctx.log.warning(
           `PyPI event ${e.kind} ${e.package} ${e.version ?? ""}: ${err.message}`,
         );

@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { startFarm } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 
@@ -117,5 +117,13 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
     while (reply.msg === "SLEEP") reply = await slave.request("IDLE");
     assertEquals(reply, { msg: "BUILD", data: ["oddly", "5.0"] });
     assertEquals(await slave.deliver([makeWheel("oddly", "5.0")]), { msg: "DONE" });
+    // and PyPI removing it removes it
+    pypi.remove("oddly", "4.0 final");
+    await eventually(
+      "4.0 final is gone",
+      async () =>
+        (await queryDb(farm.db.superDsn, "SELECT 1 FROM versions WHERE version = '4.0 final'"))
+          .length === 0,
+    );
   });
 });
