@@ -1,8 +1,10 @@
 /**
  * The tcp:// transport: `tcp://host:port` over IPv4 or IPv6 (`tcp://[::1]:5555`), host names,
  * `tcp://*:port` to bind every interface (dual-stack `::`, as libzmq with its `ipv6` option,
- * which falls back to IPv4 where the host has no IPv6; IPv4 only with `ipv6: false`), and port 0
- * for an ephemeral port (the bound endpoint reports the actual one).
+ * which falls back to IPv4 where the host has no IPv6; IPv4 only with `ipv6: false`; `::` takes
+ * IPv4 as well only where `net.ipv6.bindv6only` is 0, the kernel's default, since Deno cannot
+ * clear `IPV6_V6ONLY`), and port 0 for an ephemeral port (the bound endpoint reports the actual
+ * one).
  *
  * Permissions: `--allow-net=<host>:<port>` for the address bound or connected to.
  *
