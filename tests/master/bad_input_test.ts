@@ -285,6 +285,26 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     return asked;
   };
 
+  /** Answers each of `asked` with its bytes of `wheel`, then waits for the file queue's DONE. */
+  const answer = async (s: TestSlave, wheel: TestWheel, asked: [Uint8Array, number, number][]) => {
+    for (const [frame, at, n] of asked) {
+      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
+    }
+    for (;;) {
+      const [command] = await s.files.receive();
+      if (decoder.decode(command) === "DONE") return;
+    }
+  };
+
+  /** SENT: DONE, and the file published under `pkg` is `wheel`, byte for byte. */
+  const published = async (s: TestSlave, pkg: string, wheel: TestWheel) => {
+    assertEquals(await s.request("SENT"), { msg: "DONE" });
+    assertEquals(
+      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
+      wheel.bytes,
+    );
+  };
+
   await t.step("chunks no FETCH asked for are neither kept nor written", async () => {
     // 300 MiB of chunks inside a 3 MB file, none where a FETCH asked: the master used to take
     // each (its bytes written where they said, and kept until the bytes before them were hashed)
@@ -301,18 +321,8 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     await s.files.receive();
     const grown = rss() - before;
     assert(grown < 100 * 1024 * 1024, `the master grew by ${grown} bytes`);
-    for (const [frame, at, n] of asked) {
-      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
-    }
-    for (;;) {
-      const [command] = await s.files.receive();
-      if (decoder.decode(command) === "DONE") break;
-    }
-    assertEquals(await s.request("SENT"), { msg: "DONE" });
-    assertEquals(
-      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
-      wheel.bytes,
-    );
+    await answer(s, wheel, asked);
+    await published(s, pkg, wheel);
   });
 
   await t.step("a chunk sent again once its bytes were hashed changes nothing", async () => {
@@ -333,11 +343,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       await s.files.send(["CHUNK", "0", forged]);
       await s.files.send(["HELLO", String(s.slaveId)]); // answered once the CHUNK was taken
       assertEquals(decoder.decode((await s.files.receive())[0]), "DONE");
-      assertEquals(await s.request("SENT"), { msg: "DONE" });
-      assertEquals(
-        await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
-        wheel.bytes,
-      );
+      await published(s, pkg, wheel);
     }
   });
 
@@ -358,18 +364,8 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     await thief.send(["HELLO", String(s.slaveId)]);
     await master.waitForLog(new RegExp(`ignored HELLO for slave ${s.slaveId} from another`));
     await thief.close();
-    for (const [frame, at, n] of rest) {
-      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
-    }
-    for (;;) {
-      const [command] = await s.files.receive();
-      if (decoder.decode(command) === "DONE") break;
-    }
-    assertEquals(await s.request("SENT"), { msg: "DONE" });
-    assertEquals(
-      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
-      wheel.bytes,
-    );
+    await answer(s, wheel, rest);
+    await published(s, pkg, wheel);
   });
 
   await t.step("a slave's new connection takes its transfer over after a silence", async () => {
@@ -401,11 +397,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     } finally {
       await files.close();
     }
-    assertEquals(await s.request("SENT"), { msg: "DONE" });
-    assertEquals(
-      await Deno.readFile(`${master.output}/simple/${pkg}/${wheel.filename}`),
-      wheel.bytes,
-    );
+    await published(s, pkg, wheel);
   });
 
   await t.step("well-behaved slaves are served after all that, until nothing is left", async () => {
