@@ -690,10 +690,11 @@ export const lumberjack = protocol("lumberjack", {
 
 /**
  * What the File Juggler read from a wheel it verified and published (its OK to VERIFY): the
- * `Requires-Python` and the SHA-256 of its core metadata, each null when it has none.
+ * `Requires-Python` (a specifier set, as PyPI's is held to: a wheel whose METADATA says anything
+ * else is refused) and the SHA-256 of its core metadata, each null when it has none.
  */
 export const verifiedFile = z.object({
-  requires_python: z.string().max(200).regex(/^\P{Cc}*$/u, "expected printable text").nullable(),
+  requires_python: requiresPythonSpec.nullable(),
   metadata_sha256: sha256.nullable(),
 });
 

@@ -20,9 +20,10 @@
  * A peer's numbers and names are never trusted: names were checked by the protocol, a chunk is
  * taken only as the answer to a FETCH still open (never outside the file, never twice: once
  * hashed, a byte cannot be changed), a transfer goes to another peer's HELLO only after a
- * silence of its own ({@linkcode TAKEOVER_MS}), the declared size is bounded, what one transfer and what all
- * transfers together may have in flight and in memory are bounded ({@linkcode WINDOW},
- * {@linkcode BUDGET}), and what a sender stops doing is abandoned after {@linkcode ABANDON_MS}.
+ * silence of its own ({@linkcode TAKEOVER_MS}), the declared size is bounded, what one transfer
+ * and what all transfers together may have in flight and in memory are bounded
+ * ({@linkcode WINDOW}, {@linkcode BUDGET}), and what a sender stops doing is abandoned after
+ * {@linkcode ABANDON_MS}.
  * At start, temporaries a killed master left are removed.
  *
  * @module
@@ -322,7 +323,7 @@ class Juggler {
       );
     }
     const details = verifiedFile.safeParse({
-      requires_python: metadataField(metadata, "Requires-Python"),
+      requires_python: metadataField(metadata, "Requires-Python") || null, // "" says nothing
       metadata_sha256: sha256Hex(metadata),
     });
     if (!details.success) {
@@ -572,8 +573,10 @@ class Juggler {
         // again after 5 s of silence), or anyone's; a transfer going on stays where it is
         const silent = Date.now() - sender.lastActivity;
         if (silent < TAKEOVER_MS) {
+          const what = sender.current.file.filename;
           this.ctx.log.warning(
-            `ignored HELLO for slave ${slaveId} from another connection: its transfer of ${sender.current.file.filename} went on ${silent} ms ago`,
+            `ignored HELLO for slave ${slaveId} from another connection: its transfer of ` +
+              `${what} went on ${silent} ms ago`,
           );
           return;
         }

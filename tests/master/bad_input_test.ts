@@ -271,12 +271,15 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${master.process.pid}/status`))![1],
     ) * 1024;
 
+  /** A FETCH as the slave received it: its offset frame, offset and length. */
+  type Fetch = [Uint8Array, number, number];
+
   /** BUILT for one wheel, and the file queue's first FETCHes on the slave's DEALER. */
   const sending = async (s: TestSlave, wheel: TestWheel, fetches: number) => {
     const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, {}]];
     assertEquals((await s.request("BUILT", [true, Duration.ZERO, "", files])).msg, "SEND");
     await s.files.send(["HELLO", String(s.slaveId)]);
-    const asked: [Uint8Array, number, number][] = [];
+    const asked: Fetch[] = [];
     while (asked.length < fetches) {
       const [command, offset, length] = await s.files.receive();
       assertEquals(decoder.decode(command), "FETCH");
@@ -285,11 +288,13 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     return asked;
   };
 
+  /** Answers one FETCH with its bytes of `wheel`. */
+  const chunk = (s: TestSlave, wheel: TestWheel, [frame, at, n]: Fetch) =>
+    s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
+
   /** Answers each of `asked` with its bytes of `wheel`, then waits for the file queue's DONE. */
-  const answer = async (s: TestSlave, wheel: TestWheel, asked: [Uint8Array, number, number][]) => {
-    for (const [frame, at, n] of asked) {
-      await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
-    }
+  const answer = async (s: TestSlave, wheel: TestWheel, asked: Fetch[]) => {
+    for (const fetch of asked) await chunk(s, wheel, fetch);
     for (;;) {
       const [command] = await s.files.receive();
       if (decoder.decode(command) === "DONE") return;
@@ -335,10 +340,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       const pkg = await build(s);
       const wheel = makeWheel(pkg, "1.0", { padding });
       const fetches = Math.ceil(wheel.bytes.length / (1024 * 1024));
-      for (const [frame, at, n] of await sending(s, wheel, fetches)) {
-        await s.files.send(["CHUNK", frame, wheel.bytes.subarray(at, at + n)]);
-      }
-      assertEquals(decoder.decode((await s.files.receive())[0]), "DONE");
+      await answer(s, wheel, await sending(s, wheel, fetches));
       const forged = wheel.bytes.slice(0, 1024 * 1024).fill(0x66, 100);
       await s.files.send(["CHUNK", "0", forged]);
       await s.files.send(["HELLO", String(s.slaveId)]); // answered once the CHUNK was taken
@@ -352,13 +354,8 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "hijacked");
     const pkg = await build(s);
     const wheel = makeWheel(pkg, "1.0", { padding: 3_000_000 });
-    const asked = await sending(s, wheel, 3);
-    const [first, ...rest] = asked;
-    await s.files.send([
-      "CHUNK",
-      first![0],
-      wheel.bytes.subarray(first![1], first![1] + first![2]),
-    ]);
+    const [first, ...rest] = await sending(s, wheel, 3);
+    await chunk(s, wheel, first!);
     const thief = new Dealer({ linger: 0 });
     thief.connect(master.fileQueue);
     await thief.send(["HELLO", String(s.slaveId)]);
@@ -375,7 +372,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     const pkg = await build(s);
     const wheel = makeWheel(pkg, "1.0", { padding: 3_000_000 });
     const [first] = await sending(s, wheel, 3);
-    await s.files.send(["CHUNK", first![0], wheel.bytes.subarray(0, first![2])]);
+    await chunk(s, wheel, first!);
     await s.files.close();
     const files = new Dealer({ receiveTimeout: 1_000, linger: 0 });
     files.connect(master.fileQueue);

@@ -181,8 +181,11 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
 
   await t.step("a wheel whose Requires-Python cannot be kept: refused at once", async () => {
     // a NUL, which PostgreSQL refuses: the build used to be logged only after its files were in
-    // place (over the version's own, for a rebuild), and then refused by the database
-    for (const [label, requiresPython] of [["nul", ">=3\0"], ["huge", `>=${"3".repeat(300)}`]]) {
+    // place (over the version's own, for a rebuild), and then refused by the database; and
+    // anything that is no specifier set, held to the rule PyPI's Requires-Python is (it goes
+    // into the pages' attributes)
+    const cases = [["nul", ">=3\0"], ["huge", `>=${"3".repeat(300)}`], ["markup", '>=3"><b']];
+    for (const [label, requiresPython] of cases) {
       await using s = await hostile(`requires-${label}`, "legit-one", "2.0");
       const evil = makeWheel("legit-one", "2.0", { requiresPython });
       assertEquals(await attack(s, [evil]), { msg: "DIE" });
