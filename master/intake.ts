@@ -24,9 +24,18 @@ import type { RpcClient } from "./rpc.ts";
 
 const toWeb = reverse(theScribe);
 
-/** Raised when a build must be refused: the peer is told so, and nothing of it is written. */
+/**
+ * Raised when a build must be refused: the peer is told so, and nothing of it is written.
+ * `ownFault` says the build's own files are at fault (their names, size or contents), so that any
+ * peer's build of it would be refused the same; otherwise a transfer or the master is.
+ */
 export class Refused extends Error {
   override name = "Refused";
+
+  /** Refuses a build for `message`. */
+  constructor(message: string, readonly ownFault: boolean) {
+    super(message);
+  }
 }
 
 /** The File Juggler's file-system queue, as a client. */
@@ -58,7 +67,7 @@ export class BuildIntake {
   begin(sender: number, build: BuildState): Intake {
     for (const file of build.files.values()) {
       const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
-      if (why) throw new Refused(why);
+      if (why) throw new Refused(why, true);
     }
     return { build, sender };
   }
@@ -74,7 +83,7 @@ export class BuildIntake {
     const held = await this.oracle.fileVersions([...taken]);
     for (const [name, [pkg, version]] of held) {
       if (pkg !== build.package_ || version !== build.version) {
-        throw new Refused(`${name} is a file of ${pkg} ${version}, published already`);
+        throw new Refused(`${name} is a file of ${pkg} ${version}, published already`, true);
       }
     }
     return taken.filter((name) => !held.has(name));
@@ -90,7 +99,9 @@ export class BuildIntake {
       build.version,
       next.asMessage(),
     ]);
-    if (reply.msg !== "OK") throw new Refused(`cannot receive ${next.filename}: ${reply.data}`);
+    if (reply.msg !== "OK") {
+      throw new Refused(`cannot receive ${next.filename}: ${reply.data}`, reply.msg === "REFUSED");
+    }
     return next.filename;
   }
 
@@ -103,7 +114,7 @@ export class BuildIntake {
     const { build } = intake;
     const file = build.files.get(build.nextFile!)!;
     const reply = await this.fs.call("VERIFY", intake.sender);
-    if (reply.msg === "REFUSED") throw new Refused(reply.data);
+    if (reply.msg === "REFUSED") throw new Refused(reply.data, true);
     if (reply.msg === "ERROR") return reply.data;
     file.verified(verifiedFile.parse(reply.data));
     return null;
@@ -139,9 +150,14 @@ export class BuildIntake {
           placed = await this.fs.call("COMMIT", [intake.sender, [...replaceable]]);
         }
         if (placed.msg === "EXISTS") { // a name taken meanwhile
-          throw new Refused(`cannot publish its files: ${placed.data.join(", ")} taken already`);
+          throw new Refused(
+            `cannot publish its files: ${placed.data.join(", ")} taken already`,
+            false,
+          );
         }
-        if (placed.msg !== "OK") throw new Refused(`cannot publish its files: ${placed.data}`);
+        if (placed.msg !== "OK") {
+          throw new Refused(`cannot publish its files: ${placed.data}`, false);
+        }
         if (unheld.length > 0) {
           this.log.warning(
             `replaced ${unheld.join(", ")}, which no build held (left by a master stopped ` +

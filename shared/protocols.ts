@@ -728,7 +728,8 @@ export const fileJugglerFs = protocol("file juggler fs", {
   send: {
     OK: anything,
     ERROR: text,
-    REFUSED: text, // the file is not a wheel of the build: refuse the build
+    // the file cannot be the build's (not a wheel of it, too big, sent twice): refuse the build
+    REFUSED: text,
     EXISTS: z.array(safeFilename).max(1000), // COMMIT: these names are taken; nothing was placed
   },
 });

@@ -232,7 +232,10 @@ class Juggler {
 
   async expect(slaveId: number, pkg: string, version: string, file: FileState): Promise<FsReply> {
     if (file.filesize > MAX_FILE_SIZE) {
-      return ["ERROR", `${file.filename} is ${file.filesize} bytes; the limit is ${MAX_FILE_SIZE}`];
+      return [
+        "REFUSED",
+        `${file.filename} is ${file.filesize} bytes; the limit is ${MAX_FILE_SIZE}`,
+      ];
     }
     let sender = this.senders.get(slaveId);
     if (sender && (sender.package !== pkg || sender.version !== version)) {

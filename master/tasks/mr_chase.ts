@@ -172,7 +172,7 @@ runTask("mr_chase", async (ctx) => {
       const again = await intake.verify(imp.intake);
       if (again !== null) {
         if (++imp.attempts >= MAX_ATTEMPTS) {
-          throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`);
+          throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`, false);
         }
       } else {
         imp.attempts = 0;

@@ -5,12 +5,14 @@
  * only once its files are verified and published, so the index never links a missing file.
  *
  * Nothing a slave says is believed unchecked: a build's files must be wheels of the build's own
- * project, version and ABI (their names, then their METADATA once they arrive), none may be a
- * file another version published, and anything else refuses the build (DIE, logged, nothing
- * written). Build ABIs are the operator's: a slave of another ABI is told SLEEP. What slaves can
- * make the master keep is bounded: at most {@linkcode MAX_SLAVES} are known at once, a slave's
- * timeout is cut to {@linkcode MAX_SLAVE_TIMEOUT}, and a slave whose connection closes is
- * forgotten at once, its build going back to the queue.
+ * project, version and ABI (their names, then their METADATA once they arrive), and none may be a
+ * file another version published. Anything else refuses the build, and nothing of it is written:
+ * a build refused for its files is logged as failed, with why, and the slave carries on; one
+ * whose files would not arrive, or that the master could not publish, gets DIE. Build ABIs are
+ * the operator's: a slave of another ABI is told SLEEP. What slaves can make the master keep is
+ * bounded: at most {@linkcode MAX_SLAVES} are known at once, a slave's timeout is cut to
+ * {@linkcode MAX_SLAVE_TIMEOUT}, and a slave whose connection closes is forgotten at once, its
+ * build going back to the queue.
  *
  * An IDLE with nothing to build is held (up to {@linkcode IDLE_HOLD_MS}) rather than answered
  * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. The queue the
@@ -207,7 +209,9 @@ class Driver {
   async left(address: Uint8Array): Promise<void> {
     const slave = this.slaves.get(encodeHex(address));
     if (!slave) return;
-    const doing = slave.task ? `; ${slave.task.join(" ")} goes back to the queue` : "";
+    const doing = slave.task && slave.state.reply !== "DONE"
+      ? `; ${slave.task.join(" ")} goes back to the queue`
+      : "";
     this.ctx.log.info(`slave ${slave.state.slaveId} (${slave.state.label}) went away${doing}`);
     await this.publish(slave, "BYE", NO_DATA);
     this.forget(slave);
@@ -403,16 +407,42 @@ class Driver {
       }
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
-      const [pkg, version] = slave.task!;
-      this.ctx.log.warning(
-        `slave ${slave.state.slaveId} (${slave.state.label}): refused its build of ${pkg} ` +
-          `${version}: ${e.message}`,
-      );
-      // what it sent is gone before it hears DIE
-      if (slave.intake) await this.intake.abort(slave.state.slaveId);
-      slave.intake = null;
-      await this.reply(slave, "DIE");
+      await this.refused(slave, e);
     }
+  }
+
+  /**
+   * Refuses a slave's build, and drops what it sent before the slave hears. When the build's
+   * own files are at fault, any slave's build of it would be refused the same (a setup.py that
+   * names another project or version does it), so it is logged as a failed build whose output
+   * ends with why, and the slave carries on (DONE): telling it DIE would stop every slave of the
+   * ABI in turn, as deployed slaves exit on DIE. A peer can have any build logged as failed by
+   * saying so, and this gives it nothing more. Otherwise (a file that kept failing to arrive,
+   * the master's own trouble) the slave is told DIE and the build goes to another.
+   */
+  async refused(slave: Slave, e: Refused): Promise<void> {
+    const [pkg, version] = slave.task!;
+    const built = slave.state.build;
+    const failed = e.ownFault && built !== null;
+    this.ctx.log.warning(
+      `slave ${slave.state.slaveId} (${slave.state.label}): refused its build of ${pkg} ` +
+        `${version}: ${e.message}${failed ? ": logged as failed" : ""}`,
+    );
+    if (slave.intake) await this.intake.abort(slave.state.slaveId);
+    slave.intake = null;
+    if (!failed) return await this.reply(slave, "DIE");
+    const output = `${built.output}\n\npiwheels: the master refused this build: ${e.message}\n`;
+    const build = new BuildState(
+      built.slaveId,
+      pkg,
+      version,
+      built.abiTag,
+      false,
+      built.duration,
+      output,
+    );
+    slave.state.build = build;
+    await this.commit(slave, build);
   }
 
   async built(slave: Slave, data: Extract<SlaveMessage, { msg: "BUILT" }>["data"]): Promise<void> {
@@ -430,8 +460,8 @@ class Driver {
       output,
       states,
     );
-    slave.intake = build.status ? this.intake.begin(slave.state.slaveId, build) : null;
     slave.state.build = build;
+    slave.intake = build.status ? this.intake.begin(slave.state.slaveId, build) : null;
     slave.attempts = 0;
     this.ctx.log.debug(
       `slave ${slave.state.slaveId}: ${pkg} ${version} ${
@@ -447,7 +477,7 @@ class Driver {
     const again = await this.intake.verify(intake);
     if (again !== null) {
       if (++slave.attempts >= MAX_ATTEMPTS) {
-        throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`);
+        throw new Refused(`${again} (${MAX_ATTEMPTS} attempts)`, false);
       }
       this.ctx.log.warning(`slave ${slave.state.slaveId}: ${again}: sending again`);
     } else {

@@ -4,9 +4,11 @@
  * file, a wheel of another project, a wheel whose METADATA disagrees with its name, junk ABI
  * tags, and a wheel whose name (the same version by PEP 440) is another version's published
  * file, there or lost from the disk, and a wheel whose Requires-Python the database cannot keep.
- * Each is refused (DIE, logged), and the published files, the
- * database's records and the pages are exactly as they were (compared by hash). A well-behaved
- * slave is served throughout.
+ * Each is refused, and the published files, the database's files and the index pages are exactly
+ * as they were (compared by hash). A build refused for its files is logged as failed, with why,
+ * and is not handed to another slave: any slave's build of it would be refused the same, and
+ * deployed slaves exit on DIE, so telling each DIE in turn stopped the whole farm. A
+ * well-behaved slave is served throughout.
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
@@ -14,10 +16,14 @@ import { queryDb } from "../db.ts";
 import { type Farm, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
+import { encode } from "../../shared/cbor.ts";
 import { Duration } from "../../shared/duration.ts";
 import { sha256File } from "../../shared/hash.ts";
 
-/** Every file under the output's simple/ and project/ trees, by path, with its SHA-256. */
+/**
+ * What is published: every file under the output's simple/ tree, by path, with its SHA-256, the
+ * successful builds and their files, and the build ABIs.
+ */
 async function snapshot(farm: Farm): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (dir: string) => {
@@ -27,12 +33,12 @@ async function snapshot(farm: Farm): Promise<Record<string, string>> {
       else out[path.slice(farm.master.output.length)] = await sha256File(path);
     }
   };
-  for (const top of ["simple", "project"]) await walk(`${farm.master.output}/${top}`);
+  await walk(`${farm.master.output}/simple`);
   const rows = await queryDb<{ row: string }>(
     farm.db.superDsn,
     `SELECT concat_ws(' ', b.build_id, b.package, b.version, b.abi_tag, b.status, f.filename,
                       f.filesize, f.filehash) AS row
-     FROM builds AS b LEFT JOIN files AS f USING (build_id) ORDER BY 1`,
+     FROM builds AS b LEFT JOIN files AS f USING (build_id) WHERE b.status ORDER BY 1`,
   );
   rows.forEach((r, i) => out[`db:${i}`] = r.row);
   const abis = await queryDb<{ abi: string }>(
@@ -41,6 +47,17 @@ async function snapshot(farm: Farm): Promise<Record<string, string>> {
   );
   out["db:abis"] = abis[0]!.abi;
   return out;
+}
+
+/** The builds logged of a version, as `status: output`. */
+async function builds(farm: Farm, version: string): Promise<string[]> {
+  const rows = await queryDb<{ row: string }>(
+    farm.db.superDsn,
+    `SELECT b.status || ': ' || o.output AS row FROM builds AS b JOIN output AS o USING (build_id)
+     WHERE b.package = 'legit-one' AND b.version = $1 ORDER BY b.build_id`,
+    [version],
+  );
+  return rows.map((r) => r.row);
 }
 
 /** The BUILT file tuple of a wheel, claiming its own name's tags. */
@@ -63,12 +80,17 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     await master.waitForFile("simple/legit-one/index.html", legit.sha256);
   }
 
-  /** A hostile slave handed the next build (`pkg` `version`). */
-  const hostile = async (label: string, pkg: string, version: string) => {
+  /** The versions whose builds were refused: none is handed out again. */
+  const refused = new Set<string>();
+  /** A hostile slave handed the next build of legit-one, and the version of it. */
+  const hostile = async (label: string) => {
     const s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", label);
     assertEquals((await s.hello()).msg, "ACK");
-    assertEquals(await s.request("IDLE"), { msg: "BUILD", data: [pkg, version] });
-    return s;
+    const reply = await s.request("IDLE");
+    assert(reply.msg === "BUILD" && reply.data[0] === "legit-one", JSON.stringify(reply));
+    const version = reply.data[1];
+    assert(!refused.has(version), `${version}, refused already, was handed out again`);
+    return Object.assign(s, { version });
   };
   /** Sends BUILT with these files, and any SEND answered with a transfer; the final reply. */
   const attack = async (s: TestSlave, wheels: TestWheel[], claimed = wheels.map(tuple)) => {
@@ -80,30 +102,52 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     }
     return reply;
   };
+  /**
+   * Has the hostile slave's build refused for `why`: the slave is answered DONE (it carries on),
+   * the build is logged as failed with why, and nothing is published.
+   */
+  const refuse = async (
+    s: Awaited<ReturnType<typeof hostile>>,
+    why: RegExp,
+    wheels: TestWheel[],
+    claimed?: ReturnType<typeof tuple>[],
+  ) => {
+    const published = await snapshot(farm);
+    assertEquals(await attack(s, wheels, claimed), { msg: "DONE" });
+    const line = new RegExp(
+      `slave \\d+ \\(${s.label}\\): refused its build of legit-one ${s.version}: .*` +
+        `${why.source}.*: logged as failed`,
+    );
+    await master.waitForLog(line);
+    const logged = await builds(farm, s.version);
+    assertEquals(logged.length, 1, logged.join("\n"));
+    assertMatch(
+      logged[0]!,
+      new RegExp(`^false: .*the master refused this build: .*${why.source}`, "s"),
+    );
+    assertEquals(await snapshot(farm), published, s.label);
+    refused.add(s.version);
+  };
 
-  await pypi.release("legit-one", "2.0");
-  await master.waitForFile("project/legit-one/json/index.json", '"2.0":{');
+  // a version for each refused build
+  for (let i = 0; i < 10; i++) await pypi.release("legit-one", `2.${i}`);
+  await master.waitForFile("project/legit-one/json/index.json", '"2.9":{');
   await master.waitForFile("simple/index.html", "legit-one");
   const before = await snapshot(farm);
 
   await t.step("a wheel of another version, an existing file's name: refused", async () => {
-    await using s = await hostile("replacer", "legit-one", "2.0");
+    await using s = await hostile("replacer");
     const evil = makeWheel("legit-one", "1.0", { padding: 1000 }); // legit_one-1.0-py3-none-any
     assertEquals(evil.filename, legit.filename);
-    assertEquals(await attack(s, [evil]), { msg: "DIE" });
-    assertMatch(
-      (await master.waitForLog(/refused its build of legit-one 2\.0: .*/))[0],
-      /is a wheel of version 1\.0, not 2\.0/,
-    );
-    assertEquals(await snapshot(farm), before);
+    await refuse(s, /is a wheel of version 1\.0, not 2\.\d/, [evil]);
+    // the slave carries on: it is handed another version
+    const next = await s.request("IDLE");
+    assert(next.msg === "BUILD" && next.data[1] !== s.version, JSON.stringify(next));
   });
 
   await t.step("a wheel of another project: refused", async () => {
-    await using s = await hostile("other-project", "legit-one", "2.0");
-    const evil = makeWheel("totally-other", "6.6.6");
-    assertEquals(await attack(s, [evil]), { msg: "DIE" });
-    await master.waitForLog(/refused its build of legit-one 2\.0: .*is a wheel of totally_other/);
-    assertEquals(await snapshot(farm), before);
+    await using s = await hostile("other-project");
+    await refuse(s, /is a wheel of totally_other/, [makeWheel("totally-other", "6.6.6")]);
   });
 
   await t.step("a wheel whose METADATA names another version or project: refused", async () => {
@@ -113,66 +157,65 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
         { metadataName: "totally-other" },
       ]] as const
     ) {
-      await using s = await hostile(label, "legit-one", "2.0");
-      const evil = makeWheel("legit-one", "2.0", lie);
-      assertEquals(await attack(s, [evil]), { msg: "DIE" });
-      await master.waitForLog(new RegExp(`slave \\d+ \\(${label}\\): refused .*METADATA names`));
-      assertEquals(await snapshot(farm), before, label);
+      await using s = await hostile(label);
+      await refuse(s, /METADATA names/, [makeWheel("legit-one", s.version, lie)]);
     }
   });
 
   await t.step("a build of two files, the second one lying: neither is published", async () => {
-    await using s = await hostile("half-good", "legit-one", "2.0");
-    const good = makeWheel("legit-one", "2.0", {
+    await using s = await hostile("half-good");
+    const good = makeWheel("legit-one", s.version, {
       py: "cp311",
       abi: "cp311",
       platform: "linux_x86_64",
     });
-    const evil = makeWheel("legit-one", "2.0", { metadataName: "totally-other" });
-    assertEquals(await attack(s, [good, evil]), { msg: "DIE" });
-    await master.waitForLog(/slave \d+ \(half-good\): refused .*METADATA names project/);
-    assertEquals(await snapshot(farm), before);
+    const evil = makeWheel("legit-one", s.version, { metadataName: "totally-other" });
+    await refuse(s, /METADATA names project/, [good, evil]);
   });
 
   await t.step("tags that lie about the name, or another ABI's wheel: refused", async () => {
-    await using s = await hostile("tag-liar", "legit-one", "2.0");
-    const w = makeWheel("legit-one", "2.0");
+    await using s = await hostile("tag-liar");
+    const w = makeWheel("legit-one", s.version);
     const lying = [
       w.filename,
       w.bytes.length,
       w.sha256,
       "legit_one",
-      "2.0",
+      s.version,
       "py3",
       "none",
       "linux_armv7l",
       {},
     ];
-    assertEquals(await attack(s, [w], [lying]), { msg: "DIE" });
-    await using t2 = await hostile("abi-liar", "legit-one", "2.0");
-    const cp39 = makeWheel("legit-one", "2.0", {
+    await refuse(s, /its platform tag was given as linux_armv7l/, [w], [lying]);
+    await using t2 = await hostile("abi-liar");
+    const cp39 = makeWheel("legit-one", t2.version, {
       py: "cp39",
       abi: "cp39",
       platform: "linux_armv7l",
     });
-    assertEquals(await attack(t2, [cp39]), { msg: "DIE" });
-    await master.waitForLog(/abi-liar\): refused .*has ABI cp39, but the build was for cp311/);
-    assertEquals(await snapshot(farm), before);
+    await refuse(t2, /has ABI cp39, but the build was for cp311/, [cp39]);
   });
 
   await t.step("junk ABI tags register nothing; an ABI that is no build ABI sleeps", async () => {
-    for (const junk of ["cp3!1", "c 311", "cp311/../x"]) {
+    for (const [i, junk] of ["cp3!1", "c 311", "cp311/../x"].entries()) {
       await using s = new TestSlave(master.slaveQueue, master.fileQueue, junk, `junk-${junk}`);
       s.req.options.receiveTimeout = 1500;
+      // encoded by hand: our own encoder refuses the ABI before it is sent
+      const hello = encode(["HELLO", [s.timeout, "311", junk, "linux_x86_64", s.label]]);
       let answered = true;
-      await s.hello().catch(() => (answered = false));
+      await s.request(hello).catch(() => (answered = false));
       assert(!answered, `a HELLO with ABI ${junk} is dropped unanswered`);
+      // the master read it, and refused it
+      await master.waitForLog(
+        new RegExp(`(?:HELLO: data\\[2\\]: expected a PEP 425 tag[^]*){${i + 1}}`),
+      );
     }
     for (const [abi, label] of [["cx311", "junk-a"], ["c0311", "junk-b"], ["cp311", "real"]]) {
       await using s = new TestSlave(master.slaveQueue, master.fileQueue, abi, label);
       assertEquals((await s.hello()).msg, "ACK");
       const reply = await s.request("IDLE");
-      if (abi === "cp311") assertEquals(reply, { msg: "BUILD", data: ["legit-one", "2.0"] });
+      if (abi === "cp311") assertEquals(reply.msg, "BUILD");
       else assertEquals(reply, { msg: "SLEEP" }, `${abi} is not a build ABI`);
     }
     await master.waitForLog(/builds for cx311, which is not a build ABI: it is told to sleep/);
@@ -186,54 +229,58 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     // into the pages' attributes)
     const cases = [["nul", ">=3\0"], ["huge", `>=${"3".repeat(300)}`], ["markup", '>=3"><b']];
     for (const [label, requiresPython] of cases) {
-      await using s = await hostile(`requires-${label}`, "legit-one", "2.0");
-      const evil = makeWheel("legit-one", "2.0", { requiresPython });
-      assertEquals(await attack(s, [evil]), { msg: "DIE" });
-      await master.waitForLog(
-        new RegExp(`\\(requires-${label}\\): refused .*METADATA cannot be kept \\(requires_python`),
-      );
-      assertEquals(await snapshot(farm), before, label);
+      await using s = await hostile(`requires-${label}`);
+      const evil = makeWheel("legit-one", s.version, { requiresPython });
+      await refuse(s, /METADATA cannot be kept \(requires_python/, [evil]);
     }
   });
 
-  await t.step("the well-behaved slave still builds legit-one 2.0", async () => {
+  await t.step("a well-behaved slave builds the next version, and no refused one", async () => {
+    assertEquals(refused.size, 10);
+    assertEquals(await snapshot(farm), before);
+    await pypi.release("legit-one", "3.0");
     await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "good-2");
     assertEquals((await good.hello()).msg, "ACK");
-    assertEquals(await good.request("IDLE"), { msg: "BUILD", data: ["legit-one", "2.0"] });
-    const v2 = makeWheel("legit-one", "2.0");
-    assertEquals(await good.deliver([v2]), { msg: "DONE" });
-    const page = await master.waitForFile("simple/legit-one/index.html", v2.sha256);
+    assertEquals(await good.request("IDLE"), { msg: "BUILD", data: ["legit-one", "3.0"] });
+    const v3 = makeWheel("legit-one", "3.0");
+    assertEquals(await good.deliver([v3]), { msg: "DONE" });
+    const page = await master.waitForFile("simple/legit-one/index.html", v3.sha256);
     assert(page.includes(`${legit.filename}#sha256=${legit.sha256}`), "1.0's wheel is intact");
+    // each refusal shows on the project page as a failed build, with its log
+    const project = await master.waitForFile("project/legit-one/index.html", "3.0");
+    assertEquals(project.match(/">failed after/g)?.length, 10);
   });
 
   await t.step("a wheel named as another version's file (1.0's, for v1.0): refused", async () => {
     await pypi.release("legit-one", "v1.0");
     await master.waitForFile("project/legit-one/json/index.json", '"v1.0":{');
-    await master.waitForFile("project/legit-one/index.html", "v1.0");
-    const now = await snapshot(farm);
-    await using s = await hostile("same-name", "legit-one", "v1.0");
+    await using s = await hostile("same-name");
+    assertEquals(s.version, "v1.0");
     // its name and METADATA say 1.0, which is v1.0 by PEP 440: only the database knows that
     // the name is 1.0's published file
     const evil = makeWheel("legit-one", "1.0", { padding: 1000 });
     assertEquals(evil.filename, legit.filename);
-    assertEquals(await attack(s, [evil]), { msg: "DIE" });
-    await master.waitForLog(
-      /refused its build of legit-one v1\.0: legit_one-1\.0-py3-none-any\.whl is a file of legit-one 1\.0, published already/,
-    );
-    assertEquals(await snapshot(farm), now);
+    await refuse(s, /legit_one-1\.0-py3-none-any\.whl is a file of legit-one 1\.0, published/, [
+      evil,
+    ]);
   });
 
   await t.step("the same, with 1.0's file lost from the disk: refused, nothing kept", async () => {
     // a name free on disk is put in place without asking the database whose it is (the master
     // never lists a file before it is on disk, nor deletes one before it is unlisted), so only
-    // damage from outside gets here: logging the build refuses it, and what it placed goes
+    // damage from outside gets here: logging the build refuses it, what it placed goes, and the
+    // slave is told DIE (the master cannot tell whose fault it is)
     const path = `${master.output}/simple/legit-one/${legit.filename}`;
     for (const p of [path, `${path}.metadata`]) await Deno.remove(p);
+    await pypi.release("legit-one", "1.00");
+    await master.waitForFile("project/legit-one/json/index.json", '"1.00":{');
     const now = await snapshot(farm);
-    await using s = await hostile("into-the-gap", "legit-one", "v1.0");
+    await using s = await hostile("into-the-gap");
+    assertEquals(s.version, "1.00");
     const evil = makeWheel("legit-one", "1.0", { padding: 2000 });
     assertEquals(await attack(s, [evil]), { msg: "DIE" });
-    await master.waitForLog(/cannot check or log the build of legit-one v1\.0: .*belongs to/);
+    await master.waitForLog(/cannot check or log the build of legit-one 1\.00: .*belongs to/);
     assertEquals(await snapshot(farm), now);
+    assertEquals(await builds(farm, "1.00"), []);
   });
 });

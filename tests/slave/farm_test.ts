@@ -3,7 +3,9 @@
  * a C extension, a broken build, a build that outlives its timeout and forks children), the real
  * piw-master on PostgreSQL, and two real piw-slaves with their shipped flags building under
  * bubblewrap. The good wheels are published, the failure shows on the project page with its log,
- * the slow build is killed with every process of it, and pip installs into a fresh venv.
+ * as does a build the master refuses (a version whose wheel has another's name), the slow build
+ * is killed with every process of it, the slaves live through all of it, and pip installs into a
+ * fresh venv.
  */
 
 import { gunzipSync } from "node:zlib";
@@ -37,6 +39,12 @@ function markedProcesses(): string[] {
 }
 
 Deno.test("farm: two real slaves build, fail, time out; pip installs what was built", async () => {
+  /** The log of the failed build a project page links first. */
+  const failedLog = async (page: string) => {
+    const log = /href="(\/logs\/[^"]+)">failed after/.exec(page)![1]!;
+    return new TextDecoder().decode(gunzipSync(await Deno.readFile(`${master.output}${log}`)));
+  };
+
   await using farm = await startFarm();
   const { pypi, master } = farm;
   await pypi.release("farm-pure", "1.0");
@@ -64,6 +72,16 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
     120_000,
   );
   assertStringIncludes(pure, "#sha256=");
+  // 1.00 is 1.0 by PEP 440, and its wheel has the name of 1.0's, published already: any slave's
+  // build of it is refused. It is logged as failed, with why, and the slave carries on (it used
+  // to be told DIE, and then so was the other slave; deployed slaves exit on DIE)
+  await pypi.release("farm-pure", "1.00");
+  const refused = await master.waitForFile("project/farm-pure/index.html", "failed after", 120_000);
+  assertStringIncludes(
+    await failedLog(refused),
+    "the master refused this build: farm_pure-1.0-py3-none-any.whl is a file of farm-pure 1.0, " +
+      "published already",
+  );
   await master.waitForFile(
     "simple/farm-cext/index.html",
     "farm_cext-1.0-cp311-cp311-linux_x86_64.whl",
@@ -79,18 +97,10 @@ Deno.test("farm: two real slaves build, fail, time out; pip installs what was bu
     "failed after",
     120_000,
   );
-  const log = /href="(\/logs\/[^"]+)">failed after/.exec(broken)![1]!;
-  const output = new TextDecoder().decode(
-    gunzipSync(await Deno.readFile(`${master.output}${log}`)),
-  );
-  assertStringIncludes(output, "this package is broken on purpose");
+  assertStringIncludes(await failedLog(broken), "this package is broken on purpose");
 
   const slow = await master.waitForFile("project/farm-slow/index.html", "failed after", 120_000);
-  const slowLog = /href="(\/logs\/[^"]+)">failed after/.exec(slow)![1]!;
-  const slowOutput = new TextDecoder().decode(
-    gunzipSync(await Deno.readFile(`${master.output}${slowLog}`)),
-  );
-  assertStringIncludes(slowOutput, "killed after");
+  assertStringIncludes(await failedLog(slow), "killed after");
   assertEquals(markedProcesses(), [], "no process of the slow build is left");
   // each slave, run with its shipped flags, built in its narrowed Worker (which checks that)
   for (const slave of [a, b]) {
