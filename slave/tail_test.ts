@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import { TailBuffer } from "./tail.ts";
 
 Deno.test("TailBuffer keeps everything under its limit", () => {
@@ -28,4 +28,47 @@ Deno.test("TailBuffer replaces a character cut in half rather than failing", () 
 
 Deno.test("TailBuffer refuses a limit that is not a positive number of bytes", () => {
   for (const limit of [0, -1, 1.5, NaN]) assertThrows(() => new TailBuffer(limit), RangeError);
+});
+
+Deno.test("TailBuffer keeps what a plain copy of the last bytes keeps, whatever the chunks", () => {
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (const limit of [1, 5, 4096, 5000, 10_000]) {
+    const t = new TailBuffer(limit);
+    let all = "";
+    for (let i = 0; i < 300; i++) {
+      const chunk = "x".repeat(random(3) === 0 ? random(3 * limit) : random(40)).replace(
+        /x/g,
+        () => String.fromCharCode(97 + random(26)),
+      );
+      t.append(chunk);
+      all += chunk;
+      const kept = all.slice(Math.max(0, all.length - limit));
+      const dropped = all.length - kept.length;
+      assertEquals(
+        t.text(),
+        dropped ? `[${dropped} bytes of earlier output dropped]\n${kept}` : kept,
+      );
+    }
+  }
+});
+
+Deno.test("TailBuffer keeps no chunk it was given, only copies of the bytes it keeps", async () => {
+  // a pipe's reads are views of 64 KiB buffers: 16,384 1-byte reads used to keep 1 GiB
+  const script = `
+    import { TailBuffer } from ${JSON.stringify(new URL("./tail.ts", import.meta.url).href)};
+    const t = new TailBuffer(4 * 1024 * 1024);
+    const before = Deno.memoryUsage().external;
+    for (let i = 0; i < 16384; i++) t.append(new Uint8Array(65536).fill(97).subarray(0, 1));
+    globalThis.gc();
+    console.log(Deno.memoryUsage().external - before, t.text().length);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stderr: "inherit",
+  }).output();
+  assertEquals(out.code, 0);
+  const [grown, kept] = new TextDecoder().decode(out.stdout).trim().split(" ").map(Number);
+  assertEquals(kept, 16384);
+  assert(grown! < 32 * 1024 * 1024, `the tail grew external memory by ${grown} bytes`);
 });
