@@ -11,6 +11,7 @@
  */
 
 import { decimalFrame } from "./file_queue.ts";
+import { errorMessage } from "./log.ts";
 import { readAt } from "./read_at.ts";
 import { Dealer, isZmqError } from "./zmq/mod.ts";
 import { clientOptions, type CurveClient } from "./curve_setup.ts";
@@ -25,10 +26,20 @@ const SEND_TIMEOUT_MS = 10_000;
 const GIVE_UP_MS = 60_000;
 /** The most a FETCH may ask for at once (the master asks for 64 KiB). */
 const MAX_CHUNK = 4 * 1024 * 1024;
+/**
+ * The most CHUNKs waiting to be taken (the master has at most 8 FETCHes out): a master that asks
+ * and does not read holds up the sender (and then fails it) rather than growing it.
+ */
+const MAX_QUEUED = 16;
+/** The longest message the master may send (FETCH and DONE are a few bytes). */
+const MAX_MESSAGE = 1024;
 
 const decoder = new TextDecoder();
 
-/** Raised when the master stops asking for the file, or asks for something impossible. */
+/**
+ * Raised when the master stops asking for the file or asks for something impossible, or when the
+ * file cannot be read or sent (whatever goes wrong, the transfer is what failed).
+ */
 export class TransferError extends Error {
   override name = "TransferError";
 }
@@ -61,6 +72,8 @@ export async function sendFile(
   const dealer = new Dealer({
     receiveTimeout: HELLO_AGAIN_MS,
     sendTimeout: SEND_TIMEOUT_MS,
+    sendHighWaterMark: MAX_QUEUED,
+    maxMessageSize: MAX_MESSAGE,
     linger: 0,
     ...clientOptions(curve),
   });
@@ -123,7 +136,9 @@ export async function sendFile(
     }
   } catch (e) {
     signal?.throwIfAborted();
-    throw e;
+    if (e instanceof TransferError) throw e;
+    // the master went away mid-transfer (a send waits in vain), or the file cannot be read
+    throw new TransferError(`cannot send ${path} to ${address}: ${errorMessage(e)}`, { cause: e });
   } finally {
     signal?.removeEventListener("abort", stop);
     file.close();

@@ -87,3 +87,17 @@ Deno.test("file sender: a stop ends a transfer waiting for the master, with the 
     }
   });
 });
+
+Deno.test("file sender: a master gone mid-transfer fails the transfer, not the sender", async () => {
+  // a master restarted while it asks: the chunks wait to be sent, in vain; the sender used to
+  // throw the socket's own error, which stopped piw-slave rather than starting its session again
+  await withFile(async (path) => {
+    const router = new Router({ receiveTimeout: 10_000 });
+    const address = await router.bind("tcp://127.0.0.1:0");
+    const sending = sendFile(address, 5, path);
+    const [peer] = await router.receive();
+    for (let i = 0; i < 32; i++) await router.send([peer!, "FETCH", String(i * 1000), "1000"]);
+    await router.close();
+    await assertRejects(() => sending, TransferError, `cannot send ${path}`);
+  });
+});

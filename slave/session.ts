@@ -267,8 +267,13 @@ export async function runSession(
       return "DIE";
     } catch (e) {
       if (!(e instanceof Stopping || stop.aborted)) {
-        if (!(e instanceof Restart || e instanceof TransferError)) throw e;
-        log.warning(`${e.message}; starting again`);
+        // a long-running slave does not stop for what went wrong in one session: it logs it and
+        // starts again (after a pause that grows while faults follow)
+        if (e instanceof Restart || e instanceof TransferError) {
+          log.warning(`${e.message}; starting again`);
+        } else {
+          log.error(`${errorMessage(e)}; starting again`);
+        }
         fault = true;
       }
     } finally {
@@ -325,7 +330,13 @@ async function serve(
       outcome.duration,
       outcome.output,
       outcome.files.map((f) => f.state.asMessage()),
-    ]);
+    ]).catch(async (e) => {
+      if (!(e instanceof ProtocolError)) throw e;
+      // the build left files no BUILT can name (a build's own code can write any): it failed
+      log.warning(`the build's files cannot be reported: ${e.message}`);
+      const why = `\n\npiwheels: the build's files cannot be reported: ${e.message}\n`;
+      return await conn.ask("BUILT", [false, outcome.duration, outcome.output + why, []]);
+    });
     while (reply.msg === "SEND") {
       const name = reply.data;
       const file = outcome.files.find((f) => f.state.filename === name);

@@ -1,0 +1,104 @@
+/**
+ * The slave's session against a stand-in master (our ROUTER) and a builder that does what a
+ * hostile build can: what goes wrong in one build or session is logged, and the slave carries on.
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { Duration } from "../shared/duration.ts";
+import { Logger } from "../shared/log.ts";
+import { decodeMessage, encodeNamedMessage, slaveDriver } from "../shared/protocols.ts";
+import { FileState } from "../shared/states.ts";
+import { parseWheelFilename } from "../shared/wheel.ts";
+import { Router } from "../shared/zmq/mod.ts";
+import { type Builder, type BuildOutcome, runSession } from "./session.ts";
+
+/** A master stand-in: answers each request with what `answer` says, and records them. */
+async function standIn(answer: (msg: string, data: unknown) => [string, unknown?]) {
+  const router = new Router();
+  const address = await router.bind("tcp://127.0.0.1:0");
+  const heard: { msg: string; data: unknown }[] = [];
+  const serving = (async () => {
+    for (;;) {
+      const [id, , payload] = await router.receive().catch(() => []);
+      if (!id) return;
+      const m = decodeMessage(slaveDriver, payload!) as { msg: string; data: unknown };
+      heard.push(m);
+      const [msg, data] = answer(m.msg, m.data);
+      await router.send([id, new Uint8Array(), encodeNamedMessage(slaveDriver, msg, data)]);
+    }
+  })();
+  return {
+    address,
+    heard,
+    async [Symbol.asyncDispose]() {
+      await router.close();
+      await serving;
+    },
+  };
+}
+
+function builder(build: () => Promise<BuildOutcome>): Builder {
+  return {
+    tags: () =>
+      Promise.resolve({ pyVersionTag: "311", abiTag: "cp311", platformTag: "linux_x86_64" }),
+    build,
+    cleanup: () => Promise.resolve(),
+  };
+}
+
+const settings = (address: string) => ({
+  slaveQueue: address,
+  fileQueue: address,
+  timeout: Duration.of({ hours: 1 }),
+  label: "session-test",
+  masterTimeout: Duration.of({ seconds: 60 }),
+  sleep: Duration.of({ seconds: 1 }),
+});
+
+Deno.test("slave session: a build whose files no BUILT can name is reported as failed", async () => {
+  // a build's own code can leave any file in the wheel directory: a name too long for the
+  // protocol used to throw from encoding BUILT and stop the slave
+  const name = `${"a".repeat(210)}-1.0-py3-none-any.whl`;
+  const wheel = FileState.fromTags(name, 10, "0".repeat(64), parseWheelFilename(name), {});
+  let idle = 0;
+  await using master = await standIn((msg) => {
+    if (msg === "HELLO") return ["ACK", [1, "http://127.0.0.1:1/simple"]];
+    if (msg === "IDLE") return idle++ === 0 ? ["BUILD", ["foo", "1.0"]] : ["DIE"];
+    return ["DONE"];
+  });
+  const outcome = { status: true, duration: Duration.ZERO, output: "built\n" };
+  const why = await runSession(
+    settings(master.address),
+    builder(() => Promise.resolve({ ...outcome, files: [{ path: "/nonexistent", state: wheel }] })),
+    new AbortController().signal,
+    new Logger("session-test"),
+  );
+  assertEquals(why, "DIE");
+  const built = master.heard.filter((m) => m.msg === "BUILT").map((m) => m.data as unknown[]);
+  assertEquals(built.length, 1);
+  assertEquals([built[0]![0], built[0]![3]], [false, []]);
+  assertStringIncludes(built[0]![2] as string, "built\n\n\npiwheels: the build's files cannot be");
+  assertEquals(master.heard.map((m) => m.msg), ["HELLO", "IDLE", "BUILT", "IDLE"]);
+});
+
+Deno.test("slave session: an error in one session starts another, not the end", async () => {
+  let builds = 0;
+  let idle = 0;
+  await using master = await standIn((msg) => {
+    if (msg === "HELLO") return ["ACK", [1, "http://127.0.0.1:1/simple"]];
+    if (msg === "IDLE") return idle++ === 0 ? ["BUILD", ["foo", "1.0"]] : ["DIE"];
+    return ["DONE"];
+  });
+  const why = await runSession(
+    settings(master.address),
+    builder(() => {
+      builds++;
+      return Promise.reject(new Error("the workspace cannot be made"));
+    }),
+    new AbortController().signal,
+    new Logger("session-test"),
+  );
+  assertEquals(why, "DIE");
+  assertEquals(builds, 1);
+  assert(master.heard.filter((m) => m.msg === "HELLO").length === 2, "it said HELLO again");
+});
