@@ -309,9 +309,13 @@ export class FarmState {
   }
 }
 
-/** Seconds from `from` to `to`, never negative (the master's clock may run ahead). */
+/**
+ * Seconds from `from` to `to`, never negative (the master's clock may run ahead). Any two
+ * instants have one: a Duration holds only a safe number of microseconds, and a timestamp in
+ * 1700 said by a peer threw from every frame drawn, which stopped the monitor.
+ */
 export function age(from: Timestamp, to: Timestamp): number {
-  return Math.max(0, from.until(to).totalSeconds());
+  return Math.max(0, (to.micros - from.micros) / 1_000_000);
 }
 
 const NATURAL = new Intl.Collator("en", { numeric: true });

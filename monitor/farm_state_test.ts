@@ -2,7 +2,7 @@ import { assertEquals } from "../tests/assert.ts";
 import { Duration } from "../shared/duration.ts";
 import { NO_DATA, type StatsMessage } from "../shared/protocols.ts";
 import { Timestamp } from "../shared/timestamp.ts";
-import { FarmState, GONE_LINGER_MS, type StatusMessage } from "./farm_state.ts";
+import { age, FarmState, GONE_LINGER_MS, type StatusMessage } from "./farm_state.ts";
 
 const T0 = Timestamp.parse("2026-01-02T03:04:05Z");
 const at = (seconds: number) => T0.plus(Duration.fromSeconds(seconds));
@@ -233,4 +233,19 @@ Deno.test("farm state: a master that never sends MASTER (Python) leaves the extr
     stats_every: null,
     version: null,
   });
+});
+
+Deno.test("farm state: a slave's timestamp from 1700 is an age like any other", () => {
+  // a Duration holds only a safe number of microseconds: the age of a SLAVE a peer dated 1700
+  // threw from every frame either monitor drew, which stopped it
+  const farm = new FarmState();
+  const ancient = Timestamp.parse("1700-01-01T00:00:00Z");
+  farm.apply(
+    { msg: "SLAVE", data: [1, ancient, "BUILD", ["numpy", "1.0"]] } as StatusMessage,
+    ms(0),
+  );
+  const [doc] = farm.document(ms(0)).slaves;
+  assertEquals(doc?.state, "building");
+  assertEquals(doc?.state_age, (T0.micros - ancient.micros) / 1e6);
+  assertEquals(age(T0, ancient), 0, "an instant to come has no age");
 });

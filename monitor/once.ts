@@ -9,6 +9,7 @@
  * @module
  */
 
+import { terminalSafe } from "../shared/log.ts";
 import { FarmState } from "./farm_state.ts";
 import {
   describeActivity,
@@ -50,7 +51,7 @@ export async function printOnce(name: string, opts: MonitorOptions): Promise<num
   clearTimeout(quiet);
   const output = opts.json ? JSON.stringify(farm.document(), null, 2) : plainText(farm);
   await link.close();
-  for (const w of warnings) console.error(`${name}: warning: ${w}`);
+  for (const w of warnings) console.error(`${name}: warning: ${terminalSafe(w)}`);
   if (!answered) {
     console.error(
       `${name}: error: the master did not answer within ${opts.timeout.totalSeconds()} s ` +

@@ -6,6 +6,7 @@
  * as the STATS total and no PAUSED, and says so when `p` is pressed.
  */
 
+import { encode } from "../../shared/cbor.ts";
 import { Duration } from "../../shared/duration.ts";
 import {
   decodeMessage,
@@ -97,6 +98,30 @@ Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)
       await tmux.keys("mon", "q");
       assertEquals(await tmux.exitCode("mon"), 0, await tmux.stderr("mon"));
     });
+  } finally {
+    await status.close();
+    await control.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("monitors: --once quotes what a status queue said with its escapes made visible", async () => {
+  // a frame whose message name is a terminal escape: --once printed the warning as it was,
+  // retitling and clearing the operator's terminal
+  const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
+  const statusQueue = `ipc://${dir}/status`;
+  const controlQueue = `ipc://${dir}/control`;
+  const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
+  const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
+  try {
+    await status.repeat([
+      [encode(["\x1b]2;OWNED\x07\x1b[2J", 1, 2])],
+      [encodeMessage(monitorStats, "STATS", STATS)],
+    ], 1000);
+    const { code, stderr } = await onceText("piw-monitor", { statusQueue, controlQueue, dir });
+    assertEquals(code, 0, stderr);
+    assert(stderr.includes("OWNED"), stderr);
+    assert(!stderr.includes("\x1b"), "an ESC reached the terminal");
   } finally {
     await status.close();
     await control.close();
