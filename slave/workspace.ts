@@ -94,9 +94,35 @@ export class Workspace {
   }
 }
 
-/** Removes a path and everything below it (a symbolic link is removed, never followed). */
+/**
+ * Removes a path and everything below it (a symbolic link is removed, never followed). A build's
+ * code can leave directories it may not write or enter (a Go module cache is read-only), which a
+ * user other than root cannot empty: then the owner is let into each directory, and the removal
+ * tried again.
+ */
 async function removeTree(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch(ignoreNotFound);
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    await openUp(path);
+    await Deno.remove(path, { recursive: true }).catch(ignoreNotFound);
+  }
+}
+
+/**
+ * Gives the owner every right on each directory at and under `path`; links are not followed
+ * (each is looked at with lstat, and the build's processes are gone by now).
+ */
+async function openUp(path: string): Promise<void> {
+  const info = await Deno.lstat(path).catch(() => null);
+  if (!info?.isDirectory) return;
+  await Deno.chmod(path, 0o700).catch(() => {}); // not the slave's: the removal says so
+  const entries = await Array.fromAsync(Deno.readDir(path)).catch(() => []);
+  for (const entry of entries) {
+    if (entry.isDirectory) await openUp(`${path}/${entry.name}`);
+  }
 }
 
 function ignoreNotFound(e: unknown): void {
