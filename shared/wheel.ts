@@ -48,6 +48,12 @@ const DISTRIBUTION = /^[A-Za-z0-9](?:[A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const ANY_ABI = new Set(["none", "abi3"]);
 
 /**
+ * The largest wheel a build may make: the master refuses a larger file before it is sent, and
+ * the slave fails such a build before it hashes the file (a sparse file takes no space to make).
+ */
+export const MAX_WHEEL_SIZE = 2 * 1024 ** 3;
+
+/**
  * The tags of a wheel file name `{name}-{version}(-{build})?-{py}-{abi}-{platform}.whl`.
  * Throws {@linkcode WheelNameError} for anything else.
  */

@@ -16,7 +16,7 @@ import { sha256File } from "../shared/hash.ts";
 import type { Logger } from "../shared/log.ts";
 import { packageName, versionString } from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
-import { parseWheelFilename, WheelNameError } from "../shared/wheel.ts";
+import { MAX_WHEEL_SIZE, parseWheelFilename, WheelNameError } from "../shared/wheel.ts";
 import { findDependencies } from "./dependencies.ts";
 import type { Interpreter } from "./interpreter.ts";
 import { type Ending, type Finished, type Sandbox, SandboxError } from "./sandbox.ts";
@@ -162,8 +162,9 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
     }
     if (end.ended === "aborted") output.append("\nkilled: the build was aborted\n");
     const ok = end.ended === "exited" && end.code === 0;
-    const files = ok ? await wheels(options, ws, output, signal) : [];
-    if (ok && files.length === 0) output.append("\npip succeeded but wrote no wheel\n");
+    const found = ok ? await wheels(options, ws, output, signal) : [];
+    const files = found ?? [];
+    if (ok && found?.length === 0) output.append("\npip succeeded but wrote no wheel\n");
     await ws.scrub();
     const duration = Duration.fromMillis(performance.now() - started);
     const status = ok && files.length > 0;
@@ -179,14 +180,15 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
 
 /**
  * The wheels in the workspace: regular files only (the build's code could have left a link to
- * a file of the slave's there), with their dependencies, sizes and hashes.
+ * a file of the slave's there), with their dependencies, sizes and hashes; null when one is
+ * larger than a wheel may be (the build failed: the log says why).
  */
 async function wheels(
   options: BuildOptions,
   ws: Workspace,
   output: TailBuffer,
   signal: AbortSignal | undefined,
-): Promise<BuiltWheel[]> {
+): Promise<BuiltWheel[] | null> {
   const dir = ws.path("wheels");
   const info = await Deno.lstat(dir).catch(() => null);
   if (!info?.isDirectory) return [];
@@ -202,6 +204,11 @@ async function wheels(
       continue;
     }
     const path = `${dir}/${entry.name}`;
+    const size = (await Deno.lstat(path)).size;
+    if (size > MAX_WHEEL_SIZE) {
+      output.append(`\n${entry.name} is ${size} bytes; a wheel may be ${MAX_WHEEL_SIZE} at most\n`);
+      return null;
+    }
     const dependencies = await findDependencies({
       wheel: path,
       interpreter: options.interpreter,
@@ -209,7 +216,6 @@ async function wheels(
       workspace: ws,
       signal,
     });
-    const size = (await Deno.lstat(path)).size;
     const file = FileState.fromTags(entry.name, size, await sha256File(path), tags, dependencies);
     found.push({ path, file });
   }

@@ -143,6 +143,28 @@ Deno.test("a failing build is status false with the error at the end of its boun
   });
 });
 
+Deno.test("a wheel larger than a wheel may be fails the build, unhashed", async () => {
+  // a build's code can leave a sparse file of any size (up to the file system's, 16 TiB on ext4),
+  // which takes no space: hashing it held the slave for as long as reading that many bytes takes
+  await using pypi = new FakePyPI();
+  const setupPy = `import os
+from setuptools import setup
+wheels = os.path.join(os.environ["HOME"], "..", "wheels")
+os.makedirs(wheels, exist_ok=True)
+with open(os.path.join(wheels, "huge-1.0-py2-none-any.whl"), "wb") as f:
+    f.truncate(3 * 1024 ** 3)
+setup(name="huge", version="1.0", py_modules=[])
+`;
+  await pypi.release("huge", "1.0", { setupPy });
+  await withBuild(pypi, { package: "huge", version: "1.0" }, (r) => {
+    assertEquals([r.status, r.files.length], [false, 0]);
+    assertStringIncludes(
+      r.output,
+      `huge-1.0-py2-none-any.whl is ${3 * 1024 ** 3} bytes; a wheel may be 2147483648 at most`,
+    );
+  });
+});
+
 Deno.test("a version the index does not have fails the build", async () => {
   await using pypi = new FakePyPI();
   await pypi.release("tiny", "1.0");

@@ -42,7 +42,7 @@ import {
   verifiedFile,
 } from "../../shared/protocols.ts";
 import { FileState } from "../../shared/states.ts";
-import { normalizeName } from "../../shared/wheel.ts";
+import { MAX_WHEEL_SIZE, normalizeName } from "../../shared/wheel.ts";
 import { POOL_BYTES, releaseFrame, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
@@ -54,8 +54,6 @@ import { metadataField } from "../../shared/wheel_metadata.ts";
 import { IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
 import { FileWriter } from "../file_writer.ts";
 
-/** The largest file accepted (a declared size beyond it is refused at EXPECT). */
-export const MAX_FILE_SIZE = 2 * 1024 ** 3;
 /** A transfer with no CHUNK for this long is asked again for what is missing. */
 const STALL_MS = 5_000;
 /**
@@ -231,10 +229,10 @@ class Juggler {
   }
 
   async expect(slaveId: number, pkg: string, version: string, file: FileState): Promise<FsReply> {
-    if (file.filesize > MAX_FILE_SIZE) {
+    if (file.filesize > MAX_WHEEL_SIZE) {
       return [
         "REFUSED",
-        `${file.filename} is ${file.filesize} bytes; the limit is ${MAX_FILE_SIZE}`,
+        `${file.filename} is ${file.filesize} bytes; the limit is ${MAX_WHEEL_SIZE}`,
       ];
     }
     let sender = this.senders.get(slaveId);
