@@ -102,19 +102,47 @@ function parseJson(body: string, pageUrl: string): IndexFile[] {
 /** PEP 503 HTML: an anchor per file, its text the file name, `#sha256=` on its URL. */
 function parseHtml(body: string, pageUrl: string): IndexFile[] {
   const files: IndexFile[] = [];
-  for (const anchor of body.matchAll(/<a\s([^>]*)>([^<]*)<\/a\s*>/gi)) {
-    const href = /(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i.exec(anchor[1]!);
+  for (const [attributes, text] of anchors(body)) {
+    const href = /(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i.exec(attributes);
     if (!href) continue;
     const url = unescapeHtml(href[1] ?? href[2] ?? href[3]!);
-    const hash = /#(?:.*&)?sha256=([^&]*)/.exec(url)?.[1];
+    const fragment = url.includes("#") ? url.slice(url.indexOf("#") + 1) : "";
+    const hash = fragment.split("&").findLast((p) => p.startsWith("sha256="))?.slice(7);
     const file = resolved({
-      filename: unescapeHtml(anchor[2]!).trim(),
+      filename: unescapeHtml(text).trim(),
       url,
       sha256: checkedHash(hash),
     }, pageUrl);
     if (file) files.push(file);
   }
   return files;
+}
+
+/**
+ * Each `<a ATTRIBUTES>TEXT</a>` of a page, in one pass: a regular expression for it took time
+ * growing with the square of the page (each `<a ` with no `>` after it read to the end again),
+ * days for a hostile index's 64 MiB page.
+ */
+export function* anchors(body: string): Generator<[string, string]> {
+  const lower = body.toLowerCase();
+  const closing = /<\/a\s*>/y;
+  for (let at = 0;;) {
+    const open = lower.indexOf("<a", at);
+    if (open < 0) return;
+    at = open + 2;
+    if (!/\s/.test(body[at] ?? "")) continue;
+    const close = body.indexOf(">", at);
+    const end = close < 0 ? -1 : body.indexOf("<", close + 1);
+    if (end < 0) return; // no anchor can end after this
+    closing.lastIndex = end;
+    // every `<a` before `close` ends at the same `>` and text: none is an anchor either
+    if (!closing.test(lower)) {
+      at = end;
+      continue;
+    }
+    yield [body.slice(at + 1, close), body.slice(close + 1, end)];
+    at = closing.lastIndex;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
 import {
+  anchors,
   chooseSdist,
   IndexError,
   type IndexFile,
@@ -111,4 +112,23 @@ Deno.test("index page: the sdist chosen is exactly the project's release, .tar.g
   );
   // a name that is not one path component is never taken
   assertThrows(() => chooseSdist([file("../a-1.tar.gz")], "a", "1"), IndexError, "no sdist");
+});
+
+Deno.test("index page: anchors are read as a regular expression reads them, in one pass", () => {
+  // the expression the page was read with, which took time growing with the square of the page
+  const reference = (body: string) =>
+    [...body.matchAll(/<a\s([^>]*)>([^<]*)<\/a\s*>/gi)].map((m) => [m[1], m[2]]);
+  const tokens = ["<a ", "<A\t", "<a", ">", "<", "</a>", "</A \n>", "</a", "href=x", "#", " "];
+  let seed = 11;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let i = 0; i < 3000; i++) {
+    const body = Array.from({ length: random(30) }, () => tokens[random(tokens.length)]).join("");
+    assertEquals([...anchors(body)], reference(body), JSON.stringify(body));
+  }
+  // pages a hostile index can serve: the expression did not read 1 MiB of either in minutes
+  const link = `<a href="/p/x-1.0.tar.gz#sha256=${HASH}">x-1.0.tar.gz</a>`;
+  for (const junk of ["<a ".repeat(350_000), `${"<a ".repeat(350_000)}>x<b`]) {
+    const files = parseProjectPage(junk + link, "text/html", PAGE);
+    assertEquals(files.map((f) => [f.filename, f.sha256]), [["x-1.0.tar.gz", HASH]]);
+  }
 });
