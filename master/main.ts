@@ -14,6 +14,7 @@ import {
   bigBrother,
   encodeMessage,
   masterControl,
+  MAX_STATUS_MESSAGE,
   reverse,
   slaveDriverControl,
   STATUS_EXTENSION,
@@ -270,8 +271,8 @@ async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
   // what monitors send (subscriptions, control messages) is small: nothing larger is read
-  const status = new Publisher({ linger: 0, maxMessageSize: 64 * 1024 });
-  const control = new Pull({ maxMessageSize: 64 * 1024 });
+  const status = new Publisher({ linger: 0, maxMessageSize: MAX_STATUS_MESSAGE });
+  const control = new Pull({ maxMessageSize: MAX_STATUS_MESSAGE });
   const bind = (socket: Publisher | Pull, option: string, address: string) =>
     socket.bind(address).catch((e) => {
       throw new StartupError(`cannot bind ${option} ${address}: ${errorMessage(e)}`);

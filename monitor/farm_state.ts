@@ -29,8 +29,11 @@ import {
   type Message,
   monitorStats,
   NO_DATA,
+  packageName,
+  safeFilename,
   slaveHello,
   type StatsMessage,
+  versionString,
 } from "../shared/protocols.ts";
 import { activityOf, type SlaveActivity } from "../shared/states.ts";
 import { Timestamp } from "../shared/timestamp.ts";
@@ -223,7 +226,7 @@ export class FarmState {
     }
     slave ??= this.#add(slaveId, when);
     const build = reply === "BUILD" ? pair(data) : null;
-    const file = reply === "SEND" && typeof data === "string" ? data : null;
+    const file = reply === "SEND" && safeFilename.safeParse(data).success ? data as string : null;
     const same = slave.reply === reply && sameBuild(slave.build, build) && slave.file === file;
     if (!same) slave.since = when;
     slave.reply = reply;
@@ -232,6 +235,21 @@ export class FarmState {
     slave.lastSeen = when;
     slave.activity = activityOf(reply === "BYE" ? reply : null, reply);
     if (slave.activity === "gone") slave.goneAt ??= now;
+  }
+
+  /**
+   * Forgets one slave to make room for another: the one gone the longest, or else the one heard
+   * from the longest ago (a master, or whoever poses as its status queue, can name any number).
+   */
+  #evict(): void {
+    let oldest: SlaveRecord | null = null;
+    for (const s of this.slaves.values()) {
+      const gone = (s.goneAt !== null ? 1 : 0) - (oldest?.goneAt !== null ? 1 : 0);
+      if (!oldest || gone > 0 || (gone === 0 && s.lastSeen.micros < oldest.lastSeen.micros)) {
+        oldest = s;
+      }
+    }
+    if (oldest) this.slaves.delete(oldest.slaveId);
   }
 
   /** Forgets the slaves that have been gone for long enough. */
@@ -289,6 +307,7 @@ export class FarmState {
   }
 
   #add(slaveId: number, when: Timestamp): SlaveRecord {
+    if (this.slaves.size >= MAX_SLAVES_SHOWN) this.#evict();
     const slave: SlaveRecord = {
       slaveId,
       label: `slave ${slaveId}`,
@@ -318,6 +337,12 @@ export function age(from: Timestamp, to: Timestamp): number {
   return Math.max(0, (to.micros - from.micros) / 1_000_000);
 }
 
+/**
+ * The most slaves shown at once: twice as many as our master knows, so that a real farm is
+ * shown whole.
+ */
+export const MAX_SLAVES_SHOWN = 2000;
+
 const NATURAL = new Intl.Collator("en", { numeric: true });
 
 /** Text order with numbers compared as numbers: cp39 before cp311, slave9 before slave10. */
@@ -325,9 +350,11 @@ export function naturalOrder(a: string, b: string): number {
   return NATURAL.compare(a, b);
 }
 
+/** A BUILD's package and version, when they are what a master may send (bounded text). */
 function pair(data: CborValue): [string, string] | null {
-  return Array.isArray(data) && typeof data[0] === "string" && typeof data[1] === "string"
-    ? [data[0], data[1]]
+  return Array.isArray(data) && packageName.safeParse(data[0]).success &&
+      versionString.safeParse(data[1]).success
+    ? [data[0] as string, data[1] as string]
     : null;
 }
 

@@ -1,8 +1,14 @@
-import { assertEquals } from "../tests/assert.ts";
+import { assert, assertEquals } from "../tests/assert.ts";
 import { Duration } from "../shared/duration.ts";
 import { NO_DATA, type StatsMessage } from "../shared/protocols.ts";
 import { Timestamp } from "../shared/timestamp.ts";
-import { age, FarmState, GONE_LINGER_MS, type StatusMessage } from "./farm_state.ts";
+import {
+  age,
+  FarmState,
+  GONE_LINGER_MS,
+  MAX_SLAVES_SHOWN,
+  type StatusMessage,
+} from "./farm_state.ts";
 
 const T0 = Timestamp.parse("2026-01-02T03:04:05Z");
 const at = (seconds: number) => T0.plus(Duration.fromSeconds(seconds));
@@ -248,4 +254,24 @@ Deno.test("farm state: a slave's timestamp from 1700 is an age like any other", 
   assertEquals(doc?.state, "building");
   assertEquals(doc?.state_age, (T0.micros - ancient.micros) / 1e6);
   assertEquals(age(T0, ancient), 0, "an instant to come has no age");
+});
+
+Deno.test("farm state: what is kept of a slave is bounded, whatever the status queue says", () => {
+  // names of any length were kept and drawn on every frame (1 MiB took piw-sense 1.2 s a frame)
+  const farm = new FarmState();
+  farm.apply(hello(1, 0, "cp311", "pi1"), ms(0));
+  farm.apply(slave(1, 1, "BUILD", ["x".repeat(1 << 20), "1.0"]), ms(1));
+  assertEquals([farm.slaves.get(1)?.activity, farm.slaves.get(1)?.build], ["building", null]);
+  farm.apply(slave(1, 2, "SEND", `${"x".repeat(1 << 20)}-1.0-py3-none-any.whl`), ms(2));
+  assertEquals([farm.slaves.get(1)?.activity, farm.slaves.get(1)?.file], ["sending", null]);
+  farm.apply(slave(1, 3, "BUILD", ["numpy", "1.0"]), ms(3));
+  assertEquals(farm.slaves.get(1)?.build, ["numpy", "1.0"]);
+  // and how many: those gone first, then those heard from the longest ago make room
+  farm.apply(slave(2, 4, "DIE", NO_DATA), ms(4));
+  for (let id = 3; id < MAX_SLAVES_SHOWN + 500; id++) {
+    farm.apply(hello(id, id, "cp311", ""), ms(id));
+  }
+  assertEquals(farm.slaves.size, MAX_SLAVES_SHOWN);
+  assert(!farm.slaves.has(2), "the gone slave went first");
+  assert(!farm.slaves.has(1) && farm.slaves.has(MAX_SLAVES_SHOWN + 499), "then the oldest");
 });

@@ -14,6 +14,7 @@
 import {
   encodeMessage,
   masterControl,
+  MAX_STATUS_MESSAGE,
   monitorStats,
   reverse,
   STATUS_EXTENSION,
@@ -60,7 +61,10 @@ class WatchedSubscriber extends Subscriber {
   onPeers: (count: number) => void = () => {};
 
   constructor() {
-    super({ metadata: { [STATUS_EXTENSION.property]: STATUS_EXTENSION.value } });
+    super({
+      metadata: { [STATUS_EXTENSION.property]: STATUS_EXTENSION.value },
+      maxMessageSize: MAX_STATUS_MESSAGE,
+    });
   }
 
   protected override attached(pipe: Pipe): boolean {

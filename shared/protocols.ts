@@ -558,6 +558,12 @@ export const masterControl = protocol("master control", {
   send: {},
 });
 
+/**
+ * The longest message either end of the status and control queues reads (a status message is
+ * a few hundred bytes): a longer one drops the connection instead of growing the reader.
+ */
+export const MAX_STATUS_MESSAGE = 64 * 1024;
+
 /** main → monitors (PUB → SUB, default ipc:///tmp/piw-status). */
 export const monitorStats = protocol("monitor stats", {
   recv: {},
