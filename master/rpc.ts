@@ -131,6 +131,11 @@ export interface ServeOptions<R extends MessageMap, S extends MessageMap> {
   trusted?: boolean;
   /** Where problems are logged. */
   log: Logger;
+  /**
+   * Told that a client left (a ROUTER made with `notifyDisconnect` reports `[routing id, '']`),
+   * in turn with the requests when they are handled one at a time.
+   */
+  left?(envelope: Uint8Array[]): Promise<void> | void;
 }
 
 /**
@@ -167,6 +172,9 @@ export async function serveRequests<R extends MessageMap, S extends MessageMap>(
   };
   const inFlight = new Set<Promise<void>>();
   await eachMessage(socket, async (frames) => {
+    if (options.left && frames.length === 2 && frames[1]!.length === 0) {
+      return await options.left(frames.slice(0, 1));
+    }
     const split = splitEnvelope(frames);
     if (!split) {
       return options.log.warning(`${protocol.name}: dropped a message without a request envelope`);

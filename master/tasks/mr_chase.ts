@@ -92,7 +92,9 @@ function importRequest(data: ImportMessage): ImportRequest {
 const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
 runTask("mr_chase", async (ctx) => {
-  const router = ctx.socket(new Router({ linger: 1000, maxMessageSize: 64 * 1024 * 1024 }));
+  const router = ctx.socket(
+    new Router({ linger: 1000, maxMessageSize: 64 * 1024 * 1024, notifyDisconnect: true }),
+  );
   await router.bind(ctx.options.importQueue);
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));
   web.connect(ctx.options.webQueue);
@@ -363,6 +365,13 @@ runTask("mr_chase", async (ctx) => {
       }
     },
     onError: (e) => ["ERROR", errorMessage(e)],
+    // a client stopped mid-import (Ctrl-C) held the import queue for IMPORT_IDLE_MS
+    left: async (envelope) => {
+      if (current?.client !== encodeHex(envelope[0]!)) return;
+      const { package_, version } = current.intake.build;
+      ctx.log.warning(`the import of ${package_} ${version} was given up: its client went away`);
+      await drop();
+    },
   });
   await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
   await router.close();

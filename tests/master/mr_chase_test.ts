@@ -110,8 +110,13 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
           : undefined;
       const received = "piwheels_received_bytes_total";
       const budget = "piwheels_transfer_budget_used_bytes";
+      // counted from a metrics file written after the step began, so that it has every byte of
+      // the steps before (one written earlier missed the last of them now and then)
+      const began = Date.now();
       let before: number | undefined;
       await eventually("the metrics are written", async () => {
+        const written = await Deno.stat(master.metricsFile!).then((i) => i.mtime, () => null);
+        if (!written || written.getTime() <= began) return false;
         before = await metric(received);
         return before !== undefined && await metric(budget) === 0;
       });
@@ -127,7 +132,11 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
       }
       await eventually(
         `${received} counts the ${sent} bytes, and the budget is free`,
-        async () => await metric(received) === before! + sent && await metric(budget) === 0,
+        async () => {
+          const [r, b] = [await metric(received), await metric(budget)];
+          console.error("DEBUG", r, before! + sent, b);
+          return r === before! + sent && b === 0;
+        },
       );
     },
   );
@@ -232,4 +241,37 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
     await master.waitForFile("packages.json", '"imported"');
   });
   await req.close();
+});
+
+Deno.test("master: an import whose client goes away holds up no other", async () => {
+  // a piw-import stopped with Ctrl-C while it sent its file: the next import was told "another
+  // import is in progress" for 5 minutes
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
+  await slave.hello(); // cp311 becomes a build ABI
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
+  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
+  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, "", files];
+  const clients = [0, 1].map(() => {
+    const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+    req.connect(master.importQueue);
+    return req;
+  });
+  const [gone, next] = clients as [Request, Request];
+  try {
+    const ask = async (req: Request) => {
+      await req.send(encodeNamedMessage(tool, "IMPORT", request));
+      return decodeMessage(tool, (await req.receive())[0]!);
+    };
+    assertEquals(await ask(gone), { msg: "SEND", data: w.filename });
+    assertEquals((await ask(next)).msg, "ERROR", "one import at a time");
+    await gone.close();
+    await master.waitForLog(/the import of imported 2\.0 was given up: its client went away/);
+    assertEquals(await ask(next), { msg: "SEND", data: w.filename });
+  } finally {
+    for (const req of clients) await req.close();
+  }
 });
