@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.3.0.
+-- The piwheels database, schema version 0.4.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.3.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.4.0');
 
 -- packages, package_names, versions ------------------------------------------------------------
 -- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
@@ -840,9 +840,10 @@ $$;
 -- columns of files (but build_id) and "dependencies", an object {tool: [package, ...]}.
 -- A file name belongs to one version: a name another version's build holds is refused
 -- (unique_violation), so that no build can replace another release's published file. A
--- successful build replaces the version's earlier builds for the same ABI and any of its builds
--- whose files it holds again (a rebuild, or a re-import); a failed one replaces earlier failures
--- for its ABI.
+-- build replaces any of the version's builds whose files it holds again (a rebuild, or a
+-- re-import); a slave's successful build also replaces the version's earlier builds for its ABI,
+-- and a slave's failed one earlier failures for its ABI. An import (slave 0) replaces nothing
+-- else: wheels imported one at a time for one ABI (other platforms, say) all stay.
 CREATE FUNCTION log_build(
     slave integer,
     pkg varchar,
@@ -881,7 +882,7 @@ BEGIN
         WHERE
             b.package = pkg AND b.version = ver
             AND (
-                (b.abi_tag = abi AND (succeeded OR NOT b.status))
+                (slave <> 0 AND b.abi_tag = abi AND (succeeded OR NOT b.status))
                 OR EXISTS (
                     SELECT FROM
                         files AS f

@@ -275,3 +275,65 @@ Deno.test("master: an import whose client goes away holds up no other", async ()
     for (const req of clients) await req.close();
   }
 });
+
+Deno.test("master: an import replaces only the builds whose files it brings again", async () => {
+  // a second wheel imported for one ABI (another platform's) used to replace the first one's
+  // build, deleting its files
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
+  await slave.hello(); // cp311 becomes a build ABI
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+  req.connect(master.importQueue);
+  try {
+    const importOne = async (w: TestWheel) => {
+      const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
+      await req.send(
+        encodeNamedMessage(tool, "IMPORT", [
+          "cp311",
+          "imported",
+          "2.0",
+          true,
+          Duration.ZERO,
+          "",
+          files,
+        ]),
+      );
+      assertEquals(decodeMessage(tool, (await req.receive())[0]!), {
+        msg: "SEND",
+        data: w.filename,
+      });
+      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+      sender.slaveId = 0;
+      await sender.transfer(w.bytes);
+      await req.send(encodeNamedMessage(tool, "SENT"));
+      assertEquals(decodeMessage(tool, (await req.receive())[0]!), { msg: "DONE" });
+      await master.waitForFile("simple/imported/index.html", w.sha256);
+    };
+    const wheel = (platform: string, padding?: number) =>
+      makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform, padding });
+    const builds = async () =>
+      (await queryDb<{ f: string }>(
+        farm.db.superDsn,
+        "SELECT f.filename AS f FROM builds JOIN files AS f USING (build_id) ORDER BY build_id",
+      )).map((r) => r.f);
+    const onDisk = async (w: TestWheel) =>
+      assertEquals(await Deno.readFile(`${master.output}/simple/imported/${w.filename}`), w.bytes);
+
+    const arm = wheel("linux_armv7l");
+    const aarch64 = wheel("linux_aarch64");
+    await importOne(arm);
+    await importOne(aarch64);
+    assertEquals(await builds(), [arm.filename, aarch64.filename]);
+    for (const w of [arm, aarch64]) await onDisk(w);
+    // the same name again is a re-import: it replaces the build that held it, and only that
+    const again = wheel("linux_armv7l", 500);
+    await importOne(again);
+    assertEquals(await builds(), [aarch64.filename, again.filename]);
+    for (const w of [again, aarch64]) await onDisk(w);
+  } finally {
+    await req.close();
+  }
+});
