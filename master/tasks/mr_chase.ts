@@ -33,6 +33,7 @@ import {
   reverse,
   theScribe,
 } from "../../shared/protocols.ts";
+import { isClosed } from "../../shared/receive.ts";
 import { BuildState, FileState } from "../../shared/states.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { normalizeName as key } from "../../shared/wheel.ts";
@@ -214,17 +215,25 @@ runTask("mr_chase", async (ctx) => {
     if (!await oracle.versionExists(pkg, version)) {
       return ["ERROR", `unknown version ${version} of ${pkg}`];
     }
+    // skipped first: deleting its builds queues the version again, unless it is skipped
+    if (skip) await oracle.skipVersion(pkg, version, skip);
     const files = await oracle.deleteBuilds(pkg, version);
+    const kept: string[] = [];
     for (const filename of files) {
       const reply = await fs.call("REMOVE", [pkg, filename]);
-      if (reply.msg === "ERROR") ctx.log.warning(`cannot remove ${filename}: ${reply.data}`);
+      if (reply.msg === "ERROR") {
+        ctx.log.warning(`cannot remove ${filename}: ${reply.data}`);
+        kept.push(filename);
+      }
     }
-    if (skip) await oracle.skipVersion(pkg, version, skip);
     await web.send(encodeMessage(toWeb, "DELVER", [pkg, version]));
     await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     ctx.log.info(
       `removed ${pkg} ${version} (${files.length} file(s))${skip ? `, skipped: ${skip}` : ""}`,
     );
+    if (kept.length > 0) {
+      return ["ERROR", `${pkg} ${version} is removed, but not its file(s) ${kept.join(", ")}`];
+    }
     return ["DONE"];
   };
 
@@ -248,7 +257,13 @@ runTask("mr_chase", async (ctx) => {
       ctx.log.info(
         `rewriting the ${what === "PKGBOTH" ? "pages" : "project pages"} of ${all.size} packages`,
       );
-      for (const name of all) await web.send(encodeMessage(toWeb, what, name));
+      // answered at once: asking for 600,000 pages outlasts the tool's wait (and held every
+      // other request meanwhile)
+      void (async () => {
+        for (const name of all) await web.send(encodeMessage(toWeb, what, name));
+      })().catch((e) => {
+        if (!isClosed(e)) ctx.log.warning(`cannot ask for every page: ${errorMessage(e)}`);
+      });
     }
     return ["DONE"];
   };
