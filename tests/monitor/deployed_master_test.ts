@@ -128,3 +128,30 @@ Deno.test("monitors: --once quotes what a status queue said with its escapes mad
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("monitors: --once answers from a replay alone, as piwheels 0.16 sends STATS every 30 s", async () => {
+  // it used to wait for a STATS, and so failed its 10 s wait against most 0.16 masters
+  const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
+  const statusQueue = `ipc://${dir}/status`;
+  const controlQueue = `ipc://${dir}/control`;
+  const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
+  const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
+  const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "old-pi"];
+  try {
+    await status.repeat([
+      [encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", hello])],
+    ], 1000);
+    const master = { statusQueue, controlQueue, dir };
+    const { code, stdout, stderr } = await onceText("piw-monitor", master);
+    assertEquals(code, 0, stderr);
+    assert(stdout.includes("statistics: not sent yet"), stdout);
+    assert(/^ {2}7\told-pi\tcp311\t/m.test(stdout), stdout);
+    const json = await once("piw-sense", master);
+    assertEquals(json.code, 0, json.stderr);
+    assertEquals(json.doc.stats, null);
+  } finally {
+    await status.close();
+    await control.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
