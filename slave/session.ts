@@ -14,6 +14,7 @@
  * @module
  */
 
+import { decode } from "../shared/cbor.ts";
 import { Duration } from "../shared/duration.ts";
 import { errorMessage, type Logger } from "../shared/log.ts";
 import {
@@ -113,6 +114,22 @@ class Stopping extends Error {
   override name = "Stopping";
 }
 
+/**
+ * A BUILD of a name or version this slave cannot build (a piwheels 0.16 master sends what PyPI
+ * has, such as `1.0 beta`): the build is reported failed, as a 0.16 slave's pip would fail it.
+ */
+class Unbuildable extends Error {
+  override name = "Unbuildable";
+
+  /** The BUILD of `pkg` `version`, refused for `message`. */
+  constructor(readonly pkg: string, readonly version: string, message: string) {
+    super(message);
+  }
+}
+
+/** The longest name or version of a BUILD reported failed, rather than a reply that is wrong. */
+const MAX_UNBUILDABLE = 1000;
+
 type Reply = Message<typeof slaveDriver.send>;
 
 /**
@@ -193,6 +210,22 @@ class Connection {
         return decodeMessage(slave, frames[1]!);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
+        const said = (() => {
+          try {
+            return decode(frames[1]!);
+          } catch {
+            return null;
+          }
+        })();
+        const [name, data] = Array.isArray(said) ? said : [];
+        const [pkg, version] = Array.isArray(data) ? data : [];
+        if (
+          msg === "IDLE" && name === "BUILD" && Array.isArray(data) && data.length === 2 &&
+          typeof pkg === "string" && typeof version === "string" &&
+          pkg.length <= MAX_UNBUILDABLE && version.length <= MAX_UNBUILDABLE
+        ) {
+          throw new Unbuildable(pkg, version, e.message);
+        }
         throw new Restart(`the master's reply to ${msg} breaks WIRE.md (${e.message})`);
       }
     }
@@ -312,7 +345,18 @@ async function serve(
   log: Logger,
 ): Promise<"DIE"> {
   for (;;) {
-    let reply: Reply = await conn.ask("IDLE");
+    let reply: Reply;
+    try {
+      reply = await conn.ask("IDLE");
+    } catch (e) {
+      if (!(e instanceof Unbuildable)) throw e;
+      log.warning(`cannot build ${e.pkg} ${e.version}: ${e.message}; reporting it failed`);
+      const output = `piwheels: this slave cannot build ${e.pkg} ${e.version}: ${e.message}\n`;
+      reply = await conn.ask("BUILT", [false, Duration.ZERO, output, []]);
+      if (reply.msg === "DIE") return "DIE";
+      if (reply.msg !== "DONE") throw new Restart(`BUILT was answered ${reply.msg}`);
+      continue;
+    }
     if (reply.msg === "SLEEP") {
       pause.reset();
       log.debug(`the master said SLEEP: asking again in ${conn.settings.sleep}`);

@@ -4,6 +4,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { encode } from "../shared/cbor.ts";
 import { Duration } from "../shared/duration.ts";
 import { Logger } from "../shared/log.ts";
 import { decodeMessage, encodeNamedMessage, slaveDriver } from "../shared/protocols.ts";
@@ -12,8 +13,11 @@ import { parseWheelFilename } from "../shared/wheel.ts";
 import { Router } from "../shared/zmq/mod.ts";
 import { type Builder, type BuildOutcome, runSession } from "./session.ts";
 
-/** A master stand-in: answers each request with what `answer` says, and records them. */
-async function standIn(answer: (msg: string, data: unknown) => [string, unknown?]) {
+/**
+ * A master stand-in: answers each request with what `answer` says (raw bytes go as they are),
+ * and records them.
+ */
+async function standIn(answer: (msg: string, data: unknown) => [string, unknown?] | Uint8Array) {
   const router = new Router();
   const address = await router.bind("tcp://127.0.0.1:0");
   const heard: { msg: string; data: unknown }[] = [];
@@ -23,8 +27,11 @@ async function standIn(answer: (msg: string, data: unknown) => [string, unknown?
       if (!id) return;
       const m = decodeMessage(slaveDriver, payload!) as { msg: string; data: unknown };
       heard.push(m);
-      const [msg, data] = answer(m.msg, m.data);
-      await router.send([id, new Uint8Array(), encodeNamedMessage(slaveDriver, msg, data)]);
+      const reply = answer(m.msg, m.data);
+      const answered = reply instanceof Uint8Array
+        ? reply
+        : encodeNamedMessage(slaveDriver, reply[0], reply[1]);
+      await router.send([id, new Uint8Array(), answered]);
     }
   })();
   return {
@@ -101,4 +108,26 @@ Deno.test("slave session: an error in one session starts another, not the end", 
   assertEquals(why, "DIE");
   assertEquals(builds, 1);
   assert(master.heard.filter((m) => m.msg === "HELLO").length === 2, "it said HELLO again");
+});
+
+Deno.test("slave session: a BUILD it cannot build is reported failed, not a broken master", async () => {
+  // a piwheels 0.16 master sends what PyPI has: the slave used to start again with HELLO (a new
+  // slave id each time), leaving the build to a slave the master would wait for for hours
+  let idle = 0;
+  await using master = await standIn((msg) => {
+    if (msg === "HELLO") return ["ACK", [1, "http://127.0.0.1:1/simple"]];
+    if (msg === "IDLE") return idle++ === 0 ? encode(["BUILD", ["foo", "1.0 beta"]]) : ["DIE"];
+    return ["DONE"];
+  });
+  const why = await runSession(
+    settings(master.address),
+    builder(() => Promise.reject(new Error("nothing is to be built"))),
+    new AbortController().signal,
+    new Logger("session-test"),
+  );
+  assertEquals(why, "DIE");
+  assertEquals(master.heard.map((m) => m.msg), ["HELLO", "IDLE", "BUILT", "IDLE"]);
+  const built = master.heard[2]!.data as unknown[];
+  assertEquals([built[0], built[3]], [false, []]);
+  assertStringIncludes(built[2] as string, "this slave cannot build foo 1.0 beta");
 });
