@@ -51,14 +51,20 @@ export class IncomingFile {
   #closed = false;
 
   /**
-   * Starts receiving `file` from `slaveId` into memory, or into a temporary file in `dir` that
+   * Starts receiving `file` from `slaveId` into memory (when `inMemory` allows it: by default,
+   * when it is at most {@linkcode IN_MEMORY} bytes), or into a temporary file in `dir` that
    * `writer`'s thread writes and hashes.
    */
-  constructor(slaveId: number, file: FileState, dir: string, writer: FileWriter) {
+  constructor(
+    slaveId: number,
+    file: FileState,
+    dir: string,
+    writer: FileWriter,
+    inMemory = file.filesize <= IN_MEMORY,
+  ) {
     this.state = new TransferState(slaveId, file);
     this.#dir = dir;
     this.#writer = writer;
-    const inMemory = file.filesize <= IN_MEMORY;
     this.#memory = inMemory ? new Uint8Array(file.filesize) : null;
     this.#hash = inMemory ? new OrderedHash() : null;
   }

@@ -51,7 +51,7 @@ import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
 import { metadataField } from "../../shared/wheel_metadata.ts";
-import { IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
+import { IN_MEMORY, IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
 import { FileWriter } from "../file_writer.ts";
 
 /** A transfer with no CHUNK for this long is asked again for what is missing. */
@@ -265,8 +265,11 @@ class Juggler {
       askedAgain: 0,
     };
     this.senders.set(slaveId, sender);
+    // a small file is received in memory while the budget has room for it: each is held until
+    // its build is published, and a peer's build may name 1,000 of them
+    const inMemory = file.filesize <= IN_MEMORY && this.held + file.filesize <= BUDGET;
     const incoming: Incoming = {
-      file: new IncomingFile(slaveId, file, this.simple, this.writer),
+      file: new IncomingFile(slaveId, file, this.simple, this.writer, inMemory),
       inFlight: 0,
       verified: null,
     };

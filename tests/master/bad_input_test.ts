@@ -12,7 +12,9 @@ import { Dealer, Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
-import { WINDOW } from "../../master/tasks/file_juggler.ts";
+import { BUDGET, WINDOW } from "../../master/tasks/file_juggler.ts";
+import { IN_MEMORY } from "../../master/incoming_file.ts";
+import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
 
 function tempFiles(dir: string): string[] {
   try {
@@ -412,4 +414,48 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   });
 
   assertEquals((await master.stop()).code, 0);
+});
+
+Deno.test("master: a build's small files, held until it is published, fit in the transfer budget", async () => {
+  // each file of at most 1 MiB was received into memory and held there until its build was
+  // published, however many a build named (up to 1,000): a slave that never sends its last file
+  // kept a GiB in the master for as long as its timeout
+  await using farm = await startFarm({ metrics: true });
+  const { pypi, master } = farm;
+  await pypi.release("many-small", "1.0");
+  await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "many-small");
+  assertEquals((await s.hello()).msg, "ACK");
+  assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["many-small", "1.0"] });
+  const wheels = Array.from(
+    { length: 100 },
+    (_, i) => makeWheel("many-small", "1.0", { platform: `p${i}`, padding: 1_000_000 }),
+  );
+  assert(wheels.every((w) => w.bytes.length <= IN_MEMORY), "each would be received in memory");
+  const tuples = wheels.map((w) => [w.filename, w.bytes.length, w.sha256, ...w.tags, {}]);
+  let reply = await s.request("BUILT", [true, Duration.ZERO, "", tuples]);
+  for (let i = 0; i < wheels.length - 1; i++) {
+    assertEquals(reply.msg, "SEND");
+    await s.transfer(wheels.find((w) => w.filename === reply.data)!.bytes);
+    reply = await s.request("SENT");
+  }
+  // 99 verified, about 95 MiB: what the budget counts (what is held in memory) stays within it
+  const verified = Date.now();
+  let used: number | undefined;
+  await eventually("the metrics are written", async () => {
+    const written = await Deno.stat(master.metricsFile!).then((i) => i.mtime, () => null);
+    if (!written || written.getTime() <= verified) return false;
+    used = metricValue(
+      await parseMetrics(master.metricsFile!),
+      "piwheels_transfer_budget_used_bytes",
+    );
+    return used !== undefined;
+  });
+  assert(used! <= BUDGET, `${used} bytes are held, over the budget of ${BUDGET}`);
+  // and every file is published as it came, those held in memory and those on disk
+  assertEquals(reply.msg, "SEND");
+  await s.transfer(wheels.find((w) => w.filename === reply.data)!.bytes);
+  assertEquals(await s.request("SENT"), { msg: "DONE" });
+  for (const w of wheels) {
+    assertEquals(await Deno.readFile(`${master.output}/simple/many-small/${w.filename}`), w.bytes);
+  }
 });
