@@ -202,16 +202,24 @@ async function register(
     build.output,
     build.wheels.map((w) => w.state.asMessage()),
   ]);
+  const sent = new Set<string>();
   while (reply.msg === "SEND") {
     const wheel = byName.get(reply.data);
     try {
       if (!wheel) throw new Error(`the master asked for ${reply.data}, not one of the files given`);
       await upload(wheel, opts.fileQueue, bar, curve);
+      sent.add(reply.data);
     } catch (e) {
       await callOff(queue);
       return errorMessage(e);
     }
     reply = await queue.request("SENT");
+  }
+  // DONE counts only once every file went: whoever answered otherwise is no master importing
+  // them, and -d must not delete them
+  const unsent = [...byName.keys()].filter((name) => !sent.has(name));
+  if (reply.msg === "DONE" && unsent.length > 0) {
+    return `the import queue said DONE before ${unsent.join(", ")} was sent: is it the master's?`;
   }
   return refusal(reply);
 }

@@ -10,6 +10,8 @@ import { queryDb } from "../db.ts";
 import { freePort, startFarm } from "../farm.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { run, runTool, toolArgs } from "../process.ts";
+import { encodeNamedMessage, mrChase } from "../../shared/protocols.ts";
+import { Router } from "../../shared/zmq/mod.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -252,4 +254,37 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assertStringIncludes(r.stdout, "1.0 of 1.0 MB");
     await master.waitForFile("simple/imported/index.html", big.filename);
   });
+});
+
+Deno.test("piw-import: a DONE before every file was sent is no import, and -d deletes nothing", async () => {
+  // whoever holds the import queue's name while the master is down can answer DONE at once:
+  // piw-import said "imported", and -d deleted the wheels
+  const dir = await Deno.makeTempDir({ prefix: "piw-import-done-" });
+  const queue = new Router({ linger: 0 });
+  try {
+    const address = await queue.bind(`ipc://${dir}/import`);
+    const answering = (async () => {
+      for (;;) {
+        const frames = await queue.receive().catch(() => null);
+        if (!frames) return;
+        await queue.send([frames[0]!, new Uint8Array(), encodeNamedMessage(mrChase, "DONE")]);
+      }
+    })();
+    const w = makeWheel("dash-name", "1.0", {
+      py: "cp311",
+      abi: "cp311",
+      platform: "linux_armv7l",
+    });
+    const path = `${dir}/${w.filename}`;
+    await Deno.writeFile(path, w.bytes);
+    const r = await runTool("piw-import", ["--import-queue", address, "-y", "-d", path]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, `said DONE before ${w.filename} was sent`);
+    assert(await exists(path), "the wheel is still there");
+    await queue.close();
+    await answering;
+  } finally {
+    await queue.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
