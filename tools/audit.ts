@@ -23,6 +23,7 @@ import { Argument, Option } from "commander";
 import type { Duration } from "../shared/duration.ts";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
+import { mayProceed } from "../shared/prompt.ts";
 import { MAX_LISTING, packageName } from "../shared/protocols.ts";
 import { normalizeName } from "../shared/wheel.ts";
 import { defaultDataDir } from "../master/options.ts";
@@ -41,6 +42,7 @@ interface Options extends CommonOptions {
   hashes?: boolean;
   rebuild?: boolean;
   deleteExtra?: boolean;
+  yes?: boolean;
   importQueue: string;
   timeout: Duration;
 }
@@ -91,8 +93,10 @@ function command() {
       .option(
         "--delete-extra",
         "delete what belongs to nothing the database knows: directories of unknown packages " +
-          "(tree), files no simple page lists (packages), logs of unknown builds (logs)",
-      ),
+          "(tree), files no simple page lists (packages), logs of unknown builds (logs); " +
+          "after asking, unless -y",
+      )
+      .option("-y, --yes", "with --delete-extra: delete without asking"),
     "piw-audit",
   );
 }
@@ -178,11 +182,16 @@ async function repair(
     if (search) done(await queue.request("REBUILD", ["SEARCH"]), "write the search index");
     repaired += packages.size + logs.length + Number(home) + Number(search);
   }
-  if (opts.deleteExtra) {
-    for (const { repair } of problems) {
-      if (repair === null || !("delete" in repair)) continue;
-      await Deno.remove(`${opts.outputPath}/${repair.delete}`, { recursive: true });
-      log.info(`deleted ${repair.delete}`);
+  const extra = problems.flatMap(({ repair }) =>
+    repair !== null && "delete" in repair ? [repair.delete] : []
+  );
+  // pointed at another master's database, every package directory would be "unknown"
+  const what = `delete ${extra.length} path(s) under ${opts.outputPath} that belong to nothing ` +
+    `the database knows (${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ", …" : ""})`;
+  if (opts.deleteExtra && extra.length > 0 && await mayProceed("piw-audit", what, opts.yes, log)) {
+    for (const path of extra) {
+      await Deno.remove(`${opts.outputPath}/${path}`, { recursive: true });
+      log.info(`deleted ${path}`);
       repaired++;
     }
   }

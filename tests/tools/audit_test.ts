@@ -109,13 +109,18 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
   });
 
   await t.step("repairs happen only where asked, and where safe", async () => {
-    const logs = await audit("logs", "--rebuild", "--delete-extra");
+    // deleting asks first: with no terminal to ask on and no -y, nothing goes
+    const unasked = await audit("logs", "--delete-extra");
+    assertStringIncludes(unasked.stderr, "delete 1 path(s) under");
+    assertStringIncludes(unasked.stderr, "run again with -y");
+    assert(await exists(`${out}/logs/0000/099/999.txt.gz`), "nothing was deleted unasked");
+    const logs = await audit("logs", "--rebuild", "--delete-extra", "-y");
     assertEquals(logs.code, 1, "it reports what it found");
     assert(!await exists(`${out}/logs/0000/099/999.txt.gz`), "the extra log was deleted");
     await master.waitForFile(myLog);
     assertEquals((await audit("logs")).lines, []);
 
-    const tree = await audit("tree", "--rebuild", "--delete-extra");
+    const tree = await audit("tree", "--rebuild", "--delete-extra", "-y");
     assertEquals(tree.code, 1);
     assert(!await exists(`${out}/simple/junk`) && !await exists(`${out}/project/junk`));
     for (const temporary of temporaries) assert(!await exists(`${out}/${temporary}`), temporary);
@@ -125,7 +130,7 @@ async function scenario(t: Deno.TestContext, master: MasterRun, pypi: FakePyPI):
     assertEquals([again.code, again.lines], [0, []], again.stderr);
 
     // a missing or broken wheel cannot be made again from the database: only reported
-    const packages = await audit("packages", "--hashes", "--rebuild", "--delete-extra");
+    const packages = await audit("packages", "--hashes", "--rebuild", "--delete-extra", "-y");
     assertEquals(packages.code, 1);
     assert(!await exists(`${out}/simple/audit-me/leftover.txt`));
     assertEquals((await audit("packages")).lines, [
