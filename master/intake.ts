@@ -136,7 +136,7 @@ export class BuildIntake {
    * refuses another version's name, and what was placed goes again before the peer hears.
    * Raises {@linkcode Refused} when a name is another version's file or the files cannot be put
    * in place, and the database's error when the build cannot be logged (its new files are taken
-   * away again, and the files it replaced put back).
+   * away again where they are still its own, and the files it replaced put back).
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
     let replaceable: readonly string[] = [];
@@ -170,17 +170,15 @@ export class BuildIntake {
         throw e;
       }
     }
-    const replaced = intake !== null && replaceable.length > 0;
     let logged;
     try {
       logged = await this.oracle.logBuild(build);
     } catch (e) {
-      const unlisted = [...build.files.keys()].filter((f) => !replaceable.includes(f));
-      await this.removeFiles(build.package_, unlisted);
-      if (replaced) await this.#replaced("RESTORE", intake.sender);
+      // what COMMIT placed goes, where it is still its own, and what it replaced comes back
+      if (intake) await this.#replaced("RESTORE", intake.sender);
       throw e;
     }
-    if (replaced) await this.#replaced("SETTLE", intake.sender);
+    if (intake && replaceable.length > 0) await this.#replaced("SETTLE", intake.sender);
     build.logged(logged.buildId);
     await this.removeFiles(build.package_, logged.removed);
     await this.web.send(encodeMessage(toWeb, "LOG", [logged.buildId, build.output]))
@@ -190,7 +188,10 @@ export class BuildIntake {
     return logged.buildId;
   }
 
-  /** SETTLE or RESTORE what a COMMIT replaced (a failure is logged: the build is decided). */
+  /**
+   * SETTLE or RESTORE what a COMMIT placed and replaced (a failure is logged: the build is
+   * decided).
+   */
   async #replaced(msg: "SETTLE" | "RESTORE", sender: number): Promise<void> {
     const reply = await this.fs.call(msg, sender).catch((e) => ({ msg: "ERROR", data: e }));
     if (reply.msg !== "OK") {

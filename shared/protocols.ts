@@ -726,8 +726,8 @@ export const fileJugglerFs = protocol("file juggler fs", {
     ABORT: count, // slave id: it went away, or its build was refused: forget its files
     // slave id: the build its last COMMIT published was logged: delete what that replaced
     SETTLE: count,
-    // slave id: the build its last COMMIT published could not be logged: put back what it
-    // replaced (the new names are REMOVEd)
+    // slave id: the build its last COMMIT published could not be logged: take back what it
+    // placed and put back what it replaced, each where it is still what the COMMIT left
     RESTORE: count,
     STATFS: bare, // size and free space of the output file system
   },

@@ -15,7 +15,9 @@
  * with its core metadata beside it (PEP 658), never over a file that is there unless COMMIT
  * names it as the version's own (else EXISTS names the files that are there, and nothing is
  * placed), and then what it replaced is kept until SETTLE (the build was logged) deletes it or
- * RESTORE (it could not be) puts it back; ABORT drops them.
+ * RESTORE (it could not be) puts it back and takes back what was placed, each only where it is
+ * still what the COMMIT left (by inode: an import may have replaced a name no build held yet);
+ * ABORT drops them.
  *
  * A peer's numbers and names are never trusted: names were checked by the protocol, a chunk is
  * taken only as the answer to a FETCH still open (never outside the file, never twice: once
@@ -69,6 +71,11 @@ export const TAKEOVER_MS = 2_500;
  * mode.
  */
 export const ABANDON_MS = 120_000;
+/**
+ * How many records of COMMITs that replaced nothing are kept for a RESTORE (see
+ * {@linkcode Juggler.kept}): far more than the builds being logged at once.
+ */
+const MAX_KEPT = 1024;
 const DEV_ABANDON_MS = 10_000;
 /**
  * What all transfers together may have asked for and not received, or hold in memory (small files
@@ -126,10 +133,13 @@ function inode(path: string): number {
   }
 }
 
-/** A published file (or its core metadata) a COMMIT replaced, kept until the build is logged. */
+/**
+ * A path a COMMIT wrote (a file, or its core metadata): what it replaced is kept until the build
+ * is logged.
+ */
 interface Replaced {
   readonly target: string;
-  /** What was there, under a temporary name; null when nothing was. */
+  /** What was there, under a temporary name; null when nothing was (RESTORE removes it). */
   readonly backup: string | null;
   /**
    * The inode COMMIT left at `target`, once it is done: RESTORE puts the backup back only over
@@ -140,7 +150,10 @@ interface Replaced {
 
 class Juggler {
   readonly senders = new Map<number, Sender>();
-  /** What each sender's last COMMIT replaced, until SETTLE or RESTORE. */
+  /**
+   * What each sender's last COMMIT wrote and replaced, until SETTLE or RESTORE (or, for a COMMIT
+   * that replaced nothing, which is settled by no one, until {@linkcode MAX_KEPT} later ones).
+   */
   readonly kept = new Map<number, Replaced[]>();
   /** Senders by the routing id of their DEALER (a CHUNK names no slave). */
   readonly byPeer = new Map<string, Sender>();
@@ -364,9 +377,9 @@ class Juggler {
   }
 
   /**
-   * Puts back what COMMIT replaced (the build could not be logged), each file whatever became
-   * of the others; a target another build has replaced since keeps that build's file. Throws
-   * the first failure once all were tried.
+   * Puts back what COMMIT replaced and takes back what it placed (the build could not be
+   * logged), each file whatever became of the others; a target another build has replaced
+   * since keeps that build's file. Throws the first failure once all were tried.
    */
   #restore(kept: readonly Replaced[]): void {
     let failure: unknown = null;
@@ -397,7 +410,22 @@ class Juggler {
     }
   }
 
-  /** SETTLE or RESTORE: what the last COMMIT of `slaveId` replaced goes, or is put back. */
+  /**
+   * Forgets the oldest records of COMMITs that replaced nothing beyond {@linkcode MAX_KEPT}:
+   * nothing of them is on disk to delete, and a build is logged (or not) one round trip after
+   * its COMMIT. Those that keep replaced files are settled or restored, always.
+   */
+  #forgetOldest(): void {
+    for (const [slaveId, kept] of this.kept) {
+      if (this.kept.size <= MAX_KEPT) return;
+      if (kept.every((k) => k.backup === null)) this.kept.delete(slaveId);
+    }
+  }
+
+  /**
+   * SETTLE or RESTORE: what the last COMMIT of `slaveId` replaced goes, or is put back, and what
+   * it placed is taken back.
+   */
   replaced(slaveId: number, restore: boolean): FsReply {
     const kept = this.kept.get(slaveId) ?? [];
     this.kept.delete(slaveId);
@@ -477,10 +505,15 @@ class Juggler {
       await this.abandon(slaveId);
       return ["ERROR", errorMessage(e)];
     }
-    if (kept.length > 0) {
-      for (const k of kept) k.placed = inode(k.target);
-      this.kept.set(slaveId, kept);
+    // the new names too: a RESTORE takes them back only where they are still what was placed
+    // here (an import or another build may have replaced a name no build held yet)
+    for (const path of linked) {
+      kept.push({ target: path, backup: null, placed: null });
+      kept.push({ target: `${path}.metadata`, backup: null, placed: null });
     }
+    for (const k of kept) k.placed = inode(k.target);
+    this.kept.set(slaveId, kept);
+    this.#forgetOldest();
     const count = sender.verified.length;
     for (const incoming of sender.verified) {
       incoming.file.settle();
