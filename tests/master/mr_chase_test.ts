@@ -10,7 +10,7 @@ import { sha256Hex } from "../../shared/hash.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
 import { queryDb } from "../db.ts";
-import { eventually, startFarm } from "../farm.ts";
+import { eventually, type Farm, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
@@ -243,97 +243,105 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
   await req.close();
 });
 
-Deno.test("master: an import whose client goes away holds up no other", async () => {
-  // a piw-import stopped with Ctrl-C while it sent its file: the next import was told "another
-  // import is in progress" for 5 minutes
+/** Runs `fn` on a farm whose master knows imported 2.0, binary only: imports alone publish it. */
+async function withImported(fn: (farm: Farm) => Promise<void>): Promise<void> {
   await using farm = await startFarm();
   const { pypi, master } = farm;
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   await slave.hello(); // cp311 becomes a build ABI
   pypi.binaryRelease("imported", "2.0");
   await master.waitForFile("project/imported/index.html", "skipped: binary only");
-  const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
-  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
-  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, "", files];
-  const clients = [0, 1].map(() => {
-    const req = new Request({ receiveTimeout: 20_000, linger: 0 });
-    req.connect(master.importQueue);
-    return req;
+  await fn(farm);
+}
+
+Deno.test("master: an import whose client goes away holds up no other", async () => {
+  // a piw-import stopped with Ctrl-C while it sent its file: the next import was told "another
+  // import is in progress" for 5 minutes
+  await withImported(async (farm) => {
+    const { master } = farm;
+    const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
+    const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
+    const request = ["cp311", "imported", "2.0", true, Duration.ZERO, "", files];
+    const clients = [0, 1].map(() => {
+      const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+      req.connect(master.importQueue);
+      return req;
+    });
+    const [gone, next] = clients as [Request, Request];
+    try {
+      const ask = async (req: Request) => {
+        await req.send(encodeNamedMessage(tool, "IMPORT", request));
+        return decodeMessage(tool, (await req.receive())[0]!);
+      };
+      assertEquals(await ask(gone), { msg: "SEND", data: w.filename });
+      assertEquals((await ask(next)).msg, "ERROR", "one import at a time");
+      await gone.close();
+      await master.waitForLog(/the import of imported 2\.0 was given up: its client went away/);
+      assertEquals(await ask(next), { msg: "SEND", data: w.filename });
+    } finally {
+      for (const req of clients) await req.close();
+    }
   });
-  const [gone, next] = clients as [Request, Request];
-  try {
-    const ask = async (req: Request) => {
-      await req.send(encodeNamedMessage(tool, "IMPORT", request));
-      return decodeMessage(tool, (await req.receive())[0]!);
-    };
-    assertEquals(await ask(gone), { msg: "SEND", data: w.filename });
-    assertEquals((await ask(next)).msg, "ERROR", "one import at a time");
-    await gone.close();
-    await master.waitForLog(/the import of imported 2\.0 was given up: its client went away/);
-    assertEquals(await ask(next), { msg: "SEND", data: w.filename });
-  } finally {
-    for (const req of clients) await req.close();
-  }
 });
 
 Deno.test("master: an import replaces only the builds whose files it brings again", async () => {
   // a second wheel imported for one ABI (another platform's) used to replace the first one's
   // build, deleting its files
-  await using farm = await startFarm();
-  const { pypi, master } = farm;
-  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
-  await slave.hello(); // cp311 becomes a build ABI
-  pypi.binaryRelease("imported", "2.0");
-  await master.waitForFile("project/imported/index.html", "skipped: binary only");
-  const req = new Request({ receiveTimeout: 20_000, linger: 0 });
-  req.connect(master.importQueue);
-  try {
-    const importOne = async (w: TestWheel) => {
-      const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
-      await req.send(
-        encodeNamedMessage(tool, "IMPORT", [
-          "cp311",
-          "imported",
-          "2.0",
-          true,
-          Duration.ZERO,
-          "",
-          files,
-        ]),
-      );
-      assertEquals(decodeMessage(tool, (await req.receive())[0]!), {
-        msg: "SEND",
-        data: w.filename,
-      });
-      await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
-      sender.slaveId = 0;
-      await sender.transfer(w.bytes);
-      await req.send(encodeNamedMessage(tool, "SENT"));
-      assertEquals(decodeMessage(tool, (await req.receive())[0]!), { msg: "DONE" });
-      await master.waitForFile("simple/imported/index.html", w.sha256);
-    };
-    const wheel = (platform: string, padding?: number) =>
-      makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform, padding });
-    const builds = async () =>
-      (await queryDb<{ f: string }>(
-        farm.db.superDsn,
-        "SELECT f.filename AS f FROM builds JOIN files AS f USING (build_id) ORDER BY build_id",
-      )).map((r) => r.f);
-    const onDisk = async (w: TestWheel) =>
-      assertEquals(await Deno.readFile(`${master.output}/simple/imported/${w.filename}`), w.bytes);
+  await withImported(async (farm) => {
+    const { master } = farm;
+    const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+    req.connect(master.importQueue);
+    try {
+      const importOne = async (w: TestWheel) => {
+        const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
+        await req.send(
+          encodeNamedMessage(tool, "IMPORT", [
+            "cp311",
+            "imported",
+            "2.0",
+            true,
+            Duration.ZERO,
+            "",
+            files,
+          ]),
+        );
+        assertEquals(decodeMessage(tool, (await req.receive())[0]!), {
+          msg: "SEND",
+          data: w.filename,
+        });
+        await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+        sender.slaveId = 0;
+        await sender.transfer(w.bytes);
+        await req.send(encodeNamedMessage(tool, "SENT"));
+        assertEquals(decodeMessage(tool, (await req.receive())[0]!), { msg: "DONE" });
+        await master.waitForFile("simple/imported/index.html", w.sha256);
+      };
+      const wheel = (platform: string, padding?: number) =>
+        makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform, padding });
+      const builds = async () =>
+        (await queryDb<{ f: string }>(
+          farm.db.superDsn,
+          "SELECT f.filename AS f FROM builds JOIN files AS f USING (build_id) ORDER BY build_id",
+        )).map((r) => r.f);
+      const onDisk = async (w: TestWheel) =>
+        assertEquals(
+          await Deno.readFile(`${master.output}/simple/imported/${w.filename}`),
+          w.bytes,
+        );
 
-    const arm = wheel("linux_armv7l");
-    const aarch64 = wheel("linux_aarch64");
-    await importOne(arm);
-    await importOne(aarch64);
-    assertEquals(await builds(), [arm.filename, aarch64.filename]);
-    for (const w of [arm, aarch64]) await onDisk(w);
-    // the same name again is a re-import: it replaces the build that held it, and only that
-    const again = wheel("linux_armv7l", 500);
-    await importOne(again);
-    assertEquals(await builds(), [aarch64.filename, again.filename]);
-    for (const w of [again, aarch64]) await onDisk(w);
-  } finally {
-    await req.close();
-  }
+      const arm = wheel("linux_armv7l");
+      const aarch64 = wheel("linux_aarch64");
+      await importOne(arm);
+      await importOne(aarch64);
+      assertEquals(await builds(), [arm.filename, aarch64.filename]);
+      for (const w of [arm, aarch64]) await onDisk(w);
+      // the same name again is a re-import: it replaces the build that held it, and only that
+      const again = wheel("linux_armv7l", 500);
+      await importOne(again);
+      assertEquals(await builds(), [aarch64.filename, again.filename]);
+      for (const w of [again, aarch64]) await onDisk(w);
+    } finally {
+      await req.close();
+    }
+  });
 });

@@ -36,20 +36,38 @@ const STATS: StatsMessage = {
   downloads_all: 50,
 };
 
-Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)", async (t) => {
+/** A slave's HELLO data, as a 0.16 master replays it. */
+const HELLO = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "old-pi"];
+
+/** A stand-in master of libzmq peers, publishing `frames` every second, until `fn` is done. */
+async function deployedMaster(
+  frames: Uint8Array[],
+  fn: (
+    master: { statusQueue: string; controlQueue: string; dir: string },
+    control: LibzmqPeer,
+  ) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
   const statusQueue = `ipc://${dir}/status`;
   const controlQueue = `ipc://${dir}/control`;
   const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
   const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
-  const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "old-pi"];
-  // every second: --once takes the answer as whole after half a second of quiet
-  await status.repeat([
-    [encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", hello])],
-    [encodeMessage(monitorStats, "STATS", STATS)],
-  ], 1000);
-  const master = { statusQueue, controlQueue, dir };
   try {
+    await status.repeat(frames.map((f) => [f]), 1000);
+    await fn({ statusQueue, controlQueue, dir }, control);
+  } finally {
+    await status.close();
+    await control.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)", async (t) => {
+  // every second: --once takes the answer as whole after half a second of quiet
+  await deployedMaster([
+    encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", HELLO]),
+    encodeMessage(monitorStats, "STATS", STATS),
+  ], async (master, control) => {
     for (const tool of ["piw-monitor", "piw-sense"] as const) {
       await t.step(`${tool} --once --json: what MASTER would say is null`, async () => {
         const { code, doc, stderr } = await once(tool, master);
@@ -83,7 +101,7 @@ Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)
       await tmux.start("mon", [Deno.execPath(), ...monitorArgs("piw-monitor", master)], {
         cols: 120,
         rows: 12,
-        env: { HOME: dir },
+        env: { HOME: master.dir },
       });
       const screen = await tmux.waitFor("mon", /Queue: 1,234 \(all ABIs\)[^]* old-pi /);
       assert(screen.startsWith(" piw-monitor · connected"), screen);
@@ -98,50 +116,28 @@ Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)
       await tmux.keys("mon", "q");
       assertEquals(await tmux.exitCode("mon"), 0, await tmux.stderr("mon"));
     });
-  } finally {
-    await status.close();
-    await control.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("monitors: --once quotes what a status queue said with its escapes made visible", async () => {
   // a frame whose message name is a terminal escape: --once printed the warning as it was,
   // retitling and clearing the operator's terminal
-  const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
-  const statusQueue = `ipc://${dir}/status`;
-  const controlQueue = `ipc://${dir}/control`;
-  const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
-  const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
-  try {
-    await status.repeat([
-      [encode(["\x1b]2;OWNED\x07\x1b[2J", 1, 2])],
-      [encodeMessage(monitorStats, "STATS", STATS)],
-    ], 1000);
-    const { code, stderr } = await onceText("piw-monitor", { statusQueue, controlQueue, dir });
+  await deployedMaster([
+    encode(["\x1b]2;OWNED\x07\x1b[2J", 1, 2]),
+    encodeMessage(monitorStats, "STATS", STATS),
+  ], async (master) => {
+    const { code, stderr } = await onceText("piw-monitor", master);
     assertEquals(code, 0, stderr);
     assert(stderr.includes("OWNED"), stderr);
     assert(!stderr.includes("\x1b"), "an ESC reached the terminal");
-  } finally {
-    await status.close();
-    await control.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("monitors: --once answers from a replay alone, as piwheels 0.16 sends STATS every 30 s", async () => {
   // it used to wait for a STATS, and so failed its 10 s wait against most 0.16 masters
-  const dir = await Deno.makeTempDir({ prefix: "piw-deployed-master-" });
-  const statusQueue = `ipc://${dir}/status`;
-  const controlQueue = `ipc://${dir}/control`;
-  const status = await LibzmqPeer.start("PUB", "bind", statusQueue);
-  const control = await LibzmqPeer.start("PULL", "bind", controlQueue);
-  const hello = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "old-pi"];
-  try {
-    await status.repeat([
-      [encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", hello])],
-    ], 1000);
-    const master = { statusQueue, controlQueue, dir };
+  await deployedMaster([
+    encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", HELLO]),
+  ], async (master) => {
     const { code, stdout, stderr } = await onceText("piw-monitor", master);
     assertEquals(code, 0, stderr);
     assert(stdout.includes("statistics: not sent yet"), stdout);
@@ -149,9 +145,5 @@ Deno.test("monitors: --once answers from a replay alone, as piwheels 0.16 sends 
     const json = await once("piw-sense", master);
     assertEquals(json.code, 0, json.stderr);
     assertEquals(json.doc.stats, null);
-  } finally {
-    await status.close();
-    await control.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
