@@ -599,9 +599,12 @@ class Juggler {
       const slaveId = decimalFrame(frames[2], 10);
       const sender = slaveId === null ? undefined : this.senders.get(slaveId);
       if (!sender?.current) {
-        this.ctx.log.debug(
-          `HELLO from slave ${decoder.decode(frames[2])}, which has nothing to send`,
-        );
+        if (slaveId === null) return;
+        // a sender whose transfer was given up (silent for ABANDON_MS) says HELLO when it wakes:
+        // DONE has it say SENT, whose VERIFY fails, and its build asks for the file again (a
+        // deployed slave, told nothing, says HELLO every 5 s for ever)
+        this.ctx.log.info(`slave ${slaveId} says HELLO with nothing to send: DONE`);
+        await this.router.send([peer!, "DONE"]);
         return;
       }
       const peerKey = encodeHex(peer!);

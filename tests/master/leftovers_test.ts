@@ -24,6 +24,7 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
   const { pypi, master, db } = farm;
   await pypi.release("half-sent", "1.0");
   await pypi.release("never-sent", "1.0");
+  await pypi.release("woken-up", "1.0");
 
   const building = async (label: string) => {
     const s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", label);
@@ -72,6 +73,35 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     await s.close();
     await listening;
   });
+
+  await t.step(
+    "a sender that wakes after it was given up is told DONE, then asked again",
+    async () => {
+      // a slave paused past ABANDON_MS: told nothing, a deployed slave says HELLO every 5 s for
+      // ever, and the build waits for its SENT until the slave's timeout
+      const { s, wheel } = await building("wakes-up");
+      await s.files.send(["HELLO", String(s.slaveId)]);
+      const [first] = await s.files.receive();
+      assertEquals(decoder.decode(first!), "FETCH");
+      await master.waitForLog(
+        new RegExp(`abandoning .* from slave ${s.slaveId}: idle for`),
+        30_000,
+      );
+      for (;;) { // the FETCHes asked before it was given up, then the answer to this HELLO
+        await s.files.send(["HELLO", String(s.slaveId)]);
+        const [command] = await s.files.receive();
+        if (decoder.decode(command!) === "DONE") break;
+      }
+      assertEquals(await s.request("SENT"), { msg: "SEND", data: wheel.filename });
+      await s.transfer(wheel.bytes);
+      assertEquals(await s.request("SENT"), { msg: "DONE" });
+      await master.waitForFile(
+        `simple/${wheel.tags[0]!.replaceAll("_", "-")}/index.html`,
+        wheel.sha256,
+      );
+      await s.close();
+    },
+  );
 
   await t.step("a kill -9 mid-transfer leaves a temporary; the next start removes it", async () => {
     const { s, wheel } = await building("half-sender");
