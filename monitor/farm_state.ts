@@ -242,13 +242,12 @@ export class FarmState {
    * from the longest ago (a master, or whoever poses as its status queue, can name any number).
    */
   #evict(): void {
-    let oldest: SlaveRecord | null = null;
-    for (const s of this.slaves.values()) {
-      const gone = (s.goneAt !== null ? 1 : 0) - (oldest?.goneAt !== null ? 1 : 0);
-      if (!oldest || gone > 0 || (gone === 0 && s.lastSeen.micros < oldest.lastSeen.micros)) {
-        oldest = s;
-      }
-    }
+    const first = (a: SlaveRecord, b: SlaveRecord) =>
+      (a.goneAt === null) === (b.goneAt === null)
+        ? a.lastSeen.micros < b.lastSeen.micros
+        : a.goneAt !== null;
+    let oldest: SlaveRecord | undefined;
+    for (const s of this.slaves.values()) if (!oldest || first(s, oldest)) oldest = s;
     if (oldest) this.slaves.delete(oldest.slaveId);
   }
 

@@ -345,31 +345,28 @@ async function serve(
   log: Logger,
 ): Promise<"DIE"> {
   for (;;) {
-    let reply: Reply;
+    let outcome: BuildOutcome;
     try {
-      reply = await conn.ask("IDLE");
+      const idle = await conn.ask("IDLE");
+      if (idle.msg === "SLEEP") {
+        pause.reset();
+        log.debug(`the master said SLEEP: asking again in ${conn.settings.sleep}`);
+        await sleep(conn.settings.sleep.totalMillis(), conn.stop);
+        continue;
+      }
+      if (idle.msg === "DIE") return "DIE";
+      if (idle.msg !== "BUILD") throw new Restart(`IDLE was answered ${idle.msg}`);
+      pause.reset();
+      const [pkg, version] = idle.data;
+      outcome = await builder.build({ package: pkg, version, indexUrl }, conn.stop);
     } catch (e) {
       if (!(e instanceof Unbuildable)) throw e;
       log.warning(`cannot build ${e.pkg} ${e.version}: ${e.message}; reporting it failed`);
       const output = `piwheels: this slave cannot build ${e.pkg} ${e.version}: ${e.message}\n`;
-      reply = await conn.ask("BUILT", [false, Duration.ZERO, output, []]);
-      if (reply.msg === "DIE") return "DIE";
-      if (reply.msg !== "DONE") throw new Restart(`BUILT was answered ${reply.msg}`);
-      continue;
+      outcome = { status: false, duration: Duration.ZERO, output, files: [] };
     }
-    if (reply.msg === "SLEEP") {
-      pause.reset();
-      log.debug(`the master said SLEEP: asking again in ${conn.settings.sleep}`);
-      await sleep(conn.settings.sleep.totalMillis(), conn.stop);
-      continue;
-    }
-    if (reply.msg === "DIE") return "DIE";
-    if (reply.msg !== "BUILD") throw new Restart(`IDLE was answered ${reply.msg}`);
-    pause.reset();
-    const [pkg, version] = reply.data;
-    const outcome = await builder.build({ package: pkg, version, indexUrl }, conn.stop);
     if (conn.stop.aborted) throw new Stopping();
-    reply = await conn.ask("BUILT", [
+    let reply: Reply = await conn.ask("BUILT", [
       outcome.status,
       outcome.duration,
       outcome.output,

@@ -185,10 +185,13 @@ async function repair(
   const extra = problems.flatMap(({ repair }) =>
     repair !== null && "delete" in repair ? [repair.delete] : []
   );
-  // pointed at another master's database, every package directory would be "unknown"
-  const what = `delete ${extra.length} path(s) under ${opts.outputPath} that belong to nothing ` +
-    `the database knows (${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ", …" : ""})`;
-  if (opts.deleteExtra && extra.length > 0 && await mayProceed("piw-audit", what, opts.yes, log)) {
+  if (opts.deleteExtra && extra.length > 0) {
+    // pointed at another master's database, every package directory would be "unknown"
+    const what = `delete ${extra.length} path(s) under ${opts.outputPath} that belong to ` +
+      `nothing the database knows (${extra.slice(0, 5).join(", ")}${
+        extra.length > 5 ? ", …" : ""
+      })`;
+    if (!await mayProceed("piw-audit", what, opts.yes, log)) return repaired;
     for (const path of extra) {
       await Deno.remove(`${opts.outputPath}/${path}`, { recursive: true });
       log.info(`deleted ${path}`);

@@ -603,7 +603,7 @@ class Juggler {
         // a sender whose transfer was given up (silent for ABANDON_MS) says HELLO when it wakes:
         // DONE has it say SENT, whose VERIFY fails, and its build asks for the file again (a
         // deployed slave, told nothing, says HELLO every 5 s for ever)
-        this.ctx.log.info(`slave ${slaveId} says HELLO with nothing to send: DONE`);
+        this.ctx.log.debug(`slave ${slaveId} says HELLO with nothing to send: DONE`);
         await this.router.send([peer!, "DONE"]);
         return;
       }
