@@ -59,14 +59,21 @@ export function normalizeVersion(version: string): string | null {
 }
 
 /**
- * Whether two version strings name the same release: equal normal forms, or, for versions
- * PEP 440 cannot read (legacy ones, such as `2004d`), equal strings once the `-` a wheel's
- * file name cannot hold is read as `_`.
+ * Whether two version strings name the same release, as PEP 440 compares them: equal normal
+ * forms once trailing zeros of the release are dropped (`1.0` is `1.0.0`, as `pip` and
+ * `packaging.version.Version` hold: pip builds a release `1` whose `setup.py` says `1.0.0` and
+ * names its wheel so), or, for versions PEP 440 cannot read (legacy ones, such as `2004d`), equal
+ * strings once the `-` a wheel's file name cannot hold is read as `_`.
  */
 export function sameVersion(a: string, b: string): boolean {
   const na = normalizeVersion(a);
   const nb = normalizeVersion(b);
-  if (na !== null && nb !== null) return na === nb;
+  if (na !== null && nb !== null) return na === nb || comparable(na) === comparable(nb);
   if (na !== null || nb !== null) return false;
   return a.replaceAll("-", "_") === b.replaceAll("-", "_");
+}
+
+/** A normal form with its release's trailing zeros dropped (`1.0.0rc1` → `1rc1`). */
+function comparable(normal: string): string {
+  return normal.replace(/^((?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*?)(?:\.0)+(?!\.?[0-9])/, "$1");
 }

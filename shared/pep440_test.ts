@@ -31,9 +31,17 @@ Deno.test("normalizeVersion: packaging's normal forms", () => {
   for (const [version, normal] of cases) assertEquals(normalizeVersion(version), normal, version);
 });
 
-Deno.test("sameVersion: by normal form, legacy versions by string", () => {
+Deno.test("sameVersion: as PEP 440 compares, legacy versions by string", () => {
   assertEquals(sameVersion("1.0-beta", "1.0b0"), true);
-  assertEquals(sameVersion("1.0", "1.0.0"), false);
+  // trailing zeros of the release do not count, as pip's `==` and packaging's Version hold
+  assertEquals(sameVersion("1.0", "1.0.0"), true);
+  assertEquals(sameVersion("1", "1.0.0.0"), true);
+  assertEquals(sameVersion("1!2.0rc1", "1!2rc1"), true);
+  assertEquals(sameVersion("1.0.post1.dev2", "1.post1.dev2"), true);
+  assertEquals(sameVersion("10.0", "10"), true);
+  assertEquals(sameVersion("1.0.1", "1.1"), false);
+  assertEquals(sameVersion("1.0.10", "1.10"), false);
+  assertEquals(sameVersion("2.0", "20"), false);
   assertEquals(sameVersion("1.0", "2.0"), false);
   assertEquals(sameVersion("2004d", "2004d"), true);
   assertEquals(sameVersion("2004-d", "2004_d"), true);

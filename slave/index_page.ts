@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { sameVersion } from "../shared/pep440.ts";
+import { normalizeVersion, sameVersion } from "../shared/pep440.ts";
 import { normalizeName } from "../shared/wheel.ts";
 
 /** What the slave asks an index for: PEP 691 JSON first, PEP 503 HTML otherwise. */
@@ -153,7 +153,9 @@ export function* anchors(body: string): Generator<[string, string]> {
  */
 export function chooseSdist(files: readonly IndexFile[], project: string, version: string) {
   for (const extension of SDIST_EXTENSIONS) {
-    const found = files.find((f) => isSdistOf(f.filename, extension, project, version));
+    // the release's own spelling first: a legacy index may list `1.0` and `1.0.0` apart
+    const found = files.find((f) => isSdistOf(f.filename, extension, project, version, exact)) ??
+      files.find((f) => isSdistOf(f.filename, extension, project, version, sameVersion));
     if (!found) continue;
     if (found.sha256 === null) {
       throw new IndexError(`refused ${found.filename}: the index gives no SHA-256 to check it by`);
@@ -164,14 +166,29 @@ export function chooseSdist(files: readonly IndexFile[], project: string, versio
   throw new IndexError(`the index has no sdist of ${project} ${version} (it lists ${listed})`);
 }
 
-/** Whether `filename` is `<project>-<version><extension>` (the name may hold `-` itself). */
-function isSdistOf(filename: string, extension: string, project: string, version: string) {
+/** Whether two versions have one normal form (`1.0` and `1.0.0` do not). */
+function exact(a: string, b: string): boolean {
+  const na = normalizeVersion(a);
+  return na === null ? a === b : na === normalizeVersion(b);
+}
+
+/**
+ * Whether `filename` is `<project>-<version><extension>` (the name may hold `-` itself), its
+ * version compared by `same`.
+ */
+function isSdistOf(
+  filename: string,
+  extension: string,
+  project: string,
+  version: string,
+  same: (a: string, b: string) => boolean,
+) {
   if (!FILENAME.test(filename) || !filename.toLowerCase().endsWith(extension)) return false;
   const stem = filename.slice(0, -extension.length);
   const name = normalizeName(project);
   for (let dash = stem.indexOf("-"); dash > 0; dash = stem.indexOf("-", dash + 1)) {
     if (normalizeName(stem.slice(0, dash)) !== name) continue;
-    if (sameVersion(stem.slice(dash + 1), version)) return true;
+    if (same(stem.slice(dash + 1), version)) return true;
   }
   return false;
 }

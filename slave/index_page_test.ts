@@ -99,6 +99,10 @@ Deno.test("index page: the sdist chosen is exactly the project's release, .tar.g
     chooseSdist([file("Pkg-1.0b2.tar.gz")], "pkg", "1.0-Beta.2").filename,
     "Pkg-1.0b2.tar.gz",
   );
+  assertEquals(chooseSdist([file("pkg-1.0.0.tar.gz")], "pkg", "1").filename, "pkg-1.0.0.tar.gz");
+  // the release's own spelling before another one of the same release
+  const padded = [file("pkg-1.0.0.tar.gz"), file("pkg-1.0.tar.gz"), file("pkg-1.tar.gz")];
+  assertEquals(chooseSdist(padded, "pkg", "1.0").filename, "pkg-1.0.tar.gz");
   assertThrows(
     () => chooseSdist(files, "python-dateutil", "2.8"),
     IndexError,

@@ -283,4 +283,21 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     assertEquals(await snapshot(farm), now);
     assertEquals(await builds(farm, "1.00"), []);
   });
+
+  await t.step(
+    "a wheel that spells the release another way (4.0.0, for 4.0): published",
+    async () => {
+      // pip builds a release whose setup.py says 4.0.0 for 4.0 (the same release by PEP 440),
+      // and names the wheel by what setup.py says: pip's `==4.0` finds it, so it is the build
+      await pypi.release("legit-one", "4.0");
+      await master.waitForFile("project/legit-one/json/index.json", '"4.0":{');
+      await using good = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "padded");
+      assertEquals((await good.hello()).msg, "ACK");
+      assertEquals(await good.request("IDLE"), { msg: "BUILD", data: ["legit-one", "4.0"] });
+      const padded = makeWheel("legit-one", "4.0.0");
+      assertEquals(await good.deliver([padded]), { msg: "DONE" });
+      await master.waitForFile("simple/legit-one/index.html", padded.sha256);
+      assertEquals(await builds(farm, "4.0"), ["true: built by a test"]);
+    },
+  );
 });
