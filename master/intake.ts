@@ -175,12 +175,14 @@ export class BuildIntake {
       logged = await this.oracle.logBuild(build);
     } catch (e) {
       // what COMMIT placed goes, where it is still its own, and what it replaced comes back
-      if (intake) await this.#replaced("RESTORE", intake.sender);
+      if (intake) await this.#replaced(intake.sender, null);
       throw e;
     }
-    if (intake && replaceable.length > 0) await this.#replaced("SETTLE", intake.sender);
+    if (intake && replaceable.length > 0) {
+      await this.#replaced(intake.sender, logged.buildId);
+    }
     build.logged(logged.buildId);
-    await this.removeFiles(build.package_, logged.removed);
+    await this.removeFiles(build.package_, logged.removed, logged.buildId);
     await this.web.send(encodeMessage(toWeb, "LOG", [logged.buildId, build.output]))
       .catch(() => {});
     await this.web.send(encodeMessage(toWeb, build.status ? "PKGBOTH" : "PKGPROJ", build.package_))
@@ -189,11 +191,15 @@ export class BuildIntake {
   }
 
   /**
-   * SETTLE or RESTORE what a COMMIT placed and replaced (a failure is logged: the build is
-   * decided).
+   * SETTLE what `sender`'s COMMIT placed and replaced (its build was logged as `buildId`), or
+   * RESTORE it (null: it could not be); a failure is logged: the build is decided.
    */
-  async #replaced(msg: "SETTLE" | "RESTORE", sender: number): Promise<void> {
-    const reply = await this.fs.call(msg, sender).catch((e) => ({ msg: "ERROR", data: e }));
+  async #replaced(sender: number, buildId: number | null): Promise<void> {
+    const msg = buildId === null ? "RESTORE" : "SETTLE";
+    const reply =
+      await (buildId === null
+        ? this.fs.call("RESTORE", sender)
+        : this.fs.call("SETTLE", [sender, buildId])).catch((e) => ({ msg: "ERROR", data: e }));
     if (reply.msg !== "OK") {
       this.log.warning(
         `${msg} of what slave ${sender}'s files replaced: ${errorMessage(reply.data)}`,
@@ -201,10 +207,10 @@ export class BuildIntake {
     }
   }
 
-  /** Deletes published files no build holds any more. */
-  async removeFiles(pkg: string, names: readonly string[]): Promise<void> {
+  /** Deletes published files no build holds any more since build `by` was logged. */
+  async removeFiles(pkg: string, names: readonly string[], by: number): Promise<void> {
     for (const name of names) {
-      const reply = await this.fs.call("REMOVE", [pkg, name]);
+      const reply = await this.fs.call("REMOVE", [pkg, name, by]);
       if (reply.msg !== "OK") this.log.warning(`cannot remove ${name}: ${reply.data}`);
     }
   }

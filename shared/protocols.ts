@@ -722,10 +722,14 @@ export const fileJugglerFs = protocol("file juggler fs", {
     // move every verified file into place, none if one cannot be (EXISTS: names not in the
     // list are there already, and the verified files are kept for a COMMIT that names them)
     COMMIT: z.tuple([count, z.array(safeFilename).max(1000)]),
-    REMOVE: z.tuple([packageName, safeFilename]), // delete a published file
+    // delete a published file the database stopped listing, and the id of the build whose
+    // logging did (null: its version's builds were deleted); a file a build placed over it
+    // since, not logged yet or logged after that build, stays
+    REMOVE: z.tuple([packageName, safeFilename, count.nullable()]),
     ABORT: count, // slave id: it went away, or its build was refused: forget its files
-    // slave id: the build its last COMMIT published was logged: delete what that replaced
-    SETTLE: count,
+    // slave id, and the id the build its last COMMIT published was logged as: delete what
+    // that replaced
+    SETTLE: z.tuple([count, count]),
     // slave id: the build its last COMMIT published could not be logged: take back what it
     // placed and put back what it replaced, each where it is still what the COMMIT left
     RESTORE: count,

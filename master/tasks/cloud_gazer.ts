@@ -132,7 +132,7 @@ class Gazer {
   }
 
   async removeFiles(pkg: string, files: string[]): Promise<void> {
-    for (const f of files) await this.fs.call("REMOVE", [pkg, f]);
+    for (const f of files) await this.fs.call("REMOVE", [pkg, f, null]);
   }
 
   /** Applies one event; returns whether the build queue may have changed. */

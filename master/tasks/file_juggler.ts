@@ -139,8 +139,11 @@ function inode(path: string): number {
  */
 interface Replaced {
   readonly target: string;
-  /** What was there, under a temporary name; null when nothing was (RESTORE removes it). */
-  readonly backup: string | null;
+  /**
+   * What was there, under a temporary name; null when nothing was, or when a REMOVE deleted it
+   * since (the database stopped listing it): RESTORE then removes what was placed.
+   */
+  backup: string | null;
   /**
    * The inode COMMIT left at `target`, once it is done: RESTORE puts the backup back only over
    * that (another build may have replaced it since); null: put back whatever is there.
@@ -155,6 +158,11 @@ class Juggler {
    * that replaced nothing, which is settled by no one, until {@linkcode MAX_KEPT} later ones).
    */
   readonly kept = new Map<number, Replaced[]>();
+  /**
+   * The inode each of the last {@linkcode MAX_KEPT} SETTLEd paths was left at, and the id the
+   * build that placed it was logged as, for a REMOVE from the logging of an earlier build.
+   */
+  readonly settled = new Map<string, { placed: number; buildId: number }>();
   /** Senders by the routing id of their DEALER (a CHUNK names no slave). */
   readonly byPeer = new Map<string, Sender>();
   /** Directories known to exist under the output. */
@@ -423,10 +431,11 @@ class Juggler {
   }
 
   /**
-   * SETTLE or RESTORE: what the last COMMIT of `slaveId` replaced goes, or is put back, and what
-   * it placed is taken back.
+   * SETTLE or RESTORE: what the last COMMIT of `slaveId` replaced goes (its build was logged as
+   * `buildId`; null: it is not known to have been), or is put back, and what it placed is taken
+   * back.
    */
-  replaced(slaveId: number, restore: boolean): FsReply {
+  replaced(slaveId: number, restore: boolean, buildId: number | null = null): FsReply {
     const kept = this.kept.get(slaveId) ?? [];
     this.kept.delete(slaveId);
     try {
@@ -434,6 +443,17 @@ class Juggler {
       else this.#settle(kept);
     } catch (e) {
       return ["ERROR", errorMessage(e)];
+    }
+    if (buildId !== null) {
+      for (const { target, placed } of kept) {
+        if (placed === null) continue;
+        this.settled.delete(target);
+        this.settled.set(target, { placed, buildId });
+      }
+      for (const target of this.settled.keys()) {
+        if (this.settled.size <= MAX_KEPT) break;
+        this.settled.delete(target);
+      }
     }
     return ["OK", null];
   }
@@ -527,14 +547,44 @@ class Juggler {
     return ["OK", null];
   }
 
-  async remove(pkg: string, filename: string): Promise<FsReply> {
+  /**
+   * Deletes a published file and its core metadata, which the database stopped listing when
+   * build `by` was logged (null: when its version's builds were deleted, every build logged so
+   * far). What a COMMIT placed there since stays: while its build is not logged, the file it
+   * replaced is kept as its backup, and that goes instead (a RESTORE then takes the name back);
+   * once logged after `by`, its build holds the name. Deleting it used to leave that build
+   * listing a file that was gone.
+   */
+  async remove(pkg: string, filename: string, by: number | null): Promise<FsReply> {
     const path = `${this.simple}/${normalizeName(pkg)}/${filename}`;
     for (const p of [path, `${path}.metadata`]) {
+      const at = inode(p);
+      const over = this.#placedOver(p, at);
+      if (over) {
+        Deno.removeSync(over.backup!);
+        over.backup = null;
+        this.ctx.log.info(`removed what a build not logged yet replaced at ${p}, not its file`);
+        continue;
+      }
+      const placed = this.settled.get(p);
+      if (placed && placed.placed === at && by !== null && placed.buildId > by) {
+        this.ctx.log.info(`kept ${p}: build ${placed.buildId} placed it since`);
+        continue;
+      }
       await Deno.remove(p).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
     }
     return ["OK", null];
+  }
+
+  /** The record of a COMMIT not settled yet that left inode `at` over a file at `path`. */
+  #placedOver(path: string, at: number): Replaced | undefined {
+    for (const kept of this.kept.values()) {
+      const over = kept.find((k) => k.target === path && k.backup !== null && k.placed === at);
+      if (over) return over;
+    }
+    return undefined;
   }
 
   async statfs(): Promise<FsReply> {
@@ -559,7 +609,7 @@ class Juggler {
         await this.abandon(r.data);
         return ["OK", null];
       case "SETTLE":
-        return this.replaced(r.data, false);
+        return this.replaced(r.data[0], false, r.data[1]);
       case "RESTORE":
         return this.replaced(r.data, true);
       case "STATFS":

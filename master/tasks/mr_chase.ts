@@ -220,7 +220,7 @@ runTask("mr_chase", async (ctx) => {
     const files = await oracle.deleteBuilds(pkg, version);
     const kept: string[] = [];
     for (const filename of files) {
-      const reply = await fs.call("REMOVE", [pkg, filename]);
+      const reply = await fs.call("REMOVE", [pkg, filename, null]);
       if (reply.msg === "ERROR") {
         ctx.log.warning(`cannot remove ${filename}: ${reply.data}`);
         kept.push(filename);
