@@ -100,6 +100,14 @@ export const keptText = z.string().transform((t) =>
   t.includes("\0") ? t.replaceAll("\0", "\uFFFD") : t
 );
 
+/**
+ * Free text kept in a column of at most `max` characters (a web-log record's User-Agent and its
+ * fields): longer text is cut there, and NUL characters become U+FFFD, rather than the record
+ * refused whole (a deployed logger sends whatever the client said).
+ */
+export const clippedText = (max: number) =>
+  keptText.transform((t) => t.length > max ? t.slice(0, max).replace(/[\uD800-\uDBFF]$/, "") : t);
+
 /** A short human label (a slave's host name): printable, at most 255 characters. */
 export const label = z.string().max(255).regex(/^\P{Cc}*$/u, "expected printable text");
 
@@ -204,7 +212,7 @@ export const buildMessage = z.tuple([
 /** The data of a build state tuple. */
 export type BuildMessage = z.output<typeof buildMessage>;
 
-const optionalText = dbText(1000).nullable();
+const optionalText = clippedText(1000).nullable();
 const tenOptional = [
   optionalText, // arch
   optionalText, // distro_name
@@ -233,14 +241,20 @@ export const downloadMessage = z.tuple([safeFilename, host, loggedAt, ...tenOpti
 /** LOGSEARCH data: `[package, host, timestamp, ...10 optional]`. */
 export const searchMessage = z.tuple([packageName, host, loggedAt, ...tenOptional]);
 /** LOGPROJECT / LOGJSON data: `[package, host, timestamp, user_agent]`. */
-export const projectMessage = z.tuple([packageName, host, loggedAt, dbText(4096)]);
+export const projectMessage = z.tuple([packageName, host, loggedAt, clippedText(4096)]);
 /** LOGPAGE data: `[page, host, timestamp, user_agent]`. */
 export const pageMessage = z.tuple([
   z.string().max(255).regex(/^[A-Za-z0-9_.-]+$/, "expected a page name"),
   host,
   loggedAt,
-  dbText(4096),
+  clippedText(4096),
 ]);
+
+/**
+ * The largest message the log queue takes: a record at its largest (ten fields of 1,000
+ * characters, four bytes each at most) is about 45 KB.
+ */
+export const MAX_LOG_MESSAGE = 64 * 1024;
 
 /** The most web-log records in one LOGBATCH. */
 export const MAX_LOG_BATCH = 1000;
@@ -416,6 +430,11 @@ export function isTrustedAddress(address: string): boolean {
   return address.startsWith("inproc://");
 }
 
+/** A peer's text as an error quotes it: its first 64 characters at most. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
+
 function check<M extends MessageMap>(
   p: Protocol,
   side: M,
@@ -429,7 +448,7 @@ function check<M extends MessageMap>(
     throw new ProtocolError(`${p.name}: the message name must be text, not ${typeof name}`);
   }
   if (!Object.hasOwn(side, name)) {
-    throw new ProtocolError(`${p.name}: unknown message ${JSON.stringify(name)} ${direction}`);
+    throw new ProtocolError(`${p.name}: unknown message ${quoted(name)} ${direction}`);
   }
   const schema = side[name];
   if (schema === null || schema === undefined) {
@@ -511,7 +530,7 @@ export function decodeMessage<R extends MessageMap>(
   }
   if (Array.isArray(value)) {
     if (value.length !== 2) {
-      const name = typeof value[0] === "string" ? `${value[0]}: ` : "";
+      const name = typeof value[0] === "string" ? `${quoted(value[0])}: ` : "";
       throw new ProtocolError(
         `${p.name}: ${name}a message is a name or [name, data], not an array of ${value.length}`,
       );

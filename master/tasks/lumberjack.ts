@@ -18,7 +18,12 @@
  */
 
 import { errorMessage } from "../../shared/log.ts";
-import { lumberjack, MAX_LOG_BATCH, type WebLogRecord } from "../../shared/protocols.ts";
+import {
+  lumberjack,
+  MAX_LOG_BATCH,
+  MAX_LOG_MESSAGE,
+  type WebLogRecord,
+} from "../../shared/protocols.ts";
 import { Pull } from "../../shared/zmq/mod.ts";
 import { OracleClient, OracleError } from "../oracle_client.ts";
 import { eachDecoded } from "../../shared/receive.ts";
@@ -28,7 +33,9 @@ import { runTask } from "../task.ts";
 export const IN_FLIGHT = 4;
 
 runTask("lumberjack", async (ctx) => {
-  const inbox = ctx.socket(new Pull({ receiveHighWaterMark: 10_000 }));
+  const inbox = ctx.socket(
+    new Pull({ receiveHighWaterMark: 10_000, maxMessageSize: MAX_LOG_MESSAGE }),
+  );
   await inbox.bind(ctx.options.logQueue);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const inFlight = new Set<Promise<void>>();

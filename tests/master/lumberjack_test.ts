@@ -1,10 +1,12 @@
 /**
- * The Lumberjack against bad web-log records on the log queue: a record PostgreSQL would refuse
- * (a NUL in a field) is refused when it arrives, and a record the database refuses anyway is
- * dropped alone: every valid record that came with it is stored.
+ * The Lumberjack against bad web-log records on the log queue: a record whose free text
+ * PostgreSQL could not keep (a NUL, or more than its column holds, as a deployed logger sends
+ * what the client said) is kept cut and with U+FFFD; a record the database refuses anyway is
+ * dropped alone: every valid record that came with it is stored. A message larger than any
+ * record is not taken, and what an error quotes of a peer's message is cut short.
  */
 
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { encode } from "../../shared/cbor.ts";
@@ -26,17 +28,39 @@ Deno.test("lumberjack: a bad record is dropped alone, never with its batch", asy
   const page = (agent: string) => encode(["LOGPAGE", ["faq", "192.0.2.1", Timestamp.now(), agent]]);
 
   try {
-    await t.step("a NUL in a field: that record refused, the others stored", async () => {
+    await t.step("a NUL or an over-long User-Agent: kept, as PostgreSQL can hold it", async () => {
       for (let i = 0; i < 12; i++) {
         if (i === 6) await push.send(page("nul\u0000agent"));
+        if (i === 7) await push.send(page(`long ${"x".repeat(5000)}`));
         await push.send(page(`nul-batch ${i}`));
       }
       await eventually(
-        "the 12 good records are stored",
-        async () => await hits("nul-batch") === 12,
+        "the 14 records are stored",
+        async () => await hits("nul-batch") === 12 && await hits("long") === 1,
       );
-      assertEquals(await hits("nul"), 12);
-      await master.waitForLog(/lumberjack: warning: .*LOGPAGE.*without NUL characters/);
+      assertEquals(await hits("nul\uFFFDagent"), 1);
+      const [long] = await queryDb<{ n: number }>(
+        db.superDsn,
+        "SELECT length(user_agent) AS n FROM web_hits WHERE user_agent LIKE 'long%'",
+      );
+      assertEquals(long!.n, 4096);
+    });
+
+    await t.step("a message larger than any record: not taken", async () => {
+      // an unknown message's name is quoted cut short
+      await push.send(encode([`UNKNOWN${"y".repeat(50_000)}`, []]));
+      await push.send(page("after-unknown"));
+      await eventually("the next record is stored", async () => await hits("after-unknown") === 1);
+      const [line] = await master.waitForLog(/lumberjack: warning: .*unknown message "UNKNOWN.*/);
+      assert(line.length < 200, `${line.length} characters logged`);
+      // the master drops the connection: what follows it may be lost, until it connects again
+      await push.send(page(`huge ${"x".repeat(100_000)}`));
+      let sent = 0;
+      await eventually("a record sent after it is stored", async () => {
+        await push.send(page(`after-huge ${sent++}`));
+        return await hits("after-huge") > 0;
+      });
+      assertEquals(await hits("huge"), 0);
     });
 
     await t.step("a record the database refuses: dropped alone, its batch stored", async () => {
