@@ -114,6 +114,9 @@ export const label = z.string().max(255).regex(/^\P{Cc}*$/u, "expected printable
 /** Free text of any length (build output, error messages). */
 export const text = z.string();
 
+/** A Debian package's name (Debian policy 5.6.1), with an architecture qualifier perhaps. */
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9-]+)?$/;
+
 /**
  * `{tool: [package, ...]}`, e.g. `{"apt": ["libc6"]}`. Deployed slaves add the tool `""` for the
  * libraries no Debian package owns, by path (`{"apt": [...], "": ["/usr/lib/…/libfoo.so.1"]}`:
@@ -144,6 +147,12 @@ export const dependencies = z.union([
   }
   for (const pkgs of Object.values(out)) pkgs.sort();
   return out;
+}).superRefine((deps, ctx) => {
+  // the project page offers them as a command to paste (`sudo apt install …`)
+  const bad = deps.apt?.find((name) => !DEBIAN_PACKAGE.test(name));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: "custom", message: `expected Debian package names, not ${bad}` });
+  }
 });
 
 const fileFields = [

