@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Timestamp } from "../shared/timestamp.ts";
+import { Timestamp, TimestampError } from "../shared/timestamp.ts";
 import { call, XmlRpcError, type XmlRpcValue } from "./xmlrpc.ts";
 
 /** What happened on PyPI, reduced to what the farm acts on. */
@@ -46,6 +46,8 @@ export interface ChangeBatch {
   events: PyPIEvent[];
   /** The highest serial seen (ignored actions included): where the next call starts. */
   serial: number;
+  /** Why each row that could not be read was skipped. */
+  skipped: string[];
 }
 
 /** A source of PyPI events after a serial. */
@@ -70,21 +72,35 @@ export function classifyAction(action: string, version: string | null): PyPIEven
   return null;
 }
 
+/** A row's serial, when it has one the farm can keep (a safe integer), or null. */
+function rowSerial(row: XmlRpcValue): number | null {
+  const serial = Array.isArray(row) ? row[4] : undefined;
+  return typeof serial === "number" && Number.isSafeInteger(serial) && serial >= 0 ? serial : null;
+}
+
+/** A row as an event; raises {@linkcode XmlRpcError} saying why it cannot be one. */
 function asEvent(row: XmlRpcValue): Omit<PyPIEvent, "kind"> & { kind: PyPIEventKind | null } {
   if (!Array.isArray(row) || row.length < 5) {
     throw new XmlRpcError("changelog row is not [name, version, time, action, serial]");
   }
-  const [name, version, time, action, serial] = row;
-  if (typeof name !== "string" || typeof action !== "string" || typeof serial !== "number") {
-    throw new XmlRpcError(`malformed changelog row ${JSON.stringify(row)}`);
+  const [name, version, time, action] = row;
+  const serial = rowSerial(row);
+  if (typeof name !== "string" || typeof action !== "string" || serial === null) {
+    throw new XmlRpcError(`malformed changelog row ${JSON.stringify(row).slice(0, 200)}`);
   }
   const v = typeof version === "string" && version !== "" ? version : null;
   const kind = classifyAction(action, v);
-  const timestamp = typeof time === "number"
-    ? Timestamp.fromEpochSeconds(time)
-    : time instanceof Date
-    ? Timestamp.fromDate(time)
-    : Timestamp.now();
+  let timestamp;
+  try {
+    timestamp = typeof time === "number"
+      ? Timestamp.fromEpochSeconds(time)
+      : time instanceof Date
+      ? Timestamp.fromDate(time)
+      : Timestamp.now();
+  } catch (e) {
+    if (!(e instanceof TimestampError)) throw e;
+    throw new XmlRpcError(`changelog row ${serial}: ${e.message}`);
+  }
   return { kind, package: name, version: v, timestamp, serial };
 }
 
@@ -93,17 +109,29 @@ export class XmlRpcChangeFeed implements ChangeFeed {
   /** Follows the XML-RPC service at `url` (e.g. `https://pypi.org/pypi`). */
   constructor(readonly url: string, readonly timeoutMs = 60_000) {}
 
-  /** The events after `serial`, oldest first; malformed rows raise {@linkcode XmlRpcError}. */
+  /**
+   * The events after `serial`, oldest first. A row that cannot be read is skipped (and said
+   * why), or the changelog would stop at it for good; a row at or before `serial` is one
+   * applied already, replayed.
+   */
   async since(serial: number): Promise<ChangeBatch> {
     const rows = await call(this.url, "changelog_since_serial", [serial], this.timeoutMs);
     if (!Array.isArray(rows)) throw new XmlRpcError("changelog_since_serial did not return a list");
     const events: PyPIEvent[] = [];
+    const skipped: string[] = [];
     let last = serial;
     for (const row of rows) {
-      const e = asEvent(row);
-      last = Math.max(last, e.serial);
-      if (e.kind !== null) events.push({ ...e, kind: e.kind });
+      const at = rowSerial(row);
+      if (at !== null && at <= serial) continue;
+      if (at !== null) last = Math.max(last, at);
+      try {
+        const e = asEvent(row);
+        if (e.kind !== null) events.push({ ...e, kind: e.kind });
+      } catch (e) {
+        if (!(e instanceof XmlRpcError)) throw e;
+        skipped.push(e.message);
+      }
     }
-    return { events: events.sort((a, b) => a.serial - b.serial), serial: last };
+    return { events: events.sort((a, b) => a.serial - b.serial), serial: last, skipped };
   }
 }

@@ -29,6 +29,38 @@ Deno.test("pypi: the change feed reads a (fake) PyPI's changelog since a serial"
   assertEquals((await feed.since(pypi.serial)).events, []);
 });
 
+Deno.test("pypi: a changelog row that cannot be read is skipped, not the whole batch", async () => {
+  // a broken or hostile mirror's rows: each used to fail the whole batch, and every poll after
+  // it asked for the same batch again, so the master stopped following PyPI for good
+  await using pypi = new FakePyPI();
+  const start = pypi.serial;
+  const text = (t: string) => `<value><string>${t}</string></value>`;
+  const int = (n: string) => `<value><int>${n}</int></value>`;
+  const row = (name: string, time: string, serial: string) => [
+    name,
+    text("1.0"),
+    time,
+    text("add source file x-1.0.tar.gz"),
+    serial,
+  ];
+  await pypi.release("before", "1.0");
+  pypi.rawRow(row(text("far-future"), int("10413792000"), int(String(pypi.serial + 1))));
+  pypi.rawRow(row(int("7"), int("1700000000"), int(String(pypi.serial + 1))));
+  pypi.rawRow(
+    row(text("fraction"), int("1700000000"), `<value><double>${pypi.serial}.5</double></value>`),
+    pypi.serial + 1,
+  );
+  pypi.rawRow(row(text("huge"), int("1700000000"), int("9007199254740993")), pypi.serial + 1);
+  // a row applied already, replayed
+  pypi.rawRow(row(text("replayed"), int("1700000000"), int(String(start))), pypi.serial + 1);
+  await pypi.release("after", "1.0");
+  const batch = await new XmlRpcChangeFeed(pypi.xmlrpcUrl).since(start);
+  assertEquals(batch.events.map((e) => e.package), ["before", "before", "after", "after"]);
+  assertEquals(batch.serial, pypi.serial, "unreadable rows' serials still advance it");
+  assertEquals(batch.skipped.length, 4, batch.skipped.join("\n"));
+  assert(batch.skipped.every((why) => why.length < 300), batch.skipped.join("\n"));
+});
+
 Deno.test("pypi: PyPI's actions map to the farm's events", () => {
   assertEquals(classifyAction("add source file foo-1.0.tar.gz", "1.0"), "source");
   assertEquals(classifyAction("add py3 file foo-1.0-py3-none-any.whl", "1.0"), "binary");

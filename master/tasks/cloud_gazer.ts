@@ -197,6 +197,12 @@ class Gazer {
     this.ctx.log.debug(`asking PyPI for events after ${serial}`);
     const batch = await this.feed.since(serial);
     this.ctx.log.debug(`PyPI returned ${batch.events.length} event(s) up to ${batch.serial}`);
+    if (batch.skipped.length) {
+      this.ctx.log.warning(
+        `skipped ${batch.skipped.length} changelog row(s) PyPI sent that cannot be read: ` +
+          batch.skipped.slice(0, 3).join("; "),
+      );
+    }
     let refresh = false;
     let applied = 0;
     for (const e of batch.events) {
@@ -225,7 +231,10 @@ class Gazer {
 }
 
 runTask("cloud_gazer", async (ctx) => {
-  const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));
+  // no send timeout: a poll's events are in the database once applied, so a page request given
+  // up (the Scribe busy with a full rewrite) left the pages without them until the next event
+  // of the project; waiting only slows following PyPI down
+  const web = ctx.socket(new Push({ linger: 1000 }));
   web.connect(ctx.options.webQueue);
   const architect = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
   architect.connect(ARCHITECT_CONTROL);

@@ -126,4 +126,20 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
           .length === 0,
     );
   });
+
+  await t.step("a changelog row that cannot be read is skipped, and PyPI followed on", async () => {
+    // a mirror's row whose time is past what a timestamp holds: it used to fail every poll
+    const value = (v: string) => `<value>${v}</value>`;
+    pypi.rawRow([
+      value("<string>far-future</string>"),
+      value("<string>1.0</string>"),
+      value("<int>10413792000</int>"),
+      value("<string>add source file far-future-1.0.tar.gz</string>"),
+      value(`<int>${pypi.serial + 1}</int>`),
+    ]);
+    await pypi.release("unstalled", "1.0");
+    await master.waitForLog(/skipped 1 changelog row\(s\) PyPI sent that cannot be read: /);
+    await master.waitForFile("project/unstalled/index.html", "1.0");
+    assert(!await exists(`${master.output}/project/far-future`));
+  });
 });
