@@ -41,10 +41,13 @@ export const packageName = z.string().max(200).regex(
   "expected a project name (PEP 508: letters, digits, '.', '_', '-')",
 );
 
-/** A version string: printable, no path separators or white space, at most 128 characters. */
+/**
+ * A version string: printable, no path separators or white space, at most 128 characters, with
+ * a letter or digit (`..` would make `/pypi/<project>/../json` another URL).
+ */
 export const versionString = z.string().max(128).regex(
-  /^[^\s/\\\p{Cc}]+$/u,
-  "expected a version (no white space, control characters or slashes)",
+  /^(?=[^\p{L}\p{N}]*[\p{L}\p{N}])[^\s/\\\p{Cc}]+$/u,
+  "expected a version (a letter or digit; no white space, control characters or slashes)",
 );
 
 /**

@@ -93,8 +93,10 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
     const sdist = new Uint8Array(10); // never fetched
     await pypi.release("oddly", "1.0 beta", sdist);
     await pypi.release("oddly", long, sdist);
+    await pypi.release("oddly", "..", sdist); // its JSON API URL would be /pypi/oddly/json
     await master.waitForLog(/ignored PyPI's source of "oddly" "1\.0 beta": expected a version/);
     await master.waitForLog(new RegExp(`ignored PyPI's source of "oddly" "${long}"`));
+    await master.waitForLog(/ignored PyPI's source of "oddly" "\.\.": expected a version/);
     await pypi.release("oddly", "3.0");
     let reply = await idle;
     while (reply.msg === "SLEEP") reply = await slave.request("IDLE");
