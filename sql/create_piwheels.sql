@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.4.0.
+-- The piwheels database, schema version 0.5.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.4.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.5.0');
 
 -- packages, package_names, versions ------------------------------------------------------------
 -- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
@@ -660,8 +660,10 @@ AS $$
 $$;
 
 -- Records a spelling of a known package's name, seen at the given time (its latest spelling
--- is the name it is shown by; a time earlier than the one recorded is ignored). Raises
--- no_data_found for a name of no known package.
+-- is the name it is shown by; a time earlier than the one recorded is ignored). A package keeps
+-- its first 16 spellings: every one gets a copy of the package's pages, each listing them all,
+-- so a feed of new spellings (any mix of letter cases) made the pages grow with the square of
+-- their number. Raises no_data_found for a name of no known package.
 CREATE FUNCTION add_package_name(spelling varchar, seen_at timestamptz = NULL)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -670,8 +672,12 @@ AS $$
 BEGIN
     PERFORM FROM packages WHERE package = canon_name(spelling);
     PERFORM must_exist(FOUND, 'package ' || spelling);
+    PERFORM pg_advisory_xact_lock(hashtext('package_names ' || canon_name(spelling)));
     INSERT INTO package_names (name, package, seen)
-    VALUES (spelling, canon_name(spelling), COALESCE(seen_at, '1970-01-01 00:00:00+00'))
+    SELECT spelling, canon_name(spelling), COALESCE(seen_at, '1970-01-01 00:00:00+00')
+    WHERE
+        EXISTS (SELECT FROM package_names AS n WHERE n.name = spelling)
+        OR (SELECT count(*) FROM package_names AS n WHERE n.package = canon_name(spelling)) < 16
     ON CONFLICT (name) DO UPDATE SET seen = GREATEST(package_names.seen, excluded.seen);
 END;
 $$;

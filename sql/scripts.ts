@@ -13,6 +13,7 @@ import update_0_0_1 from "./update_piwheels_0.0.1_to_0.1.0.sql" with { type: "te
 import update_0_1_0 from "./update_piwheels_0.1.0_to_0.2.0.sql" with { type: "text" };
 import update_0_2_0 from "./update_piwheels_0.2.0_to_0.3.0.sql" with { type: "text" };
 import update_0_3_0 from "./update_piwheels_0.3.0_to_0.4.0.sql" with { type: "text" };
+import update_0_4_0 from "./update_piwheels_0.4.0_to_0.5.0.sql" with { type: "text" };
 
 /** An SQL script and the name errors call it by. */
 export interface Script {
@@ -35,7 +36,7 @@ export interface UpdateScript extends Script {
  * does: a release that leaves the schema alone keeps the previous schema version, and its
  * master runs on a database piw-initdb made for that.
  */
-export const SCHEMA_VERSION = "0.4.0";
+export const SCHEMA_VERSION = "0.5.0";
 
 /** The script that creates the current schema in an empty database. */
 export const CREATE_SCRIPT: Script = { name: "create_piwheels.sql", text: create };
@@ -65,5 +66,11 @@ export const UPDATE_SCRIPTS: readonly UpdateScript[] = [
     from: "0.3.0",
     to: "0.4.0",
     text: update_0_3_0,
+  },
+  {
+    name: "update_piwheels_0.4.0_to_0.5.0.sql",
+    from: "0.4.0",
+    to: "0.5.0",
+    text: update_0_4_0,
   },
 ];

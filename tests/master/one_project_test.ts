@@ -91,3 +91,31 @@ Deno.test("master: the search index is written at start, and a new package joins
   assertEquals(JSON.parse(index), [["fresh", 0, 0], ["Known.Before", 0, 0]]);
   assert(!again.stderr.includes("error:"), again.stderr);
 });
+
+Deno.test("master: a project keeps 16 spellings, however many PyPI's changelog uses", async () => {
+  // each spelling gets a copy of the pages, each page listing every spelling: a feed of ever
+  // new mixes of letter cases made the pages grow with the square of their number
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
+  const spellings = Array.from(
+    { length: 40 },
+    (_, i) => [..."manynames"].map((c, j) => (i >> j) & 1 ? c.toUpperCase() : c).join(""),
+  );
+  assertEquals(new Set(spellings).size, 40);
+  for (const name of spellings) {
+    pypi.rawRow([name, null, Math.floor(Date.now() / 1000), "create", pypi.serial + 1].map(
+      (v) =>
+        v === null
+          ? "<value><nil/></value>"
+          : typeof v === "number"
+          ? `<value><int>${v}</int></value>`
+          : `<value><string>${v}</string></value>`,
+    ));
+  }
+  await pypi.release("manynames", "1.0");
+  const page = await master.waitForFile("project/manynames/index.html", "<td>1.0</td>");
+  const aliases = page.match(/Also known as: (.*)<\/p>/)?.[1]?.split(", ") ?? [];
+  assertEquals(aliases.length, 15, "the 16 spellings but the one shown");
+  const dirs = [...Deno.readDirSync(`${master.output}/project`)].map((e) => e.name);
+  assertEquals(dirs.filter((d) => d.toLowerCase() === "manynames").length, 16);
+});
