@@ -7,6 +7,9 @@
  * @module
  */
 
+import { Duplex } from "node:stream";
+import { createGunzip } from "node:zlib";
+
 /** The longest line kept (Apache limits a request line and each header to 8190 bytes, which
  * its escaping can make four times as long). */
 export const MAX_LINE_LENGTH = 64 * 1024;
@@ -17,7 +20,10 @@ export const TOO_LONG: unique symbol = Symbol("a line over the length limit");
 /** A line of the log, or {@linkcode TOO_LONG}. */
 export type Line = string | typeof TOO_LONG;
 
-/** The stream itself, or its gunzipped content when it starts with gzip's magic bytes. */
+/**
+ * The stream itself, or its gunzipped content (every member of it) when it starts with gzip's
+ * magic bytes.
+ */
 export async function gunzipped(
   stream: ReadableStream<Uint8Array>,
 ): Promise<ReadableStream<Uint8Array>> {
@@ -45,9 +51,9 @@ export async function gunzipped(
     },
   });
   if (head[0] !== 0x1f || head[1] !== 0x8b) return whole;
-  return whole.pipeThrough(
-    new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
-  );
+  // node:zlib reads every member of a gzip file (`cat a.gz b.gz`) and ignores padding after
+  // the last; the web's DecompressionStream failed after the first, with nothing read
+  return whole.pipeThrough(Duplex.toWeb(createGunzip()) as TransformStream<Uint8Array, Uint8Array>);
 }
 
 /** The lines of a stream of text (UTF-8, invalid bytes replaced). */

@@ -54,3 +54,16 @@ Deno.test("log lines: gzip is recognised by its bytes; anything else passes thro
   await all(await gunzipped(chunks(truncated))).catch(() => (failed = true));
   assertEquals(failed, true, "a truncated gzip stream is an error for the file");
 });
+
+Deno.test("log lines: every member of a gzip file is read, and padding after the last", async () => {
+  // `cat a.gz b.gz` is a gzip file too (gzip and Python's gzip read both): the first member was
+  // all that was read, and then the whole file failed
+  const a = await gzip("one\ntwo\n");
+  const b = await gzip("three\n");
+  const padding = new Uint8Array(512);
+  assertEquals(await all(await gunzipped(chunks(a, b.slice(0, 5), b.slice(5), padding))), [
+    "one",
+    "two",
+    "three",
+  ]);
+});
