@@ -359,8 +359,14 @@ function readPipUserAgent(agent: string): UserAgentInfo {
   info.distroVersion = str(distro.version);
   info.osName = str(system.name);
   info.osVersion = str(system.release);
-  info.pyName = str(impl.name);
-  info.pyVersion = str(impl.version) ?? str(data.python);
+  if (data.implementation === undefined || data.implementation === null) {
+    // as piwheels reads it: old pips name no implementation, and ran on CPython
+    info.pyName = "CPython";
+    info.pyVersion = str(data.python);
+  } else {
+    info.pyName = str(impl.name);
+    info.pyVersion = str(impl.version);
+  }
   info.installerName = str(installer.name);
   info.installerVersion = str(installer.version);
   info.setuptoolsVersion = str(data.setuptools_version);

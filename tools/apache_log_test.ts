@@ -118,6 +118,12 @@ Deno.test("apache log: pip's User-Agent JSON gives the ten fields", () => {
   const empty = parsePipUserAgent("pip/1.0 {not json");
   assertEquals(Object.values(empty).every((v) => v === null), true);
   assertEquals(parsePipUserAgent('pip/1.0 {"cpu": 5, "distro": "x"}').arch, null);
+  // as piwheels 0.16 reads them, or its download statistics and ours split: an old pip names
+  // no implementation (CPython, then), and a version is the implementation's or none
+  const old = parsePipUserAgent('pip/9.0.1 {"python":"2.7.13","cpu":"armv7l"}');
+  assertEquals([old.pyName, old.pyVersion], ["CPython", "2.7.13"]);
+  const pypy = parsePipUserAgent('pip/20.0 {"implementation":{"name":"PyPy"},"python":"3.6.9"}');
+  assertEquals([pypy.pyName, pypy.pyVersion], ["PyPy", null]);
 });
 
 Deno.test("apache log: times convert to UTC; garbage is null", () => {
