@@ -334,9 +334,29 @@ export class MasterDb {
 
   /**
    * LOGBATCH: records piw-logger's records (wheel downloads, simple-page fetches, page hits) in
-   * one transaction, with one statement per kind however many there are.
+   * one transaction, with one statement per kind however many there are. A record the database
+   * refuses for what it holds (SQLSTATE classes 22 and 23) is dropped alone: the batch's halves
+   * are tried apart, down to it. Resolves to why each dropped record was refused. Any other
+   * error (the database gone, a deadlock) is raised for the whole batch, to be tried again: it
+   * used to be split to single records just the same, each failing, so that a database restart
+   * lost every record of the batch.
    */
-  async logWebRecords(records: readonly WebLogRecord[]): Promise<void> {
+  async logWebRecords(records: readonly WebLogRecord[]): Promise<string[]> {
+    try {
+      await this.#logWebBatch(records);
+      return [];
+    } catch (e) {
+      if (!(e instanceof DbError && /^2[23]/.test(e.code ?? ""))) throw e;
+      if (records.length === 1) return [e.message];
+      const half = Math.ceil(records.length / 2);
+      return [
+        ...await this.logWebRecords(records.slice(0, half)),
+        ...await this.logWebRecords(records.slice(half)),
+      ];
+    }
+  }
+
+  async #logWebBatch(records: readonly WebLogRecord[]): Promise<void> {
     const downloads: object[] = [];
     const searches: object[] = [];
     const hits: object[] = [];

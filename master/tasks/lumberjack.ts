@@ -10,9 +10,11 @@
  * fills batches of up to {@linkcode MAX_LOG_BATCH}. While a few batches' worth wait, nothing
  * more is read, and the queue's high-water marks hold piw-logger back.
  *
- * A record is checked when it arrives (what PostgreSQL would refuse, such as a NUL, is refused
- * then); should the database still refuse a batch, its halves are tried apart, down to the one
- * record it refuses, so that a bad record is dropped alone and the good ones are kept.
+ * A record is checked when it arrives (what PostgreSQL would refuse, such as a NUL, is kept
+ * without it then); should the database still refuse a record for what it holds, the Oracle
+ * drops it alone and keeps the others. A batch the database cannot take at all (it is
+ * restarting, say) is tried again every {@linkcode RETRY_MS}, and nothing more is read
+ * meanwhile.
  *
  * @module
  */
@@ -31,6 +33,8 @@ import { runTask } from "../task.ts";
 
 /** How many batches may wait on the Oracles at once (3 Oracles on PostgreSQL). */
 export const IN_FLIGHT = 4;
+/** How long a batch the database could not take waits before it is tried again. */
+export const RETRY_MS = 1_000;
 
 runTask("lumberjack", async (ctx) => {
   const inbox = ctx.socket(
@@ -41,20 +45,29 @@ runTask("lumberjack", async (ctx) => {
   const inFlight = new Set<Promise<void>>();
   const waiting: WebLogRecord[] = [];
   let logged = 0;
-  /** Records a batch; if the database refuses it, its halves apart, down to the bad record. */
+  let failing = false;
+  /** Records a batch, trying again while the database cannot take it. */
   const record = async (batch: WebLogRecord[]): Promise<void> => {
-    try {
-      await oracle.call("LOGBATCH", batch);
-      logged += batch.length;
-    } catch (e) {
-      if (ctx.signal.aborted || !(e instanceof OracleError)) throw e;
-      if (batch.length === 1) {
-        ctx.log.warning(`dropped a web log record the database refuses: ${errorMessage(e)}`);
+    for (;;) {
+      try {
+        const refused = await oracle.call("LOGBATCH", batch) as string[];
+        for (const why of refused) {
+          ctx.log.warning(`dropped a web log record the database refuses: ${why}`);
+        }
+        logged += batch.length - refused.length;
+        if (failing) ctx.log.info("the database takes web log records again");
+        failing = false;
         return;
+      } catch (e) {
+        if (ctx.signal.aborted || !(e instanceof OracleError)) throw e;
+        if (!failing) {
+          ctx.log.warning(
+            `cannot record ${batch.length} web log record(s), trying again: ${errorMessage(e)}`,
+          );
+        }
+        failing = true;
+        await ctx.sleep(RETRY_MS);
       }
-      const half = Math.ceil(batch.length / 2);
-      await record(batch.slice(0, half));
-      await record(batch.slice(half));
     }
   };
   const flush = () => {

@@ -43,7 +43,7 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
     case "UNYANKVER":
       return await db.yankVersion(r.data[0], r.data[1], r.msg === "YANKVER") ?? null;
     case "LOGBATCH":
-      return await db.logWebRecords(r.data) ?? null;
+      return await db.logWebRecords(r.data);
     case "LOGBUILD": {
       const logged = await db.logBuild(BuildState.fromMessage(r.data));
       return [logged.buildId, logged.removed];

@@ -2,7 +2,8 @@
  * The Lumberjack against bad web-log records on the log queue: a record whose free text
  * PostgreSQL could not keep (a NUL, or more than its column holds, as a deployed logger sends
  * what the client said) is kept cut and with U+FFFD; a record the database refuses anyway is
- * dropped alone: every valid record that came with it is stored. A message larger than any
+ * dropped alone: every valid record that came with it is stored; and a database that cannot take
+ * records for a while loses none. A message larger than any
  * record is not taken, and what an error quotes of a peer's message is cut short.
  */
 
@@ -61,6 +62,32 @@ Deno.test("lumberjack: a bad record is dropped alone, never with its batch", asy
         return await hits("after-huge") > 0;
       });
       assertEquals(await hits("huge"), 0);
+    });
+
+    await t.step("a database that cannot take records for a while loses none", async () => {
+      // each batch was split down to single records, each refused in turn and dropped
+      await queryDb(db.superDsn, "CREATE TABLE hold (x int); INSERT INTO hold VALUES (1)");
+      await queryDb(
+        db.superDsn,
+        `CREATE FUNCTION refuse_for_now() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN
+           IF EXISTS (SELECT FROM hold) THEN
+             RAISE EXCEPTION 'the database is starting up' USING ERRCODE = '57P03';
+           END IF;
+           RETURN NEW;
+         END $$`,
+      );
+      await queryDb(
+        db.superDsn,
+        `CREATE TRIGGER refuse_for_now BEFORE INSERT ON web_hits
+         FOR EACH ROW EXECUTE FUNCTION refuse_for_now()`,
+      );
+      for (let i = 0; i < 20; i++) await push.send(page(`held ${i}`));
+      await master.waitForLog(/cannot record \d+ web log record\(s\), trying again: .*starting up/);
+      await queryDb(db.superDsn, "DELETE FROM hold");
+      await eventually("the 20 records are stored", async () => await hits("held") === 20);
+      await master.waitForLog(/the database takes web log records again/);
+      await queryDb(db.superDsn, "DROP TRIGGER refuse_for_now ON web_hits");
     });
 
     await t.step("a record the database refuses: dropped alone, its batch stored", async () => {
