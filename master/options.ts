@@ -13,7 +13,13 @@ import {
   toolCommand,
 } from "../shared/config.ts";
 import { resolve } from "node:path";
-import { baseUrlValue, dsnValue, endpointValue, urlValue } from "../shared/option_values.ts";
+import {
+  baseUrlValue,
+  dsnValue,
+  endpointValue,
+  mebibytes,
+  urlValue,
+} from "../shared/option_values.ts";
 
 /** piw-master's options after parsing (and merging a configuration file). */
 export interface MasterOptions extends CommonOptions {
@@ -51,6 +57,8 @@ export interface MasterOptions extends CommonOptions {
   curveClients?: string;
   /** Where the Prometheus metrics are written (node_exporter's textfile collector reads them). */
   metricsFile?: string;
+  /** Bytes the output's file system keeps free: no build is handed out below it. */
+  minFree: number;
 }
 
 /** Where release data comes from: PyPI's JSON API, the PEP 691 simple API, or nowhere. */
@@ -94,6 +102,13 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       ).default(`${dataDir}/www`, "DATA/www, as for --dsn"),
     )
     .option("--dev-mode", "run the master in development mode, which reduces some timeouts")
+    .addOption(
+      new Option(
+        "--min-free <MIB>",
+        "hand out no build while the output path's file system has less than MIB MiB free, and " +
+          "put off (not refuse) a build whose files would leave less",
+      ).argParser(mebibytes).default(1024 * 1024 * 1024, "1024"),
+    )
     .option(
       "--pypi-xmlrpc <URL>",
       "the URL of the PyPI XML-RPC service",

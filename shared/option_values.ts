@@ -175,3 +175,11 @@ export function nonEmpty(text: string): string {
   if (text.trim() === "") throw new InvalidArgumentError("expected a value that is not empty");
   return text;
 }
+
+/** A whole number of MiB, 0 or more (`--min-free 1024`), as bytes. */
+export function mebibytes(text: string): number {
+  if (!/^[0-9]{1,9}$/.test(text.trim())) {
+    throw new InvalidArgumentError("expected a whole number of MiB (e.g. 1024)");
+  }
+  return Number(text.trim()) * 1024 * 1024;
+}

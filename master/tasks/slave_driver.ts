@@ -66,6 +66,11 @@ const QUEUE_NEWS_MS = 250;
 
 /** How long an IDLE with nothing to build waits for work before the answer is SLEEP. */
 export const IDLE_HOLD_MS = 10_000;
+/** Bytes as whole MiB, for the log. */
+function mib(bytes: number): number {
+  return Math.floor(bytes / (1024 * 1024));
+}
+
 /** How long a finished build is kept out of the queue (the Architect may not have seen it). */
 const RECENT_MS = 120_000;
 /** The most slaves known at once; a HELLO beyond them is dropped (and logged). */
@@ -124,6 +129,8 @@ class Driver {
   readonly unknownAbis = new Set<string>();
   /** Builds logged since the last summary (one line a minute, not one a build). */
   logged = { built: 0, failed: 0 };
+  /** Bytes free under the output path, as last asked (null until known). */
+  free: number | null = null;
   /** HELLOs dropped since the last log line about them, and when that was. */
   dropped = { count: 0, logged: 0 };
   nextId = 1;
@@ -288,10 +295,37 @@ class Driver {
     return false;
   }
 
+  /** Whether the output has less room than `--min-free`: no build is handed out then. */
+  get lowOnSpace(): boolean {
+    return this.free !== null && this.free < this.ctx.options.minFree;
+  }
+
+  /**
+   * Asks how much room the output has left; says when it falls under `--min-free`, and when it
+   * rises past it again, serves the held IDLEs.
+   */
+  async checkSpace(): Promise<void> {
+    const reply = await this.intake.fs.call("STATFS").catch(() => null);
+    if (reply?.msg !== "OK") return;
+    const [wasKnown, wasLow] = [this.free !== null, this.lowOnSpace];
+    this.free = (reply.data as [number, number])[1];
+    const room = `${mib(this.free)} MiB free under ${this.ctx.options.outputPath}`;
+    if (!wasKnown) this.ctx.log.debug(`${room} (--min-free ${mib(this.ctx.options.minFree)})`);
+    if (this.lowOnSpace && !wasLow) {
+      this.ctx.log.warning(
+        `${room}, under --min-free ${mib(this.ctx.options.minFree)}: ` +
+          "no build is handed out until there is more",
+      );
+    } else if (wasLow && !this.lowOnSpace) {
+      this.ctx.log.info(`${room}: builds are handed out again`);
+      await this.wake();
+    }
+  }
+
   /** Answers a held or new IDLE: DIE, SLEEP, a BUILD, or nothing yet (held). */
   async idle(slave: Slave, holding: boolean): Promise<void> {
     if (slave.state.killed) return await this.reply(slave, "DIE");
-    const build = this.ctx.paused || !this.buildsFor(slave)
+    const build = this.ctx.paused || this.lowOnSpace || !this.buildsFor(slave)
       ? null
       : this.nextBuild(slave.state.nativeAbi);
     if (build) {
@@ -305,7 +339,7 @@ class Driver {
       return await this.reply(slave, "BUILD", build);
     }
     const buildAbi = this.queue?.has(slave.state.nativeAbi) ?? true;
-    if (!holding || this.ctx.paused || !buildAbi) {
+    if (!holding || this.ctx.paused || this.lowOnSpace || !buildAbi) {
       clearTimeout(slave.held);
       slave.held = undefined;
       return await this.reply(slave, "SLEEP");
@@ -460,6 +494,21 @@ class Driver {
       output,
       states,
     );
+    const size = states.reduce((sum, f) => sum + f.filesize, 0);
+    if (build.status && this.free !== null && this.free - size < this.ctx.options.minFree) {
+      // put off, not refused: the version is built again once there is room (a refusal would
+      // answer DIE, and deployed slaves exit on DIE)
+      this.ctx.log.warning(
+        `slave ${slave.state.slaveId} (${slave.state.label}): put off its build of ${pkg} ` +
+          `${version}: its ${mib(size)} MiB of files would leave under --min-free ` +
+          `(${mib(this.free)} MiB free)`,
+      );
+      this.recent.set(
+        this.buildKey(pkg, version, slave.state.nativeAbi),
+        performance.now() + RECENT_MS,
+      );
+      return await this.reply(slave, "DONE");
+    }
     slave.state.build = build;
     slave.intake = build.status ? this.intake.begin(slave.state.slaveId, build) : null;
     slave.attempts = 0;
@@ -604,6 +653,7 @@ runTask(
     ctx.onPauseChange = () => void d.wake();
     ctx.every(ctx.options.devMode ? 1_000 : 10_000, () => d.expire());
     ctx.every(60_000, () => d.summary());
+    ctx.every(ctx.options.devMode ? 1_000 : 5_000, () => d.checkSpace());
     ctx.ready();
 
     const fromBuilds = eachDecoded(builds, fromArchitect, ctx.log, async (m) => {
