@@ -561,7 +561,11 @@ class Juggler {
       const at = inode(p);
       const over = this.#placedOver(p, at);
       if (over) {
-        Deno.removeSync(over.backup!);
+        try {
+          Deno.removeSync(over.backup!);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
         over.backup = null;
         this.ctx.log.info(`removed what a build not logged yet replaced at ${p}, not its file`);
         continue;
