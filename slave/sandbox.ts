@@ -114,6 +114,8 @@ export class Sandbox {
     readonly bwrap: string,
     /** Each process's address-space limit in bytes, or null. */
     readonly memoryLimit: number | null,
+    /** Whether a build is kept from making user namespaces (bubblewrap 0.8 or later). */
+    readonly noUserNamespaces = false,
   ) {}
 
   /**
@@ -127,8 +129,15 @@ export class Sandbox {
       throw new SandboxError(`a memory limit is a whole number of bytes, at least 1 MiB: ${limit}`);
     }
     if (settings.mode === "none") return new Sandbox("none", bwrap, limit);
-    const problem = await bwrapProblem(bwrap);
-    if (problem === null) return new Sandbox("bwrap", bwrap, limit);
+    if (await bwrapProblem(bwrap, true) === null) return new Sandbox("bwrap", bwrap, limit, true);
+    const problem = await bwrapProblem(bwrap, false);
+    if (problem === null) {
+      settings.logger.warning(
+        `bubblewrap (${bwrap}) cannot keep builds from making user namespaces of their own ` +
+          "(--disable-userns, bubblewrap 0.8 or later), where they have every capability",
+      );
+      return new Sandbox("bwrap", bwrap, limit);
+    }
     if (settings.mode === "bwrap") {
       throw new SandboxError(`bubblewrap (${bwrap}) cannot make a sandbox here: ${problem}`);
     }
@@ -156,7 +165,7 @@ export class Sandbox {
     if (options.signal?.aborted) return { ended: "aborted", code: 128 + 9 };
     const inner = [SHELL, "-c", this.#script(), "sh", ...options.command];
     const [program, ...args] = this.mode === "bwrap"
-      ? [this.bwrap, ...await bwrapArgs(options), "--", ...inner]
+      ? [this.bwrap, ...await bwrapArgs(options, this.noUserNamespaces), "--", ...inner]
       : [SETSID, ...inner];
     const ws = options.workspace;
     const child = new Deno.Command(program!, {
@@ -227,10 +236,14 @@ export class Sandbox {
 }
 
 /** Why bubblewrap cannot make a sandbox here (tried with every namespace), or null. */
-async function bwrapProblem(bwrap: string): Promise<string | null> {
+async function bwrapProblem(bwrap: string, noUserNamespaces: boolean): Promise<string | null> {
   try {
     const out = await new Deno.Command(bwrap, {
-      args: [...namespaceArgs(false), ...await systemArgs(null), "--", SHELL, "-c", ":"],
+      args: [
+        ...namespaceArgs(false, noUserNamespaces),
+        ...await systemArgs(null),
+        ...["--", SHELL, "-c", ":"],
+      ],
       clearEnv: true,
       stdin: "null",
       stdout: "null",
@@ -244,14 +257,14 @@ async function bwrapProblem(bwrap: string): Promise<string | null> {
 }
 
 /** bubblewrap's arguments for a command (all but the command itself). */
-async function bwrapArgs(options: RunOptions): Promise<string[]> {
+async function bwrapArgs(options: RunOptions, noUserNamespaces: boolean): Promise<string[]> {
   const ws = options.workspace;
   const system = [...SYSTEM_DIRS, ...SYSTEM_PATHS];
   const extra = (options.readOnly ?? []).filter((p) =>
     !system.some((s) => p === s || p.startsWith(`${s}/`))
   );
   return [
-    ...namespaceArgs(options.network),
+    ...namespaceArgs(options.network, noUserNamespaces),
     ...await systemArgs(ws),
     ...extra.flatMap((p) => ["--ro-bind", p, p]),
     ...["--bind", ws.dir, ws.dir],
@@ -260,13 +273,16 @@ async function bwrapArgs(options: RunOptions): Promise<string[]> {
 }
 
 /**
- * The namespaces: its own user (nobody, with no capabilities even when the slave is root), PID
- * (its first process's death kills every other) and IPC namespaces, the network's unless
- * shared; it dies with the slave and cannot reach the slave's terminal.
+ * The namespaces: its own user (nobody, with no capabilities even when the slave is root, and,
+ * where bubblewrap can, no user namespace of its own to make: in one, a build was root with
+ * every capability over the kernel's network and mount interfaces), PID (its first process's death kills every other) and
+ * IPC namespaces, the network's unless shared; it dies with the slave and cannot reach the
+ * slave's terminal.
  */
-function namespaceArgs(network: boolean): string[] {
+function namespaceArgs(network: boolean, noUserNamespaces: boolean): string[] {
   return [
-    ...["--unshare-user", "--uid", SANDBOX_ID, "--gid", SANDBOX_ID],
+    ...["--unshare-user", ...(noUserNamespaces ? ["--disable-userns"] : [])],
+    ...["--uid", SANDBOX_ID, "--gid", SANDBOX_ID],
     ...["--unshare-pid", "--unshare-ipc", ...(network ? [] : ["--unshare-net"])],
     ...["--die-with-parent", "--new-session", "--cap-drop", "ALL"],
   ];

@@ -70,6 +70,9 @@ Deno.test("auto picks bubblewrap here, and a run under it is nobody in its own n
   assert(Number(pid) < 10, `a low PID in its own namespace: ${pid}`);
   assert(Number(processes) < 5, `only the sandbox's processes in /proc: ${processes}`);
   assertStringIncludes(r.output, "out\nerr\n"); // stderr joined to stdout, in order
+  // no user namespace of its own: in one, it was root with every capability
+  const nested = await sh(sandbox, "unshare --user --map-root-user id -u");
+  assert(nested.code !== 0, `a build made a user namespace: ${nested.output}`);
 });
 
 Deno.test("bwrap mode with bubblewrap missing fails clearly; auto falls back to none, warning", async () => {
@@ -87,6 +90,36 @@ Deno.test("bwrap mode with bubblewrap missing fails clearly; auto falls back to 
   assertStringIncludes(recording.warnings[0]!, "WITHOUT a sandbox");
   await assertRejects(() => sh(sandbox, "true", { network: false }), SandboxError, "cut");
 });
+
+Deno.test("a bubblewrap before 0.8 (no --disable-userns) still sandboxes, warning", async () => {
+  // Debian 11's (and Raspberry Pi OS's) is 0.4: refusing it would leave builds unsandboxed
+  const dir = await Deno.makeTempDir();
+  try {
+    const old = `${dir}/bwrap`;
+    await Deno.writeTextFile(
+      old,
+      `#!/bin/sh\nfor a; do [ "$a" = --disable-userns ] && ` +
+        `{ echo "bwrap: Unknown option --disable-userns" >&2; exit 1; }; done\n` +
+        `exec ${await realBwrap()} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const recording = new RecordingLogger("sandbox test");
+    const sandbox = await Sandbox.create({ mode: "auto", bwrap: old, logger: recording });
+    assertEquals([sandbox.mode, sandbox.noUserNamespaces], ["bwrap", false]);
+    assertEquals(recording.warnings.length, 1);
+    assertStringIncludes(recording.warnings[0]!, "cannot keep builds from making user namespaces");
+    const r = await sh(sandbox, "id -u");
+    assertEquals([r.code, r.output], [0, "65534\n"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Where the bubblewrap on PATH is. */
+async function realBwrap(): Promise<string> {
+  const out = await new Deno.Command("/bin/sh", { args: ["-c", "command -v bwrap"] }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
 
 Deno.test("a memory limit that is not a sensible number of bytes is refused", async () => {
   for (const memoryLimit of [0, 1.5, 1000]) {
