@@ -183,10 +183,24 @@ Deno.test("driver (PGlite): the same, on a data directory made on first use", as
     const db = await connect(`pglite://${dir}/new/db`);
     try {
       assertEquals(db.engine, "pglite");
+      // PGlite's files are 0666: only its directory keeps other users out
+      assertEquals((await Deno.stat(`${dir}/new/db`)).mode! & 0o777, 0o700);
       for (const [name, fn] of Object.entries(cases)) await t.step(name, () => fn(db));
     } finally {
       await db.close();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver (PGlite): an existing data directory others could enter is made private", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "piwtest_pglite_" });
+  try {
+    await Deno.chmod(dir, 0o755);
+    const db = await connect(`pglite://${dir}`);
+    await db.close();
+    assertEquals((await Deno.stat(dir)).mode! & 0o777, 0o700);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -38,9 +38,20 @@ function queryable(session: Session): Queryable {
   };
 }
 
+/**
+ * Makes the data directory (0700), or takes an existing one's group and other permissions away:
+ * PGlite writes its files 0666 whatever the umask, so that any local user could rewrite the
+ * farm's builds and hashes, and read who downloaded what.
+ */
+async function ownDirectory(path: string): Promise<void> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+  const mode = (await Deno.stat(path)).mode ?? 0;
+  if (mode & 0o077) await Deno.chmod(path, mode & 0o700);
+}
+
 async function lock(path: string, target: string): Promise<Deno.FsFile> {
   try {
-    await Deno.mkdir(path, { recursive: true });
+    await ownDirectory(path);
     const file = await Deno.open(`${path}/${LOCK_FILE}`, { write: true, create: true });
     if (await file.tryLock(true)) return file;
     file.close();
