@@ -388,12 +388,21 @@ Deno.test("deploy: apache2ctl -t accepts our site in Debian's Apache, not withou
 Deno.test("deploy: Apache with our site serves pip, wheels and metadata, and pipes its log", async () => {
   await inTempDir("piw-apache-", async (dir) => {
     const built = await site(dir);
-    // in place of piw-logger: a script keeping what Apache pipes to it
-    const piped = `${dir}/piped.log`;
-    await Deno.writeTextFile(`${dir}/logger`, `#!/bin/sh\nexec cat >>${piped}\n`, { mode: 0o755 });
+    // in place of piw-logger: a script keeping what Apache pipes to it, and who it runs as (the
+    // site's own command line, with nobody for piwheels: Apache would run it as root, with no
+    // HOME for the binary to unpack itself under)
+    await Deno.chmod(dir, 0o755);
+    const piped = `${dir}/piped/log`;
+    await Deno.mkdir(`${dir}/piped`, { mode: 0o777 });
+    await Deno.chmod(`${dir}/piped`, 0o777);
+    await Deno.writeTextFile(
+      `${dir}/logger`,
+      `#!/bin/sh\necho "as $(id -un) cache $PIWHEELS_CACHE_DIR" >>${piped}\nexec cat >>${piped}\n`,
+      { mode: 0o755 },
+    );
     await using apache = await startApache(
       `${dir}/apache`,
-      await apacheSite(built.root, `${dir}/logger`),
+      await apacheSite(built.root, `${dir}/logger`, { user: "nobody", group: "nogroup" }),
     );
     await checkServer(apache.port, dir, built);
     const { filename } = built.wheel;
@@ -407,6 +416,7 @@ Deno.test("deploy: Apache with our site serves pip, wheels and metadata, and pip
     );
     const line = (await pipLine())!;
     assert(/^127\.0\.0\.1 - - \[[^\]]+\] "GET .+" 200 \d+ "-" "pip\/.+"$/.test(line), line);
+    assertStringIncludes(await Deno.readTextFile(piped), "as nobody cache /var/cache/piwheels\n");
   });
 });
 
