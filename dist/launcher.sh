@@ -31,6 +31,21 @@ if [ ! -d "$base" ] || [ ! -O "$base" ] || [ -n "$(find "$base" -maxdepth 0 -per
     say "$base must be a directory of this user's that no one else can write to"
     exit 70
 fi
+# and every directory above it: one of another user's (a HOME kept by sudo -E) could have the
+# checked one swapped for theirs between this check and the run
+dir=$base
+me=$(id -u)
+while [ "$dir" != / ] && [ "$dir" != . ]; do
+    dir=$(dirname "$dir")
+    info=$(stat -Lc '%u %a' "$dir")
+    owner=${info% *}
+    mode=0${info#* }
+    if { [ "$owner" != 0 ] && [ "$owner" != "$me" ]; } ||
+        { [ $((mode & 022)) != 0 ] && [ $((mode & 01000)) = 0 ]; }; then
+        say "$dir must belong to this user or root, and no one else may write to it (unless sticky)"
+        exit 70
+    fi
+done
 
 # Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
 # code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime

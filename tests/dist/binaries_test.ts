@@ -3,6 +3,7 @@
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
+ * a cache under another user's directory is refused;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
  */
 
@@ -131,6 +132,14 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
     const refused = await runBinary(bad, ["--version"], home);
     assertEquals(refused.code, 70);
     assertStringIncludes(refused.stderr, "this file is damaged");
+    // a cache under another user's directory (a HOME sudo -E kept): they could swap it for
+    // theirs after it is checked, and their runtime would run as this user
+    const theirs = `${home}/theirs`;
+    await Deno.mkdir(`${theirs}/home`, { recursive: true });
+    await Deno.chown(theirs, 65534, 65534);
+    const swappable = await runBinary(`${X86}/piw-monitor`, ["--version"], `${theirs}/home`);
+    assertEquals(swappable.code, 70, swappable.stderr);
+    assertStringIncludes(swappable.stderr, `${theirs} must belong to this user or root`);
   } finally {
     await Deno.remove(home, { recursive: true });
   }
