@@ -20,6 +20,7 @@ import {
   writeAll,
 } from "./zmq_support.ts";
 import { Pull, Push, type SocketOptions } from "../shared/zmq/mod.ts";
+import { MAX_PARTS } from "../shared/zmq/connection.ts";
 
 const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
 const encoder = new TextEncoder();
@@ -134,4 +135,52 @@ Deno.test("robustness: a message before READY, and reserved flag bits", async ()
 Deno.test("robustness: a peer that never completes the handshake is dropped", async () => {
   const silent = async (address: string) => readToEnd(await rawConnect(address));
   assert(isHandshakeOnly(await survives("tcp", { handshakeInterval: 200 }, silent)));
+});
+
+Deno.test("robustness: a message of endless empty frames is cut off", async () => {
+  // an empty frame counted nothing against maxMessageSize, and each was kept: 64 MiB of them
+  // made the master run out of memory
+  const empty = shortFrame(0x01, "");
+  const frames = Array.from({ length: MAX_PARTS + 1 }, () => empty);
+  await survives("tcp", { maxMessageSize: 4096 }, writing(greeting(), ready("PUSH"), ...frames));
+  await survives("tcp", {}, writing(greeting(), ready("PUSH"), ...frames));
+});
+
+Deno.test("robustness: a peer that sends PINGs and never reads gets few PONGs", async () => {
+  // each PING queued a PONG, without end, and writing them out took time growing with the
+  // square of their number (400,000: 107 s with nothing else served)
+  const pings = 100_000;
+  await survives("ipc", {}, async (address) => {
+    const conn = await rawHandshake(address, "PUSH");
+    const ping = (context: string) =>
+      shortFrame(
+        0x04,
+        new Uint8Array([4, ...encoder.encode("PING"), 0, 0, ...encoder.encode(context)]),
+      );
+    const flood = ping("ping");
+    const all = new Uint8Array(flood.length * pings);
+    for (let i = 0; i < pings; i++) all.set(flood, i * flood.length);
+    await writeAll(conn, all);
+    // then it reads, asking again with a PING of its own until that one is answered: what
+    // came before that answer is what was queued for it
+    const last = encoder.encode("last");
+    const pong = 11; // [0x04, 9, 4, "PONG", 4-byte context]
+    const buf = new Uint8Array(65536);
+    let held = new Uint8Array(0);
+    let before = 0;
+    for (let answered = false; !answered;) {
+      await writeAll(conn, ping("last"));
+      const n = (await conn.read(buf))!;
+      const bytes = new Uint8Array([...held, ...buf.subarray(0, n)]);
+      let at = 0;
+      for (; at + pong <= bytes.length && !answered; at += pong) {
+        answered = bytes.subarray(at + 7, at + 11).every((b, i) => b === last[i]);
+        if (!answered) before++;
+      }
+      held = bytes.slice(at);
+    }
+    conn.close();
+    assert(before < pings / 2, `${before} PONGs queued for a peer that did not read`);
+    return new Uint8Array(0);
+  });
 });

@@ -91,6 +91,20 @@ let slab = new Uint8Array(0);
 let slabUsed = 0;
 /** The largest command frame accepted (commands carry names, metadata and topics). */
 const MAX_COMMAND = 64 * 1024;
+/**
+ * The most frames one message may have: each is an object held until the message ends, and an
+ * empty one counted nothing against maxMessageSize, so a stream of empty frames flagged MORE
+ * grew the heap until the process died (64 MiB of them did). No peer of ours sends more than a
+ * few (WIRE.md: three at most).
+ */
+export const MAX_PARTS = 64;
+/**
+ * The most commands (a PONG for each PING) waiting to be written: a peer that sends PINGs and
+ * never reads made one of each, without end, and writing them out took time growing with the
+ * square of their number (400,000: 107 s with nothing else served). A PING beyond it gets no
+ * PONG: the peer's heartbeat only needs one.
+ */
+const MAX_PENDING_COMMANDS = 16;
 
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
@@ -448,6 +462,9 @@ export class Connection extends Pipe {
       this.deliver([body]);
       return;
     }
+    if (this.#parts.length >= MAX_PARTS) {
+      throw new ZmqError("EPROTO", `a message of more than ${MAX_PARTS} frames`);
+    }
     this.#parts.push(body);
     this.#partsSize += body.length;
     if (flags & FLAG_MORE) return;
@@ -468,7 +485,9 @@ export class Connection extends Pipe {
     }
     switch (name) {
       case "PING": {
-        this.#send(encodePong(data));
+        if (this.#control.length + this.#sealed.length < MAX_PENDING_COMMANDS) {
+          this.#send(encodePong(data));
+        }
         const ttl = pingTtl(data);
         if (ttl > 0) this.#watch(ttl);
         break;
@@ -627,7 +646,7 @@ export class Connection extends Pipe {
     let target = batch;
     let used = 0;
     let from = 0;
-    for (let frame = this.#control.shift(); frame; frame = this.#control.shift()) {
+    for (const frame of this.#control.splice(0)) {
       if (used + frame.length > batch.length) {
         if (used > from) chunks.push(batch.subarray(from, used));
         chunks.push(frame);
