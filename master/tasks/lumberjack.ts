@@ -38,7 +38,9 @@ export const RETRY_MS = 1_000;
 
 runTask("lumberjack", async (ctx) => {
   const inbox = ctx.socket(
-    new Pull({ receiveHighWaterMark: 10_000, maxMessageSize: MAX_LOG_MESSAGE }),
+    // what a connection may have waiting while the database is slow: 1,000 of the largest
+    // records, 64 MiB (10,000 made it 640 MiB per connection)
+    new Pull({ receiveHighWaterMark: 1_000, maxMessageSize: MAX_LOG_MESSAGE }),
   );
   await inbox.bind(ctx.options.logQueue);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);

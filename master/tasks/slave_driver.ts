@@ -663,6 +663,15 @@ runTask(
     // A slave whose SENT waits on the database holds up no other slave's IDLE: each slave's
     // messages in order, different slaves' side by side
     let dropped = 0;
+    // what anyone may send as fast as they like is logged once a second at most: one-frame
+    // junk made a line each, 57,150 lines from 600 KB
+    const junk = { logged: 0, since: 0 };
+    const malformed = (why: string) => {
+      if (Date.now() - junk.logged < 1_000) return void junk.since++;
+      const more = junk.since ? ` (and ${junk.since} more since the last line like it)` : "";
+      ctx.log.warning(`${why}${more}`);
+      Object.assign(junk, { logged: Date.now(), since: 0 });
+    };
     const fromSlaves = eachMessageByPeer(
       router,
       ([address]) => encodeHex(address!),
@@ -670,7 +679,7 @@ runTask(
         const [address, delimiter, payload] = frames;
         if (frames.length === 2 && delimiter!.length === 0) return await d.left(address!);
         if (frames.length !== 3 || delimiter!.length !== 0) {
-          return ctx.log.warning("dropped a message that is not [identity, '', payload]");
+          return malformed("dropped a message that is not [identity, '', payload]");
         }
         const slave = () => d.slaves.get(encodeHex(address!));
         let m: SlaveMessage;
@@ -678,9 +687,10 @@ runTask(
           m = decodeMessage(slaveDriver, payload!);
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
-          ctx.log.warning(e.message);
           const known = slave();
-          if (known) await d.reply(known, "DIE");
+          if (!known) return malformed(e.message);
+          ctx.log.warning(e.message);
+          await d.reply(known, "DIE");
           return;
         }
         try {

@@ -61,6 +61,20 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
     },
   );
 
+  await t.step("a flood of junk makes a line of log a second, not one a message", async () => {
+    // one-frame junk made a line each: 57,150 lines from 600 KB
+    const before = master.stderr.match(/dropped a message that is not/g)?.length ?? 0;
+    const junk = new Dealer({ linger: 5000 });
+    junk.connect(master.slaveQueue);
+    for (let i = 0; i < 2000; i++) await junk.send([`junk ${i}`]);
+    await junk.close();
+    await master.waitForLog(/dropped a message that is not/);
+    await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "after-junk");
+    assertEquals((await s.hello()).msg, "ACK");
+    const lines = (master.stderr.match(/dropped a message that is not/g)?.length ?? 0) - before;
+    assert(lines >= 1 && lines <= 10, `${lines} lines for 2,000 messages`);
+  });
+
   await t.step("unknown messages and out-of-sequence messages get DIE", async () => {
     await using a = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "unknown-msg");
     await a.hello();
