@@ -352,6 +352,8 @@ async function checkServer(port: number, dir: string, built: Awaited<ReturnType<
   const log = await fetch(`${base}/${BUILD_LOG}`);
   assertEquals(log.headers.get("content-encoding"), "gzip");
   assertStringIncludes(log.headers.get("content-type") ?? "", "text/plain");
+  // a build writes its log: never to be sniffed into a page
+  assertEquals(log.headers.get("x-content-type-options"), "nosniff");
   assertEquals(await log.text(), BUILD_OUTPUT);
   const pip = await run(PYTHON, [
     ...["-m", "pip", "download", "--no-deps", "--no-cache-dir"],
