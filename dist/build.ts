@@ -142,7 +142,9 @@ async function headHash(path: string): Promise<string> {
  * (`MANIFEST.full`: every file's SHA-256, once, at unpacking; at each start, `MANIFEST` for the
  * small files, the code, and `MANIFEST.large` for the large ones, the runtime and PGlite's
  * assets: their size and the SHA-256 of their first MiB, since hashing 60 MB on every start
- * would cost more than starting). Returns the gzipped tar's path.
+ * would cost more than starting). Returns the gzipped tar's path, and the SHA-256 of `MANIFEST`
+ * and `MANIFEST.large` together, which the launcher holds (so that the copy in the cache cannot
+ * vouch for itself).
  */
 async function payload(work: string, target: Target, runtimePath: string, bundleDir: string) {
   const root = `${work}/${target}`;
@@ -158,15 +160,14 @@ async function payload(work: string, target: Target, runtimePath: string, bundle
   const largeLine = async (f: string) => `${sizes.get(f)} ${await headHash(`${root}/${f}`)} ${f}\n`;
   const small = files.filter((f) => sizes.get(f)! < HEAD);
   const large = files.filter((f) => sizes.get(f)! >= HEAD);
-  await Deno.writeTextFile(`${root}/MANIFEST`, (await Promise.all(small.map(line))).join(""));
-  await Deno.writeTextFile(
-    `${root}/MANIFEST.large`,
-    (await Promise.all(large.map(largeLine))).join(""),
-  );
+  const manifest = (await Promise.all(small.map(line))).join("");
+  const manifestLarge = (await Promise.all(large.map(largeLine))).join("");
+  await Deno.writeTextFile(`${root}/MANIFEST`, manifest);
+  await Deno.writeTextFile(`${root}/MANIFEST.large`, manifestLarge);
   await Deno.writeTextFile(`${root}/MANIFEST.full`, (await Promise.all(files.map(line))).join(""));
   const tgz = `${work}/${target}.tar.gz`;
   await run("tar", ["-czf", tgz, "--owner=0", "--group=0", "--numeric-owner", "-C", root, "."]);
-  return tgz;
+  return { tgz, manifests: sha256Hex(new TextEncoder().encode(manifest + manifestLarge)) };
 }
 
 /** The launcher header for a tool, with the payload's offset filled in. */
@@ -189,7 +190,12 @@ async function selfContained(target: Target, version: string, work: string, bund
   const out = `${DIST}/${target}`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
-  const tgz = await payload(work, target, await runtime(target, version), bundleDir);
+  const { tgz, manifests } = await payload(
+    work,
+    target,
+    await runtime(target, version),
+    bundleDir,
+  );
   const payloadBytes = await Deno.readFile(tgz);
   const sha = await sha256File(tgz);
   const template = await Deno.readTextFile(`${DIST}/launcher.sh`);
@@ -199,6 +205,7 @@ async function selfContained(target: Target, version: string, work: string, bund
       VERSION,
       TARGET: target,
       SHA256: sha,
+      MANIFESTS: manifests,
       ENTRY: tool.entry.replace(/\.ts$/, ".js"),
       FLAGS: tool.flags.join(" "),
     });

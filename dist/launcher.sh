@@ -13,6 +13,7 @@
 # running this (what is in it is run), and is made private to them.
 set -eu
 payload_sha256=@SHA256@
+manifests_sha256=@MANIFESTS@
 payload_offset=@OFFSET@
 entry=@ENTRY@
 
@@ -49,9 +50,12 @@ done
 
 # Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
 # code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime
-# and PGlite's assets, 60 MB that would take longer to hash than the tool takes to start).
+# and PGlite's assets, 60 MB that would take longer to hash than the tool takes to start); the
+# two manifests as this file has them, so that a copy changed with its manifest is noticed too.
 intact() {
     [ -f "$1/.complete" ] && [ -f "$1/MANIFEST.large" ] || return 1
+    [ "$(cat "$1/MANIFEST" "$1/MANIFEST.large" | sha256sum | cut -d' ' -f1)" = "$manifests_sha256" ] ||
+        return 1
     (cd "$1" && sha256sum -c --quiet --status MANIFEST) || return 1
     while read -r size head file; do
         [ "$(wc -c < "$1/$file" 2>/dev/null | tr -d ' ')" = "$size" ] || return 1

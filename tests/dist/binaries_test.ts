@@ -15,6 +15,7 @@ import { startFarm, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { pipInstall } from "../fixtures/pip_install.ts";
 import { ROOT, run } from "../process.ts";
+import { sha256Hex } from "../../shared/hash.ts";
 
 const DIST = `${ROOT}/dist`;
 const X86 = `${DIST}/x86_64-linux`;
@@ -119,6 +120,21 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
     assertEquals(again.code, 0, again.stderr);
     assertStringIncludes(again.stderr, "replacing a damaged copy");
     assert(!(await Deno.readTextFile(main)).includes("damaged"));
+    // and one changed with its manifest line: the manifests are checked against the launcher's
+    const manifest = await Deno.readTextFile(`${copy}/MANIFEST`);
+    const forged = "throw new Error('forged');\n";
+    await Deno.writeTextFile(main, forged);
+    await Deno.writeTextFile(
+      `${copy}/MANIFEST`,
+      manifest.replace(
+        /^[0-9a-f]{64}(?=  bundle\/master\/main\.js$)/m,
+        sha256Hex(new TextEncoder().encode(forged)),
+      ),
+    );
+    const fourth = await runBinary(`${X86}/piw-master`, ["--version"], home);
+    assertEquals(fourth.code, 0, fourth.stderr);
+    assertStringIncludes(fourth.stderr, "replacing a damaged copy");
+    assert(!(await Deno.readTextFile(main)).includes("forged"));
     // and a truncated runtime
     await Deno.truncate(`${copy}/deno`, 1000);
     const third = await runBinary(`${X86}/piw-master`, ["--version"], home);
