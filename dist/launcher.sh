@@ -34,19 +34,26 @@ if [ ! -d "$base" ] || [ ! -O "$base" ] || [ -n "$(find "$base" -maxdepth 0 -per
 fi
 # and every directory above it: one of another user's (a HOME kept by sudo -E) could have the
 # checked one swapped for theirs between this check and the run
-dir=$base
+# (one stat for them all: a process each made the start 10 ms slower)
+above() {
+    dir=${1%/*}
+    case $1 in /*) set -- / ;; *) set -- . ;; esac
+    while [ -n "$dir" ] && [ "$dir" != . ] && [ "$dir" != "${dir%/*}" ]; do
+        set -- "$@" "$dir"
+        dir=${dir%/*}
+    done
+    [ -z "$dir" ] || [ "$dir" = . ] || set -- "$@" "$dir"
+    stat -Lc '%u %a %n' "$@"
+}
+dirs=$(above "$base") || exit 70
 me=$(id -u)
-while [ "$dir" != / ] && [ "$dir" != . ]; do
-    dir=$(dirname "$dir")
-    info=$(stat -Lc '%u %a' "$dir")
-    owner=${info% *}
-    mode=0${info#* }
+printf '%s\n' "$dirs" | while read -r owner mode dir; do
     if { [ "$owner" != 0 ] && [ "$owner" != "$me" ]; } ||
-        { [ $((mode & 022)) != 0 ] && [ $((mode & 01000)) = 0 ]; }; then
+        { [ $((0$mode & 022)) != 0 ] && [ $((0$mode & 01000)) = 0 ]; }; then
         say "$dir must belong to this user or root, and no one else may write to it (unless sticky)"
         exit 70
     fi
-done
+done || exit 70
 
 # Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
 # code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime
@@ -54,8 +61,8 @@ done
 # two manifests as this file has them, so that a copy changed with its manifest is noticed too.
 intact() {
     [ -f "$1/.complete" ] && [ -f "$1/MANIFEST.large" ] || return 1
-    [ "$(cat "$1/MANIFEST" "$1/MANIFEST.large" | sha256sum | cut -d' ' -f1)" = "$manifests_sha256" ] ||
-        return 1
+    sums=$(cat "$1/MANIFEST" "$1/MANIFEST.large" | sha256sum)
+    [ "${sums%% *}" = "$manifests_sha256" ] || return 1
     (cd "$1" && sha256sum -c --quiet --status MANIFEST) || return 1
     while read -r size head file; do
         [ "$(wc -c < "$1/$file" 2>/dev/null | tr -d ' ')" = "$size" ] || return 1
