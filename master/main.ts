@@ -14,6 +14,7 @@ import {
   bigBrother,
   encodeMessage,
   masterControl,
+  MAX_CONNECTIONS,
   MAX_STATUS_MESSAGE,
   reverse,
   slaveDriverControl,
@@ -271,8 +272,9 @@ async function main(): Promise<number> {
   const options = parseMasterOptions();
   options.dsn ??= `pglite://${defaultDataDir()}/db`;
   // what monitors send (subscriptions, control messages) is small: nothing larger is read
-  const status = new Publisher({ linger: 0, maxMessageSize: MAX_STATUS_MESSAGE });
-  const control = new Pull({ maxMessageSize: MAX_STATUS_MESSAGE });
+  const limits = { maxMessageSize: MAX_STATUS_MESSAGE, maxConnections: MAX_CONNECTIONS.other };
+  const status = new Publisher({ linger: 0, ...limits });
+  const control = new Pull(limits);
   const bind = (socket: Publisher | Pull, option: string, address: string) =>
     socket.bind(address).catch((e) => {
       throw new StartupError(`cannot bind ${option} ${address}: ${errorMessage(e)}`);

@@ -595,6 +595,14 @@ export const masterControl = protocol("master control", {
  */
 export const MAX_STATUS_MESSAGE = 64 * 1024;
 
+/**
+ * The most connections the master's slave and file queues keep each (a slave holds one to each,
+ * and at most 1,000 slaves are known), and each of its other queues: held open by a peer that
+ * completed the handshake and said nothing more, connections once took every file descriptor of
+ * the process (20,000 here), and the Scribe failed to write pages.
+ */
+export const MAX_CONNECTIONS = { slaves: 2_000, other: 256 };
+
 /** main → monitors (PUB → SUB, default ipc:///tmp/piw-status). */
 export const monitorStats = protocol("monitor stats", {
   recv: {},

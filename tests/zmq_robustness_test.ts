@@ -21,6 +21,7 @@ import {
 } from "./zmq_support.ts";
 import { Pull, Push, type SocketOptions } from "../shared/zmq/mod.ts";
 import { MAX_PARTS } from "../shared/zmq/connection.ts";
+import { eventually } from "./farm.ts";
 
 const TIMEOUT = { receiveTimeout: 5000, sendTimeout: 5000 };
 const encoder = new TextEncoder();
@@ -183,4 +184,30 @@ Deno.test("robustness: a peer that sends PINGs and never reads gets few PONGs", 
     assert(before < pings / 2, `${before} PONGs queued for a peer that did not read`);
     return new Uint8Array(0);
   });
+});
+
+Deno.test("robustness: a listener keeps at most maxConnections, and takes more once some go", async () => {
+  // held open after the handshake, connections once took every file descriptor of the master
+  const pull = new Pull({ ...TIMEOUT, maxConnections: 2 });
+  const address = await pull.bind(endpoint("tcp"));
+  const good = new Push(TIMEOUT);
+  good.connect(address);
+  await good.send("first");
+  assertEquals(texts(await pull.receive()), ["first"]);
+  const second = await rawHandshake(address, "PUSH"); // the second: greeted
+  const third = await rawConnect(address);
+  assertEquals(await readToEnd(third), new Uint8Array(0), "the third is closed unread");
+  second.close();
+  // once one has gone, a new one is taken
+  await eventually("a connection is taken again", async () => {
+    try {
+      (await rawHandshake(address, "PUSH")).close();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  await good.send("still served");
+  assertEquals(texts(await pull.receive()), ["still served"]);
+  await Promise.all([good.close(), pull.close()]);
 });

@@ -39,6 +39,7 @@ import { sameVersion } from "../../shared/pep440.ts";
 import {
   fileJugglerFs,
   isTrustedAddress,
+  MAX_CONNECTIONS,
   type Message,
   type VerifiedFile,
   verifiedFile,
@@ -758,6 +759,7 @@ runTask("file_juggler", async (ctx) => {
     new Router({
       linger: 0,
       maxMessageSize: 2 * 1024 * 1024,
+      maxConnections: MAX_CONNECTIONS.slaves,
       ...await curveServerOptions(ctx.options, ctx.log),
     }),
   );

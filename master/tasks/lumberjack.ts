@@ -22,6 +22,7 @@
 import { errorMessage } from "../../shared/log.ts";
 import {
   lumberjack,
+  MAX_CONNECTIONS,
   MAX_LOG_BATCH,
   MAX_LOG_MESSAGE,
   type WebLogRecord,
@@ -40,7 +41,11 @@ runTask("lumberjack", async (ctx) => {
   const inbox = ctx.socket(
     // what a connection may have waiting while the database is slow: 1,000 of the largest
     // records, 64 MiB (10,000 made it 640 MiB per connection)
-    new Pull({ receiveHighWaterMark: 1_000, maxMessageSize: MAX_LOG_MESSAGE }),
+    new Pull({
+      receiveHighWaterMark: 1_000,
+      maxMessageSize: MAX_LOG_MESSAGE,
+      maxConnections: MAX_CONNECTIONS.other,
+    }),
   );
   await inbox.bind(ctx.options.logQueue);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);

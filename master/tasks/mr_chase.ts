@@ -28,6 +28,7 @@ import {
   fileJugglerFs,
   IMPORTER_ID,
   type ImportMessage,
+  MAX_CONNECTIONS,
   type Message,
   mrChase,
   reverse,
@@ -94,7 +95,12 @@ const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
 runTask("mr_chase", async (ctx) => {
   const router = ctx.socket(
-    new Router({ linger: 1000, maxMessageSize: 64 * 1024 * 1024, notifyDisconnect: true }),
+    new Router({
+      linger: 1000,
+      maxMessageSize: 64 * 1024 * 1024,
+      maxConnections: MAX_CONNECTIONS.other,
+      notifyDisconnect: true,
+    }),
   );
   await router.bind(ctx.options.importQueue);
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));

@@ -36,6 +36,7 @@ import {
   encodeNamedMessage,
   fileJugglerFs,
   isTrustedAddress,
+  MAX_CONNECTIONS,
   type Message,
   monitorStats,
   NO_DATA,
@@ -629,6 +630,7 @@ runTask(
       new Router({
         linger: 0,
         maxMessageSize: 64 * 1024 * 1024,
+        maxConnections: MAX_CONNECTIONS.slaves,
         notifyDisconnect: true,
         ...await curveServerOptions(ctx.options, ctx.log),
       }),

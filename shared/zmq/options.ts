@@ -40,6 +40,11 @@ export interface SocketOptions {
   /** A connection must complete the ZMTP handshake within this time (0: no limit).
    * Default 30000. */
   handshakeInterval?: number;
+  /**
+   * The most connections one bound endpoint keeps at once (-1: no limit): one more is closed as
+   * it is accepted, and the next one taken once one has gone. Default -1.
+   */
+  maxConnections?: number;
   /** Send a PING this often (0: no heartbeats). Default 0. */
   heartbeatInterval?: number;
   /** With heartbeats, drop a connection that has sent nothing for this long. Default: the
@@ -127,6 +132,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
   reconnectMaxInterval: 0,
   maxMessageSize: -1,
   handshakeInterval: 30000,
+  maxConnections: -1,
   heartbeatInterval: 0,
   heartbeatTimeToLive: 0,
   ipv6: true,

@@ -55,6 +55,19 @@ export class StreamListener implements EndpointHandle {
         await sleep(100, this.#closing.signal);
         continue;
       }
+      const max = this.owner.options.maxConnections;
+      if (max >= 0 && this.#connections.size >= max) {
+        // held open, each would hold a file descriptor the whole process shares
+        if (this.#faults.fresh("too many connections")) {
+          log.warning(`${this.address}: ${max} connections are open: closing new ones`);
+        }
+        try {
+          conn.close();
+        } catch {
+          // gone already
+        }
+        continue;
+      }
       const connection = new Connection(
         this.owner,
         conn,
