@@ -127,7 +127,7 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
     await Deno.writeTextFile(
       `${copy}/MANIFEST`,
       manifest.replace(
-        /^[0-9a-f]{64}(?=  bundle\/master\/main\.js$)/m,
+        /^[0-9a-f]{64}(?= {2}bundle\/master\/main\.js$)/m,
         sha256Hex(new TextEncoder().encode(forged)),
       ),
     );
