@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatSize } from "../shared/size.ts";
 import { type FarmState, naturalOrder, type SlaveRecord } from "./farm_state.ts";
 
 /**
@@ -23,18 +24,6 @@ export function formatAge(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
   return `${Math.floor(s / 86400)}d${two(Math.floor(s / 3600) % 24)}h`;
-}
-
-/** A size in bytes with a binary unit: `512 B`, `1.5 KiB`, `12.3 GiB`. */
-export function formatSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let n = bytes;
-  let unit = 0;
-  while (n >= 1024 && unit < units.length - 1) {
-    n /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
 }
 
 /** A count with thousands separators: `1,234,567`. */

@@ -105,6 +105,30 @@ export class Logger {
   }
 }
 
+/**
+ * A warning anyone can make us repeat (a flood of junk, of HELLOs) said at most once per
+ * `everyMs`: the times it was not said are counted, and the next line is told how many.
+ */
+export class ThrottledWarning {
+  #said = -Infinity;
+  #missed = 0;
+
+  /** Says it through `log`. */
+  constructor(readonly log: Logger, readonly everyMs: number) {}
+
+  /** Says `text(missed)`, unless one was said within `everyMs`: then counts it as missed. */
+  warn(text: (missed: number) => string): void {
+    const now = Date.now();
+    if (now - this.#said < this.everyMs) {
+      this.#missed++;
+      return;
+    }
+    this.log.warning(text(this.#missed));
+    this.#said = now;
+    this.#missed = 0;
+  }
+}
+
 /** The message of anything thrown, for a log line. */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -275,9 +275,9 @@ async function bwrapArgs(options: RunOptions, noUserNamespaces: boolean): Promis
 /**
  * The namespaces: its own user (nobody, with no capabilities even when the slave is root, and,
  * where bubblewrap can, no user namespace of its own to make: in one, a build was root with
- * every capability over the kernel's network and mount interfaces), PID (its first process's death kills every other) and
- * IPC namespaces, the network's unless shared; it dies with the slave and cannot reach the
- * slave's terminal.
+ * every capability over the kernel's network and mount interfaces), PID (its first process's
+ * death kills every other) and IPC namespaces, the network's unless shared; it dies with the
+ * slave and cannot reach the slave's terminal.
  */
 function namespaceArgs(network: boolean, noUserNamespaces: boolean): string[] {
   return [

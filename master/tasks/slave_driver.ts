@@ -24,10 +24,11 @@
  * @module
  */
 
+import { formatSize } from "../../shared/size.ts";
 import type { CborValue } from "../../shared/cbor.ts";
 import { Duration } from "../../shared/duration.ts";
 import { encodeHex } from "../../shared/hash.ts";
-import { errorMessage } from "../../shared/log.ts";
+import { errorMessage, ThrottledWarning } from "../../shared/log.ts";
 import {
   architectControl,
   bigBrother,
@@ -67,11 +68,6 @@ const QUEUE_NEWS_MS = 250;
 
 /** How long an IDLE with nothing to build waits for work before the answer is SLEEP. */
 export const IDLE_HOLD_MS = 10_000;
-/** Bytes as whole MiB, for the log. */
-function mib(bytes: number): number {
-  return Math.floor(bytes / (1024 * 1024));
-}
-
 /** How long a finished build is kept out of the queue (the Architect may not have seen it). */
 const RECENT_MS = 120_000;
 /** The most slaves known at once; a HELLO beyond them is dropped (and logged). */
@@ -132,8 +128,8 @@ class Driver {
   logged = { built: 0, failed: 0 };
   /** Bytes free under the output path, as last asked (null until known). */
   free: number | null = null;
-  /** HELLOs dropped since the last log line about them, and when that was. */
-  dropped = { count: 0, logged: 0 };
+  /** Says, once a minute at most, that HELLOs are dropped. */
+  readonly droppedHellos: ThrottledWarning;
   nextId = 1;
   /** Builds logged, by result (a metric). */
   buildsLogged: Counter | undefined;
@@ -145,7 +141,9 @@ class Driver {
     readonly status: Push,
     readonly architect: Push,
     readonly stats: Push,
-  ) {}
+  ) {
+    this.droppedHellos = new ThrottledWarning(ctx.log, DROPPED_LOG_MS);
+  }
 
   /** A STATBQ to Big Brother is due. */
   #queueNews: ReturnType<typeof setTimeout> | undefined;
@@ -310,11 +308,13 @@ class Driver {
     if (reply?.msg !== "OK") return;
     const [wasKnown, wasLow] = [this.free !== null, this.lowOnSpace];
     this.free = (reply.data as [number, number])[1];
-    const room = `${mib(this.free)} MiB free under ${this.ctx.options.outputPath}`;
-    if (!wasKnown) this.ctx.log.debug(`${room} (--min-free ${mib(this.ctx.options.minFree)})`);
+    const room = `${formatSize(this.free)} free under ${this.ctx.options.outputPath}`;
+    if (!wasKnown) {
+      this.ctx.log.debug(`${room} (--min-free ${formatSize(this.ctx.options.minFree)})`);
+    }
     if (this.lowOnSpace && !wasLow) {
       this.ctx.log.warning(
-        `${room}, under --min-free ${mib(this.ctx.options.minFree)}: ` +
+        `${room}, under --min-free ${formatSize(this.ctx.options.minFree)}: ` +
           "no build is handed out until there is more",
       );
     } else if (wasLow && !this.lowOnSpace) {
@@ -364,13 +364,9 @@ class Driver {
     const known = this.slaves.get(key);
     if (known) this.forget(known);
     else if (this.slaves.size >= MAX_SLAVES) {
-      this.dropped.count++;
-      if (Date.now() - this.dropped.logged >= DROPPED_LOG_MS) {
-        this.ctx.log.warning(
-          `${MAX_SLAVES} slaves are known already: dropped ${this.dropped.count} HELLO(s)`,
-        );
-        this.dropped = { count: 0, logged: Date.now() };
-      }
+      this.droppedHellos.warn((missed) =>
+        `${MAX_SLAVES} slaves are known already: dropped ${missed + 1} HELLO(s)`
+      );
       return;
     }
     const [timeout, ...rest] = data;
@@ -501,8 +497,8 @@ class Driver {
       // answer DIE, and deployed slaves exit on DIE)
       this.ctx.log.warning(
         `slave ${slave.state.slaveId} (${slave.state.label}): put off its build of ${pkg} ` +
-          `${version}: its ${mib(size)} MiB of files would leave under --min-free ` +
-          `(${mib(this.free)} MiB free)`,
+          `${version}: its ${formatSize(size)} of files would leave under --min-free ` +
+          `(${formatSize(this.free)} free)`,
       );
       this.recent.set(
         this.buildKey(pkg, version, slave.state.nativeAbi),
@@ -667,13 +663,11 @@ runTask(
     let dropped = 0;
     // what anyone may send as fast as they like is logged once a second at most: one-frame
     // junk made a line each, 57,150 lines from 600 KB
-    const junk = { logged: 0, since: 0 };
-    const malformed = (why: string) => {
-      if (Date.now() - junk.logged < 1_000) return void junk.since++;
-      const more = junk.since ? ` (and ${junk.since} more since the last line like it)` : "";
-      ctx.log.warning(`${why}${more}`);
-      Object.assign(junk, { logged: Date.now(), since: 0 });
-    };
+    const junk = new ThrottledWarning(ctx.log, 1_000);
+    const malformed = (why: string) =>
+      junk.warn((missed) =>
+        missed ? `${why} (and ${missed} more since the last line like it)` : why
+      );
     const fromSlaves = eachMessageByPeer(
       router,
       ([address]) => encodeHex(address!),

@@ -16,7 +16,8 @@
 
 import type { FarmState, SlaveRecord } from "../farm_state.ts";
 import { age } from "../farm_state.ts";
-import { describeActivity, describeQueue, formatAge, formatCount, formatSize } from "../format.ts";
+import { describeActivity, describeQueue, formatAge, formatCount } from "../format.ts";
+import { formatSize } from "../../shared/size.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
 import { FONT_HEIGHT, textColumns } from "./font.ts";
 import { blend, dim, type Direction, type Image, type Rgb, SIZE, solid } from "./image.ts";

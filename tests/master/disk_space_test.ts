@@ -37,7 +37,7 @@ Deno.test("master: a build whose files would leave under --min-free is put off",
   // 1 GiB above the limit: room for a small wheel, not for 1.5 GiB
   await using farm = await startFarm({ args: ["--min-free", String(await freeMiB() - 1024)] });
   const { pypi, master, db } = farm;
-  await master.waitForLog(/MiB free under .* \(--min-free \d+\)/);
+  await master.waitForLog(/ free under .* \(--min-free [0-9.]+ [KMGT]iB\)/);
   await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
   assertEquals((await slave.hello()).msg, "ACK");
   await pypi.release("huge", "1.0");
@@ -48,7 +48,7 @@ Deno.test("master: a build whose files would leave under --min-free is put off",
   assertEquals(await slave.request("BUILT", [true, Duration.ZERO, "", [claimed]]), {
     msg: "DONE",
   });
-  await master.waitForLog(/put off its build of huge 1\.0: its 1536 MiB of files would leave/);
+  await master.waitForLog(/put off its build of huge 1\.0: its 1\.5 GiB of files would leave/);
   // nothing logged: the version is still to be built
   const builds = await queryDb(db.superDsn, "SELECT 1 FROM builds WHERE package = 'huge'");
   assertEquals(builds.length, 0);
