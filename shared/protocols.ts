@@ -596,12 +596,28 @@ export const masterControl = protocol("master control", {
 export const MAX_STATUS_MESSAGE = 64 * 1024;
 
 /**
- * The most connections the master's slave and file queues keep each (a slave holds one to each,
- * and at most 1,000 slaves are known), and each of its other queues: held open by a peer that
- * completed the handshake and said nothing more, connections once took every file descriptor of
- * the process (20,000 here), and the Scribe failed to write pages.
+ * The most connections the master's slave and file queues keep each (a slave holds one to each),
+ * and each of its other queues: held open by a peer that completed the handshake and said
+ * nothing more, connections once took every file descriptor of the process (20,000 here), and
+ * the Scribe failed to write pages. A full queue still takes a peer from a host holding fewer
+ * of them than the host holding most, in place of that host's oldest connection.
  */
 export const MAX_CONNECTIONS = { slaves: 2_000, other: 256 };
+
+/**
+ * The heartbeat of the master's slave and file queues: a PING every 10 s, and a connection
+ * silent for a minute dropped (with `--dev-mode`: 1 s and 10 s). A slave says nothing while it
+ * builds, for up to its timeout (3 h by default), but its libzmq answers PINGs all along; one
+ * that lost power or its network said nothing more, ever, and its build waited out that timeout.
+ */
+export function slaveHeartbeat(devMode = false): {
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+} {
+  return devMode
+    ? { heartbeatInterval: 1_000, heartbeatTimeout: 10_000 }
+    : { heartbeatInterval: 10_000, heartbeatTimeout: 60_000 };
+}
 
 /** main → monitors (PUB → SUB, default ipc:///tmp/piw-status). */
 export const monitorStats = protocol("monitor stats", {

@@ -209,6 +209,11 @@ export class PythonPeer {
     return JSON.parse(line);
   }
 
+  /** Sends the process a signal (SIGSTOP freezes it: its sockets stay open, unserved). */
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /** Closes its stdin and waits for it to end (killed first, with SIGKILL, if `kill`). */
   async finish(kill = false): Promise<Deno.CommandStatus> {
     if (kill) {

@@ -10,6 +10,7 @@ import { assert, assertEquals } from "./assert.ts";
 import {
   endpoint,
   greeting,
+  LibzmqPeer,
   rawConnect,
   rawHandshake,
   readToEnd,
@@ -210,4 +211,33 @@ Deno.test("robustness: a listener keeps at most maxConnections, and takes more o
   await good.send("still served");
   assertEquals(texts(await pull.receive()), ["still served"]);
   await Promise.all([good.close(), pull.close()]);
+});
+
+Deno.test("robustness: a full listener gives a peer from elsewhere the oldest connection of the crowded place", async () => {
+  // one host holding every connection open kept every other peer out
+  const pull = new Pull({ ...TIMEOUT, maxConnections: 3 });
+  const address = await pull.bind(endpoint("tcp")); // tcp://127.0.0.1:port
+  const crowd = [];
+  for (let i = 0; i < 3; i++) crowd.push(await rawHandshake(address, "PUSH"));
+  const again = await rawConnect(address);
+  assertEquals(await readToEnd(again), new Uint8Array(0), "one more from the same host is closed");
+  // libzmq's source address: from 127.0.0.2, another place on the loopback
+  const elsewhere = await LibzmqPeer.start(
+    "PUSH",
+    "connect",
+    `tcp://127.0.0.2:0;${address.slice("tcp://".length)}`,
+  );
+  await elsewhere.send(["from elsewhere"]);
+  assertEquals(texts(await pull.receive()), ["from elsewhere"]);
+  assertEquals(await readToEnd(crowd[0]!), new Uint8Array(0), "the oldest of the crowd is closed");
+  // the crowd keeps its other two, and a second peer from 127.0.0.2 would not be fair to them
+  const [second, third] = [crowd[1]!, crowd[2]!];
+  await writeAll(second, shortFrame(0x00, "second"));
+  await writeAll(third, shortFrame(0x00, "third"));
+  const got = [texts(await pull.receive())[0], texts(await pull.receive())[0]];
+  assertEquals(got.sort(), ["second", "third"]);
+  second.close();
+  third.close();
+  await elsewhere.close();
+  await pull.close();
 });

@@ -162,6 +162,14 @@ export class LibzmqPeer {
     await this.#peer.finish();
   }
 
+  /**
+   * Freezes the peer (SIGSTOP) or lets it go on: frozen, its connections stay open and its
+   * libzmq answers nothing, as a host that lost power or its network.
+   */
+  freeze(frozen = true): void {
+    this.#peer.signal(frozen ? "SIGSTOP" : "SIGCONT");
+  }
+
   /** Kills the peer outright (a crash, as far as its connections can tell). */
   async kill(): Promise<void> {
     await this.#peer.finish(true);

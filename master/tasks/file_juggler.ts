@@ -41,6 +41,7 @@ import {
   isTrustedAddress,
   MAX_CONNECTIONS,
   type Message,
+  slaveHeartbeat,
   type VerifiedFile,
   verifiedFile,
 } from "../../shared/protocols.ts";
@@ -760,6 +761,7 @@ runTask("file_juggler", async (ctx) => {
       linger: 0,
       maxMessageSize: 2 * 1024 * 1024,
       maxConnections: MAX_CONNECTIONS.slaves,
+      ...slaveHeartbeat(ctx.options.devMode),
       ...await curveServerOptions(ctx.options, ctx.log),
     }),
   );

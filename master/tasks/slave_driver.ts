@@ -12,7 +12,8 @@
  * the operator's: a slave of another ABI is told SLEEP. What slaves can make the master keep is
  * bounded: at most {@linkcode MAX_SLAVES} are known at once, a slave's timeout is cut to
  * {@linkcode MAX_SLAVE_TIMEOUT}, and a slave whose connection closes is forgotten at once, its
- * build going back to the queue.
+ * build going back to the queue (a connection that answers no PING for a minute is closed:
+ * `slaveHeartbeat`).
  *
  * An IDLE with nothing to build is held (up to {@linkcode IDLE_HOLD_MS}) rather than answered
  * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. The queue the
@@ -46,6 +47,7 @@ import {
   reverse,
   slaveDriver,
   slaveDriverControl,
+  slaveHeartbeat,
   theArchitect,
 } from "../../shared/protocols.ts";
 import { BuildState, FileState, SlaveState } from "../../shared/states.ts";
@@ -70,8 +72,14 @@ const QUEUE_NEWS_MS = 250;
 export const IDLE_HOLD_MS = 10_000;
 /** How long a finished build is kept out of the queue (the Architect may not have seen it). */
 const RECENT_MS = 120_000;
-/** The most slaves known at once; a HELLO beyond them is dropped (and logged). */
-export const MAX_SLAVES = 1000;
+/**
+ * The most slaves known at once; a HELLO beyond them is dropped (and logged). Each is a
+ * connection to the slave queue, forgotten when it closes, and the queue keeps at most
+ * `MAX_CONNECTIONS.slaves` of them, shared fairly between the hosts they come from; twice that
+ * leaves room for connections closed whose news has not reached the Slave Driver yet, so that
+ * a slave taking the place of one crowded out is not told nothing.
+ */
+export const MAX_SLAVES = 2 * MAX_CONNECTIONS.slaves;
 /** The longest build timeout a slave may name: a longer one is cut to this. */
 export const MAX_SLAVE_TIMEOUT = Duration.of({ hours: 24 });
 /** How many times a file that fails to verify is asked for again before the build is refused. */
@@ -627,6 +635,7 @@ runTask(
         linger: 0,
         maxMessageSize: 64 * 1024 * 1024,
         maxConnections: MAX_CONNECTIONS.slaves,
+        ...slaveHeartbeat(ctx.options.devMode),
         notifyDisconnect: true,
         ...await curveServerOptions(ctx.options, ctx.log),
       }),

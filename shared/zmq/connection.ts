@@ -280,6 +280,14 @@ export class Connection extends Pipe {
     this.settled();
   }
 
+  /**
+   * Closes the connection at once for a fault of the peer's (its handshake or heartbeat timed
+   * out), logged as any other: a listener's peers can make these up without end.
+   */
+  override abort(reason: string): void {
+    this.#fail(reason);
+  }
+
   #end(reason: string): void {
     log.debug(`${this.peer}: ${reason}`);
     this.detach();
@@ -599,7 +607,8 @@ export class Connection extends Pipe {
       this.flush();
     }
     const { heartbeatInterval, heartbeatTimeout, heartbeatTimeToLive } = this.owner.options;
-    if (heartbeatInterval > 0) {
+    // a ZMTP 3.0 peer (libzmq 4.1) knows no PING
+    if (heartbeatInterval > 0 && this.#minor >= 1) {
       const ping = encodePing(Math.ceil(heartbeatTimeToLive / 100), EMPTY);
       this.#heartbeat = setInterval(() => {
         if (Date.now() - this.#lastRead > heartbeatTimeout) {

@@ -3,6 +3,11 @@
  * connection per accepted stream, and a connector that keeps one connection up, reconnecting
  * after `reconnectInterval` (with jitter, doubling up to `reconnectMaxInterval` when set).
  *
+ * A listener keeps at most `maxConnections`, shared fairly between the places its peers connect
+ * from ({@linkcode peerGroup}: an IPv4 address, an IPv6 /64): when it is full, a newcomer from
+ * a place holding fewer connections than the place holding most takes the oldest connection of
+ * that place, so that one host holding every connection open cannot keep the others out.
+ *
  * @module
  */
 
@@ -22,6 +27,8 @@ export interface EndpointHandle {
 /** Accepts connections on a listener. */
 export class StreamListener implements EndpointHandle {
   readonly #connections = new Set<Connection>();
+  /** The same connections by {@linkcode peerGroup}, oldest first. */
+  readonly #groups = new Map<string, Set<Connection>>();
   /** Its peers' failures, so that one repeated on every retry is not logged each time. */
   readonly #faults = new Faults("listener");
   readonly #closing = new AbortController();
@@ -55,12 +62,9 @@ export class StreamListener implements EndpointHandle {
         await sleep(100, this.#closing.signal);
         continue;
       }
+      const group = peerGroup(conn.remoteAddr);
       const max = this.owner.options.maxConnections;
-      if (max >= 0 && this.#connections.size >= max) {
-        // held open, each would hold a file descriptor the whole process shares
-        if (this.#faults.fresh("too many connections")) {
-          log.warning(`${this.address}: ${max} connections are open: closing new ones`);
-        }
+      if (max >= 0 && this.#connections.size >= max && !this.#makeRoom(group, max)) {
         try {
           conn.close();
         } catch {
@@ -75,8 +79,48 @@ export class StreamListener implements EndpointHandle {
         this.#faults,
       );
       this.#connections.add(connection);
-      connection.done.then(() => this.#connections.delete(connection));
+      const members = this.#groups.get(group) ?? new Set();
+      members.add(connection);
+      this.#groups.set(group, members);
+      connection.done.then(() => this.#forget(connection, group));
     }
+  }
+
+  /**
+   * At `max` connections: closes the oldest connection of the group holding most if `group`
+   * holds at least two fewer (after the swap it still holds no more than that group), and says
+   * whether there is room now.
+   */
+  #makeRoom(group: string, max: number): boolean {
+    const own = this.#groups.get(group)?.size ?? 0;
+    let most: [string, Set<Connection>] | undefined;
+    for (const entry of this.#groups) {
+      if (!most || entry[1].size > most[1].size) most = entry;
+    }
+    if (!most || most[1].size < own + 2) {
+      // held open, each would hold a file descriptor the whole process shares
+      if (this.#faults.fresh("too many connections")) {
+        log.warning(`${this.address}: ${max} connections are open: closing new ones`);
+      }
+      return false;
+    }
+    const [crowded, members] = most;
+    const oldest = members.values().next().value!;
+    if (this.#faults.fresh("crowded out")) {
+      log.warning(
+        `${this.address}: ${max} connections are open, ${members.size} of them from ` +
+          `${crowded}: closing the oldest of those for one from ${group}`,
+      );
+    }
+    this.#forget(oldest, crowded);
+    void oldest.close(0);
+    return true;
+  }
+
+  #forget(connection: Connection, group: string): void {
+    this.#connections.delete(connection);
+    const members = this.#groups.get(group);
+    if (members?.delete(connection) && members.size === 0) this.#groups.delete(group);
   }
 }
 
@@ -129,6 +173,27 @@ export class StreamConnector implements EndpointHandle {
       if (reconnectMaxInterval > wait) wait = Math.min(wait * 2, reconnectMaxInterval);
     }
   }
+}
+
+/**
+ * Where a peer connects from, as the fair share of a full listener counts it: its IPv4 address
+ * (an IPv4-mapped IPv6 address too), the first 64 bits of its IPv6 address (the least a site
+ * is given, so a host cannot take more shares by taking more of its addresses), or one group
+ * for every peer of a Unix socket.
+ */
+export function peerGroup(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp") return "a unix socket";
+  const host = addr.hostname.toLowerCase().replace(/%.*$/, "");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+  if (mapped) return mapped[1]!;
+  if (!host.includes(":")) return host;
+  const [head = "", tail = ""] = host.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = host.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }
 
 function peerName(conn: Deno.Conn): string {
