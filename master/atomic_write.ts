@@ -15,8 +15,14 @@ import { dirname } from "node:path";
 
 let counter = 0;
 
+/**
+ * `<name>.<pid>.<n>.tmp` beside the file, its name cut to 200 characters: a file system's names
+ * have at most 255 bytes, and a name near that (a long wheel's `.metadata`) failed to be written.
+ */
 function tempName(path: string): string {
-  return `${path}.${Deno.pid}.${++counter}.tmp`;
+  const slash = path.lastIndexOf("/");
+  const cut = path.length - slash - 1 > 200 ? path.slice(0, slash + 201) : path;
+  return `${cut}.${Deno.pid}.${++counter}.tmp`;
 }
 
 /**

@@ -82,11 +82,18 @@ export const wheelTag = z.string().max(200).regex(
   "expected a wheel tag (letters, digits, '_', '.', '!', '+')",
 );
 
-/** One PEP 425 tag (`cp311`, `311`, `linux_armv7l`): what a slave names its ABI with. */
-export const pep425Tag = z.string().regex(TAG, "expected a PEP 425 tag (letters, digits, '_')");
+/**
+ * One PEP 425 tag (`cp311`, `311`, `linux_armv7l`): what a slave names its ABI with. At most 100
+ * characters, as the database keeps tags: a longer one refused by the database at the end of a
+ * build used to count as the master's fault, and each slave given that build was told DIE.
+ */
+export const pep425Tag = z.string().max(100).regex(
+  TAG,
+  "expected a PEP 425 tag (letters, digits, '_')",
+);
 
-/** A PEP 425 compressed tag set, as in a wheel's name (`py2.py3`). */
-export const pep425TagSet = z.string().max(200).regex(
+/** A PEP 425 compressed tag set, as in a wheel's name (`py2.py3`); at most 100 characters. */
+export const pep425TagSet = z.string().max(100).regex(
   TAG_SET,
   "expected PEP 425 tags (letters, digits, '_', joined by '.')",
 );
@@ -158,8 +165,14 @@ export const dependencies = z.union([
   }
 });
 
+/**
+ * The longest wheel file name kept: the File Juggler writes its core metadata beside it as
+ * `<name>.metadata`, and a file system's names have at most 255 bytes (wheel names are ASCII).
+ */
+export const MAX_WHEEL_NAME = 255 - ".metadata".length;
+
 const fileFields = [
-  safeFilename,
+  safeFilename.max(MAX_WHEEL_NAME),
   count,
   sha256,
   wheelTag,
@@ -630,6 +643,25 @@ export const monitorStats = protocol("monitor stats", {
     MASTER: masterStatus,
   },
 });
+
+/**
+ * What can be read of a BUILT the slave driver's protocol refuses (a file whose name or tags
+ * no column holds, say): its duration (zero if unreadable) and output (empty if unreadable),
+ * or null if it is not a BUILT at all.
+ */
+export function salvageBuilt(payload: Uint8Array): { duration: Duration; output: string } | null {
+  let value: CborValue;
+  try {
+    value = decode(payload);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value) || value[0] !== "BUILT" || !Array.isArray(value[1])) return null;
+  const [, took, output] = value[1];
+  const d = span.safeParse(took);
+  const o = keptText.safeParse(output);
+  return { duration: d.success ? d.data : Duration.ZERO, output: o.success ? o.data : "" };
+}
 
 /** Build slave ⇄ SlaveDriver (REQ → ROUTER, default tcp://*:5555). */
 export const slaveDriver = protocol("slave driver", {

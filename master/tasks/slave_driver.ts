@@ -45,6 +45,7 @@ import {
   ProtocolError,
   QUEUE_LENGTH,
   reverse,
+  salvageBuilt,
   slaveDriver,
   slaveDriverControl,
   slaveHeartbeat,
@@ -484,6 +485,38 @@ class Driver {
     await this.commit(slave, build);
   }
 
+  /**
+   * A BUILT of the slave's build that the protocol refuses (a file whose name or tags no
+   * column holds): the build's own doing, since any slave's build of it says the same, so it is
+   * refused as its own fault (logged as failed, with why) rather than the slave told DIE, which
+   * stopped every slave given it in turn.
+   */
+  async unreadableBuilt(
+    slave: Slave,
+    why: string,
+    { duration, output }: { duration: Duration; output: string },
+  ): Promise<void> {
+    const [pkg, version] = slave.task!;
+    const { state } = slave;
+    state.received("BUILT");
+    state.build = new BuildState(
+      state.slaveId,
+      pkg,
+      version,
+      state.nativeAbi,
+      false,
+      duration,
+      output,
+    );
+    try {
+      await this.refused(slave, new Refused(`its BUILT cannot be taken: ${why}`, true));
+    } catch (e) {
+      if (isClosed(e)) return;
+      this.ctx.log.error(`handling BUILT: ${errorMessage(e)}`);
+      await this.reply(slave, "DIE");
+    }
+  }
+
   async built(slave: Slave, data: Extract<SlaveMessage, { msg: "BUILT" }>["data"]): Promise<void> {
     const [status, duration, output, files] = data;
     const [pkg, version] = slave.task!;
@@ -694,6 +727,8 @@ runTask(
           if (!(e instanceof ProtocolError)) throw e;
           const known = slave();
           if (!known) return malformed(e.message);
+          const built = known.state.reply === "BUILD" ? salvageBuilt(payload!) : null;
+          if (built) return await d.unreadableBuilt(known, e.message, built);
           ctx.log.warning(e.message);
           await d.reply(known, "DIE");
           return;

@@ -301,3 +301,65 @@ Deno.test("master: a hostile slave cannot publish, replace or register anything"
     },
   );
 });
+
+Deno.test("master: a build's files the database or file system cannot hold are the build's fault", async (t) => {
+  // A tag over 100 characters passed the protocol, then the database refused the build, which
+  // counted as the master's fault: each slave given the build was told DIE, and deployed slaves
+  // exit on DIE. A name near 255 characters failed as its `.metadata` was written, the same way.
+  await using farm = await startFarm();
+  const { pypi, master, db } = farm;
+  const project = `p${"y".repeat(25)}`;
+  for (const v of ["1.0", "2.0", "3.0"]) await pypi.release(project, v);
+  await master.waitForFile(`project/${project}/json/index.json`, '"3.0":{');
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "long");
+  assertEquals((await slave.hello()).msg, "ACK");
+  const failed = async (version: string) =>
+    await queryDb<{ row: string }>(
+      db.superDsn,
+      `SELECT b.status || ': ' || o.output AS row FROM builds AS b JOIN output AS o USING (build_id)
+       WHERE b.package = $1 AND b.version = $2`,
+      [project, version],
+    );
+
+  await t.step("a tag of 101 characters, a name of 247: logged as failed, DONE", async () => {
+    for (
+      const [why, claim] of [
+        [
+          "data\\[3\\]\\[0\\]\\[7\\]",
+          (w: TestWheel) => [...tuple(w).slice(0, 7), "l".repeat(101), {}],
+        ],
+        [
+          "data\\[3\\]\\[0\\]\\[0\\]",
+          (w: TestWheel) => [`${"w".repeat(243)}.whl`, ...tuple(w).slice(1)],
+        ],
+      ] as const
+    ) {
+      const reply = await slave.request("IDLE");
+      assert(reply.msg === "BUILD", JSON.stringify(reply));
+      const version = reply.data[1];
+      const w = makeWheel(project, version);
+      // encoded by hand: our own encoder refuses them before they are sent
+      const data = [true, Duration.of({ seconds: 3 }), "pip said", [claim(w)]];
+      const built = await slave.request(encode(["BUILT", data]));
+      assertEquals(built, { msg: "DONE" });
+      await master.waitForLog(
+        new RegExp(`its BUILT cannot be taken: .*${why}.*: logged as failed`),
+      );
+      const rows = await failed(version);
+      assertEquals(rows.length, 1);
+      assertMatch(rows[0]!.row, /^false: pip said\n\npiwheels: the master refused this build: /);
+    }
+  });
+
+  await t.step("a name of 240 characters is published, its .metadata beside it", async () => {
+    const reply = await slave.request("IDLE");
+    assertEquals(reply, { msg: "BUILD", data: [project, "3.0"] });
+    // tags of 99 and 100 characters
+    const long = { py: `py3${".py3".repeat(24)}`, platform: `linux_${"x".repeat(94)}` };
+    const w = makeWheel(project, "3.0", long);
+    assertEquals(w.filename.length, 240);
+    assertEquals(await slave.deliver([w]), { msg: "DONE" });
+    await master.waitForFile(`simple/${project}/index.html`, w.sha256);
+    await Deno.stat(`${master.output}/simple/${project}/${w.filename}.metadata`);
+  });
+});
