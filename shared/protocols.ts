@@ -618,6 +618,14 @@ export const MAX_STATUS_MESSAGE = 64 * 1024;
 export const MAX_CONNECTIONS = { slaves: 2_000, other: 256 };
 
 /**
+ * The most bytes of unfinished messages the connections of one of the master's queues hold
+ * together (`maxUnfinishedBytes`): a slave's BUILT may be 64 MiB, but 2,000 peers that had each
+ * sent all of a 63 MiB frame but its last byte made the master hold 125 GiB. Past this, the
+ * connection holding most of the host holding most is closed.
+ */
+export const MAX_UNFINISHED_BYTES = 256 * 1024 * 1024;
+
+/**
  * The heartbeat of the master's slave and file queues: a PING every 10 s, and a connection
  * silent for a minute dropped (with `--dev-mode`: 1 s and 10 s). A slave says nothing while it
  * builds, for up to its timeout (3 h by default), but its libzmq answers PINGs all along; one

@@ -241,3 +241,40 @@ Deno.test("robustness: a full listener gives a peer from elsewhere the oldest co
   await elsewhere.close();
   await pull.close();
 });
+
+Deno.test("robustness: unfinished messages are bounded by maxUnfinishedBytes, the crowding host's first", async () => {
+  // 2,000 peers that had each sent a 63 MiB frame but its last byte made the master hold 125 GiB
+  const KIB = 1024;
+  const pull = new Pull({ ...TIMEOUT, maxUnfinishedBytes: 1024 * KIB });
+  const address = await pull.bind(endpoint("tcp")); // tcp://127.0.0.1:port
+  const crowd: Deno.Conn[] = [];
+  for (let i = 0; i < 4; i++) {
+    // a 300 KiB frame (a long header: flags 0x02, 8 bytes of size), 200 KiB of it sent
+    const conn = await rawHandshake(address, "PUSH");
+    const header = new Uint8Array(9);
+    header[0] = 0x02;
+    new DataView(header.buffer).setBigUint64(1, BigInt(300 * KIB));
+    await writeAll(conn, header);
+    await writeAll(conn, new Uint8Array(200 * KIB));
+    crowd.push(conn);
+  }
+  // the fourth would have held 1,200 KiB: one of the four is closed
+  const ended = new Set<Deno.Conn>();
+  // (a read still waiting when the test closes the connection is interrupted)
+  const closing = crowd.map((c) => readToEnd(c).then(() => ended.add(c), () => {}));
+  await within(Promise.race(closing), 10_000, "a crowding connection closed");
+  // a peer from elsewhere sends a whole 400 KiB message: another of the crowd makes room
+  const elsewhere = await LibzmqPeer.start(
+    "PUSH",
+    "connect",
+    `tcp://127.0.0.2:0;${address.slice("tcp://".length)}`,
+  );
+  await elsewhere.send([new Uint8Array(400 * KIB)]);
+  const [message] = await pull.receive();
+  assertEquals(message!.length, 400 * KIB);
+  await eventually("a second crowding connection closed", () => Promise.resolve(ended.size === 2));
+  for (const c of crowd) if (!ended.has(c)) c.close();
+  await Promise.all(closing);
+  await elsewhere.close();
+  await pull.close();
+});

@@ -29,6 +29,7 @@ import {
   IMPORTER_ID,
   type ImportMessage,
   MAX_CONNECTIONS,
+  MAX_UNFINISHED_BYTES,
   type Message,
   mrChase,
   reverse,
@@ -99,6 +100,7 @@ runTask("mr_chase", async (ctx) => {
       linger: 1000,
       maxMessageSize: 64 * 1024 * 1024,
       maxConnections: MAX_CONNECTIONS.other,
+      maxUnfinishedBytes: MAX_UNFINISHED_BYTES,
       notifyDisconnect: true,
     }),
   );

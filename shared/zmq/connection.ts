@@ -147,6 +147,20 @@ export class Faults {
   }
 }
 
+/**
+ * Unfinished messages of this many bytes or more count against the listener's
+ * `maxUnfinishedBytes` (smaller ones arrive in one read of the buffer, or nearly).
+ */
+const UNFINISHED_COUNTED = 64 * 1024;
+
+/** What a listener lets its connections hold of unfinished messages, all together. */
+export interface ReceiveBudget {
+  /** The connection holds `bytes` now (all it held before included); throws if it may not. */
+  hold(bytes: number): void;
+  /** The connection holds nothing any more. */
+  release(): void;
+}
+
 /** A ZMTP connection: one peer of a socket over a stream. */
 export class Connection extends Pipe {
   readonly #conn: Deno.Conn;
@@ -176,15 +190,25 @@ export class Connection extends Pipe {
   #handshakeTimer: Timer | undefined;
   #heartbeat: Timer | undefined;
   #ttlTimer: Timer | undefined;
+  readonly #budget: ReceiveBudget | undefined;
+  /** Whether the unfinished message counts against the budget. */
+  #holding = false;
 
   /**
    * Starts the handshake on a connected stream; `peer` names the peer in log lines, and a
    * connector passes what it remembers of its `faults`.
    */
-  constructor(owner: PipeOwner, conn: Deno.Conn, peer: string, faults?: Faults) {
+  constructor(
+    owner: PipeOwner,
+    conn: Deno.Conn,
+    peer: string,
+    faults?: Faults,
+    budget?: ReceiveBudget,
+  ) {
     super(owner, peer);
     this.#conn = conn;
     this.#faults = faults;
+    this.#budget = budget;
     const limit = owner.options.handshakeInterval;
     if (limit > 0) {
       this.#handshakeTimer = setTimeout(() => this.abort("handshake timed out"), limit);
@@ -277,7 +301,15 @@ export class Connection extends Pipe {
     }
     this.#resume?.();
     this.outbox.clear();
+    this.#let();
     this.settled();
+  }
+
+  /** Lets go of the unfinished message's bytes (delivered, or the connection gone). */
+  #let(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#budget!.release();
   }
 
   /**
@@ -436,6 +468,7 @@ export class Connection extends Pipe {
       if (max >= 0 && this.#partsSize + header.size - SEALED_OVERHEAD > max) {
         throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
       }
+      this.#hold(this.#partsSize + header.size);
       return;
     }
     if (header.flags & FLAG_COMMAND) {
@@ -445,8 +478,18 @@ export class Connection extends Pipe {
     }
     if (!this.#ready) throw new ZmqError("EPROTO", "a message before the handshake completed");
     const max = this.owner.options.maxMessageSize;
-    if (max >= 0 && this.#partsSize + header.size > max) {
+    const unfinished = this.#partsSize + header.size;
+    if (max >= 0 && unfinished > max) {
       throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
+    }
+    this.#hold(unfinished);
+  }
+
+  /** Counts a message's bytes so far against the listener's budget, once they are many. */
+  #hold(unfinished: number): void {
+    if (this.#budget && unfinished >= UNFINISHED_COUNTED) {
+      this.#holding = true;
+      this.#budget.hold(unfinished);
     }
   }
 
@@ -467,6 +510,7 @@ export class Connection extends Pipe {
       return;
     }
     if (!(flags & FLAG_MORE) && this.#parts.length === 0) {
+      this.#let();
       this.deliver([body]);
       return;
     }
@@ -479,6 +523,7 @@ export class Connection extends Pipe {
     const message = this.#parts;
     this.#parts = [];
     this.#partsSize = 0;
+    this.#let();
     this.deliver(message);
   }
 

@@ -45,6 +45,13 @@ export interface SocketOptions {
    * it is accepted, and the next one taken once one has gone. Default -1.
    */
   maxConnections?: number;
+  /**
+   * The most bytes of unfinished messages (a frame still arriving, the frames of a message so
+   * far) the connections of one bound endpoint hold together (-1: no limit). A connection that
+   * would take more closes the one holding most of the place holding most (an IPv4 address, an
+   * IPv6 /64), which may be itself. Default -1.
+   */
+  maxUnfinishedBytes?: number;
   /** Send a PING this often (0: no heartbeats). Default 0. */
   heartbeatInterval?: number;
   /** With heartbeats, drop a connection that has sent nothing for this long. Default: the
@@ -133,6 +140,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
   maxMessageSize: -1,
   handshakeInterval: 30000,
   maxConnections: -1,
+  maxUnfinishedBytes: -1,
   heartbeatInterval: 0,
   heartbeatTimeToLive: 0,
   ipv6: true,

@@ -12,12 +12,13 @@ import { assert, assertEquals } from "../assert.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { PythonPeer } from "../process.ts";
-import { LibzmqPeer } from "../zmq_support.ts";
+import { LibzmqPeer, rawHandshake, readToEnd, writeAll } from "../zmq_support.ts";
 import { Duration } from "../../shared/duration.ts";
 import {
   decodeMessage,
   encodeNamedMessage,
   MAX_CONNECTIONS,
+  MAX_UNFINISHED_BYTES,
   reverse,
   slaveDriver,
 } from "../../shared/protocols.ts";
@@ -96,4 +97,32 @@ Deno.test("master: a HELLO flood is bounded and leaves no memory behind", async 
     );
     assert(after <= before * 1.1, `RSS ${after} MiB after, ${before} MiB before`);
   });
+});
+
+Deno.test("master: unfinished messages on the slave queue are bounded, not 64 MiB a connection", async () => {
+  // 2,000 peers, each having sent all of a 63 MiB frame but its last byte, made it hold 125 GiB
+  await using farm = await startFarm({ verbose: false });
+  const { master } = farm;
+  const MIB = 1024 * 1024;
+  const held = Math.floor(MAX_UNFINISHED_BYTES / (63 * MIB)) + 1; // 5: one too many
+  const ended = new Set<Deno.Conn>();
+  const conns: Deno.Conn[] = [];
+  const reading: Promise<unknown>[] = [];
+  for (let i = 0; i < held; i++) {
+    const conn = await rawHandshake(master.slaveQueue, "REQ");
+    // REQ's empty delimiter, then a 63 MiB frame (a long header) of which 8 MiB is sent
+    const header = new Uint8Array([0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
+    new DataView(header.buffer).setBigUint64(3, BigInt(63 * MIB));
+    await writeAll(conn, header);
+    await writeAll(conn, new Uint8Array(8 * MIB));
+    conns.push(conn);
+    reading.push(readToEnd(conn).then(() => ended.add(conn), () => {}));
+  }
+  await master.waitForLog(/unfinished messages would hold over 268435456 bytes/);
+  await eventually("one connection closed", () => Promise.resolve(ended.size === 1));
+  for (const c of conns) if (!ended.has(c)) c.close();
+  await Promise.all(reading);
+  // and a slave is served
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "after");
+  assertEquals((await slave.hello()).msg, "ACK");
 });

@@ -6,14 +6,18 @@
  * A listener keeps at most `maxConnections`, shared fairly between the places its peers connect
  * from ({@linkcode peerGroup}: an IPv4 address, an IPv6 /64): when it is full, a newcomer from
  * a place holding fewer connections than the place holding most takes the oldest connection of
- * that place, so that one host holding every connection open cannot keep the others out.
+ * that place, so that one host holding every connection open cannot keep the others out. The
+ * bytes of unfinished messages its connections hold together are bounded the same way
+ * (`maxUnfinishedBytes`): one that would take more closes the largest holder of the place
+ * holding most.
  *
  * @module
  */
 
 import { errorMessage } from "../../log.ts";
+import { ZmqError } from "../errors.ts";
 import { sleep } from "../../sleep.ts";
-import { Connection, Faults } from "../connection.ts";
+import { Connection, Faults, type ReceiveBudget } from "../connection.ts";
 import { log, type PipeOwner } from "../pipe.ts";
 
 /** A bound or connected endpoint of a socket. */
@@ -29,6 +33,9 @@ export class StreamListener implements EndpointHandle {
   readonly #connections = new Set<Connection>();
   /** The same connections by {@linkcode peerGroup}, oldest first. */
   readonly #groups = new Map<string, Set<Connection>>();
+  /** The bytes of unfinished messages each connection holds (those holding any). */
+  readonly #held = new Map<Connection, { group: string; bytes: number }>();
+  #heldTotal = 0;
   /** Its peers' failures, so that one repeated on every retry is not logged each time. */
   readonly #faults = new Faults("listener");
   readonly #closing = new AbortController();
@@ -72,11 +79,15 @@ export class StreamListener implements EndpointHandle {
         }
         continue;
       }
-      const connection = new Connection(
+      const budget = this.owner.options.maxUnfinishedBytes >= 0
+        ? this.#budget(group, () => connection)
+        : undefined;
+      const connection: Connection = new Connection(
         this.owner,
         conn,
         `${this.address} ← ${peerName(conn)}`,
         this.#faults,
+        budget,
       );
       this.#connections.add(connection);
       const members = this.#groups.get(group) ?? new Set();
@@ -115,6 +126,60 @@ export class StreamListener implements EndpointHandle {
     this.#forget(oldest, crowded);
     void oldest.close(0);
     return true;
+  }
+
+  /** The budget of a connection from `group` (the connection itself once it is made). */
+  #budget(group: string, self: () => Connection): ReceiveBudget {
+    const limit = this.owner.options.maxUnfinishedBytes;
+    return {
+      hold: (bytes) => {
+        const me = self();
+        this.#release(me);
+        this.#held.set(me, { group, bytes });
+        this.#heldTotal += bytes;
+        while (this.#heldTotal > limit) {
+          const victim = this.#largestHolder();
+          const held = this.#held.get(victim)!;
+          if (this.#faults.fresh("unfinished")) {
+            log.warning(
+              `${this.address}: unfinished messages would hold over ${limit} bytes: closing ` +
+                `the connection holding most of them (${held.bytes} bytes) of the place ` +
+                `holding most (${held.group})`,
+            );
+          }
+          this.#release(victim);
+          if (victim === me) {
+            throw new ZmqError("EPROTO", "unfinished messages of this endpoint's peers too large");
+          }
+          victim.abort("its unfinished message was crowded out");
+        }
+      },
+      release: () => this.#release(self()),
+    };
+  }
+
+  #release(connection: Connection): void {
+    const held = this.#held.get(connection);
+    if (!held) return;
+    this.#heldTotal -= held.bytes;
+    this.#held.delete(connection);
+  }
+
+  /** The connection holding most bytes of the place holding most. */
+  #largestHolder(): Connection {
+    const byGroup = new Map<string, number>();
+    for (const { group, bytes } of this.#held.values()) {
+      byGroup.set(group, (byGroup.get(group) ?? 0) + bytes);
+    }
+    let group = "";
+    let most = -1;
+    for (const [g, bytes] of byGroup) if (bytes > most) [group, most] = [g, bytes];
+    let victim: Connection | undefined;
+    let largest = -1;
+    for (const [c, held] of this.#held) {
+      if (held.group === group && held.bytes > largest) [victim, largest] = [c, held.bytes];
+    }
+    return victim!;
   }
 
   #forget(connection: Connection, group: string): void {
