@@ -648,7 +648,10 @@ export class MasterDb {
     return deps;
   }
 
-  /** SAVERWP: replaces the saved page rewrites (those of unknown packages are dropped). */
+  /**
+   * SAVERWP: owes these page rewrites too (those of unknown packages are dropped), each with a
+   * new seq, so that pages being written meanwhile do not pay it.
+   */
   saveRewritesPending(pending: readonly RewritePending[]): Promise<void> {
     const doc = pending.map(([pkg, at, command]) => ({
       package: key(pkg),
@@ -658,7 +661,13 @@ export class MasterDb {
     return this.#run("SELECT save_rewrites_pending($1)", [JSON.stringify(doc)]);
   }
 
-  /** LOADRWP: the saved page rewrites, oldest first. */
+  /** RWPDONE: pays the rewrites of pages written from data read with these seqs. */
+  rewritesDone(done: readonly [string, number][]): Promise<void> {
+    const doc = done.map(([pkg, seq]) => ({ package: key(pkg), seq }));
+    return this.#run("SELECT rewrites_done($1)", [JSON.stringify(doc)]);
+  }
+
+  /** LOADRWP: every page rewrite owed, oldest first. */
   async loadRewritesPending(): Promise<RewritePending[]> {
     const rows = await this.connection.query<
       { p: string; at: Timestamp; cmd: RewritePending[2] }

@@ -382,7 +382,8 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     assertEquals(await h.db.deletePackage("foo"), [f2.filename]);
     assertEquals(await h.db.packageExists("foo"), false);
     assertEquals(await h.db.allVersions(), [["bar", "1.0"]]);
-    assertEquals(await h.db.loadRewritesPending(), []);
+    // foo's rewrites owed went with it; bar's (added) stays owed
+    assertEquals((await h.db.loadRewritesPending()).map(([pkg]) => pkg), ["bar"]);
     assertEquals(await queue(h), { cp311: ["bar 1.0"] });
     const [left] = await h.admin<{ n: number }>(
       "SELECT (SELECT count(*) FROM builds) + (SELECT count(*) FROM files) + (SELECT count(*) FROM output) AS n",
@@ -641,27 +642,63 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     }]);
   },
 
-  "SAVERWP, LOADRWP": async (h) => {
-    await withVersions(h, [], [["foo", "1.0", "2024-01-01T00:00:00Z"], [
-      "bar",
-      "1.0",
-      "2024-01-01T00:00:00Z",
-    ]]);
-    const [t1, t2] = [T("2024-05-06T07:08:09.000001Z"), T("2024-05-06T07:08:10.5Z")];
-    await h.db.saveRewritesPending([
-      ["foo", t2, "PKGPROJ"],
-      ["bar", t1, "PKGPROJ"],
-      ["foo", T("2024-05-07T00:00:00Z"), "PKGBOTH"],
-      ["gone", t1, "PKGBOTH"],
-    ]);
-    assertEquals(await h.db.loadRewritesPending(), [["bar", t1, "PKGPROJ"], [
-      "foo",
-      t2,
-      "PKGBOTH",
-    ]]);
-    await h.db.saveRewritesPending([]);
-    assertEquals(await h.db.loadRewritesPending(), []);
-  },
+  "SAVERWP, LOADRWP, RWPDONE: the rewrites owed, each paid by the seq its pages were read with":
+    async (
+      h,
+    ) => {
+      const owed = async () =>
+        (await h.db.loadRewritesPending()).map(([p, , part]) => `${p} ${part}`);
+      /** The seq each package's pages would be written with, as PROJDATA says. */
+      const seqs = async (...pkgs: string[]): Promise<[string, number][]> =>
+        (await h.db.projectDataJson(pkgs)).map((
+          text,
+          i,
+        ) => [pkgs[i]!, JSON.parse(text!).rewrite?.seq]);
+      await withVersions(h, ["cp311"], [["foo", "1.0", "2024-01-01T00:00:00Z"], [
+        "bar",
+        "1.0",
+        "2024-01-01T00:00:00Z",
+      ]]);
+      // adding them owed their pages, in the same transaction
+      assertEquals((await owed()).sort(), ["bar PKGBOTH", "foo PKGBOTH"]);
+      await h.db.rewritesDone(await seqs("foo", "bar"));
+      assertEquals(await owed(), []);
+      // a build owes both pages; a description the project page; a new popularity nothing
+      await h.db.logBuild(build("foo", "1.0", "cp311", [wheel("foo", "1.0")]));
+      await h.db.setDescription("bar", "Bar things");
+      await h.db.refreshPopularity();
+      assertEquals((await owed()).sort(), ["bar PKGPROJ", "foo PKGBOTH"]);
+      // pages read before a later change do not pay for it
+      const early = await seqs("foo", "bar");
+      await h.db.logBuild(build("foo", "1.0", "cp311", [], false));
+      await h.db.rewritesDone(early);
+      assertEquals(await owed(), ["foo PKGBOTH"]);
+      await h.db.rewritesDone(await seqs("foo"));
+      assertEquals(await owed(), []);
+      // the Secretary's own, as it stops: merged, unknown packages dropped
+      const [t1, t2] = [T("2024-05-06T07:08:09.000001Z"), T("2024-05-06T07:08:10.5Z")];
+      await h.db.saveRewritesPending([
+        ["foo", t2, "PKGPROJ"],
+        ["bar", t1, "PKGPROJ"],
+        ["foo", T("2024-05-07T00:00:00Z"), "PKGBOTH"],
+        ["gone", t1, "PKGBOTH"],
+      ]);
+      assertEquals(await h.db.loadRewritesPending(), [["bar", t1, "PKGPROJ"], [
+        "foo",
+        t2,
+        "PKGBOTH",
+      ]]);
+      // saving again keeps what is owed, with a new seq: pages being written do not pay it
+      const before = await seqs("bar");
+      await h.db.saveRewritesPending([]);
+      await h.db.saveRewritesPending([["bar", t2, "PKGBOTH"]]);
+      await h.db.rewritesDone(before);
+      assertEquals(await h.db.loadRewritesPending(), [["bar", t1, "PKGBOTH"], [
+        "foo",
+        t2,
+        "PKGBOTH",
+      ]]);
+    },
 
   "the master's role can read every table and write none": async (h) => {
     const tables = await h.admin<{ name: string; col: string }>(`

@@ -225,14 +225,19 @@ export class OracleClient {
     return await this.call("FILEDEPS", filename) as Dependencies;
   }
 
-  /** Saves the Secretary's pending rewrites. */
+  /** Owes these rewrites too (the Secretary's own, as it stops). */
   async saveRewritesPending(pending: RewritePending[]): Promise<void> {
     await this.call("SAVERWP", pending);
   }
 
-  /** Loads (and forgets) the Secretary's pending rewrites. */
+  /** Every page rewrite owed, oldest first. */
   async loadRewritesPending(): Promise<RewritePending[]> {
     return await this.call("LOADRWP") as unknown as RewritePending[];
+  }
+
+  /** Pays the rewrites of these packages' pages, written from data read with these seqs. */
+  async rewritesDone(done: [string, number][]): Promise<void> {
+    await this.call("RWPDONE", done);
   }
 
   // --- one project per name, piw-add, release data, popularity, piw-audit ---

@@ -103,6 +103,11 @@ export interface ProjectData {
   downloadsDaily: [string, number][];
   /** Its versions, newest release first. */
   versions: VersionData[];
+  /**
+   * The rewrite of its pages owed when this was read (`rewrites_pending`), if any: pages written
+   * from this data pay it by its seq (the project page alone pays only for itself: `both`).
+   */
+  rewrite: { seq: number; since: Timestamp; both: boolean } | null;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -162,5 +167,8 @@ function projectData(doc: Json): ProjectData {
       builds: v.builds.map(buildData),
       files: v.files.map(fileData),
     })),
+    rewrite: doc.rewrite
+      ? { seq: doc.rewrite.seq, since: parseTimestamp(doc.rewrite.since), both: doc.rewrite.both }
+      : null,
   };
 }

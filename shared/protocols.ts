@@ -897,7 +897,7 @@ export const theScribe = protocol("the scribe", {
   send: {},
 });
 
-/** The pending-rewrite record the Secretary saves over a restart: package, when, what. */
+/** A page rewrite owed (`rewrites_pending`): package, owed since when, what. */
 export const rewritePending = z.tuple([packageName, timestamp, z.enum(["PKGBOTH", "PKGPROJ"])]);
 
 /** A pending-rewrite record. */
@@ -952,8 +952,10 @@ export const theOracle = protocol("the oracle", {
     HISTORY: z.tuple([z.int().min(1).max(366), packageName.nullable()]),
     GETQUEUE: bare,
     FILEDEPS: safeFilename,
-    SAVERWP: z.array(rewritePending),
-    LOADRWP: bare,
+    SAVERWP: z.array(rewritePending), // owe these rewrites (the Secretary's, as it stops)
+    LOADRWP: bare, // every rewrite owed, oldest first
+    // the Scribe wrote these packages' pages from data read with these seqs: paid
+    RWPDONE: z.array(z.tuple([packageName, count])).max(10_000),
     // --- one project per name, piw-add, release data, popularity, piw-audit ---
     PKGALIAS: z.tuple([packageName, packageName]), // package, another spelling of its name
     PKGNAMES: packageName, // every spelling of the package's name

@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.5.0.
+-- The piwheels database, schema version 0.6.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.5.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.6.0');
 
 -- packages, package_names, versions ------------------------------------------------------------
 -- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
@@ -217,19 +217,73 @@ CREATE TABLE web_hits (
 );
 
 -- rewrites_pending -----------------------------------------------------------------------------
--- The page rewrites the master's Secretary had buffered when it stopped, so that a restart does
--- not lose them.
+-- The page rewrites owed: each change to what a package's pages show owes one, in the change's
+-- own transaction (owe_rewrite, below), and so do the rewrites the Secretary had buffered when
+-- the master stopped. A row goes once the Scribe has written pages showing it (its seq is the
+-- one the pages' data was read with: a later change gives the row a new one), so that nothing a
+-- crash, a stop or a failed write interrupts is lost: the master writes what is owed at start.
+
+CREATE SEQUENCE rewrites_pending_seq;
 
 CREATE TABLE rewrites_pending (
     package  varchar(200) NOT NULL,
     added_at timestamptz NOT NULL,
     command  varchar(8) NOT NULL,
+    seq      bigint DEFAULT nextval('rewrites_pending_seq') NOT NULL,
 
     CONSTRAINT rewrites_pending_pk PRIMARY KEY (package),
     CONSTRAINT rewrites_pending_package_fk FOREIGN KEY (package)
         REFERENCES packages ON DELETE CASCADE,
     CONSTRAINT rewrites_pending_command_ck CHECK (command IN ('PKGPROJ', 'PKGBOTH'))
 );
+
+-- Owes a rewrite of the changed row's package's pages (the trigger's argument: PKGBOTH, or
+-- PKGPROJ for the project page alone), in the same transaction as the change: a master killed
+-- between a change and the pages' rewrite (or stopped with rewrites queued, or one that failed)
+-- writes them at its next start, and the Scribe deletes the row once it has written pages that
+-- show it (rewrites_done). A package being deleted owes nothing (its pages go with it).
+CREATE FUNCTION owe_rewrite()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    pkg varchar := CASE TG_OP WHEN 'DELETE' THEN OLD.package ELSE NEW.package END;
+BEGIN
+    INSERT INTO rewrites_pending (package, added_at, command)
+    SELECT p.package, CURRENT_TIMESTAMP, TG_ARGV[0] FROM packages AS p WHERE p.package = pkg
+    ON CONFLICT (package) DO UPDATE SET
+        seq = nextval('rewrites_pending_seq'),
+        command = CASE
+            WHEN excluded.command = 'PKGBOTH' THEN 'PKGBOTH' ELSE rewrites_pending.command
+        END;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER packages_owe_rewrite AFTER INSERT ON packages
+    FOR EACH ROW EXECUTE FUNCTION owe_rewrite('PKGBOTH');
+CREATE TRIGGER packages_owe_rewrite_update AFTER UPDATE ON packages
+    FOR EACH ROW
+    WHEN (
+        OLD.description IS DISTINCT FROM NEW.description OR OLD.skip IS DISTINCT FROM NEW.skip
+        OR OLD.priority IS DISTINCT FROM NEW.priority
+    )
+    EXECUTE FUNCTION owe_rewrite('PKGPROJ');
+CREATE TRIGGER package_names_owe_rewrite AFTER INSERT OR DELETE ON package_names
+    FOR EACH ROW EXECUTE FUNCTION owe_rewrite('PKGBOTH');
+CREATE TRIGGER versions_owe_rewrite AFTER INSERT OR DELETE ON versions
+    FOR EACH ROW EXECUTE FUNCTION owe_rewrite('PKGBOTH');
+CREATE TRIGGER versions_owe_rewrite_update AFTER UPDATE ON versions
+    FOR EACH ROW
+    WHEN (
+        OLD.released IS DISTINCT FROM NEW.released OR OLD.skip IS DISTINCT FROM NEW.skip
+        OR OLD.yanked IS DISTINCT FROM NEW.yanked
+        OR OLD.requires_python IS DISTINCT FROM NEW.requires_python
+    )
+    EXECUTE FUNCTION owe_rewrite('PKGBOTH');
+CREATE TRIGGER builds_owe_rewrite AFTER INSERT OR DELETE ON builds
+    FOR EACH ROW EXECUTE FUNCTION owe_rewrite('PKGBOTH');
 
 -- The build queue ------------------------------------------------------------------------------
 -- file_covers: whether a wheel with these ABI and Python tags installs on a build ABI. A "none"
@@ -542,6 +596,12 @@ BEGIN
         'description', p.description,
         'skip', p.skip,
         'priority', p.priority,
+        'rewrite', (
+            SELECT jsonb_build_object(
+                'seq', r.seq, 'since', r.added_at, 'both', r.command = 'PKGBOTH'
+            )
+            FROM rewrites_pending AS r WHERE r.package = p.package
+        ),
         'downloads_recent', (
             SELECT count(*) FROM downloads AS d
             WHERE d.package = p.package AND d.accessed_at > CURRENT_TIMESTAMP - interval '30 days'
@@ -1060,16 +1120,16 @@ BEGIN
 END;
 $$;
 
--- Replaces the pending page rewrites with a JSON array of {package, added_at, command}.
--- Packages that no longer exist are dropped; a package named twice keeps its earliest time
--- and the larger rewrite (PKGBOTH covers PKGPROJ).
+-- Owes the page rewrites of a JSON array of {package, added_at, command} (those the Secretary
+-- had buffered when it stopped). Packages that no longer exist are dropped; a package named twice,
+-- or owed already, keeps its earliest time and the larger rewrite (PKGBOTH covers PKGPROJ), and
+-- a new seq: pages being written meanwhile do not pay it.
 CREATE FUNCTION save_rewrites_pending(pending jsonb)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
 AS $$
 BEGIN
-    DELETE FROM rewrites_pending;
     INSERT INTO rewrites_pending (package, added_at, command)
     SELECT
         r.package,
@@ -1078,6 +1138,24 @@ BEGIN
     FROM
         jsonb_to_recordset(pending) AS r (package varchar, added_at timestamptz, command varchar)
         JOIN packages AS p ON p.package = r.package
-    GROUP BY r.package;
+    GROUP BY r.package
+    ON CONFLICT (package) DO UPDATE SET
+        added_at = LEAST(rewrites_pending.added_at, excluded.added_at),
+        seq = nextval('rewrites_pending_seq'),
+        command = CASE
+            WHEN excluded.command = 'PKGBOTH' THEN 'PKGBOTH' ELSE rewrites_pending.command
+        END;
 END;
+$$;
+
+-- Pays owed rewrites: a JSON array of {package, seq}, each the seq a package's pages were
+-- written from; a row whose seq has changed since (a later change) stays owed.
+CREATE FUNCTION rewrites_done(done jsonb)
+    RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = public, pg_temp
+AS $$
+    DELETE FROM rewrites_pending AS r
+    USING jsonb_to_recordset(done) AS d (package varchar, seq bigint)
+    WHERE r.package = d.package AND r.seq = d.seq;
 $$;

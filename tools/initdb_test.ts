@@ -219,7 +219,8 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
     `will upgrade the piwheels schema in database ${old.name} from version 0.0.1 to ` +
       `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql, ` +
       `update_piwheels_0.1.0_to_0.2.0.sql, update_piwheels_0.2.0_to_0.3.0.sql, ` +
-      `update_piwheels_0.3.0_to_0.4.0.sql, update_piwheels_0.4.0_to_0.5.0.sql) for user ${old.user}`,
+      `update_piwheels_0.3.0_to_0.4.0.sql, update_piwheels_0.4.0_to_0.5.0.sql, ` +
+      `update_piwheels_0.5.0_to_0.6.0.sql) for user ${old.user}`,
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
   const after = parsed(await asAdmin(old, contents));

@@ -137,6 +137,7 @@ Deno.test("scribe: the project page shows the version × ABI matrix, files and e
     downloadsRecent: 5,
     downloadsAll: 0,
     downloadsDaily: [],
+    rewrite: null,
     versions: [
       {
         version: "2.0",

@@ -92,6 +92,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.saveRewritesPending(r.data) ?? null;
     case "LOADRWP":
       return await db.loadRewritesPending();
+    case "RWPDONE":
+      return await db.rewritesDone(r.data) ?? null;
     case "PKGALIAS":
       return await db.addAlias(...r.data) ?? null;
     case "PKGNAMES":

@@ -11,6 +11,11 @@
  * whatever spelling each was released under; each other spelling of its name (PyPI's, and an
  * operator's alias) gets the same pages, so that every one resolves.
  *
+ * Pages written from data that showed a rewrite owed (`rewrites_pending`) pay it, in batches
+ * every {@linkcode PAY_MS}. A rewrite owed from before this master started, or for over a
+ * minute (a master killed, or a LOG lost), also writes the package's build logs that are
+ * missing, from the database.
+ *
  * @module
  */
 
@@ -41,6 +46,11 @@ import { ownDirectory, pageNames } from "../scribe/page_names.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { STATIC } from "../../templates/mod.ts";
 import { runTask, SCRIBE_QUEUE, type TaskContext } from "../task.ts";
+
+/** Pages written pay their rewrites owed in one request this often. */
+const PAY_MS = 1_000;
+/** A rewrite owed this long was missed: the package's missing build logs are written too. */
+export const OVERDUE_MS = 60_000;
 
 /** The root simple index is rewritten at most this often (it lists every package). */
 const INDEX_DELAY_MS = 1_000;
@@ -79,8 +89,58 @@ class Scribe {
    * collection).
    */
   readonly #turns = new Turns();
+  /** Rewrites owed that pages written have paid, to tell the database: package → seq. */
+  readonly #paid = new Map<string, number>();
+  #payTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #started = Timestamp.now();
 
   constructor(readonly ctx: TaskContext, readonly oracle: OracleClient) {}
+
+  /** Notes that pages written from `data` pay the rewrite it showed owed. */
+  #pay(data: ProjectData): void {
+    if (!data.rewrite) return;
+    this.#paid.set(data.package, data.rewrite.seq);
+    this.#payTimer ??= setTimeout(() => {
+      this.#payTimer = undefined;
+      this.payNow().catch((e) => {
+        // owed still: the Secretary asks again
+        if (!isClosed(e)) this.ctx.log.warning(`cannot pay rewrites: ${errorMessage(e)}`);
+      });
+    }, PAY_MS);
+  }
+
+  /** Tells the database which rewrites owed the pages written have paid. */
+  async payNow(): Promise<void> {
+    clearTimeout(this.#payTimer);
+    this.#payTimer = undefined;
+    if (this.#paid.size === 0) return;
+    const paid = [...this.#paid];
+    this.#paid.clear();
+    await this.oracle.rewritesDone(paid);
+  }
+
+  /**
+   * Writes the package's build logs that are missing, when its rewrite was owed from before
+   * this master started or for over {@linkcode OVERDUE_MS} (the LOG order may be lost with it).
+   */
+  async #repairLogs(data: ProjectData): Promise<void> {
+    const since = data.rewrite?.since.toEpochSeconds();
+    if (since === undefined) return;
+    if (since >= this.#started.toEpochSeconds() && Date.now() - since * 1000 < OVERDUE_MS) return;
+    for (const build of data.versions.flatMap((v) => v.builds)) {
+      const path = `${this.out}/${logPath(build.buildId)}`;
+      try {
+        await Deno.lstat(path);
+        continue;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      const output = await this.oracle.buildOutput(build.buildId);
+      if (output === null) continue;
+      writeAtomicSync(path, gzipSync(new TextEncoder().encode(output)));
+      this.ctx.log.info(`wrote the missing log of build ${build.buildId} (${data.package})`);
+    }
+  }
 
   get out(): string {
     return this.ctx.options.outputPath;
@@ -139,7 +199,12 @@ class Scribe {
 
   async writePackage(name: string, both: boolean): Promise<void> {
     const text = await this.oracle.projectDataText(name);
-    await this.#turns.run(() => this.writeProject(name, both, parseProjectData(text)));
+    const data = parseProjectData(text);
+    await this.#turns.run(() => this.writeProject(name, both, data));
+    if (!data) return;
+    await this.#repairLogs(data);
+    // the project page alone does not pay for the simple page
+    if (both || !data.rewrite?.both) this.#pay(data);
   }
 
   async writeProject(name: string, both: boolean, data: ProjectData | null): Promise<void> {
@@ -290,5 +355,9 @@ runTask("the_scribe", async (ctx) => {
   await eachDecoded(inbox, theScribe, ctx.log, (m) => orders.add(m), { trusted: true });
   await orders.drain();
   scribe.cancel();
+  await scribe.payNow().catch((e) => {
+    // owed still: written again at the next start
+    ctx.log.warning(`cannot pay the last rewrites: ${errorMessage(e)}`);
+  });
   await oracle.close();
 });

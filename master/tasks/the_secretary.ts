@@ -4,8 +4,10 @@
  * with several events) into one, waiting {@linkcode MERGE_MS} after the first. A request for
  * both pages covers one for the project page alone, and a version's removal (DELVER) is one for
  * both. Everything else passes straight through.
- * Rewrites still pending when the master stops are saved through the Oracle and resumed at the
- * next start.
+ * Rewrites still pending when the master stops are owed through the Oracle (`rewrites_pending`,
+ * where each change to what a package's pages show owes one in its own transaction), and
+ * everything owed is asked for at start, and again once owed for {@linkcode OVERDUE_MS} (a
+ * rewrite lost on the way: a queue full, the Scribe unable to read the database).
  *
  * @module
  */
@@ -23,6 +25,7 @@ import { Pull, Push } from "../../shared/zmq/mod.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import { runTask, SCRIBE_QUEUE } from "../task.ts";
+import { OVERDUE_MS } from "./the_scribe.ts";
 
 /** How long requests for one package are gathered before the Scribe is asked. */
 export const MERGE_MS = 300;
@@ -78,10 +81,21 @@ runTask("the_secretary", async (ctx) => {
   };
 
   try {
-    for (const [pkg, since, part] of await oracle.loadRewritesPending()) buffer(pkg, part, since);
+    const owed = await oracle.loadRewritesPending();
+    for (const [pkg, since, part] of owed) buffer(pkg, part, since);
+    if (owed.length > 0) ctx.log.info(`${owed.length} page rewrite(s) owed: writing them`);
   } catch (e) {
-    ctx.log.warning(`cannot load the pending rewrites: ${errorMessage(e)}`);
+    ctx.log.warning(`cannot load the page rewrites owed: ${errorMessage(e)}`);
   }
+  ctx.every(ctx.options.devMode ? 5_000 : OVERDUE_MS, async () => {
+    let missed = 0;
+    for (const [pkg, since, part] of await oracle.loadRewritesPending()) {
+      if (Date.now() - since.toEpochSeconds() * 1000 < OVERDUE_MS || pending.has(pkg)) continue;
+      buffer(pkg, part, since);
+      missed++;
+    }
+    if (missed > 0) ctx.log.warning(`${missed} page rewrite(s) owed for over a minute: again`);
+  });
   ctx.ready();
   await eachDecoded(inbox, theScribe, ctx.log, async (m, frame) => {
     if (m.msg === "PKGBOTH" || m.msg === "PKGPROJ") return buffer(m.data, m.msg);
@@ -99,6 +113,7 @@ runTask("the_secretary", async (ctx) => {
       await oracle.saveRewritesPending(saved);
       ctx.log.info(`saved ${saved.length} pending page rewrite(s) for the next start`);
     } catch (e) {
+      // those of changes in the database are owed there already
       ctx.log.error(`cannot save ${saved.length} pending rewrite(s): ${errorMessage(e)}`);
     }
   }

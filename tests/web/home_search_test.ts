@@ -56,6 +56,7 @@ function project(name: string, [recent, all]: [number, number]): ProjectData {
     downloadsRecent: recent,
     downloadsAll: all,
     downloadsDaily: [],
+    rewrite: null,
     versions: [],
   };
 }
