@@ -49,7 +49,8 @@ export function taskPermissions(options: MasterOptions): Record<string, Permissi
       web,
       builds,
     ),
-    file_juggler: merge(logFile, curve, endpointPermissions(options.fileQueue), fs, {
+    // db: at start, which copy of a file a killed master's COMMIT replaced the database lists
+    file_juggler: merge(logFile, curve, endpointPermissions(options.fileQueue), fs, db, {
       read: [out],
       write: [out],
       sys: ["statfs"],

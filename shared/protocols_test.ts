@@ -215,6 +215,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     FILEDEPS: file[0],
     SAVERWP: [["foo", when, "PKGBOTH"]],
     LOADRWP: undefined,
+    RWPDONE: [["foo", 42]],
     PKGALIAS: ["foo", "Foo"],
     PKGNAMES: "foo",
     SETPRIO: ["foo", -5],
@@ -287,6 +288,7 @@ for (const p of all) {
             }
             const lists = [
               "SAVERWP",
+              "RWPDONE",
               "LOGBATCH",
               "REBUILD",
               "NEWVER",

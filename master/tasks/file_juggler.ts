@@ -26,14 +26,16 @@
  * and what all transfers together may have in flight and in memory are bounded
  * ({@linkcode WINDOW}, {@linkcode BUDGET}), and what a sender stops doing is abandoned after
  * {@linkcode ABANDON_MS}.
- * At start, temporaries a killed master left are removed.
+ * At start, temporaries a killed master left are removed, and what its COMMITs replaced (each
+ * kept beside a note naming its target) is put back where the database lists it by hash (the
+ * replacing build was never logged), and deleted otherwise.
  *
  * @module
  */
 
 import { statfs } from "node:fs/promises";
 import { decimalFrame } from "../../shared/file_queue.ts";
-import { encodeHex, sha256Hex } from "../../shared/hash.ts";
+import { encodeHex, sha256File, sha256Hex } from "../../shared/hash.ts";
 import { errorMessage } from "../../shared/log.ts";
 import { sameVersion } from "../../shared/pep440.ts";
 import {
@@ -58,6 +60,7 @@ import { runTask, type TaskContext } from "../task.ts";
 import { metadataField } from "../../shared/wheel_metadata.ts";
 import { IN_MEMORY, IncomingFile, TEMP_PREFIX, TEMP_SUFFIX } from "../incoming_file.ts";
 import { FileWriter } from "../file_writer.ts";
+import { OracleClient } from "../oracle_client.ts";
 
 /** A transfer with no CHUNK for this long is asked again for what is missing. */
 const STALL_MS = 5_000;
@@ -74,6 +77,12 @@ export const TAKEOVER_MS = 2_500;
  * mode.
  */
 export const ABANDON_MS = 120_000;
+/**
+ * What a COMMIT replaced is kept as `simple/.replaced-<uuid>.tmp`, beside a note of its target
+ * (`.replaced-<uuid>.target`, the path under `simple/`), so that a master killed before the
+ * build was logged or not can tell at its next start which copy the database lists.
+ */
+const REPLACED_PREFIX = ".replaced-";
 /**
  * How many records of COMMITs that replaced nothing are kept for a RESTORE (see
  * {@linkcode Juggler.kept}): far more than the builds being logged at once.
@@ -154,6 +163,25 @@ interface Replaced {
   placed: number | null;
 }
 
+/** A backup's note names its target. */
+const NOTE_SUFFIX = ".target";
+
+/** The note of a backup (`.replaced-<uuid>.tmp`). */
+function noteOf(backup: string): string {
+  return backup.slice(0, -TEMP_SUFFIX.length) + NOTE_SUFFIX;
+}
+
+/** Deletes a backup (when it is still there) and its note. */
+function dropBackup(backup: string): void {
+  for (const path of [backup, noteOf(backup)]) {
+    try {
+      Deno.removeSync(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
 class Juggler {
   readonly senders = new Map<number, Sender>();
   /**
@@ -213,17 +241,77 @@ class Juggler {
     return this.used + this.writer.pending;
   }
 
-  /** Removes the transfer temporaries a killed master left (none is in use at start). */
+  /**
+   * Removes the transfer temporaries a killed master left (none is in use at start), and settles
+   * what its COMMITs replaced: where the database lists the replaced copy (the build that
+   * replaced it was never logged), it is put back; otherwise it goes.
+   */
   async removeStale(): Promise<void> {
     this.mkdir(this.simple);
     let removed = 0;
+    const notes: string[] = [];
     for await (const entry of Deno.readDir(this.simple)) {
-      if (entry.isFile && entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
+      if (!entry.isFile) continue;
+      if (entry.name.startsWith(REPLACED_PREFIX) && entry.name.endsWith(NOTE_SUFFIX)) {
+        notes.push(`${this.simple}/${entry.name}`);
+      } else if (entry.name.startsWith(TEMP_PREFIX) && entry.name.endsWith(TEMP_SUFFIX)) {
         await Deno.remove(`${this.simple}/${entry.name}`).catch(() => {});
         removed++;
       }
     }
     if (removed) this.ctx.log.info(`removed ${removed} temporary file(s) of earlier transfers`);
+    if (notes.length) await this.#settleReplaced(notes);
+    // a backup whose note was never written, or already removed
+    for await (const entry of Deno.readDir(this.simple)) {
+      if (entry.isFile && entry.name.startsWith(REPLACED_PREFIX)) {
+        await Deno.remove(`${this.simple}/${entry.name}`).catch(() => {});
+      }
+    }
+  }
+
+  /** Puts back each replaced copy the database lists (by hash), and drops the others. */
+  async #settleReplaced(notes: string[]): Promise<void> {
+    const kept = notes.map((note) => {
+      const target = Deno.readTextFileSync(note).trim();
+      const [pkg = "", ...rest] = target.split("/");
+      const wheel = rest.join("/").replace(/\.metadata$/, "");
+      return { backup: note.slice(0, -NOTE_SUFFIX.length) + TEMP_SUFFIX, target, pkg, wheel };
+    });
+    const oracle = new OracleClient(this.ctx.options.dbQueue, this.ctx.log);
+    let listed: Map<string, [string, string][]>;
+    try {
+      listed = await oracle.packagesFiles([...new Set(kept.map((k) => k.pkg))]);
+    } finally {
+      await oracle.close();
+    }
+    const hashOf = async (path: string) => await sha256File(path).catch(() => null);
+    const restored = new Set<string>();
+    // wheels first: a core metadata file goes the way of its wheel
+    kept.sort((a, b) =>
+      Number(a.target.endsWith(".metadata")) - Number(b.target.endsWith(".metadata"))
+    );
+    for (const k of kept) {
+      const path = `${this.simple}/${k.target}`;
+      let back = false;
+      if (k.target.endsWith(".metadata")) {
+        back = restored.has(`${k.pkg}/${k.wheel}`);
+      } else {
+        const hash = listed.get(k.pkg)?.find(([name]) => name === k.wheel)?.[1];
+        back = hash !== undefined && await hashOf(path) !== hash && await hashOf(k.backup) === hash;
+        if (back) restored.add(`${k.pkg}/${k.wheel}`);
+      }
+      try {
+        if (back) {
+          Deno.renameSync(k.backup, path);
+          this.ctx.log.warning(
+            `put back ${k.target}: the build that replaced it was never logged (the master stopped)`,
+          );
+        }
+        dropBackup(k.backup);
+      } catch (e) {
+        this.ctx.log.error(`cannot settle what replaced ${k.target}: ${errorMessage(e)}`);
+      }
+    }
   }
 
   /** Makes a directory once (it is known to exist after). */
@@ -376,11 +464,13 @@ class Juggler {
    * under a temporary name beside the sender's verified files, until SETTLE or RESTORE.
    */
   #keep(kept: Replaced[], target: string): void {
-    const backup = `${this.simple}/${TEMP_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
+    const backup = `${this.simple}/${REPLACED_PREFIX}${crypto.randomUUID()}${TEMP_SUFFIX}`;
+    Deno.writeTextFileSync(noteOf(backup), target.slice(this.simple.length + 1));
     try {
       Deno.linkSync(target, backup);
       kept.push({ target, backup, placed: null });
     } catch (e) {
+      dropBackup(backup);
       if (!(e instanceof Deno.errors.NotFound)) throw e;
       // nothing there: putting it back removes the new one
       kept.push({ target, backup: null, placed: null });
@@ -397,9 +487,10 @@ class Juggler {
     for (const { target, backup, placed } of kept.toReversed()) {
       try {
         if (placed !== null && inode(target) !== placed) {
-          if (backup) Deno.removeSync(backup);
+          if (backup) dropBackup(backup);
         } else if (backup) {
           Deno.renameSync(backup, target);
+          dropBackup(backup);
         } else {
           Deno.removeSync(target);
         }
@@ -414,7 +505,7 @@ class Juggler {
   #settle(kept: readonly Replaced[]): void {
     for (const { backup } of kept) {
       try {
-        if (backup) Deno.removeSync(backup);
+        if (backup) dropBackup(backup);
       } catch {
         // left for the next start
       }
@@ -564,11 +655,7 @@ class Juggler {
       const at = inode(p);
       const over = this.#placedOver(p, at);
       if (over) {
-        try {
-          Deno.removeSync(over.backup!);
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        }
+        dropBackup(over.backup!);
         over.backup = null;
         this.ctx.log.info(`removed what a build not logged yet replaced at ${p}, not its file`);
         continue;

