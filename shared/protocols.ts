@@ -618,6 +618,12 @@ export const MAX_STATUS_MESSAGE = 64 * 1024;
 export const MAX_CONNECTIONS = { slaves: 2_000, other: 256 };
 
 /**
+ * The largest message the master takes on its slave and import queues: a BUILT or an IMPORT,
+ * whose build output is most of it.
+ */
+export const MAX_BUILD_MESSAGE = 64 * 1024 * 1024;
+
+/**
  * The most bytes of unfinished messages the connections of one of the master's queues hold
  * together (`maxUnfinishedBytes`): a slave's BUILT may be 64 MiB, but 2,000 peers that had each
  * sent all of a 63 MiB frame but its last byte made the master hold 125 GiB. Past this, the

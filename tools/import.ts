@@ -20,7 +20,8 @@ import { endpointValue, nonNegativeDuration } from "../shared/option_values.ts";
 import { sha256File } from "../shared/hash.ts";
 import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { IMPORTER_ID } from "../shared/protocols.ts";
+import { IMPORTER_ID, MAX_BUILD_MESSAGE } from "../shared/protocols.ts";
+import { formatSize } from "../shared/size.ts";
 import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
 import { DEFAULT_FILE_QUEUE, sendFile } from "../shared/file_sender.ts";
@@ -179,6 +180,8 @@ interface Build {
   abi: string;
   pkg: string;
   version: string;
+  /** What the first wheel says its package and version are. */
+  guessed: { pkg: string; version: string };
   output: string;
   wheels: Wheel[];
 }
@@ -260,9 +263,27 @@ async function prepare(opts: Options, paths: string[]): Promise<Build> {
     abi,
     pkg: opts.package ?? pkg,
     version: opts.packageVersion ?? version,
-    output: opts.output === undefined ? DEFAULT_OUTPUT : await Deno.readTextFile(opts.output),
+    guessed: { pkg, version },
+    output: opts.output === undefined ? DEFAULT_OUTPUT : await readOutput(opts.output),
     wheels,
   };
+}
+
+/**
+ * The build output in `path`, if the master can take it: a larger IMPORT was dropped unread,
+ * and piw-import waited out its whole --timeout before it said the master was not there.
+ */
+async function readOutput(path: string): Promise<string> {
+  // the rest of the message (the files' names, sizes and hashes) takes far less than 1 MiB
+  const limit = MAX_BUILD_MESSAGE - 1024 * 1024;
+  const size = (await Deno.stat(path)).size;
+  if (size > limit) {
+    throw new UsageError(
+      `--output ${path} is ${formatSize(size)}; the master takes at most ${formatSize(limit)} ` +
+        "of build output: cut it (its end says most: tail -c 60M)",
+    );
+  }
+  return await Deno.readTextFile(path);
 }
 
 /** Advice for an unknown package or version that piw-import worked out itself. */
@@ -272,7 +293,12 @@ function advice(opts: Options, build: Build, error: string): string {
     ...(opts.packageVersion === undefined ? ["--package-version"] : []),
   ];
   if (!/unknown (package|version)/.test(error) || guessed.length === 0) return "";
-  return ` (${build.pkg} ${build.version} is what ${build.wheels[0]!.state.filename} says; ` +
+  // only what was read from the wheel, not what was given
+  const said = [
+    ...(opts.package === undefined ? [build.guessed.pkg] : []),
+    ...(opts.packageVersion === undefined ? [build.guessed.version] : []),
+  ].join(" ");
+  return ` (${said} is what ${build.wheels[0]!.state.filename} says; ` +
     `give ${guessed.join(" and ")} if the master knows it by another name)`;
 }
 

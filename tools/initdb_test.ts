@@ -196,6 +196,14 @@ Deno.test("piw-initdb refuses, saying why, what it must not do", async (t) => {
       "unknown schema version 0.0.5",
     );
   });
+  await t.step("the Python piwheels' database (its versions have two parts)", async () => {
+    await asAdmin(scratch, (db) => db.exec("UPDATE configuration SET version = '0.16'"));
+    await refuses(
+      ["-d", scratch.superDsn, "-u", scratch.user, "-y"],
+      "0.16 is no version of this piwheels' schema",
+      "the Python piwheels' own",
+    );
+  });
 });
 
 Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping the data", async () => {

@@ -28,6 +28,7 @@ import {
   fileJugglerFs,
   IMPORTER_ID,
   type ImportMessage,
+  MAX_BUILD_MESSAGE,
   MAX_CONNECTIONS,
   MAX_UNFINISHED_BYTES,
   type Message,
@@ -98,7 +99,7 @@ runTask("mr_chase", async (ctx) => {
   const router = ctx.socket(
     new Router({
       linger: 1000,
-      maxMessageSize: 64 * 1024 * 1024,
+      maxMessageSize: MAX_BUILD_MESSAGE,
       maxConnections: MAX_CONNECTIONS.other,
       maxUnfinishedBytes: MAX_UNFINISHED_BYTES,
       notifyDisconnect: true,

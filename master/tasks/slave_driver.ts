@@ -39,6 +39,7 @@ import {
   fileJugglerFs,
   isTrustedAddress,
   keptText,
+  MAX_BUILD_MESSAGE,
   MAX_CONNECTIONS,
   MAX_UNFINISHED_BYTES,
   type Message,
@@ -673,7 +674,7 @@ runTask(
     const router = ctx.socket(
       new Router({
         linger: 0,
-        maxMessageSize: 64 * 1024 * 1024,
+        maxMessageSize: MAX_BUILD_MESSAGE,
         maxConnections: MAX_CONNECTIONS.slaves,
         maxUnfinishedBytes: MAX_UNFINISHED_BYTES,
         ...slaveHeartbeat(ctx.options.devMode),

@@ -56,6 +56,15 @@ export function planScripts(
   create: Script = CREATE_SCRIPT,
 ): Script[] {
   if (from === null) return [create];
+  if (/^\d+\.\d+$/.test(from) && /^\d+\.\d+\.\d+$/.test(to)) {
+    // the Python piwheels' schema versions have two parts (0.10 to 0.18), ours three: "newer"
+    // misled
+    throw new SchemaError(
+      `the database's schema version ${from} is no version of this piwheels' schema (${to} ` +
+        `here): it looks like the Python piwheels' own, which piw-initdb does not convert; ` +
+        "give piw-initdb an empty database, and bring the wheels over with piw-import",
+    );
+  }
   if (compareVersions(from, to) > 0) {
     throw new SchemaError(
       `the database's schema version ${from} is newer than this software's (${to}, ` +

@@ -54,6 +54,12 @@ Deno.test("schema: newer and unknown versions are refused, saying which", () => 
     SchemaError,
     "unknown schema version 0.2",
   );
+  // the Python piwheels' versions have two parts: not "newer" than 0.6.0
+  assertThrows(
+    () => planScripts("0.16", "0.6.0", chain, create),
+    SchemaError,
+    "0.16 is no version of this piwheels' schema (0.6.0 here): it looks like the Python piwheels'",
+  );
 });
 
 Deno.test("schema: the plan is said in one sentence", () => {

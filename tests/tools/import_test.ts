@@ -102,6 +102,19 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assertEquals(r.code, 1, r.stderr);
     assertStringIncludes(r.stderr, "unknown version 9.9 of dash-name");
     assertStringIncludes(r.stderr, "give --package if");
+    // what the user gave is not credited to the wheel
+    assertStringIncludes(r.stderr, `(dash-name is what ${pure.filename} says;`);
+  });
+
+  await t.step("an --output larger than the master takes: said at once, nothing sent", async () => {
+    // the IMPORT was dropped unread, and piw-import waited out its --timeout (60 s)
+    const big = `${dir}/huge.log`;
+    await Deno.writeFile(big, new Uint8Array(64 * 1024 * 1024));
+    const r = await piwImport("-y", "--output", big, "--abi", "cp311", purePath);
+    await Deno.remove(big);
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(r.stderr, "the master takes at most 63.0 MiB of build output");
+    assertEquals(await exists(purePath), true);
   });
 
   await t.step("ERROR: a master that is not there", async () => {
