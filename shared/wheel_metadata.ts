@@ -19,6 +19,11 @@ const MAX_METADATA = 16 * 1024 * 1024;
 const EOCD_SIGNATURE = 0x06054b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
+const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
+const ZIP64_EOCD_SIGNATURE = 0x06064b50;
+/** A field the classic records could not hold: its value is in a ZIP64 record. */
+const ZIP64_16 = 0xffff;
+const ZIP64_32 = 0xffffffff;
 
 /** Where a wheel's bytes are read from: the file, or the bytes themselves. */
 interface Source {
@@ -106,9 +111,25 @@ export async function readWheelMetadata(wheel: string | Uint8Array): Promise<Uin
       }
     }
     if (eocd < 0) throw new WheelMetadataError("not a zip archive (no end of central directory)");
-    const entries = tv.getUint16(eocd + 10, true);
-    const cdSize = tv.getUint32(eocd + 12, true);
-    const cdOffset = tv.getUint32(eocd + 16, true);
+    let entries = tv.getUint16(eocd + 10, true);
+    let cdSize = tv.getUint32(eocd + 12, true);
+    let cdOffset = tv.getUint32(eocd + 16, true);
+    if (
+      (entries === ZIP64_16 || cdSize === ZIP64_32 || cdOffset === ZIP64_32) && eocd >= 20 &&
+      tv.getUint32(eocd - 20, true) === ZIP64_LOCATOR_SIGNATURE
+    ) {
+      // ZIP64: more than 65,535 entries (or 4 GiB), as Python's zipfile writes them
+      const at = Number(tv.getBigUint64(eocd - 12, true));
+      if (at + 56 > size) throw new WheelMetadataError("ZIP64 record lies outside the archive");
+      const record = await file.read(at, 56);
+      const rv = new DataView(record.buffer, record.byteOffset, record.byteLength);
+      if (rv.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) {
+        throw new WheelMetadataError("corrupt ZIP64 end of central directory");
+      }
+      entries = Number(rv.getBigUint64(32, true));
+      cdSize = Number(rv.getBigUint64(40, true));
+      cdOffset = Number(rv.getBigUint64(48, true));
+    }
     if (cdOffset + cdSize > size || cdSize > 64 * 1024 * 1024) {
       throw new WheelMetadataError("central directory lies outside the archive");
     }
@@ -127,12 +148,14 @@ export async function readWheelMetadata(wheel: string | Uint8Array): Promise<Uin
       if (p + 46 + nameLen > cd.length) throw new WheelMetadataError("corrupt central directory");
       const name = decoder.decode(cd.subarray(p + 46, p + 46 + nameLen));
       if (/^[^/]+\.dist-info\/METADATA$/.test(name)) {
-        found.push({
+        const entry = {
           method: cv.getUint16(p + 10, true),
           compressed: cv.getUint32(p + 20, true),
           uncompressed: cv.getUint32(p + 24, true),
           local: cv.getUint32(p + 42, true),
-        });
+        };
+        zip64Extra(cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen), entry);
+        found.push(entry);
       }
       p += 46 + nameLen + extraLen + commentLen;
     }
@@ -158,6 +181,37 @@ export async function readWheelMetadata(wheel: string | Uint8Array): Promise<Uin
     throw new WheelMetadataError(`unsupported compression method ${entry.method}`);
   } finally {
     file.close();
+  }
+}
+
+/**
+ * Takes from an entry's ZIP64 extra field (id 1) the sizes and offset its classic fields could
+ * not hold (those set to 0xffffffff), in the order the format gives them.
+ */
+function zip64Extra(
+  extra: Uint8Array,
+  entry: { compressed: number; uncompressed: number; local: number },
+): void {
+  const v = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
+  for (let p = 0; p + 4 <= extra.length;) {
+    const id = v.getUint16(p, true);
+    const length = v.getUint16(p + 2, true);
+    if (id === 1) {
+      let at = p + 4;
+      const next = () => {
+        if (at + 8 > p + 4 + length || at + 8 > extra.length) {
+          throw new WheelMetadataError("corrupt ZIP64 extra field");
+        }
+        const value = Number(v.getBigUint64(at, true));
+        at += 8;
+        return value;
+      };
+      if (entry.uncompressed === ZIP64_32) entry.uncompressed = next();
+      if (entry.compressed === ZIP64_32) entry.compressed = next();
+      if (entry.local === ZIP64_32) entry.local = next();
+      return;
+    }
+    p += 4 + length;
   }
 }
 

@@ -46,6 +46,24 @@ Deno.test("wheel metadata: read from deflated and stored wheels", async () => {
   }
 });
 
+Deno.test("wheel metadata: a wheel of more than 65,535 files (ZIP64) is read", async () => {
+  // its count is in the ZIP64 record: read from the classic one, it found no METADATA
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await zip(
+      dir,
+      "many.whl",
+      "DEFLATED",
+      "*70000",
+      `foo-1.0.dist-info/METADATA=${METADATA}`,
+      "foo-1.0.dist-info/RECORD=",
+    );
+    assertEquals(new TextDecoder().decode(await readWheelMetadata(path)), METADATA);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("wheel metadata: malformed archives raise WheelMetadataError", async () => {
   const dir = await Deno.makeTempDir();
   try {
