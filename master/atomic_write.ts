@@ -83,8 +83,10 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
   }
 }
 
-/** {@linkcode writeAtomic} on the caller's thread. */
-export function writeAtomicSync(path: string, data: string | Uint8Array): void {
+/** {@linkcode writeAtomic} on the caller's thread. * `durable`: its bytes are on the disk before it takes the name (its directory is the
+ * caller's to sync, once for all it placed).
+ */
+export function writeAtomicSync(path: string, data: string | Uint8Array, durable = false): void {
   const temp = tempName(path);
   try {
     try {
@@ -94,6 +96,7 @@ export function writeAtomicSync(path: string, data: string | Uint8Array): void {
       Deno.mkdirSync(dirname(path), { recursive: true });
       writeSync(temp, data);
     }
+    if (durable) syncFile(temp);
     Deno.renameSync(temp, path);
   } catch (e) {
     try {
@@ -102,5 +105,19 @@ export function writeAtomicSync(path: string, data: string | Uint8Array): void {
       // there was no temporary file
     }
     throw e;
+  }
+}
+
+/**
+ * Makes a file's bytes (or, for a directory, its entries: names linked, renamed or removed in
+ * it) durable: on the disk, not only in the page cache, so that a power cut cannot leave them
+ * empty once a database commit that relies on them is durable.
+ */
+export function syncFile(path: string): void {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    file.syncSync();
+  } finally {
+    file.close();
   }
 }

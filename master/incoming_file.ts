@@ -20,6 +20,7 @@ import type { FileState } from "../shared/states.ts";
 import { readWheelMetadata } from "../shared/wheel_metadata.ts";
 import type { FileWriter } from "./file_writer.ts";
 import { OrderedHash } from "./ordered_hash.ts";
+import { syncFile } from "./atomic_write.ts";
 
 /** Files at most this large are received in memory (a temporary file holds larger ones). */
 export const IN_MEMORY = 1024 * 1024;
@@ -49,6 +50,8 @@ export class IncomingFile {
   #id: number | null = null;
   #temp: string | null = null;
   #closed = false;
+  /** Whether the temporary file's bytes were made durable. */
+  #synced = false;
 
   /**
    * Starts receiving `file` from `slaveId` into memory (when `inMemory` allows it: by default,
@@ -124,6 +127,7 @@ export class IncomingFile {
       const id = this.#id;
       this.#id = null;
       ({ hashed, sha256 } = await this.#writer.finish(id));
+      this.#synced = true; // by the writing thread, as it finished
     }
     const size = this.state.fileState.filesize;
     if (hashed !== size) throw new Error(`${hashed} of ${size} bytes arrived in order`);
@@ -167,7 +171,10 @@ export class IncomingFile {
     this.#temp = null;
   }
 
-  /** The finished file's temporary file (written from memory, the first time). */
+  /**
+   * The finished file's temporary file (written from memory, the first time), its bytes on the
+   * disk: a build is logged once its files are in place, and the database's commit is durable.
+   */
   #written(): string {
     this.#closed = true;
     if (this.#id !== null) throw new Error(`${this.filename} is not finished`);
@@ -177,6 +184,10 @@ export class IncomingFile {
       this.#temp = temp;
     }
     if (!this.#temp) throw new Error(`${this.filename} was put in place already`);
+    if (!this.#synced) {
+      syncFile(this.#temp);
+      this.#synced = true;
+    }
     return this.#temp;
   }
 

@@ -53,7 +53,7 @@ import { MAX_WHEEL_SIZE, normalizeName } from "../../shared/wheel.ts";
 import { POOL_BYTES, releaseFrame, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
-import { writeAtomicSync } from "../atomic_write.ts";
+import { syncFile, writeAtomicSync } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
@@ -605,8 +605,11 @@ class Juggler {
         file.replace(target);
       }
       for (const { file, verified } of sender.verified) {
-        writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata);
+        writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata, true);
       }
+      // the names too (and the backups' notes): durable before the build is logged
+      syncFile(dir);
+      if (kept.some((k) => k.backup !== null)) syncFile(this.simple);
     } catch (e) {
       takeBack(true);
       try {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { errorMessage } from "../../shared/log.ts";
 import { OrderedHash } from "../ordered_hash.ts";
 import type { FileWriterPort, WriterReply, WriterRequest } from "../file_writer.ts";
@@ -56,12 +56,15 @@ function write(file: Open, offset: number, data: Uint8Array): void {
   file.hash.add(offset, data, () => giveBack(file.id, data));
 }
 
-function close(id: number): Open | undefined {
+function close(id: number, durable = false): Open | undefined {
   const file = files.get(id);
   if (!file) return undefined;
   files.delete(id);
   file.hash.clear();
   try {
+    // a finished file's bytes go to the disk here, off the thread reading the file queue: its
+    // build is logged once it is in place, and the database's commit is durable
+    if (durable && file.fd >= 0 && !file.failed) fdatasyncSync(file.fd);
     if (file.fd >= 0) closeSync(file.fd);
   } catch (e) {
     file.failed ??= errorMessage(e);
@@ -90,7 +93,7 @@ function handle({ data: r }: MessageEvent<WriterRequest>): void {
       return;
     }
     case "finish": {
-      const file = close(r.id);
+      const file = close(r.id, true);
       const error = file ? file.failed : "the file was not open";
       return reply(
         error === null
