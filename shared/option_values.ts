@@ -8,6 +8,7 @@
  */
 
 import { InvalidArgumentError } from "commander";
+import type { z } from "zod";
 import { parseDsn } from "./db/driver.ts";
 import { Duration } from "./duration.ts";
 import { parseEndpoint } from "./zmq/endpoint.ts";
@@ -182,4 +183,17 @@ export function mebibytes(text: string): number {
     throw new InvalidArgumentError("expected a whole number of MiB (e.g. 1024)");
   }
   return Number(text.trim()) * 1024 * 1024;
+}
+
+/**
+ * A value the master's protocol checks (a project name, a version, an ABI tag), checked as the
+ * option is read: the master refused it only once the tool had done its work (hashed every
+ * wheel), with its protocol's words, and the tool exited 1.
+ */
+export function protocolValue<T>(schema: z.ZodType<T>): (text: string) => T {
+  return (text) => {
+    const r = schema.safeParse(text);
+    if (!r.success) throw new InvalidArgumentError(r.error.issues[0]?.message ?? "not valid");
+    return r.data;
+  };
 }

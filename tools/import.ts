@@ -16,11 +16,17 @@
 import { basename } from "node:path";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { Duration } from "../shared/duration.ts";
-import { endpointValue, nonNegativeDuration } from "../shared/option_values.ts";
+import { endpointValue, nonNegativeDuration, protocolValue } from "../shared/option_values.ts";
 import { sha256File } from "../shared/hash.ts";
 import { errorMessage, levelsFor, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { IMPORTER_ID, MAX_BUILD_MESSAGE } from "../shared/protocols.ts";
+import {
+  IMPORTER_ID,
+  MAX_BUILD_MESSAGE,
+  packageName,
+  pep425Tag,
+  versionString,
+} from "../shared/protocols.ts";
 import { formatSize } from "../shared/size.ts";
 import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
@@ -75,15 +81,18 @@ function command() {
         "--package <PACKAGE>",
         "the name of the package to import; if omitted, the name the first wheel gives itself " +
           "(or its file name's)",
+        protocolValue(packageName),
       )
       .option(
         "--package-version <VERSION>",
         "the version of the package to import; if omitted, derived from the first wheel",
+        protocolValue(versionString),
       )
       .option(
         "--abi <ABI>",
         "the build ABI the build was for (one the master builds for); if omitted, the first " +
           "wheel's ABI tag, which a pure ('none') or 'abi3' wheel does not give: name it then",
+        protocolValue(pep425Tag),
       )
       .option(
         "--duration <DURATION>",
@@ -242,6 +251,12 @@ async function callOff(queue: ImportQueue): Promise<void> {
 
 /** Reads the files given and works out the build they are. */
 async function prepare(opts: Options, paths: string[]): Promise<Build> {
+  // one name twice (whichever paths lead to it) is one file twice: the master refuses the list
+  const seen = new Set<string>();
+  for (const path of paths) {
+    if (seen.has(basename(path))) throw new UsageError(`${basename(path)} is given twice`);
+    seen.add(basename(path));
+  }
   const wheels: Wheel[] = [];
   for (const path of paths) {
     try {

@@ -13,7 +13,9 @@ import type { Duration } from "../shared/duration.ts";
 import { Argument } from "commander";
 import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
+import { protocolValue } from "../shared/option_values.ts";
 import { mayProceed } from "../shared/prompt.ts";
+import { packageName } from "../shared/protocols.ts";
 import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 
 /** piw-rebuild's options. */
@@ -50,7 +52,11 @@ function command() {
             "index and project page (/simple/<package>/ and /project/<package>/)",
         ).choices(Object.keys(PARTS)),
       )
-      .argument("[package]", "for project and index: the package (all packages if omitted)")
+      .argument(
+        "[package]",
+        "for project and index: the package (all packages if omitted)",
+        protocolValue(packageName),
+      )
       .option("-y, --yes", "run non-interactively; never prompt during operation"),
     "piw-rebuild",
   );

@@ -17,6 +17,8 @@ import { type CommonOptions, parseCommand, toolCommand } from "../shared/config.
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
 import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
+import { protocolValue } from "../shared/option_values.ts";
+import { packageName, versionString } from "../shared/protocols.ts";
 
 /** piw-remove's options. */
 interface Options extends CommonOptions {
@@ -36,8 +38,8 @@ function command() {
       "Remove a version of a package from the system: its builds, their files and the " +
         "downloads logged of them. This must run on the same machine as piw-master.",
     )
-      .argument("<package>", "the name of the package to remove")
-      .argument("<version>", "the version of the package to remove")
+      .argument("<package>", "the name of the package to remove", protocolValue(packageName))
+      .argument("<version>", "the version of the package to remove", protocolValue(versionString))
       .option("-y, --yes", "run non-interactively; never prompt during operation")
       .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds")
       .option(

@@ -71,6 +71,24 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     },
   );
 
+  await t.step("bad values are usage errors before any file is read or sent", async () => {
+    // the master refused them once every wheel was hashed, in its protocol's words, exit 1
+    for (
+      const [args, says] of [
+        [["--abi", "cp3.11"], "expected a PEP 425 tag"],
+        [["--package", "../etc"], "../etc"],
+        [["--package-version", ""], "version"],
+        [[purePath], `${pure.filename} is given twice`],
+      ] as const
+    ) {
+      const r = await piwImport("-y", "-d", ...args, purePath);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, says);
+      assert(!r.stderr.includes("data["), r.stderr);
+      assert(await exists(purePath));
+    }
+  });
+
   await t.step("a pure wheel needs --abi, as the deployed piw-import says", async () => {
     const r = await piwImport("-y", "-d", purePath);
     assertEquals(r.code, 2, r.stderr);

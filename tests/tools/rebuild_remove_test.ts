@@ -87,6 +87,13 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
     const part = await rebuild("everything");
     assertEquals(part.code, 2);
     assertStringIncludes(part.stderr, "Allowed choices are home, search, project, index");
+    // what the master would refuse is refused as it is read, not in the master's words
+    const path = await rebuild("project", "../etc");
+    assertEquals(path.code, 2, path.stderr);
+    assertStringIncludes(path.stderr, "../etc");
+    assert(!path.stderr.includes("data[1]"), path.stderr);
+    const bad = await remove("-y", "gone", "not a version");
+    assertEquals(bad.code, 2, bad.stderr);
   });
 
   await t.step("piw-remove: an unknown version is an ERROR", async () => {
