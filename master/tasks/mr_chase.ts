@@ -235,7 +235,11 @@ runTask("mr_chase", async (ctx) => {
         kept.push(filename);
       }
     }
-    await web.send(encodeMessage(toWeb, "DELVER", [pkg, version]));
+    // the rewrite is owed in the database already (the Secretary asks again within a minute):
+    // a full web queue must not make the removal done look failed
+    await web.send(encodeMessage(toWeb, "DELVER", [pkg, version])).catch((e) => {
+      ctx.log.warning(`cannot ask for ${pkg}'s pages now: ${errorMessage(e)}`);
+    });
     await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     ctx.log.info(
       `removed ${pkg} ${version} (${files.length} file(s))${skip ? `, skipped: ${skip}` : ""}`,
