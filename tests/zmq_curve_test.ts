@@ -34,6 +34,7 @@ import {
 import { CurveClient, SEALED_COMMAND, SEALED_MORE } from "../shared/zmq/curve.ts";
 import { encodeProperties } from "../shared/zmq/command.ts";
 import { keyPair } from "../shared/zmq/nacl.ts";
+import { CURVE_BURST } from "../shared/zmq/transports/stream.ts";
 import { z85Encode } from "../shared/zmq/z85.ts";
 import {
   curveKeyPair,
@@ -487,4 +488,32 @@ Deno.test("curve: the options are checked (keys, roles, the hook)", () => {
     curvePublicKey: pair.publicKey,
   });
   assertEquals(z85Encode(made.options.curve!.publicKey), pair.publicKey);
+});
+
+Deno.test("curve: a server takes CURVE_BURST connections from one place at once, then a few a second", async () => {
+  // each costs the server two X25519 operations of pure JavaScript: any peer could ask for them
+  // without end, and about 550 a second took a whole core
+  const { options, publicKey } = server();
+  const pull = new Pull(options);
+  const address = await pull.bind(endpoint("tcp")); // tcp://127.0.0.1:port
+  const conns = await Promise.all(
+    Array.from({ length: CURVE_BURST + 20 }, () => rawConnect(address)),
+  );
+  // a connection taken gets the greeting at once; one refused is closed unread
+  const first = await Promise.all(conns.map(async (c) => {
+    const buf = new Uint8Array(1);
+    const n = await c.read(buf).catch(() => null);
+    c.close();
+    return n === 1;
+  }));
+  const taken = first.filter(Boolean).length;
+  // the allowance may have grown by a few while they came
+  assert(taken >= CURVE_BURST && taken < CURVE_BURST + 20, `${taken} taken`);
+  // another place is not held back
+  const elsewhere = await libzmq("PUSH", "connect", `tcp://127.0.0.2:0;${address.slice(6)}`, {
+    curve_serverkey: publicKey,
+  });
+  await elsewhere.send(["from elsewhere"]);
+  assertEquals(texts(await pull.receive()), ["from elsewhere"]);
+  await Promise.all([elsewhere.close(), pull.close()]);
 });

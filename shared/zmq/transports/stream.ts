@@ -9,7 +9,9 @@
  * that place, so that one host holding every connection open cannot keep the others out. The
  * bytes of unfinished messages its connections hold together are bounded the same way
  * (`maxUnfinishedBytes`): one that would take more closes the largest holder of the place
- * holding most.
+ * holding most. A CURVE server takes at most {@linkcode CURVE_BURST} connections from one place
+ * at once, then {@linkcode CURVE_PER_SECOND} a second: each costs it two X25519 operations of
+ * pure JavaScript (about 1.8 ms), which any peer could ask for without end.
  *
  * @module
  */
@@ -19,6 +21,13 @@ import { ZmqError } from "../errors.ts";
 import { sleep } from "../../sleep.ts";
 import { Connection, Faults, type ReceiveBudget } from "../connection.ts";
 import { log, type PipeOwner } from "../pipe.ts";
+
+/** How many connections a CURVE server takes from one place at once... */
+export const CURVE_BURST = 50;
+/** ...and then how many a second. */
+export const CURVE_PER_SECOND = 10;
+/** The places whose CURVE connections are counted: the oldest is forgotten beyond. */
+const CURVE_PLACES = 10_000;
 
 /** A bound or connected endpoint of a socket. */
 export interface EndpointHandle {
@@ -33,6 +42,8 @@ export class StreamListener implements EndpointHandle {
   readonly #connections = new Set<Connection>();
   /** The same connections by {@linkcode peerGroup}, oldest first. */
   readonly #groups = new Map<string, Set<Connection>>();
+  /** CURVE: each place's allowance of connections (a token bucket), by its last use. */
+  readonly #allowance = new Map<string, { tokens: number; at: number }>();
   /** The bytes of unfinished messages each connection holds (those holding any). */
   readonly #held = new Map<Connection, { group: string; bytes: number }>();
   #heldTotal = 0;
@@ -71,7 +82,10 @@ export class StreamListener implements EndpointHandle {
       }
       const group = peerGroup(conn.remoteAddr);
       const max = this.owner.options.maxConnections;
-      if (max >= 0 && this.#connections.size >= max && !this.#makeRoom(group, max)) {
+      if (
+        (this.owner.options.curve?.server && !this.#allowed(group)) ||
+        (max >= 0 && this.#connections.size >= max && !this.#makeRoom(group, max))
+      ) {
         try {
           conn.close();
         } catch {
@@ -125,6 +139,38 @@ export class StreamListener implements EndpointHandle {
     }
     this.#forget(oldest, crowded);
     void oldest.close(0);
+    return true;
+  }
+
+  /** CURVE: whether `group` may have a connection more now (and counts it). */
+  #allowed(group: string): boolean {
+    const now = performance.now();
+    let place = this.#allowance.get(group);
+    if (place) {
+      this.#allowance.delete(group); // to the back: the last used
+      place.tokens = Math.min(
+        CURVE_BURST,
+        place.tokens + (now - place.at) * CURVE_PER_SECOND / 1000,
+      );
+      place.at = now;
+    } else {
+      place = { tokens: CURVE_BURST, at: now };
+      for (const old of this.#allowance.keys()) {
+        if (this.#allowance.size < CURVE_PLACES) break;
+        this.#allowance.delete(old);
+      }
+    }
+    this.#allowance.set(group, place);
+    if (place.tokens < 1) {
+      if (this.#faults.fresh("curve rate")) {
+        log.warning(
+          `${this.address}: CURVE connections from ${group} come faster than ` +
+            `${CURVE_PER_SECOND} a second: closing new ones`,
+        );
+      }
+      return false;
+    }
+    place.tokens--;
     return true;
   }
 
