@@ -154,3 +154,49 @@ export async function queryDb<T extends Row>(
     await db.close();
   }
 }
+
+/** A lock on a table, held in a transaction of its own until released. */
+export interface TableLock extends AsyncDisposable {
+  /** Ends the transaction (the lock goes); resolves once it has. */
+  release(): Promise<void>;
+}
+
+/**
+ * Locks `table` (as `LOCK TABLE … IN <mode> MODE`) in a transaction of the superuser's, and
+ * resolves once the lock is held: a slow database, or another session's change, as the master
+ * meets them.
+ */
+export async function lockTable(dsn: string, table: string, mode: string): Promise<TableLock> {
+  const db = await connect(dsn, { applicationName: "piwheels tests" });
+  const ending = Promise.withResolvers<void>();
+  const locked = Promise.withResolvers<void>();
+  const holding = db.transaction(async (tx) => {
+    await tx.exec(`LOCK TABLE ${table} IN ${mode} MODE`);
+    locked.resolve();
+    await ending.promise;
+  });
+  holding.catch((e) => locked.reject(e));
+  await locked.promise;
+  let released: Promise<void> | undefined;
+  const release = () =>
+    released ??= (async () => {
+      ending.resolve();
+      try {
+        await holding;
+      } finally {
+        await db.close();
+      }
+    })();
+  return { release, [Symbol.asyncDispose]: release };
+}
+
+/** Whether a session waits for a lock while running a query that includes `text`. */
+export async function waitsForLock(dsn: string, text: string): Promise<boolean> {
+  const [row] = await queryDb<{ n: number }>(
+    dsn,
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+     WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+    [text],
+  );
+  return row!.n > 0;
+}

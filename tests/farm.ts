@@ -253,6 +253,11 @@ export interface Farm extends AsyncDisposable {
   readonly db: Scratch;
   /** The master, ready. */
   readonly master: MasterRun;
+  /**
+   * Starts another master on the same database and output, as an operator restarting the
+   * service after the first was stopped or killed (its pages are the first's: `master.output`).
+   */
+  restart(): Promise<MasterRun>;
 }
 
 /**
@@ -275,6 +280,14 @@ export async function startFarm(setup: Partial<MasterSetup> = {}): Promise<Farm>
     pypi,
     db,
     master,
+    restart: () =>
+      startMaster({
+        pypiXmlrpc: pypi.xmlrpcUrl,
+        pypiSimple: pypi.simpleUrl,
+        dsn: db.userDsn,
+        args: ["-o", master.output],
+        abis: [],
+      }),
     async [Symbol.asyncDispose]() {
       await master.stop();
       await db[Symbol.asyncDispose]();
@@ -290,7 +303,7 @@ export async function startFarm(setup: Partial<MasterSetup> = {}): Promise<Farm>
 export async function startEmbeddedFarm(
   setup: Partial<MasterSetup> = {},
   pypiOptions?: ConstructorParameters<typeof FakePyPI>[0],
-): Promise<Omit<Farm, "db">> {
+): Promise<Omit<Farm, "db" | "restart">> {
   const pypi = new FakePyPI(pypiOptions);
   const master = await following(pypi, setup);
   return {

@@ -7,14 +7,13 @@
  */
 
 import { assertEquals } from "../assert.ts";
-import { eventually, startFarm, startMaster } from "../farm.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { Duration } from "../../shared/duration.ts";
-import { connect } from "../../shared/db/driver.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
-import { queryDb } from "../db.ts";
+import { lockTable, queryDb, waitsForLock } from "../db.ts";
 
 const decoder = new TextDecoder();
 
@@ -25,7 +24,7 @@ function temporaries(output: string): string[] {
 
 Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that stops", async (t) => {
   await using farm = await startFarm();
-  const { pypi, master, db } = farm;
+  const { pypi, master } = farm;
   await pypi.release("half-sent", "1.0");
   await pypi.release("never-sent", "1.0");
   await pypi.release("woken-up", "1.0");
@@ -122,13 +121,7 @@ Deno.test("master: transfer temporaries never outlive a kill -9 or a sender that
     await s.close();
     assertEquals(temporaries(master.output), left, "SIGKILL left it behind");
     // the same database and output, as an operator restarting the service
-    await using again = await startMaster({
-      pypiXmlrpc: pypi.xmlrpcUrl,
-      pypiSimple: pypi.simpleUrl,
-      dsn: db.userDsn,
-      args: ["-o", master.output],
-      abis: [],
-    });
+    await using again = await farm.restart();
     await again.waitForLog(/removed 1 temporary file\(s\) of earlier transfers/);
     assertEquals(temporaries(master.output), []);
   });
@@ -188,27 +181,12 @@ Deno.test("master: a kill -9 between a COMMIT that replaced a file and its build
   const path = `${master.output}/simple/replaced/${listed.filename}`;
   const metadata = await Deno.readFile(`${path}.metadata`);
 
-  const lock = await connect(db.superDsn);
-  const release = Promise.withResolvers<void>();
-  const locked = Promise.withResolvers<void>();
-  const holding = lock.transaction(async (tx) => {
-    await tx.exec("LOCK TABLE output IN ACCESS EXCLUSIVE MODE");
-    locked.resolve();
-    await release.promise;
-  });
-  try {
-    await locked.promise;
+  {
+    await using _lock = await lockTable(db.superDsn, "output", "ACCESS EXCLUSIVE");
     const again = wheelOf(200);
     assertEquals(again.filename, listed.filename);
     await importWheel(again);
-    await eventually("its logging waits on the lock", async () => {
-      const rows = await queryDb<{ n: number }>(
-        db.superDsn,
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE wait_event_type = 'Lock' AND query LIKE '%log_build%'`,
-      );
-      return rows[0]!.n > 0;
-    });
+    await eventually("its logging waits on the lock", () => waitsForLock(db.superDsn, "log_build"));
     master.process.kill("SIGKILL");
     await master.status();
     req.close();
@@ -219,19 +197,9 @@ Deno.test("master: a kill -9 between a COMMIT that replaced a file and its build
        WHERE wait_event_type = 'Lock' AND query LIKE '%log_build%'`,
     );
     assertEquals(await Deno.readFile(path), again.bytes, "the kill came after the COMMIT");
-  } finally {
-    release.resolve();
-    await holding;
-    await lock.close();
   }
 
-  await using restarted = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-    args: ["-o", master.output],
-    abis: [],
-  });
+  await using restarted = await farm.restart();
   await restarted.waitForLog(/put back replaced\/replaced-2\.0-cp311-cp311-linux_armv7l\.whl/);
   assertEquals(await Deno.readFile(path), listed.bytes);
   assertEquals(await Deno.readFile(`${path}.metadata`), metadata);

@@ -8,10 +8,9 @@
 
 import { assertEquals } from "../assert.ts";
 import { eventually, startFarm } from "../farm.ts";
-import { queryDb } from "../db.ts";
+import { lockTable, queryDb } from "../db.ts";
 import { type MasterReply, TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
-import { connect } from "../../shared/db/driver.ts";
 import { Duration } from "../../shared/duration.ts";
 import { decodeMessage, encodeNamedMessage, reverse, slaveDriver } from "../../shared/protocols.ts";
 import { Dealer } from "../../shared/zmq/mod.ts";
@@ -64,16 +63,8 @@ Deno.test("master: a build waiting on the database holds up no other slave", asy
   const wheel = makeWheel(pkg, version);
 
   // the builds table is locked against writes: logging the build must wait for it
-  const lock = await connect(db.superDsn);
-  const release = Promise.withResolvers<void>();
-  const locked = Promise.withResolvers<void>();
-  const holding = lock.transaction(async (tx) => {
-    await tx.exec("LOCK TABLE builds IN EXCLUSIVE MODE");
-    locked.resolve();
-    await release.promise;
-  });
+  const lock = await lockTable(db.superDsn, "builds", "EXCLUSIVE");
   try {
-    await locked.promise;
     const files = [[wheel.filename, wheel.bytes.length, wheel.sha256, ...wheel.tags, { apt: [] }]];
     const send = await slow.request("BUILT", [true, Duration.of({ seconds: 1 }), "built", files]);
     assertEquals(send, { msg: "SEND", data: wheel.filename });
@@ -105,8 +96,7 @@ Deno.test("master: a build waiting on the database holds up no other slave", asy
     });
 
     // the lock goes: the build is logged and its slave told DONE, first
-    release.resolve();
-    await holding;
+    await lock.release();
     assertEquals(await slow.receive(), { msg: "DONE" });
     const rows = await queryDb<{ n: number }>(
       db.superDsn,
@@ -116,8 +106,6 @@ Deno.test("master: a build waiting on the database holds up no other slave", asy
     assertEquals(rows[0]!.n, 1);
     await master.waitForFile(`simple/${pkg}/index.html`, wheel.sha256);
   } finally {
-    release.resolve();
-    await holding.catch(() => {});
-    await lock.close();
+    await lock.release().catch(() => {});
   }
 });

@@ -8,11 +8,10 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { queryDb } from "../db.ts";
-import { eventually, startFarm, startMaster } from "../farm.ts";
+import { lockTable, queryDb, waitsForLock } from "../db.ts";
+import { eventually, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
-import { connect } from "../../shared/db/driver.ts";
 import { logPath } from "../../master/scribe/log_path.ts";
 
 Deno.test("master: pages and a log a kill -9 left unwritten are written at the next start", async () => {
@@ -23,29 +22,17 @@ Deno.test("master: pages and a log a kill -9 left unwritten are written at the n
   const wheel = makeWheel("owed", "1.0");
 
   // the Scribe cannot read the project's data: its pages wait
-  const lock = await connect(db.superDsn);
-  const release = Promise.withResolvers<void>();
-  const locked = Promise.withResolvers<void>();
-  const holding = lock.transaction(async (tx) => {
-    await tx.exec("LOCK TABLE downloads IN ACCESS EXCLUSIVE MODE");
-    locked.resolve();
-    await release.promise;
-  });
   let buildId: number;
-  try {
-    await locked.promise;
+  {
+    await using _lock = await lockTable(db.superDsn, "downloads", "ACCESS EXCLUSIVE");
     await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "built");
     assertEquals((await slave.hello()).msg, "ACK");
     assertEquals(await slave.request("IDLE"), { msg: "BUILD", data: ["owed", "1.0"] });
     assertEquals(await slave.deliver([wheel]), { msg: "DONE" });
-    await eventually("the Scribe waits for owed's data", async () => {
-      const rows = await queryDb<{ n: number }>(
-        db.superDsn,
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE wait_event_type = 'Lock' AND query LIKE '%get_project_data%'`,
-      );
-      return rows[0]!.n > 0;
-    });
+    await eventually(
+      "the Scribe waits for owed's data",
+      () => waitsForLock(db.superDsn, "get_project_data"),
+    );
     master.process.kill("SIGKILL");
     await master.status();
     const [row] = await queryDb<{ id: number }>(
@@ -53,10 +40,6 @@ Deno.test("master: pages and a log a kill -9 left unwritten are written at the n
       "SELECT build_id::int AS id FROM builds WHERE package = 'owed' AND status",
     );
     buildId = row!.id;
-  } finally {
-    release.resolve();
-    await holding;
-    await lock.close();
   }
   const simple = await Deno.readTextFile(`${master.output}/simple/owed/index.html`);
   assert(!simple.includes(wheel.sha256), "the kill came before the pages");
@@ -64,13 +47,7 @@ Deno.test("master: pages and a log a kill -9 left unwritten are written at the n
   await Deno.remove(`${master.output}/${logPath(buildId)}`).catch(() => {});
 
   // the same database and output, as an operator restarting the service
-  await using again = await startMaster({
-    pypiXmlrpc: pypi.xmlrpcUrl,
-    pypiSimple: pypi.simpleUrl,
-    dsn: db.userDsn,
-    args: ["-o", master.output],
-    abis: [],
-  });
+  await using again = await farm.restart();
   await again.waitForLog(/page rewrite\(s\) owed: writing them/);
   // (its output is the first master's: `again.waitForFile` would look in its own)
   const shows = (path: string, text: string) => () =>
