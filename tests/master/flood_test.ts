@@ -63,10 +63,13 @@ Deno.test("master: a HELLO flood is bounded and leaves no memory behind", async 
       await master.waitForLog(/closing the oldest of those for one from 127\.0\.0\.2/);
       await held.close();
       await elsewhere.close();
-      await eventually(
-        "the master forgot them",
-        () => Promise.resolve(master.stderr.match(/went away/g)?.length === MAX + 1),
-      );
+      // every slave that joined is forgotten (libzmq reconnects the 50 refused on its own, so a
+      // few of them may join as the others go)
+      const count = (pattern: RegExp) => master.stderr.match(pattern)?.length ?? 0;
+      await eventually("the master forgot them", () => {
+        const joined = count(/\) joined: /g);
+        return Promise.resolve(joined >= MAX + 1 && count(/\) went away/g) === joined);
+      });
       // once they are gone, a real slave joins
       await using slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "after");
       assertEquals((await slave.hello()).msg, "ACK");
