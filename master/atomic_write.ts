@@ -83,10 +83,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
   }
 }
 
-/** {@linkcode writeAtomic} on the caller's thread. * `durable`: its bytes are on the disk before it takes the name (its directory is the
- * caller's to sync, once for all it placed).
- */
-export function writeAtomicSync(path: string, data: string | Uint8Array, durable = false): void {
+/** {@linkcode writeAtomic} on the caller's thread. */
+export function writeAtomicSync(path: string, data: string | Uint8Array): void {
   const temp = tempName(path);
   try {
     try {
@@ -96,7 +94,6 @@ export function writeAtomicSync(path: string, data: string | Uint8Array, durable
       Deno.mkdirSync(dirname(path), { recursive: true });
       writeSync(temp, data);
     }
-    if (durable) syncFile(temp);
     Deno.renameSync(temp, path);
   } catch (e) {
     try {
@@ -111,13 +108,31 @@ export function writeAtomicSync(path: string, data: string | Uint8Array, durable
 /**
  * Makes a file's bytes (or, for a directory, its entries: names linked, renamed or removed in
  * it) durable: on the disk, not only in the page cache, so that a power cut cannot leave them
- * empty once a database commit that relies on them is durable.
+ * empty once a database commit that relies on them is durable. Through Deno's thread pool: a
+ * sync can take long on a slow disk, and the caller's thread serves others meanwhile.
  */
-export function syncFile(path: string): void {
-  const file = Deno.openSync(path, { read: true });
+export async function syncPath(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true });
   try {
-    file.syncSync();
+    await file.sync();
   } finally {
     file.close();
+  }
+}
+
+/**
+ * Writes `data` to a temporary file beside `path` and makes it durable, without putting it in
+ * place: the caller renames it over `path` when the rest is ready (`Deno.renameSync`), or
+ * removes it. Resolves to the temporary file's path.
+ */
+export async function stageDurable(path: string, data: Uint8Array): Promise<string> {
+  const temp = tempName(path);
+  try {
+    await Deno.writeFile(temp, data, { createNew: true, mode: 0o644 });
+    await syncPath(temp);
+    return temp;
+  } catch (e) {
+    await Deno.remove(temp).catch(() => {});
+    throw e;
   }
 }

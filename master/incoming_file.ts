@@ -20,7 +20,7 @@ import type { FileState } from "../shared/states.ts";
 import { readWheelMetadata } from "../shared/wheel_metadata.ts";
 import type { FileWriter } from "./file_writer.ts";
 import { OrderedHash } from "./ordered_hash.ts";
-import { syncFile } from "./atomic_write.ts";
+import { syncPath } from "./atomic_write.ts";
 
 /** Files at most this large are received in memory (a temporary file holds larger ones). */
 export const IN_MEMORY = 1024 * 1024;
@@ -172,21 +172,28 @@ export class IncomingFile {
   }
 
   /**
-   * The finished file's temporary file (written from memory, the first time), its bytes on the
-   * disk: a build is logged once its files are in place, and the database's commit is durable.
+   * Makes the finished file durable, before it is put in place: its build is logged once it is,
+   * and the database's commit is durable. A file held in memory is written to its temporary
+   * file here; one the writing thread wrote was synced there as it finished.
    */
-  #written(): string {
+  async durable(): Promise<void> {
     this.#closed = true;
+    if (this.#synced) return;
     if (this.#id !== null) throw new Error(`${this.filename} is not finished`);
     if (this.#memory && !this.#temp) {
       const temp = this.#tempPath();
-      Deno.writeFileSync(temp, this.#memory, { createNew: true, mode: 0o644 });
+      await Deno.writeFile(temp, this.#memory, { createNew: true, mode: 0o644 });
       this.#temp = temp;
     }
     if (!this.#temp) throw new Error(`${this.filename} was put in place already`);
-    if (!this.#synced) {
-      syncFile(this.#temp);
-      this.#synced = true;
+    await syncPath(this.#temp);
+    this.#synced = true;
+  }
+
+  /** The finished file's temporary file, once {@linkcode durable}. */
+  #written(): string {
+    if (!this.#synced || !this.#temp) {
+      throw new Error(`${this.filename} is not durable, or was put in place already`);
     }
     return this.#temp;
   }

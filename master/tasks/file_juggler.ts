@@ -53,7 +53,7 @@ import { MAX_WHEEL_SIZE, normalizeName } from "../../shared/wheel.ts";
 import { POOL_BYTES, releaseFrame, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
-import { syncFile, writeAtomicSync } from "../atomic_write.ts";
+import { stageDurable, syncPath } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
@@ -566,6 +566,23 @@ class Juggler {
     if (!sender || sender.current) return ["ERROR", `slave ${slaveId} has no verified build`];
     const dir = `${this.simple}/${normalizeName(sender.package)}`;
     this.mkdir(dir);
+    // the files and their core metadata durable first, on Deno's pool (a sync can take long),
+    // then put in place at once
+    const staged = new Map<string, string>();
+    try {
+      await Promise.all(sender.verified.map(async ({ file, verified }) => {
+        await file.durable();
+        const path = `${dir}/${file.filename}.metadata`;
+        staged.set(path, await stageDurable(path, verified!.metadata));
+      }));
+      if (this.senders.get(slaveId) !== sender || sender.current) {
+        throw new Error(`slave ${slaveId}'s build was given up meanwhile`);
+      }
+    } catch (e) {
+      for (const temp of staged.values()) await Deno.remove(temp).catch(() => {});
+      await this.abandon(slaveId);
+      return ["ERROR", errorMessage(e)];
+    }
     const linked: string[] = [];
     const kept: Replaced[] = [];
     const takeBack = (metadata: boolean) => {
@@ -593,6 +610,7 @@ class Juggler {
       }
       if (taken.length > 0) {
         takeBack(false);
+        for (const temp of staged.values()) Deno.removeSync(temp);
         sender.lastActivity = Date.now();
         return ["EXISTS", taken];
       }
@@ -604,13 +622,12 @@ class Juggler {
         this.#keep(kept, `${target}.metadata`);
         file.replace(target);
       }
-      for (const { file, verified } of sender.verified) {
-        writeAtomicSync(`${dir}/${file.filename}.metadata`, verified!.metadata, true);
+      for (const [path, temp] of staged) {
+        Deno.renameSync(temp, path);
+        staged.delete(path);
       }
-      // the names too (and the backups' notes): durable before the build is logged
-      syncFile(dir);
-      if (kept.some((k) => k.backup !== null)) syncFile(this.simple);
     } catch (e) {
+      for (const temp of staged.values()) await Deno.remove(temp).catch(() => {});
       takeBack(true);
       try {
         this.#restore(kept);
@@ -638,6 +655,14 @@ class Juggler {
     }
     sender.verified.length = 0;
     await this.abandon(slaveId);
+    // the names too (and the backups' notes): durable before the build is logged
+    try {
+      await syncPath(dir);
+      if (kept.some((k) => k.backup !== null)) await syncPath(this.simple);
+    } catch (e) {
+      this.replaced(slaveId, true);
+      return ["ERROR", `cannot make ${dir} durable: ${errorMessage(e)}`];
+    }
     this.ctx.log.debug(
       `published ${count} file(s) of ${sender.package} ${sender.version} from slave ${slaveId}`,
     );
