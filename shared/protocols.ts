@@ -205,19 +205,28 @@ export const storedFileMessage = z.tuple([
 /** The data of a stored file tuple. */
 export type StoredFileMessage = z.output<typeof storedFileMessage>;
 
+/** The names a build's file list gives more than once (a build names each file once). */
+export function namedTwice(names: Iterable<string>): string[] {
+  const seen = new Set<string>();
+  const twice: string[] = [];
+  for (const name of names) {
+    if (seen.has(name)) twice.push(name);
+    seen.add(name);
+  }
+  return twice;
+}
+
 /** A build's files: each a wheel by its name (WIRE.md's tags follow from it), no name twice. */
 const files = z.array(fileMessage).max(1000).superRefine((list, ctx) => {
-  const seen = new Set<string>();
   for (const [filename] of list) {
     try {
       parseWheelFilename(filename);
     } catch (e) {
       ctx.addIssue({ code: "custom", message: (e as WheelNameError).message, input: filename });
     }
-    if (seen.has(filename)) {
-      ctx.addIssue({ code: "custom", message: `${filename} is listed twice`, input: filename });
-    }
-    seen.add(filename);
+  }
+  for (const filename of namedTwice(list.map(([name]) => name))) {
+    ctx.addIssue({ code: "custom", message: `${filename} is listed twice`, input: filename });
   }
 });
 

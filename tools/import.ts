@@ -23,6 +23,7 @@ import { mayProceed } from "../shared/prompt.ts";
 import {
   IMPORTER_ID,
   MAX_BUILD_MESSAGE,
+  namedTwice,
   packageName,
   pep425Tag,
   versionString,
@@ -252,11 +253,8 @@ async function callOff(queue: ImportQueue): Promise<void> {
 /** Reads the files given and works out the build they are. */
 async function prepare(opts: Options, paths: string[]): Promise<Build> {
   // one name twice (whichever paths lead to it) is one file twice: the master refuses the list
-  const seen = new Set<string>();
-  for (const path of paths) {
-    if (seen.has(basename(path))) throw new UsageError(`${basename(path)} is given twice`);
-    seen.add(basename(path));
-  }
+  const [twice] = namedTwice(paths.map((path) => basename(path)));
+  if (twice !== undefined) throw new UsageError(`${twice} is given twice`);
   const wheels: Wheel[] = [];
   for (const path of paths) {
     try {

@@ -171,6 +171,11 @@ function noteOf(backup: string): string {
   return backup.slice(0, -TEMP_SUFFIX.length) + NOTE_SUFFIX;
 }
 
+/** The backup a note names the target of. */
+function backupOf(note: string): string {
+  return note.slice(0, -NOTE_SUFFIX.length) + TEMP_SUFFIX;
+}
+
 /** Deletes a backup (when it is still there) and its note. */
 function dropBackup(backup: string): void {
   for (const path of [backup, noteOf(backup)]) {
@@ -261,12 +266,6 @@ class Juggler {
     }
     if (removed) this.ctx.log.info(`removed ${removed} temporary file(s) of earlier transfers`);
     if (notes.length) await this.#settleReplaced(notes);
-    // a backup whose note was never written, or already removed
-    for await (const entry of Deno.readDir(this.simple)) {
-      if (entry.isFile && entry.name.startsWith(REPLACED_PREFIX)) {
-        await Deno.remove(`${this.simple}/${entry.name}`).catch(() => {});
-      }
-    }
   }
 
   /** Puts back each replaced copy the database lists (by hash), and drops the others. */
@@ -275,7 +274,7 @@ class Juggler {
       const target = Deno.readTextFileSync(note).trim();
       const [pkg = "", ...rest] = target.split("/");
       const wheel = rest.join("/").replace(/\.metadata$/, "");
-      return { backup: note.slice(0, -NOTE_SUFFIX.length) + TEMP_SUFFIX, target, pkg, wheel };
+      return { backup: backupOf(note), target, pkg, wheel };
     });
     const oracle = new OracleClient(this.ctx.options.dbQueue, this.ctx.log);
     let listed: Map<string, [string, string][]>;

@@ -513,13 +513,7 @@ class Driver {
       duration,
       output,
     );
-    try {
-      await this.refused(slave, new Refused(`its BUILT cannot be taken: ${why}`, true));
-    } catch (e) {
-      if (isClosed(e)) return;
-      this.ctx.log.error(`handling BUILT: ${errorMessage(e)}`);
-      await this.reply(slave, "DIE");
-    }
+    await this.refused(slave, new Refused(`its BUILT cannot be taken: ${why}`, true));
   }
 
   async built(slave: Slave, data: Extract<SlaveMessage, { msg: "BUILT" }>["data"]): Promise<void> {
@@ -729,24 +723,27 @@ runTask(
           return malformed("dropped a message that is not [identity, '', payload]");
         }
         const slave = () => d.slaves.get(encodeHex(address!));
-        let m: SlaveMessage;
+        let handling: () => Promise<void>;
+        let name: string;
         try {
-          m = decodeMessage(slaveDriver, payload!);
+          const m = decodeMessage(slaveDriver, payload!);
+          [handling, name] = [() => d.handle(address!, m), m.msg];
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
           const known = slave();
           if (!known) return malformed(e.message);
           const built = known.state.reply === "BUILD" ? salvageBuilt(payload!) : null;
-          if (built) return await d.unreadableBuilt(known, e.message, built);
-          ctx.log.warning(e.message);
-          await d.reply(known, "DIE");
-          return;
+          if (!built) {
+            ctx.log.warning(e.message);
+            return await d.reply(known, "DIE");
+          }
+          [handling, name] = [() => d.unreadableBuilt(known, e.message, built), "BUILT"];
         }
         try {
-          await d.handle(address!, m);
+          await handling();
         } catch (e) {
           if (isClosed(e)) return;
-          ctx.log.error(`handling ${m.msg}: ${errorMessage(e)}`);
+          ctx.log.error(`handling ${name}: ${errorMessage(e)}`);
           const known = slave();
           if (known) await d.reply(known, "DIE");
         }

@@ -41,8 +41,10 @@ export interface SocketOptions {
    * Default 30000. */
   handshakeInterval?: number;
   /**
-   * The most connections one bound endpoint keeps at once (-1: no limit): one more is closed as
-   * it is accepted, and the next one taken once one has gone. Default -1.
+   * The most connections one bound endpoint keeps at once (-1: no limit). When it is full, a
+   * newcomer from a place (an IPv4 address, an IPv6 /64) holding at least two fewer than the
+   * place holding most takes that place's oldest connection; any other is closed as it is
+   * accepted. Default -1.
    */
   maxConnections?: number;
   /**

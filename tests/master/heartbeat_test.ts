@@ -10,42 +10,9 @@
 
 import { assertEquals } from "../assert.ts";
 import { startFarm } from "../farm.ts";
+import { LibzmqSlave } from "../fixtures/libzmq_slave.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
-import { LibzmqPeer } from "../zmq_support.ts";
 import { Duration } from "../../shared/duration.ts";
-import {
-  decodeMessage,
-  encodeNamedMessage,
-  type Message,
-  reverse,
-  slaveDriver,
-} from "../../shared/protocols.ts";
-
-const slave = reverse(slaveDriver);
-
-/** A slave's REQ socket in libzmq. */
-class LibzmqSlave {
-  private constructor(readonly peer: LibzmqPeer) {}
-
-  static async start(slaveQueue: string, label: string): Promise<LibzmqSlave> {
-    const s = new LibzmqSlave(await LibzmqPeer.start("REQ", "connect", slaveQueue));
-    const ack = await s.request("HELLO", [
-      Duration.of({ hours: 3 }),
-      "311",
-      "cp311",
-      "linux_x86_64",
-      label,
-    ]);
-    assertEquals(ack.msg, "ACK");
-    return s;
-  }
-
-  async request(msg: string, data?: unknown): Promise<Message<typeof slaveDriver.send>> {
-    await this.peer.send([encodeNamedMessage(slave, msg, data)]);
-    const [reply] = await this.peer.receive(30_000);
-    return decodeMessage(slave, reply!);
-  }
-}
 
 Deno.test("master: a slave gone silent is dropped by the heartbeat, a busy one is kept", async () => {
   await using farm = await startFarm();
