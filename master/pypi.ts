@@ -46,9 +46,19 @@ export interface ChangeBatch {
   events: PyPIEvent[];
   /** The highest serial seen (ignored actions included): where the next call starts. */
   serial: number;
-  /** Why each row that could not be read was skipped. */
-  skipped: string[];
+  /** How many rows could not be read (and were skipped). */
+  skipped: number;
+  /** Why, for the first {@linkcode MAX_REASONS} of them. */
+  reasons: string[];
+  /**
+   * How many rows were past the serial PyPI says is its last (`changelog_last_serial`): left
+   * for a later batch, since taking one would make every later batch start after it.
+   */
+  ahead: number;
 }
+
+/** How many reasons for skipped rows a batch keeps. */
+export const MAX_REASONS = 3;
 
 /** A source of PyPI events after a serial. */
 export interface ChangeFeed {
@@ -112,26 +122,44 @@ export class XmlRpcChangeFeed implements ChangeFeed {
   /**
    * The events after `serial`, oldest first. A row that cannot be read is skipped (and said
    * why), or the changelog would stop at it for good; a row at or before `serial` is one
-   * applied already, replayed.
+   * applied already, replayed; a row past PyPI's last serial (asked after the batch) is left:
+   * the serial kept only grows, so one such row would otherwise end following PyPI for good.
    */
   async since(serial: number): Promise<ChangeBatch> {
     const rows = await call(this.url, "changelog_since_serial", [serial], this.timeoutMs);
     if (!Array.isArray(rows)) throw new XmlRpcError("changelog_since_serial did not return a list");
+    const newest = rows.length > 0 ? await this.lastSerial() : serial;
     const events: PyPIEvent[] = [];
-    const skipped: string[] = [];
+    const reasons: string[] = [];
+    let skipped = 0;
+    let ahead = 0;
     let last = serial;
     for (const row of rows) {
       const at = rowSerial(row);
       if (at !== null && at <= serial) continue;
+      if (at !== null && at > newest) {
+        ahead++;
+        continue;
+      }
       if (at !== null) last = Math.max(last, at);
       try {
         const e = asEvent(row);
         if (e.kind !== null) events.push({ ...e, kind: e.kind });
       } catch (e) {
         if (!(e instanceof XmlRpcError)) throw e;
-        skipped.push(e.message);
+        if (skipped++ < MAX_REASONS) reasons.push(e.message);
       }
     }
-    return { events: events.sort((a, b) => a.serial - b.serial), serial: last, skipped };
+    events.sort((a, b) => a.serial - b.serial);
+    return { events, serial: last, skipped, reasons, ahead };
+  }
+
+  /** PyPI's last serial (`changelog_last_serial`). */
+  async lastSerial(): Promise<number> {
+    const last = await call(this.url, "changelog_last_serial", [], this.timeoutMs);
+    if (typeof last !== "number" || !Number.isSafeInteger(last) || last < 0) {
+      throw new XmlRpcError("changelog_last_serial did not return a serial");
+    }
+    return last;
   }
 }

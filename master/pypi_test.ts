@@ -1,7 +1,13 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
-import { classifyAction, XmlRpcChangeFeed } from "./pypi.ts";
-import { decodeResponse, encodeCall, MAX_RESPONSE_BYTES, XmlRpcError } from "./xmlrpc.ts";
+import { classifyAction, MAX_REASONS, XmlRpcChangeFeed } from "./pypi.ts";
+import {
+  decodeResponse,
+  encodeCall,
+  MAX_RESPONSE_BYTES,
+  MAX_VALUES,
+  XmlRpcError,
+} from "./xmlrpc.ts";
 
 Deno.test("pypi: the change feed reads a (fake) PyPI's changelog since a serial", async () => {
   await using pypi = new FakePyPI();
@@ -57,8 +63,9 @@ Deno.test("pypi: a changelog row that cannot be read is skipped, not the whole b
   const batch = await new XmlRpcChangeFeed(pypi.xmlrpcUrl).since(start);
   assertEquals(batch.events.map((e) => e.package), ["before", "before", "after", "after"]);
   assertEquals(batch.serial, pypi.serial, "unreadable rows' serials still advance it");
-  assertEquals(batch.skipped.length, 4, batch.skipped.join("\n"));
-  assert(batch.skipped.every((why) => why.length < 300), batch.skipped.join("\n"));
+  assertEquals(batch.skipped, 4, batch.reasons.join("\n"));
+  assertEquals(batch.reasons.length, MAX_REASONS);
+  assert(batch.reasons.every((why) => why.length < 300), batch.reasons.join("\n"));
 });
 
 Deno.test("pypi: PyPI's actions map to the farm's events", () => {
@@ -128,6 +135,57 @@ Deno.test("xmlrpc: calls encode and responses decode, faults and garbage raise X
     () => new XmlRpcChangeFeed("http://127.0.0.1:9/pypi", 2000).since(0),
     XmlRpcError,
   );
+});
+
+Deno.test("pypi: a row past PyPI's last serial is left for a later batch", async () => {
+  // the serial kept only grows: one such row made every later batch start past PyPI's end
+  await using pypi = new FakePyPI();
+  const start = pypi.serial;
+  const value = (v: string) => `<value>${v}</value>`;
+  await pypi.release("before", "1.0");
+  pypi.rawRow([
+    value("<string>from-the-future</string>"),
+    value("<string>1.0</string>"),
+    value("<int>1700000000</int>"),
+    value("<string>add source file from-the-future-1.0.tar.gz</string>"),
+    value(`<int>${Number.MAX_SAFE_INTEGER}</int>`),
+  ]);
+  await pypi.release("after", "1.0");
+  const batch = await new XmlRpcChangeFeed(pypi.xmlrpcUrl).since(start);
+  assertEquals(batch.serial, pypi.serial);
+  assertEquals(batch.ahead, 1);
+  assertEquals(batch.events.map((e) => e.package), ["before", "before", "after", "after"]);
+});
+
+Deno.test("xmlrpc: an answer of too many values, or quoting megabytes, is refused briefly", () => {
+  // 64 MiB of empty values were 8 million rows, each skipped with an Error of its own: a minute
+  // of the thread the database requests are answered on
+  const wrap = (inner: string) =>
+    `<methodResponse><params><param>${inner}</param></params></methodResponse>`;
+  const many = wrap(`<value><array><data>${"<value/>".repeat(MAX_VALUES)}</data></array></value>`);
+  assertThrows(() => decodeResponse(many), XmlRpcError, `more than ${MAX_VALUES} values`);
+  assertEquals(
+    (decodeResponse(
+      wrap(`<value><array><data>${"<value/>".repeat(MAX_VALUES - 1)}</data></array></value>`),
+    ) as unknown[]).length,
+    MAX_VALUES - 1,
+  );
+  // what an answer quotes in an error is cut: a poll's error used to log all of it
+  const mega = "7".repeat(1 << 20);
+  for (
+    const bad of [
+      `<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member><member><name>faultString</name><value><string>${mega}</string></value></member></struct></value></fault></methodResponse>`,
+      wrap(`<value><int>${mega}x</int></value>`),
+      wrap(`<value><boolean>${mega}</boolean></value>`),
+      wrap(`<value><dateTime.iso8601>${mega}</dateTime.iso8601></value>`),
+      wrap(`<value>&a${"a".repeat(1 << 20)};</value>`),
+      wrap(`<value>&#${mega};</value>`),
+      wrap(`<value><x${"x".repeat(1 << 20)}>1</x></value>`),
+    ]
+  ) {
+    const e = assertThrows(() => decodeResponse(bad), XmlRpcError);
+    assert(e.message.length < 400, `${e.message.length} characters: ${e.message.slice(0, 300)}`);
+  }
 });
 
 Deno.test("xmlrpc: an answer over MAX_RESPONSE_BYTES is refused, not read", async () => {

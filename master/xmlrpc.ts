@@ -77,56 +77,112 @@ function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
     if (e.startsWith("#")) {
       const code = e.startsWith("#x") ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      if (!(code <= 0x10ffff)) throw new XmlRpcError(`no such character ${m}`);
+      if (!(code <= 0x10ffff)) throw new XmlRpcError(`no such character ${clip(m, 40)}`);
       return String.fromCodePoint(code);
     }
     const named = ENTITIES[e];
-    if (named === undefined) throw new XmlRpcError(`unknown entity ${m}`);
+    if (named === undefined) throw new XmlRpcError(`unknown entity ${clip(m, 40)}`);
     return named;
   });
+}
+
+/**
+ * The most values one answer may hold: PyPI's largest (50,000 changelog rows of six values) has
+ * 300,001. An answer of 64 MiB of empty values would otherwise be 8 million of them, and reading
+ * it a minute's work on the thread.
+ */
+export const MAX_VALUES = 1_000_000;
+
+/** At most `max` characters of `text`, and how many more there were. */
+function clip(text: string, max = 200): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}… (${text.length - max} characters more)`;
+}
+
+/** Text an answer held, quoted in an error: at most 200 characters of it. */
+function quoted(text: string): string {
+  return JSON.stringify(clip(text));
+}
+
+/** Whether the character at `i` is XML white space. */
+function isSpace(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Whether `c` may start a tag's name (a letter). */
+function isNameStart(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** Whether `c` may follow in a tag's name (a letter, a digit, `_` or `.`). */
+function isNamePart(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e;
 }
 
 /** A cursor over XML-RPC response text: tags, text, and nothing fancier. */
 class Parser {
   pos = 0;
+  values = 0;
   constructor(readonly text: string) {}
 
   fail(what: string): never {
     throw new XmlRpcError(`${what} at offset ${this.pos}`);
   }
 
+  /** Skips white space, `<?…?>` and comments, as many as follow. */
   skipSpaceAndProlog(): void {
+    const text = this.text;
     for (;;) {
-      const m = /^\s+|^<\?[\s\S]*?\?>|^<!--[\s\S]*?-->/.exec(
-        this.text.slice(this.pos, this.pos + 4096),
-      );
-      if (!m || m[0].length === 0) return;
-      this.pos += m[0].length;
+      while (isSpace(text, this.pos)) this.pos++;
+      let end = -1;
+      if (text.startsWith("<?", this.pos)) end = text.indexOf("?>", this.pos + 2) + 2;
+      else if (text.startsWith("<!--", this.pos)) end = text.indexOf("-->", this.pos + 4) + 3;
+      if (end <= this.pos) return;
+      this.pos = end;
     }
   }
 
   /** Reads `<name>` (or `<name/>`, returning true for self-closing). */
   open(name: string): boolean {
     this.skipSpaceAndProlog();
-    const re = new RegExp(`^<${name.replace(".", "\\.")}\\s*(/?)>`);
-    const m = re.exec(this.text.slice(this.pos, this.pos + name.length + 16));
-    if (!m) this.fail(`expected <${name}>`);
-    this.pos += m[0].length;
-    return m[1] === "/";
+    const text = this.text;
+    let i = this.pos + 1 + name.length;
+    if (text.charCodeAt(this.pos) !== 0x3c || !text.startsWith(name, this.pos + 1)) {
+      this.fail(`expected <${name}>`);
+    }
+    while (isSpace(text, i)) i++;
+    const empty = text.charCodeAt(i) === 0x2f;
+    if (empty) i++;
+    if (text.charCodeAt(i) !== 0x3e) this.fail(`expected <${name}>`);
+    this.pos = i + 1;
+    return empty;
   }
 
   close(name: string): void {
     this.skipSpaceAndProlog();
-    const tag = `</${name}>`;
-    if (!this.text.startsWith(tag, this.pos)) this.fail(`expected ${tag}`);
-    this.pos += tag.length;
+    const text = this.text;
+    const end = this.pos + 2 + name.length;
+    if (
+      !text.startsWith("</", this.pos) || !text.startsWith(name, this.pos + 2) ||
+      text.charCodeAt(end) !== 0x3e
+    ) {
+      this.fail(`expected </${name}>`);
+    }
+    this.pos = end + 1;
   }
 
   /** The next tag's name without consuming it, or null before a closing tag. */
   peek(): string | null {
     this.skipSpaceAndProlog();
-    const m = /^<([A-Za-z][\w.]*)/.exec(this.text.slice(this.pos, this.pos + 64));
-    return m ? m[1]! : null;
+    const text = this.text;
+    if (text.charCodeAt(this.pos) !== 0x3c || !isNameStart(text.charCodeAt(this.pos + 1))) {
+      return null;
+    }
+    let end = this.pos + 2;
+    while (isNamePart(text.charCodeAt(end))) end++;
+    return text.slice(this.pos + 1, end);
   }
 
   /** Raw text up to the next `<`. */
@@ -135,11 +191,12 @@ class Parser {
     if (end < 0) this.fail("unterminated text");
     const raw = this.text.slice(this.pos, end);
     this.pos = end;
-    return unescapeXml(raw);
+    return raw.includes("&") ? unescapeXml(raw) : raw;
   }
 
   value(depth: number): XmlRpcValue {
     if (depth > 64) this.fail("nesting too deep");
+    if (++this.values > MAX_VALUES) this.fail(`more than ${MAX_VALUES} values`);
     if (this.open("value")) return "";
     const type = this.peek();
     let v: XmlRpcValue;
@@ -165,7 +222,7 @@ class Parser {
       case "struct":
         return {};
     }
-    return this.fail(`empty <${type}>`);
+    return this.fail(`empty <${clip(type, 40)}>`);
   }
 
   typed(type: string, depth: number): XmlRpcValue {
@@ -176,12 +233,12 @@ class Parser {
       case "i4":
       case "i8": {
         const t = this.textUntilTag().trim();
-        if (!/^[+-]?\d+$/.test(t)) this.fail(`bad integer ${JSON.stringify(t)}`);
+        if (!/^[+-]?\d+$/.test(t)) this.fail(`bad integer ${quoted(t)}`);
         return Number(t);
       }
       case "boolean": {
         const t = this.textUntilTag().trim();
-        if (t !== "0" && t !== "1") this.fail(`bad boolean ${JSON.stringify(t)}`);
+        if (t !== "0" && t !== "1") this.fail(`bad boolean ${quoted(t)}`);
         return t === "1";
       }
       case "double": {
@@ -192,7 +249,7 @@ class Parser {
       case "dateTime.iso8601": {
         const t = this.textUntilTag().trim();
         const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(t);
-        if (!m) this.fail(`bad dateTime ${JSON.stringify(t)}`);
+        if (!m) this.fail(`bad dateTime ${quoted(t)}`);
         return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
       }
       case "base64": {
@@ -230,7 +287,7 @@ class Parser {
         return out;
       }
     }
-    return this.fail(`unknown type <${type}>`);
+    return this.fail(`unknown type <${clip(type, 40)}>`);
   }
 }
 
@@ -243,8 +300,8 @@ export function decodeResponse(text: string): XmlRpcValue {
     const fault = p.value(0);
     const detail = typeof fault === "object" && fault !== null && !Array.isArray(fault) &&
         !(fault instanceof Date) && !(fault instanceof Uint8Array)
-      ? `${fault.faultCode ?? "?"}: ${fault.faultString ?? ""}`
-      : String(fault);
+      ? `${clip(String(fault.faultCode ?? "?"), 40)}: ${clip(String(fault.faultString ?? ""))}`
+      : clip(String(fault));
     throw new XmlRpcError(`XML-RPC fault ${detail}`);
   }
   p.open("params");

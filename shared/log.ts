@@ -1,7 +1,7 @@
 /**
  * Logging for every tool: console output on stderr at the level `-q`/`-v` choose, and an
  * optional log file (`-l FILE`) with timestamps. Messages quote what peers and PyPI said, so
- * each is made {@linkcode terminalSafe} first.
+ * each is made {@linkcode terminalSafe} first, and cut at {@linkcode MAX_LOG_MESSAGE}.
  *
  * @module
  */
@@ -67,8 +67,17 @@ export function terminalSafe(text: string): string {
   });
 }
 
+/**
+ * The most characters of a message logged: what a peer or PyPI says can be megabytes (a fault's
+ * text, a malformed value), and a line of it a poll fills a disk in a day.
+ */
+export const MAX_LOG_MESSAGE = 4096;
+
 function write(level: Level, name: string, raw: string): void {
-  const message = terminalSafe(raw);
+  const cut = raw.length > MAX_LOG_MESSAGE
+    ? `${raw.slice(0, MAX_LOG_MESSAGE)}… (${raw.length - MAX_LOG_MESSAGE} characters more)`
+    : raw;
+  const message = terminalSafe(cut);
   if (RANK[level] >= RANK[settings.consoleLevel]) {
     const prefix = level === "info" || level === "debug" ? "" : `${level}: `;
     Deno.stderr.writeSync(encoder.encode(`${name}: ${prefix}${message}\n`));

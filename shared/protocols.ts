@@ -43,10 +43,12 @@ export const packageName = z.string().max(200).regex(
 
 /**
  * A version string: printable, no path separators or white space, at most 128 characters, with
- * a letter or digit (`..` would make `/pypi/<project>/../json` another URL).
+ * a letter or digit (`..` would make `/pypi/<project>/../json` another URL). No format
+ * characters either (a bidi override or a zero-width space makes two versions look alike on a
+ * page), nor halves of a surrogate pair (no character at all).
  */
 export const versionString = z.string().max(128).regex(
-  /^(?=[^\p{L}\p{N}]*[\p{L}\p{N}])[^\s/\\\p{Cc}]+$/u,
+  /^(?=[^\p{L}\p{N}]*[\p{L}\p{N}])[^\s/\\\p{Cc}\p{Cf}\p{Cs}]+$/u,
   "expected a version (a letter or digit; no white space, control characters or slashes)",
 );
 

@@ -512,3 +512,15 @@ Deno.test("protocols: STATS has exactly the twelve keys deployed monitors accept
     "downloads_all",
   );
 });
+
+Deno.test("protocols: a version is printable: no format characters, no half characters", () => {
+  // a bidi override or a zero-width space made two rows of a project's page look alike
+  for (
+    const version of ["1.0\u202e", "1.0\u200b", "\u2066", "1.0\ud800", "1.0\udc00", "1.0 beta"]
+  ) {
+    assert(protocols.unbuildable("foo", version) !== null, JSON.stringify(version));
+  }
+  for (const version of ["1.0", "1!2.0.post1+local.7", "2.0ß", "1.0-β"]) {
+    assertEquals(protocols.unbuildable("foo", version), null, version);
+  }
+});

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { errorMessage } from "../../shared/log.ts";
+import { errorMessage, ThrottledWarning } from "../../shared/log.ts";
 import { normalizeName as key } from "../../shared/wheel.ts";
 import {
   architectControl,
@@ -72,9 +72,14 @@ function releaseDataSource(options: MasterOptions): ReleaseDataSource | null {
 const toWeb = reverse(theScribe);
 const toArchitect = reverse(architectControl);
 
+/** How often rows past PyPI's last serial are warned of (they come again in every poll). */
+const AHEAD_WARNING_MS = 10 * 60_000;
+
 class Gazer {
   /** Releases to look up, `[spelling, version]` by `package version`, oldest first. */
   readonly lookups = new Map<string, [string, string]>();
+  /** Rows past PyPI's last serial come again in every batch until PyPI catches up with them. */
+  readonly ahead: ThrottledWarning;
 
   constructor(
     readonly ctx: TaskContext,
@@ -84,7 +89,9 @@ class Gazer {
     readonly web: Push,
     readonly architect: Push,
     readonly releaseData: ReleaseDataSource | null,
-  ) {}
+  ) {
+    this.ahead = new ThrottledWarning(ctx.log, AHEAD_WARNING_MS);
+  }
 
   /** Queues a release to be looked up (the newest wins a place when the queue is full). */
   lookUp(pkg: string, version: string): void {
@@ -197,10 +204,16 @@ class Gazer {
     this.ctx.log.debug(`asking PyPI for events after ${serial}`);
     const batch = await this.feed.since(serial);
     this.ctx.log.debug(`PyPI returned ${batch.events.length} event(s) up to ${batch.serial}`);
-    if (batch.skipped.length) {
+    if (batch.skipped) {
       this.ctx.log.warning(
-        `skipped ${batch.skipped.length} changelog row(s) PyPI sent that cannot be read: ` +
-          batch.skipped.slice(0, 3).join("; "),
+        `skipped ${batch.skipped} changelog row(s) PyPI sent that cannot be read: ` +
+          batch.reasons.join("; "),
+      );
+    }
+    if (batch.ahead) {
+      this.ahead.warn((missed) =>
+        `left ${batch.ahead} changelog row(s) whose serial is past PyPI's last serial ` +
+        `(${missed} such warning(s) not shown)`
       );
     }
     let refresh = false;

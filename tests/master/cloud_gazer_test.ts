@@ -144,4 +144,38 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
     await master.waitForFile("project/unstalled/index.html", "1.0");
     assert(!await exists(`${master.output}/project/far-future`));
   });
+
+  await t.step(
+    "a row whose serial is past PyPI's last serial does not end following it",
+    async () => {
+      // the serial kept only grows: taking this row made every later poll start past PyPI's end
+      const value = (v: string) => `<value>${v}</value>`;
+      pypi.rawRow([
+        value("<string>from-the-future</string>"),
+        value("<string>1.0</string>"),
+        value("<int>1700000000</int>"),
+        value("<string>add source file from-the-future-1.0.tar.gz</string>"),
+        value(`<int>${Number.MAX_SAFE_INTEGER}</int>`),
+      ]);
+      await pypi.release("beside-it", "1.0");
+      await master.waitForLog(/left 1 changelog row\(s\) whose serial is past PyPI's last serial/);
+      await master.waitForFile("project/beside-it/index.html", "1.0");
+      await pypi.release("after-it", "1.0");
+      await master.waitForFile("project/after-it/index.html", "1.0");
+      const [row] = await queryDb(farm.db.superDsn, "SELECT pypi_serial FROM configuration");
+      assert(Number(row!.pypi_serial) <= pypi.serial, `the serial kept is ${row!.pypi_serial}`);
+      assert(!await exists(`${master.output}/project/from-the-future`));
+    },
+  );
+
+  await t.step("a fault of a megabyte is logged as a line of a few KiB", async () => {
+    // each poll logged all of it: 60 MiB of log every 10 s from a broken mirror
+    pypi.fault = "x".repeat(1 << 20);
+    const line = await master.waitForLog(/cannot follow PyPI: [^\n]*/);
+    pypi.fault = null;
+    assertStringIncludes(line[0], "characters more)");
+    assert(line[0].length < 1000, `a line of ${line[0].length} characters`);
+    await pypi.release("after-the-fault", "1.0");
+    await master.waitForFile("project/after-the-fault/index.html", "1.0");
+  });
 });
