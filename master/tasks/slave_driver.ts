@@ -13,7 +13,8 @@
  * bounded: at most {@linkcode MAX_SLAVES} are known at once, a slave's timeout is cut to
  * {@linkcode MAX_SLAVE_TIMEOUT}, and a slave whose connection closes is forgotten at once, its
  * build going back to the queue (a connection that answers no PING for a minute is closed:
- * `slaveHeartbeat`).
+ * `slaveHeartbeat`), unless it is the {@linkcode MAX_LOST}th slave lost building it: a build that
+ * kills its slave is logged as failed rather than handed to every slave in turn.
  *
  * An IDLE with nothing to build is held (up to {@linkcode IDLE_HOLD_MS}) rather than answered
  * SLEEP at once, so a release that arrives meanwhile is dispatched within moments. The queue the
@@ -92,6 +93,14 @@ const MAX_ATTEMPTS = 3;
 const MAX_UNKNOWN_ABIS_LOGGED = 100;
 /** Dropped HELLOs are logged at most this often. */
 const DROPPED_LOG_MS = 60_000;
+/**
+ * How many times the slaves building one release may be lost (gone away, timed out, or started
+ * again) before it is logged as failed: a build that kills its slave would otherwise be handed
+ * to every slave in turn, for ever.
+ */
+export const MAX_LOST = 3;
+/** The most releases whose lost builds are counted (the oldest count goes first). */
+const MAX_LOST_KEPT = 10_000;
 
 type SlaveMessage = Message<typeof slaveDriver.recv>;
 type ReplyName = keyof typeof slaveDriver.send & string;
@@ -102,6 +111,8 @@ interface Slave {
   address: Uint8Array;
   /** What was handed out: package and version. */
   task: [string, string] | null;
+  /** When it was handed out (`performance.now()`). */
+  handedOut: number;
   /** An IDLE being held: when it is answered SLEEP. */
   held: ReturnType<typeof setTimeout> | undefined;
   /** When the last reply was sent (a replay to the monitors says so, not "now"). */
@@ -134,6 +145,8 @@ class Driver {
    * each may go back, in the order they finished (so the oldest is first).
    */
   readonly recent = new Map<string, number>();
+  /** How many times the slaves building a release were lost, by build key (oldest first). */
+  readonly lost = new Map<string, number>();
   /** ABIs slaves asked for that are not build ABIs, each logged once. */
   readonly unknownAbis = new Set<string>();
   /** Builds logged since the last summary (one line a minute, not one a build). */
@@ -233,7 +246,53 @@ class Driver {
     this.ctx.log.info(`slave ${slave.state.slaveId} (${slave.state.label}) went away${doing}`);
     await this.publish(slave, "BYE", NO_DATA);
     this.forget(slave);
+    await this.lose(slave, "went away");
     if (slave.task) await this.wake();
+  }
+
+  /**
+   * Counts a forgotten slave's build as lost, if it was building or sending one; the
+   * {@linkcode MAX_LOST}th loss of one release logs it as failed (why, in its output), so that
+   * it is not handed out again until an operator asks (`piw-rebuild`, `piw-remove --builds`).
+   */
+  async lose(slave: Slave, how: string): Promise<void> {
+    if (!slave.task || (slave.state.reply !== "BUILD" && slave.state.reply !== "SEND")) return;
+    const [pkg, version] = slave.task;
+    const key = this.buildKey(pkg, version, slave.state.nativeAbi);
+    const times = (this.lost.get(key) ?? 0) + 1;
+    this.lost.delete(key);
+    if (times < MAX_LOST) {
+      this.lost.set(key, times);
+      for (const old of this.lost.keys()) {
+        if (this.lost.size <= MAX_LOST_KEPT) break;
+        this.lost.delete(old);
+      }
+      return;
+    }
+    const why = `the slaves building ${pkg} ${version} for ${slave.state.nativeAbi} were lost ` +
+      `${times} times (the last, slave ${slave.state.slaveId} (${slave.state.label}), ${how}): ` +
+      "logged as failed";
+    this.ctx.log.warning(why);
+    const build = new BuildState(
+      slave.state.slaveId,
+      pkg,
+      version,
+      slave.state.nativeAbi,
+      false,
+      Duration.fromMillis(Math.max(0, performance.now() - slave.handedOut)),
+      `piw-master: ${why}.\n`,
+    );
+    try {
+      await this.intake.publish(null, build);
+    } catch (e) {
+      this.ctx.log.error(`cannot log the failed build of ${pkg} ${version}: ${errorMessage(e)}`);
+      return;
+    }
+    this.logged.failed++;
+    this.buildsLogged?.inc({ result: "failure" });
+    this.recent.delete(key);
+    this.recent.set(key, performance.now() + RECENT_MS);
+    this.finished(build);
   }
 
   /** Takes a new queue from the Architect, saying when the build ABIs change. */
@@ -345,6 +404,7 @@ class Driver {
       clearTimeout(slave.held);
       slave.held = undefined;
       slave.task = build;
+      slave.handedOut = performance.now();
       this.active.add(this.buildKey(...build, slave.state.nativeAbi));
       this.ctx.log.debug(
         `slave ${slave.state.slaveId} (${slave.state.label}): build ${build[0]} ${build[1]}`,
@@ -374,8 +434,10 @@ class Driver {
   async hello(address: Uint8Array, data: Extract<SlaveMessage, { msg: "HELLO" }>["data"]) {
     const key = encodeHex(address);
     const known = this.slaves.get(key);
-    if (known) this.forget(known);
-    else if (this.slaves.size >= MAX_SLAVES) {
+    if (known) {
+      this.forget(known);
+      await this.lose(known, "started again");
+    } else if (this.slaves.size >= MAX_SLAVES) {
       this.droppedHellos.warn((missed) =>
         `${MAX_SLAVES} slaves are known already: dropped ${missed + 1} HELLO(s)`
       );
@@ -390,6 +452,7 @@ class Driver {
       state,
       address,
       task: null,
+      handedOut: 0,
       held: undefined,
       replied: state.firstSeen,
       repliedData: NO_DATA,
@@ -640,6 +703,7 @@ class Driver {
         this.ctx.log.warning(`slave ${slave.state.slaveId} (${slave.state.label}) timed out`);
         await this.publish(slave, "BYE", NO_DATA);
         this.forget(slave);
+        await this.lose(slave, "timed out");
       }
     }
   }
