@@ -48,16 +48,17 @@ const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
  * The master's Workers (`master/workers/<group>.ts`, which imports the modules of these tasks
  * in this order) and the tasks each runs. Each is an isolate of its own (memory) and a
  * thread of its own (a message between two costs a wake-up): the database (Seraph and the
- * Oracles, whose connections nothing else touches) with what follows the outside world and
- * speaks mostly to them (Cloud Gazer, the Lumberjack); what the slaves and the admin tools speak
- * to, which decides every build (the Slave Driver, the File Juggler, Mr. Chase, the Architect);
- * and the web site (the Secretary, the Scribe, Big Brother), whose page rendering would
- * otherwise hold the slaves up.
+ * Oracles, whose connections nothing else touches) with the Lumberjack, which speaks mostly to
+ * them; what the slaves and the admin tools speak to, which decides every build (the Slave
+ * Driver, the File Juggler, Mr. Chase, the Architect); and the web site (the Secretary, the
+ * Scribe, Big Brother) with Cloud Gazer, whose page rendering and reading of PyPI's answers
+ * (hundreds of milliseconds for a large one) would otherwise hold the slaves or the database's
+ * answers up.
  */
 const WORKERS: Record<string, readonly (typeof TASKS)[number][]> = {
-  database: ["seraph", "the_oracle", "cloud_gazer", "lumberjack"],
+  database: ["seraph", "the_oracle", "lumberjack"],
   slaves: ["slave_driver", "file_juggler", "mr_chase", "the_architect"],
-  web: ["the_secretary", "the_scribe", "big_brother"],
+  web: ["the_secretary", "the_scribe", "big_brother", "cloud_gazer"],
 };
 
 /** The tasks in the order they stop (front first; the database last). */

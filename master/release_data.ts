@@ -137,13 +137,19 @@ export class JsonApiSource implements ReleaseDataSource {
 }
 
 /** The PEP 691 project page: only what is used. */
-const simpleProject = z.object({
-  files: z.array(z.object({
-    filename: z.string().max(1000),
-    "requires-python": z.unknown().optional(),
-    yanked: z.unknown().optional(),
-  })).max(1_000_000),
+/** A file of a PEP 691 page, as far as it is read. */
+const simpleFile = z.object({
+  filename: z.string().max(1000),
+  "requires-python": z.unknown().optional(),
+  yanked: z.unknown().optional(),
 });
+/** The most files a PEP 691 page may list. */
+const MAX_SIMPLE_FILES = 1_000_000;
+/**
+ * The most files of one release read from a page (a release has tens): a page of a million
+ * names of one release was 3 s of checking each, on the thread that writes the web pages.
+ */
+const MAX_RELEASE_FILES = 1000;
 
 /** The extensions of source distributions, longest first. */
 const SDISTS = [".tar.gz", ".tar.bz2", ".tar.xz", ".tar.Z", ".tgz", ".tar", ".zip"];
@@ -207,9 +213,20 @@ export class SimpleApiSource implements ReleaseDataSource {
       timeoutMs: this.timeoutMs,
     });
     if (doc === null) return null;
-    const parsed = simpleProject.safeParse(doc);
-    if (!parsed.success) throw new ReleaseDataError(`${url} is not a PEP 691 project page`);
-    const files = parsed.data.files.filter((f) => isFileOf(f.filename, project, version));
+    const list = (doc as { files?: unknown }).files;
+    const notPage = () => new ReleaseDataError(`${url} is not a PEP 691 project page`);
+    if (!Array.isArray(list) || list.length > MAX_SIMPLE_FILES) throw notPage();
+    // only the release's own files are checked whole (zod's check of each of a million files
+    // took most of the time); every name is a string of at most 1,000 characters all the same
+    const files: z.infer<typeof simpleFile>[] = [];
+    for (const entry of list) {
+      const filename = (entry as { filename?: unknown } | null)?.filename;
+      if (typeof filename !== "string" || filename.length > 1000) throw notPage();
+      if (files.length >= MAX_RELEASE_FILES || !isFileOf(filename, project, version)) continue;
+      const file = simpleFile.safeParse(entry);
+      if (!file.success) throw notPage();
+      files.push(file.data);
+    }
     if (files.length === 0) return null;
     const requires = files.map((f) => cleanRequiresPython(f["requires-python"]))
       .find((r) => r !== null) ?? null;
