@@ -253,7 +253,7 @@ class Driver {
   /**
    * Counts a forgotten slave's build as lost, if it was building or sending one; the
    * {@linkcode MAX_LOST}th loss of one release logs it as failed (why, in its output), so that
-   * it is not handed out again until an operator asks (`piw-rebuild`, `piw-remove --builds`).
+   * it is not handed out again until an operator asks (`piw-remove` of the version).
    */
   async lose(slave: Slave, how: string): Promise<void> {
     if (!slave.task || (slave.state.reply !== "BUILD" && slave.state.reply !== "SEND")) return;
