@@ -31,23 +31,17 @@ export interface BuilderPermissions {
 
 /**
  * What `probeInterpreter`, `Sandbox.create` and `build` need:
- * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package), and
- *   bubblewrap, or setsid and kill (a session of its own, killed by process group: `Deno.kill`
- *   of a group would need every program);
+ * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package),
+ *   bubblewrap, and setsid and kill (each command runs in a session of its own, killed by process
+ *   group: `Deno.kill` of a group would need every program);
  * - read and write: the build directory (workspaces, wheels to hash and send);
  * - read, with bubblewrap: /etc (what not everyone may read there is masked) and the top-level
  *   system paths (shown as the links or directories they are).
  */
 export function builderPermissions(settings: BuilderSettings): BuilderPermissions {
   const bwrap = settings.sandbox !== "none";
-  const session = settings.sandbox !== "bwrap";
   return {
-    run: [
-      settings.interpreter,
-      DPKG,
-      ...(bwrap ? [settings.bwrap ?? BWRAP] : []),
-      ...(session ? [SETSID, KILL] : []),
-    ],
+    run: [settings.interpreter, DPKG, ...(bwrap ? [settings.bwrap ?? BWRAP] : []), SETSID, KILL],
     read: [settings.buildDir, ...(bwrap ? [CONFIG_DIR, ...SYSTEM_PATHS] : [])],
     write: [settings.buildDir],
   };

@@ -5,10 +5,10 @@ import { PYTHON, ROOT, run } from "../tests/process.ts";
 import { type BuilderPermissions, builderPermissions } from "./permissions.ts";
 import type { SandboxMode } from "./sandbox.ts";
 
-Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap or setsid and kill", () => {
+Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap, setsid and kill", () => {
   const common = { interpreter: "/opt/py/bin/python3", buildDir: "/var/lib/piw/build" };
   assertEquals(builderPermissions({ ...common, sandbox: "bwrap" }), {
-    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/bwrap"],
+    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/bwrap", "/usr/bin/setsid", "/bin/kill"],
     read: ["/var/lib/piw/build", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"],
     write: ["/var/lib/piw/build"],
   });

@@ -164,11 +164,13 @@ export class Sandbox {
     }
     if (options.signal?.aborted) return { ended: "aborted", code: 128 + 9 };
     const inner = [SHELL, "-c", this.#script(), "sh", ...options.command];
-    const [program, ...args] = this.mode === "bwrap"
+    // a session of its own either way, killed by process group: bubblewrap's --die-with-parent
+    // misses a kill that comes before its child has asked for it (the build then lived on)
+    const args = this.mode === "bwrap"
       ? [this.bwrap, ...await bwrapArgs(options, this.noUserNamespaces), "--", ...inner]
-      : [SETSID, ...inner];
+      : inner;
     const ws = options.workspace;
-    const child = new Deno.Command(program!, {
+    const child = new Deno.Command(SETSID, {
       args,
       cwd: ws.dir,
       clearEnv: true,
@@ -222,16 +224,12 @@ export class Sandbox {
     return `${limit}exec "$@" 2>&1`;
   }
 
-  /** Kills the whole process tree of a running command. */
+  /**
+   * Kills the whole process tree of a running command: its process group, where bubblewrap's
+   * PID namespace's first process is too (every other process in the namespace dies with it).
+   */
   async #kill(child: Deno.ChildProcess): Promise<void> {
-    if (this.mode === "none") return await killGroup(child.pid);
-    // bwrap's children die with it (--die-with-parent), and with its PID namespace's first
-    // process every other process in it
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // it has just exited
-    }
+    await killGroup(child.pid);
   }
 }
 

@@ -178,6 +178,26 @@ for (const mode of ["bwrap", "none"] as const) {
       assertEquals([again.ended, again.output], ["aborted", ""]);
     }));
 
+  Deno.test(`${mode}: an abort the moment the command starts kills all it goes on to start`, () =>
+    withMarker(async (marker) => {
+      // bubblewrap's --die-with-parent misses a kill that comes before its child has asked for
+      // it: the command went on to run, and to start its children, with nobody to stop them
+      const sandbox = await Sandbox.create({ mode, logger });
+      for (let i = 0; i < 20; i++) {
+        const stop = new AbortController();
+        const running = runIn(sandbox, [PYTHON, "-c", STUBBORN, `${marker}-${i}`], {
+          signal: stop.signal,
+        });
+        while ((await processesWith(`${marker}-${i}`)).length < 1) {
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        stop.abort();
+        assertEquals((await running).ended, "aborted");
+      }
+      // what the kill missed would be running (the stubborn command sleeps for ten minutes)
+      assertEquals(await survivors(marker), []);
+    }));
+
   Deno.test(`${mode}: what a command leaves in the background is killed when it exits`, () =>
     withMarker(async (marker) => {
       const sandbox = await Sandbox.create({ mode, logger });
