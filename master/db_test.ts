@@ -590,6 +590,13 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
       downloads: [[old.toString().slice(0, 10), 1], [today, 2]],
     });
     assertEquals((await projectData(h.db, "foo"))!.downloadsDaily, [[today, 2]]);
+    // builds of 285 years (an older master believed any slave): their sum is no duration, and
+    // every statistics request failed from then on; it is cut at a century
+    const ages = Duration.of({ days: 104_000 });
+    for (const abi of ["cp39", "cp311"]) {
+      await h.db.logBuild(new BuildState(3, "baz", "1.0", abi, false, ages, "took ages", []));
+    }
+    assertEquals((await h.db.statistics()).builds_time, Duration.of({ days: 36_500 }));
   },
 
   "PROJDATA: versions, their state per ABI, builds, files and downloads": async (h) => {

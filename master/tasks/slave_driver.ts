@@ -573,14 +573,25 @@ class Driver {
       version,
       state.nativeAbi,
       false,
-      duration,
+      this.took(slave, duration),
       output,
     );
     await this.refused(slave, new Refused(`its BUILT cannot be taken: ${why}`, true));
   }
 
+  /**
+   * How long a slave's build took: what it says, but no longer than since it was handed out. A
+   * slave that said 285 years (any duration was taken) made the sum of every build's time more
+   * than a duration holds, and the statistics failed from then on.
+   */
+  took(slave: Slave, said: Duration): Duration {
+    const since = Duration.fromMillis(Math.max(0, Math.ceil(performance.now() - slave.handedOut)));
+    return said.compare(since) > 0 ? since : said;
+  }
+
   async built(slave: Slave, data: Extract<SlaveMessage, { msg: "BUILT" }>["data"]): Promise<void> {
-    const [status, duration, output, files] = data;
+    const [status, said, output, files] = data;
+    const duration = this.took(slave, said);
     const [pkg, version] = slave.task!;
     // a failed build's files are not looked at (nor recorded)
     const states = status ? files.map((f) => FileState.fromMessage(f)) : [];

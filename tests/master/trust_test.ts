@@ -363,3 +363,25 @@ Deno.test("master: a build's files the database or file system cannot hold are t
     await Deno.stat(`${master.output}/simple/${project}/${w.filename}.metadata`);
   });
 });
+
+Deno.test("master: a build's time is believed only as far as since it was handed out", async () => {
+  // a slave that said 285 years made the sum of every build's time more than a duration holds:
+  // the statistics failed from then on (the home page, the monitors, the metrics)
+  await using farm = await startFarm();
+  const { pypi, master } = farm;
+  await pypi.release("ages", "1.0");
+  await master.waitForFile("project/ages/index.html", "1.0");
+  await using s = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", "ages");
+  assertEquals((await s.hello()).msg, "ACK");
+  let reply = await s.request("IDLE");
+  while (reply.msg === "SLEEP") reply = await s.request("IDLE");
+  assertEquals(reply, { msg: "BUILD", data: ["ages", "1.0"] });
+  const handedOut = Date.now();
+  const ages = Duration.of({ days: 104_000 });
+  assertEquals(await s.request("BUILT", [false, ages, "took ages", []]), { msg: "DONE" });
+  const [row] = await queryDb<{ ms: number }>(
+    farm.db.superDsn,
+    "SELECT (extract(epoch FROM duration) * 1000)::float8 AS ms FROM builds WHERE package = 'ages'",
+  );
+  assert(row !== undefined && row.ms <= Date.now() - handedOut + 1000, `it took ${row?.ms} ms`);
+});
