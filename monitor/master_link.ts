@@ -64,6 +64,9 @@ class WatchedSubscriber extends Subscriber {
     super({
       metadata: { [STATUS_EXTENSION.property]: STATUS_EXTENSION.value },
       maxMessageSize: MAX_STATUS_MESSAGE,
+      // a Python master relays a slave's HELLO of any size, and replays it to each monitor that
+      // connects: closing the connection had it sent again ten times a second
+      skipOversized: true,
     });
   }
 

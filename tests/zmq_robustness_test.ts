@@ -122,6 +122,34 @@ Deno.test("robustness: a message larger than maxMessageSize, in one frame or sev
   await survives("tcp", { maxMessageSize: 4096 }, writing(greeting(), ready("PUSH"), ...parts));
 });
 
+Deno.test("robustness: with skipOversized, a message over maxMessageSize is read past, the connection kept", async () => {
+  // a Python master relays any slave's label to the monitors: closing the connection only had
+  // it replay the same on the next one, ten times a second
+  const pull = new Pull({ ...TIMEOUT, maxMessageSize: 4096, skipOversized: true });
+  const address = await pull.bind(endpoint("tcp"));
+  const conn = await rawHandshake(address, "PUSH");
+  const big = new Uint8Array([0x02, 0, 0, 0, 0, 0, 0x10, 0, 0, ...new Uint8Array(1 << 20)]);
+  const part = shortFrame(0x01, new Uint8Array(200));
+  await writeAll(
+    conn,
+    new Uint8Array([
+      ...shortFrame(0x00, "before"),
+      ...big, // one frame of 1 MiB
+      ...Array.from({ length: 30 }, () => [...part]).flat(), // 6,000 bytes in frames of 200
+      ...shortFrame(0x00, "the end of it"),
+      ...shortFrame(0x00, "after"),
+    ]),
+  );
+  assertEquals(texts(await pull.receive()), ["before"]);
+  assertEquals(texts(await pull.receive()), ["after"]);
+  // the same connection, still served
+  await writeAll(conn, shortFrame(0x01, "two"));
+  await writeAll(conn, shortFrame(0x00, "parts"));
+  assertEquals(texts(await pull.receive()), ["two", "parts"]);
+  conn.close();
+  await pull.close();
+});
+
 Deno.test("robustness: a frame claiming an absurd size", async () => {
   const terabyte = new Uint8Array([0x02, 0, 0, 0x01, 0, 0, 0, 0, 0]); // 2^40 bytes, never sent
   const beyond = new Uint8Array([0x02, 0x01, 0, 0, 0, 0, 0, 0, 0]); // 2^56: past 2^53

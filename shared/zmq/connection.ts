@@ -185,6 +185,8 @@ export class Connection extends Pipe {
   #minor = 1;
   #parts: Message = [];
   #partsSize = 0;
+  /** Whether the frames of the message arriving are read past (it is over maxMessageSize). */
+  #skipping = false;
   #resume: (() => void) | undefined;
   #lastRead = Date.now();
   #handshakeTimer: Timer | undefined;
@@ -388,8 +390,24 @@ export class Connection extends Pipe {
     const header: FrameHeader = { flags: 0, size: 0, headerSize: 0 };
     for (;;) {
       while (readHeader(buf, start, end, header)) {
-        this.#check(header);
         const total = header.headerSize + header.size;
+        if (this.#check(header)) {
+          // read past, a buffer's worth at a time
+          if (end - start >= total) {
+            start += total;
+          } else {
+            let left = total - (end - start);
+            start = end = 0;
+            while (left > 0) {
+              const n = await conn.read(buf.subarray(0, Math.min(buf.length, left)));
+              if (n === null) return;
+              left -= n;
+            }
+            this.#lastRead = Date.now();
+          }
+          if (!(header.flags & FLAG_MORE)) this.#skipping = false;
+          continue;
+        }
         let body: Uint8Array;
         if (end - start >= total) {
           const at = start + header.headerSize;
@@ -461,7 +479,8 @@ export class Connection extends Pipe {
     this.#minor = greeting.major > 3 ? 1 : greeting.minor;
   }
 
-  #check(header: FrameHeader): void {
+  /** Checks a frame's header before its body is read; true when the body is to be read past. */
+  #check(header: FrameHeader): boolean {
     if (this.#codec) {
       // every frame is a MESSAGE (whatever its outer flags): its frame is 33 bytes smaller
       const max = this.owner.options.maxMessageSize;
@@ -469,20 +488,32 @@ export class Connection extends Pipe {
         throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
       }
       this.#hold(this.#partsSize + header.size);
-      return;
+      return false;
     }
     if (header.flags & FLAG_COMMAND) {
       if (header.flags & FLAG_MORE) throw new ZmqError("EPROTO", "a command frame with MORE set");
       if (header.size > MAX_COMMAND) throw new ZmqError("EPROTO", "oversized command frame");
-      return;
+      return false;
     }
     if (!this.#ready) throw new ZmqError("EPROTO", "a message before the handshake completed");
+    if (this.#skipping) return true;
     const max = this.owner.options.maxMessageSize;
     const unfinished = this.#partsSize + header.size;
     if (max >= 0 && unfinished > max) {
-      throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
+      if (!this.owner.options.skipOversized) {
+        throw new ZmqError("EPROTO", `a message larger than maxMessageSize (${max} bytes)`);
+      }
+      const why = `skipped a message larger than maxMessageSize (${max} bytes)`;
+      if (this.#faults?.fresh(why) ?? true) log.warning(`${this.peer}: ${why}`);
+      else log.debug(`${this.peer}: ${why}`);
+      this.#skipping = true;
+      this.#parts = [];
+      this.#partsSize = 0;
+      this.#let();
+      return true;
     }
     this.#hold(unfinished);
+    return false;
   }
 
   /** Counts a message's bytes so far against the listener's budget, once they are many. */

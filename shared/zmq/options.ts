@@ -37,6 +37,14 @@ export interface SocketOptions {
   /** A peer sending a message larger than this many bytes (all frames together) is
    * disconnected (-1: no limit). Default -1. */
   maxMessageSize?: number;
+  /**
+   * Whether a message larger than `maxMessageSize` is read past and dropped (logged), the
+   * connection kept, rather than the connection closed: for a peer that relays what others say
+   * (a Python master's status queue), where closing only has it send the same again on the next
+   * connection. A CURVE connection is closed all the same (where a sealed message ends is known
+   * only once it is opened). Default false.
+   */
+  skipOversized?: boolean;
   /** A connection must complete the ZMTP handshake within this time (0: no limit).
    * Default 30000. */
   handshakeInterval?: number;
@@ -140,6 +148,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
   reconnectInterval: 100,
   reconnectMaxInterval: 0,
   maxMessageSize: -1,
+  skipOversized: false,
   handshakeInterval: 30000,
   maxConnections: -1,
   maxUnfinishedBytes: -1,

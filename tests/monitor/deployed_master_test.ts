@@ -119,6 +119,23 @@ Deno.test("monitors: a master that never sends MASTER (libzmq, as piwheels 0.16)
   });
 });
 
+Deno.test("monitors: a status message over the limit is skipped, the connection kept", async () => {
+  // a 0.16 master relays a slave's label of any length: our monitors dropped the connection for
+  // it, connected again, were sent it again, and showed the master gone half the time
+  const huge = [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", "x".repeat(70_000)];
+  await deployedMaster([
+    encodeMessage(monitorStats, "SLAVE", [8, Timestamp.now(), "HELLO", huge]),
+    encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", HELLO]),
+    encodeMessage(monitorStats, "STATS", STATS),
+  ], async (master) => {
+    const { code, doc, stderr } = await once("piw-monitor", master);
+    assertEquals(code, 0, stderr);
+    assertEquals((doc.slaves as { label: string }[]).map((s) => s.label), ["old-pi"]);
+    assert(stderr.includes("skipped a message larger than maxMessageSize"), stderr);
+    assert(!stderr.includes("closing the connection"), stderr);
+  });
+});
+
 Deno.test("monitors: --once quotes what a status queue said with its escapes made visible", async () => {
   // a frame whose message name is a terminal escape: --once printed the warning as it was,
   // retitling and clearing the operator's terminal
