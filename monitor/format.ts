@@ -10,10 +10,11 @@ import { type FarmState, naturalOrder, type SlaveRecord } from "./farm_state.ts"
 
 /**
  * Text from the status queue made safe to print: control characters (a peer's escape sequences,
- * newlines) become `?`.
+ * newlines), format characters (a bidi override turns what follows around, a zero-width space
+ * hides), line and paragraph separators, and halves of surrogate pairs become `?`.
  */
 export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, "?");
+  return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, "?");
 }
 
 /** An age or duration in seconds, compactly: `42s`, `3m05s`, `2h07m`, `3d04h`. */

@@ -136,6 +136,59 @@ Deno.test("monitors: a status message over the limit is skipped, the connection 
   });
 });
 
+Deno.test("piw-monitor: slaves' labels of wide, combining and zero-width characters keep to their column", async () => {
+  // one code point a cell: a label of 12 CJK characters made its row 12 columns too wide, and
+  // each redraw of it spilled its end onto the start of the next slave's row
+  const hello = (
+    label: string,
+  ) => [Duration.of({ hours: 3 }), "311", "cp311", "linux_armv7l", label];
+  await deployedMaster([
+    encodeMessage(monitorStats, "SLAVE", [
+      8,
+      Timestamp.now(),
+      "HELLO",
+      hello(`aaa-${"漢".repeat(12)}`),
+    ]),
+    encodeMessage(monitorStats, "SLAVE", [
+      9,
+      Timestamp.now(),
+      "HELLO",
+      hello(`ab${"\u0301".repeat(11)}`),
+    ]),
+    encodeMessage(monitorStats, "SLAVE", [
+      10,
+      Timestamp.now(),
+      "HELLO",
+      hello(`ac${"\u200b".repeat(12)}`),
+    ]),
+    encodeMessage(monitorStats, "SLAVE", [7, Timestamp.now(), "HELLO", HELLO]),
+    encodeMessage(monitorStats, "STATS", STATS),
+  ], async (master) => {
+    await using tmux = await Tmux.create();
+    await tmux.start("mon", [Deno.execPath(), ...monitorArgs("piw-monitor", master)], {
+      cols: 80,
+      rows: 14,
+      env: { HOME: master.dir },
+    });
+    // each row redrawn a few times (its ages count up)
+    const screen = await tmux.waitFor("mon", (s) => / old-pi /.test(s) && /\b[4-9]s\b/.test(s));
+    const rows = screen.split("\n").filter((line) => line.includes("cp311"));
+    assertEquals(rows.length, 4, screen);
+    for (const line of rows) {
+      assert(/^ a|^ old-pi /.test(line), `a row starts ${JSON.stringify(line)}`);
+    }
+    // the ABI column where the honest row has it, in every row
+    const abiAt = (line: string) => {
+      const before = line.slice(0, line.indexOf("cp311"));
+      return [...before].reduce((n, c) => n + (/\p{Mn}/u.test(c) ? 0 : /[漢]/.test(c) ? 2 : 1), 0);
+    };
+    const honest = abiAt(rows.find((line) => line.includes("old-pi"))!);
+    for (const line of rows) assertEquals(abiAt(line), honest, line);
+    await tmux.keys("mon", "q");
+    assertEquals(await tmux.exitCode("mon"), 0, await tmux.stderr("mon"));
+  });
+});
+
 Deno.test("monitors: --once quotes what a status queue said with its escapes made visible", async () => {
   // a frame whose message name is a terminal escape: --once printed the warning as it was,
   // retitling and clearing the operator's terminal
