@@ -337,8 +337,8 @@ export function age(from: Timestamp, to: Timestamp): number {
 }
 
 /**
- * The most slaves shown at once: twice as many as our master knows, so that a real farm is
- * shown whole.
+ * The most slaves shown at once: more than any real farm has, so that one is shown whole (our
+ * master keeps at most 2,000 connections to its slave queue).
  */
 export const MAX_SLAVES_SHOWN = 2000;
 

@@ -874,15 +874,25 @@ export const architectControl = protocol("architect control", {
   send: {},
 });
 
-/** A metric family's snapshot (`shared/metrics.ts` `Family`), bounded. */
+/**
+ * A metric family's snapshot (`shared/metrics.ts` `Family`), bounded, and one the text format
+ * can hold: ours (`piwheels_`), each label named once, none of the names the format keeps for
+ * itself (`le`, `quantile`, `__…`). A queue reachable from outside could otherwise have the
+ * metrics file say `{a="1",a="2"}`, which Prometheus' parser refuses whole.
+ */
 const metricFamily = z.strictObject({
-  name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/).max(200),
+  name: z.string().regex(/^piwheels_[a-zA-Z0-9_:]*$/).max(200),
   help: z.string().max(1000),
   type: z.enum(["counter", "gauge", "histogram"]),
   bounds: z.array(z.number()).max(50).optional(),
   series: z.array(z.strictObject({
-    labels: z.array(z.tuple([z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).max(100), dbText(200)]))
-      .max(10),
+    labels: z.array(z.tuple([
+      z.string().regex(/^(?!__|le$|quantile$)[a-zA-Z_][a-zA-Z0-9_]*$/).max(100),
+      dbText(200),
+    ])).max(10).refine(
+      (labels) => new Set(labels.map(([name]) => name)).size === labels.length,
+      "a label named twice",
+    ),
     value: z.number().optional(),
     counts: z.array(count).max(51).optional(),
     sum: z.number().optional(),

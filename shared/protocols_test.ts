@@ -365,6 +365,26 @@ Deno.test("protocols: data of the wrong type or arity is rejected, naming the fi
       type: "gauge",
       series: [],
     }]]], "data[1][0][name]"],
+    // the text format's own: not ours, a label named twice, `le` on a histogram's series
+    [protocols.bigBrother, ["METRICS", ["t", [{
+      name: "node_load1",
+      help: "",
+      type: "gauge",
+      series: [],
+    }]]], "data[1][0][name]"],
+    [protocols.bigBrother, ["METRICS", ["t", [{
+      name: "piwheels_x",
+      help: "",
+      type: "gauge",
+      series: [{ labels: [["a", "1"], ["a", "2"]], value: 1 }],
+    }]]], "a label named twice"],
+    [protocols.bigBrother, ["METRICS", ["t", [{
+      name: "piwheels_x",
+      help: "",
+      type: "histogram",
+      bounds: [1],
+      series: [{ labels: [["le", "5"]], counts: [1, 0], sum: 1 }],
+    }]]], "data[1][0][series][0][labels][0][0]"],
     [protocols.theOracle, ["RELDATA", ["foo", "1.0", ["a\0b", null, null]]], "data[2][0]"],
     [protocols.theOracle, ["SETPRIO", ["foo", 1.5]], "data[1]"],
   ];
