@@ -675,6 +675,15 @@ export class MasterDb {
     return this.#run("SELECT rewrites_done($1)", [JSON.stringify(doc)]);
   }
 
+  /** RWPOWED: which of these packages' pages are owed a rewrite still. */
+  async rewritesOwed(packages: readonly string[]): Promise<string[]> {
+    const rows = await this.connection.query<{ p: string }>(
+      "SELECT package AS p FROM rewrites_pending WHERE package = ANY($1::varchar[])",
+      [packages.map(key)],
+    );
+    return rows.map((r) => r.p);
+  }
+
   /** LOADRWP: every page rewrite owed, oldest first. */
   async loadRewritesPending(): Promise<RewritePending[]> {
     const rows = await this.connection.query<

@@ -22,6 +22,7 @@ import type { Timestamp } from "../shared/timestamp.ts";
 import type { DbStatistics, History, LoggedBuild, ReleaseData } from "./db.ts";
 import { Batcher } from "./batcher.ts";
 import { RpcClient } from "./rpc.ts";
+import { normalizeName as key } from "../shared/wheel.ts";
 
 type Requests = typeof theOracle.recv;
 type OracleReply = Message<typeof theOracle.send>;
@@ -40,6 +41,9 @@ function toMap<V>(value: CborValue): Map<string, V> {
 const PROJDATA_IN_FLIGHT = 2;
 
 /** A connection to the Oracles (through Seraph). */
+/** How often {@linkcode OracleClient.untilRewritten} asks (the Scribe pays once a second). */
+export const REWRITTEN_POLL_MS = 100;
+
 export class OracleClient {
   readonly #rpc: RpcClient<Requests, typeof theOracle.send>;
   /** PROJDATA's packages, asked for together while the Oracles are busy with earlier ones. */
@@ -238,6 +242,35 @@ export class OracleClient {
   /** Pays the rewrites of these packages' pages, written from data read with these seqs. */
   async rewritesDone(done: [string, number][]): Promise<void> {
     await this.call("RWPDONE", done);
+  }
+
+  /** Which of these packages' pages are owed a rewrite still. */
+  async rewritesOwed(packages: string[]): Promise<string[]> {
+    return await this.call("RWPOWED", packages) as string[];
+  }
+
+  /**
+   * Waits until no rewrite of these packages' pages is owed (each owed one written: pages that
+   * show every change made before the call), asking every {@linkcode REWRITTEN_POLL_MS}; false
+   * when some still are after `timeoutMs`, or the signal aborted the wait.
+   */
+  async untilRewritten(
+    packages: string[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    let owed = [...new Set(packages.map(key))];
+    for (;;) {
+      const still: string[] = [];
+      for (let i = 0; i < owed.length; i += 1000) {
+        still.push(...await this.rewritesOwed(owed.slice(i, i + 1000)));
+      }
+      owed = still;
+      if (owed.length === 0) return true;
+      if (Date.now() >= until || signal?.aborted) return false;
+      await new Promise((resolve) => setTimeout(resolve, REWRITTEN_POLL_MS));
+    }
   }
 
   // --- one project per name, piw-add, release data, popularity, piw-audit ---

@@ -983,6 +983,8 @@ export const theOracle = protocol("the oracle", {
     LOADRWP: bare, // every rewrite owed, oldest first
     // the Scribe wrote these packages' pages from data read with these seqs: paid
     RWPDONE: z.array(z.tuple([packageName, count])).max(10_000),
+    // which of these packages' pages are owed a rewrite still (a removal waits for it)
+    RWPOWED: z.array(packageName).min(1).max(1000),
     // --- one project per name, piw-add, release data, popularity, piw-audit ---
     PKGALIAS: z.tuple([packageName, packageName]), // package, another spelling of its name
     PKGNAMES: packageName, // every spelling of the package's name

@@ -216,6 +216,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     SAVERWP: [["foo", when, "PKGBOTH"]],
     LOADRWP: undefined,
     RWPDONE: [["foo", 42]],
+    RWPOWED: ["foo", "bar"],
     PKGALIAS: ["foo", "Foo"],
     PKGNAMES: "foo",
     SETPRIO: ["foo", -5],
@@ -283,12 +284,13 @@ for (const p of all) {
           }
           if (Array.isArray(sample) && name !== "OK") {
             // lists of any length (rather than tuples) take another element or one fewer
-            if (!["FILEVERS", "EXISTS", "PKGSFILES", "PROJDATA"].includes(name)) {
+            if (!["FILEVERS", "EXISTS", "PKGSFILES", "PROJDATA", "RWPOWED"].includes(name)) {
               rejects(encode([name, [...sample, "extra"]]), "an extra element in the data");
             }
             const lists = [
               "SAVERWP",
               "RWPDONE",
+              "RWPOWED",
               "LOGBATCH",
               "REBUILD",
               "NEWVER",

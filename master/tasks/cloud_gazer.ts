@@ -72,12 +72,20 @@ function releaseDataSource(options: MasterOptions): ReleaseDataSource | null {
 const toWeb = reverse(theScribe);
 const toArchitect = reverse(architectControl);
 
+/**
+ * How long the files of removed releases wait for their projects' pages to be rewritten before
+ * they are removed all the same.
+ */
+const REWRITE_WAIT_MS = 20_000;
+
 /** How often rows past PyPI's last serial are warned of (they come again in every poll). */
 const AHEAD_WARNING_MS = 10 * 60_000;
 
 class Gazer {
   /** Releases to look up, `[spelling, version]` by `package version`, oldest first. */
   readonly lookups = new Map<string, [string, string]>();
+  /** The files of releases removed, by package, to remove once no page lists them. */
+  readonly removals = new Map<string, string[]>();
   /** Rows past PyPI's last serial come again in every batch until PyPI catches up with them. */
   readonly ahead: ThrottledWarning;
 
@@ -138,8 +146,25 @@ class Gazer {
     if (changed) await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
   }
 
-  async removeFiles(pkg: string, files: string[]): Promise<void> {
-    for (const f of files) await this.fs.call("REMOVE", [pkg, f, null]);
+  /**
+   * Removes the files of the releases removed in this batch, once no page lists them (or after
+   * {@linkcode REWRITE_WAIT_MS}, or at once when stopping): pip reading an index just before
+   * got a 404 for each, for as long as the Scribe took to rewrite it.
+   */
+  async settleRemovals(): Promise<void> {
+    if (this.removals.size === 0) return;
+    const packages = [...this.removals.keys()];
+    const signal = this.ctx.signal;
+    if (!signal.aborted && !await this.oracle.untilRewritten(packages, REWRITE_WAIT_MS, signal)) {
+      this.ctx.log.warning(
+        `the pages of ${packages.length} project(s) are not rewritten after ` +
+          `${REWRITE_WAIT_MS / 1000} s: removing the files of their removed releases all the same`,
+      );
+    }
+    for (const [pkg, files] of [...this.removals]) {
+      for (const f of files) await this.fs.call("REMOVE", [pkg, f, null]);
+      this.removals.delete(pkg);
+    }
   }
 
   /** Applies one event; returns whether the build queue may have changed. */
@@ -177,15 +202,21 @@ class Gazer {
         await this.web.send(encodeMessage(toWeb, "PKGBOTH", key(pkg)));
         return e.kind === "source";
       }
-      case "remove-version":
+      case "remove-version": {
         if (!version || !await this.oracle.versionExists(pkg, version)) return false;
-        await this.removeFiles(pkg, await this.oracle.deleteVersion(pkg, version));
+        const files = await this.oracle.deleteVersion(pkg, version);
         await this.web.send(encodeMessage(toWeb, "DELVER", [key(pkg), version]));
+        if (files.length) {
+          this.removals.set(key(pkg), [...this.removals.get(key(pkg)) ?? [], ...files]);
+        }
         return true;
+      }
       case "remove-package": {
         if (!await this.oracle.packageExists(pkg)) return false;
         const names = await this.oracle.packageNames(pkg);
-        await this.removeFiles(pkg, await this.oracle.deletePackage(pkg));
+        // its files go with its directory, after its index pages (the Scribe's DELPKG)
+        await this.oracle.deletePackage(pkg);
+        this.removals.delete(key(pkg));
         for (const name of names) await this.web.send(encodeMessage(toWeb, "DELPKG", name));
         return true;
       }
@@ -219,7 +250,7 @@ class Gazer {
     let refresh = false;
     let applied = 0;
     for (const e of batch.events) {
-      if (this.ctx.signal.aborted) return;
+      if (this.ctx.signal.aborted) return await this.settleRemovals();
       try {
         if (await this.apply(e)) refresh = true;
         applied++;
@@ -236,6 +267,7 @@ class Gazer {
         await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
       }
     }
+    await this.settleRemovals();
     if (batch.serial > serial) await this.oracle.setPypiSerial(batch.serial);
     if (refresh) await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     if (applied) this.ctx.log.info(`applied ${applied} PyPI event(s) up to serial ${batch.serial}`);

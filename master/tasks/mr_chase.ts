@@ -50,6 +50,11 @@ import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */
 const MAX_ATTEMPTS = 3;
+/**
+ * How long a removal waits for its package's pages to be rewritten before it removes the files
+ * all the same (piw-remove waits a minute for the answer by default).
+ */
+const REWRITE_WAIT_MS = 20_000;
 
 const toWeb = reverse(theScribe);
 const toStats = reverse(bigBrother);
@@ -227,6 +232,19 @@ runTask("mr_chase", async (ctx) => {
     // skipped first: deleting its builds queues the version again, unless it is skipped
     if (skip) await oracle.skipVersion(pkg, version, skip);
     const files = await oracle.deleteBuilds(pkg, version);
+    // the rewrite is owed in the database already (the Secretary asks again within a minute):
+    // a full web queue must not make the removal done look failed
+    await web.send(encodeMessage(toWeb, "DELVER", [pkg, version])).catch((e) => {
+      ctx.log.warning(`cannot ask for ${pkg}'s pages now: ${errorMessage(e)}`);
+    });
+    // the files go once no page lists them: pip reading the index just before got a 404 for
+    // each (for as long as the Scribe took, minutes behind a full rewrite)
+    if (files.length > 0 && !await oracle.untilRewritten([pkg], REWRITE_WAIT_MS, ctx.signal)) {
+      ctx.log.warning(
+        `${pkg}'s pages are not rewritten after ${REWRITE_WAIT_MS / 1000} s: removing the ` +
+          `files of ${version} all the same`,
+      );
+    }
     const kept: string[] = [];
     for (const filename of files) {
       const reply = await fs.call("REMOVE", [pkg, filename, null]);
@@ -235,11 +253,6 @@ runTask("mr_chase", async (ctx) => {
         kept.push(filename);
       }
     }
-    // the rewrite is owed in the database already (the Secretary asks again within a minute):
-    // a full web queue must not make the removal done look failed
-    await web.send(encodeMessage(toWeb, "DELVER", [pkg, version])).catch((e) => {
-      ctx.log.warning(`cannot ask for ${pkg}'s pages now: ${errorMessage(e)}`);
-    });
     await architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
     ctx.log.info(
       `removed ${pkg} ${version} (${files.length} file(s))${skip ? `, skipped: ${skip}` : ""}`,

@@ -94,6 +94,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.loadRewritesPending();
     case "RWPDONE":
       return await db.rewritesDone(r.data) ?? null;
+    case "RWPOWED":
+      return await db.rewritesOwed(r.data);
     case "PKGALIAS":
       return await db.addAlias(...r.data) ?? null;
     case "PKGNAMES":

@@ -188,8 +188,15 @@ class Scribe {
   }
 
   async removePackage(name: string): Promise<void> {
+    const names = new Set([name, normalizeName(name)].filter(ownDirectory));
+    // the index pages first, so that no page lists a file gone (the files are in simple/)
+    for (const n of names) {
+      for (const page of ["index.html", "index.json"]) {
+        await Deno.remove(`${this.out}/simple/${n}/${page}`).catch(() => {});
+      }
+    }
     for (const dir of ["simple", "project"]) {
-      for (const n of new Set([name, normalizeName(name)].filter(ownDirectory))) {
+      for (const n of names) {
         await Deno.remove(`${this.out}/${dir}/${n}`, { recursive: true }).catch(() => {});
       }
     }
