@@ -9,6 +9,7 @@
 import { endpointPermissions, merge, type Permissions } from "../shared/permissions.ts";
 import { DPKG } from "./dependencies.ts";
 import { BWRAP, CONFIG_DIR, KILL, type SandboxMode, SETSID, SYSTEM_PATHS } from "./sandbox.ts";
+import { CHMOD, RM } from "./workspace.ts";
 
 /** The slave's settings the builder's permissions depend on. */
 export interface BuilderSettings {
@@ -31,9 +32,10 @@ export interface BuilderPermissions {
 
 /**
  * What `probeInterpreter`, `Sandbox.create` and `build` need:
- * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package), and
- *   bubblewrap, or setsid and kill (a session of its own, killed by process group: `Deno.kill`
- *   of a group would need every program);
+ * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package), rm
+ *   and chmod (a workspace removed, of any depth, see `slave/workspace.ts`), and bubblewrap, or
+ *   setsid and kill (a session of its own, killed by process group: `Deno.kill` of a group would
+ *   need every program);
  * - read and write: the build directory (workspaces, wheels to hash and send);
  * - read, with bubblewrap: /etc (what not everyone may read there is masked) and the top-level
  *   system paths (shown as the links or directories they are).
@@ -45,6 +47,8 @@ export function builderPermissions(settings: BuilderSettings): BuilderPermission
     run: [
       settings.interpreter,
       DPKG,
+      RM,
+      CHMOD,
       ...(bwrap ? [settings.bwrap ?? BWRAP] : []),
       ...(session ? [SETSID, KILL] : []),
     ],
