@@ -13,7 +13,7 @@
 
 import { Duration } from "../shared/duration.ts";
 import { sha256File } from "../shared/hash.ts";
-import type { Logger } from "../shared/log.ts";
+import { errorMessage, type Logger } from "../shared/log.ts";
 import { packageName, versionString } from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
 import { MAX_WHEEL_SIZE, parseWheelFilename, WheelNameError } from "../shared/wheel.ts";
@@ -162,7 +162,7 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
     }
     if (end.ended === "aborted") output.append("\nkilled: the build was aborted\n");
     const ok = end.ended === "exited" && end.code === 0;
-    const found = ok ? await wheels(options, ws, output, signal) : [];
+    const found = ok ? await readWheels(options, ws, output, signal) : [];
     const files = found ?? [];
     if (ok && found?.length === 0) output.append("\npip succeeded but wrote no wheel\n");
     await ws.scrub();
@@ -175,6 +175,25 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
   } catch (e) {
     await ws.remove();
     throw e;
+  }
+}
+
+/**
+ * {@linkcode wheels}, or null when anything in reading them fails (a file the slave may not
+ * read: the build's code chose what it left there), the log saying why: a build that threw
+ * sent no BUILT, and the master gave it out again, for ever.
+ */
+async function readWheels(
+  options: BuildOptions,
+  ws: Workspace,
+  output: TailBuffer,
+  signal: AbortSignal | undefined,
+): Promise<BuiltWheel[] | null> {
+  try {
+    return await wheels(options, ws, output, signal);
+  } catch (e) {
+    output.append(`\npiw-slave: cannot read the build's wheels: ${errorMessage(e)}\n`);
+    return null;
   }
 }
 

@@ -20,7 +20,7 @@ import {
   withMarker,
 } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
-import { PYTHON, run } from "../tests/process.ts";
+import { PYTHON, removeTree, ROOT, run } from "../tests/process.ts";
 import { build, type BuildOptions, type BuildResult } from "./builder.ts";
 import { type Interpreter, probeInterpreter } from "./interpreter.ts";
 import { Sandbox, SandboxError } from "./sandbox.ts";
@@ -163,6 +163,70 @@ setup(name="huge", version="1.0", py_modules=[])
       `huge-1.0-py2-none-any.whl is ${3 * 1024 ** 3} bytes; a wheel may be 2147483648 at most`,
     );
   });
+});
+
+/**
+ * Runs one build (tests/fixtures/slave_build.ts, in bubblewrap) in a process that, like a slave
+ * run by a user other than root, may not read a file of mode 0: as root, the test drops the
+ * capabilities that override file modes (what the build writes is still root's).
+ */
+async function buildUnprivileged(
+  pypi: FakePyPI,
+  project: string,
+  version: string,
+): Promise<{ status: boolean; ended: string; output: string; files: unknown[][] }> {
+  const buildDir = await Deno.makeTempDir({ prefix: "piwheels-build-test-" });
+  try {
+    const settings = {
+      interpreter: PYTHON,
+      buildDir,
+      sandbox: "bwrap",
+      indexUrl: pypi.simpleUrl,
+      package: project,
+      version,
+      timeout: "2m",
+    };
+    const deno = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${ROOT}/tests/fixtures/slave_build.ts`,
+      JSON.stringify(settings),
+    ];
+    const command = Deno.uid() === 0
+      ? ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", ...deno]
+      : deno;
+    const out = await run(command[0]!, command.slice(1), { env: { NO_COLOR: "1" } });
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals([...Deno.readDirSync(buildDir)], [], "the build cleaned up after itself");
+    return JSON.parse(out.stdout);
+  } finally {
+    await removeTree(buildDir);
+  }
+}
+
+Deno.test("an output the slave cannot read fails the build, its log saying why", async () => {
+  // the build threw: the session started again with HELLO, no BUILT was sent, and the master
+  // gave the same build out again, for ever
+  await using pypi = new FakePyPI();
+  const setupPy = `import os
+from setuptools import setup
+wheels = os.path.join(os.environ["HOME"], "..", "wheels")
+os.makedirs(wheels, exist_ok=True)
+unreadable = os.path.join(wheels, "zz-1.0-py3-none-any.whl")
+if not os.path.exists(unreadable):
+    open(unreadable, "wb").close()
+    os.chmod(unreadable, 0)
+setup(name="poison", version="1.0", py_modules=[])
+`;
+  await pypi.release("poison", "1.0", { setupPy });
+  const r = await buildUnprivileged(pypi, "poison", "1.0");
+  assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+  assertStringIncludes(r.output, "Successfully built poison"); // pip's log is kept
+  assertMatch(
+    r.output,
+    /\npiw-slave: cannot read the build's wheels: Permission denied .*zz-1\.0-py3-none-any\.whl/,
+  );
 });
 
 Deno.test("a version the index does not have fails the build", async () => {
