@@ -55,7 +55,7 @@ const PATH = "/usr/local/bin:/usr/bin:/bin";
 /** How long the output pipes may stay open once the build's processes are gone. */
 const DRAIN_GRACE_MS = 2_000;
 /** The longest delay a timer takes (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Raised when the sandbox asked for cannot be made. */
 export class SandboxError extends Error {
