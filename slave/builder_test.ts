@@ -56,6 +56,7 @@ async function withBuild(
     try {
       assert(!await exists(r.workspace.home), "the private home is gone after the build");
       assert(!await exists(r.workspace.tmp), "the build's temporary files are gone");
+      assert(!await exists(r.workspace.sandboxTmp), "and its /tmp");
       await check(r);
     } finally {
       await r.cleanup();

@@ -7,6 +7,8 @@
  * <buildDir>/build-XXXX/
  *   masked-file     an empty file no one may read  } bound over what /etc holds that not
  *   masked-dir/     an empty directory no one may enter } everyone may read
+ *   tmp/            the build's /tmp under bubblewrap: on disk, not in memory, and out of the
+ *                   build's directory, where its code could swap it for a link to anywhere
  *   build/          the only directory the build may write
  *     home/         its private HOME
  *     tmp/          its TMPDIR (on disk: a compiler's temporary files can be large)
@@ -46,7 +48,7 @@ export class Workspace {
     await Deno.writeFile(ws.maskedFile, new Uint8Array());
     await Deno.mkdir(ws.maskedDir);
     for (const path of [ws.maskedFile, ws.maskedDir]) await Deno.chmod(path, 0o000);
-    for (const dir of [ws.dir, ws.home, ws.tmp]) await Deno.mkdir(dir);
+    for (const dir of [ws.sandboxTmp, ws.dir, ws.home, ws.tmp]) await Deno.mkdir(dir);
     return ws;
   }
 
@@ -58,6 +60,11 @@ export class Workspace {
   /** An empty directory no one may enter: what the sandbox shows in place of a secret one. */
   get maskedDir(): string {
     return `${this.root}/masked-dir`;
+  }
+
+  /** What the bubblewrap sandbox shows as /tmp. */
+  get sandboxTmp(): string {
+    return `${this.root}/tmp`;
   }
 
   /** The one directory the build may write. */
@@ -82,7 +89,7 @@ export class Workspace {
 
   /** Removes what the build's code may have left besides its outputs: home and temp files. */
   async scrub(): Promise<void> {
-    for (const dir of [this.home, this.tmp]) await removeTree(dir);
+    for (const dir of [this.home, this.tmp, this.sandboxTmp]) await removeTree(dir);
   }
 
   /**
