@@ -17,7 +17,7 @@ import { z } from "zod";
 import { requiresPythonSpec } from "../shared/protocols.ts";
 import { sameVersion } from "../shared/pep440.ts";
 import { VERSION } from "../shared/version.ts";
-import { normalizeName, parseWheelFilename } from "../shared/wheel.ts";
+import { normalizeName, parseWheelFilename, versionAfter } from "../shared/wheel.ts";
 import type { ReleaseData } from "./db.ts";
 import { boundedBody } from "./http_body.ts";
 
@@ -173,27 +173,6 @@ export function isFileOf(filename: string, project: string, version: string): bo
   if (!extension) return false;
   const rest = versionAfter(filename.slice(0, -extension.length), name);
   return rest !== null && sameVersion(rest, version);
-}
-
-/**
- * What follows `<a spelling of name>-` in `stem`, or null: the stem is normalised as it is read,
- * once, and only as far as `name` goes (a mirror's page may list a million names of 1,000
- * characters: splitting each at every dash and normalising the part before it took 3 ms a name).
- * Only the dash right after the name's last character can follow the name (a run of separators
- * normalises to one `-`, which no project name ends with).
- */
-function versionAfter(stem: string, name: string): string | null {
-  let normal = "";
-  for (let i = 0; i < stem.length && normal.length <= name.length; i++) {
-    const c = stem[i]!;
-    if (c === "-" && normal === name) return stem.slice(i + 1);
-    if (c === "-" || c === "_" || c === ".") {
-      if (!normal.endsWith("-")) normal += "-";
-    } else {
-      normal += c.toLowerCase();
-    }
-  }
-  return null;
 }
 
 /**

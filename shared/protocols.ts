@@ -688,6 +688,14 @@ export function salvageBuilt(payload: Uint8Array): { duration: Duration; output:
   return { duration: d.success ? d.data : Duration.ZERO, output: o.success ? o.data : "" };
 }
 
+/**
+ * The largest message a slave takes from the Slave Driver (its DEALER's `maxMessageSize`): the
+ * largest reply, an ACK whose URL is 2,048 characters of three bytes each, is 6 KiB; a hostile
+ * or impersonated master is cut off at the start of a longer one, instead of the slave holding
+ * all of it.
+ */
+export const MAX_SLAVE_DRIVER_REPLY = 16 * 1024;
+
 /** Build slave ⇄ SlaveDriver (REQ → ROUTER, default tcp://*:5555). */
 export const slaveDriver = protocol("slave driver", {
   recv: {

@@ -5,6 +5,7 @@ import {
   parseWheelFilename,
   TAG,
   TAG_SET,
+  versionAfter,
   WheelNameError,
   wheelRefusal,
 } from "./wheel.ts";
@@ -80,4 +81,17 @@ Deno.test("wheelRefusal: only a wheel of the build's own project, version and AB
   const noabi = { ...claimed("legit_one-2.0-py3-noabi-any.whl"), abiTag: "none" };
   assertEquals(wheelRefusal(noabi, "legit-one", "2.0", "cp311"), null);
   assertEquals(normalizeName("Legit._-One"), "legit-one");
+});
+
+Deno.test("versionAfter: what follows a spelling of the name and its dash, read once", () => {
+  assertEquals(versionAfter("Tiny__.-Demo-0.1", "tiny-demo"), "0.1");
+  assertEquals(versionAfter("tiny-demo-0.1", "tiny"), "demo-0.1");
+  assertEquals(versionAfter("tiny-demo--0.1", "tiny-demo"), "-0.1");
+  assertEquals(versionAfter("tiny_-0.1", "tiny"), null);
+  assertEquals(versionAfter("tiny-demos-0.1", "tiny-demo"), null);
+  assertEquals(versionAfter("-tiny-0.1", "tiny"), null);
+  assertEquals(versionAfter("tiny", "tiny"), null);
+  // the slave and the master both read index pages of names such as this one
+  assertEquals(versionAfter(`${"a-".repeat(40_000)}1.0`, "a"), `${"a-".repeat(39_999)}1.0`);
+  assertEquals(versionAfter(`${"a-".repeat(40_000)}1.0`, "b"), null);
 });

@@ -13,13 +13,18 @@
 
 import { Duration } from "../shared/duration.ts";
 import { sha256File } from "../shared/hash.ts";
-import type { Logger } from "../shared/log.ts";
+import { errorMessage, type Logger } from "../shared/log.ts";
 import { packageName, versionString } from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
-import { MAX_WHEEL_SIZE, parseWheelFilename, WheelNameError } from "../shared/wheel.ts";
+import {
+  MAX_WHEEL_SIZE,
+  parseWheelFilename,
+  WheelNameError,
+  type WheelTags,
+} from "../shared/wheel.ts";
 import { findDependencies } from "./dependencies.ts";
 import type { Interpreter } from "./interpreter.ts";
-import { type Ending, type Finished, type Sandbox, SandboxError } from "./sandbox.ts";
+import { type Ending, type Finished, MAX_TIMER_MS, type Sandbox, SandboxError } from "./sandbox.ts";
 import { fetchSource } from "./source.ts";
 import { TailBuffer } from "./tail.ts";
 import { Workspace } from "./workspace.ts";
@@ -29,6 +34,13 @@ import { Workspace } from "./workspace.ts";
  * master in one message and is kept (compressed) for every build.
  */
 export const DEFAULT_OUTPUT_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * The most wheels a build may write: `pip wheel --no-deps` of one sdist writes one. Each is
+ * scanned for its libraries and hashed, and the master takes only wheels of the build's own
+ * project and version.
+ */
+export const MAX_WHEELS = 8;
 
 /** pip's options for an unattended, reproducible run with the whole log. */
 const PIP_OPTIONS = ["--no-input", "--disable-pip-version-check", "--no-cache-dir", "--verbose"];
@@ -86,7 +98,7 @@ export class BuildResult implements AsyncDisposable {
     readonly output: string,
     /** The wheels written (none unless `status`). */
     readonly files: readonly BuiltWheel[],
-    /** Whether pip ended by itself, at the timeout, or on abort. */
+    /** How the build ended: by itself, at the timeout (in pip or reading wheels), or on abort. */
     readonly ended: Ending,
     /** The build's workspace, holding the wheels. */
     readonly workspace: Workspace,
@@ -162,16 +174,19 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
     }
     if (end.ended === "aborted") output.append("\nkilled: the build was aborted\n");
     const ok = end.ended === "exited" && end.code === 0;
-    const found = ok ? await wheels(options, ws, output, signal) : [];
-    const files = found ?? [];
-    if (ok && found?.length === 0) output.append("\npip succeeded but wrote no wheel\n");
+    const deadline = started + options.timeout.totalMillis();
+    const read = ok
+      ? await readWheels(options, ws, output, deadline, signal)
+      : { found: [], ended: end.ended };
+    const files = read.found ?? [];
+    if (ok && read.found?.length === 0) output.append("\npip succeeded but wrote no wheel\n");
     await ws.scrub();
     const duration = Duration.fromMillis(performance.now() - started);
     const status = ok && files.length > 0;
     options.logger.info(
-      `${requirement} ${status ? "built" : `failed (${end.ended})`} in ${duration}`,
+      `${requirement} ${status ? "built" : `failed (${read.ended})`} in ${duration}`,
     );
-    return new BuildResult(status, duration, output.text(), files, end.ended, ws);
+    return new BuildResult(status, duration, output.text(), files, read.ended, ws);
   } catch (e) {
     await ws.remove();
     throw e;
@@ -179,34 +194,98 @@ export async function build(options: BuildOptions, signal?: AbortSignal): Promis
 }
 
 /**
+ * What reading a build's wheels came to: the wheels, or null when the build fails on them (the
+ * log says why); and whether the build's timeout or an abort stopped it.
+ */
+interface ReadWheels {
+  found: BuiltWheel[] | null;
+  ended: Ending;
+}
+
+/**
+ * {@linkcode wheels}, stopped at the build's deadline (`performance.now()` milliseconds) or on
+ * abort: scanning and hashing are the build's time too (a wheel's scan may take minutes, and
+ * hashing 2 GiB seconds). Any failure in reading them (a file the slave may not read: the
+ * build's code chose what it left there) fails the build, the log saying why: a build that
+ * threw sent no BUILT, and the master gave it out again, for ever.
+ */
+async function readWheels(
+  options: BuildOptions,
+  ws: Workspace,
+  output: TailBuffer,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<ReadWheels> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  const timer = setTimeout(
+    onAbort,
+    Math.min(Math.max(deadline - performance.now(), 0), MAX_TIMER_MS),
+  );
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (signal?.aborted) stop.abort();
+    return { found: await wheels(options, ws, output, stop.signal), ended: "exited" };
+  } catch (e) {
+    if (!stop.signal.aborted) {
+      output.append(`\npiw-slave: cannot read the build's wheels: ${errorMessage(e)}\n`);
+      return { found: null, ended: "exited" };
+    }
+    if (signal?.aborted) {
+      output.append("\npiw-slave: stopped: the build was aborted while its wheels were read\n");
+      return { found: null, ended: "aborted" };
+    }
+    output.append(
+      `\npiw-slave: stopped after ${options.timeout}: the build timed out while its wheels ` +
+        "were read\n",
+    );
+    return { found: null, ended: "timed out" };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
  * The wheels in the workspace: regular files only (the build's code could have left a link to
- * a file of the slave's there), with their dependencies, sizes and hashes; null when one is
- * larger than a wheel may be (the build failed: the log says why).
+ * a file of the slave's there), at most {@linkcode MAX_WHEELS}, with their dependencies, sizes
+ * and hashes; null when there are more, or one is larger than a wheel may be (the build failed:
+ * the log says why). Throws when `signal` aborts.
  */
 async function wheels(
   options: BuildOptions,
   ws: Workspace,
   output: TailBuffer,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<BuiltWheel[] | null> {
   const dir = ws.path("wheels");
   const info = await Deno.lstat(dir).catch(() => null);
   if (!info?.isDirectory) return [];
-  const found: BuiltWheel[] = [];
+  const named: [string, WheelTags][] = [];
   for await (const entry of Deno.readDir(dir)) {
+    signal.throwIfAborted();
     if (!entry.isFile || !entry.name.endsWith(".whl")) continue;
-    let tags;
     try {
-      tags = parseWheelFilename(entry.name);
+      named.push([entry.name, parseWheelFilename(entry.name)]);
     } catch (e) {
       if (!(e instanceof WheelNameError)) throw e;
       output.append(`\nignored ${entry.name}: ${e.message}\n`);
-      continue;
     }
-    const path = `${dir}/${entry.name}`;
+    if (named.length > MAX_WHEELS) {
+      output.append(
+        `\npiw-slave: the build wrote more than ${MAX_WHEELS} wheels ` +
+          "(pip wheel --no-deps writes one)\n",
+      );
+      return null;
+    }
+  }
+  const found: BuiltWheel[] = [];
+  for (const [name, tags] of named) {
+    signal.throwIfAborted();
+    const path = `${dir}/${name}`;
     const size = (await Deno.lstat(path)).size;
     if (size > MAX_WHEEL_SIZE) {
-      output.append(`\n${entry.name} is ${size} bytes; a wheel may be ${MAX_WHEEL_SIZE} at most\n`);
+      output.append(`\n${name} is ${size} bytes; a wheel may be ${MAX_WHEEL_SIZE} at most\n`);
       return null;
     }
     const dependencies = await findDependencies({
@@ -216,7 +295,8 @@ async function wheels(
       workspace: ws,
       signal,
     });
-    const file = FileState.fromTags(entry.name, size, await sha256File(path), tags, dependencies);
+    signal.throwIfAborted(); // a scan stopped is no scan: its dependencies are unknown
+    const file = FileState.fromTags(name, size, await sha256File(path, signal), tags, dependencies);
     found.push({ path, file });
   }
   return found.sort((a, b) => a.file.filename.localeCompare(b.file.filename));

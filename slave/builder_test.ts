@@ -20,8 +20,9 @@ import {
   withMarker,
 } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
-import { PYTHON, run } from "../tests/process.ts";
-import { build, type BuildOptions, type BuildResult } from "./builder.ts";
+import type { SdistOptions } from "../tests/fixtures/sdist.ts";
+import { PYTHON, removeTree, ROOT, run } from "../tests/process.ts";
+import { build, type BuildOptions, type BuildResult, MAX_WHEELS } from "./builder.ts";
 import { type Interpreter, probeInterpreter } from "./interpreter.ts";
 import { Sandbox, SandboxError } from "./sandbox.ts";
 
@@ -55,6 +56,7 @@ async function withBuild(
     try {
       assert(!await exists(r.workspace.home), "the private home is gone after the build");
       assert(!await exists(r.workspace.tmp), "the build's temporary files are gone");
+      assert(!await exists(r.workspace.sandboxTmp), "and its /tmp");
       await check(r);
     } finally {
       await r.cleanup();
@@ -164,6 +166,176 @@ setup(name="huge", version="1.0", py_modules=[])
     );
   });
 });
+
+/**
+ * Runs one build (tests/fixtures/slave_build.ts, in bubblewrap) in a process that, like a slave
+ * run by a user other than root, may not read a file of mode 0: as root, the test drops the
+ * capabilities that override file modes (what the build writes is still root's).
+ */
+async function buildUnprivileged(
+  pypi: FakePyPI,
+  project: string,
+  version: string,
+): Promise<{ status: boolean; ended: string; output: string; files: unknown[][] }> {
+  const buildDir = await Deno.makeTempDir({ prefix: "piwheels-build-test-" });
+  try {
+    const settings = {
+      interpreter: PYTHON,
+      buildDir,
+      sandbox: "bwrap",
+      indexUrl: pypi.simpleUrl,
+      package: project,
+      version,
+      timeout: "2m",
+    };
+    const deno = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      `${ROOT}/tests/fixtures/slave_build.ts`,
+      JSON.stringify(settings),
+    ];
+    const command = Deno.uid() === 0
+      ? ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", ...deno]
+      : deno;
+    const out = await run(command[0]!, command.slice(1), { env: { NO_COLOR: "1" } });
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals([...Deno.readDirSync(buildDir)], [], "the build cleaned up after itself");
+    return JSON.parse(out.stdout);
+  } finally {
+    await removeTree(buildDir);
+  }
+}
+
+Deno.test("an output the slave cannot read fails the build, its log saying why", async () => {
+  // the build threw: the session started again with HELLO, no BUILT was sent, and the master
+  // gave the same build out again, for ever
+  await using pypi = new FakePyPI();
+  const setupPy = `import os
+from setuptools import setup
+wheels = os.path.join(os.environ["HOME"], "..", "wheels")
+os.makedirs(wheels, exist_ok=True)
+unreadable = os.path.join(wheels, "zz-1.0-py3-none-any.whl")
+if not os.path.exists(unreadable):
+    open(unreadable, "wb").close()
+    os.chmod(unreadable, 0)
+setup(name="poison", version="1.0", py_modules=[])
+`;
+  await pypi.release("poison", "1.0", { setupPy });
+  const r = await buildUnprivileged(pypi, "poison", "1.0");
+  assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+  assertStringIncludes(r.output, "Successfully built poison"); // pip's log is kept
+  assertMatch(
+    r.output,
+    /\npiw-slave: cannot read the build's wheels: Permission denied .*zz-1\.0-py3-none-any\.whl/,
+  );
+});
+
+Deno.test(`a build that writes more than ${MAX_WHEELS} wheels fails`, async () => {
+  // pip wheel --no-deps writes one; each more was scanned for minutes and hashed
+  await using pypi = new FakePyPI();
+  const setupPy = `import os
+from setuptools import setup
+wheels = os.path.join(os.environ["HOME"], "..", "wheels")
+os.makedirs(wheels, exist_ok=True)
+for i in range(${MAX_WHEELS}):
+    open(os.path.join(wheels, "many%d-1.0-py3-none-any.whl" % i), "wb").close()
+setup(name="many", version="1.0", py_modules=[])
+`;
+  await pypi.release("many", "1.0", { setupPy });
+  await withBuild(pypi, { package: "many", version: "1.0" }, (r) => {
+    assertEquals([r.status, r.ended, r.files], [false, "exited", []]);
+    assertStringIncludes(r.output, "Successfully built many");
+    assertStringIncludes(
+      r.output,
+      `\npiw-slave: the build wrote more than ${MAX_WHEELS} wheels (pip wheel --no-deps writes one)\n`,
+    );
+  });
+});
+
+/**
+ * A package whose build also leaves `scanned-1.0-py3-none-any.whl`, holding a library linked
+ * against a FIFO by its path: listing its libraries, ldd waits for ever to open that.
+ */
+const blockedScan: SdistOptions = {
+  setupPy: `import os, subprocess, zipfile
+from setuptools import setup
+home = os.environ["HOME"]
+lib = os.path.join(home, "libblock.so")
+if not os.path.exists(lib):
+    for name, code in [("b.c", "int blocker(void) { return 1; }"),
+                       ("x.c", "int blocker(void); int f(void) { return blocker(); }")]:
+        with open(os.path.join(home, name), "w") as f:
+            f.write(code + "\\n")
+    cc = ["gcc", "-shared", "-fPIC", "-o"]
+    subprocess.run(cc + [lib, os.path.join(home, "b.c")], check=True)
+    so = os.path.join(home, "x.so")
+    subprocess.run(cc + [so, os.path.join(home, "x.c"), "-Wl,--no-as-needed", lib], check=True)
+    os.remove(lib)
+    os.mkfifo(lib)
+    wheels = os.path.join(home, "..", "wheels")
+    os.makedirs(wheels, exist_ok=True)
+    with zipfile.ZipFile(os.path.join(wheels, "scanned-1.0-py3-none-any.whl"), "w") as z:
+        z.write(so, "blocked/x.so")
+setup(name="blocked", version="1.0", py_modules=[])
+`,
+};
+
+/** Whether a process carrying `marker` is listing the libraries of a wheel's `<n>.so`. */
+async function scanning(marker: string): Promise<boolean> {
+  for (const pid of await processesWith(marker)) {
+    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+    if (/\/\d+\.so\0/.test(cmdline)) return true;
+  }
+  return false;
+}
+
+Deno.test("a build whose wheels are still read at its timeout fails, timed out", async () => {
+  // the scan of each wheel had 2 minutes of its own, and hashing no bound, past the build's
+  await using pypi = new FakePyPI();
+  await pypi.release("blocked", "1.0", blockedScan);
+  const timeout = Duration.of({ seconds: 20 });
+  await withBuild(pypi, { package: "blocked", version: "1.0", timeout }, (r) => {
+    assertEquals([r.status, r.ended, r.files], [false, "timed out", []]);
+    assertStringIncludes(r.output, "Successfully built blocked");
+    assertStringIncludes(
+      r.output,
+      "\npiw-slave: stopped after 20s: the build timed out while its wheels were read\n",
+    );
+  });
+});
+
+Deno.test("an abort while a build's wheels are read ends the build, aborted", () =>
+  withMarker(async (marker) => {
+    await using pypi = new FakePyPI();
+    await pypi.release("blocked", "1.0", blockedScan);
+    // the marker on every command line of the build (the scan's too): in its build directory
+    const buildDir = await Deno.makeTempDir({ prefix: `${marker}-` });
+    try {
+      const stop = new AbortController();
+      let built = false;
+      const watching = (async () => {
+        while (!built) {
+          if (await scanning(marker)) return stop.abort();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      await withBuild(pypi, { package: "blocked", version: "1.0", buildDir }, async (r) => {
+        built = true;
+        await watching;
+        assert(stop.signal.aborted, "the scan was seen");
+        assertEquals([r.status, r.ended, r.files], [false, "aborted", []]);
+        assertStringIncludes(r.output, "Successfully built blocked");
+        assertStringIncludes(
+          r.output,
+          "\npiw-slave: stopped: the build was aborted while its wheels were read\n",
+        );
+        assertEquals(await survivors(marker), []);
+      }, stop.signal);
+    } finally {
+      await Deno.remove(buildDir, { recursive: true });
+    }
+  }));
 
 Deno.test("a version the index does not have fails the build", async () => {
   await using pypi = new FakePyPI();

@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { normalizeVersion, sameVersion } from "../shared/pep440.ts";
-import { normalizeName } from "../shared/wheel.ts";
+import { normalizeName, versionAfter } from "../shared/wheel.ts";
 
 /** What the slave asks an index for: PEP 691 JSON first, PEP 503 HTML otherwise. */
 export const INDEX_ACCEPT =
@@ -23,6 +23,8 @@ const SDIST_EXTENSIONS = [".tar.gz", ".zip"];
 
 /** A file name an index may give: one path component of the characters names and versions use. */
 const FILENAME = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
+/** The longest file name a file system takes; a longer one is no sdist to fetch. */
+const MAX_FILENAME = 255;
 
 /** Raised when an index page cannot be read, or holds no sdist the slave may build. */
 export class IndexError extends Error {
@@ -174,7 +176,8 @@ function exact(a: string, b: string): boolean {
 
 /**
  * Whether `filename` is `<project>-<version><extension>` (the name may hold `-` itself), its
- * version compared by `same`.
+ * version compared by `same`: read once (`versionAfter`), and only a name of at most
+ * {@linkcode MAX_FILENAME} characters.
  */
 function isSdistOf(
   filename: string,
@@ -183,14 +186,10 @@ function isSdistOf(
   version: string,
   same: (a: string, b: string) => boolean,
 ) {
-  if (!FILENAME.test(filename) || !filename.toLowerCase().endsWith(extension)) return false;
-  const stem = filename.slice(0, -extension.length);
-  const name = normalizeName(project);
-  for (let dash = stem.indexOf("-"); dash > 0; dash = stem.indexOf("-", dash + 1)) {
-    if (normalizeName(stem.slice(0, dash)) !== name) continue;
-    if (same(stem.slice(dash + 1), version)) return true;
-  }
-  return false;
+  if (filename.length > MAX_FILENAME || !FILENAME.test(filename)) return false;
+  if (!filename.toLowerCase().endsWith(extension)) return false;
+  const rest = versionAfter(filename.slice(0, -extension.length), normalizeName(project));
+  return rest !== null && same(rest, version);
 }
 
 /** A file with its URL made absolute against the page, or null if it is not http(s). */

@@ -73,12 +73,14 @@ Deno.test("index page: PEP 691 JSON gives files, URLs resolved, sha256 from hash
   assertThrows(() => parseProjectPage("", "application/pdf", PAGE), IndexError, "application/pdf");
 });
 
+/** A file an index lists by that name. */
+const file = (filename: string, sha256: string | null = HASH): IndexFile => ({
+  filename,
+  url: `https://f.example/${filename}`,
+  sha256,
+});
+
 Deno.test("index page: the sdist chosen is exactly the project's release, .tar.gz before .zip", () => {
-  const file = (filename: string, sha256: string | null = HASH): IndexFile => ({
-    filename,
-    url: `https://f.example/${filename}`,
-    sha256,
-  });
   const files = [
     file("python_dateutil-2.8.2-py2.py3-none-any.whl"),
     file("python-dateutil-2.8.20.tar.gz"),
@@ -116,6 +118,19 @@ Deno.test("index page: the sdist chosen is exactly the project's release, .tar.g
   );
   // a name that is not one path component is never taken
   assertThrows(() => chooseSdist([file("../a-1.tar.gz")], "a", "1"), IndexError, "no sdist");
+});
+
+Deno.test("index page: a name is read once, and one longer than a file name may be is not taken", () => {
+  // each '-' had the name's start normalised again: an 80,000-character name of dashes held the
+  // slave's Worker for 100 s
+  const dashes = file(`${"a-".repeat(40_000)}1.0.tar.gz`);
+  assertThrows(() => chooseSdist([dashes], "a", "1.0"), IndexError, "no sdist of a 1.0");
+  // the longest project name, and a version of the same release: but 271 characters in all
+  const project = "a".repeat(200);
+  const long = file(`${project}-${"0".repeat(60)}1.0.tar.gz`);
+  assertThrows(() => chooseSdist([long], project, "1.0"), IndexError, "no sdist");
+  const fits = file(`${project}-${"0".repeat(44)}1.0.tar.gz`);
+  assertEquals(chooseSdist([long, fits], project, "1.0").filename, fits.filename);
 });
 
 Deno.test("index page: anchors are read as a regular expression reads them, in one pass", () => {

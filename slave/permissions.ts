@@ -9,6 +9,7 @@
 import { endpointPermissions, merge, type Permissions } from "../shared/permissions.ts";
 import { DPKG } from "./dependencies.ts";
 import { BWRAP, CONFIG_DIR, KILL, type SandboxMode, SETSID, SYSTEM_PATHS } from "./sandbox.ts";
+import { CHMOD, RM } from "./workspace.ts";
 
 /** The slave's settings the builder's permissions depend on. */
 export interface BuilderSettings {
@@ -31,9 +32,10 @@ export interface BuilderPermissions {
 
 /**
  * What `probeInterpreter`, `Sandbox.create` and `build` need:
- * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package),
- *   bubblewrap, and setsid and kill (each command runs in a session of its own, killed by process
- *   group: `Deno.kill` of a group would need every program);
+ * - run: the interpreter (probed for its tags), dpkg (`dpkg -S` names a library's package), rm
+ *   and chmod (a workspace removed, of any depth, see `slave/workspace.ts`), bubblewrap, and
+ *   setsid and kill (each command runs in a session of its own, killed by process group:
+ *   `Deno.kill` of a group would need every program);
  * - read and write: the build directory (workspaces, wheels to hash and send);
  * - read, with bubblewrap: /etc (what not everyone may read there is masked) and the top-level
  *   system paths (shown as the links or directories they are).
@@ -41,7 +43,15 @@ export interface BuilderPermissions {
 export function builderPermissions(settings: BuilderSettings): BuilderPermissions {
   const bwrap = settings.sandbox !== "none";
   return {
-    run: [settings.interpreter, DPKG, ...(bwrap ? [settings.bwrap ?? BWRAP] : []), SETSID, KILL],
+    run: [
+      settings.interpreter,
+      DPKG,
+      RM,
+      CHMOD,
+      ...(bwrap ? [settings.bwrap ?? BWRAP] : []),
+      SETSID,
+      KILL,
+    ],
     read: [settings.buildDir, ...(bwrap ? [CONFIG_DIR, ...SYSTEM_PATHS] : [])],
     write: [settings.buildDir],
   };

@@ -1,19 +1,34 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
-import { cExtension, stubborn, survivors, withMarker } from "../tests/fixtures/builds.ts";
+import { cExtension, deepHome, stubborn, survivors, withMarker } from "../tests/fixtures/builds.ts";
 import { FakePyPI } from "../tests/fixtures/fake_pypi.ts";
-import { PYTHON, ROOT, run } from "../tests/process.ts";
+import { PYTHON, removeTree, ROOT, run } from "../tests/process.ts";
 import { type BuilderPermissions, builderPermissions } from "./permissions.ts";
 import type { SandboxMode } from "./sandbox.ts";
 
-Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap, setsid and kill", () => {
+Deno.test("builderPermissions: the interpreter, dpkg, rm and chmod, then bubblewrap, setsid and kill", () => {
   const common = { interpreter: "/opt/py/bin/python3", buildDir: "/var/lib/piw/build" };
   assertEquals(builderPermissions({ ...common, sandbox: "bwrap" }), {
-    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/bwrap", "/usr/bin/setsid", "/bin/kill"],
+    run: [
+      "/opt/py/bin/python3",
+      "/usr/bin/dpkg",
+      "/bin/rm",
+      "/bin/chmod",
+      "/usr/bin/bwrap",
+      "/usr/bin/setsid",
+      "/bin/kill",
+    ],
     read: ["/var/lib/piw/build", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"],
     write: ["/var/lib/piw/build"],
   });
   assertEquals(builderPermissions({ ...common, sandbox: "none" }), {
-    run: ["/opt/py/bin/python3", "/usr/bin/dpkg", "/usr/bin/setsid", "/bin/kill"],
+    run: [
+      "/opt/py/bin/python3",
+      "/usr/bin/dpkg",
+      "/bin/rm",
+      "/bin/chmod",
+      "/usr/bin/setsid",
+      "/bin/kill",
+    ],
     read: ["/var/lib/piw/build"],
     write: ["/var/lib/piw/build"],
   });
@@ -21,6 +36,8 @@ Deno.test("builderPermissions: the interpreter and dpkg, then bubblewrap, setsid
   assertEquals(auto.run, [
     "/opt/py/bin/python3",
     "/usr/bin/dpkg",
+    "/bin/rm",
+    "/bin/chmod",
     "/opt/bin/bwrap",
     "/usr/bin/setsid",
     "/bin/kill",
@@ -51,7 +68,7 @@ async function inBuildDir(fn: (buildDir: string) => Promise<void>): Promise<void
     await fn(buildDir);
     assertEquals([...Deno.readDirSync(buildDir)], [], "the build cleaned up after itself");
   } finally {
-    await Deno.remove(buildDir, { recursive: true });
+    await removeTree(buildDir);
   }
 }
 
@@ -98,3 +115,23 @@ Deno.test("without a sandbox, a timeout kills the whole group with exactly build
       assertEquals(await survivors(marker), []);
     });
   }));
+
+Deno.test("a build leaving a tree 20,000 directories deep is scrubbed with exactly builderPermissions", async () => {
+  // Deno's recursive remove overflowed its stack on it and aborted the slave (every restart
+  // too, as it removed the same workspace again)
+  await using pypi = new FakePyPI();
+  await pypi.release("deep", "1.0", deepHome("deep", "1.0"));
+  await inBuildDir(async (buildDir) => {
+    const sandbox: SandboxMode = "bwrap";
+    const r = await buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
+      interpreter: PYTHON,
+      buildDir,
+      sandbox,
+      indexUrl: pypi.simpleUrl,
+      package: "deep",
+      version: "1.0",
+      timeout: "5m",
+    });
+    assertEquals([r.status, r.files.length], [true, 1], r.output);
+  });
+});

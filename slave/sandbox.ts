@@ -42,6 +42,14 @@ const SHELL = "/bin/sh";
  */
 export const DEFAULT_MEMORY_LIMIT = 2 * 1024 ** 3;
 
+/**
+ * The size of a build's /dev/shm (a tmpfs, in memory): 64 MiB, Docker's default, ample for the
+ * semaphores and shared buffers of multiprocessing. /dev itself is read-only (its device nodes
+ * still work), and /tmp is on disk in the workspace: a tmpfs without a size let a build fill the
+ * slave's memory past its `ulimit -v`.
+ */
+export const SHM_SIZE = 64 * 1024 * 1024;
+
 /** Top-level system paths shown read-only as they are (a directory, or a merged-/usr link). */
 export const SYSTEM_PATHS = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 /** System directories shown read-only in full, but for what not everyone may read in /etc. */
@@ -55,7 +63,7 @@ const PATH = "/usr/local/bin:/usr/bin:/bin";
 /** How long the output pipes may stay open once the build's processes are gone. */
 const DRAIN_GRACE_MS = 2_000;
 /** The longest delay a timer takes (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Raised when the sandbox asked for cannot be made. */
 export class SandboxError extends Error {
@@ -114,7 +122,10 @@ export class Sandbox {
     readonly bwrap: string,
     /** Each process's address-space limit in bytes, or null. */
     readonly memoryLimit: number | null,
-    /** Whether a build is kept from making user namespaces (bubblewrap 0.8 or later). */
+    /**
+     * Whether bubblewrap is 0.8 or later: a build is kept from making user namespaces
+     * (`--disable-userns`), and its /dev/shm is {@linkcode SHM_SIZE} (`--size`, 0.7).
+     */
     readonly noUserNamespaces = false,
   ) {}
 
@@ -134,7 +145,8 @@ export class Sandbox {
     if (problem === null) {
       settings.logger.warning(
         `bubblewrap (${bwrap}) cannot keep builds from making user namespaces of their own ` +
-          "(--disable-userns, bubblewrap 0.8 or later), where they have every capability",
+          "(--disable-userns, bubblewrap 0.8 or later), where they have every capability, " +
+          "nor bound the memory of their /dev/shm (--size)",
       );
       return new Sandbox("bwrap", bwrap, limit);
     }
@@ -239,7 +251,7 @@ async function bwrapProblem(bwrap: string, noUserNamespaces: boolean): Promise<s
     const out = await new Deno.Command(bwrap, {
       args: [
         ...namespaceArgs(false, noUserNamespaces),
-        ...await systemArgs(null),
+        ...await systemArgs(null, noUserNamespaces),
         ...["--", SHELL, "-c", ":"],
       ],
       clearEnv: true,
@@ -263,7 +275,7 @@ async function bwrapArgs(options: RunOptions, noUserNamespaces: boolean): Promis
   );
   return [
     ...namespaceArgs(options.network, noUserNamespaces),
-    ...await systemArgs(ws),
+    ...await systemArgs(ws, noUserNamespaces),
     ...extra.flatMap((p) => ["--ro-bind", p, p]),
     ...["--bind", ws.dir, ws.dir],
     ...["--chdir", ws.dir],
@@ -292,9 +304,11 @@ const MASKS = new WeakMap<Workspace, Promise<{ files: string[]; dirs: string[] }
 /**
  * The file system: the system read-only (with what not everyone may read in /etc masked when
  * a workspace holds the masks), the resolver's file where /etc/resolv.conf points outside, a
- * new /proc for the PID namespace, a minimal /dev and an empty /tmp.
+ * new /proc for the PID namespace, a minimal /dev read-only with a /dev/shm of
+ * {@linkcode SHM_SIZE} where bubblewrap can size it (`sized`), and the workspace's own /tmp
+ * (without one, as bubblewrap is tried, an empty tmpfs).
  */
-async function systemArgs(ws: Workspace | null): Promise<string[]> {
+async function systemArgs(ws: Workspace | null, sized: boolean): Promise<string[]> {
   const args = SYSTEM_DIRS.flatMap((d) => ["--ro-bind", d, d]);
   for (const path of SYSTEM_PATHS) {
     const info = await Deno.lstat(path).catch(() => null);
@@ -312,7 +326,10 @@ async function systemArgs(ws: Workspace | null): Promise<string[]> {
     for (const file of files) args.push("--ro-bind", ws.maskedFile, file);
     for (const dir of dirs) args.push("--ro-bind", ws.maskedDir, dir);
   }
-  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  args.push("--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev");
+  if (sized) args.push("--size", String(SHM_SIZE));
+  args.push("--tmpfs", "/dev/shm");
+  args.push(...ws ? ["--bind", ws.sandboxTmp, "/tmp"] : ["--tmpfs", "/tmp"]);
   return args;
 }
 

@@ -3,7 +3,7 @@ import { Logger } from "../shared/log.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
 import { processesWith, RecordingLogger, survivors, withMarker } from "../tests/fixtures/builds.ts";
 import { PYTHON } from "../tests/process.ts";
-import { type RunOptions, Sandbox, SandboxError } from "./sandbox.ts";
+import { type RunOptions, Sandbox, SandboxError, SHM_SIZE } from "./sandbox.ts";
 import { TailBuffer } from "./tail.ts";
 import { Workspace } from "./workspace.ts";
 
@@ -242,5 +242,39 @@ Deno.test("bwrap: the network is shared or cut, as asked", async () => {
   } finally {
     server.close();
     await accepting;
+  }
+});
+
+Deno.test("bwrap: /tmp is on disk in the workspace, /dev is read-only, /dev/shm bounded", async () => {
+  // both were tmpfs without a size: a build filled the slave's memory past its ulimit -v
+  const sandbox = await Sandbox.create({ mode: "bwrap", logger });
+  const dir = await Deno.makeTempDir();
+  try {
+    const workspace = await Workspace.create(dir);
+    const output = new TailBuffer(1 << 20);
+    const megabytes = SHM_SIZE / 2 ** 20 + 1;
+    const end = await sandbox.run({
+      command: [
+        "/bin/sh",
+        "-c",
+        "echo PIWHEELS-TEST > /tmp/written; stat -f -c %T /tmp;" +
+        `dd if=/dev/zero of=/dev/shm/fill bs=1M count=${megabytes} 2>&1 | head -n 1;` +
+        "echo x > /dev/filled; echo x > /dev/null && echo /dev/null works;" +
+        "head -c 5 /dev/zero | wc -c",
+      ],
+      workspace,
+      network: true,
+      timeout: Duration.of({ minutes: 1 }),
+      output,
+    });
+    assertEquals([end.ended, end.code], ["exited", 0], output.text());
+    const lines = output.text().split("\n");
+    assert(lines[0] !== "tmpfs", `/tmp is on disk: ${lines[0]}`);
+    assertStringIncludes(lines[1]!, "/dev/shm/fill': No space left on device");
+    assertStringIncludes(lines[2]!, "/dev/filled: Read-only file system");
+    assertEquals(lines.slice(3), ["/dev/null works", "5", ""]);
+    assertEquals(await Deno.readTextFile(`${workspace.sandboxTmp}/written`), "PIWHEELS-TEST\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

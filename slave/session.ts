@@ -22,6 +22,7 @@ import {
   decodeMessage,
   encodeMessage,
   encodeNamedMessage,
+  MAX_SLAVE_DRIVER_REPLY,
   type Message,
   ProtocolError,
   reverse,
@@ -178,7 +179,11 @@ class Connection {
     readonly stop: AbortSignal,
     readonly reach: Reach,
   ) {
-    this.socket = new Dealer({ linger: 0, ...clientOptions(settings.curve) });
+    this.socket = new Dealer({
+      linger: 0,
+      maxMessageSize: MAX_SLAVE_DRIVER_REPLY,
+      ...clientOptions(settings.curve),
+    });
     this.socket.connect(settings.slaveQueue);
   }
 

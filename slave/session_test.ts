@@ -7,10 +7,16 @@ import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { encode } from "../shared/cbor.ts";
 import { Duration } from "../shared/duration.ts";
 import { Logger } from "../shared/log.ts";
-import { decodeMessage, encodeNamedMessage, slaveDriver } from "../shared/protocols.ts";
+import {
+  decodeMessage,
+  encodeNamedMessage,
+  MAX_SLAVE_DRIVER_REPLY,
+  slaveDriver,
+} from "../shared/protocols.ts";
 import { FileState } from "../shared/states.ts";
 import { parseWheelFilename } from "../shared/wheel.ts";
 import { Router } from "../shared/zmq/mod.ts";
+import { RecordingLogger } from "../tests/fixtures/builds.ts";
 import { type Builder, type BuildOutcome, runSession } from "./session.ts";
 
 /**
@@ -130,4 +136,31 @@ Deno.test("slave session: a BUILD it cannot build is reported failed, not a brok
   const built = master.heard[2]!.data as unknown[];
   assertEquals([built[0], built[3]], [false, []]);
   assertStringIncludes(built[2] as string, "this slave cannot build foo 1.0 beta");
+});
+
+Deno.test("slave session: a reply larger than any the master sends is refused unread", async () => {
+  // a hostile or impersonated master made the slave take in a reply of any size (1 GB)
+  const largest = [
+    encodeNamedMessage(slaveDriver, "ACK", [Number.MAX_SAFE_INTEGER, "\u20ac".repeat(2048)]),
+    encodeNamedMessage(slaveDriver, "BUILD", ["a".repeat(200), "\u20ac".repeat(127) + "1"]),
+  ];
+  for (const reply of largest) assert(reply.length <= MAX_SLAVE_DRIVER_REPLY, `${reply.length}`);
+  let hello = 0;
+  await using master = await standIn((msg) => {
+    if (msg !== "HELLO") return ["DIE"];
+    return hello++ === 0
+      ? new Uint8Array(MAX_SLAVE_DRIVER_REPLY + 1)
+      : ["ACK", [1, "http://127.0.0.1:1/simple"]];
+  });
+  const log = new RecordingLogger("session-test");
+  const why = await runSession(
+    { ...settings(master.address), masterTimeout: Duration.of({ seconds: 1 }) },
+    builder(() => Promise.reject(new Error("nothing is to be built"))),
+    new AbortController().signal,
+    log,
+  );
+  assertEquals(why, "DIE");
+  assertEquals(master.heard.map((m) => m.msg), ["HELLO", "HELLO", "IDLE"]);
+  // its connection dropped as the reply began: no reply came, rather than one breaking WIRE.md
+  assertEquals(log.warnings, ["no reply from the master within 1s; starting again"]);
 });

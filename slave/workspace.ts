@@ -7,6 +7,8 @@
  * <buildDir>/build-XXXX/
  *   masked-file     an empty file no one may read  } bound over what /etc holds that not
  *   masked-dir/     an empty directory no one may enter } everyone may read
+ *   tmp/            the build's /tmp under bubblewrap: on disk, not in memory, and out of the
+ *                   build's directory, where its code could swap it for a link to anywhere
  *   build/          the only directory the build may write
  *     home/         its private HOME
  *     tmp/          its TMPDIR (on disk: a compiler's temporary files can be large)
@@ -17,6 +19,20 @@
  *
  * @module
  */
+
+import { TailBuffer } from "./tail.ts";
+
+/**
+ * GNU rm (in /bin on systems without merged /usr too), which removes a tree of any depth. A
+ * build's tree is never removed by Deno's own recursive remove: see {@linkcode Workspace.remove}.
+ */
+export const RM = "/bin/rm";
+/** GNU chmod: opens up what a build left that its owner may not enter, before removing it. */
+export const CHMOD = "/bin/chmod";
+/** Forced, recursive, and never into another file system (nothing a build could mount). */
+const RM_OPTIONS = ["-rf", "--one-file-system", "--"];
+/** How much of what rm or chmod says on failure is kept for the error (its end). */
+const TOOL_ERRORS_LIMIT = 4096;
 
 /** The prefix of a workspace's directory name in the build directory. */
 const PREFIX = "build-";
@@ -32,7 +48,7 @@ export class Workspace {
     await Deno.writeFile(ws.maskedFile, new Uint8Array());
     await Deno.mkdir(ws.maskedDir);
     for (const path of [ws.maskedFile, ws.maskedDir]) await Deno.chmod(path, 0o000);
-    for (const dir of [ws.dir, ws.home, ws.tmp]) await Deno.mkdir(dir);
+    for (const dir of [ws.sandboxTmp, ws.dir, ws.home, ws.tmp]) await Deno.mkdir(dir);
     return ws;
   }
 
@@ -44,6 +60,11 @@ export class Workspace {
   /** An empty directory no one may enter: what the sandbox shows in place of a secret one. */
   get maskedDir(): string {
     return `${this.root}/masked-dir`;
+  }
+
+  /** What the bubblewrap sandbox shows as /tmp. */
+  get sandboxTmp(): string {
+    return `${this.root}/tmp`;
   }
 
   /** The one directory the build may write. */
@@ -68,10 +89,13 @@ export class Workspace {
 
   /** Removes what the build's code may have left besides its outputs: home and temp files. */
   async scrub(): Promise<void> {
-    for (const dir of [this.home, this.tmp]) await removeTree(dir);
+    for (const dir of [this.home, this.tmp, this.sandboxTmp]) await removeTree(dir);
   }
 
-  /** Removes the whole workspace (after its files are sent). Does nothing a second time. */
+  /**
+   * Removes the whole workspace (after its files are sent), of any depth, with {@linkcode RM}.
+   * Does nothing a second time.
+   */
   async remove(): Promise<void> {
     // a user other than root cannot list a directory of mode 0 to remove it
     await Deno.chmod(this.maskedDir, 0o700).catch(ignoreNotFound);
@@ -95,34 +119,38 @@ export class Workspace {
 }
 
 /**
- * Removes a path and everything below it (a symbolic link is removed, never followed). A build's
- * code can leave directories it may not write or enter (a Go module cache is read-only), which a
- * user other than root cannot empty: then the owner is let into each directory, and the removal
- * tried again.
+ * Removes a path and everything below it (a symbolic link is removed, never followed), with GNU
+ * rm: it walks a tree of any depth relative to each directory's descriptor, where Deno's
+ * recursive remove recursed on its thread's stack, which a tree 11,000 directories deep (a
+ * build makes one in seconds) overflowed, aborting the slave. A build's code can leave
+ * directories it may not write or enter (a Go module cache is read-only), which a user other
+ * than root cannot empty: then the owner is let into each directory, and the removal tried again.
  */
 async function removeTree(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
-    await openUp(path);
-    await Deno.remove(path, { recursive: true }).catch(ignoreNotFound);
+  if (await runTool(RM, [...RM_OPTIONS, path]) === null) return;
+  // a link is never followed: rm removed it (chmod -R would change what it points to)
+  if ((await Deno.lstat(path).catch(() => null))?.isDirectory) {
+    await runTool(CHMOD, ["-R", "u+rwx", "--", path]); // not all the slave's: rm says so
   }
+  const problem = await runTool(RM, [...RM_OPTIONS, path]);
+  if (problem !== null) throw new Error(`cannot remove ${path}: ${problem}`);
 }
 
-/**
- * Gives the owner every right on each directory at and under `path`; links are not followed
- * (each is looked at with lstat, and the build's processes are gone by now).
- */
-async function openUp(path: string): Promise<void> {
-  const info = await Deno.lstat(path).catch(() => null);
-  if (!info?.isDirectory) return;
-  await Deno.chmod(path, 0o700).catch(() => {}); // not the slave's: the removal says so
-  const entries = await Array.fromAsync(Deno.readDir(path)).catch(() => []);
-  for (const entry of entries) {
-    if (entry.isDirectory) await openUp(`${path}/${entry.name}`);
-  }
+/** Runs one of the tools above to its end: null if it succeeded, else the end of what it said. */
+async function runTool(program: string, args: string[]): Promise<string | null> {
+  const child = new Deno.Command(program, {
+    args,
+    clearEnv: true,
+    env: { LANG: "C" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const errors = new TailBuffer(TOOL_ERRORS_LIMIT);
+  for await (const chunk of child.stderr) errors.append(chunk);
+  const status = await child.status;
+  if (status.success) return null;
+  return errors.text().trim() || `${program} exited with ${status.code}`;
 }
 
 function ignoreNotFound(e: unknown): void {

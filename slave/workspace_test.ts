@@ -24,8 +24,10 @@ console.log(JSON.stringify([...Deno.readDirSync(Deno.args[0])].map((e) => e.name
 Deno.test("workspace: what a build left is removed, read-only and locked directories too", async () => {
   const dir = await Deno.makeTempDir({ prefix: "piw-workspace-" });
   try {
-    // a copy of the module beside the scenario, where nobody can read it
-    await Deno.copyFile(new URL("./workspace.ts", import.meta.url), `${dir}/workspace.ts`);
+    // a copy of the module (and what it imports) beside the scenario, where nobody can read it
+    for (const module of ["workspace.ts", "tail.ts"]) {
+      await Deno.copyFile(new URL(`./${module}`, import.meta.url), `${dir}/${module}`);
+    }
     await Deno.writeTextFile(`${dir}/scenario.ts`, SCENARIO);
     for (const sub of ["builds", "outside", "deno"]) await Deno.mkdir(`${dir}/${sub}`);
     await Deno.writeTextFile(`${dir}/outside/keep`, "kept");

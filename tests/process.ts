@@ -23,6 +23,15 @@ export interface Finished {
   stderr: string;
 }
 
+/**
+ * Removes a directory tree of any depth with GNU rm: Deno's recursive remove overflows its stack
+ * (and aborts the process) on one thousands of directories deep, which a slave's test may leave.
+ */
+export async function removeTree(path: string): Promise<void> {
+  const out = await run("/bin/rm", ["-rf", "--", path]);
+  if (out.code !== 0) throw new Error(`rm -rf ${path}: ${out.stderr}`);
+}
+
 /** Runs a program to completion, feeding `stdin` if given, and collects its output. */
 export async function run(
   command: string,

@@ -7,10 +7,10 @@
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { freePort, startSlave } from "../farm.ts";
-import { survivors, withMarker } from "../fixtures/builds.ts";
+import { deepTreePython, survivors, withMarker } from "../fixtures/builds.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { endlessSetup, type HeldState, holdSlave } from "../fixtures/held_slave.ts";
-import { reap } from "../process.ts";
+import { PYTHON, reap, removeTree, run } from "../process.ts";
 
 /** A master nothing listens for: the restarted slave needs none to clean up. */
 function nowhere() {
@@ -63,6 +63,29 @@ for (const state of ["building", "transferring"] as HeldState[]) {
       }
     }));
 }
+
+Deno.test("slave: a stale workspace holding a tree 20,000 directories deep is removed at start-up", async () => {
+  // Deno's recursive remove overflowed its stack on it: the slave aborted at every start
+  const buildDir = await Deno.makeTempDir({ prefix: "piw-slave-build-dir-" });
+  try {
+    const stale = `${buildDir}/build-deep`;
+    await Deno.mkdir(`${stale}/build/home`, { recursive: true });
+    const made = await run(PYTHON, [
+      "-c",
+      deepTreePython(JSON.stringify(`${stale}/build/home/deep`)),
+    ]);
+    assertEquals(made.code, 0, made.stderr);
+    await using slave = await startSlave({
+      master: nowhere(),
+      label: "deep",
+      args: ["--build-dir", buildDir],
+    });
+    await slave.waitForLog(/removed 1 stale build directory/);
+    assertEquals(workspaces(buildDir), []);
+  } finally {
+    await removeTree(buildDir);
+  }
+});
 
 Deno.test("slave: a second slave on the same build directory is refused", async () => {
   const buildDir = await Deno.makeTempDir({ prefix: "piw-slave-build-dir-" });
