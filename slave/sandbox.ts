@@ -237,10 +237,17 @@ export class Sandbox {
   }
 
   /**
-   * Kills the whole process tree of a running command: its process group, where bubblewrap's
-   * PID namespace's first process is too (every other process in the namespace dies with it).
+   * Kills the whole process tree of a running command: the command itself first (before
+   * `setsid` has made its session there is no group, and it must not go on to make one), then
+   * its process group, where bubblewrap's PID namespace's first process is too (every other
+   * process in the namespace dies with it).
    */
   async #kill(child: Deno.ChildProcess): Promise<void> {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has just exited
+    }
     await killGroup(child.pid);
   }
 }
@@ -287,14 +294,17 @@ async function bwrapArgs(options: RunOptions, noUserNamespaces: boolean): Promis
  * where bubblewrap can, no user namespace of its own to make: in one, a build was root with
  * every capability over the kernel's network and mount interfaces), PID (its first process's
  * death kills every other) and IPC namespaces, the network's unless shared; it dies with the
- * slave and cannot reach the slave's terminal.
+ * slave. No `--new-session`: `run` starts bubblewrap in a session of its own already (setsid:
+ * no controlling terminal, so none to push input into), and bubblewrap's own would put the
+ * namespace's first process out of the process group the kill reaches (where its
+ * `--die-with-parent` came too late, the build lived on).
  */
 function namespaceArgs(network: boolean, noUserNamespaces: boolean): string[] {
   return [
     ...["--unshare-user", ...(noUserNamespaces ? ["--disable-userns"] : [])],
     ...["--uid", SANDBOX_ID, "--gid", SANDBOX_ID],
     ...["--unshare-pid", "--unshare-ipc", ...(network ? [] : ["--unshare-net"])],
-    ...["--die-with-parent", "--new-session", "--cap-drop", "ALL"],
+    ...["--die-with-parent", "--cap-drop", "ALL"],
   ];
 }
 
