@@ -458,6 +458,11 @@ export class MasterDb {
     return new Map(rows.map((r) => [r.f, [r.p, r.v]]));
   }
 
+  /** MAXBUILD: the newest build's id, or 0 when there is none. */
+  maxBuildId(): Promise<number> {
+    return this.#value("SELECT COALESCE(max(build_id), 0)::bigint AS value FROM builds", []);
+  }
+
   /** DELBUILD: deletes every build of a version (which becomes pending again); returns the
    * names of the files that went. */
   deleteBuilds(pkg: string, version: string): Promise<string[]> {

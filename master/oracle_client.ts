@@ -117,6 +117,14 @@ export class OracleClient {
     return await this.call("DELPKG", pkg) as string[];
   }
 
+  /**
+   * The newest build's id (0 for none): asked after a deletion, the files it removes later go
+   * but where a build logged since put its own (the File Juggler's REMOVE keeps those).
+   */
+  async maxBuildId(): Promise<number> {
+    return await this.call("MAXBUILD") as number;
+  }
+
   /** Deletes a version; returns the names of its files that went. */
   async deleteVersion(pkg: string, version: string): Promise<string[]> {
     return await this.call("DELVER", [pkg, version]) as string[];

@@ -1003,6 +1003,8 @@ export const theOracle = protocol("the oracle", {
     LISTBUILDS: z.tuple([count, z.int().min(1).max(MAX_LISTING)]),
     PKGSFILES: z.array(packageName).max(1000),
     GETLOG: count, // a build's output (null for an unknown build)
+    // the newest build's id (0 for none): a removal's files go but where a later build put one
+    MAXBUILD: bare,
   },
   send: {
     OK: anything,

@@ -226,6 +226,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     LISTBUILDS: [0, 1000],
     PKGSFILES: ["foo", "bar"],
     GETLOG: 12,
+    MAXBUILD: undefined,
     OK: { anything: [1, 2, 3] },
     ERROR: "database is down",
   },

@@ -84,8 +84,12 @@ const AHEAD_WARNING_MS = 10 * 60_000;
 class Gazer {
   /** Releases to look up, `[spelling, version]` by `package version`, oldest first. */
   readonly lookups = new Map<string, [string, string]>();
-  /** The files of releases removed, by package, to remove once no page lists them. */
-  readonly removals = new Map<string, string[]>();
+  /**
+   * The files of releases removed, by package, to remove once no page lists them: each with the
+   * newest build's id when its release went (a build logged since, of the release added again,
+   * keeps the file it put at the name).
+   */
+  readonly removals = new Map<string, [string, number][]>();
   /** Rows past PyPI's last serial come again in every batch until PyPI catches up with them. */
   readonly ahead: ThrottledWarning;
 
@@ -162,7 +166,7 @@ class Gazer {
       );
     }
     for (const [pkg, files] of [...this.removals]) {
-      for (const f of files) await this.fs.call("REMOVE", [pkg, f, null]);
+      for (const [f, by] of files) await this.fs.call("REMOVE", [pkg, f, by]);
       this.removals.delete(pkg);
     }
   }
@@ -207,7 +211,9 @@ class Gazer {
         const files = await this.oracle.deleteVersion(pkg, version);
         await this.web.send(encodeMessage(toWeb, "DELVER", [key(pkg), version]));
         if (files.length) {
-          this.removals.set(key(pkg), [...this.removals.get(key(pkg)) ?? [], ...files]);
+          const by = await this.oracle.maxBuildId();
+          const owed = this.removals.get(key(pkg)) ?? [];
+          this.removals.set(key(pkg), [...owed, ...files.map((f): [string, number] => [f, by])]);
         }
         return true;
       }
@@ -263,6 +269,8 @@ class Gazer {
         );
       }
       if (refresh && applied % 100 === 0) {
+        // past this serial the removals are not applied again: their files go first
+        await this.settleRemovals();
         await this.oracle.setPypiSerial(e.serial);
         await this.architect.send(encodeMessage(toArchitect, "REFRESH")).catch(() => {});
       }

@@ -232,6 +232,9 @@ runTask("mr_chase", async (ctx) => {
     // skipped first: deleting its builds queues the version again, unless it is skipped
     if (skip) await oracle.skipVersion(pkg, version, skip);
     const files = await oracle.deleteBuilds(pkg, version);
+    // the version is pending again: a rebuild logged while the pages are rewritten may have
+    // put its own file at a name, which stays
+    const by = await oracle.maxBuildId();
     // the rewrite is owed in the database already (the Secretary asks again within a minute):
     // a full web queue must not make the removal done look failed
     await web.send(encodeMessage(toWeb, "DELVER", [pkg, version])).catch((e) => {
@@ -247,7 +250,7 @@ runTask("mr_chase", async (ctx) => {
     }
     const kept: string[] = [];
     for (const filename of files) {
-      const reply = await fs.call("REMOVE", [pkg, filename, null]);
+      const reply = await fs.call("REMOVE", [pkg, filename, by]);
       if (reply.msg === "ERROR") {
         ctx.log.warning(`cannot remove ${filename}: ${reply.data}`);
         kept.push(filename);

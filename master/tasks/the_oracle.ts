@@ -50,6 +50,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
     }
     case "FILEVERS":
       return await db.fileVersions(r.data) as unknown as CborValue;
+    case "MAXBUILD":
+      return await db.maxBuildId();
     case "DELBUILD":
       return await db.deleteBuilds(...r.data);
     case "PKGFILES":
