@@ -256,7 +256,9 @@ class Driver {
    * it is not handed out again until an operator asks (`piw-remove` of the version).
    */
   async lose(slave: Slave, how: string): Promise<void> {
-    if (!slave.task || (slave.state.reply !== "BUILD" && slave.state.reply !== "SEND")) return;
+    // only while building: once BUILT, what fails is the transfer, which a file queue out of
+    // reach fails for every build alike
+    if (!slave.task || slave.state.reply !== "BUILD") return;
     const [pkg, version] = slave.task;
     const key = this.buildKey(pkg, version, slave.state.nativeAbi);
     const times = (this.lost.get(key) ?? 0) + 1;
@@ -273,6 +275,9 @@ class Driver {
       `${times} times (the last, slave ${slave.state.slaveId} (${slave.state.label}), ${how}): ` +
       "logged as failed";
     this.ctx.log.warning(why);
+    // out of the queue while it is logged: a slave asking meanwhile got it
+    this.recent.delete(key);
+    this.recent.set(key, performance.now() + RECENT_MS);
     const build = new BuildState(
       slave.state.slaveId,
       pkg,
@@ -286,12 +291,11 @@ class Driver {
       await this.intake.publish(null, build);
     } catch (e) {
       this.ctx.log.error(`cannot log the failed build of ${pkg} ${version}: ${errorMessage(e)}`);
+      this.lost.set(key, times - 1); // the next loss tries again
       return;
     }
     this.logged.failed++;
     this.buildsLogged?.inc({ result: "failure" });
-    this.recent.delete(key);
-    this.recent.set(key, performance.now() + RECENT_MS);
     this.finished(build);
   }
 
@@ -487,6 +491,8 @@ class Driver {
       this.ctx.log.info(`slave ${slave.state.slaveId} (${slave.state.label}) said goodbye`);
       await this.publish(slave, "BYE", NO_DATA);
       this.forget(slave);
+      // a deployed slave says BYE on any exception, one its build caused included
+      await this.lose(slave, "said goodbye");
       if (slave.task) await this.wake();
       return;
     }
@@ -710,6 +716,8 @@ class Driver {
   async expire(): Promise<void> {
     const now = Timestamp.now();
     for (const slave of [...this.slaves.values()]) {
+      // one forgotten meanwhile (gone away, started again) was counted there
+      if (this.slaves.get(encodeHex(slave.address)) !== slave) continue;
       if (slave.held === undefined && slave.state.expired(now)) {
         this.ctx.log.warning(`slave ${slave.state.slaveId} (${slave.state.label}) timed out`);
         await this.publish(slave, "BYE", NO_DATA);

@@ -129,11 +129,13 @@ export class Canvas {
     if (y < 0 || y >= this.rows) return;
     const cells = toCells(printable(text));
     const end = Math.min(this.cols, width === undefined ? x + cells.length : x + width);
-    for (let col = Math.max(0, x); col < end; col++) {
+    const start = Math.max(0, x);
+    for (let col = start; col < end; col++) {
       let cell = cells[col - x] ?? " ";
       // half a wide character at the edge, or the second half without its first
       if (
-        (cell !== "" && cells[col - x + 1] === "" && col + 1 >= end) || (cell === "" && col === x)
+        (cell !== "" && cells[col - x + 1] === "" && col + 1 >= end) ||
+        (cell === "" && col === start)
       ) {
         cell = " ";
       }

@@ -20,4 +20,9 @@ Deno.test("canvas: a row is as wide as the canvas, whatever a peer's text holds"
   canvas.text(0, 3, "漢漢漢");
   canvas.text(3, 3, "x");
   assertEquals(canvas.plainRow(3), `漢 x漢${" ".repeat(14)}`);
+  // text starting left of the canvas (a dialog centred by its question's length) whose wide
+  // character straddles the edge: its second half is a space, not nothing
+  const narrow = new Canvas(6, 1);
+  narrow.text(-1, 0, "漢abcdef");
+  assertEquals(narrow.plainRow(0), " abcde");
 });
