@@ -141,15 +141,8 @@ Deno.test("pypi: a row past PyPI's last serial is left for a later batch", async
   // the serial kept only grows: one such row made every later batch start past PyPI's end
   await using pypi = new FakePyPI();
   const start = pypi.serial;
-  const value = (v: string) => `<value>${v}</value>`;
   await pypi.release("before", "1.0");
-  pypi.rawRow([
-    value("<string>from-the-future</string>"),
-    value("<string>1.0</string>"),
-    value("<int>1700000000</int>"),
-    value("<string>add source file from-the-future-1.0.tar.gz</string>"),
-    value(`<int>${Number.MAX_SAFE_INTEGER}</int>`),
-  ]);
+  pypi.rowWithSerial("from-the-future", "1.0", Number.MAX_SAFE_INTEGER);
   await pypi.release("after", "1.0");
   const batch = await new XmlRpcChangeFeed(pypi.xmlrpcUrl).since(start);
   assertEquals(batch.serial, pypi.serial);

@@ -149,14 +149,7 @@ Deno.test("master: Cloud Gazer applies PyPI's releases, yanks and removals", asy
     "a row whose serial is past PyPI's last serial does not end following it",
     async () => {
       // the serial kept only grows: taking this row made every later poll start past PyPI's end
-      const value = (v: string) => `<value>${v}</value>`;
-      pypi.rawRow([
-        value("<string>from-the-future</string>"),
-        value("<string>1.0</string>"),
-        value("<int>1700000000</int>"),
-        value("<string>add source file from-the-future-1.0.tar.gz</string>"),
-        value(`<int>${Number.MAX_SAFE_INTEGER}</int>`),
-      ]);
+      pypi.rowWithSerial("from-the-future", "1.0", Number.MAX_SAFE_INTEGER);
       await pypi.release("beside-it", "1.0");
       await master.waitForLog(/left 1 changelog row\(s\) whose serial is past PyPI's last serial/);
       await master.waitForFile("project/beside-it/index.html", "1.0");
