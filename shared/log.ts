@@ -56,14 +56,17 @@ export function currentLogSettings(): LogSettings {
 
 /**
  * Text made safe to print on a terminal or in a log file: control characters other than tab
- * (escape sequences, carriage returns, bells) shown as `\xNN`, and every line after the first
- * indented, so that nothing quoted from outside can move the cursor, retitle or clear a
- * terminal, or pass for a line of its own.
+ * (escape sequences, carriage returns, bells) shown as `\xNN`, format characters (a bidi
+ * override turns the rest of a line around, a zero-width space hides) and line separators as
+ * `\u{NNNN}`, and every line after the first indented, so that nothing quoted from outside can
+ * move the cursor, retitle or clear a terminal, pass for a line of its own, or read as other
+ * text than it is.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(/[^\P{Cc}\t]/gu, (c) => {
+  return text.replace(/[^\P{Cc}\t]|[\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => {
     if (c === "\n") return "\n  ";
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+    const code = c.codePointAt(0)!;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
   });
 }
 

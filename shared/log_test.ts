@@ -1,5 +1,11 @@
-import { assert, assertStringIncludes } from "../tests/assert.ts";
-import { configureLogging, currentLogSettings, Logger, MAX_LOG_MESSAGE } from "./log.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import {
+  configureLogging,
+  currentLogSettings,
+  Logger,
+  MAX_LOG_MESSAGE,
+  terminalSafe,
+} from "./log.ts";
 
 Deno.test("log: a message of megabytes is logged as one line of a few KiB", async () => {
   // a peer's or PyPI's text quoted whole: a line of 60 MiB a poll filled the disk in a day
@@ -18,4 +24,13 @@ Deno.test("log: a message of megabytes is logged as one line of a few KiB", asyn
     configureLogging(before);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("log: what a peer says reads as what it is: escapes, bidi overrides, new lines", () => {
+  // a slave's label with a right-to-left override showed the rest of "joined" lines reversed
+  assertEquals(
+    terminalSafe("slave 7 (\u202eiq-eno) joined\x1b[2J\u200b\nfake line\u2028"),
+    "slave 7 (\\u{202e}iq-eno) joined\\x1b[2J\\u{200b}\n  fake line\\u{2028}",
+  );
+  assertEquals(terminalSafe("tab\tand ß and 漢 stay"), "tab\tand ß and 漢 stay");
 });
