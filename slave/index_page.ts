@@ -26,6 +26,12 @@ const FILENAME = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
 /** The longest file name a file system takes; a longer one is no sdist to fetch. */
 const MAX_FILENAME = 255;
 
+/**
+ * How many of an index's files the error for a missing sdist names: a page may list a million
+ * names of 1,000 characters, every one of which went into the message.
+ */
+const LISTED_FILES = 20;
+
 /** Raised when an index page cannot be read, or holds no sdist the slave may build. */
 export class IndexError extends Error {
   override name = "IndexError";
@@ -164,7 +170,11 @@ export function chooseSdist(files: readonly IndexFile[], project: string, versio
     }
     return found as IndexFile & { sha256: string };
   }
-  const listed = files.length === 0 ? "no files" : files.map((f) => f.filename).join(", ");
+  const shown = files.slice(0, LISTED_FILES).map((f) => f.filename.slice(0, MAX_FILENAME)).join(
+    ", ",
+  );
+  const more = files.length > LISTED_FILES ? ` and ${files.length - LISTED_FILES} more` : "";
+  const listed = files.length === 0 ? "no files" : `${shown}${more}`;
   throw new IndexError(`the index has no sdist of ${project} ${version} (it lists ${listed})`);
 }
 

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import {
   anchors,
   chooseSdist,
@@ -111,6 +111,14 @@ Deno.test("index page: the sdist chosen is exactly the project's release, .tar.g
     "no sdist of python-dateutil 2.8 (it lists python_dateutil-2.8.2-py2.py3-none-any.whl,",
   );
   assertThrows(() => chooseSdist([], "a", "1"), IndexError, "(it lists no files)");
+  // a page of a million names went into the message whole
+  const many = Array.from({ length: 100_000 }, (_, i) => ({
+    filename: `other-${i}-${"x".repeat(900)}.tar.gz`,
+    url: "http://127.0.0.1/x",
+    sha256: null,
+  }));
+  const e = assertThrows(() => chooseSdist(many, "a", "1"), IndexError, "and 99980 more)");
+  assert(e.message.length < 20 * 300, `${e.message.length} characters`);
   assertThrows(
     () => chooseSdist([file("a-1.tar.gz", null)], "a", "1"),
     IndexError,
