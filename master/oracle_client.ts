@@ -118,7 +118,7 @@ export class OracleClient {
   }
 
   /**
-   * The newest build's id (0 for none): asked after a deletion, the files it removes later go
+   * The newest build's id (0 for none): asked before a deletion, the files it removes later go
    * but where a build logged since put its own (the File Juggler's REMOVE keeps those).
    */
   async maxBuildId(): Promise<number> {

@@ -208,10 +208,10 @@ class Gazer {
       }
       case "remove-version": {
         if (!version || !await this.oracle.versionExists(pkg, version)) return false;
+        const by = await this.oracle.maxBuildId();
         const files = await this.oracle.deleteVersion(pkg, version);
         await this.web.send(encodeMessage(toWeb, "DELVER", [key(pkg), version]));
         if (files.length) {
-          const by = await this.oracle.maxBuildId();
           const owed = this.removals.get(key(pkg)) ?? [];
           this.removals.set(key(pkg), [...owed, ...files.map((f): [string, number] => [f, by])]);
         }

@@ -231,10 +231,10 @@ runTask("mr_chase", async (ctx) => {
     }
     // skipped first: deleting its builds queues the version again, unless it is skipped
     if (skip) await oracle.skipVersion(pkg, version, skip);
-    const files = await oracle.deleteBuilds(pkg, version);
-    // the version is pending again: a rebuild logged while the pages are rewritten may have
-    // put its own file at a name, which stays
+    // the version is pending again once its builds go: a rebuild logged while the pages are
+    // rewritten may put its own file at a name, which stays (its build is newer than any now)
     const by = await oracle.maxBuildId();
+    const files = await oracle.deleteBuilds(pkg, version);
     // the rewrite is owed in the database already (the Secretary asks again within a minute):
     // a full web queue must not make the removal done look failed
     await web.send(encodeMessage(toWeb, "DELVER", [pkg, version])).catch((e) => {

@@ -134,7 +134,6 @@ Deno.test("master: Mr. Chase imports, removes and rebuilds, and says ERROR when 
         `${received} counts the ${sent} bytes, and the budget is free`,
         async () => {
           const [r, b] = [await metric(received), await metric(budget)];
-          console.error("DEBUG", r, before! + sent, b);
           return r === before! + sent && b === 0;
         },
       );
