@@ -94,9 +94,9 @@ const MAX_UNKNOWN_ABIS_LOGGED = 100;
 /** Dropped HELLOs are logged at most this often. */
 const DROPPED_LOG_MS = 60_000;
 /**
- * How many times the slaves building one release may be lost (gone away, timed out, or started
- * again) before it is logged as failed: a build that kills its slave would otherwise be handed
- * to every slave in turn, for ever.
+ * How many times the slaves building one release may be lost (gone away, timed out, started
+ * again, or said goodbye) before it is logged as failed: a build that kills its slave would
+ * otherwise be handed to every slave in turn, for ever.
  */
 export const MAX_LOST = 3;
 /** The most releases whose lost builds are counted (the oldest count goes first). */
@@ -251,7 +251,7 @@ class Driver {
   }
 
   /**
-   * Counts a forgotten slave's build as lost, if it was building or sending one; the
+   * Counts a forgotten slave's build as lost, if it was building one; the
    * {@linkcode MAX_LOST}th loss of one release logs it as failed (why, in its output), so that
    * it is not handed out again until an operator asks (`piw-remove` of the version).
    */
