@@ -43,6 +43,11 @@ const PROJDATA_IN_FLIGHT = 2;
 /** A connection to the Oracles (through Seraph). */
 /** How often {@linkcode OracleClient.untilRewritten} asks (the Scribe pays once a second). */
 export const REWRITTEN_POLL_MS = 100;
+/**
+ * How long a removal waits for its package's pages to be rewritten before it removes the files
+ * all the same (piw-remove waits a minute for its answer by default).
+ */
+export const REWRITE_WAIT_MS = 20_000;
 
 export class OracleClient {
   readonly #rpc: RpcClient<Requests, typeof theOracle.send>;

@@ -44,11 +44,43 @@ Deno.test("builderPermissions: the interpreter, dpkg, rm and chmod, then bubblew
   ]);
 });
 
+/** What tests/fixtures/slave_build.ts reports of a build. */
+interface Built {
+  status: boolean;
+  ended: string;
+  output: string;
+  files: unknown[][];
+  mode: string;
+}
+
+/**
+ * Builds `pkg` `version` from the fake PyPI in `buildDir`, under `sandbox`, with exactly
+ * the permissions `builderPermissions` gives it.
+ */
+function buildAs(
+  sandbox: SandboxMode,
+  buildDir: string,
+  pypi: FakePyPI,
+  pkg: string,
+  version: string,
+  timeout: string,
+): Promise<Built> {
+  return buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
+    interpreter: PYTHON,
+    buildDir,
+    sandbox,
+    indexUrl: pypi.simpleUrl,
+    package: pkg,
+    version,
+    timeout,
+  });
+}
+
 /** Runs tests/fixtures/slave_build.ts with exactly the given permissions. */
 async function buildWith(
   permissions: BuilderPermissions,
   settings: Record<string, string>,
-): Promise<{ status: boolean; ended: string; output: string; files: unknown[][]; mode: string }> {
+): Promise<Built> {
   const out = await run(Deno.execPath(), [
     "run",
     "--no-prompt",
@@ -76,17 +108,7 @@ Deno.test("a C extension builds under bubblewrap with exactly builderPermissions
   await using pypi = new FakePyPI();
   await pypi.release("cext", "2.0", cExtension("cext", "2.0"));
   await inBuildDir(async (buildDir) => {
-    const sandbox: SandboxMode = "auto";
-    const permissions = builderPermissions({ interpreter: PYTHON, buildDir, sandbox });
-    const r = await buildWith(permissions, {
-      interpreter: PYTHON,
-      buildDir,
-      sandbox,
-      indexUrl: pypi.simpleUrl,
-      package: "cext",
-      version: "2.0",
-      timeout: "5m",
-    });
+    const r = await buildAs("auto", buildDir, pypi, "cext", "2.0", "5m");
     assertEquals([r.mode, r.status, r.ended], ["bwrap", true, "exited"], r.output);
     assertEquals(r.files.length, 1);
     assertEquals(r.files[0]![8], { apt: ["libc6"] });
@@ -98,16 +120,7 @@ Deno.test("without a sandbox, a timeout kills the whole group with exactly build
     await using pypi = new FakePyPI();
     await pypi.release("stubborn", "1.0", await stubborn(marker, false));
     await inBuildDir(async (buildDir) => {
-      const sandbox: SandboxMode = "none";
-      const r = await buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
-        interpreter: PYTHON,
-        buildDir,
-        sandbox,
-        indexUrl: pypi.simpleUrl,
-        package: "stubborn",
-        version: "1.0",
-        timeout: "4s",
-      });
+      const r = await buildAs("none", buildDir, pypi, "stubborn", "1.0", "4s");
       assertEquals([r.mode, r.status, r.ended], ["none", false, "timed out"], r.output);
       assertStringIncludes(r.output, `STUBBORN started ${marker}`);
       assertStringIncludes(r.output, "killed after 4s");
@@ -122,16 +135,7 @@ Deno.test("a build leaving a tree 20,000 directories deep is scrubbed with exact
   await using pypi = new FakePyPI();
   await pypi.release("deep", "1.0", deepHome("deep", "1.0"));
   await inBuildDir(async (buildDir) => {
-    const sandbox: SandboxMode = "bwrap";
-    const r = await buildWith(builderPermissions({ interpreter: PYTHON, buildDir, sandbox }), {
-      interpreter: PYTHON,
-      buildDir,
-      sandbox,
-      indexUrl: pypi.simpleUrl,
-      package: "deep",
-      version: "1.0",
-      timeout: "5m",
-    });
+    const r = await buildAs("bwrap", buildDir, pypi, "deep", "1.0", "5m");
     assertEquals([r.status, r.files.length], [true, 1], r.output);
   });
 });

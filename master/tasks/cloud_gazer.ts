@@ -34,7 +34,7 @@ import {
   unbuildable,
 } from "../../shared/protocols.ts";
 import { Push } from "../../shared/zmq/mod.ts";
-import { OracleClient, OracleError } from "../oracle_client.ts";
+import { OracleClient, OracleError, REWRITE_WAIT_MS } from "../oracle_client.ts";
 import type { MasterOptions } from "../options.ts";
 import { type ChangeFeed, type PyPIEvent, XmlRpcChangeFeed } from "../pypi.ts";
 import {
@@ -71,12 +71,6 @@ function releaseDataSource(options: MasterOptions): ReleaseDataSource | null {
 
 const toWeb = reverse(theScribe);
 const toArchitect = reverse(architectControl);
-
-/**
- * How long the files of removed releases wait for their projects' pages to be rewritten before
- * they are removed all the same.
- */
-const REWRITE_WAIT_MS = 20_000;
 
 /** How often rows past PyPI's last serial are warned of (they come again in every poll). */
 const AHEAD_WARNING_MS = 10 * 60_000;

@@ -42,7 +42,7 @@ import { Timestamp } from "../../shared/timestamp.ts";
 import { normalizeName as key } from "../../shared/wheel.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
 import { BuildIntake, type Intake, Refused } from "../intake.ts";
-import { OracleClient } from "../oracle_client.ts";
+import { OracleClient, REWRITE_WAIT_MS } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
@@ -50,11 +50,6 @@ import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */
 const MAX_ATTEMPTS = 3;
-/**
- * How long a removal waits for its package's pages to be rewritten before it removes the files
- * all the same (piw-remove waits a minute for the answer by default).
- */
-const REWRITE_WAIT_MS = 20_000;
 
 const toWeb = reverse(theScribe);
 const toStats = reverse(bigBrother);
