@@ -100,6 +100,14 @@ export interface TaskContext {
 /** How often each task's metrics go to Big Brother, and the metrics file is written. */
 export const METRICS_MS = 5_000;
 
+/**
+ * Statistics are gathered on request (HOME: a monitor saying HELLO, `piw-rebuild home`) at most
+ * this often; the requests that come sooner are answered together by one gathering when the
+ * time is up. Gathering reads the whole database's figures, so a monitor saying HELLO in a loop
+ * must not make the database do it back to back.
+ */
+export const HOME_MIN_MS = 5_000;
+
 /** This Worker's side of its channel to the main thread. */
 const self = globalThis as unknown as { postMessage(message: TaskReport): void };
 

@@ -30,6 +30,7 @@ import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
 import { eachDecoded, isClosed } from "../../shared/receive.ts";
 import {
+  HOME_MIN_MS,
   INTERNAL_STATUS,
   INTERNAL_STATUS_EXTENDED,
   METRICS_MS,
@@ -47,6 +48,37 @@ const toWeb = reverse(theScribe);
 /** The most tasks whose metrics are kept. */
 const MAX_METRICS_SOURCES = 64;
 
+/** The database's and the disk's figures in the metrics file, from the last statistics. */
+const STATS_FIGURES: readonly [string, string, Exclude<keyof StatsMessage, "builds_time">][] = [
+  [
+    "piwheels_database_packages_built",
+    "Packages with at least one built version",
+    "packages_built",
+  ],
+  ["piwheels_database_builds", "Builds recorded in the database", "builds_count"],
+  [
+    "piwheels_database_builds_succeeded",
+    "Successful builds recorded in the database",
+    "builds_success",
+  ],
+  ["piwheels_database_files", "Files recorded in the database", "files_count"],
+  ["piwheels_disk_free_bytes", "Free space under the output path", "disk_free"],
+  ["piwheels_disk_size_bytes", "Size of the file system of the output path", "disk_size"],
+  [
+    "piwheels_database_downloads_last_month",
+    "Downloads logged in the last 30 days",
+    "downloads_last_month",
+  ],
+];
+
+/** Families only Big Brother writes: another task's METRICS naming one of them is dropped. */
+const OWN_FAMILIES: ReadonlySet<string> = new Set([
+  "piwheels_build_queue",
+  "piwheels_paused",
+  "piwheels_master_info",
+  ...STATS_FIGURES.map(([name]) => name),
+]);
+
 /** Big Brother's own metrics, from what it knows: the queue, the pause, the last statistics. */
 function ownMetrics(
   ctx: TaskContext,
@@ -62,28 +94,7 @@ function ownMetrics(
   );
   m.gauge("piwheels_master_info", "The master's version").set(1, { version: VERSION });
   if (!stats) return;
-  const figures: [string, string, number][] = [
-    [
-      "piwheels_database_packages_built",
-      "Packages with at least one built version",
-      stats.packages_built,
-    ],
-    ["piwheels_database_builds", "Builds recorded in the database", stats.builds_count],
-    [
-      "piwheels_database_builds_succeeded",
-      "Successful builds recorded in the database",
-      stats.builds_success,
-    ],
-    ["piwheels_database_files", "Files recorded in the database", stats.files_count],
-    ["piwheels_disk_free_bytes", "Free space under the output path", stats.disk_free],
-    ["piwheels_disk_size_bytes", "Size of the file system of the output path", stats.disk_size],
-    [
-      "piwheels_database_downloads_last_month",
-      "Downloads logged in the last 30 days",
-      stats.downloads_last_month,
-    ],
-  ];
-  for (const [name, help, value] of figures) m.gauge(name, help).set(value);
+  for (const [name, help, key] of STATS_FIGURES) m.gauge(name, help).set(stats[key]);
 }
 
 /**
@@ -136,7 +147,19 @@ runTask("big_brother", async (ctx) => {
   let queueNews: ReturnType<typeof setTimeout> | undefined;
   ctx.onPauseChange = () => void master();
 
+  const requested = ctx.metrics.counter(
+    "piwheels_statistics_requests_total",
+    "Requests for the statistics (HOME) from monitors and piw-rebuild",
+  );
+  const gathered = ctx.metrics.counter(
+    "piwheels_statistics_gathered_total",
+    "Times the statistics were gathered from the database and the disk",
+  );
+  let lastGather = -Infinity;
+  let owed: ReturnType<typeof setTimeout> | undefined;
   const gather = async () => {
+    lastGather = performance.now();
+    gathered.inc();
     try {
       const db = await oracle.statistics();
       const disk = await fs.call("STATFS");
@@ -184,15 +207,22 @@ runTask("big_brother", async (ctx) => {
           master();
         }, QUEUE_NEWS_MS);
       }
-    } else if (m.msg === "HOME") await gather();
-    else if (m.msg === "METRICS" && metrics && m.data[0] !== ctx.name) {
+    } else if (m.msg === "HOME") {
+      requested.inc();
+      if (owed !== undefined) return;
+      const wait = lastGather + HOME_MIN_MS - performance.now();
+      if (wait <= 0) await gather();
+      else owed = setTimeout(() => (owed = undefined, void gather()), wait);
+    } else if (m.msg === "METRICS" && metrics && m.data[0] !== ctx.name) {
       // from the other tasks (ours are added as they are written; a queue reachable from
-      // outside could name any number of tasks)
+      // outside could name any number of tasks, and any family, ours among them)
       if (metrics.latest.has(m.data[0]) || metrics.latest.size < MAX_METRICS_SOURCES) {
-        metrics.latest.set(m.data[0], m.data[1] as Family[]);
+        const families = (m.data[1] as Family[]).filter((f) => !OWN_FAMILIES.has(f.name));
+        metrics.latest.set(m.data[0], families);
       }
     }
   }, { trusted: isTrustedAddress(ctx.options.statsQueue) });
   clearTimeout(queueNews);
+  clearTimeout(owed);
   await Promise.all([oracle.close(), fs.close()]);
 });

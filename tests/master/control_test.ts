@@ -1,13 +1,22 @@
 /**
  * Controlling piw-master as a monitor does (PUSH to its control queue): PAUSE makes slaves
  * SLEEP, RESUME lets them build, KILL tells one slave DIE, HELLO replays the slaves' states on
- * the status queue, QUIT stops the master cleanly.
+ * the status queue, QUIT stops the master cleanly. A monitor saying HELLO in a loop does not make
+ * the master gather its statistics from the database once a HELLO.
  */
 
-import { assertEquals } from "../assert.ts";
-import { decodeMessage, monitorStats, reverse } from "../../shared/protocols.ts";
-import { Subscriber } from "../../shared/zmq/mod.ts";
-import { startFarm } from "../farm.ts";
+import { assert, assertEquals } from "../assert.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  masterControl,
+  monitorStats,
+  reverse,
+} from "../../shared/protocols.ts";
+import { Push, Subscriber } from "../../shared/zmq/mod.ts";
+import { eventually, startFarm } from "../farm.ts";
+import { metricValue, type ParsedMetrics, parseMetrics } from "../fixtures/metrics.ts";
+import { HOME_MIN_MS } from "../../master/task.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 
 Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", async (t) => {
@@ -99,4 +108,36 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
     assertEquals(s.code, 0, master.stderr);
     await master.waitForLog(/piw-master: stopped$/m);
   });
+});
+
+Deno.test("master: HELLO in a loop gathers the statistics at most once per HOME_MIN_MS", async () => {
+  await using farm = await startFarm({ metrics: true });
+  const { master } = farm;
+  const started = performance.now();
+  const file = master.metricsFile!;
+  const status = new Subscriber({ receiveTimeout: 30_000 });
+  status.subscribe();
+  status.connect(master.statusQueue);
+  const HELLOS = 300;
+  const push = new Push({ linger: 5000 });
+  push.connect(master.controlQueue);
+  for (let i = 0; i < HELLOS; i++) await push.send(encodeMessage(reverse(masterControl), "HELLO"));
+  await push.close();
+  let p: ParsedMetrics | undefined;
+  await eventually("the metrics file counts every HELLO's request", async () => {
+    p = await parseMetrics(file).catch(() => undefined);
+    return p !== undefined && metricValue(p, "piwheels_statistics_requests_total") === HELLOS;
+  }, 120_000);
+  const seconds = (performance.now() - started) / 1000;
+  const gathered = metricValue(p!, "piwheels_statistics_gathered_total")!;
+  // at start, every 10 s (development mode), and on request at most once per HOME_MIN_MS, with
+  // one more for the requests that came in between: before, once a HELLO
+  const bound = 2 + seconds / 10 + 2 * (seconds / (HOME_MIN_MS / 1000) + 1);
+  assert(gathered >= 1 && gathered <= bound, `${gathered} gatherings in ${seconds} s`);
+  // and the monitor still gets the statistics
+  for (;;) {
+    const m = decodeMessage(reverse(monitorStats), (await status.receive())[0]!);
+    if (m.msg === "STATS") break;
+  }
+  await status.close();
 });

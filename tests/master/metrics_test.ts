@@ -4,11 +4,14 @@
  * slave builds for a real master on PostgreSQL: the values follow the farm (a build that
  * succeeds and one that fails, the file received, the slave idle, the queue emptied, the
  * database's latencies, the pause), and each of the many times it is read, the parser takes it
- * whole.
+ * whole. A peer on a stats queue an operator has opened to the network cannot write the figures
+ * only the master knows.
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { eventually, startFarm, startSlave } from "../farm.ts";
+import { eventually, freePort, startFarm, startSlave } from "../farm.ts";
+import { bigBrother, encodeMessage, reverse } from "../../shared/protocols.ts";
+import { Push } from "../../shared/zmq/mod.ts";
 import { metricValue as value, parseMetrics as parse } from "../fixtures/metrics.ts";
 
 Deno.test("metrics: the Prometheus file follows the farm, and the real parser takes it", async () => {
@@ -97,4 +100,35 @@ Deno.test("metrics: the Prometheus file follows the farm, and the real parser ta
   // the wheel's name was new: publishing it asked the database nothing about whose it is
   assertEquals(value(p, "piwheels_db_request_seconds_count", { request: "FILEVERS" }), undefined);
   assertEquals((await slave.stop()).code, 0, slave.stderr);
+});
+
+Deno.test("metrics: METRICS from a peer cannot write the master's own figures", async () => {
+  const statsQueue = `tcp://127.0.0.1:${freePort()}`;
+  await using farm = await startFarm({ metrics: true, args: ["--stats-queue", statsQueue] });
+  const file = farm.master.metricsFile!;
+  const push = new Push({ linger: 5000 });
+  push.connect(statsQueue);
+  const gauge = (name: string, value: number) => ({
+    name,
+    help: "from a peer",
+    type: "gauge" as const,
+    series: [{ labels: [] as [string, string][], value }],
+  });
+  await push.send(encodeMessage(reverse(bigBrother), "METRICS", ["intruder", [
+    gauge("piwheels_paused", 7),
+    gauge("piwheels_build_queue", 1e9),
+    gauge("piwheels_database_builds", 1e9),
+    gauge("piwheels_intruder", 1),
+  ]]));
+  await push.close();
+  let p = await parse(file).catch(() => undefined);
+  await eventually("the peer's own family is in the file", async () => {
+    p = await parse(file).catch(() => undefined);
+    return p !== undefined && value(p, "piwheels_intruder") === 1 &&
+      value(p, "piwheels_database_builds") !== undefined;
+  });
+  assertEquals(value(p!, "piwheels_paused"), 0);
+  assertEquals(value(p!, "piwheels_database_builds"), 0);
+  assertEquals(p!.samples.filter(([n]) => n === "piwheels_build_queue").length, 1);
+  assertEquals(value(p!, "piwheels_build_queue", { abi: "cp311" }), 0);
 });
