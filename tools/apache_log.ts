@@ -222,6 +222,11 @@ export function compileLogFormat(format: string): LogParser {
   if (!fields.includes("request") && !fields.includes("path")) {
     throw new LogFormatError("the format must log the request (%r) or its path (%U)");
   }
+  if (!fields.includes("agent")) {
+    throw new LogFormatError(
+      "the format must log the User-Agent (%{User-Agent}i): only requests with one count",
+    );
+  }
   const re = new RegExp(`${pattern}$`);
   return {
     parse(line: string): LogRecord | null {
@@ -327,7 +332,7 @@ const agentCache = new Map<string, Readonly<UserAgentInfo>>();
 
 /**
  * The ten optional fields from pip's User-Agent (`pip/23.0.1 {"cpu": …}`); all null when the
- * agent is not pip's or its JSON is malformed. A log holds few distinct agents, so the last
+ * agent is not pip's, and only `pyName` (CPython) when pip sent no JSON or malformed JSON. A log holds few distinct agents, so the last
  * {@linkcode AGENT_CACHE_SIZE} are remembered (the result is frozen: it may be shared).
  */
 export function parsePipUserAgent(agent: string): Readonly<UserAgentInfo> {
@@ -342,13 +347,15 @@ export function parsePipUserAgent(agent: string): Readonly<UserAgentInfo> {
 
 function readPipUserAgent(agent: string): UserAgentInfo {
   const info = emptyUserAgentInfo();
+  if (!agent.startsWith("pip/")) return info;
+  // as piwheels reads pip's agent: its JSON, or nothing (an old pip sends none:
+  // `pip/1.5.6 CPython/2.7.9 Linux/3.18.7+`), which then says only CPython, as below
   const m = /^pip\/\S+ (\{.*\})$/.exec(agent);
-  if (!m) return info;
-  let data: Record<string, unknown>;
+  let data: Record<string, unknown> = {};
   try {
-    data = obj(JSON.parse(m[1]!));
+    if (m) data = obj(JSON.parse(m[1]!));
   } catch {
-    return info;
+    // malformed: as if there were none
   }
   const distro = obj(data.distro);
   const system = obj(data.system);

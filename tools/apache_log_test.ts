@@ -29,11 +29,15 @@ Deno.test("apache log: combined lines parse, with Apache's escaping undone", () 
 });
 
 Deno.test("apache log: nicknames and custom formats, quoted and unquoted", () => {
-  const vhost = compileLogFormat("common_vhost").parse(
-    'pi.example.org 10.0.0.2 - bob [02/Jan/2026:03:04:05 -0000] "GET / HTTP/1.0" 200 -',
+  const vhost = compileLogFormat('%v %h %l %u %t "%r" %>s %b "%{User-Agent}i"').parse(
+    'pi.example.org 10.0.0.2 - bob [02/Jan/2026:03:04:05 -0000] "GET / HTTP/1.0" 200 - "a/1"',
   );
   assertEquals(vhost?.host, "10.0.0.2");
   assertEquals(vhost?.path, "/");
+  // Apache's common and common_vhost log no User-Agent: nothing in them would count
+  for (const format of ["common", "common_vhost"]) {
+    assertThrows(() => compileLogFormat(format), LogFormatError, "User-Agent");
+  }
   const custom = compileLogFormat(
     '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %D',
   );
@@ -55,8 +59,8 @@ Deno.test("apache log: runs of blanks are read one way (a line of them is refuse
   // with combined, and 1,000 spaces in an unquoted header a client sets took 37 s with the format
   // below, hours for a 64 KiB line
   assertEquals(compileLogFormat("combined").parse(" ".repeat(64_000)), null);
-  const xff = compileLogFormat('%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b');
-  const tail = '10.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET / HTTP/1.1" 200 5';
+  const xff = compileLogFormat('%{X-Forwarded-For}i %h %l %u %t "%r" %>s %b "%{User-Agent}i"');
+  const tail = '10.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET / HTTP/1.1" 200 5 "a/1"';
   assertEquals(xff.parse(`${" ".repeat(1_000)}a b c d ${tail}`), null);
   assertEquals(xff.parse(`192.0.2.7 ${tail}`)?.host, "10.0.0.1");
   assertEquals(xff.parse(` ${tail}`)?.host, "10.0.0.1", "a header sent empty");
@@ -115,8 +119,13 @@ Deno.test("apache log: pip's User-Agent JSON gives the ten fields", () => {
     installerVersion: "23.0.1",
     setuptoolsVersion: "66.1.1",
   });
-  const empty = parsePipUserAgent("pip/1.0 {not json");
-  assertEquals(Object.values(empty).every((v) => v === null), true);
+  // no JSON, or JSON that does not parse: as piwheels reads it, CPython and nothing more
+  for (const agent of ["pip/1.0 {not json", "pip/1.5.6 CPython/2.7.9 Linux/3.18.7+"]) {
+    const { pyName, ...rest } = parsePipUserAgent(agent);
+    assertEquals(pyName, "CPython", agent);
+    assertEquals(Object.values(rest).every((v) => v === null), true, agent);
+  }
+  assertEquals(Object.values(parsePipUserAgent("curl/8.0")).every((v) => v === null), true);
   assertEquals(parsePipUserAgent('pip/1.0 {"cpu": 5, "distro": "x"}').arch, null);
   // as piwheels 0.16 reads them, or its download statistics and ours split: an old pip names
   // no implementation (CPython, then), and a version is the implementation's or none

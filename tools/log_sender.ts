@@ -11,7 +11,9 @@
  *   found the backlog full at once lost 119,850 of 300,000 lines read from a file), and one that
  *   is not there frees the backlog within a second. Apache writes its log lines to the logger's
  *   stdin and would block on a full pipe, so a piped logger must keep reading whatever the
- *   master does, as piwheels' own waits at most a second a record.
+ *   master does, as piwheels' own waits at most a second a record. Whether it is dropping is
+ *   said at most once every {@linkcode DROP_REPORT_MS}: a master that barely keeps up flips it
+ *   with every record, and each line would go to the web server's error log.
  *
  * @module
  */
@@ -21,6 +23,8 @@ import { isZmqError, Push } from "../shared/zmq/mod.ts";
 
 /** With `--drop`, a record not taken by the master within this time is dropped. */
 export const DROP_AFTER_MS = 1_000;
+/** With `--drop`, a change between dropping records and not is said at most this often. */
+export const DROP_REPORT_MS = 60_000;
 /** With `--drop`, at most this many records wait for the master. */
 export const MAX_BACKLOG = 10_000;
 /** The backlog's sent records are let go of in batches of this many. */
@@ -85,13 +89,47 @@ export class DroppingSender implements LogSender {
   /** Wakes a record waiting for room in the backlog. */
   #room: (() => void) | null = null;
   #dropping = false;
+  /** Whether the last thing said was that records are dropped, and when it was said. */
+  #said = { dropping: false, at: -Infinity };
+  #report: ReturnType<typeof setTimeout> | undefined;
   sent = 0;
   dropped = 0;
 
-  /** Connects to the log queue at `address`. */
-  constructor(readonly address: string, readonly log: Logger) {
+  /**
+   * Connects to the log queue at `address`; a change between dropping and not is said at most
+   * every `reportEveryMs` (one that comes sooner is said when that time is up, if it holds).
+   */
+  constructor(
+    readonly address: string,
+    readonly log: Logger,
+    readonly reportEveryMs: number = DROP_REPORT_MS,
+  ) {
     this.#push = new Push({ linger: LINGER_MS.dropping });
     this.#push.connect(address);
+  }
+
+  /** Records are dropped now, or taken again: says so now, or when it may say it again. */
+  #changed(dropping: boolean): void {
+    this.#dropping = dropping;
+    if (this.#report !== undefined) return;
+    const wait = this.#said.at + this.reportEveryMs - Date.now();
+    if (wait <= 0) return this.#say();
+    this.#report = setTimeout(() => {
+      this.#report = undefined;
+      this.#say();
+    }, wait);
+    Deno.unrefTimer(this.#report);
+  }
+
+  #say(): void {
+    if (this.#dropping === this.#said.dropping) return;
+    this.#said = { dropping: this.#dropping, at: Date.now() };
+    this.log.warning(
+      this.#dropping
+        ? `dropping records: the master on ${this.address} does not take them (${this.dropped} ` +
+          "dropped so far)"
+        : `the master takes records again (${this.dropped} dropped so far)`,
+    );
   }
 
   /**
@@ -122,10 +160,7 @@ export class DroppingSender implements LogSender {
 
   #drop(): void {
     this.dropped++;
-    if (!this.#dropping) {
-      this.#dropping = true;
-      this.log.warning(`dropping records: the master on ${this.address} does not take them`);
-    }
+    if (!this.#dropping) this.#changed(true);
   }
 
   async #pump(): Promise<void> {
@@ -154,10 +189,7 @@ export class DroppingSender implements LogSender {
         continue;
       }
       this.sent++;
-      if (this.#dropping) {
-        this.#dropping = false;
-        this.log.warning(`the master takes records again (${this.dropped} dropped so far)`);
-      }
+      if (this.#dropping) this.#changed(false);
     }
     this.#backlog = [];
     this.#head = 0;
@@ -166,6 +198,7 @@ export class DroppingSender implements LogSender {
   /** Sends (or drops) what is waiting, then closes. */
   async close(): Promise<void> {
     await this.#pumping;
+    clearTimeout(this.#report);
     await this.#push.close();
   }
 }

@@ -7,7 +7,7 @@ import { assertEquals } from "../tests/assert.ts";
 import { endpoint } from "../tests/zmq_support.ts";
 import { Logger } from "../shared/log.ts";
 import { Pull } from "../shared/zmq/mod.ts";
-import { BlockingSender, DroppingSender, MAX_BACKLOG } from "./log_sender.ts";
+import { BlockingSender, DROP_REPORT_MS, DroppingSender, MAX_BACKLOG } from "./log_sender.ts";
 
 const log = new Logger("log-sender-test");
 const record = (n: number) => new TextEncoder().encode(`record ${n}`);
@@ -60,6 +60,52 @@ Deno.test("dropping sender: a master that arrives in time gets the records, in o
   await sender.close();
   assertEquals([sender.sent, sender.dropped], [3, 0]);
   await pull.close();
+});
+
+Deno.test("dropping sender: a master that comes and goes is not a warning per record", async () => {
+  // a master that barely keeps up flips between dropping and not with every record: each flip
+  // was a warning in the web server's error log (70 in 10 s)
+  const address = endpoint("ipc");
+  const said: string[] = [];
+  const heard = new class extends Logger {
+    override warning(message: string) {
+      said.push(message);
+    }
+  }("log-sender-test");
+  const until = async (what: () => boolean) => {
+    while (!what()) await new Promise((r) => setTimeout(r, 20));
+  };
+  const flip = async (sender: DroppingSender) => {
+    // nobody takes records: one is dropped
+    const dropped = sender.dropped;
+    while (sender.dropped === dropped) {
+      sender.send(record(0));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // a master comes and takes one
+    const pull = new Pull({ receiveTimeout: 30_000 });
+    await pull.bind(address);
+    const sent = sender.sent;
+    sender.send(record(1));
+    await pull.receive();
+    await until(() => sender.sent > sent);
+    await pull.close();
+  };
+  const started = Date.now();
+  const sender = new DroppingSender(address, heard);
+  for (let i = 0; i < 3; i++) await flip(sender);
+  await sender.close();
+  const minutes = Math.floor((Date.now() - started) / DROP_REPORT_MS);
+  assertEquals(said.length <= 1 + 2 * minutes, true, said.join("\n"));
+  assertEquals(said[0]!.startsWith("dropping records"), true, said[0]);
+
+  // a change that came too soon is said when the time is up, if it still holds
+  said.length = 0;
+  const quick = new DroppingSender(address, heard, 500);
+  await flip(quick);
+  await until(() => said.length === 2);
+  assertEquals(said[1]!.startsWith("the master takes records again ("), true, said[1]);
+  await quick.close();
 });
 
 Deno.test("blocking sender: waits for the master rather than drop anything", async () => {

@@ -58,8 +58,9 @@ function command() {
     .addOption(
       new Option(
         "--format <FORMAT>",
-        "the Apache LogFormat the lines are in: common, combined, common_vhost, or a format " +
-          "string such as '%h %l %u %t \"%r\" %>s %b'",
+        "the Apache LogFormat the lines are in: combined, or a format string that logs the " +
+          'User-Agent, such as \'%h %l %u %t "%r" %>s %b "%{User-Agent}i"\' (common and ' +
+          "common_vhost log none, so nothing in them would count: they are refused)",
       ).argParser(parsed(compileLogFormat)).default(compileLogFormat("combined"), "combined"),
     )
     .option(
@@ -94,12 +95,15 @@ export function logMessage(record: LogRecord, what: Classified): Uint8Array {
         "LOGPROJECT",
         new ProjectState(what.package, host, at, userAgent).asMessage(),
       );
-    case "LOGJSON":
+    case "LOGJSON": {
+      // as piwheels logs a JSON hit: the agent's name alone, lower-cased (`curl/7.88.1` → `curl`)
+      const agent = userAgent.split("/", 1)[0]!.toLowerCase();
       return encodeMessage(
         toMaster,
         "LOGJSON",
-        new JSONState(what.package, host, at, userAgent).asMessage(),
+        new JSONState(what.package, host, at, agent).asMessage(),
       );
+    }
     case "LOGPAGE":
       return encodeMessage(
         toMaster,
