@@ -98,6 +98,7 @@ async function bundle(dir: string): Promise<void> {
     if (e.name.endsWith(".ts")) entries.add(`master/workers/${e.name}`);
   }
   entries.add("slave/worker.ts");
+  entries.add("tools/logger_worker.ts");
   await run(Deno.execPath(), [
     "bundle",
     "--platform",

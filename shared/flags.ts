@@ -146,8 +146,12 @@ export const TOOLS = {
     ],
   },
   // piw-logger also reads the log files it is given (gzipped or not) and stdin, which needs
-  // no permission
-  "piw-logger": { entry: "tools/logger.ts", flags: QUEUE_TOOL_FLAGS },
+  // no permission; the lines themselves (anyone's text) are read in a Worker that may reach
+  // only the log queue and the -l log file (tools/logger.ts loggerPermissions)
+  "piw-logger": {
+    entry: "tools/logger.ts",
+    flags: [...QUEUE_TOOL_FLAGS, "--unstable-worker-options"],
+  },
   "piw-keygen": {
     entry: "tools/keygen.ts",
     flags: [

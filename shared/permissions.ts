@@ -96,3 +96,19 @@ export function merge(...sets: Partial<Permissions>[]): Permissions {
   }
   return out;
 }
+
+/**
+ * Whether this Worker really has narrowed permissions, not its parent's: reading or writing
+ * `/`, any host, any program or the environment granted means it does not. The Workers that
+ * handle what others wrote (the slave's builds, piw-logger's lines) refuse to run unconfined.
+ */
+export function isConfined(): boolean {
+  const all: Deno.PermissionDescriptor[] = [
+    { name: "read", path: "/" },
+    { name: "write", path: "/" },
+    { name: "net" },
+    { name: "run" },
+    { name: "env" },
+  ];
+  return all.every((d) => Deno.permissions.querySync(d).state !== "granted");
+}

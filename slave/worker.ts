@@ -9,6 +9,7 @@
 
 import { Duration } from "../shared/duration.ts";
 import { configureLogging, errorMessage, Logger, type LogSettings } from "../shared/log.ts";
+import { isConfined } from "../shared/permissions.ts";
 import { type BuilderSettings, SlaveBuilder } from "./build_job.ts";
 import { runSession, type SessionSettings } from "./session.ts";
 
@@ -28,22 +29,6 @@ const self = globalThis as unknown as {
   addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
 };
 
-/**
- * Whether this Worker really has narrowed permissions (`slavePermissions`), not its parent's:
- * reading or writing `/`, any host or any program granted means it does not. The slave refuses
- * to build unconfined; builds run code from the internet.
- */
-function confined(): boolean {
-  const all: Deno.PermissionDescriptor[] = [
-    { name: "read", path: "/" },
-    { name: "write", path: "/" },
-    { name: "net" },
-    { name: "run" },
-    { name: "env" },
-  ];
-  return all.every((d) => Deno.permissions.querySync(d).state !== "granted");
-}
-
 const stop = new AbortController();
 self.addEventListener("message", async (event) => {
   const message = event.data;
@@ -59,7 +44,7 @@ self.addEventListener("message", async (event) => {
     sleep: revive(message.session.sleep),
   };
   const builder: BuilderSettings = { ...message.builder, timeout: revive(message.builder.timeout) };
-  if (!confined()) {
+  if (!isConfined()) {
     const why = "the slave's Worker has its parent's permissions: refusing to build unconfined";
     log.error(why);
     return self.postMessage({ type: "failed", message: why });

@@ -14,39 +14,29 @@
 import { Option } from "commander";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { endpointValue } from "../shared/option_values.ts";
-import { errorMessage, Logger } from "../shared/log.ts";
-import { encodeMessage, lumberjack, reverse } from "../shared/protocols.ts";
-import {
-  DownloadState,
-  JSONState,
-  PageState,
-  ProjectState,
-  SearchState,
-} from "../shared/states.ts";
-import { Timestamp } from "../shared/timestamp.ts";
-import {
-  type Classified,
-  classify,
-  compileLogFormat,
-  type LogParser,
-  type LogRecord,
-  parsePipUserAgent,
-} from "./apache_log.ts";
-import { gunzipped, readLines, TOO_LONG } from "./log_lines.ts";
-import { BlockingSender, DroppingSender, type LogSender } from "./log_sender.ts";
+import { currentLogSettings, errorMessage, Logger } from "../shared/log.ts";
+import { endpointPermissions, merge, type Permissions } from "../shared/permissions.ts";
+import { compileLogFormat } from "./apache_log.ts";
+import type { FromLoggerWorker, ToLoggerWorker } from "./logger_worker.ts";
 
 /** piw-logger's options. */
 interface Options extends CommonOptions {
-  format: LogParser;
+  format: string;
   logQueue: string;
   drop?: boolean;
 }
 
-/** How many malformed lines are shown (with `-v`, every one is). */
-const SHOWN_MALFORMED = 5;
-
 const log = new Logger("piw-logger");
-const toMaster = reverse(lumberjack);
+
+/**
+ * The permissions of piw-logger's Worker, which reads the lines: the log queue, and the `-l`
+ * log file (appended to); nothing else.
+ */
+export function loggerPermissions(
+  opts: { logQueue: string; logFile?: string | undefined },
+): Permissions {
+  return merge(endpointPermissions(opts.logQueue), opts.logFile ? { write: [opts.logFile] } : {});
+}
 
 function command() {
   return toolCommand(
@@ -61,7 +51,7 @@ function command() {
         "the Apache LogFormat the lines are in: combined, or a format string that logs the " +
           'User-Agent, such as \'%h %l %u %t "%r" %>s %b "%{User-Agent}i"\' (common and ' +
           "common_vhost log none, so nothing in them would count: they are refused)",
-      ).argParser(parsed(compileLogFormat)).default(compileLogFormat("combined"), "combined"),
+      ).argParser(parsed((format) => (compileLogFormat(format), format))).default("combined"),
     )
     .option(
       "--log-queue <ADDR>",
@@ -74,92 +64,6 @@ function command() {
       "drop log records the master does not take within a second; use this when running as a " +
         "piped log, so that the web server never waits",
     );
-}
-
-/** The LOG* message of a record that counts. */
-export function logMessage(record: LogRecord, what: Classified): Uint8Array {
-  const { host, userAgent } = record;
-  const at = record.time ?? Timestamp.now();
-  switch (what.kind) {
-    case "LOGDOWNLOAD": {
-      const state = new DownloadState(what.filename, host, at, parsePipUserAgent(userAgent));
-      return encodeMessage(toMaster, "LOGDOWNLOAD", state.asMessage());
-    }
-    case "LOGSEARCH": {
-      const state = new SearchState(what.package, host, at, parsePipUserAgent(userAgent));
-      return encodeMessage(toMaster, "LOGSEARCH", state.asMessage());
-    }
-    case "LOGPROJECT":
-      return encodeMessage(
-        toMaster,
-        "LOGPROJECT",
-        new ProjectState(what.package, host, at, userAgent).asMessage(),
-      );
-    case "LOGJSON": {
-      // as piwheels logs a JSON hit: the agent's name alone, lower-cased (`curl/7.88.1` → `curl`)
-      const agent = userAgent.split("/", 1)[0]!.toLowerCase();
-      return encodeMessage(
-        toMaster,
-        "LOGJSON",
-        new JSONState(what.package, host, at, agent).asMessage(),
-      );
-    }
-    case "LOGPAGE":
-      return encodeMessage(
-        toMaster,
-        "LOGPAGE",
-        new PageState(what.page, host, at, userAgent).asMessage(),
-      );
-  }
-}
-
-/** What became of the lines read. */
-export interface Tally {
-  /** Lines read. */
-  lines: number;
-  /** Lines that did not parse in the format (or were too long), skipped. */
-  malformed: number;
-  /** Lines that parsed but count for nothing (not status 200, no User-Agent, other files). */
-  ignored: number;
-}
-
-/** Parses, classifies and hands on every line of one source. */
-async function load(
-  stream: ReadableStream<Uint8Array>,
-  name: string,
-  parser: LogParser,
-  sender: LogSender,
-  tally: Tally,
-): Promise<void> {
-  let number = 0;
-  for await (const line of readLines(await gunzipped(stream))) {
-    tally.lines++;
-    number++;
-    const record = line === TOO_LONG ? null : parser.parse(line);
-    if (record === null) {
-      const shown = line === TOO_LONG ? "(too long)" : JSON.stringify(line.slice(0, 200));
-      const why = `${name}, line ${number}: not in the log format, skipped: ${shown}`;
-      if (++tally.malformed <= SHOWN_MALFORMED) log.warning(why);
-      else log.debug(why);
-      continue;
-    }
-    const what = classify(record);
-    if (what === null) {
-      tally.ignored++;
-      continue;
-    }
-    let frame: Uint8Array;
-    try {
-      frame = logMessage(record, what);
-    } catch (e) {
-      // what the protocol refuses (a package name no project has), or anything else odd about
-      // the line: it is skipped like the rest, never fatal
-      log.debug(`${name}, line ${number}: ${errorMessage(e)}`);
-      tally.ignored++;
-      continue;
-    }
-    await sender.send(frame);
-  }
 }
 
 /**
@@ -182,26 +86,72 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const opts = parseCommand<Options>(cmd, args);
   finishOnTerm();
   const sources = cmd.args.length ? cmd.args : ["-"];
-  const sender = opts.drop
-    ? new DroppingSender(opts.logQueue, log)
-    : new BlockingSender(opts.logQueue, log);
-  const tally: Tally = { lines: 0, malformed: 0, ignored: 0 };
+  // logger_worker.ts beside this module, or logger_worker.js in a bundle (`deno task dist`)
+  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const worker = new Worker(new URL(`./logger_worker${extension}`, import.meta.url), {
+    type: "module",
+    name: "piw-logger",
+    deno: { permissions: loggerPermissions(opts) },
+  });
+  const replies: FromLoggerWorker[] = [];
+  let wake: (() => void) | undefined;
+  const arrived = (reply: FromLoggerWorker) => {
+    replies.push(reply);
+    wake?.();
+  };
+  worker.addEventListener("message", (e: MessageEvent<FromLoggerWorker>) => arrived(e.data));
+  worker.addEventListener("error", (e: ErrorEvent) => {
+    e.preventDefault();
+    arrived({ type: "failed", message: e.message });
+  });
+  const tell = (message: ToLoggerWorker, transfer: Transferable[] = []) =>
+    worker.postMessage(message, transfer);
+  const reply = async (): Promise<FromLoggerWorker> => {
+    while (replies.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const next = replies.shift()!;
+    if (next.type === "failed") throw new Error(next.message);
+    return next;
+  };
   let failed = false;
-  for (const source of sources) {
-    try {
-      const stream = source === "-" ? Deno.stdin.readable : (await Deno.open(source)).readable;
-      await load(stream, source === "-" ? "stdin" : source, opts.format, sender, tally);
-    } catch (e) {
-      log.error(`cannot read ${source === "-" ? "stdin" : source}: ${errorMessage(e)}`);
-      failed = true;
+  try {
+    tell({
+      type: "start",
+      format: opts.format,
+      logQueue: opts.logQueue,
+      drop: opts.drop ?? false,
+      log: currentLogSettings(),
+    });
+    for (const source of sources) {
+      const name = source === "-" ? "stdin" : source;
+      let stream: ReadableStream<Uint8Array>;
+      try {
+        stream = source === "-" ? Deno.stdin.readable : (await Deno.open(source)).readable;
+      } catch (e) {
+        log.error(`cannot read ${name}: ${errorMessage(e)}`);
+        failed = true;
+        continue;
+      }
+      tell({ type: "source", name, stream }, [stream as unknown as Transferable]);
+      const loaded = await reply();
+      if (loaded.type === "loaded" && loaded.error) {
+        log.error(`cannot read ${name}: ${loaded.error}`);
+        failed = true;
+      }
     }
+    tell({ type: "finish" });
+    const finished = await reply();
+    if (finished.type !== "finished") throw new Error(`unexpected ${finished.type}`);
+    const { tally, sent, dropped } = finished;
+    log.info(
+      `${tally.lines} line(s): ${sent} record(s) sent${dropped ? `, ${dropped} dropped` : ""}, ` +
+        `${tally.ignored} not counted, ${tally.malformed} malformed (skipped)`,
+    );
+  } catch (e) {
+    log.error(errorMessage(e));
+    return 1;
+  } finally {
+    worker.terminate();
   }
-  await sender.close();
-  const dropped = sender.dropped ? `, ${sender.dropped} dropped` : "";
-  log.info(
-    `${tally.lines} line(s): ${sender.sent} record(s) sent${dropped}, ${tally.ignored} not ` +
-      `counted, ${tally.malformed} malformed (skipped)`,
-  );
   return failed ? 1 : 0;
 }
 

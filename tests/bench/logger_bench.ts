@@ -19,7 +19,7 @@
 import { Pull } from "../../shared/zmq/mod.ts";
 import { classify, compileLogFormat } from "../../tools/apache_log.ts";
 import { gunzipped, readLines, TOO_LONG } from "../../tools/log_lines.ts";
-import { logMessage } from "../../tools/logger.ts";
+import { logMessage } from "../../tools/log_loader.ts";
 import { queryDb } from "../db.ts";
 import { startFarm } from "../farm.ts";
 import { BROWSER_AGENT, combinedLine } from "../fixtures/access_log.ts";

@@ -3,7 +3,8 @@
  * the real master (subprocess) on real PostgreSQL: every kind of record reaches the database
  * with pip's ten User-Agent fields, hostile lines are counted and skipped while the good ones
  * around them are logged, gzipped files and stdin, other formats, `--drop`, the exit codes,
- * and the counts in the search index and on the project page.
+ * and the counts in the search index and on the project page. The lines are read in a Worker
+ * that can reach the log queue and the log file, and nothing else.
  */
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
@@ -13,6 +14,7 @@ import { BROWSER_AGENT, combinedLine, PIP_AGENT_FIELDS } from "../fixtures/acces
 import { importWheel } from "../fixtures/admin.ts";
 import { makeWheel } from "../fixtures/wheel.ts";
 import { runTool } from "../process.ts";
+import { loggerPermissions } from "../../tools/logger.ts";
 
 const encoder = new TextEncoder();
 
@@ -74,9 +76,10 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
 
   await t.step("a log file: every kind recorded, hostile lines counted and skipped", async () => {
     await Deno.writeTextFile(`${master.dir}/access.log`, log);
-    const r = await logger([`${master.dir}/access.log`]);
+    const r = await logger(["-v", `${master.dir}/access.log`]);
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(r.stderr, tally(good.length));
+    assertStringIncludes(r.stderr, "reading with permissions confined to the log queue");
     assertStringIncludes(r.stderr, "line 2: not in the log format, skipped");
     assertStringIncludes(r.stderr, "line 7: not in the log format, skipped: (too long)");
     await eventually(
@@ -175,4 +178,52 @@ Deno.test("piw-logger: against the real master, every kind and every hostile lin
     assertEquals(project.code, 0, project.stderr);
     await master.waitForFile("project/logged/index.html", "last 30 days: 4; ever: 4.");
   });
+});
+
+Deno.test("piw-logger: the Worker that reads the lines reaches the log queue and the log file only", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = Deno.listen({ transport: "unix", path: `${dir}/queue` });
+  const other = Deno.listen({ transport: "unix", path: `${dir}/other` });
+  const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = [queue, other, tcp].map(async (l) => {
+    for await (const conn of l) conn.close();
+  });
+  try {
+    await Deno.writeTextFile(`${dir}/secret`, "not the logger's");
+    const worker = new Worker(new URL("../fixtures/probe_worker.ts", import.meta.url), {
+      type: "module",
+      deno: {
+        permissions: loggerPermissions({
+          logQueue: `ipc://${dir}/queue`,
+          logFile: `${dir}/piw-logger.log`,
+        }),
+      },
+    });
+    const results = new Promise<string[]>((resolve) => (worker.onmessage = (e) => resolve(e.data)));
+    worker.postMessage([
+      { kind: "unix", path: `${dir}/queue` },
+      { kind: "write", path: `${dir}/piw-logger.log` },
+      { kind: "unix", path: `${dir}/other` },
+      { kind: "connect", hostname: "127.0.0.1", port: (tcp.addr as Deno.NetAddr).port },
+      { kind: "read", path: `${dir}/secret` },
+      { kind: "read", path: "/etc/passwd" },
+      { kind: "write", path: `${dir}/elsewhere` },
+      { kind: "run", command: "/bin/sh" },
+    ]);
+    assertEquals(await results, [
+      "ok",
+      "ok",
+      "NotCapable",
+      "NotCapable",
+      "NotCapable",
+      "NotCapable",
+      "NotCapable",
+      "NotCapable",
+    ]);
+    worker.terminate();
+  } finally {
+    for (const l of [queue, other, tcp]) l.close();
+    await Promise.allSettled(accepting);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
