@@ -3,7 +3,8 @@
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
- * a cache under another user's directory is refused;
+ * a cache under another user's directory, or reached by another user's symbolic link, is refused,
+ * and the runtime runs from the cache's resolved path;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
  */
 
@@ -14,7 +15,7 @@ import { Subscriber } from "../../shared/zmq/mod.ts";
 import { startFarm, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { pipInstall } from "../fixtures/pip_install.ts";
-import { ROOT, run } from "../process.ts";
+import { Collected, reap, ROOT, run } from "../process.ts";
 import { sha256Hex } from "../../shared/hash.ts";
 
 const DIST = `${ROOT}/dist`;
@@ -158,6 +159,109 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
     assertStringIncludes(swappable.stderr, `${theirs} must belong to this user or root`);
   } finally {
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+/** The uids of two users with no passwd entry: a victim running a tool, and an attacker. */
+const VICTIM = 4343;
+const ATTACKER = 4242;
+
+/** Runs `command` as `uid` (and its gid), with no supplementary groups. */
+function runAs(uid: number, command: string[], options: { cwd?: string; stdin?: string } = {}) {
+  return run("/usr/bin/setpriv", [
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    ...command,
+  ], options);
+}
+
+/**
+ * A directory everyone may enter, with `shared` (sticky and writable by all, like /tmp) and
+ * `mine` (the victim's, private to them) in it.
+ */
+async function victimAndShared(): Promise<{ dir: string; shared: string; mine: string }> {
+  const dir = await Deno.makeTempDir();
+  await Deno.chmod(dir, 0o755);
+  const shared = `${dir}/shared`;
+  await Deno.mkdir(shared);
+  await Deno.chmod(shared, 0o1777);
+  const mine = `${dir}/mine`;
+  await Deno.mkdir(mine, { mode: 0o700 });
+  await Deno.chown(mine, VICTIM, VICTIM);
+  return { dir, shared, mine };
+}
+
+Deno.test("dist: a cache reached by another user's symbolic link is refused", async () => {
+  await built;
+  const { dir, shared, mine } = await victimAndShared();
+  try {
+    // the attacker's link to the victim's own cache, in a place anyone can write to: the
+    // launcher checked the directory it pointed to, then ran through the link, which the
+    // attacker pointed at a copy of theirs in between
+    const link = await runAs(ATTACKER, ["ln", "-s", mine, `${shared}/cache`]);
+    assertEquals(link.code, 0, link.stderr);
+    for (const cacheDir of [`${shared}/cache`, "shared/cache"]) {
+      const refused = await runAs(VICTIM, [
+        "/usr/bin/env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        `HOME=${mine}`,
+        `PIWHEELS_CACHE_DIR=${cacheDir}`,
+        `${X86}/piw-logger`,
+        "--version",
+      ], { cwd: dir });
+      assertEquals(refused.code, 70, `${cacheDir}: ${refused.stderr}`);
+      assertStringIncludes(refused.stderr, `${shared}/cache is another user's symbolic link`);
+      assertEquals(refused.stdout, "");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: a cache reached by the user's own symbolic link runs from its resolved path", async () => {
+  await built;
+  const { dir, shared, mine } = await victimAndShared();
+  try {
+    const link = await runAs(VICTIM, ["ln", "-s", mine, `${shared}/cache`]);
+    assertEquals(link.code, 0, link.stderr);
+    // piw-logger -v says at once that it cannot reach its queue (and then waits for stdin): by
+    // then it is the runtime, and its command line is what the launcher exec'd
+    const child = new Deno.Command("/usr/bin/setpriv", {
+      args: [
+        `--reuid=${VICTIM}`,
+        `--regid=${VICTIM}`,
+        "--clear-groups",
+        "/usr/bin/env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        `HOME=${mine}`,
+        `PIWHEELS_CACHE_DIR=${shared}/cache`,
+        `${X86}/piw-logger`,
+        "-v",
+        "--log-queue",
+        `ipc://${dir}/nothing-here`,
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Collected(child.stderr, "piw-logger");
+    try {
+      await stderr.waitFor(/connect failed/);
+      const argv = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0");
+      const [copy] = [...Deno.readDirSync(`${mine}/piwheels-deno`)]
+        .filter((e) => !e.name.startsWith("."));
+      assertEquals(argv[0], `${mine}/piwheels-deno/${copy!.name}/deno`);
+      assert(!argv.some((a) => a.includes(`${shared}/cache`)), argv.join(" "));
+    } finally {
+      await child.stdin.close();
+      await reap(child, { signal: "SIGTERM" });
+      await stderr.ended;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
