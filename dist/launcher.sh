@@ -122,6 +122,9 @@ if ! intact "$cache"; then
 fi
 
 export DENO_NO_UPDATE_CHECK=1
+# Deno's own cache (the compiled code it runs) is in the checked one too: not $DENO_DIR or
+# ~/.cache/deno, which may be another user's (a HOME sudo -E kept) or, with no HOME, nowhere
+export DENO_DIR="$base/.deno"
 exec "$cache/deno" run --no-config --no-lock @FLAGS@ "$cache/bundle/$entry" "$@"
 exit 70
 # ---- payload follows ----

@@ -4,7 +4,7 @@
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
- * and the runtime runs from the cache's resolved path;
+ * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
  */
 
@@ -259,6 +259,29 @@ Deno.test("dist: a cache reached by the user's own symbolic link runs from its r
       await child.stdin.close();
       await reap(child, { signal: "SIGTERM" });
       await stderr.ended;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: with no HOME and no passwd entry a tool runs, its runtime's cache in the checked one", async () => {
+  await built;
+  const { dir, mine } = await victimAndShared();
+  try {
+    // as a piped log or a unit with only PIWHEELS_CACHE_DIR: Deno found no cache of its own
+    const bare = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", `PIWHEELS_CACHE_DIR=${mine}`];
+    const version = await runAs(VICTIM, [...bare, `${X86}/piw-logger`, "--version"]);
+    assertEquals(version.code, 0, version.stderr);
+    assertMatch(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+    assert((await Deno.stat(`${mine}/piwheels-deno/.deno`)).isDirectory);
+    // and with a HOME and a DENO_DIR, neither is Deno's cache (either could be another user's)
+    const elsewhere = [`HOME=${mine}`, `DENO_DIR=${mine}/deno-dir`];
+    const again = await runAs(VICTIM, [...bare, ...elsewhere, `${X86}/piw-logger`, "--version"]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(again.stdout, version.stdout);
+    for (const unused of [`${mine}/deno-dir`, `${mine}/.cache`]) {
+      assert(!(await Deno.stat(unused).then(() => true, () => false)), `${unused} was made`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
