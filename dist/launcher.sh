@@ -91,9 +91,17 @@ intact() {
     done < "$1/MANIFEST.large"
 }
 
+# A run unpacks into a directory of its own and removes it when done or stopped; one killed
+# (kill -9, a power cut) left it behind, 150 MB each time. So a run holds a lock on its directory
+# for as long as it or a child of it lives (flock: the kernel drops it when they are gone,
+# whatever their PID namespace), and marks it .locked once it does; a later run removes one that
+# is marked and not locked. (One killed between making it and locking it leaves it empty; with no
+# flock none is removed.)
 unpack() {
     tmp=$(mktemp -d "$base/.unpack.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT INT TERM
+    exec 9<"$tmp"
+    flock -n 9 2>/dev/null && : > "$tmp/.locked"
     tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
     if [ "$(sha256sum "$tmp/payload.tar.gz" | cut -d' ' -f1)" != "$payload_sha256" ]; then
         say "this file is damaged (its payload does not match its SHA-256): download it again"
@@ -114,8 +122,12 @@ unpack() {
     mv -T "$tmp/root" "$cache" 2>/dev/null || true
     rm -rf "$tmp"
     trap - EXIT INT TERM
+    exec 9<&-
 }
 
+for old in "$base"/.unpack.*; do
+    [ -e "$old/.locked" ] && flock -n "$old" rm -rf "$old" 2>/dev/null || true
+done
 if ! intact "$cache"; then
     unpack "$0"
     intact "$cache" || { say "cannot unpack into $cache"; exit 70; }

@@ -2,7 +2,8 @@
  * The executables `deno task dist` builds, tested as executables: on a PATH with no Deno and a
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
- * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
+ * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
+ * what a run killed while unpacking left is removed by a later one;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
  * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
@@ -100,15 +101,16 @@ Deno.test("dist: the executables carry exactly the declared flags, and those hol
   }
 });
 
-Deno.test("dist: two copies at once on an empty cache both work; a damaged cache is replaced", async () => {
+Deno.test("dist: three copies at once on an empty cache all work; a damaged cache is replaced", async () => {
   await built;
   const home = await Deno.makeTempDir();
   try {
-    const both = await Promise.all([
+    const all = await Promise.all([
       runBinary(`${X86}/piw-rebuild`, ["--version"], home),
       runBinary(`${X86}/piw-remove`, ["--version"], home),
+      runBinary(`${X86}/piw-rebuild`, ["--version"], home),
     ]);
-    for (const r of both) assertEquals(r.code, 0, r.stderr);
+    for (const r of all) assertEquals(r.code, 0, r.stderr);
     const cache = `${home}/.cache/piwheels-deno`;
     const entries = [...Deno.readDirSync(cache)].map((e) => e.name);
     assertEquals(entries.filter((e) => !e.startsWith(".")).length, 1, "one shared copy");
@@ -285,6 +287,51 @@ Deno.test("dist: with no HOME and no passwd entry a tool runs, its runtime's cac
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: what a run killed while unpacking left is removed by a later run, once no part of it lives", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const unpacking = () =>
+      [...Deno.readDirSync(cache)].map((e) => e.name).filter((e) => e.startsWith(".unpack."));
+    // a tar that says when the launcher has got to it and then runs until its stdin ends, so
+    // that the launcher is killed (kill -9, as by the OOM killer) halfway through, at a known place
+    await Deno.mkdir(`${home}/bin`);
+    await Deno.writeTextFile(
+      `${home}/bin/tar`,
+      "#!/bin/sh\necho untarring\nexec cat >/dev/null\n",
+      {
+        mode: 0o755,
+      },
+    );
+    const killed = new Deno.Command(`${X86}/piw-logger`, {
+      args: ["--version"],
+      env: { ...NO_DENO, HOME: home, PATH: `${home}/bin:${NO_DENO.PATH}` },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const said = new Collected(killed.stdout, "piw-logger's tar");
+    await said.waitFor(/untarring/);
+    killed.kill("SIGKILL");
+    await killed.status;
+    const [left] = unpacking();
+    assert(left, "the killed run left nothing");
+    // its tar still runs: a later run leaves that alone, and unpacks its own copy
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assertEquals(unpacking(), [left]);
+    // once it has ended, the next run removes what it left
+    await killed.stdin.close();
+    await said.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(unpacking(), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
 
