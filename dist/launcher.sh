@@ -10,7 +10,8 @@
 #
 # The cache: $PIWHEELS_CACHE_DIR, else $CACHE_DIRECTORY (systemd's CacheDirectory=), else
 # $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>. It must belong to the user
-# running this (what is in it is run), and is made private to them.
+# running this (what is in it is run), and is made private to them; it is resolved once, and
+# only that physical path is checked and run.
 set -eu
 payload_sha256=@SHA256@
 manifests_sha256=@MANIFESTS@
@@ -25,40 +26,60 @@ if [ -z "$root" ]; then
     exit 70
 fi
 base=$root/piwheels-deno
-cache=$base/$payload_sha256
-# another user's directory (one made first in a shared place) could hold a runtime of theirs
 (umask 077 && mkdir -p "$base") 2>/dev/null || true
-if [ ! -d "$base" ] || [ ! -O "$base" ] || [ -n "$(find "$base" -maxdepth 0 -perm /022)" ]; then
+# Resolved once: from here on only this physical path is used (for the checks and the run), so
+# a symbolic link on the way cannot be pointed elsewhere between them
+physical=$(unset CDPATH && cd -P -- "$base" 2>/dev/null && pwd -P) || {
     say "$base must be a directory of this user's that no one else can write to"
     exit 70
-fi
-# and every directory above it: one of another user's (a HOME kept by sudo -E) could have the
-# checked one swapped for theirs between this check and the run
-# (one stat for them all: a process each made the start 10 ms slower)
-above() {
-    dir=${1%/*}
-    case $1 in /*) set -- / ;; *) set -- . ;; esac
-    while [ -n "$dir" ] && [ "$dir" != . ] && [ "$dir" != "${dir%/*}" ]; do
-        set -- "$@" "$dir"
-        dir=${dir%/*}
-    done
-    [ -z "$dir" ] || [ "$dir" = . ] || set -- "$@" "$dir"
-    stat -Lc '%u %a %n' "$@"
 }
-dirs=$(above "$base") || exit 70
+case $base in /*) given=$base ;; *) given=$(pwd -P)/$base ;; esac
+# Every directory on the way to it, as resolved and as given, must be the user's or root's, and
+# no one else may write to it unless it is sticky: under another user's (a HOME sudo -E kept)
+# they could swap the checked copy for theirs before it runs. So must every symbolic link on the
+# way as given: another user's, in a shared place, chooses where the cache is.
+# (one stat for them all, links not followed: a process each made the start 10 ms slower)
+walk() {
+    for path do
+        while [ -n "$path" ]; do
+            set -- "$@" "$path"
+            path=${path%/*}
+        done
+    done
+    stat -c '%u %f %n' "$@" /
+}
+if [ "$given" = "$physical" ]; then found=$(walk "$physical"); else
+    found=$(walk "$physical" "$given")
+fi || exit 70
 me=$(id -u)
-printf '%s\n' "$dirs" | while read -r owner mode dir; do
-    if { [ "$owner" != 0 ] && [ "$owner" != "$me" ]; } ||
-        { [ $((0$mode & 022)) != 0 ] && [ $((0$mode & 01000)) = 0 ]; }; then
-        say "$dir must belong to this user or root, and no one else may write to it (unless sticky)"
+printf '%s\n' "$found" | {
+    # the cache itself: another user's (one made first in a shared place) could hold their runtime
+    read -r owner mode dir
+    if [ "$owner" != "$me" ] || [ $((0x$mode & 0170022)) != $((0040000)) ]; then
+        say "$physical must be a directory of this user's that no one else can write to"
         exit 70
     fi
-done || exit 70
+    while read -r owner mode dir; do
+        type=$((0x$mode & 0170000))
+        if [ "$owner" != 0 ] && [ "$owner" != "$me" ] && [ "$type" = $((0120000)) ]; then
+            say "$dir is another user's symbolic link: they could point it anywhere"
+            exit 70
+        elif { [ "$owner" != 0 ] && [ "$owner" != "$me" ]; } || { [ "$type" = $((0040000)) ] &&
+            [ $((0x$mode & 022)) != 0 ] && [ $((0x$mode & 01000)) = 0 ]; }; then
+            say "$dir must belong to this user or root, and no one else may write to it" \
+                "(unless sticky)"
+            exit 70
+        fi
+    done
+} || exit 70
+base=$physical
+cache=$base/$payload_sha256
 
 # Whether the unpacked copy at $1 is whole: each small file's SHA-256 as recorded (MANIFEST: the
 # code), and each large file's size and the SHA-256 of its first MiB (MANIFEST.large: the runtime
 # and PGlite's assets, 60 MB that would take longer to hash than the tool takes to start); the
 # two manifests as this file has them, so that a copy changed with its manifest is noticed too.
+# This finds damage; others cannot change it at all (only this user and root: the checks above).
 intact() {
     [ -f "$1/.complete" ] && [ -f "$1/MANIFEST.large" ] || return 1
     sums=$(cat "$1/MANIFEST" "$1/MANIFEST.large" | sha256sum)
@@ -70,9 +91,17 @@ intact() {
     done < "$1/MANIFEST.large"
 }
 
+# A run unpacks into a directory of its own and removes it when done or stopped; one killed
+# (kill -9, a power cut) left it behind, 150 MB each time. So a run holds a lock on its directory
+# for as long as it or a child of it lives (flock: the kernel drops it when they are gone,
+# whatever their PID namespace), and marks it .locked once it does; a later run removes one that
+# is marked and not locked. (One killed between making it and locking it leaves it empty; with no
+# flock none is removed.)
 unpack() {
     tmp=$(mktemp -d "$base/.unpack.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT INT TERM
+    exec 9<"$tmp"
+    flock -n 9 2>/dev/null && : > "$tmp/.locked"
     tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
     if [ "$(sha256sum "$tmp/payload.tar.gz" | cut -d' ' -f1)" != "$payload_sha256" ]; then
         say "this file is damaged (its payload does not match its SHA-256): download it again"
@@ -93,14 +122,21 @@ unpack() {
     mv -T "$tmp/root" "$cache" 2>/dev/null || true
     rm -rf "$tmp"
     trap - EXIT INT TERM
+    exec 9<&-
 }
 
+for old in "$base"/.unpack.*; do
+    [ -e "$old/.locked" ] && flock -n "$old" rm -rf "$old" 2>/dev/null || true
+done
 if ! intact "$cache"; then
     unpack "$0"
     intact "$cache" || { say "cannot unpack into $cache"; exit 70; }
 fi
 
 export DENO_NO_UPDATE_CHECK=1
+# Deno's own cache (the compiled code it runs) is in the checked one too: not $DENO_DIR or
+# ~/.cache/deno, which may be another user's (a HOME sudo -E kept) or, with no HOME, nowhere
+export DENO_DIR="$base/.deno"
 exec "$cache/deno" run --no-config --no-lock @FLAGS@ "$cache/bundle/$entry" "$@"
 exit 70
 # ---- payload follows ----

@@ -2,8 +2,10 @@
  * The executables `deno task dist` builds, tested as executables: on a PATH with no Deno and a
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
- * hold; two copies started at once on an empty cache both work; a damaged cache is replaced;
- * a cache under another user's directory is refused;
+ * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
+ * what a run killed while unpacking left is removed by a later one;
+ * a cache under another user's directory, or reached by another user's symbolic link, is refused,
+ * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
  */
 
@@ -14,7 +16,7 @@ import { Subscriber } from "../../shared/zmq/mod.ts";
 import { startFarm, startMaster, startSlave } from "../farm.ts";
 import { FakePyPI } from "../fixtures/fake_pypi.ts";
 import { pipInstall } from "../fixtures/pip_install.ts";
-import { ROOT, run } from "../process.ts";
+import { Collected, reap, ROOT, run } from "../process.ts";
 import { sha256Hex } from "../../shared/hash.ts";
 
 const DIST = `${ROOT}/dist`;
@@ -99,15 +101,16 @@ Deno.test("dist: the executables carry exactly the declared flags, and those hol
   }
 });
 
-Deno.test("dist: two copies at once on an empty cache both work; a damaged cache is replaced", async () => {
+Deno.test("dist: three copies at once on an empty cache all work; a damaged cache is replaced", async () => {
   await built;
   const home = await Deno.makeTempDir();
   try {
-    const both = await Promise.all([
+    const all = await Promise.all([
       runBinary(`${X86}/piw-rebuild`, ["--version"], home),
       runBinary(`${X86}/piw-remove`, ["--version"], home),
+      runBinary(`${X86}/piw-rebuild`, ["--version"], home),
     ]);
-    for (const r of both) assertEquals(r.code, 0, r.stderr);
+    for (const r of all) assertEquals(r.code, 0, r.stderr);
     const cache = `${home}/.cache/piwheels-deno`;
     const entries = [...Deno.readDirSync(cache)].map((e) => e.name);
     assertEquals(entries.filter((e) => !e.startsWith(".")).length, 1, "one shared copy");
@@ -156,6 +159,177 @@ Deno.test("dist: two copies at once on an empty cache both work; a damaged cache
     const swappable = await runBinary(`${X86}/piw-monitor`, ["--version"], `${theirs}/home`);
     assertEquals(swappable.code, 70, swappable.stderr);
     assertStringIncludes(swappable.stderr, `${theirs} must belong to this user or root`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/** The uids of two users with no passwd entry: a victim running a tool, and an attacker. */
+const VICTIM = 4343;
+const ATTACKER = 4242;
+
+/** Runs `command` as `uid` (and its gid), with no supplementary groups. */
+function runAs(uid: number, command: string[], options: { cwd?: string; stdin?: string } = {}) {
+  return run("/usr/bin/setpriv", [
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    "--clear-groups",
+    ...command,
+  ], options);
+}
+
+/**
+ * A directory everyone may enter, with `shared` (sticky and writable by all, like /tmp) and
+ * `mine` (the victim's, private to them) in it.
+ */
+async function victimAndShared(): Promise<{ dir: string; shared: string; mine: string }> {
+  const dir = await Deno.makeTempDir();
+  await Deno.chmod(dir, 0o755);
+  const shared = `${dir}/shared`;
+  await Deno.mkdir(shared);
+  await Deno.chmod(shared, 0o1777);
+  const mine = `${dir}/mine`;
+  await Deno.mkdir(mine, { mode: 0o700 });
+  await Deno.chown(mine, VICTIM, VICTIM);
+  return { dir, shared, mine };
+}
+
+Deno.test("dist: a cache reached by another user's symbolic link is refused", async () => {
+  await built;
+  const { dir, shared, mine } = await victimAndShared();
+  try {
+    // the attacker's link to the victim's own cache, in a place anyone can write to: the
+    // launcher checked the directory it pointed to, then ran through the link, which the
+    // attacker pointed at a copy of theirs in between
+    const link = await runAs(ATTACKER, ["ln", "-s", mine, `${shared}/cache`]);
+    assertEquals(link.code, 0, link.stderr);
+    for (const cacheDir of [`${shared}/cache`, "shared/cache"]) {
+      const refused = await runAs(VICTIM, [
+        "/usr/bin/env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        `HOME=${mine}`,
+        `PIWHEELS_CACHE_DIR=${cacheDir}`,
+        `${X86}/piw-logger`,
+        "--version",
+      ], { cwd: dir });
+      assertEquals(refused.code, 70, `${cacheDir}: ${refused.stderr}`);
+      assertStringIncludes(refused.stderr, `${shared}/cache is another user's symbolic link`);
+      assertEquals(refused.stdout, "");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: a cache reached by the user's own symbolic link runs from its resolved path", async () => {
+  await built;
+  const { dir, shared, mine } = await victimAndShared();
+  try {
+    const link = await runAs(VICTIM, ["ln", "-s", mine, `${shared}/cache`]);
+    assertEquals(link.code, 0, link.stderr);
+    // piw-logger -v says at once that it cannot reach its queue (and then waits for stdin): by
+    // then it is the runtime, and its command line is what the launcher exec'd
+    const child = new Deno.Command("/usr/bin/setpriv", {
+      args: [
+        `--reuid=${VICTIM}`,
+        `--regid=${VICTIM}`,
+        "--clear-groups",
+        "/usr/bin/env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        `HOME=${mine}`,
+        `PIWHEELS_CACHE_DIR=${shared}/cache`,
+        `${X86}/piw-logger`,
+        "-v",
+        "--log-queue",
+        `ipc://${dir}/nothing-here`,
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Collected(child.stderr, "piw-logger");
+    try {
+      await stderr.waitFor(/connect failed/);
+      const argv = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0");
+      const [copy] = [...Deno.readDirSync(`${mine}/piwheels-deno`)]
+        .filter((e) => !e.name.startsWith("."));
+      assertEquals(argv[0], `${mine}/piwheels-deno/${copy!.name}/deno`);
+      assert(!argv.some((a) => a.includes(`${shared}/cache`)), argv.join(" "));
+    } finally {
+      await child.stdin.close();
+      await reap(child, { signal: "SIGTERM" });
+      await stderr.ended;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: with no HOME and no passwd entry a tool runs, its runtime's cache in the checked one", async () => {
+  await built;
+  const { dir, mine } = await victimAndShared();
+  try {
+    // as a piped log or a unit with only PIWHEELS_CACHE_DIR: Deno found no cache of its own
+    const bare = ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", `PIWHEELS_CACHE_DIR=${mine}`];
+    const version = await runAs(VICTIM, [...bare, `${X86}/piw-logger`, "--version"]);
+    assertEquals(version.code, 0, version.stderr);
+    assertMatch(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+    assert((await Deno.stat(`${mine}/piwheels-deno/.deno`)).isDirectory);
+    // and with a HOME and a DENO_DIR, neither is Deno's cache (either could be another user's)
+    const elsewhere = [`HOME=${mine}`, `DENO_DIR=${mine}/deno-dir`];
+    const again = await runAs(VICTIM, [...bare, ...elsewhere, `${X86}/piw-logger`, "--version"]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(again.stdout, version.stdout);
+    for (const unused of [`${mine}/deno-dir`, `${mine}/.cache`]) {
+      assert(!(await Deno.stat(unused).then(() => true, () => false)), `${unused} was made`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: what a run killed while unpacking left is removed by a later run, once no part of it lives", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const unpacking = () =>
+      [...Deno.readDirSync(cache)].map((e) => e.name).filter((e) => e.startsWith(".unpack."));
+    // a tar that says when the launcher has got to it and then runs until its stdin ends, so
+    // that the launcher is killed (kill -9, as by the OOM killer) halfway through, at a known place
+    await Deno.mkdir(`${home}/bin`);
+    await Deno.writeTextFile(
+      `${home}/bin/tar`,
+      "#!/bin/sh\necho untarring\nexec cat >/dev/null\n",
+      {
+        mode: 0o755,
+      },
+    );
+    const killed = new Deno.Command(`${X86}/piw-logger`, {
+      args: ["--version"],
+      env: { ...NO_DENO, HOME: home, PATH: `${home}/bin:${NO_DENO.PATH}` },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const said = new Collected(killed.stdout, "piw-logger's tar");
+    await said.waitFor(/untarring/);
+    killed.kill("SIGKILL");
+    await killed.status;
+    const [left] = unpacking();
+    assert(left, "the killed run left nothing");
+    // its tar still runs: a later run leaves that alone, and unpacks its own copy
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assertEquals(unpacking(), [left]);
+    // once it has ended, the next run removes what it left
+    await killed.stdin.close();
+    await said.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(unpacking(), []);
   } finally {
     await Deno.remove(home, { recursive: true });
   }
