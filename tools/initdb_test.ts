@@ -228,7 +228,8 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
       `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql, ` +
       `update_piwheels_0.1.0_to_0.2.0.sql, update_piwheels_0.2.0_to_0.3.0.sql, ` +
       `update_piwheels_0.3.0_to_0.4.0.sql, update_piwheels_0.4.0_to_0.5.0.sql, ` +
-      `update_piwheels_0.5.0_to_0.6.0.sql) for user ${old.user}`,
+      `update_piwheels_0.5.0_to_0.6.0.sql, update_piwheels_0.6.0_to_0.7.0.sql) for user ` +
+      old.user,
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
   const after = parsed(await asAdmin(old, contents));
@@ -325,6 +326,73 @@ async function makeDuplicates(scratch: Scratch): Promise<void> {
     assertEquals(await detectVersion(db), "0.1.0");
   });
 }
+
+Deno.test("piw-initdb upgrades 0.6.0 to exactly the schema it creates: a file sent again moves alone", async () => {
+  await using fresh = await scratchDatabase();
+  await asAdmin(fresh, async (db) => applyPlan(db, await preparePlan(db, fresh.user)));
+  const expected = await asAdmin(fresh, (db) => fingerprint(db, fresh.user));
+
+  await using old = await scratchDatabase();
+  const downgrade = await fixture("downgrade_piwheels_0.7.0_to_0.6.0.sql");
+  await asAdmin(old, async (db) => {
+    await applyPlan(db, await preparePlan(db, old.user));
+    await db.transaction((tx) => runScript(tx, downgrade));
+    assertEquals(await detectVersion(db), "0.6.0");
+  });
+  assert(
+    JSON.stringify(await asAdmin(old, (db) => fingerprint(db, old.user))) !==
+      JSON.stringify(expected),
+    "the fixture makes another schema",
+  );
+  const upgraded = await initdb("-d", old.superDsn, "-u", old.user, "-y");
+  assertEquals(upgraded.code, 0, upgraded.stderr);
+  assertStringIncludes(
+    upgraded.stderr,
+    `from version 0.6.0 to ${SCHEMA_VERSION} (update_piwheels_0.6.0_to_0.7.0.sql)`,
+  );
+  assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
+
+  // what the upgrade is for: re-importing one wheel of a build keeps the build's other one
+  await asAdmin(old, async (db) => {
+    await db.query("SELECT add_new_package('foo', '', '')");
+    await db.query("SELECT add_new_package_version('foo', '1.0', '2024-01-02T00:00:00Z')");
+    const file = (platform: string, hash: string) => ({
+      filename: `foo-1.0-cp311-cp311-${platform}.whl`,
+      filesize: 100,
+      filehash: hash.repeat(64),
+      package_tag: "foo",
+      package_version_tag: "1.0",
+      py_version_tag: "cp311",
+      abi_tag: "cp311",
+      platform_tag: platform,
+      dependencies: {},
+    });
+    const logBuild = async (files: unknown[]) =>
+      (await db.query<{ build_id: number; removed: string[] }>(
+        "SELECT build_id::int, removed FROM log_build(0, 'foo', '1.0', 'cp311', true, " +
+          "'00:00:01', 'log', $1)",
+        [JSON.stringify(files)],
+      ))[0]!;
+    const first = await logBuild([file("linux_armv6l", "a"), file("linux_aarch64", "b")]);
+    const again = await logBuild([file("linux_armv6l", "c")]);
+    assertEquals(again.removed, []);
+    assertEquals(
+      await db.query("SELECT build_id::int, filename, filehash FROM files ORDER BY filename"),
+      [
+        {
+          build_id: first.build_id,
+          filename: "foo-1.0-cp311-cp311-linux_aarch64.whl",
+          filehash: "b".repeat(64),
+        },
+        {
+          build_id: again.build_id,
+          filename: "foo-1.0-cp311-cp311-linux_armv6l.whl",
+          filehash: "c".repeat(64),
+        },
+      ],
+    );
+  });
+});
 
 Deno.test("piw-initdb merges a 0.1.0 database's spellings of a project into one, keeping everything", async () => {
   await using fresh = await scratchDatabase();
