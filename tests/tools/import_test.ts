@@ -135,6 +135,22 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assertEquals(await exists(purePath), true);
   });
 
+  await t.step("an --output that cannot be read is a usage error that names it", async () => {
+    // it was "error: No such file or directory (os error 2): stat '/nonexistent'", exit 1
+    for (
+      const [output, says] of [
+        [`${dir}/nonexistent.log`, "no such file"],
+        [dir, "a directory"],
+      ] as const
+    ) {
+      const r = await piwImport("-y", "-d", "--output", output, "--abi", "cp311", purePath);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, `--output ${output}`);
+      assertStringIncludes(r.stderr, says);
+      assert(await exists(purePath));
+    }
+  });
+
   await t.step("ERROR: a master that is not there", async () => {
     const r = await runTool("piw-import", [
       "--import-queue",
