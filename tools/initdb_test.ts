@@ -27,11 +27,21 @@ import {
   quoteIdent,
   runScript,
 } from "../shared/db/schema.ts";
-import { SCHEMA_VERSION } from "../sql/scripts.ts";
+import { SCHEMA_VERSION, UPDATE_SCRIPTS } from "../sql/scripts.ts";
 
 /** Runs piw-initdb with its own flags and no terminal on stdin. */
 function initdb(...args: string[]): Promise<Finished> {
   return runTool("piw-initdb", args);
+}
+
+/**
+ * The progress lines of piw-initdb's stderr, each script's start and end, with the time it
+ * took as `N.N`.
+ */
+function progress(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => / (running|done in) /.test(l)).map((l) =>
+    l.replace(/\d+\.\d s$/, "N.N s")
+  );
 }
 
 /** Runs `fn` with a superuser connection to the scratch database. */
@@ -107,6 +117,10 @@ Deno.test("piw-initdb creates the schema in an empty database, then finds nothin
       `for user ${scratch.user}`,
   );
   assertStringIncludes(made.stderr, `done: the piwheels schema in database ${scratch.name}`);
+  assertEquals(progress(made.stderr), [
+    "piw-initdb: running create_piwheels.sql (1 of 1)",
+    "piw-initdb: create_piwheels.sql done in N.N s",
+  ]);
   const master = await MasterDb.open(scratch.userDsn);
   assertEquals(await master.addPackage("foo"), true);
   await master.close();
@@ -230,6 +244,14 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
       `update_piwheels_0.3.0_to_0.4.0.sql, update_piwheels_0.4.0_to_0.5.0.sql, ` +
       `update_piwheels_0.5.0_to_0.6.0.sql, update_piwheels_0.6.0_to_0.7.0.sql) for user ` +
       old.user,
+  );
+  // an upgrade may take long: each script says when it starts and how long it took
+  assertEquals(
+    progress(upgraded.stderr),
+    UPDATE_SCRIPTS.flatMap((u, i) => [
+      `piw-initdb: running ${u.name} (${i + 1} of ${UPDATE_SCRIPTS.length})`,
+      `piw-initdb: ${u.name} done in N.N s`,
+    ]),
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
   const after = parsed(await asAdmin(old, contents));
@@ -500,6 +522,10 @@ Deno.test("a failed upgrade leaves the database exactly as it was, and names the
     failed.stderr,
     /error: update_piwheels_0\.0\.1_to_0\.1\.0\.sql, line \d+: ALTER TABLE files ADD CONSTRAINT files_hash_ck .*: check constraint "files_hash_ck" .* is violated by some row; nothing was changed \(the transaction was rolled back\)/,
   );
+  // where it stopped: the first script started, and never finished
+  assertEquals(progress(failed.stderr), [
+    `piw-initdb: running update_piwheels_0.0.1_to_0.1.0.sql (1 of ${UPDATE_SCRIPTS.length})`,
+  ]);
   assertEquals(await asAdmin(old, (db) => Promise.all([fingerprint(db), contents(db)])), before);
   assertEquals(await asAdmin(old, detectVersion), "0.0.1");
 });
