@@ -415,9 +415,10 @@ export class MasterDb {
   }
 
   /**
-   * LOGBUILD: records a build with its output, files and dependencies, replacing the version's
-   * earlier builds it supersedes (see `log_build`); returns its id and the names of the files
-   * that went with those. A file name another version holds is refused (a `DbError`).
+   * LOGBUILD: records a build with its output, files and dependencies, taking over the files it
+   * holds again from the builds that held them and replacing the version's earlier builds it
+   * supersedes (see `log_build`); returns its id and the names of the files that went with
+   * those. A file name another version holds is refused (a `DbError`).
    */
   async logBuild(build: BuildState): Promise<LoggedBuild> {
     const files = [...build.files.values()].map((f) => ({

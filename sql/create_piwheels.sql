@@ -1,4 +1,4 @@
--- The piwheels database, schema version 0.6.0.
+-- The piwheels database, schema version 0.7.0.
 --
 -- piw-initdb runs this script in one transaction as a cluster superuser, who owns every object
 -- created here. It then grants the master's role SELECT on every table and view and EXECUTE on
@@ -21,7 +21,7 @@ CREATE TABLE configuration (
     CONSTRAINT configuration_single_row_ck CHECK (id = 1)
 );
 
-INSERT INTO configuration (id, version) VALUES (1, '0.6.0');
+INSERT INTO configuration (id, version) VALUES (1, '0.7.0');
 
 -- packages, package_names, versions ------------------------------------------------------------
 -- Every project and release PyPI has told us about. A project is known by its PEP 503 normal
@@ -905,11 +905,13 @@ $$;
 -- files that went with the builds it replaced. built_files is a JSON array of objects with the
 -- columns of files (but build_id) and "dependencies", an object {tool: [package, ...]}.
 -- A file name belongs to one version: a name another version's build holds is refused
--- (unique_violation), so that no build can replace another release's published file. A
--- build replaces any of the version's builds whose files it holds again (a rebuild, or a
--- re-import); a slave's successful build also replaces the version's earlier builds for its ABI,
--- and a slave's failed one earlier failures for its ABI. An import (slave 0) replaces nothing
--- else: wheels imported one at a time for one ABI (other platforms, say) all stay.
+-- (unique_violation), so that no build can replace another release's published file. A file
+-- the version's builds hold already (a rebuild, or a re-import) moves to the new build, as
+-- piwheels 0.16 replaced files of the same names: the build that held it keeps its other files,
+-- and goes only once it holds none. A slave's successful build also replaces the version's
+-- earlier builds for its ABI, and a slave's failed one earlier failures for its ABI. An import
+-- (slave 0) replaces nothing else: wheels imported one at a time for one ABI (other platforms,
+-- say) all stay, and so do the other wheels of a build one of which is imported again.
 CREATE FUNCTION log_build(
     slave integer,
     pkg varchar,
@@ -927,6 +929,7 @@ AS $$
 DECLARE
     new_id bigint;
     gone varchar[];
+    held bigint[];
     taken record;
 BEGIN
     PERFORM set_config('piw.queue_deferred', 'on', true);
@@ -943,28 +946,30 @@ BEGIN
             pkg, ver
         );
     END IF;
+    -- the files sent again leave the builds that held them (the new build takes them below)
+    WITH moved AS (
+        DELETE FROM files AS f
+        USING jsonb_to_recordset(built_files) AS n (filename varchar)
+        WHERE f.filename = n.filename
+        RETURNING f.build_id
+    )
+    SELECT COALESCE(array_agg(DISTINCT moved.build_id), '{}') INTO held FROM moved;
+    -- a build goes when a slave's build replaces it, or when the files it held all moved
     WITH old AS (
         DELETE FROM builds AS b
         WHERE
             b.package = pkg AND b.version = ver
             AND (
                 (slave <> 0 AND b.abi_tag = abi AND (succeeded OR NOT b.status))
-                OR EXISTS (
-                    SELECT FROM
-                        files AS f
-                        JOIN jsonb_to_recordset(built_files) AS n (filename varchar)
-                            ON n.filename = f.filename
-                    WHERE f.build_id = b.build_id
+                OR (
+                    b.build_id = ANY (held)
+                    AND NOT EXISTS (SELECT FROM files AS f WHERE f.build_id = b.build_id)
                 )
             )
         RETURNING b.build_id
     )
     SELECT COALESCE(array_agg(f.filename), '{}') INTO gone
-    FROM old JOIN files AS f ON f.build_id = old.build_id
-    WHERE NOT EXISTS (
-        SELECT FROM jsonb_to_recordset(built_files) AS n (filename varchar)
-        WHERE n.filename = f.filename
-    );
+    FROM old JOIN files AS f ON f.build_id = old.build_id;
     INSERT INTO builds (package, version, built_by, duration, status, abi_tag)
     VALUES (pkg, ver, slave, took, succeeded, abi)
     RETURNING builds.build_id INTO new_id;

@@ -15,6 +15,7 @@ import update_0_2_0 from "./update_piwheels_0.2.0_to_0.3.0.sql" with { type: "te
 import update_0_3_0 from "./update_piwheels_0.3.0_to_0.4.0.sql" with { type: "text" };
 import update_0_4_0 from "./update_piwheels_0.4.0_to_0.5.0.sql" with { type: "text" };
 import update_0_5_0 from "./update_piwheels_0.5.0_to_0.6.0.sql" with { type: "text" };
+import update_0_6_0 from "./update_piwheels_0.6.0_to_0.7.0.sql" with { type: "text" };
 
 /** An SQL script and the name errors call it by. */
 export interface Script {
@@ -37,7 +38,7 @@ export interface UpdateScript extends Script {
  * does: a release that leaves the schema alone keeps the previous schema version, and its
  * master runs on a database piw-initdb made for that.
  */
-export const SCHEMA_VERSION = "0.6.0";
+export const SCHEMA_VERSION = "0.7.0";
 
 /** The script that creates the current schema in an empty database. */
 export const CREATE_SCRIPT: Script = { name: "create_piwheels.sql", text: create };
@@ -79,5 +80,11 @@ export const UPDATE_SCRIPTS: readonly UpdateScript[] = [
     from: "0.5.0",
     to: "0.6.0",
     text: update_0_5_0,
+  },
+  {
+    name: "update_piwheels_0.6.0_to_0.7.0.sql",
+    from: "0.6.0",
+    to: "0.7.0",
+    text: update_0_6_0,
   },
 ];

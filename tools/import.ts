@@ -255,6 +255,8 @@ async function prepare(opts: Options, paths: string[]): Promise<Build> {
   // one name twice (whichever paths lead to it) is one file twice: the master refuses the list
   const [twice] = namedTwice(paths.map((path) => basename(path)));
   if (twice !== undefined) throw new UsageError(`${twice} is given twice`);
+  // before the wheels are read and hashed, which may take a while
+  const output = opts.output === undefined ? DEFAULT_OUTPUT : await readOutput(opts.output);
   const wheels: Wheel[] = [];
   for (const path of paths) {
     try {
@@ -277,26 +279,38 @@ async function prepare(opts: Options, paths: string[]): Promise<Build> {
     pkg: opts.package ?? pkg,
     version: opts.packageVersion ?? version,
     guessed: { pkg, version },
-    output: opts.output === undefined ? DEFAULT_OUTPUT : await readOutput(opts.output),
+    output,
     wheels,
   };
 }
 
 /**
  * The build output in `path`, if the master can take it: a larger IMPORT was dropped unread,
- * and piw-import waited out its whole --timeout before it said the master was not there.
+ * and piw-import waited out its whole --timeout before it said the master was not there. A
+ * file that cannot be read is a usage error naming the option (it was the bare system error).
  */
 async function readOutput(path: string): Promise<string> {
   // the rest of the message (the files' names, sizes and hashes) takes far less than 1 MiB
   const limit = MAX_BUILD_MESSAGE - 1024 * 1024;
-  const size = (await Deno.stat(path)).size;
-  if (size > limit) {
-    throw new UsageError(
-      `--output ${path} is ${formatSize(size)}; the master takes at most ${formatSize(limit)} ` +
-        "of build output: cut it (its end says most: tail -c 60M)",
-    );
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new UsageError(`cannot read --output ${path}: it is a directory`);
+    if (info.size > limit) {
+      throw new UsageError(
+        `--output ${path} is ${formatSize(info.size)}; the master takes at most ` +
+          `${formatSize(limit)} of build output: cut it (its end says most: tail -c 60M)`,
+      );
+    }
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : errorMessage(e);
+    throw new UsageError(`cannot read --output ${path}: ${why}`);
   }
-  return await Deno.readTextFile(path);
 }
 
 /** Advice for an unknown package or version that piw-import worked out itself. */

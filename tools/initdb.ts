@@ -86,7 +86,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     const plan = await preparePlan(db, opts.user);
     if (!await mayProceed("piw-initdb", describePlan(plan), opts.yes, log)) return 1;
     try {
-      await applyPlan(db, plan);
+      await applyPlan(db, plan, log);
     } catch (e) {
       log.error(`${errorMessage(e)}; nothing was changed (the transaction was rolled back)`);
       return 1;

@@ -27,11 +27,21 @@ import {
   quoteIdent,
   runScript,
 } from "../shared/db/schema.ts";
-import { SCHEMA_VERSION } from "../sql/scripts.ts";
+import { SCHEMA_VERSION, UPDATE_SCRIPTS } from "../sql/scripts.ts";
 
 /** Runs piw-initdb with its own flags and no terminal on stdin. */
 function initdb(...args: string[]): Promise<Finished> {
   return runTool("piw-initdb", args);
+}
+
+/**
+ * The progress lines of piw-initdb's stderr, each script's start and end, with the time it
+ * took as `N.N`.
+ */
+function progress(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => / (running|done in) /.test(l)).map((l) =>
+    l.replace(/\d+\.\d s$/, "N.N s")
+  );
 }
 
 /** Runs `fn` with a superuser connection to the scratch database. */
@@ -107,6 +117,10 @@ Deno.test("piw-initdb creates the schema in an empty database, then finds nothin
       `for user ${scratch.user}`,
   );
   assertStringIncludes(made.stderr, `done: the piwheels schema in database ${scratch.name}`);
+  assertEquals(progress(made.stderr), [
+    "piw-initdb: running create_piwheels.sql (1 of 1)",
+    "piw-initdb: create_piwheels.sql done in N.N s",
+  ]);
   const master = await MasterDb.open(scratch.userDsn);
   assertEquals(await master.addPackage("foo"), true);
   await master.close();
@@ -228,7 +242,16 @@ Deno.test("piw-initdb upgrades 0.0.1 to exactly the schema it creates, keeping t
       `${SCHEMA_VERSION} (update_piwheels_0.0.1_to_0.1.0.sql, ` +
       `update_piwheels_0.1.0_to_0.2.0.sql, update_piwheels_0.2.0_to_0.3.0.sql, ` +
       `update_piwheels_0.3.0_to_0.4.0.sql, update_piwheels_0.4.0_to_0.5.0.sql, ` +
-      `update_piwheels_0.5.0_to_0.6.0.sql) for user ${old.user}`,
+      `update_piwheels_0.5.0_to_0.6.0.sql, update_piwheels_0.6.0_to_0.7.0.sql) for user ` +
+      old.user,
+  );
+  // an upgrade may take long: each script says when it starts and how long it took
+  assertEquals(
+    progress(upgraded.stderr),
+    UPDATE_SCRIPTS.flatMap((u, i) => [
+      `piw-initdb: running ${u.name} (${i + 1} of ${UPDATE_SCRIPTS.length})`,
+      `piw-initdb: ${u.name} done in N.N s`,
+    ]),
   );
   assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
   const after = parsed(await asAdmin(old, contents));
@@ -325,6 +348,73 @@ async function makeDuplicates(scratch: Scratch): Promise<void> {
     assertEquals(await detectVersion(db), "0.1.0");
   });
 }
+
+Deno.test("piw-initdb upgrades 0.6.0 to exactly the schema it creates: a file sent again moves alone", async () => {
+  await using fresh = await scratchDatabase();
+  await asAdmin(fresh, async (db) => applyPlan(db, await preparePlan(db, fresh.user)));
+  const expected = await asAdmin(fresh, (db) => fingerprint(db, fresh.user));
+
+  await using old = await scratchDatabase();
+  const downgrade = await fixture("downgrade_piwheels_0.7.0_to_0.6.0.sql");
+  await asAdmin(old, async (db) => {
+    await applyPlan(db, await preparePlan(db, old.user));
+    await db.transaction((tx) => runScript(tx, downgrade));
+    assertEquals(await detectVersion(db), "0.6.0");
+  });
+  assert(
+    JSON.stringify(await asAdmin(old, (db) => fingerprint(db, old.user))) !==
+      JSON.stringify(expected),
+    "the fixture makes another schema",
+  );
+  const upgraded = await initdb("-d", old.superDsn, "-u", old.user, "-y");
+  assertEquals(upgraded.code, 0, upgraded.stderr);
+  assertStringIncludes(
+    upgraded.stderr,
+    `from version 0.6.0 to ${SCHEMA_VERSION} (update_piwheels_0.6.0_to_0.7.0.sql)`,
+  );
+  assertEquals(await asAdmin(old, (db) => fingerprint(db, old.user)), expected);
+
+  // what the upgrade is for: re-importing one wheel of a build keeps the build's other one
+  await asAdmin(old, async (db) => {
+    await db.query("SELECT add_new_package('foo', '', '')");
+    await db.query("SELECT add_new_package_version('foo', '1.0', '2024-01-02T00:00:00Z')");
+    const file = (platform: string, hash: string) => ({
+      filename: `foo-1.0-cp311-cp311-${platform}.whl`,
+      filesize: 100,
+      filehash: hash.repeat(64),
+      package_tag: "foo",
+      package_version_tag: "1.0",
+      py_version_tag: "cp311",
+      abi_tag: "cp311",
+      platform_tag: platform,
+      dependencies: {},
+    });
+    const logBuild = async (files: unknown[]) =>
+      (await db.query<{ build_id: number; removed: string[] }>(
+        "SELECT build_id::int, removed FROM log_build(0, 'foo', '1.0', 'cp311', true, " +
+          "'00:00:01', 'log', $1)",
+        [JSON.stringify(files)],
+      ))[0]!;
+    const first = await logBuild([file("linux_armv6l", "a"), file("linux_aarch64", "b")]);
+    const again = await logBuild([file("linux_armv6l", "c")]);
+    assertEquals(again.removed, []);
+    assertEquals(
+      await db.query("SELECT build_id::int, filename, filehash FROM files ORDER BY filename"),
+      [
+        {
+          build_id: first.build_id,
+          filename: "foo-1.0-cp311-cp311-linux_aarch64.whl",
+          filehash: "b".repeat(64),
+        },
+        {
+          build_id: again.build_id,
+          filename: "foo-1.0-cp311-cp311-linux_armv6l.whl",
+          filehash: "c".repeat(64),
+        },
+      ],
+    );
+  });
+});
 
 Deno.test("piw-initdb merges a 0.1.0 database's spellings of a project into one, keeping everything", async () => {
   await using fresh = await scratchDatabase();
@@ -432,6 +522,10 @@ Deno.test("a failed upgrade leaves the database exactly as it was, and names the
     failed.stderr,
     /error: update_piwheels_0\.0\.1_to_0\.1\.0\.sql, line \d+: ALTER TABLE files ADD CONSTRAINT files_hash_ck .*: check constraint "files_hash_ck" .* is violated by some row; nothing was changed \(the transaction was rolled back\)/,
   );
+  // where it stopped: the first script started, and never finished
+  assertEquals(progress(failed.stderr), [
+    `piw-initdb: running update_piwheels_0.0.1_to_0.1.0.sql (1 of ${UPDATE_SCRIPTS.length})`,
+  ]);
   assertEquals(await asAdmin(old, (db) => Promise.all([fingerprint(db), contents(db)])), before);
   assertEquals(await asAdmin(old, detectVersion), "0.0.1");
 });

@@ -18,7 +18,7 @@ import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
 import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 import { protocolValue } from "../shared/option_values.ts";
-import { packageName, versionString } from "../shared/protocols.ts";
+import { dbText, packageName, versionString } from "../shared/protocols.ts";
 
 /** piw-remove's options. */
 interface Options extends CommonOptions {
@@ -41,7 +41,11 @@ function command() {
       .argument("<package>", "the name of the package to remove", protocolValue(packageName))
       .argument("<version>", "the version of the package to remove", protocolValue(versionString))
       .option("-y, --yes", "run non-interactively; never prompt during operation")
-      .option("-s, --skip <REASON>", "mark the version with a reason to prevent future builds")
+      .option(
+        "-s, --skip <REASON>",
+        "mark the version with a reason to prevent future builds",
+        protocolValue(dbText(1000)),
+      )
       .option(
         "--yank",
         "yank the version (PEP 592) instead of removing it: its files stay, and pip installs " +

@@ -234,14 +234,27 @@ export async function runScript(tx: Queryable, script: Script): Promise<void> {
   }
 }
 
+/** Where {@linkcode applyPlan} says which script it runs and how long each took (a Logger). */
+export interface Progress {
+  /** Logs a message at info level. */
+  info(message: string): void;
+}
+
 /**
  * Applies a plan in one transaction: the scripts, the role if it must be made, the grants, and
  * a last check that the schema is at the planned version. Any failure rolls all of it back.
+ * With `progress`, each script is logged as it starts and with its time once done, so that a
+ * long upgrade shows where it is (and a failed one where it stopped).
  */
-export async function applyPlan(db: Database, plan: Plan): Promise<void> {
+export async function applyPlan(db: Database, plan: Plan, progress?: Progress): Promise<void> {
   await db.transaction(async (tx) => {
     if (plan.createUser) await tx.exec(`CREATE ROLE ${quoteIdent(plan.user)} NOLOGIN`);
-    for (const script of plan.scripts) await runScript(tx, script);
+    for (const [i, script] of plan.scripts.entries()) {
+      progress?.info(`running ${script.name} (${i + 1} of ${plan.scripts.length})`);
+      const start = performance.now();
+      await runScript(tx, script);
+      progress?.info(`${script.name} done in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
     for (const grant of grantStatements(plan.user)) await tx.exec(grant);
     await checkCannotCreate(tx, plan.user);
     const version = await detectVersion(tx);

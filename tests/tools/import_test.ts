@@ -135,6 +135,22 @@ Deno.test("piw-import: against the real master, every path", async (t) => {
     assertEquals(await exists(purePath), true);
   });
 
+  await t.step("an --output that cannot be read is a usage error that names it", async () => {
+    // it was "error: No such file or directory (os error 2): stat '/nonexistent'", exit 1
+    for (
+      const [output, says] of [
+        [`${dir}/nonexistent.log`, "no such file"],
+        [dir, "a directory"],
+      ] as const
+    ) {
+      const r = await piwImport("-y", "-d", "--output", output, "--abi", "cp311", purePath);
+      assertEquals(r.code, 2, r.stderr);
+      assertStringIncludes(r.stderr, `--output ${output}`);
+      assertStringIncludes(r.stderr, says);
+      assert(await exists(purePath));
+    }
+  });
+
   await t.step("ERROR: a master that is not there", async () => {
     const r = await runTool("piw-import", [
       "--import-queue",
@@ -318,4 +334,58 @@ Deno.test("piw-import: a DONE before every file was sent is no import, and -d de
     await queue.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("piw-import: re-importing one wheel of a build keeps the build's other wheels", async () => {
+  // log_build replaced every build holding a file sent again, whole: the other wheels of a
+  // multi-wheel build went from the database and the disk, and piw-import said DONE
+  await using farm = await startFarm();
+  const { pypi, db, master } = farm;
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html");
+  const dir = `${master.dir}/wheels`;
+  await Deno.mkdir(dir);
+  const save = async (w: TestWheel) => {
+    await Deno.writeFile(`${dir}/${w.filename}`, w.bytes);
+    return `${dir}/${w.filename}`;
+  };
+  const queues = ["--import-queue", master.importQueue, "--file-queue", master.fileQueue];
+  const piwImport = (...args: string[]) => runTool("piw-import", [...queues, "-y", ...args]);
+  const wheel = (platform: string, padding?: number) =>
+    makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform, padding });
+  const files = () =>
+    queryDb<{ build: number; filename: string; filehash: string }>(
+      db.superDsn,
+      `SELECT build_id::int AS build, filename, filehash FROM files ORDER BY filename`,
+    );
+  const armv6 = wheel("linux_armv6l");
+  const aarch64 = wheel("linux_aarch64");
+  const both = await piwImport(await save(armv6), await save(aarch64));
+  assertEquals(both.code, 0, both.stderr);
+  const [first] = await files();
+  assertEquals(await files(), [
+    { build: first!.build, filename: aarch64.filename, filehash: aarch64.sha256 },
+    { build: first!.build, filename: armv6.filename, filehash: armv6.sha256 },
+  ]);
+
+  const again = wheel("linux_armv6l", 100);
+  const r = await piwImport(await save(again));
+  assertEquals(r.code, 0, r.stderr);
+  const after = await files();
+  const newBuild = after.find((f) => f.filename === armv6.filename)?.build ?? 0;
+  assertEquals(after, [
+    { build: first!.build, filename: aarch64.filename, filehash: aarch64.sha256 },
+    { build: newBuild, filename: armv6.filename, filehash: again.sha256 },
+  ]);
+  assert(newBuild > first!.build, "the wheel sent again is the new build's");
+  const builds = await queryDb<{ build: number }>(
+    db.superDsn,
+    "SELECT build_id::int AS build FROM builds ORDER BY 1",
+  );
+  assertEquals(builds.map((b) => b.build), [first!.build, newBuild]);
+  const page = await master.waitForFile("simple/imported/index.html", again.sha256);
+  assertStringIncludes(page, `${aarch64.filename}#sha256=${aarch64.sha256}`);
+  const output = `${master.output}/simple/imported`;
+  assertEquals(await Deno.readFile(`${output}/${aarch64.filename}`), aarch64.bytes);
+  assertEquals(await Deno.readFile(`${output}/${again.filename}`), again.bytes);
 });

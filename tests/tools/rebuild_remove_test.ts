@@ -94,6 +94,15 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
     assert(!path.stderr.includes("data[1]"), path.stderr);
     const bad = await remove("-y", "gone", "not a version");
     assertEquals(bad.code, 2, bad.stderr);
+    // a skip reason longer than the master takes: it printed the plan, sent REMOVE, and failed
+    // with the protocol's "mr chase: REMOVE: data[2]: Too big", exit 1
+    const long = await remove("-y", "-s", "x".repeat(1001), "gone", "1.0");
+    assertEquals(long.code, 2, long.stderr);
+    assertStringIncludes(long.stderr, "--skip");
+    assertStringIncludes(long.stderr, "1000");
+    assert(!long.stderr.includes("data["), long.stderr);
+    assert(!long.stderr.includes("remove every build"), "no plan for what cannot be sent");
+    assert((await Deno.stat(`${master.output}/simple/gone/${gone!.filename}`)).isFile);
   });
 
   await t.step("piw-remove: an unknown version is an ERROR", async () => {
