@@ -114,7 +114,7 @@ runTask("mr_chase", async (ctx) => {
   architect.connect(ARCHITECT_CONTROL);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-  const intake = new BuildIntake(oracle, fs, web, ctx.log);
+  const intake = new BuildIntake(oracle, fs, web, ctx.log, ctx.options.minFree);
   let current: Import | null = null;
 
   /** Ends the import in progress, dropping what was sent of it. */
@@ -166,9 +166,10 @@ runTask("mr_chase", async (ctx) => {
         output,
         files,
       );
+      // refused (ERROR) if its files would leave under --min-free, as a slave's build is put off
       current = {
         client,
-        intake: intake.begin(IMPORTER_ID, build),
+        intake: await intake.begin(IMPORTER_ID, build),
         attempts: 0,
         lastSeen: Date.now(),
       };
