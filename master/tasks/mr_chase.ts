@@ -92,6 +92,18 @@ function importRequest(data: ImportMessage): ImportRequest {
   };
 }
 
+/**
+ * Whether only this machine can reach a queue bound at `address`: ipc://, inproc://, or tcp://
+ * on a loopback address (127.0.0.0/8, ::1, localhost).
+ */
+function onlyLocal(address: string): boolean {
+  const [scheme, rest = ""] = address.split("://", 2);
+  if (scheme === "ipc" || scheme === "inproc") return true;
+  if (scheme !== "tcp") return false;
+  const host = rest.slice(0, rest.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** When a spelling an operator gives was "seen": never later than PyPI's own spellings. */
 const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
@@ -106,6 +118,15 @@ runTask("mr_chase", async (ctx) => {
     }),
   );
   await router.bind(ctx.options.importQueue);
+  if (!onlyLocal(ctx.options.importQueue)) {
+    // allowed (piwheels 0.16 allows it, and a deployment may rely on it), but said: nothing on
+    // this queue asks who is speaking
+    ctx.log.warning(
+      `the import queue ${ctx.options.importQueue} is not ipc:// nor a loopback address: ` +
+        "whoever can reach it can change the farm (import and replace wheels, remove " +
+        "versions, add build ABIs and versions, have pages and logs written again), unasked",
+    );
+  }
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));
   web.connect(ctx.options.webQueue);
   const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));

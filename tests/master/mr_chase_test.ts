@@ -10,10 +10,11 @@ import { sha256Hex } from "../../shared/hash.ts";
 import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
 import { Request } from "../../shared/zmq/mod.ts";
 import { queryDb } from "../db.ts";
-import { eventually, type Farm, startFarm } from "../farm.ts";
+import { eventually, type Farm, freePort, startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
+import { ImportQueue } from "../../tools/import_queue.ts";
 
 const tool = reverse(mrChase);
 
@@ -343,4 +344,26 @@ Deno.test("master: an import replaces only the builds whose files it brings agai
       await req.close();
     }
   });
+});
+
+Deno.test("master: an import queue others can reach is warned of at start", async () => {
+  // piw-master --import-queue tcp://0.0.0.0:PORT started without a word, and any peer that
+  // reached the port could add ABIs and versions, replace wheels, remove everything
+  const open = `tcp://0.0.0.0:${freePort()}`;
+  {
+    await using farm = await startFarm({ args: ["--import-queue", open], abis: [] });
+    await farm.master.waitForLog(
+      new RegExp(
+        `the import queue ${open.replaceAll(".", "\\.")} is not ipc:// nor a loopback ` +
+          "address: whoever can reach it can change the farm",
+      ),
+    );
+  }
+  // on loopback, nothing is said: the line that follows is logged after it would have been
+  const loopback = `tcp://127.0.0.1:${freePort()}`;
+  await using farm = await startFarm({ args: ["--import-queue", loopback], abis: [] });
+  await using queue = new ImportQueue(loopback);
+  assertEquals((await queue.request("ABI", ["add", "cp311"])).msg, "ABIS");
+  await farm.master.waitForLog(/mr_chase: cp311 is a build ABI now/);
+  assert(!/is not ipc:\/\/ nor a loopback address/.test(farm.master.stderr), farm.master.stderr);
 });
