@@ -50,6 +50,11 @@ import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */
 const MAX_ATTEMPTS = 3;
+/**
+ * How many build logs may wait to be written again (RELOG) at once: a RELOG that would pass it
+ * is answered ERROR (piw-audit asks for 1000 at a time, and says so).
+ */
+const MAX_RELOGS = 100_000;
 
 const toWeb = reverse(theScribe);
 const toStats = reverse(bigBrother);
@@ -385,14 +390,54 @@ runTask("mr_chase", async (ctx) => {
     }
   };
 
-  const relog = async (ids: number[]): Promise<ChaseReply> => {
-    const unknown: number[] = [];
-    for (const id of ids) {
-      const output = await oracle.buildOutput(id);
-      if (output === null) unknown.push(id);
-      else await web.send(encodeMessage(toWeb, "LOG", [id, output]));
+  /** Builds whose logs are to be written again, in the order asked; each is in it once. */
+  const relogs = new Set<number>();
+  /** Whether {@linkcode writeLogs} runs (it takes any log added meanwhile too). */
+  let relogging = false;
+
+  /**
+   * Writes the logs in `relogs` again, one at a time (a log may be 64 MiB), until none is left;
+   * never rejects.
+   */
+  const writeLogs = async (): Promise<void> => {
+    relogging = true;
+    try {
+      for (const id of relogs) {
+        try {
+          const output = await oracle.buildOutput(id);
+          if (output !== null) await web.send(encodeMessage(toWeb, "LOG", [id, output]));
+        } catch (e) {
+          if (ctx.signal.aborted || isClosed(e)) return;
+          ctx.log.warning(`cannot write build ${id}'s log again: ${errorMessage(e)}`);
+        } finally {
+          relogs.delete(id);
+        }
+      }
+      ctx.log.info("the build logs asked for are written again");
+    } finally {
+      // at once when the last is taken: a RELOG answered after this starts another
+      relogging = false;
     }
-    ctx.log.info(`writing ${ids.length - unknown.length} build log(s) again`);
+  };
+
+  /**
+   * RELOG: the builds' logs are written again in the background, each once however often it is
+   * asked for, and answered as soon as they are known builds. A log is read whole from the
+   * database and may be 64 MiB: written while the queue waited, 40 copies of one held every other
+   * tool's request for half a minute, and 1000 of them for half an hour.
+   */
+  const relog = async (ids: number[]): Promise<ChaseReply> => {
+    const asked = [...new Set(ids)];
+    // whether each is a build, without reading its log
+    const found = await Promise.all(asked.map((id) => oracle.listBuilds(id - 1, 1)));
+    const unknown = asked.filter((id, i) => found[i]![0] !== id);
+    const fresh = asked.filter((id, i) => found[i]![0] === id && !relogs.has(id));
+    if (relogs.size + fresh.length > MAX_RELOGS) {
+      return ["ERROR", `${relogs.size} build logs wait to be written again: try again later`];
+    }
+    for (const id of fresh) relogs.add(id);
+    ctx.log.info(`writing ${fresh.length} build log(s) again (${relogs.size} to write)`);
+    if (!relogging) void writeLogs();
     return unknown.length ? ["ERROR", `unknown build(s) ${unknown.join(", ")}`] : ["DONE"];
   };
 

@@ -7,7 +7,15 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { sha256Hex } from "../../shared/hash.ts";
-import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
+import {
+  decodeMessage,
+  encodeNamedMessage,
+  type FileMessage,
+  mrChase,
+  reverse,
+} from "../../shared/protocols.ts";
+import { connect } from "../../shared/db/driver.ts";
+import { logPath } from "../../master/scribe/log_path.ts";
 import { Request } from "../../shared/zmq/mod.ts";
 import { queryDb } from "../db.ts";
 import { eventually, type Farm, freePort, startFarm } from "../farm.ts";
@@ -366,4 +374,59 @@ Deno.test("master: an import queue others can reach is warned of at start", asyn
   assertEquals((await queue.request("ABI", ["add", "cp311"])).msg, "ABIS");
   await farm.master.waitForLog(/mr_chase: cp311 is a build ABI now/);
   assert(!/is not ipc:\/\/ nor a loopback address/.test(farm.master.stderr), farm.master.stderr);
+});
+
+/** Imports `w` as imported 2.0's build for cp311 with `output` as its log; resolves to its id. */
+async function importBuild(farm: Farm, w: TestWheel, output: string): Promise<number> {
+  const { master } = farm;
+  await using queue = new ImportQueue(master.importQueue);
+  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}] as FileMessage];
+  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, output, files] as const;
+  assertEquals(await queue.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+  sender.slaveId = 0;
+  await sender.transfer(w.bytes);
+  assertEquals(await queue.request("SENT"), { msg: "DONE" });
+  const [row] = await queryDb<{ id: number }>(
+    farm.db.superDsn,
+    "SELECT b.build_id AS id FROM builds AS b JOIN files AS f USING (build_id) " +
+      "WHERE f.filename = $1",
+    [w.filename],
+  );
+  return row!.id;
+}
+
+Deno.test("master: RELOG is answered at once, and holds up no other request", async () => {
+  // 40 copies of one build's id (a 60 MiB log) were written one after the other while the
+  // import queue waited: another tool's REBUILD HOME waited 36 s, and 1000 would have waited
+  // half an hour
+  await withImported(async (farm) => {
+    const { master } = farm;
+    const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
+    const id = await importBuild(farm, w, "a log to write again");
+    const log = `${master.output}/${logPath(id)}`;
+    await master.waitForFile(logPath(id));
+    await Deno.remove(log);
+    await using relogger = new ImportQueue(master.importQueue);
+    await using other = new ImportQueue(master.importQueue);
+    // while no log can be read from the database, Mr. Chase answers all the same
+    const db = await connect(farm.db.superDsn);
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query("LOCK TABLE output IN ACCESS EXCLUSIVE MODE");
+        assertEquals(await relogger.request("RELOG", Array(40).fill(id)), { msg: "DONE" });
+        assertEquals(await other.request("REBUILD", ["HOME"]), { msg: "DONE" });
+        const unknown = await other.request("RELOG", [id, id + 1000]);
+        assertEquals(unknown, { msg: "ERROR", data: `unknown build(s) ${id + 1000}` });
+        assert(!await Deno.stat(log).then(() => true, () => false), "not written yet");
+      });
+    } finally {
+      await db.close();
+    }
+    await master.waitForFile(logPath(id), "");
+    await master.waitForLog(/the build logs asked for are written again/);
+    // once each, however often asked for
+    const asked = [...master.stderr.matchAll(/writing (\d+) build log\(s\) again/g)];
+    assertEquals(asked.map((m) => m[1]), ["1", "0"]);
+  });
 });
