@@ -109,6 +109,19 @@ function onlyLocal(address: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** What REBUILD asks for of a package: both its pages, or its project page alone. */
+type PagesPart = "PKGPROJ" | "PKGBOTH";
+
+/** One request for both `a` (if any) and `b`: both pages cover the project page alone. */
+function both(a: PagesPart | null, b: PagesPart | null): PagesPart {
+  return a === "PKGBOTH" || b === "PKGBOTH" ? "PKGBOTH" : "PKGPROJ";
+}
+
+/** What `part` asks for, in words. */
+function pagesOf(part: PagesPart): string {
+  return part === "PKGBOTH" ? "pages" : "project pages";
+}
+
 /** When a spelling an operator gives was "seen": never later than PyPI's own spellings. */
 const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
@@ -288,6 +301,53 @@ runTask("mr_chase", async (ctx) => {
     return ["DONE"];
   };
 
+  /** What REBUILD of every package asks for that is not under way yet (null: nothing). */
+  let everyPage: PagesPart | null = null;
+  /** Whether {@linkcode askEveryPage} runs (it takes what is asked for meanwhile too). */
+  let askingEveryPage = false;
+
+  /**
+   * Asks the Scribe for the pages of every package in `everyPage`, one pass over the package list
+   * at a time, however often it is asked for: asked for again while the list is read, the same
+   * pass serves; while the pages are asked for, one more pass follows (a list of 600,000 names
+   * each, and every request's own pass, piled up). Says in the log when it stops short, and why;
+   * never rejects.
+   */
+  const askEveryPage = async (): Promise<void> => {
+    askingEveryPage = true;
+    let what = everyPage!;
+    let [asked, total] = [0, -1]; // total: -1 until the package list is read
+    try {
+      for (;;) {
+        everyPage = null;
+        [asked, total] = [0, -1];
+        const all = await oracle.allPackages();
+        what = both(what, everyPage);
+        everyPage = null;
+        [asked, total] = [0, all.size];
+        ctx.log.info(`rewriting the ${pagesOf(what)} of ${total} packages`);
+        for (const name of all) {
+          await web.send(encodeMessage(toWeb, what, name));
+          asked++;
+        }
+        if (everyPage === null) break;
+        what = everyPage; // asked for again meanwhile: once more, with the packages as they are
+      }
+      ctx.log.info(`asked for the ${pagesOf(what)} of all ${total} packages`);
+    } catch (e) {
+      everyPage = null;
+      if (ctx.signal.aborted || isClosed(e)) return;
+      const where = total < 0 ? "before it had the package list" : `after ${asked} of ${total}`;
+      ctx.log.error(
+        `stopped asking for the ${pagesOf(what)} of every package ${where}: ` +
+          `${errorMessage(e)} (piw-rebuild again to ask for them all)`,
+      );
+    } finally {
+      // at once when it ends: a REBUILD answered after this starts another
+      askingEveryPage = false;
+    }
+  };
+
   const rebuild = async (part: string, pkg: string | null | undefined): Promise<ChaseReply> => {
     switch (part) {
       case "HOME":
@@ -299,22 +359,23 @@ runTask("mr_chase", async (ctx) => {
         return ["DONE"];
       }
     }
-    const what = part as "PKGPROJ" | "PKGBOTH";
+    const what = part as PagesPart;
     if (pkg) {
       if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
       await web.send(encodeMessage(toWeb, what, key(pkg)));
     } else {
-      const all = await oracle.allPackages();
-      ctx.log.info(
-        `rewriting the ${what === "PKGBOTH" ? "pages" : "project pages"} of ${all.size} packages`,
-      );
       // answered at once: asking for 600,000 pages outlasts the tool's wait (and held every
-      // other request meanwhile)
-      void (async () => {
-        for (const name of all) await web.send(encodeMessage(toWeb, what, name));
-      })().catch((e) => {
-        if (!isClosed(e)) ctx.log.warning(`cannot ask for every page: ${errorMessage(e)}`);
-      });
+      // other request meanwhile); a failure is the log's to say
+      everyPage = both(everyPage, what);
+      if (askingEveryPage) {
+        ctx.log.info(
+          `asked again for the ${
+            pagesOf(what)
+          } of every package: folded into the rewrite under way`,
+        );
+      } else {
+        void askEveryPage();
+      }
     }
     return ["DONE"];
   };

@@ -430,3 +430,44 @@ Deno.test("master: RELOG is answered at once, and holds up no other request", as
     assertEquals(asked.map((m) => m[1]), ["1", "0"]);
   });
 });
+
+Deno.test("master: REBUILD of every package, asked for again meanwhile, is one pass", async () => {
+  // each REBUILD of every package read the whole package list (600,000 names) and asked for
+  // each one's pages in its own loop, however many were under way already
+  await withImported(async (farm) => {
+    const { master } = farm;
+    await using first = new ImportQueue(master.importQueue);
+    await using second = new ImportQueue(master.importQueue);
+    // while the package list cannot be read, both are answered, and the second waits for it
+    const db = await connect(farm.db.superDsn);
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query("LOCK TABLE packages IN ACCESS EXCLUSIVE MODE");
+        assertEquals(await first.request("REBUILD", ["PKGPROJ", null]), { msg: "DONE" });
+        assertEquals(await second.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+        await master.waitForLog(/asked again for the pages of every package: folded into the/);
+      });
+    } finally {
+      await db.close();
+    }
+    await master.waitForLog(/asked for the pages of all 1 packages/);
+    const passes = [...master.stderr.matchAll(/rewriting the (.*) of (\d+) packages/g)];
+    assertEquals(passes.map((m) => [m[1], m[2]]), [["pages", "1"]]);
+  });
+});
+
+Deno.test("master: REBUILD of every package that stops short says so, and why", async () => {
+  await withImported(async (farm) => {
+    const { master, db } = farm;
+    await using queue = new ImportQueue(master.importQueue);
+    await queryDb(db.superDsn, `REVOKE SELECT ON packages FROM ${db.user}`);
+    assertEquals(await queue.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+    await master.waitForLog(
+      /stopped asking for the pages of every package before it had the package list: .*permission denied.*\(piw-rebuild again to ask for them all\)/,
+    );
+    await queryDb(db.superDsn, `GRANT SELECT ON packages TO ${db.user}`);
+    // and the next one goes
+    assertEquals(await queue.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+    await master.waitForLog(/asked for the pages of all 1 packages/);
+  });
+});
