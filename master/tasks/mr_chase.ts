@@ -174,9 +174,23 @@ runTask("mr_chase", async (ctx) => {
     }
   };
 
+  /**
+   * Whether an import's client went quiet for {@linkcode IMPORT_IDLE_MS}: said nothing on the
+   * import queue, and sent nothing of its file, which goes to the File Juggler (an upload of
+   * more than 5 minutes between two SENTs was taken over by another client's IMPORT).
+   */
+  const idle = async (imp: Import): Promise<boolean> => {
+    if (Date.now() - imp.lastSeen < IMPORT_IDLE_MS) return false;
+    const reply = await fs.call("QUIET", IMPORTER_ID).catch(() => null);
+    const quiet = reply?.msg === "OK" ? reply.data as number | null : null;
+    if (quiet === null || quiet >= IMPORT_IDLE_MS) return true;
+    imp.lastSeen = Date.now() - quiet;
+    return false;
+  };
+
   const importBuild = (client: string, data: ImportMessage): Promise<ChaseReply> =>
     step(async () => {
-      if (current && current.client !== client && Date.now() - current.lastSeen < IMPORT_IDLE_MS) {
+      if (current && current.client !== client && !await idle(current)) {
         return ["ERROR", "another import is in progress; try again when it has finished"];
       }
       await drop();

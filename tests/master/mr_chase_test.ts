@@ -16,9 +16,10 @@ import {
 } from "../../shared/protocols.ts";
 import { connect } from "../../shared/db/driver.ts";
 import { logPath } from "../../master/scribe/log_path.ts";
-import { Request } from "../../shared/zmq/mod.ts";
+import { Dealer, Request } from "../../shared/zmq/mod.ts";
 import { queryDb } from "../db.ts";
 import { eventually, type Farm, freePort, startFarm } from "../farm.ts";
+import { ShiftedClock } from "../fixtures/clock.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
@@ -469,5 +470,78 @@ Deno.test("master: REBUILD of every package that stops short says so, and why", 
     // and the next one goes
     assertEquals(await queue.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
     await master.waitForLog(/asked for the pages of all 1 packages/);
+  });
+});
+
+Deno.test("master: an import whose file takes minutes to come is not taken over", async () => {
+  // its client was seen only when it said SENT: a file that took more than 5 minutes to send
+  // lost its import to another client's IMPORT, and the SENT at its end was answered "no import
+  // is in progress". The master's wall clock moves 4 s per piece of the file (under the 5 s of
+  // silence after which the File Juggler asks again), 6 minutes in all.
+  await using clock = await ShiftedClock.build();
+  await using farm = await startFarm({ env: clock.env });
+  const { pypi, master } = farm;
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  const w = makeWheel("imported", "2.0", {
+    py: "cp311",
+    abi: "cp311",
+    platform: "linux_armv7l",
+    padding: 200_000,
+  });
+  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}] as FileMessage];
+  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, "", files] as const;
+  await using uploader = new ImportQueue(master.importQueue);
+  await using other = new ImportQueue(master.importQueue);
+  assertEquals(await uploader.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  const upload = new Dealer({ receiveTimeout: 30_000, linger: 0 });
+  upload.connect(master.fileQueue);
+  const decoder = new TextDecoder();
+  /** Waits for the File Juggler's FETCH from `offset` (or DONE, with null). */
+  const until = async (offset: number | null) => {
+    for (;;) {
+      const [command, at] = await upload.receive();
+      const what = decoder.decode(command);
+      if (
+        offset === null
+          ? what === "DONE"
+          : what === "FETCH" && Number(decoder.decode(at)) === offset
+      ) {
+        return;
+      }
+    }
+  };
+  try {
+    await upload.send(["HELLO", "0"]);
+    await until(0);
+    const piece = 1024;
+    let sent = 0;
+    for (let step = 1; step <= 90; step++) {
+      await clock.set(step * 4000);
+      await upload.send(["CHUNK", String(sent), w.bytes.slice(sent, sent + piece)]);
+      sent += piece;
+      // answered, after the piece, by a FETCH from where the file stands now
+      await upload.send(["HELLO", "0"]);
+      await until(sent);
+    }
+    // 6 minutes since the uploader's last word on the import queue, not since its file moved
+    assertEquals(await other.request("IMPORT", [...request]), {
+      msg: "ERROR",
+      data: "another import is in progress; try again when it has finished",
+    });
+    await upload.send(["CHUNK", String(sent), w.bytes.slice(sent)]);
+    await until(null);
+  } finally {
+    await upload.close();
+  }
+  assertEquals(await uploader.request("SENT"), { msg: "DONE" });
+  await master.waitForFile("simple/imported/index.html", w.sha256);
+  // an import whose client is quiet all along is another client's after 5 minutes, as ever
+  assertEquals(await uploader.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  await clock.set(90 * 4000 + 301_000);
+  assertEquals(await other.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  assertEquals(await uploader.request("SENT"), {
+    msg: "ERROR",
+    data: "SENT, but no import is in progress",
   });
 });
