@@ -5,15 +5,17 @@
  *
  * IMPORT registers a build made elsewhere (in the deployed tools' layout or the manual's): its
  * files are checked as a slave's are (wheels of that project, version and build ABI, none a file
- * of another version), come over the file queue as slave 0 (one import at a time), are verified
- * (their METADATA too), and are published and the build logged once all arrived. REMOVE forgets a
- * version's builds, files and logged downloads (and may skip it from now on). REBUILD asks for
- * pages to be written again. ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER
- * add a package or version by hand, or change one (description, skip, priority, aliases; skip
- * and yank), YANK yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit
- * checks the web site against (packages and their spellings, build ids, files and hashes), and
- * RELOG writes builds' logs again from the database. Anything wrong is answered ERROR with the
- * reason.
+ * of another version, room for them above --min-free), come over the file queue as slave 0 (one
+ * import at a time), are verified (their METADATA too), and are published and the build logged
+ * once all arrived. REMOVE forgets a version's builds, files and logged downloads (and may skip it
+ * from now on). REBUILD asks for pages to be written again (every package's in the background, one
+ * pass at a time). ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER add a package
+ * or version by hand, or change one (description, skip, priority, aliases; skip and yank), YANK
+ * yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit checks the web site
+ * against (packages and their spellings, build ids, files and hashes), and RELOG writes builds'
+ * logs again from the database (in the background). Anything wrong is answered ERROR with the
+ * reason. Nothing on the queue asks who speaks: bound where others can reach it, it is warned of
+ * at start.
  *
  * @module
  */
@@ -46,7 +48,10 @@ import { OracleClient, REWRITE_WAIT_MS } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
-/** An import whose client went quiet this long is abandoned. */
+/**
+ * An import whose client went quiet this long (nothing on the import queue, nothing of its file
+ * to the File Juggler) may be taken over by another client's IMPORT.
+ */
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */
 const MAX_ATTEMPTS = 3;
