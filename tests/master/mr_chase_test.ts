@@ -476,8 +476,9 @@ Deno.test("master: REBUILD of every package that stops short says so, and why", 
 Deno.test("master: an import whose file takes minutes to come is not taken over", async () => {
   // its client was seen only when it said SENT: a file that took more than 5 minutes to send
   // lost its import to another client's IMPORT, and the SENT at its end was answered "no import
-  // is in progress". The master's wall clock moves 4 s per piece of the file (under the 5 s of
-  // silence after which the File Juggler asks again), 6 minutes in all.
+  // is in progress". The master's wall clock moves 2 s per piece of the file (well under the 5 s
+  // of silence after which the File Juggler asks again, and its 10 s in --dev-mode after which it
+  // gives a transfer up), 320 s in all.
   await using clock = await ShiftedClock.build();
   await using farm = await startFarm({ env: clock.env });
   const { pypi, master } = farm;
@@ -516,15 +517,15 @@ Deno.test("master: an import whose file takes minutes to come is not taken over"
     await until(0);
     const piece = 1024;
     let sent = 0;
-    for (let step = 1; step <= 90; step++) {
-      await clock.set(step * 4000);
+    for (let step = 1; step <= 160; step++) {
+      await clock.set(step * 2000);
       await upload.send(["CHUNK", String(sent), w.bytes.slice(sent, sent + piece)]);
       sent += piece;
       // answered, after the piece, by a FETCH from where the file stands now
       await upload.send(["HELLO", "0"]);
       await until(sent);
     }
-    // 6 minutes since the uploader's last word on the import queue, not since its file moved
+    // 320 s since the uploader's last word on the import queue, not since its file moved
     assertEquals(await other.request("IMPORT", [...request]), {
       msg: "ERROR",
       data: "another import is in progress; try again when it has finished",
@@ -538,7 +539,7 @@ Deno.test("master: an import whose file takes minutes to come is not taken over"
   await master.waitForFile("simple/imported/index.html", w.sha256);
   // an import whose client is quiet all along is another client's after 5 minutes, as ever
   assertEquals(await uploader.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
-  await clock.set(90 * 4000 + 301_000);
+  await clock.set(160 * 2000 + 301_000);
   assertEquals(await other.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
   assertEquals(await uploader.request("SENT"), {
     msg: "ERROR",
