@@ -9,6 +9,7 @@
  */
 
 import { errorMessage, type Logger } from "../shared/log.ts";
+import { formatSize } from "../shared/size.ts";
 import {
   encodeMessage,
   type fileJugglerFs,
@@ -38,6 +39,24 @@ export class Refused extends Error {
   }
 }
 
+/**
+ * Raised when a build's files, by the sizes it gives, would leave less free under the output path
+ * than `--min-free`: not the build's fault, and nothing of it is received. The Slave Driver puts
+ * the build off (it is handed out again later); Mr. Chase refuses the import with why.
+ */
+export class NoRoom extends Refused {
+  override name = "NoRoom";
+
+  /** `size` bytes of files would not fit in `free` bytes, keeping `minFree`. */
+  constructor(readonly size: number, readonly free: number, readonly minFree: number) {
+    super(
+      `its ${formatSize(size)} of files would leave under --min-free ` +
+        `${formatSize(minFree)} (${formatSize(free)} free)`,
+      false,
+    );
+  }
+}
+
 /** The File Juggler's file-system queue, as a client. */
 export type FsClient = RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>;
 
@@ -57,19 +76,35 @@ export class BuildIntake {
     readonly fs: FsClient,
     readonly web: Push,
     readonly log: Logger,
+    readonly minFree: number,
   ) {}
 
   /**
    * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
-   * project, version and ABI by its name (raises {@linkcode Refused} otherwise). That none is a
-   * file another version published is {@linkcode publish}'s to check, when one's name is taken.
+   * project, version and ABI by its name (raises {@linkcode Refused} otherwise), and the sizes it
+   * gives must fit under the output path, keeping `--min-free` (raises {@linkcode NoRoom}
+   * otherwise: a slave and piw-import alike, and before any byte comes). That none is a file
+   * another version published is {@linkcode publish}'s to check, when one's name is taken.
    */
-  begin(sender: number, build: BuildState): Intake {
+  async begin(sender: number, build: BuildState): Promise<Intake> {
+    let size = 0;
     for (const file of build.files.values()) {
       const why = wheelRefusal(file, build.package_, build.version, build.abiTag);
       if (why) throw new Refused(why, true);
+      size += file.filesize;
     }
+    const free = await this.free();
+    if (free !== null && free - size < this.minFree) throw new NoRoom(size, free, this.minFree);
     return { build, sender };
+  }
+
+  /**
+   * Bytes free under the output path now, as the File Juggler says; null when it cannot say
+   * (then each transfer finds out for itself).
+   */
+  async free(): Promise<number | null> {
+    const reply = await this.fs.call("STATFS").catch(() => null);
+    return reply?.msg === "OK" ? (reply.data as [number, number])[1] : null;
   }
 
   /**

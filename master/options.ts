@@ -106,7 +106,7 @@ export function masterCommand(dataDir = defaultDataDir()): Command {
       new Option(
         "--min-free <MIB>",
         "hand out no build while the output path's file system has less than MIB MiB free, and " +
-          "put off (not refuse) a build whose files would leave less",
+          "put off (not refuse) a build whose files would leave less (an import is refused)",
       ).argParser(mebibytes).default(1024 * 1024 * 1024, "1024"),
     )
     .option(

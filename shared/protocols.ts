@@ -854,6 +854,9 @@ export const fileJugglerFs = protocol("file juggler fs", {
     // placed and put back what it replaced, each where it is still what the COMMIT left
     RESTORE: count,
     STATFS: bare, // size and free space of the output file system
+    // slave id: how many ms since anything of its transfers last came or was done (OK: a
+    // count; null: it has none)
+    QUIET: count,
   },
   send: {
     OK: anything,

@@ -135,6 +135,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     SETTLE: [1, 7],
     RESTORE: 1,
     STATFS: undefined,
+    QUIET: 0,
     OK: [2 ** 36, 2 ** 35],
     ERROR: "hash mismatch",
     REFUSED: "not a wheel of foo",

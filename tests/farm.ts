@@ -79,6 +79,8 @@ export interface MasterSetup {
   abis?: string[];
   /** Have the master write its metrics (`--metrics-file`) to `metricsFile`. */
   metrics?: boolean;
+  /** More environment variables for the master (a shifted clock's, `tests/fixtures/clock.ts`). */
+  env?: Record<string, string>;
 }
 
 /** A running master. */
@@ -134,7 +136,7 @@ export class MasterRun implements AsyncDisposable {
         ...(this.metricsFile ? ["--metrics-file", this.metricsFile] : []),
         ...(setup.args ?? []),
       ],
-      env: toolEnv(dir, setup.binary),
+      env: { ...toolEnv(dir, setup.binary), ...setup.env },
       stdin: "null",
       stdout: "null",
       stderr: "piped",

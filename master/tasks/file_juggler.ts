@@ -735,6 +735,10 @@ class Juggler {
         return this.replaced(r.data, true);
       case "STATFS":
         return await this.statfs();
+      case "QUIET": {
+        const sender = this.senders.get(r.data);
+        return ["OK", sender ? Math.max(0, Date.now() - sender.lastActivity) : null];
+      }
     }
   }
 

@@ -5,15 +5,17 @@
  *
  * IMPORT registers a build made elsewhere (in the deployed tools' layout or the manual's): its
  * files are checked as a slave's are (wheels of that project, version and build ABI, none a file
- * of another version), come over the file queue as slave 0 (one import at a time), are verified
- * (their METADATA too), and are published and the build logged once all arrived. REMOVE forgets a
- * version's builds, files and logged downloads (and may skip it from now on). REBUILD asks for
- * pages to be written again. ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER
- * add a package or version by hand, or change one (description, skip, priority, aliases; skip
- * and yank), YANK yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit
- * checks the web site against (packages and their spellings, build ids, files and hashes), and
- * RELOG writes builds' logs again from the database. Anything wrong is answered ERROR with the
- * reason.
+ * of another version, room for them above --min-free), come over the file queue as slave 0 (one
+ * import at a time), are verified (their METADATA too), and are published and the build logged
+ * once all arrived. REMOVE forgets a version's builds, files and logged downloads (and may skip it
+ * from now on). REBUILD asks for pages to be written again (every package's in the background, one
+ * pass at a time). ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER add a package
+ * or version by hand, or change one (description, skip, priority, aliases; skip and yank), YANK
+ * yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit checks the web site
+ * against (packages and their spellings, build ids, files and hashes), and RELOG writes builds'
+ * logs again from the database (in the background). Anything wrong is answered ERROR with the
+ * reason. Nothing on the queue asks who speaks: bound where others can reach it, it is warned of
+ * at start.
  *
  * @module
  */
@@ -46,10 +48,18 @@ import { OracleClient, REWRITE_WAIT_MS } from "../oracle_client.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
-/** An import whose client went quiet this long is abandoned. */
+/**
+ * An import whose client went quiet this long (nothing on the import queue, nothing of its file
+ * to the File Juggler) may be taken over by another client's IMPORT.
+ */
 const IMPORT_IDLE_MS = 300_000;
 /** How many times a file that fails to verify is asked for again before the import fails. */
 const MAX_ATTEMPTS = 3;
+/**
+ * How many build logs may wait to be written again (RELOG) at once: a RELOG that would pass it
+ * is answered ERROR (piw-audit asks for 1000 at a time, and says so).
+ */
+const MAX_RELOGS = 100_000;
 
 const toWeb = reverse(theScribe);
 const toStats = reverse(bigBrother);
@@ -92,6 +102,31 @@ function importRequest(data: ImportMessage): ImportRequest {
   };
 }
 
+/**
+ * Whether only this machine can reach a queue bound at `address`: ipc://, inproc://, or tcp://
+ * on a loopback address (127.0.0.0/8, ::1, localhost).
+ */
+function onlyLocal(address: string): boolean {
+  const [scheme, rest = ""] = address.split("://", 2);
+  if (scheme === "ipc" || scheme === "inproc") return true;
+  if (scheme !== "tcp") return false;
+  const host = rest.slice(0, rest.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** What REBUILD asks for of a package: both its pages, or its project page alone. */
+type PagesPart = "PKGPROJ" | "PKGBOTH";
+
+/** One request for both `a` (if any) and `b`: both pages cover the project page alone. */
+function both(a: PagesPart | null, b: PagesPart | null): PagesPart {
+  return a === "PKGBOTH" || b === "PKGBOTH" ? "PKGBOTH" : "PKGPROJ";
+}
+
+/** What `part` asks for, in words. */
+function pagesOf(part: PagesPart): string {
+  return part === "PKGBOTH" ? "pages" : "project pages";
+}
+
 /** When a spelling an operator gives was "seen": never later than PyPI's own spellings. */
 const OPERATOR_SEEN = Timestamp.fromEpochSeconds(0);
 
@@ -106,6 +141,15 @@ runTask("mr_chase", async (ctx) => {
     }),
   );
   await router.bind(ctx.options.importQueue);
+  if (!onlyLocal(ctx.options.importQueue)) {
+    // allowed (piwheels 0.16 allows it, and a deployment may rely on it), but said: nothing on
+    // this queue asks who is speaking
+    ctx.log.warning(
+      `the import queue ${ctx.options.importQueue} is not ipc:// nor a loopback address: ` +
+        "whoever can reach it can change the farm (import and replace wheels, remove " +
+        "versions, add build ABIs and versions, have pages and logs written again), unasked",
+    );
+  }
   const web = ctx.socket(new Push({ linger: 1000, sendTimeout: 5000 }));
   web.connect(ctx.options.webQueue);
   const stats = ctx.socket(new Push({ linger: 0, sendTimeout: 1000 }));
@@ -114,7 +158,7 @@ runTask("mr_chase", async (ctx) => {
   architect.connect(ARCHITECT_CONTROL);
   const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
   const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-  const intake = new BuildIntake(oracle, fs, web, ctx.log);
+  const intake = new BuildIntake(oracle, fs, web, ctx.log, ctx.options.minFree);
   let current: Import | null = null;
 
   /** Ends the import in progress, dropping what was sent of it. */
@@ -135,9 +179,23 @@ runTask("mr_chase", async (ctx) => {
     }
   };
 
+  /**
+   * Whether an import's client went quiet for {@linkcode IMPORT_IDLE_MS}: said nothing on the
+   * import queue, and sent nothing of its file, which goes to the File Juggler (an upload of
+   * more than 5 minutes between two SENTs was taken over by another client's IMPORT).
+   */
+  const idle = async (imp: Import): Promise<boolean> => {
+    if (Date.now() - imp.lastSeen < IMPORT_IDLE_MS) return false;
+    const reply = await fs.call("QUIET", IMPORTER_ID).catch(() => null);
+    const quiet = reply?.msg === "OK" ? reply.data as number | null : null;
+    if (quiet === null || quiet >= IMPORT_IDLE_MS) return true;
+    imp.lastSeen = Date.now() - quiet;
+    return false;
+  };
+
   const importBuild = (client: string, data: ImportMessage): Promise<ChaseReply> =>
     step(async () => {
-      if (current && current.client !== client && Date.now() - current.lastSeen < IMPORT_IDLE_MS) {
+      if (current && current.client !== client && !await idle(current)) {
         return ["ERROR", "another import is in progress; try again when it has finished"];
       }
       await drop();
@@ -166,9 +224,10 @@ runTask("mr_chase", async (ctx) => {
         output,
         files,
       );
+      // refused (ERROR) if its files would leave under --min-free, as a slave's build is put off
       current = {
         client,
-        intake: intake.begin(IMPORTER_ID, build),
+        intake: await intake.begin(IMPORTER_ID, build),
         attempts: 0,
         lastSeen: Date.now(),
       };
@@ -261,6 +320,53 @@ runTask("mr_chase", async (ctx) => {
     return ["DONE"];
   };
 
+  /** What REBUILD of every package asks for that is not under way yet (null: nothing). */
+  let everyPage: PagesPart | null = null;
+  /** Whether {@linkcode askEveryPage} runs (it takes what is asked for meanwhile too). */
+  let askingEveryPage = false;
+
+  /**
+   * Asks the Scribe for the pages of every package in `everyPage`, one pass over the package list
+   * at a time, however often it is asked for: asked for again while the list is read, the same
+   * pass serves; while the pages are asked for, one more pass follows (a list of 600,000 names
+   * each, and every request's own pass, piled up). Says in the log when it stops short, and why;
+   * never rejects.
+   */
+  const askEveryPage = async (): Promise<void> => {
+    askingEveryPage = true;
+    let what = everyPage!;
+    let [asked, total] = [0, -1]; // total: -1 until the package list is read
+    try {
+      for (;;) {
+        everyPage = null;
+        [asked, total] = [0, -1];
+        const all = await oracle.allPackages();
+        what = both(what, everyPage);
+        everyPage = null;
+        [asked, total] = [0, all.size];
+        ctx.log.info(`rewriting the ${pagesOf(what)} of ${total} packages`);
+        for (const name of all) {
+          await web.send(encodeMessage(toWeb, what, name));
+          asked++;
+        }
+        if (everyPage === null) break;
+        what = everyPage; // asked for again meanwhile: once more, with the packages as they are
+      }
+      ctx.log.info(`asked for the ${pagesOf(what)} of all ${total} packages`);
+    } catch (e) {
+      everyPage = null;
+      if (ctx.signal.aborted || isClosed(e)) return;
+      const where = total < 0 ? "before it had the package list" : `after ${asked} of ${total}`;
+      ctx.log.error(
+        `stopped asking for the ${pagesOf(what)} of every package ${where}: ` +
+          `${errorMessage(e)} (piw-rebuild again to ask for them all)`,
+      );
+    } finally {
+      // at once when it ends: a REBUILD answered after this starts another
+      askingEveryPage = false;
+    }
+  };
+
   const rebuild = async (part: string, pkg: string | null | undefined): Promise<ChaseReply> => {
     switch (part) {
       case "HOME":
@@ -272,22 +378,23 @@ runTask("mr_chase", async (ctx) => {
         return ["DONE"];
       }
     }
-    const what = part as "PKGPROJ" | "PKGBOTH";
+    const what = part as PagesPart;
     if (pkg) {
       if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
       await web.send(encodeMessage(toWeb, what, key(pkg)));
     } else {
-      const all = await oracle.allPackages();
-      ctx.log.info(
-        `rewriting the ${what === "PKGBOTH" ? "pages" : "project pages"} of ${all.size} packages`,
-      );
       // answered at once: asking for 600,000 pages outlasts the tool's wait (and held every
-      // other request meanwhile)
-      void (async () => {
-        for (const name of all) await web.send(encodeMessage(toWeb, what, name));
-      })().catch((e) => {
-        if (!isClosed(e)) ctx.log.warning(`cannot ask for every page: ${errorMessage(e)}`);
-      });
+      // other request meanwhile); a failure is the log's to say
+      everyPage = both(everyPage, what);
+      if (askingEveryPage) {
+        ctx.log.info(
+          `asked again for the ${
+            pagesOf(what)
+          } of every package: folded into the rewrite under way`,
+        );
+      } else {
+        void askEveryPage();
+      }
     }
     return ["DONE"];
   };
@@ -363,14 +470,54 @@ runTask("mr_chase", async (ctx) => {
     }
   };
 
-  const relog = async (ids: number[]): Promise<ChaseReply> => {
-    const unknown: number[] = [];
-    for (const id of ids) {
-      const output = await oracle.buildOutput(id);
-      if (output === null) unknown.push(id);
-      else await web.send(encodeMessage(toWeb, "LOG", [id, output]));
+  /** Builds whose logs are to be written again, in the order asked; each is in it once. */
+  const relogs = new Set<number>();
+  /** Whether {@linkcode writeLogs} runs (it takes any log added meanwhile too). */
+  let relogging = false;
+
+  /**
+   * Writes the logs in `relogs` again, one at a time (a log may be 64 MiB), until none is left;
+   * never rejects.
+   */
+  const writeLogs = async (): Promise<void> => {
+    relogging = true;
+    try {
+      for (const id of relogs) {
+        try {
+          const output = await oracle.buildOutput(id);
+          if (output !== null) await web.send(encodeMessage(toWeb, "LOG", [id, output]));
+        } catch (e) {
+          if (ctx.signal.aborted || isClosed(e)) return;
+          ctx.log.warning(`cannot write build ${id}'s log again: ${errorMessage(e)}`);
+        } finally {
+          relogs.delete(id);
+        }
+      }
+      ctx.log.info("the build logs asked for are written again");
+    } finally {
+      // at once when the last is taken: a RELOG answered after this starts another
+      relogging = false;
     }
-    ctx.log.info(`writing ${ids.length - unknown.length} build log(s) again`);
+  };
+
+  /**
+   * RELOG: the builds' logs are written again in the background, each once however often it is
+   * asked for, and answered as soon as they are known builds. A log is read whole from the
+   * database and may be 64 MiB: written while the queue waited, 40 copies of one held every other
+   * tool's request for half a minute, and 1000 of them for half an hour.
+   */
+  const relog = async (ids: number[]): Promise<ChaseReply> => {
+    const asked = [...new Set(ids)];
+    // whether each is a build, without reading its log
+    const found = await Promise.all(asked.map((id) => oracle.listBuilds(id - 1, 1)));
+    const unknown = asked.filter((id, i) => found[i]![0] !== id);
+    const fresh = asked.filter((id, i) => found[i]![0] === id && !relogs.has(id));
+    if (relogs.size + fresh.length > MAX_RELOGS) {
+      return ["ERROR", `${relogs.size} build logs wait to be written again: try again later`];
+    }
+    for (const id of fresh) relogs.add(id);
+    ctx.log.info(`writing ${fresh.length} build log(s) again (${relogs.size} to write)`);
+    if (!relogging) void writeLogs();
     return unknown.length ? ["ERROR", `unknown build(s) ${unknown.join(", ")}`] : ["DONE"];
   };
 

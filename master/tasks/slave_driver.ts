@@ -60,7 +60,7 @@ import { Timestamp } from "../../shared/timestamp.ts";
 import { Pull, Push, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter, Metrics } from "../../shared/metrics.ts";
-import { BuildIntake, type Intake, Refused } from "../intake.ts";
+import { BuildIntake, type Intake, NoRoom, Refused } from "../intake.ts";
 import { OracleClient } from "../oracle_client.ts";
 import { RpcClient } from "../rpc.ts";
 import { eachDecoded, eachMessageByPeer, isClosed } from "../../shared/receive.ts";
@@ -611,14 +611,17 @@ class Driver {
       output,
       states,
     );
-    const size = states.reduce((sum, f) => sum + f.filesize, 0);
-    if (build.status && this.free !== null && this.free - size < this.ctx.options.minFree) {
+    slave.state.build = build;
+    try {
+      slave.intake = build.status ? await this.intake.begin(slave.state.slaveId, build) : null;
+    } catch (e) {
+      if (!(e instanceof NoRoom)) throw e;
       // put off, not refused: the version is built again once there is room (a refusal would
       // answer DIE, and deployed slaves exit on DIE)
+      slave.state.build = null;
       this.ctx.log.warning(
         `slave ${slave.state.slaveId} (${slave.state.label}): put off its build of ${pkg} ` +
-          `${version}: its ${formatSize(size)} of files would leave under --min-free ` +
-          `(${formatSize(this.free)} free)`,
+          `${version}: ${e.message}`,
       );
       this.recent.set(
         this.buildKey(pkg, version, slave.state.nativeAbi),
@@ -626,8 +629,6 @@ class Driver {
       );
       return await this.reply(slave, "DONE");
     }
-    slave.state.build = build;
-    slave.intake = build.status ? this.intake.begin(slave.state.slaveId, build) : null;
     slave.attempts = 0;
     this.ctx.log.debug(
       `slave ${slave.state.slaveId}: ${pkg} ${version} ${
@@ -772,7 +773,7 @@ runTask(
     stats.connect(ctx.options.statsQueue);
     const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
     const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-    const intake = new BuildIntake(oracle, fs, web, ctx.log);
+    const intake = new BuildIntake(oracle, fs, web, ctx.log, ctx.options.minFree);
     const d = new Driver(ctx, router, intake, status, architect, stats);
     driver = d;
     d.instrument(ctx.metrics);

@@ -3,16 +3,19 @@
  * while the file system has less than that free, and a build whose files would leave less is put
  * off (the slave is answered DONE, nothing is logged, and the version stays pending), where the
  * disk filling up used to fail each transfer until the slave was told DIE, and deployed slaves
- * exit on DIE, so a full disk stopped every slave in turn.
+ * exit on DIE, so a full disk stopped every slave in turn. An import that would leave less is
+ * refused with why (piw-import alone looked at no limit at all).
  */
 
 import { statfs } from "node:fs/promises";
-import { assertEquals } from "../assert.ts";
+import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { startFarm } from "../farm.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
-import { makeWheel } from "../fixtures/wheel.ts";
+import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { Duration } from "../../shared/duration.ts";
+import type { FileMessage } from "../../shared/protocols.ts";
+import { ImportQueue } from "../../tools/import_queue.ts";
 
 const MIB = 1024 * 1024;
 
@@ -60,4 +63,45 @@ Deno.test("master: a build whose files would leave under --min-free is put off",
   const small = makeWheel("small", "1.0");
   assertEquals(await slave.deliver([small]), { msg: "DONE" });
   await master.waitForFile("simple/small/index.html", small.sha256);
+});
+
+Deno.test("master: an import whose files would leave under --min-free is refused", async () => {
+  // only the Slave Driver looked at --min-free: piw-import could declare (and send) 1000 files
+  // of 2 GiB on a full disk
+  await using farm = await startFarm({ args: ["--min-free", String(await freeMiB() - 1024)] });
+  const { pypi, master } = farm;
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  await using queue = new ImportQueue(master.importQueue);
+  const wheel = (platform: string) =>
+    makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform });
+  const declare = (w: TestWheel, size: number) =>
+    [w.filename, size, w.sha256, ...w.tags, {}] as FileMessage;
+  const huge = wheel("linux_armv7l");
+  const reply = await queue.request("IMPORT", [
+    "cp311",
+    "imported",
+    "2.0",
+    true,
+    Duration.ZERO,
+    "",
+    [declare(huge, 1024 * MIB), declare(wheel("linux_aarch64"), 512 * MIB)],
+  ]);
+  assertEquals(reply.msg, "ERROR");
+  assertStringIncludes(String(reply.data), "its 1.5 GiB of files would leave under --min-free");
+  await master.waitForLog(/refused an import: its 1\.5 GiB of files would leave/);
+  // a small one goes as ever
+  const small = wheel("linux_armv7l");
+  assertEquals(
+    await queue.request("IMPORT", [
+      "cp311",
+      "imported",
+      "2.0",
+      true,
+      Duration.ZERO,
+      "",
+      [declare(small, small.bytes.length)],
+    ]),
+    { msg: "SEND", data: small.filename },
+  );
 });

@@ -7,13 +7,23 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { Duration } from "../../shared/duration.ts";
 import { sha256Hex } from "../../shared/hash.ts";
-import { decodeMessage, encodeNamedMessage, mrChase, reverse } from "../../shared/protocols.ts";
-import { Request } from "../../shared/zmq/mod.ts";
+import {
+  decodeMessage,
+  encodeNamedMessage,
+  type FileMessage,
+  mrChase,
+  reverse,
+} from "../../shared/protocols.ts";
+import { connect } from "../../shared/db/driver.ts";
+import { logPath } from "../../master/scribe/log_path.ts";
+import { Dealer, Request } from "../../shared/zmq/mod.ts";
 import { queryDb } from "../db.ts";
-import { eventually, type Farm, startFarm } from "../farm.ts";
+import { eventually, type Farm, freePort, startFarm } from "../farm.ts";
+import { ShiftedClock } from "../fixtures/clock.ts";
 import { TestSlave } from "../fixtures/test_slave.ts";
 import { makeWheel, type TestWheel } from "../fixtures/wheel.ts";
 import { metricValue, parseMetrics } from "../fixtures/metrics.ts";
+import { ImportQueue } from "../../tools/import_queue.ts";
 
 const tool = reverse(mrChase);
 
@@ -342,5 +352,197 @@ Deno.test("master: an import replaces only the builds whose files it brings agai
     } finally {
       await req.close();
     }
+  });
+});
+
+Deno.test("master: an import queue others can reach is warned of at start", async () => {
+  // piw-master --import-queue tcp://0.0.0.0:PORT started without a word, and any peer that
+  // reached the port could add ABIs and versions, replace wheels, remove everything
+  const open = `tcp://0.0.0.0:${freePort()}`;
+  {
+    await using farm = await startFarm({ args: ["--import-queue", open], abis: [] });
+    await farm.master.waitForLog(
+      new RegExp(
+        `the import queue ${open.replaceAll(".", "\\.")} is not ipc:// nor a loopback ` +
+          "address: whoever can reach it can change the farm",
+      ),
+    );
+  }
+  // on loopback, nothing is said: the line that follows is logged after it would have been
+  const loopback = `tcp://127.0.0.1:${freePort()}`;
+  await using farm = await startFarm({ args: ["--import-queue", loopback], abis: [] });
+  await using queue = new ImportQueue(loopback);
+  assertEquals((await queue.request("ABI", ["add", "cp311"])).msg, "ABIS");
+  await farm.master.waitForLog(/mr_chase: cp311 is a build ABI now/);
+  assert(!/is not ipc:\/\/ nor a loopback address/.test(farm.master.stderr), farm.master.stderr);
+});
+
+/** Imports `w` as imported 2.0's build for cp311 with `output` as its log; resolves to its id. */
+async function importBuild(farm: Farm, w: TestWheel, output: string): Promise<number> {
+  const { master } = farm;
+  await using queue = new ImportQueue(master.importQueue);
+  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}] as FileMessage];
+  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, output, files] as const;
+  assertEquals(await queue.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  await using sender = new TestSlave(master.slaveQueue, master.fileQueue);
+  sender.slaveId = 0;
+  await sender.transfer(w.bytes);
+  assertEquals(await queue.request("SENT"), { msg: "DONE" });
+  const [row] = await queryDb<{ id: number }>(
+    farm.db.superDsn,
+    "SELECT b.build_id AS id FROM builds AS b JOIN files AS f USING (build_id) " +
+      "WHERE f.filename = $1",
+    [w.filename],
+  );
+  return row!.id;
+}
+
+Deno.test("master: RELOG is answered at once, and holds up no other request", async () => {
+  // 40 copies of one build's id (a 60 MiB log) were written one after the other while the
+  // import queue waited: another tool's REBUILD HOME waited 36 s, and 1000 would have waited
+  // half an hour
+  await withImported(async (farm) => {
+    const { master } = farm;
+    const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
+    const id = await importBuild(farm, w, "a log to write again");
+    const log = `${master.output}/${logPath(id)}`;
+    await master.waitForFile(logPath(id));
+    await Deno.remove(log);
+    await using relogger = new ImportQueue(master.importQueue);
+    await using other = new ImportQueue(master.importQueue);
+    // while no log can be read from the database, Mr. Chase answers all the same
+    const db = await connect(farm.db.superDsn);
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query("LOCK TABLE output IN ACCESS EXCLUSIVE MODE");
+        assertEquals(await relogger.request("RELOG", Array(40).fill(id)), { msg: "DONE" });
+        assertEquals(await other.request("REBUILD", ["HOME"]), { msg: "DONE" });
+        const unknown = await other.request("RELOG", [id, id + 1000]);
+        assertEquals(unknown, { msg: "ERROR", data: `unknown build(s) ${id + 1000}` });
+        assert(!await Deno.stat(log).then(() => true, () => false), "not written yet");
+      });
+    } finally {
+      await db.close();
+    }
+    await master.waitForFile(logPath(id), "");
+    await master.waitForLog(/the build logs asked for are written again/);
+    // once each, however often asked for
+    const asked = [...master.stderr.matchAll(/writing (\d+) build log\(s\) again/g)];
+    assertEquals(asked.map((m) => m[1]), ["1", "0"]);
+  });
+});
+
+Deno.test("master: REBUILD of every package, asked for again meanwhile, is one pass", async () => {
+  // each REBUILD of every package read the whole package list (600,000 names) and asked for
+  // each one's pages in its own loop, however many were under way already
+  await withImported(async (farm) => {
+    const { master } = farm;
+    await using first = new ImportQueue(master.importQueue);
+    await using second = new ImportQueue(master.importQueue);
+    // while the package list cannot be read, both are answered, and the second waits for it
+    const db = await connect(farm.db.superDsn);
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query("LOCK TABLE packages IN ACCESS EXCLUSIVE MODE");
+        assertEquals(await first.request("REBUILD", ["PKGPROJ", null]), { msg: "DONE" });
+        assertEquals(await second.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+        await master.waitForLog(/asked again for the pages of every package: folded into the/);
+      });
+    } finally {
+      await db.close();
+    }
+    await master.waitForLog(/asked for the pages of all 1 packages/);
+    const passes = [...master.stderr.matchAll(/rewriting the (.*) of (\d+) packages/g)];
+    assertEquals(passes.map((m) => [m[1], m[2]]), [["pages", "1"]]);
+  });
+});
+
+Deno.test("master: REBUILD of every package that stops short says so, and why", async () => {
+  await withImported(async (farm) => {
+    const { master, db } = farm;
+    await using queue = new ImportQueue(master.importQueue);
+    await queryDb(db.superDsn, `REVOKE SELECT ON packages FROM ${db.user}`);
+    assertEquals(await queue.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+    await master.waitForLog(
+      /stopped asking for the pages of every package before it had the package list: .*permission denied.*\(piw-rebuild again to ask for them all\)/,
+    );
+    await queryDb(db.superDsn, `GRANT SELECT ON packages TO ${db.user}`);
+    // and the next one goes
+    assertEquals(await queue.request("REBUILD", ["PKGBOTH", null]), { msg: "DONE" });
+    await master.waitForLog(/asked for the pages of all 1 packages/);
+  });
+});
+
+Deno.test("master: an import whose file takes minutes to come is not taken over", async () => {
+  // its client was seen only when it said SENT: a file that took more than 5 minutes to send
+  // lost its import to another client's IMPORT, and the SENT at its end was answered "no import
+  // is in progress". The master's wall clock moves 2 s per piece of the file (well under the 5 s
+  // of silence after which the File Juggler asks again, and its 10 s in --dev-mode after which it
+  // gives a transfer up), 320 s in all.
+  await using clock = await ShiftedClock.build();
+  await using farm = await startFarm({ env: clock.env });
+  const { pypi, master } = farm;
+  pypi.binaryRelease("imported", "2.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  const w = makeWheel("imported", "2.0", {
+    py: "cp311",
+    abi: "cp311",
+    platform: "linux_armv7l",
+    padding: 200_000,
+  });
+  const files = [[w.filename, w.bytes.length, w.sha256, ...w.tags, {}] as FileMessage];
+  const request = ["cp311", "imported", "2.0", true, Duration.ZERO, "", files] as const;
+  await using uploader = new ImportQueue(master.importQueue);
+  await using other = new ImportQueue(master.importQueue);
+  assertEquals(await uploader.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  const upload = new Dealer({ receiveTimeout: 30_000, linger: 0 });
+  upload.connect(master.fileQueue);
+  const decoder = new TextDecoder();
+  /** Waits for the File Juggler's FETCH from `offset` (or DONE, with null). */
+  const until = async (offset: number | null) => {
+    for (;;) {
+      const [command, at] = await upload.receive();
+      const what = decoder.decode(command);
+      if (
+        offset === null
+          ? what === "DONE"
+          : what === "FETCH" && Number(decoder.decode(at)) === offset
+      ) {
+        return;
+      }
+    }
+  };
+  try {
+    await upload.send(["HELLO", "0"]);
+    await until(0);
+    const piece = 1024;
+    let sent = 0;
+    for (let step = 1; step <= 160; step++) {
+      await clock.set(step * 2000);
+      await upload.send(["CHUNK", String(sent), w.bytes.slice(sent, sent + piece)]);
+      sent += piece;
+      // answered, after the piece, by a FETCH from where the file stands now
+      await upload.send(["HELLO", "0"]);
+      await until(sent);
+    }
+    // 320 s since the uploader's last word on the import queue, not since its file moved
+    assertEquals(await other.request("IMPORT", [...request]), {
+      msg: "ERROR",
+      data: "another import is in progress; try again when it has finished",
+    });
+    await upload.send(["CHUNK", String(sent), w.bytes.slice(sent)]);
+    await until(null);
+  } finally {
+    await upload.close();
+  }
+  assertEquals(await uploader.request("SENT"), { msg: "DONE" });
+  await master.waitForFile("simple/imported/index.html", w.sha256);
+  // an import whose client is quiet all along is another client's after 5 minutes, as ever
+  assertEquals(await uploader.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  await clock.set(160 * 2000 + 301_000);
+  assertEquals(await other.request("IMPORT", [...request]), { msg: "SEND", data: w.filename });
+  assertEquals(await uploader.request("SENT"), {
+    msg: "ERROR",
+    data: "SENT, but no import is in progress",
   });
 });
