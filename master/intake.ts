@@ -77,6 +77,15 @@ export class BuildIntake {
     readonly web: Push,
     readonly log: Logger,
     readonly minFree: number,
+    /**
+     * Bytes free under the output path now, or null when not known (then each transfer finds
+     * out for itself): by default the File Juggler is asked; the Slave Driver gives the figure
+     * it keeps, rather than a round trip to the Juggler for every build.
+     */
+    readonly free: () => Promise<number | null> | number | null = async () => {
+      const reply = await fs.call("STATFS").catch(() => null);
+      return reply?.msg === "OK" ? (reply.data as [number, number])[1] : null;
+    },
   ) {}
 
   /**
@@ -96,15 +105,6 @@ export class BuildIntake {
     const free = await this.free();
     if (free !== null && free - size < this.minFree) throw new NoRoom(size, free, this.minFree);
     return { build, sender };
-  }
-
-  /**
-   * Bytes free under the output path now, as the File Juggler says; null when it cannot say
-   * (then each transfer finds out for itself).
-   */
-  async free(): Promise<number | null> {
-    const reply = await this.fs.call("STATFS").catch(() => null);
-    return reply?.msg === "OK" ? (reply.data as [number, number])[1] : null;
   }
 
   /**

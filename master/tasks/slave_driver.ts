@@ -773,7 +773,15 @@ runTask(
     stats.connect(ctx.options.statsQueue);
     const oracle = new OracleClient(ctx.options.dbQueue, ctx.log);
     const fs = new RpcClient(ctx.options.fsQueue, fileJugglerFs, ctx.log);
-    const intake = new BuildIntake(oracle, fs, web, ctx.log, ctx.options.minFree);
+    // the room left is the figure the Driver keeps (asked for every few seconds)
+    const intake = new BuildIntake(
+      oracle,
+      fs,
+      web,
+      ctx.log,
+      ctx.options.minFree,
+      (): number | null => d.free,
+    );
     const d = new Driver(ctx, router, intake, status, architect, stats);
     driver = d;
     d.instrument(ctx.metrics);
