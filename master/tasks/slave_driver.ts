@@ -223,7 +223,12 @@ class Driver {
     } else {
       await this.publish(slave, msg, slave.repliedData, slave.replied);
     }
-    if (msg === "DIE") this.forget(slave);
+    if (msg === "DIE") {
+      // it is forgotten now, so its BYE (or its connection closing) would go unseen: monitors
+      // are told it left, or a deployed one keeps its row for good
+      await this.publish(slave, "BYE", NO_DATA);
+      this.forget(slave);
+    }
   }
 
   /** Forgets a slave: its build goes back to the queue and its files are dropped. */

@@ -94,11 +94,36 @@ Deno.test("master: PAUSE, RESUME, KILL, HELLO and QUIT from the control queue", 
   });
 
   await t.step(
-    "KILL: that slave is told DIE at its next request; the other carries on",
+    "KILL: that slave is told DIE at its next request, and monitors that it left",
     async () => {
+      const monitor = new Subscriber({ receiveTimeout: 30_000 });
+      monitor.subscribe();
+      monitor.connect(master.statusQueue);
+      // HELLO replays the slaves' states, seen once the subscription has reached the master
+      let subscribed = false;
+      const replayed = (async () => {
+        for (;;) {
+          const m = decodeMessage(reverse(monitorStats), (await monitor.receive())[0]!);
+          if (m.msg === "SLAVE" && m.data[0] === b.slaveId) return subscribed = true;
+        }
+      })();
+      while (!subscribed) {
+        await master.control("HELLO");
+        await Promise.race([replayed, new Promise((r) => setTimeout(r, 200))]);
+      }
       await master.control("KILL", b.slaveId);
       await master.waitForLog(new RegExp(`slave ${b.slaveId} will be told DIE`));
       assertEquals(await b.request("IDLE"), { msg: "DIE" });
+      // monitors see it told DIE, then gone: it is forgotten, and its BYE would be ignored
+      // (STATS come every 10 s, so a receive alone would never time out)
+      const seen: string[] = [];
+      const until = Date.now() + 30_000;
+      while (seen.at(-1) !== "BYE" && Date.now() < until) {
+        const m = decodeMessage(reverse(monitorStats), (await monitor.receive())[0]!);
+        if (m.msg === "SLAVE" && m.data[0] === b.slaveId) seen.push(m.data[2]);
+      }
+      assertEquals(seen.slice(-2), ["DIE", "BYE"]);
+      await monitor.close();
     },
   );
 
