@@ -20,7 +20,8 @@ import {
   within,
   writeAll,
 } from "./zmq_support.ts";
-import { Pull, Push, type SocketOptions } from "../shared/zmq/mod.ts";
+import { Pull, Push, Router, type SocketOptions } from "../shared/zmq/mod.ts";
+import { PythonPeer } from "./process.ts";
 import { MAX_PARTS } from "../shared/zmq/connection.ts";
 import { eventually } from "./farm.ts";
 
@@ -305,4 +306,36 @@ Deno.test("robustness: unfinished messages are bounded by maxUnfinishedBytes, th
   await Promise.all(closing);
   await elsewhere.close();
   await pull.close();
+});
+
+Deno.test("robustness: a peer streaming empty messages holds up neither timers nor other peers", async () => {
+  // 131,072 of them fill a read buffer of 256 KiB, and the reading loop parsed them all past
+  // the high-water mark, without letting the thread's timers or other connections run: for as
+  // long as the stream lasted (14-22 s), a libzmq peer's messages waited, then it was dropped
+  // for "no heartbeat"
+  const router = new Router(TIMEOUT);
+  const address = await router.bind(endpoint("tcp"));
+  const flood = new PythonPeer("zmtp_flood.py", [address, "DEALER"]);
+  let floodArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => floodArrived = resolve);
+  // the application takes every message as it comes, as the master's loops do (never waiting for
+  // a timer), and answers the libzmq peer
+  const serving = (async () => {
+    for await (const [id, ...frames] of router) {
+      if (frames[0]!.length === 0) floodArrived();
+      else await router.send([id!, ...frames]);
+    }
+  })();
+  assertEquals(await flood.line(), { flooding: true });
+  await arrived;
+  const peer = await LibzmqPeer.start("DEALER", "connect", address);
+  await peer.send(["are you there?"]);
+  assertEquals(texts(await peer.receive(20_000)), ["are you there?"]);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // and a timer runs
+  // (the flood stops by itself after 30 s, and says so: all this happened while it lasted)
+  assertEquals(await flood.call({ stop: true }), { open: true, asked: true });
+  await flood.finish();
+  await peer.close();
+  await router.close();
+  await serving;
 });

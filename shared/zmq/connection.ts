@@ -17,7 +17,9 @@
  *   for the buffer is read straight into its own array (memory its consumer handed back with
  *   `releaseFrame`, if there is some: `frame_pool.ts`). A message is delivered only
  *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
- *   pauses while the inbox is at the receive high-water mark (TCP then pushes back on the peer).
+ *   pauses while the inbox is at the receive high-water mark, the rest of the buffer kept for
+ *   later (TCP then pushes back on the peer), and parsing lets the thread's timers run once it
+ *   has kept them waiting 10 ms (a stream of tiny frames is parsed without a read between).
  * - Writing: everything queued is coalesced into one buffer per write (growing like the read
  *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
  *   a copy.
@@ -89,6 +91,38 @@ const SLAB_SIZE = 64 * 1024;
 /** The slab all connections of this thread carve small frames from (as Node's Buffer pool). */
 let slab = new Uint8Array(0);
 let slabUsed = 0;
+/**
+ * Reading checks every this many frames (plus one: a mask) whether it has kept the thread's
+ * timers from running too long: a buffer of 256 KiB holds 131,072 empty frames, and a peer
+ * streaming them kept the loop parsing, its timers (heartbeats) and other connections waiting,
+ * for 14 s and more.
+ */
+const PACE_FRAMES = 0xff;
+/** Parsing that has kept a timer waiting this long lets timers (and other connections) run. */
+const PACE_MS = 10;
+/** When the timer {@linkcode starved} last set was set (undefined once it has run). */
+let probe: number | undefined;
+
+/**
+ * Whether the thread's timers have been kept waiting {@linkcode PACE_MS} or more: a timer set
+ * at a first call, and not run by a later one that long after, says so. Reading waits for a read
+ * only when the peer has sent nothing more, so it cannot count on its reads to let timers run.
+ */
+function starved(): boolean {
+  const now = performance.now();
+  if (probe === undefined) {
+    probe = now;
+    setTimeout(() => probe = undefined, 0);
+    return false;
+  }
+  return now - probe >= PACE_MS;
+}
+
+/** Resolves once the timers due have run (and the event loop has served what was ready). */
+function timers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** The largest command frame accepted (commands carry names, metadata and topics). */
 const MAX_COMMAND = 64 * 1024;
 /**
@@ -388,8 +422,13 @@ export class Connection extends Pipe {
     this.#greeted(buf.subarray(0, GREETING_SIZE));
     start = GREETING_SIZE;
     const header: FrameHeader = { flags: 0, size: 0, headerSize: 0 };
+    let frames = 0;
     for (;;) {
       while (readHeader(buf, start, end, header)) {
+        if ((++frames & PACE_FRAMES) === 0 && starved()) {
+          await timers();
+          if (this.#destroyed) return;
+        }
         const total = header.headerSize + header.size;
         if (this.#check(header)) {
           // read past, a buffer's worth at a time
@@ -432,6 +471,8 @@ export class Connection extends Pipe {
         }
         this.#frame(header.flags, body);
         if (this.#destroyed) return;
+        // the rest of the buffer waits while the inbox is full
+        if (this.full) break;
       }
       if (start === end) {
         start = end = 0;
@@ -440,8 +481,11 @@ export class Connection extends Pipe {
         end -= start;
         start = 0;
       }
-      if (this.full) await new Promise<void>((resolve) => this.#resume = resolve);
-      if (this.#destroyed) return;
+      if (this.full) {
+        await new Promise<void>((resolve) => this.#resume = resolve);
+        if (this.#destroyed) return;
+        continue; // what the buffer holds first
+      }
       const n = await conn.read(buf.subarray(end));
       if (n === null) return;
       if (end + n === buf.length && buf.length < BUFFER_MAX) buf = grow(buf, end + n);
