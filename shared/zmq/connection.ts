@@ -24,7 +24,8 @@
  *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
  *   a copy.
  * - Heartbeats: PINGs are answered with PONG; with `heartbeatInterval` we PING and drop a silent
- *   peer; a peer's PING time-to-live is honoured.
+ *   peer (every read counts as life, each piece of a large frame too); a peer's PING
+ *   time-to-live is honoured.
  *
  * @module
  */
@@ -441,8 +442,8 @@ export class Connection extends Pipe {
               const n = await conn.read(buf.subarray(0, Math.min(buf.length, left)));
               if (n === null) return;
               left -= n;
+              this.#lastRead = Date.now();
             }
-            this.#lastRead = Date.now();
           }
           if (!(header.flags & FLAG_MORE)) this.#skipping = false;
           continue;
@@ -466,8 +467,8 @@ export class Connection extends Pipe {
             const n = await conn.read(body.subarray(filled));
             if (n === null) return;
             filled += n;
+            this.#lastRead = Date.now();
           }
-          this.#lastRead = Date.now();
         }
         this.#frame(header.flags, body);
         if (this.#destroyed) return;
