@@ -475,17 +475,17 @@ export class Connection extends Pipe {
         // the rest of the buffer waits while the inbox is full
         if (this.full) break;
       }
+      if (this.full) {
+        await new Promise<void>((resolve) => this.#resume = resolve);
+        if (this.#destroyed) return;
+        continue; // what the buffer holds first
+      }
       if (start === end) {
         start = end = 0;
       } else if (start > 0) {
         buf.copyWithin(0, start, end);
         end -= start;
         start = 0;
-      }
-      if (this.full) {
-        await new Promise<void>((resolve) => this.#resume = resolve);
-        if (this.#destroyed) return;
-        continue; // what the buffer holds first
       }
       const n = await conn.read(buf.subarray(end));
       if (n === null) return;
