@@ -339,3 +339,41 @@ Deno.test("robustness: a peer streaming empty messages holds up neither timers n
   await router.close();
   await serving;
 });
+
+Deno.test("robustness: a command between the frames of a message closes the connection", async () => {
+  // ZMTP has none there; taken, 2 KiB commands between one-byte frames made each message
+  // queued hold its own 64 KiB of the shared slab
+  const ping = shortFrame(0x04, new Uint8Array([4, ...encoder.encode("PING"), 0, 0]));
+  await survives(
+    "tcp",
+    {},
+    writing(greeting(), ready("PUSH"), shortFrame(0x01, "x"), ping, shortFrame(0x00, "y")),
+  );
+});
+
+Deno.test("robustness: commands between messages do not make the small frames queued hold more memory", async () => {
+  // each command was copied into the shared slab as message frames are: 32 ignored commands of
+  // 2 KiB before each one-byte message made every message queued hold a slab of its own
+  const count = 500;
+  const pull = new Pull(TIMEOUT);
+  const conn = await rawHandshake(await pull.bind(endpoint("tcp")), "PUSH");
+  const command = new Uint8Array(9 + 2040); // a long command frame: flags 0x06, 8 bytes of size
+  command.set([0x06, 0, 0, 0, 0, 0, 0, 2040 >> 8, 2040 & 0xff, 5, ...encoder.encode("XFILL")]);
+  const message = shortFrame(0x00, "m");
+  const one = command.length * 32 + message.length;
+  const all = new Uint8Array(one * count);
+  for (let at = 0; at < all.length; at += one) {
+    for (let i = 0; i < 32; i++) all.set(command, at + i * command.length);
+    all.set(message, at + one - message.length);
+  }
+  const sending = writeAll(conn, all);
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) frames.push(...await pull.receive());
+  await sending;
+  assertEquals(new Set(texts(frames)), new Set(["m"]));
+  let held = 0;
+  for (const buffer of new Set(frames.map((frame) => frame.buffer))) held += buffer.byteLength;
+  assert(held <= 128 * 1024, `${count} one-byte frames hold ${held} bytes`);
+  conn.close();
+  await pull.close();
+});

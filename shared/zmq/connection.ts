@@ -13,13 +13,15 @@
  *   server hangs up mid-handshake (a wrong server key, or our key not allowed) says so; a
  *   connector's repeated failure is logged once at warning level, then at debug level.
  * - Reading: into one buffer (16 KiB, growing to 256 KiB while reads fill it); each frame is
- *   copied out of it whole (no per-byte work; small frames share a slab), and a frame too large
- *   for the buffer is read straight into its own array (memory its consumer handed back with
- *   `releaseFrame`, if there is some: `frame_pool.ts`). A message is delivered only
- *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
- *   pauses while the inbox is at the receive high-water mark, the rest of the buffer kept for
- *   later (TCP then pushes back on the peer), and parsing lets the thread's timers run once it
- *   has kept them waiting 10 ms (a stream of tiny frames is parsed without a read between).
+ *   copied out of it whole (no per-byte work; small frames share a slab, which only message
+ *   frames take: commands are parsed in place), and a frame too large for the buffer is read
+ *   straight into its own array (memory its consumer handed back with `releaseFrame`, if there
+ *   is some: `frame_pool.ts`). A message is delivered only when its last frame has arrived, so
+ *   a peer vanishing mid-message delivers nothing; a command between its frames closes the
+ *   connection (ZMTP has none there). Reading pauses while the inbox is at the receive
+ *   high-water mark, the rest of the buffer kept for later (TCP then pushes back on the peer),
+ *   and parsing lets the thread's timers run once it has kept them waiting 10 ms (a stream of
+ *   tiny frames is parsed without a read between).
  * - Writing: everything queued is coalesced into one buffer per write (growing like the read
  *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
  *   a copy.
@@ -451,8 +453,9 @@ export class Connection extends Pipe {
         let body: Uint8Array;
         if (end - start >= total) {
           const at = start + header.headerSize;
-          // a sealed frame is opened into a new array: no need to copy it out first
-          body = this.#codec
+          // a sealed frame is opened into a new array, and a command (once the handshake's
+          // are done) is parsed at once, nothing of it kept: no need to copy either out first
+          body = this.#codec || (header.flags & FLAG_COMMAND && !this.#curve)
             ? buf.subarray(at, at + header.size)
             : this.#copy(buf, at, header.size);
           start += total;
@@ -582,6 +585,10 @@ export class Connection extends Pipe {
       return;
     }
     if (flags & FLAG_COMMAND) {
+      // ZMTP has none between the frames of a message
+      if (this.#parts.length > 0 || this.#skipping) {
+        throw new ZmqError("EPROTO", "a command in the middle of a message");
+      }
       this.#command(parseCommand(body));
       return;
     }
