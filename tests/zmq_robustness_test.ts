@@ -11,6 +11,7 @@ import {
   endpoint,
   greeting,
   LibzmqPeer,
+  LogCapture,
   rawConnect,
   rawHandshake,
   readToEnd,
@@ -376,4 +377,37 @@ Deno.test("robustness: commands between messages do not make the small frames qu
   assert(held <= 128 * 1024, `${count} one-byte frames hold ${held} bytes`);
   conn.close();
   await pull.close();
+});
+
+Deno.test("robustness: messages delivered and not yet read count against maxUnreadBytes", async () => {
+  // the high-water mark counts messages: a peer sending 20 messages of 7 MB to a ROUTER not
+  // reading had all of them held (and 1,000 of 2 MiB each were allowed)
+  const log = LogCapture.start();
+  try {
+    const KIB = 1024;
+    const router = new Router({ ...TIMEOUT, maxUnreadBytes: 1024 * KIB });
+    const conn = await rawHandshake(await router.bind(endpoint("tcp")), "DEALER");
+    const size = 300 * KIB;
+    const header = new Uint8Array(9);
+    header[0] = 0x02;
+    new DataView(header.buffer).setBigUint64(1, BigInt(size));
+    const count = 20;
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) {
+        await writeAll(conn, header);
+        await writeAll(conn, new Uint8Array(size).fill(i));
+      }
+    })();
+    // four of them make 1,200 KiB: reading waits for the application
+    await log.waitFor(/reading waits: the socket holds maxUnreadBytes unread/);
+    for (let i = 0; i < count; i++) {
+      const [, body] = await router.receive();
+      assertEquals([body!.length, body![0], body![size - 1]], [size, i, i]);
+    }
+    await sending;
+    conn.close();
+    await router.close();
+  } finally {
+    log.stop();
+  }
 });

@@ -317,14 +317,28 @@ export class Connection extends Pipe {
     this.#writer = this.#write();
   }
 
-  /** Resumes reading once the inbox is below the high-water mark again. */
-  protected consumed(): void {
-    if (this.#resume && !this.full) {
-      const resume = this.#resume;
-      this.#resume = undefined;
-      resume();
-    }
+  /** Whether reading waits: the inbox is at the high-water mark, or the socket holds too much. */
+  get #paused(): boolean {
+    return this.full || this.owner.unread.over;
   }
+
+  /**
+   * Resumes reading once the inbox is below the high-water mark and the socket below its
+   * `maxUnreadBytes` again (waiting for the socket's reads if only the latter is not).
+   */
+  protected consumed(): void {
+    if (!this.#resume || this.full) return;
+    if (this.owner.unread.over) {
+      this.owner.unread.wait(this.#wake);
+      return;
+    }
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume();
+  }
+
+  /** {@linkcode consumed}, as the socket's unread bytes call it. */
+  readonly #wake = () => this.consumed();
 
   /** Closes the stream; both loops end. */
   protected destroy(): void {
@@ -476,10 +490,16 @@ export class Connection extends Pipe {
         this.#frame(header.flags, body);
         if (this.#destroyed) return;
         // the rest of the buffer waits while the inbox is full
-        if (this.full) break;
+        if (this.#paused) break;
       }
-      if (this.full) {
-        await new Promise<void>((resolve) => this.#resume = resolve);
+      if (this.#paused) {
+        if (this.owner.unread.over) {
+          log.debug(`${this.peer}: reading waits: the socket holds maxUnreadBytes unread`);
+        }
+        await new Promise<void>((resolve) => {
+          this.#resume = resolve;
+          this.consumed(); // waits for the socket's reads if need be
+        });
         if (this.#destroyed) return;
         continue; // what the buffer holds first
       }
