@@ -31,6 +31,7 @@ import {
   MAX_BUILD_MESSAGE,
   MAX_CONNECTIONS,
   MAX_UNFINISHED_BYTES,
+  MAX_UNREAD_BYTES,
   type Message,
   mrChase,
   reverse,
@@ -102,6 +103,7 @@ runTask("mr_chase", async (ctx) => {
       maxMessageSize: MAX_BUILD_MESSAGE,
       maxConnections: MAX_CONNECTIONS.other,
       maxUnfinishedBytes: MAX_UNFINISHED_BYTES,
+      maxUnreadBytes: MAX_UNREAD_BYTES,
       notifyDisconnect: true,
     }),
   );
