@@ -411,3 +411,37 @@ Deno.test("robustness: messages delivered and not yet read count against maxUnre
     log.stop();
   }
 });
+
+Deno.test("robustness: peers' failures of their own wording cannot silence a listener's warnings", async () => {
+  // the once-only warnings were keyed by their text, peer-chosen parts and all, in 100 places
+  // never freed: 100 peers each sending ERROR with a reason of its own silenced for good the
+  // listener's own "N connections are open: closing new ones"
+  const log = LogCapture.start();
+  try {
+    const pull = new Pull({ ...TIMEOUT, maxConnections: 1 });
+    const address = await pull.bind(endpoint("tcp"));
+    for (let i = 0; i < 101; i++) {
+      const reason = encoder.encode(`reason ${i}`);
+      const error = shortFrame(
+        0x04,
+        new Uint8Array([5, ...encoder.encode("ERROR"), reason.length, ...reason]),
+      );
+      await writing(greeting(), ready("PUSH"), error)(address);
+    }
+    const errors = await log.waitFor(/the peer sent ERROR "reason \d+"; closing/, 101);
+    assertEquals(errors.filter((line) => line.includes("WARNING")).length, 1, "one warning");
+    // (the last of them may not be forgotten yet)
+    let held: Deno.Conn | undefined;
+    await eventually("a connection is taken", async () => {
+      held = await rawHandshake(address, "PUSH").catch(() => undefined);
+      return held !== undefined;
+    });
+    assertEquals(await readToEnd(await rawConnect(address)), new Uint8Array(0));
+    const [full] = await log.waitFor(/1 connections are open: closing new ones/);
+    assert(full!.includes("WARNING"), full);
+    held!.close();
+    await pull.close();
+  } finally {
+    log.stop();
+  }
+});

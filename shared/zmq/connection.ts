@@ -152,11 +152,12 @@ const LISTENER_FAULTS = 100;
 const LISTENER_FAULTS_AGAIN_MS = 3_600_000;
 
 /**
- * What an endpoint remembers of its connections' failures, so that the same failure again is
- * logged at warning level once: a connector's (a CURVE server refusing us on every retry) until
- * one of its connections completes its handshake; a listener's (a misconfigured or hostile peer
- * retrying) once an hour, and no more than {@linkcode LISTENER_FAULTS} distinct ones, since any
- * peer on the network can make them up.
+ * What an endpoint remembers of its connections' failures, so that the same kind of failure
+ * again is logged at warning level once: a connector's (a CURVE server refusing us on every
+ * retry) until one of its connections completes its handshake; a listener's (a misconfigured or
+ * hostile peer retrying) once an hour, and no more than {@linkcode LISTENER_FAULTS} distinct
+ * ones. A failure's kind is its text without what the peer chose ({@linkcode faultKind}): else
+ * 100 peers each sending ERROR with a reason of its own took every place for good.
  */
 export class Faults {
   readonly #seen = new Map<string, number>();
@@ -164,17 +165,18 @@ export class Faults {
   /** A connector's or a listener's (see the class). */
   constructor(readonly kind: "connector" | "listener") {}
 
-  /** Whether a failure is news, to log at warning level (and remembers it if so). */
+  /** Whether a failure's kind is news, to log at warning level (and remembers it if so). */
   fresh(reason: string): boolean {
     const now = Date.now();
-    const at = this.#seen.get(reason);
+    const key = faultKind(reason);
+    const at = this.#seen.get(key);
     if (this.kind === "connector") {
       if (at !== undefined) return false;
     } else {
       if (at !== undefined && now - at < LISTENER_FAULTS_AGAIN_MS) return false;
       if (at === undefined && this.#seen.size >= LISTENER_FAULTS) return false;
     }
-    this.#seen.set(reason, now);
+    this.#seen.set(key, now);
     return true;
   }
 
@@ -182,6 +184,14 @@ export class Faults {
   succeeded(): void {
     if (this.kind === "connector") this.#seen.clear();
   }
+}
+
+/**
+ * A failure's kind: its text with what the peer chose (quoted as JSON strings, wherever a
+ * failure names it) and numbers left out.
+ */
+function faultKind(reason: string): string {
+  return reason.replace(/"(?:[^"\\]|\\.)*"|0x[0-9a-f]+|\d+/g, "…");
 }
 
 /**
@@ -536,13 +546,14 @@ export class Connection extends Pipe {
     if (this.#curve) {
       // libzmq 4.3 sends the as-server flag clear whichever side it is: it is not checked
       if (greeting.mechanism !== "CURVE") {
-        throw new ZmqError(
-          "EPROTO",
-          `the peer's security mechanism is ${greeting.mechanism || "none"}, and ours CURVE`,
-        );
+        const theirs = greeting.mechanism ? JSON.stringify(greeting.mechanism) : "none";
+        throw new ZmqError("EPROTO", `the peer's security mechanism is ${theirs}, and ours CURVE`);
       }
     } else if (greeting.mechanism !== "NULL") {
-      throw new ZmqError("EPROTO", `unsupported security mechanism ${greeting.mechanism}`);
+      throw new ZmqError(
+        "EPROTO",
+        `unsupported security mechanism ${JSON.stringify(greeting.mechanism)}`,
+      );
     }
     this.#minor = greeting.major > 3 ? 1 : greeting.minor;
   }
@@ -632,10 +643,12 @@ export class Connection extends Pipe {
 
   #command({ name, data }: Command): void {
     if (name === "ERROR") {
-      throw new ZmqError("EPROTO", `the peer sent ERROR "${errorReason(data)}"`);
+      throw new ZmqError("EPROTO", `the peer sent ERROR ${JSON.stringify(errorReason(data))}`);
     }
     if (!this.#ready) {
-      if (name !== "READY") throw new ZmqError("EPROTO", `expected READY, got ${name}`);
+      if (name !== "READY") {
+        throw new ZmqError("EPROTO", `expected READY, got ${JSON.stringify(name)}`);
+      }
       this.#handshake(data);
       return;
     }
@@ -669,7 +682,7 @@ export class Connection extends Pipe {
       const hint = curve instanceof CurveClient && reason === "400"
         ? " (it does not allow our key)"
         : "";
-      throw new ZmqError("EPROTO", `the peer sent ERROR "${reason}"${hint}`);
+      throw new ZmqError("EPROTO", `the peer sent ERROR ${JSON.stringify(reason)}${hint}`);
     }
     if (curve instanceof CurveClient) {
       if (name === "WELCOME") {
@@ -690,7 +703,7 @@ export class Connection extends Pipe {
     const { clientKey, metadata } = curve.initiate(body);
     const authorize = this.owner.options.curve!.authorize;
     if (authorize && !this.#authorized(authorize, clientKey)) {
-      this.#refuse(`the CURVE client key ${z85Encode(clientKey)} is not authorised`, "400");
+      this.#refuse(`the CURVE client key "${z85Encode(clientKey)}" is not authorised`, "400");
       return;
     }
     this.#handshake(metadata, curve);

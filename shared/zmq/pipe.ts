@@ -188,7 +188,7 @@ export abstract class Pipe implements PeerInfo {
   ): string | undefined {
     if (this.#state !== "handshake") return "the pipe is closed";
     if (!compatible(this.owner.type, peerType)) {
-      return `a ${peerType} socket cannot talk to a ${this.owner.type} socket`;
+      return `a ${JSON.stringify(peerType)} socket cannot talk to a ${this.owner.type} socket`;
     }
     this.peerType = peerType;
     this.peerIdentity = identity;
