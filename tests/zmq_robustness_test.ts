@@ -445,3 +445,46 @@ Deno.test("robustness: peers' failures of their own wording cannot silence a lis
     log.stop();
   }
 });
+
+Deno.test("robustness: a ROUTER closes a peer announcing an Identity over 255 bytes, or starting with 0", async () => {
+  // a 60 KiB routing id was taken (and prefixed every message of that peer), and so was one
+  // starting with a zero byte, as a ROUTER's own ids do
+  const router = new Router(TIMEOUT);
+  const address = await router.bind(endpoint("tcp"));
+  const readyWith = (identity: Uint8Array) => {
+    const body = new Uint8Array([
+      5,
+      ...encoder.encode("READY"),
+      11,
+      ...encoder.encode("Socket-Type"),
+      0,
+      0,
+      0,
+      6,
+      ...encoder.encode("DEALER"),
+      8,
+      ...encoder.encode("Identity"),
+      ...[24, 16, 8, 0].map((shift) => (identity.length >>> shift) & 0xff),
+      ...identity,
+    ]);
+    const frame = new Uint8Array(9 + body.length); // a long command frame
+    frame[0] = 0x06;
+    new DataView(frame.buffer).setBigUint64(1, BigInt(body.length));
+    frame.set(body, 9);
+    return frame;
+  };
+  for (const identity of [new Uint8Array(256).fill(0x61), new Uint8Array([0, 1, 2])]) {
+    const conn = await rawConnect(address);
+    await writeAll(conn, new Uint8Array([...greeting(), ...readyWith(identity)]));
+    const sent = await within(readToEnd(conn), 10000, "the ROUTER closing the connection");
+    assert(isHandshakeOnly(sent), "closed without a word");
+  }
+  // 255 bytes are fine
+  const conn = await rawConnect(address);
+  const longest = new Uint8Array(255).fill(0x62);
+  await writeAll(conn, new Uint8Array([...greeting(), ...readyWith(longest), 0x00, 2, 0x68, 0x69]));
+  const [id, body] = await router.receive();
+  assertEquals([id, texts([body!])], [longest, ["hi"]]);
+  conn.close();
+  await router.close();
+});

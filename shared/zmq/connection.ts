@@ -745,6 +745,11 @@ export class Connection extends Pipe {
     const properties = parseMetadata(metadata);
     const type = properties.get("socket-type");
     if (!type) throw new ZmqError("EPROTO", "READY without a Socket-Type");
+    const identity = properties.get("identity") ?? EMPTY;
+    // as libzmq: a ROUTER's routing ids are short, and those starting with 0 its own
+    if (identity.length > 255 || identity[0] === 0) {
+      throw new ZmqError("EPROTO", "an Identity over 255 bytes long, or starting with a zero byte");
+    }
     clearTimeout(this.#handshakeTimer);
     this.#ready = true;
     const application = new Map<string, string>();
@@ -753,7 +758,7 @@ export class Connection extends Pipe {
     }
     const refused = this.handshake(
       latin1.decode(type),
-      properties.get("identity")?.slice() ?? EMPTY,
+      identity.slice(),
       application,
     );
     if (refused) {
