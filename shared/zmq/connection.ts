@@ -333,11 +333,14 @@ export class Connection extends Pipe {
   }
 
   /**
-   * Resumes reading once the inbox is below the high-water mark and the socket below its
-   * `maxUnreadBytes` again (waiting for the socket's reads if only the latter is not).
+   * Resumes reading once the inbox is down to half the high-water mark (as libzmq: woken for
+   * every message read, a full reader parsed one message a wake) and the socket below its
+   * `maxUnreadBytes` (waiting for the socket's reads if only the latter is not).
    */
   protected consumed(): void {
-    if (!this.#resume || this.full) return;
+    if (!this.#resume) return;
+    const hwm = this.owner.options.receiveHighWaterMark;
+    if (hwm > 0 && this.inbox.length > hwm >> 1) return;
     if (this.owner.unread.over) {
       this.owner.unread.wait(this.#wake);
       return;
