@@ -19,9 +19,10 @@
  *   is some: `frame_pool.ts`). A message is delivered only when its last frame has arrived, so
  *   a peer vanishing mid-message delivers nothing; a command between its frames closes the
  *   connection (ZMTP has none there). Reading pauses while the inbox is at the receive
- *   high-water mark, the rest of the buffer kept for later (TCP then pushes back on the peer),
- *   and parsing lets the thread's timers run once it has kept them waiting 10 ms (a stream of
- *   tiny frames is parsed without a read between).
+ *   high-water mark (until it is down to half of it) or the socket holds `maxUnreadBytes`, the
+ *   rest of the buffer kept for later (TCP then pushes back on the peer), and parsing lets the
+ *   thread's timers run once it has kept them waiting 10 ms (a stream of tiny frames is parsed
+ *   without a read between).
  * - Writing: everything queued is coalesced into one buffer per write (growing like the read
  *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
  *   a copy.
@@ -108,8 +109,9 @@ let probe: number | undefined;
 
 /**
  * Whether the thread's timers have been kept waiting {@linkcode PACE_MS} or more: a timer set
- * at a first call, and not run by a later one that long after, says so. Reading waits for a read
- * only when the peer has sent nothing more, so it cannot count on its reads to let timers run.
+ * at a first call, and not run by a later one that long after, says so. A buffer full of frames
+ * is parsed without a wait, and a peer sending without pause keeps it full: reading cannot count
+ * on its reads to let timers run.
  */
 function starved(): boolean {
   const now = performance.now();
@@ -502,7 +504,7 @@ export class Connection extends Pipe {
         }
         this.#frame(header.flags, body);
         if (this.#destroyed) return;
-        // the rest of the buffer waits while the inbox is full
+        // the rest of the buffer waits while reading does
         if (this.#paused) break;
       }
       if (this.#paused) {
