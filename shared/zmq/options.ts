@@ -17,7 +17,7 @@ export interface SocketOptions {
   /** At most this many messages are queued for one peer (0: no limit). Default 1000. */
   sendHighWaterMark?: number;
   /** At most this many received messages are queued from one peer before reading from it
-   * stops (0: no limit). Default 1000. */
+   * stops, until half of them are read (0: no limit). Default 1000. */
   receiveHighWaterMark?: number;
   /** How long a send may wait for a peer to take the message before failing with EAGAIN
    * (-1: forever, 0: never wait). Default -1. */
