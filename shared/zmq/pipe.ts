@@ -39,7 +39,8 @@ export interface PeerInfo {
 
 /**
  * The bytes of received messages a socket holds unread, all its pipes together, against its
- * `maxUnreadBytes`; and what to wake once they are below it again.
+ * `maxUnreadBytes`; and what to wake once they are below it again. Pipes count nothing for a
+ * socket without a limit (the hot path stays as it was).
  */
 export class UnreadBytes {
   #bytes = 0;
@@ -71,7 +72,7 @@ export class UnreadBytes {
 /** The bytes of a message's frames. */
 function messageBytes(message: Message): number {
   let bytes = 0;
-  for (const frame of message) bytes += frame.length;
+  for (let i = 0; i < message.length; i++) bytes += message[i]!.length;
   return bytes;
 }
 
@@ -142,16 +143,21 @@ export abstract class Pipe implements PeerInfo {
   read(): Message | undefined {
     const message = this.inbox.shift();
     if (message) {
-      this.owner.unread.add(-messageBytes(message));
+      const unread = this.owner.unread;
+      if (unread.limit >= 0) unread.add(-messageBytes(message));
       this.consumed();
     }
     return message;
   }
 
-  /** Queues a message as received from the peer (after what it did send) and counts its bytes. */
+  /**
+   * Queues a message as received from the peer (after what it did send), counting its bytes
+   * against the socket's `maxUnreadBytes`.
+   */
   queue(message: Message): void {
     this.inbox.push(message);
-    this.owner.unread.add(messageBytes(message));
+    const unread = this.owner.unread;
+    if (unread.limit >= 0) unread.add(messageBytes(message));
   }
 
   /** Leaves the socket, writes what is queued (for up to `linger` ms, -1: no limit), closes. */
