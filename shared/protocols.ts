@@ -643,6 +643,14 @@ export const MAX_BUILD_MESSAGE = 64 * 1024 * 1024;
 export const MAX_UNFINISHED_BYTES = 256 * 1024 * 1024;
 
 /**
+ * The most bytes of received messages one of the master's queues holds before its task has
+ * read them (`maxUnreadBytes`): the high-water mark counts messages, and the File Juggler,
+ * handling one at a time, let each connection park 1,000 of 2 MiB. Past this, its connections
+ * stop reading until the task catches up.
+ */
+export const MAX_UNREAD_BYTES = 256 * 1024 * 1024;
+
+/**
  * The heartbeat of the master's slave and file queues: a PING every 10 s, and a connection
  * silent for a minute dropped (with `--dev-mode`: 1 s and 10 s). A slave says nothing while it
  * builds, for up to its timeout (3 h by default), but its libzmq answers PINGs all along; one

@@ -255,7 +255,7 @@ for (const transport of ["tcp", "ipc"] as const) {
       // our own NULL client says NULL in full before we hang up on it
       const ourPlain = new Dealer(TIMEOUT);
       ourPlain.connect(address);
-      const [ours] = await log.waitFor(/the peer's security mechanism is NULL, and ours CURVE/);
+      const [ours] = await log.waitFor(/the peer's security mechanism is "NULL", and ours CURVE/);
       assertStringIncludes(ours!, "WARNING");
       await ourPlain.close();
       const good = await libzmq("DEALER", "connect", address, {
@@ -308,7 +308,7 @@ for (const transport of ["tcp", "ipc"] as const) {
       const [line] = await log.waitFor(
         new RegExp(
           `WARNING: ${RegExp.escape(address)}.*: the CURVE client key ` +
-            `${RegExp.escape(stranger.publicKey)} is not authorised`,
+            `"${RegExp.escape(stranger.publicKey)}" is not authorised`,
         ),
       );
       assert(line);

@@ -8,6 +8,7 @@ import { endpoint, texts } from "./zmq_support.ts";
 import {
   Dealer,
   MAX_PEER_TOPIC_BYTES,
+  MAX_PEER_TOPICS,
   Pair,
   Publisher,
   Pull,
@@ -277,20 +278,38 @@ Deno.test("ours: a PAIR takes one peer; a second one is refused", async () => {
 
 Deno.test("ours: a PUB keeps at most MAX_PEER_TOPIC_BYTES of one peer's subscriptions", async () => {
   // a subscriber asking for 2,000 topics of 100 bytes (200 KB, and as many as it likes) used to
-  // have every one kept; only the first that fit are now
+  // have every one kept; only the first that fit are now (20 of 4,000 bytes here: 32 topics
+  // would be kept)
   const pub = new Publisher(TIMEOUT);
   const sub = new Subscriber(TIMEOUT);
   const bound = await pub.bind(endpoint("tcp"));
-  const topic = (i: number) => `t${String(i).padStart(99, "0")}`;
-  for (let i = 0; i < 2000; i++) sub.subscribe(topic(i));
+  const topic = (i: number) => `t${String(i).padStart(3999, "0")}`;
+  for (let i = 0; i < 20; i++) sub.subscribe(topic(i));
   sub.unsubscribe(topic(0)); // room for "sync" (short), which then follows everything
   sub.subscribe("sync");
   sub.connect(bound);
   await warmUp(pub, [sub], "sync");
-  assert(2000 * 164 > MAX_PEER_TOPIC_BYTES);
-  await pub.send([topic(1999), "past the bound"]);
+  assert(20 * 4064 > MAX_PEER_TOPIC_BYTES && 20 < MAX_PEER_TOPICS); // the bytes bound it
+  await pub.send([topic(19), "past the bound"]);
   await pub.send([topic(1), "within it"]);
   assertEquals(await receiveSkipping(sub, "sync"), [topic(1), "within it"]);
+  await Promise.all([pub.close(), sub.close()]);
+});
+
+Deno.test("ours: a PUB keeps at most MAX_PEER_TOPICS of one peer's subscriptions", async () => {
+  // each message is matched against every topic of every peer: 256 peers of ~1,000 short
+  // topics each (within the bytes) made a send take 3-5 ms
+  const pub = new Publisher(TIMEOUT);
+  const sub = new Subscriber(TIMEOUT);
+  const bound = await pub.bind(endpoint("tcp"));
+  sub.subscribe("sync"); // the first
+  for (let i = 0; i < 40; i++) sub.subscribe(`t${String(i).padStart(2, "0")}`);
+  sub.connect(bound);
+  await warmUp(pub, [sub], "sync");
+  assertEquals(MAX_PEER_TOPICS, 32); // "sync", then t00 to t30
+  await pub.send(["t31", "past the bound"]);
+  await pub.send(["t30", "within it"]);
+  assertEquals(await receiveSkipping(sub, "sync"), ["t30", "within it"]);
   await Promise.all([pub.close(), sub.close()]);
 });
 

@@ -11,6 +11,7 @@ import {
   endpoint,
   greeting,
   LibzmqPeer,
+  LogCapture,
   rawConnect,
   rawHandshake,
   readToEnd,
@@ -20,7 +21,8 @@ import {
   within,
   writeAll,
 } from "./zmq_support.ts";
-import { Pull, Push, type SocketOptions } from "../shared/zmq/mod.ts";
+import { Pull, Push, Router, type SocketOptions } from "../shared/zmq/mod.ts";
+import { PythonPeer } from "./process.ts";
 import { MAX_PARTS } from "../shared/zmq/connection.ts";
 import { eventually } from "./farm.ts";
 
@@ -305,4 +307,184 @@ Deno.test("robustness: unfinished messages are bounded by maxUnfinishedBytes, th
   await Promise.all(closing);
   await elsewhere.close();
   await pull.close();
+});
+
+Deno.test("robustness: a peer streaming empty messages holds up neither timers nor other peers", async () => {
+  // 131,072 of them fill a read buffer of 256 KiB, and the reading loop parsed them all past
+  // the high-water mark, without letting the thread's timers or other connections run: for as
+  // long as the stream lasted (14-22 s), a libzmq peer's messages waited, then it was dropped
+  // for "no heartbeat"
+  const router = new Router(TIMEOUT);
+  const address = await router.bind(endpoint("tcp"));
+  const flood = new PythonPeer("zmtp_flood.py", [address, "DEALER"]);
+  let floodArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => floodArrived = resolve);
+  // the application takes every message as it comes, as the master's loops do (never waiting for
+  // a timer), and answers the libzmq peer
+  const serving = (async () => {
+    for await (const [id, ...frames] of router) {
+      if (frames[0]!.length === 0) floodArrived();
+      else await router.send([id!, ...frames]);
+    }
+  })();
+  assertEquals(await flood.line(), { flooding: true });
+  await arrived;
+  const peer = await LibzmqPeer.start("DEALER", "connect", address);
+  await peer.send(["are you there?"]);
+  assertEquals(texts(await peer.receive(20_000)), ["are you there?"]);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // and a timer runs
+  // (the flood stops by itself after 30 s, and says so: all this happened while it lasted)
+  assertEquals(await flood.call({ stop: true }), { open: true, asked: true });
+  await flood.finish();
+  await peer.close();
+  await router.close();
+  await serving;
+});
+
+Deno.test("robustness: a command between the frames of a message closes the connection", async () => {
+  // ZMTP has none there; taken, 2 KiB commands between one-byte frames made each message
+  // queued hold its own 64 KiB of the shared slab
+  const ping = shortFrame(0x04, new Uint8Array([4, ...encoder.encode("PING"), 0, 0]));
+  await survives(
+    "tcp",
+    {},
+    writing(greeting(), ready("PUSH"), shortFrame(0x01, "x"), ping, shortFrame(0x00, "y")),
+  );
+});
+
+Deno.test("robustness: commands between messages do not make the small frames queued hold more memory", async () => {
+  // each command was copied into the shared slab as message frames are: 32 ignored commands of
+  // 2 KiB before each one-byte message made every message queued hold a slab of its own
+  const count = 500;
+  const pull = new Pull(TIMEOUT);
+  const conn = await rawHandshake(await pull.bind(endpoint("tcp")), "PUSH");
+  const command = new Uint8Array(9 + 2040); // a long command frame: flags 0x06, 8 bytes of size
+  command.set([0x06, 0, 0, 0, 0, 0, 0, 2040 >> 8, 2040 & 0xff, 5, ...encoder.encode("XFILL")]);
+  const message = shortFrame(0x00, "m");
+  const one = command.length * 32 + message.length;
+  const all = new Uint8Array(one * count);
+  for (let at = 0; at < all.length; at += one) {
+    for (let i = 0; i < 32; i++) all.set(command, at + i * command.length);
+    all.set(message, at + one - message.length);
+  }
+  const sending = writeAll(conn, all);
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) frames.push(...await pull.receive());
+  await sending;
+  assertEquals(new Set(texts(frames)), new Set(["m"]));
+  let held = 0;
+  for (const buffer of new Set(frames.map((frame) => frame.buffer))) held += buffer.byteLength;
+  assert(held <= 128 * 1024, `${count} one-byte frames hold ${held} bytes`);
+  conn.close();
+  await pull.close();
+});
+
+Deno.test("robustness: messages delivered and not yet read count against maxUnreadBytes", async () => {
+  // the high-water mark counts messages: a peer sending 20 messages of 7 MB to a ROUTER not
+  // reading had all of them held (and 1,000 of 2 MiB each were allowed)
+  const log = LogCapture.start();
+  try {
+    const KIB = 1024;
+    const router = new Router({ ...TIMEOUT, maxUnreadBytes: 1024 * KIB });
+    const conn = await rawHandshake(await router.bind(endpoint("tcp")), "DEALER");
+    const size = 300 * KIB;
+    const header = new Uint8Array(9);
+    header[0] = 0x02;
+    new DataView(header.buffer).setBigUint64(1, BigInt(size));
+    const count = 20;
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) {
+        await writeAll(conn, header);
+        await writeAll(conn, new Uint8Array(size).fill(i));
+      }
+    })();
+    // four of them make 1,200 KiB: reading waits for the application
+    await log.waitFor(/reading waits: the socket holds maxUnreadBytes unread/);
+    for (let i = 0; i < count; i++) {
+      const [, body] = await router.receive();
+      assertEquals([body!.length, body![0], body![size - 1]], [size, i, i]);
+    }
+    await sending;
+    conn.close();
+    await router.close();
+  } finally {
+    log.stop();
+  }
+});
+
+Deno.test("robustness: peers' failures of their own wording cannot silence a listener's warnings", async () => {
+  // the once-only warnings were keyed by their text, peer-chosen parts and all, in 100 places
+  // never freed: 100 peers each sending ERROR with a reason of its own silenced for good the
+  // listener's own "N connections are open: closing new ones"
+  const log = LogCapture.start();
+  try {
+    const pull = new Pull({ ...TIMEOUT, maxConnections: 1 });
+    const address = await pull.bind(endpoint("tcp"));
+    for (let i = 0; i < 101; i++) {
+      const reason = encoder.encode(`reason ${i}`);
+      const error = shortFrame(
+        0x04,
+        new Uint8Array([5, ...encoder.encode("ERROR"), reason.length, ...reason]),
+      );
+      await writing(greeting(), ready("PUSH"), error)(address);
+    }
+    const errors = await log.waitFor(/the peer sent ERROR "reason \d+"; closing/, 101);
+    assertEquals(errors.filter((line) => line.includes("WARNING")).length, 1, "one warning");
+    // (the last of them may not be forgotten yet)
+    let held: Deno.Conn | undefined;
+    await eventually("a connection is taken", async () => {
+      held = await rawHandshake(address, "PUSH").catch(() => undefined);
+      return held !== undefined;
+    });
+    assertEquals(await readToEnd(await rawConnect(address)), new Uint8Array(0));
+    const [full] = await log.waitFor(/1 connections are open: closing new ones/);
+    assert(full!.includes("WARNING"), full);
+    held!.close();
+    await pull.close();
+  } finally {
+    log.stop();
+  }
+});
+
+Deno.test("robustness: a ROUTER closes a peer announcing an Identity over 255 bytes, or starting with 0", async () => {
+  // a 60 KiB routing id was taken (and prefixed every message of that peer), and so was one
+  // starting with a zero byte, as a ROUTER's own ids do
+  const router = new Router(TIMEOUT);
+  const address = await router.bind(endpoint("tcp"));
+  const readyWith = (identity: Uint8Array) => {
+    const body = new Uint8Array([
+      5,
+      ...encoder.encode("READY"),
+      11,
+      ...encoder.encode("Socket-Type"),
+      0,
+      0,
+      0,
+      6,
+      ...encoder.encode("DEALER"),
+      8,
+      ...encoder.encode("Identity"),
+      ...[24, 16, 8, 0].map((shift) => (identity.length >>> shift) & 0xff),
+      ...identity,
+    ]);
+    const frame = new Uint8Array(9 + body.length); // a long command frame
+    frame[0] = 0x06;
+    new DataView(frame.buffer).setBigUint64(1, BigInt(body.length));
+    frame.set(body, 9);
+    return frame;
+  };
+  for (const identity of [new Uint8Array(256).fill(0x61), new Uint8Array([0, 1, 2])]) {
+    const conn = await rawConnect(address);
+    await writeAll(conn, new Uint8Array([...greeting(), ...readyWith(identity)]));
+    const sent = await within(readToEnd(conn), 10000, "the ROUTER closing the connection");
+    assert(isHandshakeOnly(sent), "closed without a word");
+  }
+  // 255 bytes are fine
+  const conn = await rawConnect(address);
+  const longest = new Uint8Array(255).fill(0x62);
+  await writeAll(conn, new Uint8Array([...greeting(), ...readyWith(longest), 0x00, 2, 0x68, 0x69]));
+  const [id, body] = await router.receive();
+  assertEquals([id, texts([body!])], [longest, ["hi"]]);
+  conn.close();
+  await router.close();
 });

@@ -109,6 +109,30 @@ Deno.test("wire: with heartbeats on, we PING and drop a peer that stays silent",
   await pull.close();
 });
 
+Deno.test("wire: a peer sending a large frame slowly is not dropped by the heartbeat", async () => {
+  // only a whole frame counted as life: a 1 MiB frame at 200 KB/s against a timeout of 2 s was
+  // dropped while its bytes still flowed
+  const pull = new Pull({ heartbeatInterval: 50, heartbeatTimeout: 1000 });
+  const conn = await rawHandshake(await pull.bind(endpoint("tcp")), "PUSH");
+  const size = 1 << 20;
+  const chunks = 40; // one a PING: twice the heartbeat timeout in all
+  const header = new Uint8Array(9);
+  header[0] = 0x02;
+  new DataView(header.buffer).setBigUint64(1, BigInt(size));
+  await writeAll(conn, header);
+  for (let i = 0; i < chunks; i++) {
+    const { flags, body } = await readFrame(conn);
+    assertEquals([flags, decoder.decode(body.subarray(1, 5))], [0x04, "PING"]);
+    await writeAll(conn, new Uint8Array(size / chunks + (i < size % chunks ? 1 : 0)).fill(i));
+  }
+  const [frame] = await pull.receive();
+  assertEquals([frame!.length, frame![0], frame![size - 1]], [size, 0, chunks - 1]);
+  await writeAll(conn, shortFrame(0x00, "and the connection lives on"));
+  assertEquals(decoder.decode((await pull.receive())[0]), "and the connection lives on");
+  conn.close();
+  await pull.close();
+});
+
 Deno.test("wire: a peer's PING time-to-live is honoured when it then falls silent", async () => {
   const pull = new Pull();
   const conn = await rawHandshake(await pull.bind(endpoint("tcp")), "PUSH");

@@ -33,6 +33,7 @@ import {
   MAX_BUILD_MESSAGE,
   MAX_CONNECTIONS,
   MAX_UNFINISHED_BYTES,
+  MAX_UNREAD_BYTES,
   type Message,
   mrChase,
   reverse,
@@ -137,6 +138,7 @@ runTask("mr_chase", async (ctx) => {
       maxMessageSize: MAX_BUILD_MESSAGE,
       maxConnections: MAX_CONNECTIONS.other,
       maxUnfinishedBytes: MAX_UNFINISHED_BYTES,
+      maxUnreadBytes: MAX_UNREAD_BYTES,
       notifyDisconnect: true,
     }),
   );

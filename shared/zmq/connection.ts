@@ -13,16 +13,22 @@
  *   server hangs up mid-handshake (a wrong server key, or our key not allowed) says so; a
  *   connector's repeated failure is logged once at warning level, then at debug level.
  * - Reading: into one buffer (16 KiB, growing to 256 KiB while reads fill it); each frame is
- *   copied out of it whole (no per-byte work; small frames share a slab), and a frame too large
- *   for the buffer is read straight into its own array (memory its consumer handed back with
- *   `releaseFrame`, if there is some: `frame_pool.ts`). A message is delivered only
- *   when its last frame has arrived, so a peer vanishing mid-message delivers nothing. Reading
- *   pauses while the inbox is at the receive high-water mark (TCP then pushes back on the peer).
+ *   copied out of it whole (no per-byte work; small frames share a slab, which only message
+ *   frames take: commands are parsed in place), and a frame too large for the buffer is read
+ *   straight into its own array (memory its consumer handed back with `releaseFrame`, if there
+ *   is some: `frame_pool.ts`). A message is delivered only when its last frame has arrived, so
+ *   a peer vanishing mid-message delivers nothing; a command between its frames closes the
+ *   connection (ZMTP has none there). Reading pauses while the inbox is at the receive
+ *   high-water mark (until it is down to half of it) or the socket holds `maxUnreadBytes`, the
+ *   rest of the buffer kept for later (TCP then pushes back on the peer), and parsing lets the
+ *   thread's timers run once it has kept them waiting 25 ms (a stream of tiny frames is parsed
+ *   without a read between).
  * - Writing: everything queued is coalesced into one buffer per write (growing like the read
  *   buffer); frames of `DIRECT_SIZE` bytes or more are written from the caller's array without
  *   a copy.
  * - Heartbeats: PINGs are answered with PONG; with `heartbeatInterval` we PING and drop a silent
- *   peer; a peer's PING time-to-live is honoured.
+ *   peer (every read counts as life, each piece of a large frame too); a peer's PING
+ *   time-to-live is honoured.
  *
  * @module
  */
@@ -89,6 +95,51 @@ const SLAB_SIZE = 64 * 1024;
 /** The slab all connections of this thread carve small frames from (as Node's Buffer pool). */
 let slab = new Uint8Array(0);
 let slabUsed = 0;
+/**
+ * Reading checks every this many frames (plus one: a mask) whether it has kept the thread's
+ * timers from running too long: a buffer of 256 KiB holds 131,072 empty frames, and a peer
+ * streaming them kept the loop parsing, its timers (heartbeats) and other connections waiting,
+ * for 14 s and more.
+ */
+const PACE_FRAMES = 0xff;
+/**
+ * Parsing that has kept a timer waiting this long lets timers (and other connections) run, and
+ * sets such a timer at most this often: a busy connection's reads can keep timers waiting too
+ * (REQ/REP round trips), and the timers themselves cost (one every 256 frames took 4% of the
+ * round trips).
+ */
+const PACE_MS = 25;
+/** When the timer {@linkcode starved} last set was set (undefined once it has run). */
+let probe: number | undefined;
+/** When that timer last ran. */
+let probed = 0;
+
+/**
+ * Whether the thread's timers have been kept waiting {@linkcode PACE_MS} or more: a timer set
+ * at a first call, and not run by a later one that long after, says so. A buffer full of frames
+ * is parsed without a wait, and a peer sending without pause keeps it full: reading cannot count
+ * on its reads to let timers run.
+ */
+function starved(): boolean {
+  const now = performance.now();
+  if (probe === undefined) {
+    if (now - probed >= PACE_MS) {
+      probe = now;
+      setTimeout(() => {
+        probe = undefined;
+        probed = performance.now();
+      }, 0);
+    }
+    return false;
+  }
+  return now - probe >= PACE_MS;
+}
+
+/** Resolves once the timers due have run (and the event loop has served what was ready). */
+function timers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** The largest command frame accepted (commands carry names, metadata and topics). */
 const MAX_COMMAND = 64 * 1024;
 /**
@@ -115,11 +166,12 @@ const LISTENER_FAULTS = 100;
 const LISTENER_FAULTS_AGAIN_MS = 3_600_000;
 
 /**
- * What an endpoint remembers of its connections' failures, so that the same failure again is
- * logged at warning level once: a connector's (a CURVE server refusing us on every retry) until
- * one of its connections completes its handshake; a listener's (a misconfigured or hostile peer
- * retrying) once an hour, and no more than {@linkcode LISTENER_FAULTS} distinct ones, since any
- * peer on the network can make them up.
+ * What an endpoint remembers of its connections' failures, so that the same kind of failure
+ * again is logged at warning level once: a connector's (a CURVE server refusing us on every
+ * retry) until one of its connections completes its handshake; a listener's (a misconfigured or
+ * hostile peer retrying) once an hour, and no more than {@linkcode LISTENER_FAULTS} distinct
+ * ones. A failure's kind is its text without what the peer chose ({@linkcode faultKind}): else
+ * 100 peers each sending ERROR with a reason of its own took every place for good.
  */
 export class Faults {
   readonly #seen = new Map<string, number>();
@@ -127,17 +179,18 @@ export class Faults {
   /** A connector's or a listener's (see the class). */
   constructor(readonly kind: "connector" | "listener") {}
 
-  /** Whether a failure is news, to log at warning level (and remembers it if so). */
+  /** Whether a failure's kind is news, to log at warning level (and remembers it if so). */
   fresh(reason: string): boolean {
     const now = Date.now();
-    const at = this.#seen.get(reason);
+    const key = faultKind(reason);
+    const at = this.#seen.get(key);
     if (this.kind === "connector") {
       if (at !== undefined) return false;
     } else {
       if (at !== undefined && now - at < LISTENER_FAULTS_AGAIN_MS) return false;
       if (at === undefined && this.#seen.size >= LISTENER_FAULTS) return false;
     }
-    this.#seen.set(reason, now);
+    this.#seen.set(key, now);
     return true;
   }
 
@@ -145,6 +198,14 @@ export class Faults {
   succeeded(): void {
     if (this.kind === "connector") this.#seen.clear();
   }
+}
+
+/**
+ * A failure's kind: its text with what the peer chose (quoted as JSON strings, wherever a
+ * failure names it) and numbers left out.
+ */
+function faultKind(reason: string): string {
+  return reason.replace(/"(?:[^"\\]|\\.)*"|0x[0-9a-f]+|\d+/g, "…");
 }
 
 /**
@@ -280,14 +341,31 @@ export class Connection extends Pipe {
     this.#writer = this.#write();
   }
 
-  /** Resumes reading once the inbox is below the high-water mark again. */
-  protected consumed(): void {
-    if (this.#resume && !this.full) {
-      const resume = this.#resume;
-      this.#resume = undefined;
-      resume();
-    }
+  /** Whether reading waits: the inbox is at the high-water mark, or the socket holds too much. */
+  get #paused(): boolean {
+    return this.full || this.owner.unread.over;
   }
+
+  /**
+   * Resumes reading once the inbox is down to half the high-water mark (as libzmq: woken for
+   * every message read, a full reader parsed one message a wake) and the socket below its
+   * `maxUnreadBytes` (waiting for the socket's reads if only the latter is not).
+   */
+  protected consumed(): void {
+    if (!this.#resume) return;
+    const hwm = this.owner.options.receiveHighWaterMark;
+    if (hwm > 0 && this.inbox.length > hwm >> 1) return;
+    if (this.owner.unread.over) {
+      this.owner.unread.wait(this.#wake);
+      return;
+    }
+    const resume = this.#resume;
+    this.#resume = undefined;
+    resume();
+  }
+
+  /** {@linkcode consumed}, as the socket's unread bytes call it. */
+  readonly #wake = () => this.consumed();
 
   /** Closes the stream; both loops end. */
   protected destroy(): void {
@@ -388,8 +466,13 @@ export class Connection extends Pipe {
     this.#greeted(buf.subarray(0, GREETING_SIZE));
     start = GREETING_SIZE;
     const header: FrameHeader = { flags: 0, size: 0, headerSize: 0 };
+    let frames = 0;
     for (;;) {
       while (readHeader(buf, start, end, header)) {
+        if ((++frames & PACE_FRAMES) === 0 && starved()) {
+          await timers();
+          if (this.#destroyed) return;
+        }
         const total = header.headerSize + header.size;
         if (this.#check(header)) {
           // read past, a buffer's worth at a time
@@ -402,8 +485,8 @@ export class Connection extends Pipe {
               const n = await conn.read(buf.subarray(0, Math.min(buf.length, left)));
               if (n === null) return;
               left -= n;
+              this.#lastRead = Date.now();
             }
-            this.#lastRead = Date.now();
           }
           if (!(header.flags & FLAG_MORE)) this.#skipping = false;
           continue;
@@ -411,8 +494,9 @@ export class Connection extends Pipe {
         let body: Uint8Array;
         if (end - start >= total) {
           const at = start + header.headerSize;
-          // a sealed frame is opened into a new array: no need to copy it out first
-          body = this.#codec
+          // a sealed frame is opened into a new array, and a command (once the handshake's
+          // are done) is parsed at once, nothing of it kept: no need to copy either out first
+          body = this.#codec || (header.flags & FLAG_COMMAND && !this.#curve)
             ? buf.subarray(at, at + header.size)
             : this.#copy(buf, at, header.size);
           start += total;
@@ -427,11 +511,24 @@ export class Connection extends Pipe {
             const n = await conn.read(body.subarray(filled));
             if (n === null) return;
             filled += n;
+            this.#lastRead = Date.now();
           }
-          this.#lastRead = Date.now();
         }
         this.#frame(header.flags, body);
         if (this.#destroyed) return;
+        // the rest of the buffer waits while reading does
+        if (this.#paused) break;
+      }
+      if (this.#paused) {
+        if (this.owner.unread.over) {
+          log.debug(`${this.peer}: reading waits: the socket holds maxUnreadBytes unread`);
+        }
+        await new Promise<void>((resolve) => {
+          this.#resume = resolve;
+          this.consumed(); // waits for the socket's reads if need be
+        });
+        if (this.#destroyed) return;
+        continue; // what the buffer holds first
       }
       if (start === end) {
         start = end = 0;
@@ -440,8 +537,6 @@ export class Connection extends Pipe {
         end -= start;
         start = 0;
       }
-      if (this.full) await new Promise<void>((resolve) => this.#resume = resolve);
-      if (this.#destroyed) return;
       const n = await conn.read(buf.subarray(end));
       if (n === null) return;
       if (end + n === buf.length && buf.length < BUFFER_MAX) buf = grow(buf, end + n);
@@ -468,13 +563,14 @@ export class Connection extends Pipe {
     if (this.#curve) {
       // libzmq 4.3 sends the as-server flag clear whichever side it is: it is not checked
       if (greeting.mechanism !== "CURVE") {
-        throw new ZmqError(
-          "EPROTO",
-          `the peer's security mechanism is ${greeting.mechanism || "none"}, and ours CURVE`,
-        );
+        const theirs = greeting.mechanism ? JSON.stringify(greeting.mechanism) : "none";
+        throw new ZmqError("EPROTO", `the peer's security mechanism is ${theirs}, and ours CURVE`);
       }
     } else if (greeting.mechanism !== "NULL") {
-      throw new ZmqError("EPROTO", `unsupported security mechanism ${greeting.mechanism}`);
+      throw new ZmqError(
+        "EPROTO",
+        `unsupported security mechanism ${JSON.stringify(greeting.mechanism)}`,
+      );
     }
     this.#minor = greeting.major > 3 ? 1 : greeting.minor;
   }
@@ -537,6 +633,10 @@ export class Connection extends Pipe {
       return;
     }
     if (flags & FLAG_COMMAND) {
+      // ZMTP has none between the frames of a message
+      if (this.#parts.length > 0 || this.#skipping) {
+        throw new ZmqError("EPROTO", "a command in the middle of a message");
+      }
       this.#command(parseCommand(body));
       return;
     }
@@ -560,10 +660,12 @@ export class Connection extends Pipe {
 
   #command({ name, data }: Command): void {
     if (name === "ERROR") {
-      throw new ZmqError("EPROTO", `the peer sent ERROR "${errorReason(data)}"`);
+      throw new ZmqError("EPROTO", `the peer sent ERROR ${JSON.stringify(errorReason(data))}`);
     }
     if (!this.#ready) {
-      if (name !== "READY") throw new ZmqError("EPROTO", `expected READY, got ${name}`);
+      if (name !== "READY") {
+        throw new ZmqError("EPROTO", `expected READY, got ${JSON.stringify(name)}`);
+      }
       this.#handshake(data);
       return;
     }
@@ -597,7 +699,7 @@ export class Connection extends Pipe {
       const hint = curve instanceof CurveClient && reason === "400"
         ? " (it does not allow our key)"
         : "";
-      throw new ZmqError("EPROTO", `the peer sent ERROR "${reason}"${hint}`);
+      throw new ZmqError("EPROTO", `the peer sent ERROR ${JSON.stringify(reason)}${hint}`);
     }
     if (curve instanceof CurveClient) {
       if (name === "WELCOME") {
@@ -618,7 +720,7 @@ export class Connection extends Pipe {
     const { clientKey, metadata } = curve.initiate(body);
     const authorize = this.owner.options.curve!.authorize;
     if (authorize && !this.#authorized(authorize, clientKey)) {
-      this.#refuse(`the CURVE client key ${z85Encode(clientKey)} is not authorised`, "400");
+      this.#refuse(`the CURVE client key "${z85Encode(clientKey)}" is not authorised`, "400");
       return;
     }
     this.#handshake(metadata, curve);
@@ -660,6 +762,11 @@ export class Connection extends Pipe {
     const properties = parseMetadata(metadata);
     const type = properties.get("socket-type");
     if (!type) throw new ZmqError("EPROTO", "READY without a Socket-Type");
+    const identity = properties.get("identity") ?? EMPTY;
+    // as libzmq: a ROUTER's routing ids are short, and those starting with 0 its own
+    if (identity.length > 255 || identity[0] === 0) {
+      throw new ZmqError("EPROTO", "an Identity over 255 bytes long, or starting with a zero byte");
+    }
     clearTimeout(this.#handshakeTimer);
     this.#ready = true;
     const application = new Map<string, string>();
@@ -668,7 +775,7 @@ export class Connection extends Pipe {
     }
     const refused = this.handshake(
       latin1.decode(type),
-      properties.get("identity")?.slice() ?? EMPTY,
+      identity.slice(),
       application,
     );
     if (refused) {

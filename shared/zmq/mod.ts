@@ -87,7 +87,7 @@ export type { SocketType } from "./socket_type.ts";
 export { Duplex, type FrameLike, type MessageLike, Readable, Socket, Writable } from "./socket.ts";
 export { adoptFrame, detachFrame, POOL_BYTES, releaseFrame } from "./frame_pool.ts";
 export { Dealer, Pair } from "./sockets/dealer.ts";
-export { MAX_PEER_TOPIC_BYTES, Publisher, Subscriber } from "./sockets/pub_sub.ts";
+export { MAX_PEER_TOPIC_BYTES, MAX_PEER_TOPICS, Publisher, Subscriber } from "./sockets/pub_sub.ts";
 export { Pull, Push } from "./sockets/push_pull.ts";
 export { Reply, Request } from "./sockets/req_rep.ts";
 export { Router, type RouterOptions } from "./sockets/router.ts";

@@ -17,7 +17,7 @@ export interface SocketOptions {
   /** At most this many messages are queued for one peer (0: no limit). Default 1000. */
   sendHighWaterMark?: number;
   /** At most this many received messages are queued from one peer before reading from it
-   * stops (0: no limit). Default 1000. */
+   * stops, until half of them are read (0: no limit). Default 1000. */
   receiveHighWaterMark?: number;
   /** How long a send may wait for a peer to take the message before failing with EAGAIN
    * (-1: forever, 0: never wait). Default -1. */
@@ -62,6 +62,13 @@ export interface SocketOptions {
    * IPv6 /64), which may be itself. Default -1.
    */
   maxUnfinishedBytes?: number;
+  /**
+   * The most bytes of received messages the socket holds unread, all its peers together (-1: no
+   * limit): past it, a connection stops reading once it has delivered the message it was
+   * reading, until the application has read the socket below it again (the receive high-water
+   * mark counts messages, whatever their size). Default -1.
+   */
+  maxUnreadBytes?: number;
   /** Send a PING this often (0: no heartbeats). Default 0. */
   heartbeatInterval?: number;
   /** With heartbeats, drop a connection that has sent nothing for this long. Default: the
@@ -152,6 +159,7 @@ const DEFAULTS: Omit<ResolvedOptions, "routingId" | "heartbeatTimeout" | "metada
   handshakeInterval: 30000,
   maxConnections: -1,
   maxUnfinishedBytes: -1,
+  maxUnreadBytes: -1,
   heartbeatInterval: 0,
   heartbeatTimeToLive: 0,
   ipv6: true,

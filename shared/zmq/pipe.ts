@@ -37,12 +37,53 @@ export interface PeerInfo {
   readonly peerMetadata: ReadonlyMap<string, string>;
 }
 
+/**
+ * The bytes of received messages a socket holds unread, all its pipes together, against its
+ * `maxUnreadBytes`; and what to wake once they are below it again. Pipes count nothing for a
+ * socket without a limit (the hot path stays as it was).
+ */
+export class UnreadBytes {
+  #bytes = 0;
+  readonly #waiting = new Set<() => void>();
+
+  /** Counts against `limit` bytes (-1: no limit). */
+  constructor(readonly limit: number) {}
+
+  /** Whether the socket holds its limit or more. */
+  get over(): boolean {
+    return this.limit >= 0 && this.#bytes >= this.limit;
+  }
+
+  /** A message of `bytes` was queued (`bytes` < 0: taken). */
+  add(bytes: number): void {
+    this.#bytes += bytes;
+    if (this.#waiting.size === 0 || this.over) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
+  }
+
+  /** Calls `wake` (once) when the socket holds less than its limit again. */
+  wait(wake: () => void): void {
+    this.#waiting.add(wake);
+  }
+}
+
+/** The bytes of a message's frames. */
+function messageBytes(message: Message): number {
+  let bytes = 0;
+  for (let i = 0; i < message.length; i++) bytes += message[i]!.length;
+  return bytes;
+}
+
 /** What a pipe needs from its socket. */
 export interface PipeOwner {
   /** The socket's type. */
   readonly type: SocketType;
   /** The socket's options. */
   readonly options: ResolvedOptions;
+  /** The bytes its pipes hold unread. */
+  readonly unread: UnreadBytes;
   /** A pipe completed its handshake; false refuses it (PAIR's second peer, a duplicate id). */
   attach(pipe: Pipe): boolean;
   /** A pipe left (its connection ended or is closing). */
@@ -101,8 +142,22 @@ export abstract class Pipe implements PeerInfo {
   /** Takes the next message received, if any. */
   read(): Message | undefined {
     const message = this.inbox.shift();
-    if (message) this.consumed();
+    if (message) {
+      const unread = this.owner.unread;
+      if (unread.limit >= 0) unread.add(-messageBytes(message));
+      this.consumed();
+    }
     return message;
+  }
+
+  /**
+   * Queues a message as received from the peer (after what it did send), counting its bytes
+   * against the socket's `maxUnreadBytes`.
+   */
+  queue(message: Message): void {
+    this.inbox.push(message);
+    const unread = this.owner.unread;
+    if (unread.limit >= 0) unread.add(messageBytes(message));
   }
 
   /** Leaves the socket, writes what is queued (for up to `linger` ms, -1: no limit), closes. */
@@ -139,7 +194,7 @@ export abstract class Pipe implements PeerInfo {
   ): string | undefined {
     if (this.#state !== "handshake") return "the pipe is closed";
     if (!compatible(this.owner.type, peerType)) {
-      return `a ${peerType} socket cannot talk to a ${this.owner.type} socket`;
+      return `a ${JSON.stringify(peerType)} socket cannot talk to a ${this.owner.type} socket`;
     }
     this.peerType = peerType;
     this.peerIdentity = identity;
@@ -158,7 +213,7 @@ export abstract class Pipe implements PeerInfo {
       this.consumed();
       return;
     }
-    this.inbox.push(accepted);
+    this.queue(accepted);
     if (this.inbox.length === 1) this.owner.readable(this);
   }
 

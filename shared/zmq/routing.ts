@@ -86,14 +86,16 @@ const TOPIC_OVERHEAD = 64;
 
 /**
  * A set of topic prefixes, each counted as often as it was added; at most `maxBytes` of them (a
- * topic costs its length and {@linkcode TOPIC_OVERHEAD}): a topic past that is not added.
+ * topic costs its length and {@linkcode TOPIC_OVERHEAD}), and at most `maxTopics`: a topic past
+ * either is not added. Matching a frame takes a look at each topic, but none while the empty
+ * topic (everything) is there.
  */
 export class Subscriptions {
   readonly #topics = new Map<string, { topic: Uint8Array; count: number }>();
   #bytes = 0;
 
-  /** An empty set, holding at most `maxBytes` of topics. */
-  constructor(readonly maxBytes: number = Infinity) {}
+  /** An empty set, holding at most `maxBytes` of topics, and at most `maxTopics` of them. */
+  constructor(readonly maxBytes: number = Infinity, readonly maxTopics: number = Infinity) {}
 
   /** Adds a topic; true when it is new (false too when it does not fit). */
   add(topic: Uint8Array): boolean {
@@ -104,7 +106,7 @@ export class Subscriptions {
       return false;
     }
     const cost = topic.length + TOPIC_OVERHEAD;
-    if (this.#bytes + cost > this.maxBytes) return false;
+    if (this.#bytes + cost > this.maxBytes || this.#topics.size >= this.maxTopics) return false;
     this.#bytes += cost;
     this.#topics.set(key, { topic: topic.slice(), count: 1 });
     return true;
@@ -132,6 +134,7 @@ export class Subscriptions {
 
   /** Whether some topic is a prefix of `frame`. */
   matches(frame: Uint8Array): boolean {
+    if (this.#topics.has("")) return true;
     for (const { topic } of this.#topics.values()) {
       if (topic.length > frame.length) continue;
       let i = 0;

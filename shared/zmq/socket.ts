@@ -10,7 +10,7 @@
 import { type Endpoint, parseEndpoint } from "./endpoint.ts";
 import { isZmqError, ZmqError } from "./errors.ts";
 import { type ResolvedOptions, resolveOptions, type SocketOptions } from "./options.ts";
-import type { Message, Pipe, PipeOwner, Timer } from "./pipe.ts";
+import { type Message, type Pipe, type PipeOwner, type Timer, UnreadBytes } from "./pipe.ts";
 import { Queue } from "./queue.ts";
 import { FairQueue, LoadBalancer } from "./routing.ts";
 import type { SocketType } from "./socket_type.ts";
@@ -88,6 +88,7 @@ export abstract class Socket {
     this.#owner = {
       type,
       options: this.options,
+      unread: new UnreadBytes(this.options.maxUnreadBytes),
       attach: (pipe) => {
         if (!this.attached(pipe)) return false;
         this.pipes.add(pipe);
@@ -212,7 +213,7 @@ export abstract class Socket {
    * did send): a ROUTER's notice that a peer left.
    */
   protected enqueue(pipe: Pipe, message: Message): void {
-    pipe.inbox.push(message);
+    pipe.queue(message);
     this.fq.add(pipe);
     this.#pumpReceive();
   }

@@ -3,9 +3,10 @@
  * Identity the peer announced, or one generated: a zero byte and four more); a message sent is
  * routed by its first frame to that peer. Unroutable messages are dropped (EHOSTUNREACH with
  * `mandatory`), as are messages to a peer at its high-water mark (with `mandatory` the send
- * waits). A peer announcing an id in use is refused. With `notifyDisconnect`, a peer that leaves
- * is reported as the message `[routing id, empty frame]`, after everything it sent (libzmq's
- * ZMQ_ROUTER_NOTIFY with ZMQ_NOTIFY_DISCONNECT).
+ * waits). A peer announcing an id in use is refused (one over 255 bytes long, or starting with
+ * a zero byte, is closed as it completes its handshake, as libzmq does). With
+ * `notifyDisconnect`, a peer that leaves is reported as the message `[routing id, empty frame]`,
+ * after everything it sent (libzmq's ZMQ_ROUTER_NOTIFY with ZMQ_NOTIFY_DISCONNECT).
  *
  * @module
  */

@@ -49,6 +49,8 @@ export class StreamListener implements EndpointHandle {
   #heldTotal = 0;
   /** Its peers' failures, so that one repeated on every retry is not logged each time. */
   readonly #faults = new Faults("listener");
+  /** Its own warnings (full, crowded), apart: no peer's failures can take their places. */
+  readonly #warned = new Faults("listener");
   readonly #closing = new AbortController();
   readonly #accepting: Promise<void>;
 
@@ -124,14 +126,14 @@ export class StreamListener implements EndpointHandle {
     }
     if (!most || most[1].size < own + 2) {
       // held open, each would hold a file descriptor the whole process shares
-      if (this.#faults.fresh("too many connections")) {
+      if (this.#warned.fresh("too many connections")) {
         log.warning(`${this.address}: ${max} connections are open: closing new ones`);
       }
       return false;
     }
     const [crowded, members] = most;
     const oldest = members.values().next().value!;
-    if (this.#faults.fresh("crowded out")) {
+    if (this.#warned.fresh("crowded out")) {
       log.warning(
         `${this.address}: ${max} connections are open, ${members.size} of them from ` +
           `${crowded}: closing the oldest of those for one from ${group}`,
@@ -162,7 +164,7 @@ export class StreamListener implements EndpointHandle {
     }
     this.#allowance.set(group, place);
     if (place.tokens < 1) {
-      if (this.#faults.fresh("curve rate")) {
+      if (this.#warned.fresh("curve rate")) {
         log.warning(
           `${this.address}: CURVE connections from ${group} come faster than ` +
             `${CURVE_PER_SECOND} a second: closing new ones`,
@@ -186,7 +188,7 @@ export class StreamListener implements EndpointHandle {
         while (this.#heldTotal > limit) {
           const victim = this.#largestHolder();
           const held = this.#held.get(victim)!;
-          if (this.#faults.fresh("unfinished")) {
+          if (this.#warned.fresh("unfinished")) {
             log.warning(
               `${this.address}: unfinished messages would hold over ${limit} bytes: closing ` +
                 `the connection holding most of them (${held.bytes} bytes) of the place ` +
