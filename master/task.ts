@@ -103,8 +103,9 @@ export const METRICS_MS = 5_000;
 /**
  * Statistics are gathered on request (HOME: a monitor saying HELLO, `piw-rebuild home`) at most
  * this often; the requests that come sooner are answered together by one gathering when the
- * time is up. Gathering reads the whole database's figures, so a monitor saying HELLO in a loop
- * must not make the database do it back to back.
+ * time is up (our monitors are told MASTER at once, so that they wait for it). Gathering reads
+ * the whole database's figures, so a monitor saying HELLO in a loop must not make the database
+ * do it back to back.
  */
 export const HOME_MIN_MS = 5_000;
 

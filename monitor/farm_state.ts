@@ -225,6 +225,11 @@ export class FarmState {
       }
     }
     slave ??= this.#add(slaveId, when);
+    // a slave told DIE is gone, and the master says BYE then too: why it went stays shown
+    if (reply === "BYE" && slave.activity === "gone") {
+      slave.lastSeen = when;
+      return;
+    }
     const build = reply === "BUILD" ? pair(data) : null;
     const file = reply === "SEND" && safeFilename.safeParse(data).success ? data as string : null;
     const same = slave.reply === reply && sameBuild(slave.build, build) && slave.file === file;

@@ -209,10 +209,12 @@ runTask("big_brother", async (ctx) => {
       }
     } else if (m.msg === "HOME") {
       requested.inc();
-      if (owed !== undefined) return;
       const wait = lastGather + HOME_MIN_MS - performance.now();
-      if (wait <= 0) await gather();
-      else owed = setTimeout(() => (owed = undefined, void gather()), wait);
+      if (wait <= 0 && owed === undefined) return await gather();
+      // our monitors are told at once that this is our master (MASTER), so that they wait for
+      // STATS: those come from one gathering for every request until then
+      await master();
+      owed ??= setTimeout(() => (owed = undefined, void gather()), Math.max(0, wait));
     } else if (m.msg === "METRICS" && metrics && m.data[0] !== ctx.name) {
       // from the other tasks (ours are added as they are written; a queue reachable from
       // outside could name any number of tasks, and any family, ours among them)

@@ -58,16 +58,29 @@ export interface MasterReport {
   slaves: Map<number, { reply: string; data: unknown }>;
 }
 
-/** Subscribes, says HELLO, and collects the replay of `slaveIds` and a STATS. */
+/**
+ * Subscribes, says HELLO, and collects the replay of `slaveIds` and a STATS. The replay has no
+ * end, and STATS may come before it is over (from the last gathering, at once): once both are
+ * in, HELLO is said again, and when a slave's HELLO comes a second time, the replay before it
+ * has come whole (the Slave Driver's messages come in order, each slave's HELLO and then its
+ * state).
+ */
 export async function masterReport(master: MasterRun, slaveIds: number[]): Promise<MasterReport> {
   const status = new Subscriber({ receiveTimeout: 2_000 });
   status.subscribe();
   status.connect(master.statusQueue);
   const slaves = new Map<number, { reply: string; data: unknown }>();
+  const hellos = new Map<number, number>();
   let stats: MasterReport["stats"] | undefined;
+  let again = false;
   try {
     await master.control("HELLO");
-    for (let silences = 0; !stats || !slaveIds.every((id) => slaves.has(id));) {
+    for (let silences = 0; !again || ![...hellos.values()].some((n) => n >= 2);) {
+      if (!again && stats && slaveIds.every((id) => slaves.has(id))) {
+        hellos.clear();
+        again = true;
+        await master.control("HELLO");
+      }
       let frame: Uint8Array | undefined;
       try {
         [frame] = await status.receive();
@@ -80,12 +93,15 @@ export async function masterReport(master: MasterRun, slaveIds: number[]): Promi
       const m = decodeMessage(reverse(monitorStats), frame!);
       if (m.msg === "STATS") stats = m.data;
       else if (m.msg === "MASTER") continue;
-      else if (m.data[2] !== "HELLO" || !slaves.has(m.data[0])) {
-        slaves.set(m.data[0], { reply: m.data[2], data: m.data[3] });
+      else {
+        if (m.data[2] === "HELLO") hellos.set(m.data[0], (hellos.get(m.data[0]) ?? 0) + 1);
+        if (m.data[2] !== "HELLO" || !slaves.has(m.data[0])) {
+          slaves.set(m.data[0], { reply: m.data[2], data: m.data[3] });
+        }
       }
     }
   } finally {
     await status.close();
   }
-  return { stats, slaves };
+  return { stats: stats!, slaves };
 }
