@@ -104,6 +104,9 @@ export const pep425TagSet = z.string().max(100).regex(
 export const dbText = (max: number) =>
   z.string().max(max).regex(/^[^\0]*$/, "expected text without NUL characters");
 
+/** Why a package, version or ABI is not built (`skip`; "" where it may say none). */
+export const skipReason = dbText(1000);
+
 /**
  * Free text that is kept whatever it holds (a build's log): NUL characters, which PostgreSQL
  * refuses, become U+FFFD.
@@ -754,12 +757,12 @@ export const mrChase = protocol("mr chase", {
     // abi_tag (null: the default ABI), package, version, status, duration, output, files.
     // The manual has a float of seconds for the duration; a Duration is sent, both accepted.
     IMPORT: importMessage,
-    REMOVE: z.tuple([packageName, versionString, dbText(1000)]), // skip reason or ""
+    REMOVE: z.tuple([packageName, versionString, skipReason]), // skip reason or ""
     // the build ABIs (piw-abi): list them, add, remove, or skip one (reason "" builds it again)
     ABI: z.union([
       z.tuple([z.literal("list")]),
       z.tuple([z.enum(["add", "remove"]), pep425Tag]),
-      z.tuple([z.literal("skip"), pep425Tag, dbText(1000)]),
+      z.tuple([z.literal("skip"), pep425Tag, skipReason]),
     ]),
     REBUILD: z.union([
       z.tuple([z.enum(["HOME", "SEARCH"])]),
@@ -774,7 +777,7 @@ export const mrChase = protocol("mr chase", {
     ADDPKG: z.tuple([
       packageName,
       dbText(10_000).nullable(),
-      dbText(1000).nullable(),
+      skipReason.nullable(),
       priority.nullable(),
       z.array(packageName).max(100),
     ]),
@@ -784,10 +787,10 @@ export const mrChase = protocol("mr chase", {
       packageName,
       versionString,
       timestamp.nullable(),
-      dbText(1000).nullable(),
+      skipReason.nullable(),
       z.boolean().nullable(),
     ]),
-    YANK: z.tuple([packageName, versionString, dbText(1000)]), // yank (and skip, unless "")
+    YANK: z.tuple([packageName, versionString, skipReason]), // yank (and skip, unless "")
     // what piw-audit checks the output against: packages (after a name, at most n) with their
     // other spellings, build ids (after an id, at most n), the files of some packages
     AUDIT: z.union([
@@ -955,19 +958,19 @@ export const theOracle = protocol("the oracle", {
     ALLPKGS: bare,
     ALLVERS: bare,
     // skip, description, and when PyPI used this spelling of the name (optional: now)
-    NEWPKG: z.tuple([packageName, dbText(1000), dbText(10_000), timestamp.nullable().optional()]),
+    NEWPKG: z.tuple([packageName, skipReason, dbText(10_000), timestamp.nullable().optional()]),
     // package, version, released, skip, and requires_python (optional: null or left out when
     // PyPI did not say)
     NEWVER: z.tuple([
       packageName,
       versionString,
       timestamp,
-      dbText(1000),
+      skipReason,
       dbText(200).nullable().optional(),
     ]),
     PROJDESC: z.tuple([packageName, dbText(10_000)]),
-    SKIPPKG: z.tuple([packageName, dbText(1000)]),
-    SKIPVER: z.tuple([packageName, versionString, dbText(1000)]),
+    SKIPPKG: z.tuple([packageName, skipReason]),
+    SKIPVER: z.tuple([packageName, versionString, skipReason]),
     DELPKG: packageName,
     DELVER: z.tuple([packageName, versionString]),
     YANKVER: z.tuple([packageName, versionString]),
@@ -987,7 +990,7 @@ export const theOracle = protocol("the oracle", {
     LISTABIS: bare, // every build ABI with its skip reason
     ADDABI: pep425Tag, // an operator added a build ABI (piw-abi)
     DELABI: pep425Tag, // ... removed one
-    SKIPABI: z.tuple([pep425Tag, dbText(1000)]), // ... skipped one ("" builds it again)
+    SKIPABI: z.tuple([pep425Tag, skipReason]), // ... skipped one ("" builds it again)
     // the versions the named files belong to, for those that are known: name → [pkg, ver]
     FILEVERS: z.array(safeFilename).max(1000),
     GETPYPI: bare,

@@ -14,7 +14,7 @@ import { Argument } from "commander";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { protocolValue } from "../shared/option_values.ts";
-import { dbText } from "../shared/protocols.ts";
+import { skipReason } from "../shared/protocols.ts";
 import { TAG } from "../shared/wheel.ts";
 import { ImportQueue, importQueueOptions } from "./import_queue.ts";
 
@@ -56,7 +56,7 @@ function command() {
         ).choices(ACTIONS),
       )
       .argument("[abi]", "the ABI tag (for add, remove, skip and unskip)", parsed(tag))
-      .argument("[reason]", "for skip: why (shown in the list)", protocolValue(dbText(1000))),
+      .argument("[reason]", "for skip: why (shown in the list)", protocolValue(skipReason)),
     "piw-abi",
   );
 }

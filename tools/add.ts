@@ -16,7 +16,7 @@ import type { Duration } from "../shared/duration.ts";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { dbText, packageName, priority, versionString } from "../shared/protocols.ts";
+import { dbText, packageName, priority, skipReason, versionString } from "../shared/protocols.ts";
 import { Timestamp } from "../shared/timestamp.ts";
 import { normalizeName } from "../shared/wheel.ts";
 import { type ChaseReply, ImportQueue, importQueueOptions } from "./import_queue.ts";
@@ -74,7 +74,7 @@ function command() {
         "-s, --skip <REASON>",
         "mark the package (or, with a version, the version) with a reason to prevent build " +
           "attempts",
-        checked(dbText(1000).min(1)),
+        checked(skipReason.min(1)),
       )
       .option(
         "--unskip",

@@ -18,7 +18,7 @@ import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
 import { ImportQueue, importQueueOptions, refusal } from "./import_queue.ts";
 import { protocolValue } from "../shared/option_values.ts";
-import { dbText, packageName, versionString } from "../shared/protocols.ts";
+import { packageName, skipReason, versionString } from "../shared/protocols.ts";
 
 /** piw-remove's options. */
 interface Options extends CommonOptions {
@@ -44,7 +44,7 @@ function command() {
       .option(
         "-s, --skip <REASON>",
         "mark the version with a reason to prevent future builds",
-        protocolValue(dbText(1000)),
+        protocolValue(skipReason),
       )
       .option(
         "--yank",

@@ -9,6 +9,7 @@
 
 import { CREATE_SCRIPT, SCHEMA_VERSION, type Script, UPDATE_SCRIPTS } from "../../sql/scripts.ts";
 import { VERSION } from "../version.ts";
+import type { Logger } from "../log.ts";
 import type { Database, Queryable } from "./driver.ts";
 import { splitStatements } from "./statements.ts";
 
@@ -234,19 +235,17 @@ export async function runScript(tx: Queryable, script: Script): Promise<void> {
   }
 }
 
-/** Where {@linkcode applyPlan} says which script it runs and how long each took (a Logger). */
-export interface Progress {
-  /** Logs a message at info level. */
-  info(message: string): void;
-}
-
 /**
  * Applies a plan in one transaction: the scripts, the role if it must be made, the grants, and
  * a last check that the schema is at the planned version. Any failure rolls all of it back.
  * With `progress`, each script is logged as it starts and with its time once done, so that a
  * long upgrade shows where it is (and a failed one where it stopped).
  */
-export async function applyPlan(db: Database, plan: Plan, progress?: Progress): Promise<void> {
+export async function applyPlan(
+  db: Database,
+  plan: Plan,
+  progress?: Pick<Logger, "info">,
+): Promise<void> {
   await db.transaction(async (tx) => {
     if (plan.createUser) await tx.exec(`CREATE ROLE ${quoteIdent(plan.user)} NOLOGIN`);
     for (const [i, script] of plan.scripts.entries()) {
