@@ -2,11 +2,23 @@
  * Interop with libzmq itself (4.3 through Debian's python3-zmq, `fixtures/zmq_peer.py`), both
  * directions, over tcp and ipc: REQ↔REP, REQ↔ROUTER, DEALER↔ROUTER with identities,
  * PUSH↔PULL, PUB↔SUB with prefix filters, multipart messages, a 20 MB message, either side
- * restarting, and a peer with libzmq's `ipv6` set reaching `tcp://*` over IPv6.
+ * restarting, a peer with libzmq's `ipv6` set reaching `tcp://*` over IPv6, and a peer waiting
+ * on our full socket kept through our heartbeat's timeouts.
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { endpoint, LibzmqPeer, pattern, sha256, texts } from "./zmq_support.ts";
+import {
+  endpoint,
+  LibzmqPeer,
+  LogCapture,
+  pattern,
+  rawHandshake,
+  readFrame,
+  sha256,
+  shortFrame,
+  texts,
+  writeAll,
+} from "./zmq_support.ts";
 import {
   Dealer,
   Publisher,
@@ -299,3 +311,51 @@ Deno.test("libzmq: an incompatible libzmq peer is refused and the socket serves 
   assert(!pull.closed);
   await pull.close();
 });
+
+const decoder = new TextDecoder();
+
+for (
+  const [full, limit] of [
+    ["receive high-water mark", { receiveHighWaterMark: 4 }],
+    ["maxUnreadBytes", { maxUnreadBytes: 4 * 1024 }],
+  ] as const
+) {
+  Deno.test(`libzmq: a peer waiting while our ${full} is reached outlives our heartbeat timeout`, async () => {
+    // reading waits while the application does not read, and the heartbeat took the silence
+    // that made for the peer's: it dropped the connection, and with it the messages read into
+    // its buffer and not yet delivered
+    const log = LogCapture.start();
+    try {
+      const heartbeat = { heartbeatInterval: 20, heartbeatTimeout: 100 };
+      const pull = new Pull({ ...TIMEOUT, ...heartbeat, ...limit });
+      const address = await pull.bind(endpoint("tcp"));
+      const peer = await LibzmqPeer.start("PUSH", "connect", address, { monitor: "1" });
+      await peer.event(["HANDSHAKE_SUCCEEDED"]);
+      const count = 40;
+      for (let i = 0; i < count; i++) await peer.send([`message ${i}`, "x".repeat(1000)]);
+      // a second peer, answering our PINGs, counts the heartbeat's intervals: four timeouts'
+      const clock = await rawHandshake(address, "PUSH");
+      const intervals = 4 * heartbeat.heartbeatTimeout / heartbeat.heartbeatInterval;
+      for (let pings = 0; pings <= intervals;) {
+        const { flags, body } = await readFrame(clock);
+        if (flags === 0x04 && decoder.decode(body.subarray(0, 5)) === "\x04PING") {
+          pings++;
+          await writeAll(clock, shortFrame(0x04, "\x04PONG"));
+        }
+      }
+      for (let i = 0; i < count; i++) {
+        assertEquals(texts(await pull.receive())[0], `message ${i}`);
+      }
+      await peer.send(["and the connection lives on"]);
+      assertEquals(texts(await pull.receive()), ["and the connection lives on"]);
+      // the same connection: libzmq saw none end, nor another begin
+      const events = ["DISCONNECTED", "HANDSHAKE_SUCCEEDED"];
+      assertEquals(await peer.call({ op: "event", events, timeout: 0 }), { error: "timeout" });
+      assertEquals(log.lines().filter((line) => /closing the connection/.test(line)), []);
+      clock.close();
+      await Promise.all([peer.close(), pull.close()]);
+    } finally {
+      log.stop();
+    }
+  });
+}

@@ -28,7 +28,10 @@
  *   a copy.
  * - Heartbeats: PINGs are answered with PONG; with `heartbeatInterval` we PING and drop a silent
  *   peer (every read counts as life, each piece of a large frame too); a peer's PING
- *   time-to-live is honoured.
+ *   time-to-live is honoured. While reading waits for the application (the pause above), the
+ *   peer's silence is ours, not its: neither the timeout nor the time-to-live drops it then,
+ *   and their clock starts again when reading does (libzmq drops such a peer). PINGs go on (the
+ *   peer's own heartbeat hears us), no more of them queued than of PONGs.
  *
  * @module
  */
@@ -153,7 +156,7 @@ export const MAX_PARTS = 64;
  * The most commands (a PONG for each PING) waiting to be written: a peer that sends PINGs and
  * never reads made one of each, without end, and writing them out took time growing with the
  * square of their number (400,000: 107 s with nothing else served). A PING beyond it gets no
- * PONG: the peer's heartbeat only needs one.
+ * PONG: the peer's heartbeat only needs one; nor is a PING of ours queued beyond it.
  */
 const MAX_PENDING_COMMANDS = 16;
 
@@ -361,6 +364,7 @@ export class Connection extends Pipe {
     }
     const resume = this.#resume;
     this.#resume = undefined;
+    this.#lastRead = Date.now(); // the peer's silence counts from now (see #silence)
     resume();
   }
 
@@ -794,20 +798,31 @@ export class Connection extends Pipe {
     if (heartbeatInterval > 0 && this.#minor >= 1) {
       const ping = encodePing(Math.ceil(heartbeatTimeToLive / 100), EMPTY);
       this.#heartbeat = setInterval(() => {
-        if (Date.now() - this.#lastRead > heartbeatTimeout) {
+        if (this.#silence() > heartbeatTimeout) {
           this.abort("no heartbeat from the peer");
-        } else {
+        } else if (this.#control.length + this.#sealed.length < MAX_PENDING_COMMANDS) {
+          // a peer that reads nothing of ours while we read nothing of its has one PING per
+          // interval waiting: the few queued are all it needs
           this.#send(ping);
         }
       }, heartbeatInterval);
     }
   }
 
+  /**
+   * How long the peer has been silent, as far as we can tell: since the last read, or since
+   * reading resumed if it waited since; not at all while reading waits for the application
+   * (what the peer sent meanwhile is unread: the silence is ours).
+   */
+  #silence(): number {
+    return this.#resume ? 0 : Date.now() - this.#lastRead;
+  }
+
   /** Drops the connection if the peer stays silent longer than the TTL its PING asked for. */
   #watch(ttl: number): void {
     if (this.#ttlTimer !== undefined) return;
     const check = () => {
-      const idle = Date.now() - this.#lastRead;
+      const idle = this.#silence();
       if (idle >= ttl) this.abort("the peer's heartbeat time-to-live expired");
       else this.#ttlTimer = setTimeout(check, ttl - idle);
     };
