@@ -9,10 +9,13 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { queryDb } from "../db.ts";
-import { eventually, startFarm } from "../farm.ts";
+import { eventually, type Farm, startFarm } from "../farm.ts";
+import { IN_FLIGHT, QUIT_MS } from "../../master/tasks/lumberjack.ts";
 import { encode } from "../../shared/cbor.ts";
+import { connect } from "../../shared/db/driver.ts";
+import { MAX_LOG_BATCH } from "../../shared/protocols.ts";
 import { Timestamp } from "../../shared/timestamp.ts";
-import { Push } from "../../shared/zmq/mod.ts";
+import { isZmqError, Push } from "../../shared/zmq/mod.ts";
 
 Deno.test("lumberjack: a bad record is dropped alone, never with its batch", async (t) => {
   await using farm = await startFarm({ abis: [] });
@@ -105,4 +108,101 @@ Deno.test("lumberjack: a bad record is dropped alone, never with its batch", asy
   } finally {
     await push.close();
   }
+});
+
+/**
+ * Sends records (`quit 0`, `quit 1`…) while the database takes none (web_hits is locked) until the
+ * Lumberjack's socket pushes back: the Lumberjack then holds IN_FLIGHT batches of one record and
+ * IN_FLIGHT * MAX_LOG_BATCH records waiting, its socket what its connection read before reading
+ * paused (at the high-water mark, 1,000, resuming at half of it: more than 500), and the rest is
+ * in the connection's buffers and ours. Then tells the master to QUIT, runs `meanwhile` once the
+ * log queue is closed, lets the database go, and waits for the master to stop. Resolves to the
+ * numbers of the records stored, in order.
+ */
+async function quitWhileHeld(farm: Farm, meanwhile: () => Promise<void>): Promise<number[]> {
+  const { master, db } = farm;
+  const page = (agent: string) => encode(["LOGPAGE", ["faq", "192.0.2.1", Timestamp.now(), agent]]);
+  const lock = await connect(db.superDsn);
+  const locked = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  const holding = lock.transaction(async (tx) => {
+    await tx.exec("LOCK TABLE web_hits IN EXCLUSIVE MODE");
+    locked.resolve();
+    await release.promise;
+  });
+  const push = new Push({ linger: 0 });
+  try {
+    await Promise.race([locked.promise, holding]);
+    push.connect(master.logQueue);
+    await push.send(page("quit 0"));
+    push.options.sendTimeout = 2000;
+    for (let i = 1;; i++) {
+      try {
+        await push.send(page(`quit ${i}`));
+      } catch (e) {
+        if (isZmqError(e, "EAGAIN")) break;
+        throw e;
+      }
+    }
+    await master.control("QUIT");
+    const path = master.logQueue.slice("ipc://".length);
+    await eventually("the log queue is closed", async () => {
+      try {
+        await Deno.lstat(path);
+        return false;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return true;
+        throw e;
+      }
+    });
+    await meanwhile();
+    release.resolve();
+    await holding;
+    assertEquals((await master.status()).code, 0, master.stderr);
+  } finally {
+    release.resolve();
+    await lock.close();
+    await push.close();
+  }
+  return (await queryDb<{ n: number }>(
+    db.superDsn,
+    "SELECT substr(user_agent, 6)::int AS n FROM web_hits WHERE user_agent LIKE 'quit %' ORDER BY 1",
+  )).map((row) => row.n);
+}
+
+/** What the Lumberjack holds itself when its socket pushes back (see quitWhileHeld). */
+const TAKEN = IN_FLIGHT + IN_FLIGHT * MAX_LOG_BATCH;
+
+Deno.test("lumberjack: at QUIT, the records received are recorded, those its socket holds too", async () => {
+  // QUIT closed the socket at once: what it held (up to its high-water mark) was lost
+  await using farm = await startFarm({ abis: [] });
+  const stored = await quitWhileHeld(farm, () => Promise.resolve());
+  // every record taken, in the order sent, and none the connection had not delivered
+  assert(stored.length > TAKEN + 500 && stored.length <= TAKEN + 1_000, `${stored.length} stored`);
+  assertEquals(stored, Array.from(stored, (_, i) => i));
+  const { master } = farm;
+  await master.waitForLog(
+    new RegExp(`lumberjack: recorded ${stored.length} web log record\\(s\\) received before QUIT`),
+  );
+  assert(!/lumberjack: warning: not recorded/.test(master.stderr), master.stderr);
+});
+
+Deno.test("lumberjack: at QUIT, what a database that takes nothing has not recorded is dropped, counted", async () => {
+  // shutdown is bounded: after QUIT_MS, what is left goes
+  await using farm = await startFarm({ abis: [] });
+  const { master } = farm;
+  let dropped = 0;
+  const stored = await quitWhileHeld(farm, async () => {
+    const [, count] = await master.waitForLog(
+      new RegExp(
+        `lumberjack: warning: not recorded within ${QUIT_MS / 1000} s of QUIT: dropped (\\d+) ` +
+          `web log record\\(s\\), and ${IN_FLIGHT} went unanswered by the database`,
+      ),
+    );
+    dropped = Number(count);
+  });
+  assert(dropped > TAKEN - IN_FLIGHT + 500 && dropped <= TAKEN - IN_FLIGHT + 1_000, `${dropped}`);
+  await master.waitForLog(/lumberjack: recorded 0 web log record\(s\) received before QUIT/);
+  // the batches the database had not answered were recorded once it could
+  assertEquals(stored, Array.from({ length: IN_FLIGHT }, (_, i) => i));
 });
