@@ -203,6 +203,8 @@ Deno.test("lumberjack: at QUIT, what a database that takes nothing has not recor
   });
   assert(dropped > TAKEN - IN_FLIGHT + 500 && dropped <= TAKEN - IN_FLIGHT + 1_000, `${dropped}`);
   await master.waitForLog(/lumberjack: recorded 0 web log record\(s\) received before QUIT/);
-  // the batches the database had not answered were recorded once it could
-  assertEquals(stored, Array.from({ length: IN_FLIGHT }, (_, i) => i));
+  // none of those dropped is stored: only records of the IN_FLIGHT batches of one it left
+  // unanswered (whether each of these is stored depends on how far it got before the Oracles
+  // stopped)
+  assert(stored.every((n) => n < IN_FLIGHT), `stored: ${stored}`);
 });
