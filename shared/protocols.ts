@@ -107,6 +107,9 @@ export const dbText = (max: number) =>
 /** Why a package, version or ABI is not built (`skip`; "" where it may say none). */
 export const skipReason = dbText(1000);
 
+/** A package's description, as its project page shows it (piw-add -d, PyPI's summary). */
+export const packageDescription = dbText(10_000);
+
 /**
  * Free text that is kept whatever it holds (a build's log): NUL characters, which PostgreSQL
  * refuses, become U+FFFD.
@@ -776,7 +779,7 @@ export const mrChase = protocol("mr chase", {
     // ("" builds it again), priority, other spellings of its name; ADDED
     ADDPKG: z.tuple([
       packageName,
-      dbText(10_000).nullable(),
+      packageDescription.nullable(),
       skipReason.nullable(),
       priority.nullable(),
       z.array(packageName).max(100),
@@ -958,7 +961,7 @@ export const theOracle = protocol("the oracle", {
     ALLPKGS: bare,
     ALLVERS: bare,
     // skip, description, and when PyPI used this spelling of the name (optional: now)
-    NEWPKG: z.tuple([packageName, skipReason, dbText(10_000), timestamp.nullable().optional()]),
+    NEWPKG: z.tuple([packageName, skipReason, packageDescription, timestamp.nullable().optional()]),
     // package, version, released, skip, and requires_python (optional: null or left out when
     // PyPI did not say)
     NEWVER: z.tuple([
@@ -968,7 +971,7 @@ export const theOracle = protocol("the oracle", {
       skipReason,
       dbText(200).nullable().optional(),
     ]),
-    PROJDESC: z.tuple([packageName, dbText(10_000)]),
+    PROJDESC: z.tuple([packageName, packageDescription]),
     SKIPPKG: z.tuple([packageName, skipReason]),
     SKIPVER: z.tuple([packageName, versionString, skipReason]),
     DELPKG: packageName,
