@@ -379,6 +379,9 @@ export const requiresPythonSpec = z.string().max(200).regex(
 /** A package's priority in the build queue (piw-add --priority): higher builds first. */
 export const priority = z.int().min(-1000).max(1000);
 
+/** Build ids, as many as one request may name (RELOG, and the Oracle's BUILDIDS it asks). */
+export const buildIds = z.array(count).min(1).max(1000);
+
 /** How many entries one audit listing may ask for. */
 export const MAX_LISTING = 10_000;
 
@@ -801,7 +804,7 @@ export const mrChase = protocol("mr chase", {
       z.tuple([z.literal("builds"), count, z.int().min(1).max(MAX_LISTING)]),
       z.tuple([z.literal("files"), z.array(packageName).max(1000)]),
     ]),
-    RELOG: z.array(count).min(1).max(1000), // write these builds' logs again
+    RELOG: buildIds, // write these builds' logs again
   },
   send: {
     SEND: safeFilename,
@@ -1020,6 +1023,7 @@ export const theOracle = protocol("the oracle", {
     LISTBUILDS: z.tuple([count, z.int().min(1).max(MAX_LISTING)]),
     PKGSFILES: z.array(packageName).max(1000),
     GETLOG: count, // a build's output (null for an unknown build)
+    BUILDIDS: buildIds, // which of these are builds' ids (RELOG's, in one query)
     // the newest build's id (0 for none): a removal's files go but where a later build put one
     MAXBUILD: bare,
   },

@@ -510,10 +510,10 @@ runTask("mr_chase", async (ctx) => {
    */
   const relog = async (ids: number[]): Promise<ChaseReply> => {
     const asked = [...new Set(ids)];
-    // whether each is a build, without reading its log
-    const found = await Promise.all(asked.map((id) => oracle.listBuilds(id - 1, 1)));
-    const unknown = asked.filter((id, i) => found[i]![0] !== id);
-    const fresh = asked.filter((id, i) => found[i]![0] === id && !relogs.has(id));
+    // which are builds, in one query, without reading their logs
+    const known = await oracle.knownBuilds(asked);
+    const unknown = asked.filter((id) => !known.has(id));
+    const fresh = asked.filter((id) => known.has(id) && !relogs.has(id));
     if (relogs.size + fresh.length > MAX_RELOGS) {
       return ["ERROR", `${relogs.size} build logs wait to be written again: try again later`];
     }

@@ -432,6 +432,33 @@ Deno.test("master: RELOG is answered at once, and holds up no other request", as
   });
 });
 
+Deno.test("master: RELOG of 1000 ids asks the database once which are builds", async () => {
+  // it asked one query per id (LISTBUILDS after id - 1, 1), each queued behind the Oracles:
+  // piw-audit asks for 1000 at a time
+  await withImported(async (farm) => {
+    const { master } = farm;
+    const w = makeWheel("imported", "2.0", { py: "cp311", abi: "cp311", platform: "linux_armv7l" });
+    const id = await importBuild(farm, w, "a log to write again");
+    await master.waitForFile(logPath(id));
+    const queries = (name: string) =>
+      master.stderr.match(new RegExp(`\\b${name} took [0-9.]+ ms`, "g"))?.length ?? 0;
+    const [listed, before] = [queries("LISTBUILDS"), queries("BUILDIDS")];
+    await using queue = new ImportQueue(master.importQueue);
+    // the known build among 999 unknown ids, 0 and the largest a count may be among them
+    const others = [0, ...Array.from({ length: 997 }, (_, i) => id + 1 + i), 2 ** 53 - 1];
+    const ids = [...others.slice(0, 500), id, ...others.slice(500)];
+    assertEquals(ids.length, 1000);
+    assertEquals(await queue.request("RELOG", ids), {
+      msg: "ERROR",
+      data: `unknown build(s) ${others.join(", ")}`,
+    });
+    await master.waitForLog(/writing 1 build log\(s\) again/);
+    await master.waitForLog(/the build logs asked for are written again/);
+    assertEquals(queries("LISTBUILDS") - listed, 0);
+    assertEquals(queries("BUILDIDS") - before, 1);
+  });
+});
+
 Deno.test("master: REBUILD of every package, asked for again meanwhile, is one pass", async () => {
   // each REBUILD of every package read the whole package list (600,000 names) and asked for
   // each one's pages in its own loop, however many were under way already
