@@ -726,6 +726,15 @@ export class MasterDb {
     return rows.map((r) => r.id);
   }
 
+  /** BUILDIDS: which of these ids are builds' ids, in order. */
+  async knownBuilds(ids: readonly number[]): Promise<number[]> {
+    const rows = await this.connection.query<{ id: number }>(
+      "SELECT build_id AS id FROM builds WHERE build_id = ANY ($1::bigint[]) ORDER BY build_id",
+      [[...ids]],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** PKGSFILES: the files of each package named, `[filename, SHA-256]` by name. */
   async packagesFiles(pkgs: readonly string[]): Promise<Map<string, [string, string][]>> {
     const out = new Map<string, [string, string][]>(pkgs.map((p) => [key(p), []]));

@@ -255,7 +255,7 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     await assertRejects(() => h.db.setPriority("nope", 1), DbError, "unknown package nope");
   },
 
-  "LISTPKGS, LISTBUILDS, PKGSFILES, GETLOG: what piw-audit checks against": async (h) => {
+  "LISTPKGS, LISTBUILDS, BUILDIDS, PKGSFILES, GETLOG: what piw-audit checks against": async (h) => {
     await withVersions(h, ["cp311"], [
       ["Foo.Bar", "1.0", "2024-01-01T00:00:00Z"],
       ["baz", "1.0", "2024-01-01T00:00:00Z"],
@@ -268,6 +268,10 @@ const cases: Record<string, (h: Harness) => Promise<void>> = {
     const second = (await h.db.logBuild(build("baz", "1.0", "cp311"))).buildId;
     assertEquals(await h.db.listBuilds(0, 10), [first, second]);
     assertEquals(await h.db.listBuilds(first, 10), [second]);
+    assertEquals(await h.db.knownBuilds([second + 100, second, 0, first, 2 ** 53 - 1]), [
+      first,
+      second,
+    ]);
     assertEquals(
       await h.db.packagesFiles(["foo.bar", "qux"]),
       new Map([["foo-bar", [[w.filename, HASH]]], ["qux", []]]),

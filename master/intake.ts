@@ -41,21 +41,61 @@ export class Refused extends Error {
 
 /**
  * Raised when a build's files, by the sizes it gives, would leave less free under the output path
- * than `--min-free`: not the build's fault, and nothing of it is received. The Slave Driver puts
- * the build off (it is handed out again later); Mr. Chase refuses the import with why.
+ * than `--min-free`, with the files of the builds being received: not the build's fault, and
+ * nothing of it is received. The Slave Driver puts the build off (it is handed out again later);
+ * Mr. Chase refuses the import with why.
  */
 export class NoRoom extends Refused {
   override name = "NoRoom";
 
-  /** `size` bytes of files would not fit in `free` bytes, keeping `minFree`. */
-  constructor(readonly size: number, readonly free: number, readonly minFree: number) {
+  /**
+   * `size` bytes of files would not fit in `free` bytes, of which `reserved` are the builds'
+   * being received, keeping `minFree`.
+   */
+  constructor(
+    readonly size: number,
+    readonly free: number,
+    readonly minFree: number,
+    readonly reserved = 0,
+  ) {
     super(
       `its ${formatSize(size)} of files would leave under --min-free ` +
-        `${formatSize(minFree)} (${formatSize(free)} free)`,
+        `${formatSize(minFree)} (${formatSize(free)} free` +
+        (reserved > 0 ? `, ${formatSize(reserved)} of it for builds being received)` : ")"),
       false,
     );
   }
 }
+
+/**
+ * The room the builds being received take, by sender (a slave's id; 0 for piw-import): the whole
+ * size each build's files declare, from {@linkcode BuildIntake.begin} until they are published or
+ * dropped. One for the Worker, so that the Slave Driver's and Mr. Chase's intakes (in one Worker,
+ * `master/workers/slaves.ts`, and with the senders the File Juggler tells apart) count each
+ * other's builds as well as their own; held in memory, it costs a build no round trip.
+ */
+class Reservations {
+  readonly #bytes = new Map<number, number>();
+  /** The bytes reserved, in all. */
+  total = 0;
+
+  /** Reserves `bytes` for `sender`'s build (in place of any it had). */
+  reserve(sender: number, bytes: number): void {
+    this.release(sender);
+    this.#bytes.set(sender, bytes);
+    this.total += bytes;
+  }
+
+  /** Releases what `sender`'s build reserved, if anything. */
+  release(sender: number): void {
+    const bytes = this.#bytes.get(sender);
+    if (bytes === undefined) return;
+    this.#bytes.delete(sender);
+    this.total -= bytes;
+  }
+}
+
+const reservations = new Reservations();
 
 /** The File Juggler's file-system queue, as a client. */
 export type FsClient = RpcClient<typeof fileJugglerFs.recv, typeof fileJugglerFs.send>;
@@ -91,9 +131,11 @@ export class BuildIntake {
   /**
    * Starts taking in a successful build from `sender`: each file must be a wheel of the build's
    * project, version and ABI by its name (raises {@linkcode Refused} otherwise), and the sizes it
-   * gives must fit under the output path, keeping `--min-free` (raises {@linkcode NoRoom}
-   * otherwise: a slave and piw-import alike, and before any byte comes). That none is a file
-   * another version published is {@linkcode publish}'s to check, when one's name is taken.
+   * gives must fit under the output path with those of the builds being received, keeping
+   * `--min-free` (raises {@linkcode NoRoom} otherwise: a slave and piw-import alike, and before
+   * any byte comes). Its size is reserved until it is published or {@linkcode abort}ed. That none
+   * is a file another version published is {@linkcode publish}'s to check, when one's name is
+   * taken.
    */
   async begin(sender: number, build: BuildState): Promise<Intake> {
     let size = 0;
@@ -103,7 +145,13 @@ export class BuildIntake {
       size += file.filesize;
     }
     const free = await this.free();
-    if (free !== null && free - size < this.minFree) throw new NoRoom(size, free, this.minFree);
+    // a build of this sender's own before (ended, or it would not begin another) is over
+    reservations.release(sender);
+    const reserved = reservations.total;
+    if (free !== null && free - reserved - size < this.minFree) {
+      throw new NoRoom(size, free, this.minFree, reserved);
+    }
+    reservations.reserve(sender, size);
     return { build, sender };
   }
 
@@ -155,8 +203,12 @@ export class BuildIntake {
     return null;
   }
 
-  /** Drops whatever the sender sent of a build that will not be published. */
+  /**
+   * Drops whatever the sender sent of a build that will not be published, and the room it
+   * reserved (at once, before the File Juggler hears).
+   */
   async abort(sender: number): Promise<void> {
+    reservations.release(sender);
     await this.fs.call("ABORT", sender).catch(() => {});
   }
 
@@ -171,9 +223,18 @@ export class BuildIntake {
    * refuses another version's name, and what was placed goes again before the peer hears.
    * Raises {@linkcode Refused} when a name is another version's file or the files cannot be put
    * in place, and the database's error when the build cannot be logged (its new files are taken
-   * away again where they are still its own, and the files it replaced put back).
+   * away again where they are still its own, and the files it replaced put back). Either way
+   * the room its files reserved is released.
    */
   async publish(intake: Intake | null, build: BuildState): Promise<number> {
+    try {
+      return await this.#publish(intake, build);
+    } finally {
+      if (intake) reservations.release(intake.sender);
+    }
+  }
+
+  async #publish(intake: Intake | null, build: BuildState): Promise<number> {
     let replaceable: readonly string[] = [];
     if (intake) {
       try {

@@ -327,6 +327,11 @@ export class OracleClient {
     return await this.call("LISTBUILDS", [after, limit]) as number[];
   }
 
+  /** Which of these ids (at most 1000) are builds' ids, in one query. */
+  async knownBuilds(ids: number[]): Promise<Set<number>> {
+    return new Set(await this.call("BUILDIDS", ids) as number[]);
+  }
+
   /** The files of each package named: `[filename, SHA-256]`. */
   async packagesFiles(pkgs: string[]): Promise<Map<string, [string, string][]>> {
     return toMap(await this.call("PKGSFILES", pkgs));

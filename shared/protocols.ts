@@ -107,6 +107,9 @@ export const dbText = (max: number) =>
 /** Why a package, version or ABI is not built (`skip`; "" where it may say none). */
 export const skipReason = dbText(1000);
 
+/** A package's description, as its project page shows it (piw-add -d, PyPI's summary). */
+export const packageDescription = dbText(10_000);
+
 /**
  * Free text that is kept whatever it holds (a build's log): NUL characters, which PostgreSQL
  * refuses, become U+FFFD.
@@ -375,6 +378,9 @@ export const requiresPythonSpec = z.string().max(200).regex(
 
 /** A package's priority in the build queue (piw-add --priority): higher builds first. */
 export const priority = z.int().min(-1000).max(1000);
+
+/** Build ids, as many as one request may name (RELOG, and the Oracle's BUILDIDS it asks). */
+export const buildIds = z.array(count).min(1).max(1000);
 
 /** How many entries one audit listing may ask for. */
 export const MAX_LISTING = 10_000;
@@ -776,7 +782,7 @@ export const mrChase = protocol("mr chase", {
     // ("" builds it again), priority, other spellings of its name; ADDED
     ADDPKG: z.tuple([
       packageName,
-      dbText(10_000).nullable(),
+      packageDescription.nullable(),
       skipReason.nullable(),
       priority.nullable(),
       z.array(packageName).max(100),
@@ -798,7 +804,7 @@ export const mrChase = protocol("mr chase", {
       z.tuple([z.literal("builds"), count, z.int().min(1).max(MAX_LISTING)]),
       z.tuple([z.literal("files"), z.array(packageName).max(1000)]),
     ]),
-    RELOG: z.array(count).min(1).max(1000), // write these builds' logs again
+    RELOG: buildIds, // write these builds' logs again
   },
   send: {
     SEND: safeFilename,
@@ -958,7 +964,7 @@ export const theOracle = protocol("the oracle", {
     ALLPKGS: bare,
     ALLVERS: bare,
     // skip, description, and when PyPI used this spelling of the name (optional: now)
-    NEWPKG: z.tuple([packageName, skipReason, dbText(10_000), timestamp.nullable().optional()]),
+    NEWPKG: z.tuple([packageName, skipReason, packageDescription, timestamp.nullable().optional()]),
     // package, version, released, skip, and requires_python (optional: null or left out when
     // PyPI did not say)
     NEWVER: z.tuple([
@@ -968,7 +974,7 @@ export const theOracle = protocol("the oracle", {
       skipReason,
       dbText(200).nullable().optional(),
     ]),
-    PROJDESC: z.tuple([packageName, dbText(10_000)]),
+    PROJDESC: z.tuple([packageName, packageDescription]),
     SKIPPKG: z.tuple([packageName, skipReason]),
     SKIPVER: z.tuple([packageName, versionString, skipReason]),
     DELPKG: packageName,
@@ -1017,6 +1023,7 @@ export const theOracle = protocol("the oracle", {
     LISTBUILDS: z.tuple([count, z.int().min(1).max(MAX_LISTING)]),
     PKGSFILES: z.array(packageName).max(1000),
     GETLOG: count, // a build's output (null for an unknown build)
+    BUILDIDS: buildIds, // which of these are builds' ids (RELOG's, in one query)
     // the newest build's id (0 for none): a removal's files go but where a later build put one
     MAXBUILD: bare,
   },

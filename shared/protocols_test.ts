@@ -227,6 +227,7 @@ const samples: Record<string, Record<string, CborValue | undefined>> = {
     LISTBUILDS: [0, 1000],
     PKGSFILES: ["foo", "bar"],
     GETLOG: 12,
+    BUILDIDS: [12, 13],
     MAXBUILD: undefined,
     OK: { anything: [1, 2, 3] },
     ERROR: "database is down",
@@ -300,7 +301,15 @@ for (const p of all) {
               "FILEVERS",
               "EXISTS",
             ];
-            const more = ["NEWPKG", "RELOG", "PACKAGES", "BUILDS", "PKGSFILES", "PROJDATA"];
+            const more = [
+              "NEWPKG",
+              "RELOG",
+              "BUILDIDS",
+              "PACKAGES",
+              "BUILDS",
+              "PKGSFILES",
+              "PROJDATA",
+            ];
             if (![...lists, ...more].includes(name)) {
               rejects(encode([name, sample.slice(0, -1)]), "a missing element in the data");
             }

@@ -16,7 +16,13 @@ import type { Duration } from "../shared/duration.ts";
 import { type CommonOptions, parseCommand, parsed, toolCommand } from "../shared/config.ts";
 import { errorMessage, Logger } from "../shared/log.ts";
 import { mayProceed } from "../shared/prompt.ts";
-import { dbText, packageName, priority, skipReason, versionString } from "../shared/protocols.ts";
+import {
+  packageDescription,
+  packageName,
+  priority,
+  skipReason,
+  versionString,
+} from "../shared/protocols.ts";
 import { Timestamp } from "../shared/timestamp.ts";
 import { normalizeName } from "../shared/wheel.ts";
 import { type ChaseReply, ImportQueue, importQueueOptions } from "./import_queue.ts";
@@ -84,7 +90,7 @@ function command() {
         "-d, --description <TEXT>",
         "the package's description (shown on its project page; PyPI's replaces it when a " +
           "release of it is read)",
-        checked(dbText(1000)),
+        checked(packageDescription),
       )
       .addOption(
         new Option(

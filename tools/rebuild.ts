@@ -2,7 +2,8 @@
  * piw-rebuild (manual chapter 8): asks the master to write parts of the web site again: the
  * home page, the search index, or a package's project page or its simple index and project
  * page (every package's when none is named, after asking first). It sends REBUILD on the
- * import queue; the master queues the pages and answers DONE, or ERROR (an unknown package).
+ * import queue; the master queues the pages and answers DONE, or ERROR (an unknown package, a
+ * package list it cannot read): exit status 1.
  *
  * Run with the flags `TOOLS["piw-rebuild"]` of `shared/flags.ts` declares.
  *

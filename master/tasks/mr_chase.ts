@@ -8,10 +8,11 @@
  * of another version, room for them above --min-free), come over the file queue as slave 0 (one
  * import at a time), are verified (their METADATA too), and are published and the build logged
  * once all arrived. REMOVE forgets a version's builds, files and logged downloads (and may skip it
- * from now on). REBUILD asks for pages to be written again (every package's in the background, one
- * pass at a time). ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER add a package
- * or version by hand, or change one (description, skip, priority, aliases; skip and yank), YANK
- * yanks a version (PEP 592) and keeps its files. AUDIT lists what piw-audit checks the web site
+ * from now on). REBUILD asks for pages to be written again (every package's in the background,
+ * one pass at a time, once the package list is read: a list that cannot be read is an ERROR).
+ * ABI lists, adds, removes or skips build ABIs. ADDPKG and ADDVER add a package or version by
+ * hand, or change one (description, skip, priority, aliases; skip and yank), YANK yanks a version
+ * (PEP 592) and keeps its files. AUDIT lists what piw-audit checks the web site
  * against (packages and their spellings, build ids, files and hashes), and RELOG writes builds'
  * logs again from the database (in the background). Anything wrong is answered ERROR with the
  * reason. Nothing on the queue asks who speaks: bound where others can reach it, it is warned of
@@ -46,6 +47,7 @@ import { normalizeName as key } from "../../shared/wheel.ts";
 import { Push, Router } from "../../shared/zmq/mod.ts";
 import { BuildIntake, type Intake, Refused } from "../intake.ts";
 import { OracleClient, REWRITE_WAIT_MS } from "../oracle_client.ts";
+import { PagePasses, pagesOf, type PagesPart } from "../page_passes.ts";
 import { type Reply, RpcClient, serveRequests } from "../rpc.ts";
 import { ARCHITECT_CONTROL, runTask } from "../task.ts";
 
@@ -113,19 +115,6 @@ function onlyLocal(address: string): boolean {
   if (scheme !== "tcp") return false;
   const host = rest.slice(0, rest.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** What REBUILD asks for of a package: both its pages, or its project page alone. */
-type PagesPart = "PKGPROJ" | "PKGBOTH";
-
-/** One request for both `a` (if any) and `b`: both pages cover the project page alone. */
-function both(a: PagesPart | null, b: PagesPart | null): PagesPart {
-  return a === "PKGBOTH" || b === "PKGBOTH" ? "PKGBOTH" : "PKGPROJ";
-}
-
-/** What `part` asks for, in words. */
-function pagesOf(part: PagesPart): string {
-  return part === "PKGBOTH" ? "pages" : "project pages";
 }
 
 /** When a spelling an operator gives was "seen": never later than PyPI's own spellings. */
@@ -322,52 +311,11 @@ runTask("mr_chase", async (ctx) => {
     return ["DONE"];
   };
 
-  /** What REBUILD of every package asks for that is not under way yet (null: nothing). */
-  let everyPage: PagesPart | null = null;
-  /** Whether {@linkcode askEveryPage} runs (it takes what is asked for meanwhile too). */
-  let askingEveryPage = false;
-
-  /**
-   * Asks the Scribe for the pages of every package in `everyPage`, one pass over the package list
-   * at a time, however often it is asked for: asked for again while the list is read, the same
-   * pass serves; while the pages are asked for, one more pass follows (a list of 600,000 names
-   * each, and every request's own pass, piled up). Says in the log when it stops short, and why;
-   * never rejects.
-   */
-  const askEveryPage = async (): Promise<void> => {
-    askingEveryPage = true;
-    let what = everyPage!;
-    let [asked, total] = [0, -1]; // total: -1 until the package list is read
-    try {
-      for (;;) {
-        everyPage = null;
-        [asked, total] = [0, -1];
-        const all = await oracle.allPackages();
-        what = both(what, everyPage);
-        everyPage = null;
-        [asked, total] = [0, all.size];
-        ctx.log.info(`rewriting the ${pagesOf(what)} of ${total} packages`);
-        for (const name of all) {
-          await web.send(encodeMessage(toWeb, what, name));
-          asked++;
-        }
-        if (everyPage === null) break;
-        what = everyPage; // asked for again meanwhile: once more, with the packages as they are
-      }
-      ctx.log.info(`asked for the ${pagesOf(what)} of all ${total} packages`);
-    } catch (e) {
-      everyPage = null;
-      if (ctx.signal.aborted || isClosed(e)) return;
-      const where = total < 0 ? "before it had the package list" : `after ${asked} of ${total}`;
-      ctx.log.error(
-        `stopped asking for the ${pagesOf(what)} of every package ${where}: ` +
-          `${errorMessage(e)} (piw-rebuild again to ask for them all)`,
-      );
-    } finally {
-      // at once when it ends: a REBUILD answered after this starts another
-      askingEveryPage = false;
-    }
-  };
+  const passes = new PagePasses(
+    (part, name) => web.send(encodeMessage(toWeb, part, name)),
+    ctx.log,
+    (e) => ctx.signal.aborted || isClosed(e),
+  );
 
   const rebuild = async (part: string, pkg: string | null | undefined): Promise<ChaseReply> => {
     switch (part) {
@@ -384,19 +332,23 @@ runTask("mr_chase", async (ctx) => {
     if (pkg) {
       if (!await oracle.packageExists(pkg)) return ["ERROR", `unknown package ${pkg}`];
       await web.send(encodeMessage(toWeb, what, key(pkg)));
-    } else {
-      // answered at once: asking for 600,000 pages outlasts the tool's wait (and held every
-      // other request meanwhile); a failure is the log's to say
-      everyPage = both(everyPage, what);
-      if (askingEveryPage) {
-        ctx.log.info(
-          `asked again for the ${
-            pagesOf(what)
-          } of every package: folded into the rewrite under way`,
-        );
-      } else {
-        void askEveryPage();
-      }
+      return ["DONE"];
+    }
+    // the package list is read before the answer, so that a failure to read it is an ERROR (the
+    // tool's exit status); the pages are asked for in the background: 600,000 of them outlast
+    // the tool's wait, and held every other request meanwhile
+    let packages;
+    try {
+      packages = await oracle.allPackages();
+    } catch (e) {
+      ctx.log.warning(`cannot ask for the ${pagesOf(what)} of every package: ${errorMessage(e)}`);
+      return ["ERROR", `cannot read the package list: ${errorMessage(e)}`];
+    }
+    if (passes.ask(what, packages)) {
+      ctx.log.info(
+        `asked again for the ${pagesOf(what)} of every package: its ${packages.size} packages ` +
+          "once the rewrite under way is asked for",
+      );
     }
     return ["DONE"];
   };
@@ -510,10 +462,10 @@ runTask("mr_chase", async (ctx) => {
    */
   const relog = async (ids: number[]): Promise<ChaseReply> => {
     const asked = [...new Set(ids)];
-    // whether each is a build, without reading its log
-    const found = await Promise.all(asked.map((id) => oracle.listBuilds(id - 1, 1)));
-    const unknown = asked.filter((id, i) => found[i]![0] !== id);
-    const fresh = asked.filter((id, i) => found[i]![0] === id && !relogs.has(id));
+    // which are builds, in one query, without reading their logs
+    const known = await oracle.knownBuilds(asked);
+    const unknown = asked.filter((id) => !known.has(id));
+    const fresh = asked.filter((id) => known.has(id) && !relogs.has(id));
     if (relogs.size + fresh.length > MAX_RELOGS) {
       return ["ERROR", `${relogs.size} build logs wait to be written again: try again later`];
     }

@@ -118,6 +118,8 @@ async function answer(db: MasterDb, r: Request): Promise<CborValue> {
       return await db.packagesFiles(r.data) as unknown as CborValue;
     case "GETLOG":
       return await db.buildOutput(r.data);
+    case "BUILDIDS":
+      return await db.knownBuilds(r.data);
   }
 }
 

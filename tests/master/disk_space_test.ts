@@ -105,3 +105,72 @@ Deno.test("master: an import whose files would leave under --min-free is refused
     { msg: "SEND", data: small.filename },
   );
 });
+
+Deno.test("master: builds being received count against --min-free together", async () => {
+  // each build was checked against the free space alone: two slaves' builds and an import of
+  // 1.5 GiB each passed together with 2 GiB above --min-free, where only one of them fits
+  await using farm = await startFarm({ args: ["--min-free", String(await freeMiB() - 2048)] });
+  const { pypi, master } = farm;
+  await master.waitForLog(/ free under .* \(--min-free [0-9.]+ [KMGT]iB\)/);
+  pypi.binaryRelease("imported", "2.0");
+  await pypi.release("first", "1.0");
+  await pypi.release("second", "1.0");
+  await master.waitForFile("project/second/index.html", "1.0");
+  await master.waitForFile("project/imported/index.html", "skipped: binary only");
+  /** A wheel of `pkg` 1.0 said to be 1.5 GiB (never sent: its size is all that counts). */
+  const claim = (w: TestWheel) => [w.filename, 1536 * MIB, w.sha256, ...w.tags, {}];
+  const builds = new Map<string, TestSlave>();
+  try {
+    for (const label of ["a", "b"]) {
+      const slave = new TestSlave(master.slaveQueue, master.fileQueue, "cp311", label);
+      assertEquals((await slave.hello()).msg, "ACK");
+      let reply = await slave.request("IDLE");
+      while (reply.msg === "SLEEP") reply = await slave.request("IDLE");
+      assertEquals(reply.msg, "BUILD");
+      builds.set((reply.data as [string, string])[0], slave);
+    }
+    const first = builds.get("first")!;
+    const second = builds.get("second")!;
+    const built = (pkg: string) => [true, Duration.ZERO, "", [claim(makeWheel(pkg, "1.0"))]];
+    const firstWheel = makeWheel("first", "1.0");
+    assertEquals(await first.request("BUILT", built("first")), {
+      msg: "SEND",
+      data: firstWheel.filename,
+    });
+    // the first's 1.5 GiB are on their way: the second's do not fit with them
+    assertEquals(await second.request("BUILT", built("second")), { msg: "DONE" });
+    await master.waitForLog(
+      /put off its build of second 1\.0: its 1\.5 GiB of files would leave under --min-free .*, 1\.5 GiB of it for builds being received\)/,
+    );
+    // nor does an import's
+    await using queue = new ImportQueue(master.importQueue);
+    const imported = makeWheel("imported", "2.0", {
+      py: "cp311",
+      abi: "cp311",
+      platform: "linux_armv7l",
+    });
+    const importing = () =>
+      queue.request("IMPORT", [
+        "cp311",
+        "imported",
+        "2.0",
+        true,
+        Duration.ZERO,
+        "",
+        [claim(imported) as FileMessage],
+      ]);
+    const refused = await importing();
+    assertEquals(refused.msg, "ERROR");
+    assertStringIncludes(String(refused.data), "1.5 GiB of it for builds being received");
+    // the first's transfer given up (its slave gone), its room is free again
+    await first.close();
+    builds.delete("first");
+    await master.waitForLog(new RegExp(`slave ${first.slaveId} \\(${first.label}\\) went away`));
+    assertEquals(await importing(), {
+      msg: "SEND",
+      data: imported.filename,
+    });
+  } finally {
+    for (const slave of builds.values()) await slave.close();
+  }
+});

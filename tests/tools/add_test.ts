@@ -125,6 +125,8 @@ async function scenario(
       [["-y", "--priority", "5000", "tiny-demo"], "from -1000 to 1000"],
       [["-y", "-r", "yesterday", "tiny-demo", "0.2"], "not an RFC 3339 timestamp"],
       [["-y", "../etc", "0.2"], "expected a project name"],
+      // past what ADDPKG takes: refused as it is read, not by the master (exit 1)
+      [["-y", "-d", "x".repeat(10_001), "tiny-demo"], "<=10000 characters"],
     ];
     for (const [args, says] of cases) {
       const r = await add(...args);
@@ -136,6 +138,17 @@ async function scenario(
     assertStringIncludes(asked.stderr, "run again with -y");
     const html = await Deno.readTextFile(`${master.output}/project/tiny-demo/index.html`);
     assert(!html.includes("<td>0.2</td>"), "nothing was added");
+  });
+
+  await t.step("piw-add takes a description as long as ADDPKG does", async () => {
+    // it refused any over 1000 characters, which the master takes up to 10,000
+    const long = "A long description. ".repeat(500);
+    const r = await add("-y", "-d", long, "tiny-demo");
+    assertEquals(r.code, 0, r.stderr);
+    await page("project/tiny-demo/index.html", long);
+    const back = await add("-y", "-d", "A tiny demo, again", "tiny-demo");
+    assertEquals(back.code, 0, back.stderr);
+    await page("project/tiny-demo/index.html", "A tiny demo, again");
   });
 
   await t.step("piw-rebuild and piw-remove take any spelling", async () => {

@@ -4,7 +4,7 @@
  * before "all packages", `-y`, `--skip`, the ERROR paths and the exit codes.
  */
 
-import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { queryDb } from "../db.ts";
 import { eventually, startFarm } from "../farm.ts";
 import { importWheel } from "../fixtures/admin.ts";
@@ -76,6 +76,24 @@ Deno.test("piw-rebuild and piw-remove: against the real master, every path", asy
       assertStringIncludes(await master.waitForFile("project/many-300/index.html"), "number 300");
     },
   );
+
+  await t.step("piw-rebuild of every package: a package list not read is an error", async () => {
+    // the master answered DONE before it read the list, and said why it stopped in its log
+    // alone: piw-rebuild exited 0 having queued nothing
+    await queryDb(db.superDsn, `REVOKE SELECT ON packages FROM ${db.user}`);
+    try {
+      const r = await rebuild("-y", "index");
+      assertEquals(r.code, 1, r.stderr);
+      assertMatch(
+        r.stderr,
+        /the master refused the rebuild: cannot read the package list: .*permission denied/,
+      );
+      assert(!r.stderr.includes("queued the rebuild"), r.stderr);
+    } finally {
+      await queryDb(db.superDsn, `GRANT SELECT ON packages TO ${db.user}`);
+    }
+    await rewrites("project/kept/index.html", ["-y", "project"]);
+  });
 
   await t.step("piw-rebuild: an unknown package is an ERROR; usage errors exit 2", async () => {
     const unknown = await rebuild("project", "nonesuch");
