@@ -99,7 +99,11 @@ intact() {
 # flock none is removed.)
 unpack() {
     tmp=$(mktemp -d "$base/.unpack.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT INT TERM
+    # stopped by a signal, it removes it and exits as a shell would: 128 and the signal's number
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     exec 9<"$tmp"
     flock -n 9 2>/dev/null && : > "$tmp/.locked"
     tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
@@ -121,7 +125,7 @@ unpack() {
     # another copy may have won the race: then use its
     mv -T "$tmp/root" "$cache" 2>/dev/null || true
     rm -rf "$tmp"
-    trap - EXIT INT TERM
+    trap - EXIT HUP INT TERM
     exec 9<&-
 }
 

@@ -3,7 +3,8 @@
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
- * what a run killed while unpacking left is removed by a later one;
+ * what a run killed while unpacking left is removed by a later one, and a run stopped by a signal
+ * removes its own and exits 128+signal;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
  * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
@@ -330,6 +331,59 @@ Deno.test("dist: what a run killed while unpacking left is removed by a later ru
     const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
     assertEquals(after.code, 0, after.stderr);
     assertEquals(unpacking(), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/** Writes `${home}/bin/${name}`, a shell script that stands in for the program of that name. */
+async function fake(home: string, name: string, script: string): Promise<void> {
+  await Deno.mkdir(`${home}/bin`, { recursive: true });
+  await Deno.writeTextFile(`${home}/bin/${name}`, `#!/bin/sh\n${script}`, { mode: 0o755 });
+}
+
+/** Starts an executable as {@linkcode runBinary} does, with the fakes in `${home}/bin` first on PATH. */
+function startWithFakes(path: string, args: string[], home: string) {
+  const child = new Deno.Command(path, {
+    args,
+    env: { ...NO_DENO, HOME: home, PATH: `${home}/bin:${NO_DENO.PATH}` },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Collected(child.stdout, `${path}'s stdout`);
+  const stderr = new Collected(child.stderr, `${path}'s stderr`);
+  return { child, stdout, stderr, ended: Promise.all([stdout.ended, stderr.ended]) };
+}
+
+/** The names in a cache directory, sorted. */
+function names(cache: string): string[] {
+  return [...Deno.readDirSync(cache)].map((e) => e.name).sort();
+}
+
+Deno.test("dist: a run stopped by a signal while unpacking removes its directory and exits 128+signal", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    // a tar that says when the launcher has got to it and then runs until its stdin ends
+    await fake(home, "tar", "echo untarring\nexec cat >/dev/null\n");
+    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
+      const { child, stdout, stderr, ended } = startWithFakes(
+        `${X86}/piw-logger`,
+        ["--version"],
+        home,
+      );
+      await stdout.waitFor(/untarring/);
+      // the launcher (not its tar) is signalled: it acts on it once its tar has ended
+      child.kill(signal);
+      await child.stdin.close();
+      const status = await child.status;
+      await ended;
+      assertEquals(status.code, code, `${signal}: ${stderr.text}`);
+      assertEquals(stderr.text, "", signal);
+      assertEquals(names(cache), [], `${signal}: nothing left, and no copy`);
+    }
   } finally {
     await Deno.remove(home, { recursive: true });
   }
