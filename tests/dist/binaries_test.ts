@@ -3,8 +3,9 @@
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
- * what a run killed while unpacking left is removed by a later one, and a run stopped by a signal
- * removes its own and exits 128+signal;
+ * what a run killed while unpacking (before or after locking its directory) or while replacing
+ * a damaged copy left is removed by a later one, and a run stopped by a signal removes its own and
+ * exits 128+signal;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
  * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
@@ -44,7 +45,7 @@ async function runBinary(
 /** The flags a built executable runs its tool with (read from its launcher). */
 async function bakedFlags(path: string): Promise<string[]> {
   const file = await Deno.open(path);
-  const head = new Uint8Array(8192);
+  const head = new Uint8Array(16384);
   const n = (await file.read(head)) ?? 0;
   file.close();
   const text = new TextDecoder().decode(head.subarray(0, n));
@@ -384,6 +385,89 @@ Deno.test("dist: a run stopped by a signal while unpacking removes its directory
       assertEquals(stderr.text, "", signal);
       assertEquals(names(cache), [], `${signal}: nothing left, and no copy`);
     }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: a run killed between making its unpacking directory and locking it leaves nothing for long", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const unpacking = () => names(cache).filter((e) => e.startsWith(".unpack."));
+    // a mktemp that makes the directory, says so, and then runs until its stdin ends
+    await fake(
+      home,
+      "mktemp",
+      'made=$(/usr/bin/mktemp "$@") || exit\necho "made $made" >&2\ncat >/dev/null\necho "$made"\n',
+    );
+    // killed there (kill -9, as by the OOM killer), with its mktemp ending after it
+    const killed = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    await killed.stderr.waitFor(/made /);
+    killed.child.kill("SIGKILL");
+    await killed.child.status;
+    await killed.child.stdin.close();
+    await killed.ended;
+    assertEquals(unpacking().length, 1, "the killed run left nothing");
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(unpacking(), [], "what the killed run left was not removed");
+    // and one that lives there is left alone by another run, and goes on to run its tool
+    const copy = names(cache).find((e) => !e.startsWith("."))!;
+    await Deno.remove(`${cache}/${copy}`, { recursive: true });
+    const paused = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    const [, made] = (await paused.stderr.waitFor(/made (\S+)/))!;
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assert((await Deno.stat(made!)).isDirectory, "a live run's directory was removed");
+    await paused.child.stdin.close();
+    assertEquals((await paused.child.status).code, 0, paused.stderr.text);
+    await paused.ended;
+    assertEquals(unpacking(), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: what a run killed while replacing a damaged copy left is removed by a later run, once no part of it lives", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    assertEquals((await runBinary(`${X86}/piw-logger`, ["--version"], home)).code, 0);
+    const copy = names(cache).find((e) => !e.startsWith("."))!;
+    await Deno.writeTextFile(`${cache}/${copy}/bundle/master/main.js`, "throw 0;\n");
+    // an rm that, asked to remove the damaged copy, says so and then runs until its stdin ends
+    // without removing it, so that the launcher is killed there
+    await fake(
+      home,
+      "rm",
+      `for a do
+  if [ -d "$a" ] && [ -n "$(find "$a" -path '*damaged*' -name MANIFEST.large)" ]; then
+    echo removing >&2
+    exec cat >/dev/null
+  fi
+done
+exec /bin/rm "$@"
+`,
+    );
+    const killed = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    await killed.stderr.waitFor(/removing/);
+    killed.child.kill("SIGKILL");
+    await killed.child.status;
+    const left = names(cache).filter((e) => e !== copy && e !== ".deno");
+    assertEquals(left.length, 1, `left: ${left}`);
+    // its rm still runs: a later run leaves that alone
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assertEquals(names(cache).filter((e) => e !== copy && e !== ".deno"), left);
+    // once it has ended, the next run removes what it left
+    await killed.child.stdin.close();
+    await killed.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(names(cache), [".deno", copy]);
   } finally {
     await Deno.remove(home, { recursive: true });
   }
