@@ -4,9 +4,10 @@
 # This file is a small POSIX shell script followed by a compressed payload: the Deno runtime
 # for @TARGET@ and the bundled tools. On first run the payload is unpacked into a per-user cache
 # directory named by its SHA-256 (verified, then renamed into place, so that two copies starting
-# at once are safe); after that it is re-used. Then the runtime runs the tool with the Deno
-# permission flags it ships with, and this process becomes it: signals and the exit code pass
-# straight through. No Deno, npm or network is needed.
+# at once are safe); after that it is re-used, and copies of other versions no run uses are
+# removed. Then the runtime runs the tool with the Deno permission flags it ships with, and this
+# process becomes it: signals and the exit code pass straight through. No Deno, npm or network
+# is needed.
 #
 # The cache: $PIWHEELS_CACHE_DIR, else $CACHE_DIRECTORY (systemd's CacheDirectory=), else
 # $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>. It must belong to the user
@@ -100,6 +101,11 @@ intact() {
 #   removes. A run makes its directory holding the cache directory shared (fd 7), one removing
 #   others' holds it exclusively: none is removed before its run has locked it, and none whose
 #   run was killed before that is left.
+# - A run holds its copy shared (fd 8, kept across exec) while the runtime it becomes, or a
+#   child of it, lives; one that unpacks from before the copy is in place. A copy of another
+#   version no run holds is removed: one marked .flocked (a launcher before these held no lock
+#   on the copy it ran), or partly removed (with no .complete).
+
 # a copy's name (a pattern): 64 hex digits
 h=[0-9a-f]
 h=$h$h$h$h$h$h$h$h$h$h$h$h$h$h$h$h
@@ -133,12 +139,14 @@ unpack() {
         say "the unpacked payload does not match its manifest"
         exit 70
     }
-    touch "$tmp/root/.complete"
+    touch "$tmp/root/.complete" "$tmp/root/.flocked"
     if [ -e "$cache" ] && ! intact "$cache"; then
         say "replacing a damaged copy in $cache"
         # into this run's directory, removed with it
         mv -T "$cache" "$tmp/damaged" 2>/dev/null || true
     fi
+    exec 8<"$tmp/root"
+    flock -s 8
     # another copy may have won the race: then use its
     mv -T "$tmp/root" "$cache" 2>/dev/null || true
     rm -rf "$tmp"
@@ -146,10 +154,23 @@ unpack() {
     exec 9<&-
 }
 
-# what dead runs left (and a damaged copy a launcher before these was removing: these put it in
-# their .unpack.XXXXXX)
+# Holds the copy in $cache shared (fd 8); then whether it is whole is checked
+hold() {
+    { command exec 7<"$cache"; } 2>/dev/null || return 1
+    flock -s 7 && exec 8<&7 7<&-
+}
+
+# what dead runs left, and other versions' copies
 dead=
-for old in "$base"/.unpack.?????? "$base"/$sha.damaged.[0-9]*; do [ ! -e "$old" ] || dead=1; done
+for old in "$base"/.unpack.?????? "$base"/*; do
+    case ${old##*/} in
+        "$payload_sha256") ;;
+        # another version's: made by a launcher that holds it (.flocked), or partly removed
+        $sha) if [ -e "$old/.flocked" ] || [ ! -e "$old/.complete" ]; then remove "$old"; fi ;;
+        # a damaged copy a launcher before these was removing: these put it in .unpack.XXXXXX
+        .unpack.??????|$sha.damaged.[0-9]*) [ ! -e "$old" ] || dead=1 ;;
+    esac
+done
 # (a run between making its directory and locking it holds $base: then they wait for the next)
 if [ -n "$dead" ]; then
     exec 7<"$base"
@@ -158,10 +179,11 @@ if [ -n "$dead" ]; then
     fi
     exec 7<&-
 fi
-if ! intact "$cache"; then
+until hold && intact "$cache"; do
+    [ -z "${unpacked:-}" ] || { say "cannot unpack into $cache"; exit 70; }
+    unpacked=1
     unpack "$0"
-    intact "$cache" || { say "cannot unpack into $cache"; exit 70; }
-fi
+done
 
 export DENO_NO_UPDATE_CHECK=1
 # Deno's own cache (the compiled code it runs) is in the checked one too: not $DENO_DIR or

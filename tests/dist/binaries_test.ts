@@ -5,7 +5,7 @@
  * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
  * what a run killed while unpacking (before or after locking its directory) or while replacing
  * a damaged copy left is removed by a later one, and a run stopped by a signal removes its own and
- * exits 128+signal;
+ * exits 128+signal; copies of other versions are removed once no run holds them, and nothing else;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
  * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
@@ -468,6 +468,90 @@ exec /bin/rm "$@"
     const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
     assertEquals(after.code, 0, after.stderr);
     assertEquals(names(cache), [".deno", copy]);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/**
+ * Another version of the executable at `path`, written to `to`: the same code, whose payload
+ * differs in its gzip header's time, so that it has a SHA-256, and a copy in the cache, of its own.
+ */
+async function otherVersion(path: string, to: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  const head = new TextDecoder().decode(bytes.subarray(0, 16384));
+  const offset = Number(/^payload_offset=(\d+)$/m.exec(head)![1]);
+  const sha = /^payload_sha256=([0-9a-f]{64})$/m.exec(head)![1]!;
+  const payload = bytes.subarray(offset - 1);
+  payload[4] = payload[4]! ^ 0xff;
+  const other = sha256Hex(payload);
+  const header = new TextEncoder().encode(
+    new TextDecoder().decode(bytes.subarray(0, offset - 1)).replace(sha, other),
+  );
+  bytes.set(header);
+  await Deno.writeFile(to, bytes, { mode: 0o755 });
+  return other;
+}
+
+Deno.test("dist: copies of other versions are removed once no run uses them; nothing else is", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const older = `${home}/piw-logger-older`;
+    const olderCopy = await otherVersion(`${X86}/piw-logger`, older);
+    assertEquals((await runBinary(older, ["--version"], home)).code, 0);
+    // a tool of the older version runs on (piw-logger -v says at once that it cannot reach its
+    // queue, then waits for stdin)
+    const running = new Deno.Command(older, {
+      args: ["-v", "--log-queue", `ipc://${home}/nothing-here`],
+      env: { ...NO_DENO, HOME: home },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const said = new Collected(running.stderr, "the older piw-logger");
+    await said.waitFor(/connect failed/);
+    // what the launcher did not make, or not this way, even where named as it names things: a
+    // copy an earlier launcher made (it held no lock on it while it ran), another's symbolic
+    // link, a directory of the user's
+    const hex = (c: string) => c.repeat(64);
+    await Deno.mkdir(`${cache}/${hex("a")}/bundle`, { recursive: true });
+    await Deno.writeTextFile(`${cache}/${hex("a")}/.complete`, "");
+    await Deno.mkdir(`${home}/elsewhere`);
+    await Deno.writeTextFile(`${home}/elsewhere/.flocked`, "");
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/${hex("b")}`);
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/${hex("b")}.damaged.12`);
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/.unpack.b12345`);
+    await Deno.mkdir(`${cache}/notes.damaged.12`);
+    await Deno.mkdir(`${cache}/.unpack.1234567`);
+    // and what the launcher made: a copy partly removed, and a damaged copy an earlier
+    // launcher was removing when it was killed
+    await Deno.mkdir(`${cache}/${hex("c")}/bundle`, { recursive: true });
+    await Deno.mkdir(`${cache}/${hex("d")}.damaged.12/bundle`, { recursive: true });
+    const kept = [hex("a"), hex("b"), `${hex("b")}.damaged.12`, ".unpack.b12345"];
+    kept.push("notes.damaged.12", ".unpack.1234567");
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    const copy = names(cache).find((e) =>
+      /^[0-9a-f]{64}$/.test(e) && e !== olderCopy &&
+      !kept.includes(e)
+    )!;
+    assertEquals(
+      names(cache),
+      [".deno", olderCopy, copy, ...kept].sort(),
+      "the older copy is used",
+    );
+    await running.stdin.close();
+    await reap(running, { signal: "SIGTERM" });
+    await said.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(names(cache), [".deno", copy, ...kept].sort());
+    assert((await Deno.stat(`${home}/elsewhere/.flocked`)).isFile);
+    // and the older version, run again, unpacks its copy again
+    assertEquals((await runBinary(older, ["--version"], home)).code, 0);
+    assert(names(cache).includes(olderCopy));
   } finally {
     await Deno.remove(home, { recursive: true });
   }
