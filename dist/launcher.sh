@@ -4,9 +4,10 @@
 # This file is a small POSIX shell script followed by a compressed payload: the Deno runtime
 # for @TARGET@ and the bundled tools. On first run the payload is unpacked into a per-user cache
 # directory named by its SHA-256 (verified, then renamed into place, so that two copies starting
-# at once are safe); after that it is re-used. Then the runtime runs the tool with the Deno
-# permission flags it ships with, and this process becomes it: signals and the exit code pass
-# straight through. No Deno, npm or network is needed.
+# at once are safe); after that it is re-used, and copies of other versions no run uses are
+# removed. Then the runtime runs the tool with the Deno permission flags it ships with, and this
+# process becomes it: signals and the exit code pass straight through. No Deno, npm or network
+# is needed.
 #
 # The cache: $PIWHEELS_CACHE_DIR, else $CACHE_DIRECTORY (systemd's CacheDirectory=), else
 # $XDG_CACHE_HOME, else ~/.cache; under piwheels-deno/<sha256>. It must belong to the user
@@ -91,17 +92,42 @@ intact() {
     done < "$1/MANIFEST.large"
 }
 
-# A run unpacks into a directory of its own and removes it when done or stopped; one killed
-# (kill -9, a power cut) left it behind, 150 MB each time. So a run holds a lock on its directory
-# for as long as it or a child of it lives (flock: the kernel drops it when they are gone,
-# whatever their PID namespace), and marks it .locked once it does; a later run removes one that
-# is marked and not locked. (One killed between making it and locking it leaves it empty; with no
-# flock none is removed.)
+# What runs leave, and who removes it. A live run is told from a dead one by a lock (flock) it
+# holds: the kernel drops it once every process holding it is gone, whatever their PID namespace
+# (a PID may be another's by then). Only these exact names are removed, never through a link.
+# - A run unpacks into a directory of its own, .unpack.XXXXXX, held exclusively (fd 9) while it
+#   or a child of it lives, and removes it when done or stopped by a signal; it carries the
+#   payload, and a damaged copy being replaced. What a killed one left (150 MB) a later run
+#   removes. A run makes its directory holding the cache directory shared (fd 7), one removing
+#   others' holds it exclusively: none is removed before its run has locked it, and none whose
+#   run was killed before that is left.
+# - A run holds its copy shared (fd 8, kept across exec) while the runtime it becomes, or a
+#   child of it, lives; one that unpacks from before the copy is in place. A copy of another
+#   version no run holds is removed: one marked .flocked (a launcher before these held no lock
+#   on the copy it ran), or partly removed (with no .complete).
+
+# a copy's name (a pattern): 64 hex digits
+h=[0-9a-f]
+h=$h$h$h$h$h$h$h$h$h$h$h$h$h$h$h$h
+sha=$h$h$h$h
+
+# Removes the directory $1 if no one holds it, holding it exclusively while it does
+remove() {
+    if [ -d "$1" ] && [ ! -L "$1" ]; then flock -x -n "$1" rm -rf "$1" 2>/dev/null || true; fi
+}
+
 unpack() {
+    exec 7<"$base"
+    flock -s 7
     tmp=$(mktemp -d "$base/.unpack.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT INT TERM
     exec 9<"$tmp"
-    flock -n 9 2>/dev/null && : > "$tmp/.locked"
+    flock -n 9
+    exec 7<&-
+    # stopped by a signal, it removes it and exits as a shell would: 128 and the signal's number
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     tail -c +"$payload_offset" "$0" > "$tmp/payload.tar.gz"
     if [ "$(sha256sum "$tmp/payload.tar.gz" | cut -d' ' -f1)" != "$payload_sha256" ]; then
         say "this file is damaged (its payload does not match its SHA-256): download it again"
@@ -113,25 +139,51 @@ unpack() {
         say "the unpacked payload does not match its manifest"
         exit 70
     }
-    touch "$tmp/root/.complete"
+    touch "$tmp/root/.complete" "$tmp/root/.flocked"
     if [ -e "$cache" ] && ! intact "$cache"; then
         say "replacing a damaged copy in $cache"
-        mv -T "$cache" "$cache.damaged.$$" 2>/dev/null && rm -rf "$cache.damaged.$$"
+        # into this run's directory, removed with it
+        mv -T "$cache" "$tmp/damaged" 2>/dev/null || true
     fi
+    exec 8<"$tmp/root"
+    flock -s 8
     # another copy may have won the race: then use its
     mv -T "$tmp/root" "$cache" 2>/dev/null || true
     rm -rf "$tmp"
-    trap - EXIT INT TERM
+    trap - EXIT HUP INT TERM
     exec 9<&-
 }
 
-for old in "$base"/.unpack.*; do
-    [ -e "$old/.locked" ] && flock -n "$old" rm -rf "$old" 2>/dev/null || true
+# Holds the copy in $cache shared (fd 8); then whether it is whole is checked
+hold() {
+    { command exec 7<"$cache"; } 2>/dev/null || return 1
+    flock -s 7 && exec 8<&7 7<&-
+}
+
+# what dead runs left, and other versions' copies
+dead=
+for old in "$base"/.unpack.?????? "$base"/*; do
+    case ${old##*/} in
+        "$payload_sha256") ;;
+        # another version's: made by a launcher that holds it (.flocked), or partly removed
+        $sha) if [ -e "$old/.flocked" ] || [ ! -e "$old/.complete" ]; then remove "$old"; fi ;;
+        # a damaged copy a launcher before these was removing: these put it in .unpack.XXXXXX
+        .unpack.??????|$sha.damaged.[0-9]*) [ ! -e "$old" ] || dead=1 ;;
+    esac
 done
-if ! intact "$cache"; then
-    unpack "$0"
-    intact "$cache" || { say "cannot unpack into $cache"; exit 70; }
+# (a run between making its directory and locking it holds $base: then they wait for the next)
+if [ -n "$dead" ]; then
+    exec 7<"$base"
+    if flock -x -n 7; then
+        for old in "$base"/.unpack.?????? "$base"/$sha.damaged.[0-9]*; do remove "$old"; done
+    fi
+    exec 7<&-
 fi
+until hold && intact "$cache"; do
+    [ -z "${unpacked:-}" ] || { say "cannot unpack into $cache"; exit 70; }
+    unpacked=1
+    unpack "$0"
+done
 
 export DENO_NO_UPDATE_CHECK=1
 # Deno's own cache (the compiled code it runs) is in the checked one too: not $DENO_DIR or

@@ -3,7 +3,9 @@
  * fresh HOME, each answers --help and --version; a binary master and a binary slave build a
  * release from the fake PyPI that pip then installs; their flags are the declared ones and
  * hold; three copies started at once on an empty cache all work; a damaged cache is replaced;
- * what a run killed while unpacking left is removed by a later one;
+ * what a run killed while unpacking (before or after locking its directory) or while replacing
+ * a damaged copy left is removed by a later one, and a run stopped by a signal removes its own and
+ * exits 128+signal; copies of other versions are removed once no run holds them, and nothing else;
  * a cache under another user's directory, or reached by another user's symbolic link, is refused,
  * and the runtime runs from the cache's resolved path; a tool runs with no HOME;
  * and the aarch64 slave, run under qemu-user, says HELLO to a native master and gets SLEEP.
@@ -43,7 +45,7 @@ async function runBinary(
 /** The flags a built executable runs its tool with (read from its launcher). */
 async function bakedFlags(path: string): Promise<string[]> {
   const file = await Deno.open(path);
-  const head = new Uint8Array(8192);
+  const head = new Uint8Array(16384);
   const n = (await file.read(head)) ?? 0;
   file.close();
   const text = new TextDecoder().decode(head.subarray(0, n));
@@ -330,6 +332,226 @@ Deno.test("dist: what a run killed while unpacking left is removed by a later ru
     const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
     assertEquals(after.code, 0, after.stderr);
     assertEquals(unpacking(), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/** Writes `${home}/bin/${name}`, a shell script that stands in for the program of that name. */
+async function fake(home: string, name: string, script: string): Promise<void> {
+  await Deno.mkdir(`${home}/bin`, { recursive: true });
+  await Deno.writeTextFile(`${home}/bin/${name}`, `#!/bin/sh\n${script}`, { mode: 0o755 });
+}
+
+/** Starts an executable as {@linkcode runBinary} does, with the fakes in `${home}/bin` first on PATH. */
+function startWithFakes(path: string, args: string[], home: string) {
+  const child = new Deno.Command(path, {
+    args,
+    env: { ...NO_DENO, HOME: home, PATH: `${home}/bin:${NO_DENO.PATH}` },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Collected(child.stdout, `${path}'s stdout`);
+  const stderr = new Collected(child.stderr, `${path}'s stderr`);
+  return { child, stdout, stderr, ended: Promise.all([stdout.ended, stderr.ended]) };
+}
+
+/** The names in a cache directory, sorted. */
+function names(cache: string): string[] {
+  return [...Deno.readDirSync(cache)].map((e) => e.name).sort();
+}
+
+Deno.test("dist: a run stopped by a signal while unpacking removes its directory and exits 128+signal", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    // a tar that says when the launcher has got to it and then runs until its stdin ends
+    await fake(home, "tar", "echo untarring\nexec cat >/dev/null\n");
+    for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
+      const { child, stdout, stderr, ended } = startWithFakes(
+        `${X86}/piw-logger`,
+        ["--version"],
+        home,
+      );
+      await stdout.waitFor(/untarring/);
+      // the launcher (not its tar) is signalled: it acts on it once its tar has ended
+      child.kill(signal);
+      await child.stdin.close();
+      const status = await child.status;
+      await ended;
+      assertEquals(status.code, code, `${signal}: ${stderr.text}`);
+      assertEquals(stderr.text, "", signal);
+      assertEquals(names(cache), [], `${signal}: nothing left, and no copy`);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: a run killed between making its unpacking directory and locking it leaves nothing for long", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const unpacking = () => names(cache).filter((e) => e.startsWith(".unpack."));
+    // a mktemp that makes the directory, says so, and then runs until its stdin ends
+    await fake(
+      home,
+      "mktemp",
+      'made=$(/usr/bin/mktemp "$@") || exit\necho "made $made" >&2\ncat >/dev/null\necho "$made"\n',
+    );
+    // killed there (kill -9, as by the OOM killer), with its mktemp ending after it
+    const killed = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    await killed.stderr.waitFor(/made /);
+    killed.child.kill("SIGKILL");
+    await killed.child.status;
+    await killed.child.stdin.close();
+    await killed.ended;
+    assertEquals(unpacking().length, 1, "the killed run left nothing");
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(unpacking(), [], "what the killed run left was not removed");
+    // and one that lives there is left alone by another run, and goes on to run its tool
+    const copy = names(cache).find((e) => !e.startsWith("."))!;
+    await Deno.remove(`${cache}/${copy}`, { recursive: true });
+    const paused = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    const [, made] = (await paused.stderr.waitFor(/made (\S+)/))!;
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assert((await Deno.stat(made!)).isDirectory, "a live run's directory was removed");
+    await paused.child.stdin.close();
+    assertEquals((await paused.child.status).code, 0, paused.stderr.text);
+    await paused.ended;
+    assertEquals(unpacking(), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("dist: what a run killed while replacing a damaged copy left is removed by a later run, once no part of it lives", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    assertEquals((await runBinary(`${X86}/piw-logger`, ["--version"], home)).code, 0);
+    const copy = names(cache).find((e) => !e.startsWith("."))!;
+    await Deno.writeTextFile(`${cache}/${copy}/bundle/master/main.js`, "throw 0;\n");
+    // an rm that, asked to remove the damaged copy, says so and then runs until its stdin ends
+    // without removing it, so that the launcher is killed there
+    await fake(
+      home,
+      "rm",
+      `for a do
+  if [ -d "$a" ] && [ -n "$(find "$a" -path '*damaged*' -name MANIFEST.large)" ]; then
+    echo removing >&2
+    exec cat >/dev/null
+  fi
+done
+exec /bin/rm "$@"
+`,
+    );
+    const killed = startWithFakes(`${X86}/piw-logger`, ["--version"], home);
+    await killed.stderr.waitFor(/removing/);
+    killed.child.kill("SIGKILL");
+    await killed.child.status;
+    const left = names(cache).filter((e) => e !== copy && e !== ".deno");
+    assertEquals(left.length, 1, `left: ${left}`);
+    // its rm still runs: a later run leaves that alone
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    assertEquals(names(cache).filter((e) => e !== copy && e !== ".deno"), left);
+    // once it has ended, the next run removes what it left
+    await killed.child.stdin.close();
+    await killed.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(names(cache), [".deno", copy]);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/**
+ * Another version of the executable at `path`, written to `to`: the same code, whose payload
+ * differs in its gzip header's time, so that it has a SHA-256, and a copy in the cache, of its own.
+ */
+async function otherVersion(path: string, to: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  const head = new TextDecoder().decode(bytes.subarray(0, 16384));
+  const offset = Number(/^payload_offset=(\d+)$/m.exec(head)![1]);
+  const sha = /^payload_sha256=([0-9a-f]{64})$/m.exec(head)![1]!;
+  const payload = bytes.subarray(offset - 1);
+  payload[4] = payload[4]! ^ 0xff;
+  const other = sha256Hex(payload);
+  const header = new TextEncoder().encode(
+    new TextDecoder().decode(bytes.subarray(0, offset - 1)).replace(sha, other),
+  );
+  bytes.set(header);
+  await Deno.writeFile(to, bytes, { mode: 0o755 });
+  return other;
+}
+
+Deno.test("dist: copies of other versions are removed once no run uses them; nothing else is", async () => {
+  await built;
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/.cache/piwheels-deno`;
+    const older = `${home}/piw-logger-older`;
+    const olderCopy = await otherVersion(`${X86}/piw-logger`, older);
+    assertEquals((await runBinary(older, ["--version"], home)).code, 0);
+    // a tool of the older version runs on (piw-logger -v says at once that it cannot reach its
+    // queue, then waits for stdin)
+    const running = new Deno.Command(older, {
+      args: ["-v", "--log-queue", `ipc://${home}/nothing-here`],
+      env: { ...NO_DENO, HOME: home },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const said = new Collected(running.stderr, "the older piw-logger");
+    await said.waitFor(/connect failed/);
+    // what the launcher did not make, or not this way, even where named as it names things: a
+    // copy an earlier launcher made (it held no lock on it while it ran), another's symbolic
+    // link, a directory of the user's
+    const hex = (c: string) => c.repeat(64);
+    await Deno.mkdir(`${cache}/${hex("a")}/bundle`, { recursive: true });
+    await Deno.writeTextFile(`${cache}/${hex("a")}/.complete`, "");
+    await Deno.mkdir(`${home}/elsewhere`);
+    await Deno.writeTextFile(`${home}/elsewhere/.flocked`, "");
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/${hex("b")}`);
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/${hex("b")}.damaged.12`);
+    await Deno.symlink(`${home}/elsewhere`, `${cache}/.unpack.b12345`);
+    await Deno.mkdir(`${cache}/notes.damaged.12`);
+    await Deno.mkdir(`${cache}/.unpack.1234567`);
+    // and what the launcher made: a copy partly removed, and a damaged copy an earlier
+    // launcher was removing when it was killed
+    await Deno.mkdir(`${cache}/${hex("c")}/bundle`, { recursive: true });
+    await Deno.mkdir(`${cache}/${hex("d")}.damaged.12/bundle`, { recursive: true });
+    const kept = [hex("a"), hex("b"), `${hex("b")}.damaged.12`, ".unpack.b12345"];
+    kept.push("notes.damaged.12", ".unpack.1234567");
+    const during = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(during.code, 0, during.stderr);
+    const copy = names(cache).find((e) =>
+      /^[0-9a-f]{64}$/.test(e) && e !== olderCopy &&
+      !kept.includes(e)
+    )!;
+    assertEquals(
+      names(cache),
+      [".deno", olderCopy, copy, ...kept].sort(),
+      "the older copy is used",
+    );
+    await running.stdin.close();
+    await reap(running, { signal: "SIGTERM" });
+    await said.ended;
+    const after = await runBinary(`${X86}/piw-logger`, ["--version"], home);
+    assertEquals(after.code, 0, after.stderr);
+    assertEquals(names(cache), [".deno", copy, ...kept].sort());
+    assert((await Deno.stat(`${home}/elsewhere/.flocked`)).isFile);
+    // and the older version, run again, unpacks its copy again
+    assertEquals((await runBinary(older, ["--version"], home)).code, 0);
+    assert(names(cache).includes(olderCopy));
   } finally {
     await Deno.remove(home, { recursive: true });
   }
