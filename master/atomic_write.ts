@@ -5,8 +5,9 @@
  * Two forms: {@linkcode writeAtomic} goes through Deno's thread pool and leaves its caller's
  * thread free meanwhile; {@linkcode writeAtomicSync} makes its calls on the caller's thread,
  * which costs less than half the CPU (no hand-over to the pool and back) and suits a Worker whose
- * job is writing (the Scribe's), or a small file (a wheel's core metadata, which the File
- * Juggler writes beside it).
+ * job is writing (the Scribe's). {@linkcode stageDurable} writes a file under its temporary name
+ * and leaves it there, made durable by the caller's means (the File Juggler's writing thread),
+ * for the caller to rename into place.
  *
  * @module
  */
@@ -106,30 +107,24 @@ export function writeAtomicSync(path: string, data: string | Uint8Array): void {
 }
 
 /**
- * Makes a file's bytes (or, for a directory, its entries: names linked, renamed or removed in
- * it) durable: on the disk, not only in the page cache, so that a power cut cannot leave them
- * empty once a database commit that relies on them is durable. Through Deno's thread pool: a
- * sync can take long on a slow disk, and the caller's thread serves others meanwhile.
+ * How {@linkcode stageDurable} creates a file (mode 0644; it must not exist) holding `data` and
+ * makes it durable.
  */
-export async function syncPath(path: string): Promise<void> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    await file.sync();
-  } finally {
-    file.close();
-  }
-}
+export type WriteDurable = (path: string, data: Uint8Array) => Promise<void>;
 
 /**
- * Writes `data` to a temporary file beside `path` and makes it durable, without putting it in
- * place: the caller renames it over `path` when the rest is ready (`Deno.renameSync`), or
- * removes it. Resolves to the temporary file's path.
+ * Writes `data` to a temporary file beside `path` and makes it durable (with `write`), without
+ * putting it in place: the caller renames it over `path` when the rest is ready
+ * (`Deno.renameSync`), or removes it. Resolves to the temporary file's path.
  */
-export async function stageDurable(path: string, data: Uint8Array): Promise<string> {
+export async function stageDurable(
+  path: string,
+  data: Uint8Array,
+  write: WriteDurable,
+): Promise<string> {
   const temp = tempName(path);
   try {
-    await Deno.writeFile(temp, data, { createNew: true, mode: 0o644 });
-    await syncPath(temp);
+    await write(temp, data);
     return temp;
   } catch (e) {
     await Deno.remove(temp).catch(() => {});

@@ -20,7 +20,6 @@ import type { FileState } from "../shared/states.ts";
 import { readWheelMetadata } from "../shared/wheel_metadata.ts";
 import type { FileWriter } from "./file_writer.ts";
 import { OrderedHash } from "./ordered_hash.ts";
-import { syncPath } from "./atomic_write.ts";
 
 /** Files at most this large are received in memory (a temporary file holds larger ones). */
 export const IN_MEMORY = 1024 * 1024;
@@ -174,19 +173,21 @@ export class IncomingFile {
   /**
    * Makes the finished file durable, before it is put in place: its build is logged once it is,
    * and the database's commit is durable. A file held in memory is written to its temporary
-   * file here; one the writing thread wrote was synced there as it finished.
+   * file here, on the writing thread; one that thread wrote was synced there as it finished.
    */
   async durable(): Promise<void> {
     this.#closed = true;
     if (this.#synced) return;
     if (this.#id !== null) throw new Error(`${this.filename} is not finished`);
-    if (this.#memory && !this.#temp) {
-      const temp = this.#tempPath();
-      await Deno.writeFile(temp, this.#memory, { createNew: true, mode: 0o644 });
-      this.#temp = temp;
+    if (!this.#memory || this.#temp) throw new Error(`${this.filename} was put in place already`);
+    const temp = this.#tempPath();
+    try {
+      await this.#writer.write(temp, this.#memory);
+    } catch (e) {
+      await Deno.remove(temp).catch(() => {});
+      throw e;
     }
-    if (!this.#temp) throw new Error(`${this.filename} was put in place already`);
-    await syncPath(this.#temp);
+    this.#temp = temp;
     this.#synced = true;
   }
 

@@ -54,7 +54,7 @@ import { MAX_WHEEL_SIZE, normalizeName } from "../../shared/wheel.ts";
 import { POOL_BYTES, releaseFrame, Router } from "../../shared/zmq/mod.ts";
 import { curveServerOptions } from "../../shared/curve_setup.ts";
 import type { Counter } from "../../shared/metrics.ts";
-import { stageDurable, syncPath } from "../atomic_write.ts";
+import { stageDurable } from "../atomic_write.ts";
 import { type Reply, serveRequests } from "../rpc.ts";
 import { eachMessage, isClosed } from "../../shared/receive.ts";
 import { runTask, type TaskContext } from "../task.ts";
@@ -569,11 +569,12 @@ class Juggler {
     // the files and their core metadata durable first, on Deno's pool (a sync can take long),
     // then put in place at once
     const staged = new Map<string, string>();
+    const durable = (path: string, data: Uint8Array) => this.writer.write(path, data);
     try {
       await Promise.all(sender.verified.map(async ({ file, verified }) => {
         await file.durable();
         const path = `${dir}/${file.filename}.metadata`;
-        staged.set(path, await stageDurable(path, verified!.metadata));
+        staged.set(path, await stageDurable(path, verified!.metadata, durable));
       }));
       if (this.senders.get(slaveId) !== sender || sender.current) {
         throw new Error(`slave ${slaveId}'s build was given up meanwhile`);
@@ -657,8 +658,8 @@ class Juggler {
     await this.abandon(slaveId);
     // the names too (and the backups' notes): durable before the build is logged
     try {
-      await syncPath(dir);
-      if (kept.some((k) => k.backup !== null)) await syncPath(this.simple);
+      await this.writer.sync(dir);
+      if (kept.some((k) => k.backup !== null)) await this.writer.sync(this.simple);
     } catch (e) {
       this.replaced(slaveId, true);
       return ["ERROR", `cannot make ${dir} durable: ${errorMessage(e)}`];

@@ -1,7 +1,8 @@
 /**
  * The File Juggler's writing thread (`master/file_writer.ts`), which the main thread starts beside
  * the Juggler's Worker: writes the chunks of large incoming files into their temporary files and
- * hashes each file's bytes in order, so that the thread reading the file queue does neither. It
+ * hashes each file's bytes in order, so that the thread reading the file queue does neither; and
+ * makes the files of a build about to be put in place durable, so that it waits on no disk. It
  * runs no task and has no socket: the Juggler's thread is its only peer, over the port of a
  * channel the main thread hands it ({@linkcode WriterRequest}, {@linkcode WriterReply}), and it may
  * only read and write the directory the temporary files lie in.
@@ -9,7 +10,7 @@
  * @module
  */
 
-import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { errorMessage } from "../../shared/log.ts";
 import { OrderedHash } from "../ordered_hash.ts";
 import type { FileWriterPort, WriterReply, WriterRequest } from "../file_writer.ts";
@@ -72,6 +73,33 @@ function close(id: number, durable = false): Open | undefined {
   return file;
 }
 
+/**
+ * Opens `path` with `flags` (and `mode`, for a new file), calls `use` with its descriptor and
+ * closes it; says whether that went well.
+ */
+function durably(
+  id: number,
+  path: string,
+  flags: string,
+  use: (fd: number) => void,
+  mode?: number,
+): void {
+  let fd = -1;
+  let error: string | null = null;
+  try {
+    fd = openSync(path, flags, mode);
+    use(fd);
+  } catch (e) {
+    error = errorMessage(e);
+  }
+  try {
+    if (fd >= 0) closeSync(fd);
+  } catch (e) {
+    error ??= errorMessage(e);
+  }
+  reply(error === null ? { type: "durable", id } : { type: "failed", id, error });
+}
+
 function handle({ data: r }: MessageEvent<WriterRequest>): void {
   switch (r.type) {
     case "open": {
@@ -104,6 +132,15 @@ function handle({ data: r }: MessageEvent<WriterRequest>): void {
     case "drop":
       close(r.id);
       return reply({ type: "dropped", id: r.id });
+    case "write":
+      return durably(r.id, r.path, "wx", (fd) => {
+        for (let at = 0; at < r.data.length;) {
+          at += writeSync(fd, r.data, at, r.data.length - at, at);
+        }
+        fdatasyncSync(fd);
+      }, 0o644);
+    case "sync":
+      return durably(r.id, r.path, "r", (fd) => fsyncSync(fd));
   }
 }
 
