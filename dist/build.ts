@@ -167,7 +167,12 @@ async function payload(work: string, target: Target, runtimePath: string, bundle
   await Deno.writeTextFile(`${root}/MANIFEST.large`, manifestLarge);
   await Deno.writeTextFile(`${root}/MANIFEST.full`, (await Promise.all(files.map(line))).join(""));
   const tgz = `${work}/${target}.tar.gz`;
-  await run("tar", ["-czf", tgz, "--owner=0", "--group=0", "--numeric-owner", "-C", root, "."]);
+  // the same code makes the same payload (whose SHA-256 names its copy in each machine's cache):
+  // names in order, no time or owner of this build's files, none in gzip's header either
+  await run("tar", [
+    ...["-cf", tgz, "--use-compress-program=gzip -n", "--sort=name", "--mtime=@0"],
+    ...["--owner=0", "--group=0", "--numeric-owner", "--mode=u+w,go-w", "-C", root, "."],
+  ]);
   return { tgz, manifests: sha256Hex(new TextEncoder().encode(manifest + manifestLarge)) };
 }
 

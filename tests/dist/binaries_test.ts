@@ -621,3 +621,15 @@ Deno.test("dist: the aarch64 slave under qemu-user says HELLO to a native master
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("dist: the same code builds the same payload, so a rebuild needs no second copy", async () => {
+  await built;
+  const sha = async (path: string) =>
+    /^payload_sha256=([0-9a-f]{64})$/m.exec(new TextDecoder().decode(
+      (await Deno.readFile(path)).subarray(0, 16384),
+    ))![1];
+  const before = await sha(`${X86}/piw-slave`);
+  const out = await run(Deno.execPath(), ["task", "dist"], { cwd: ROOT });
+  if (out.code !== 0) throw new Error(`deno task dist failed:\n${out.stderr}`);
+  assertEquals(await sha(`${X86}/piw-slave`), before);
+});
