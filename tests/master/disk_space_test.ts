@@ -25,6 +25,11 @@ async function freeMiB(): Promise<number> {
   return Math.floor((s.bavail * s.bsize) / MIB);
 }
 
+/** IMPORT of imported 2.0 (cp311), a successful build of these files, on `queue`. */
+function importing(queue: ImportQueue, files: FileMessage[]) {
+  return queue.request("IMPORT", ["cp311", "imported", "2.0", true, Duration.ZERO, "", files]);
+}
+
 Deno.test("master: under --min-free, no build is handed out", async () => {
   await using farm = await startFarm({ args: ["--min-free", String(await freeMiB() + 1024)] });
   const { pypi, master } = farm;
@@ -78,14 +83,9 @@ Deno.test("master: an import whose files would leave under --min-free is refused
   const declare = (w: TestWheel, size: number) =>
     [w.filename, size, w.sha256, ...w.tags, {}] as FileMessage;
   const huge = wheel("linux_armv7l");
-  const reply = await queue.request("IMPORT", [
-    "cp311",
-    "imported",
-    "2.0",
-    true,
-    Duration.ZERO,
-    "",
-    [declare(huge, 1024 * MIB), declare(wheel("linux_aarch64"), 512 * MIB)],
+  const reply = await importing(queue, [
+    declare(huge, 1024 * MIB),
+    declare(wheel("linux_aarch64"), 512 * MIB),
   ]);
   assertEquals(reply.msg, "ERROR");
   assertStringIncludes(String(reply.data), "its 1.5 GiB of files would leave under --min-free");
@@ -93,15 +93,7 @@ Deno.test("master: an import whose files would leave under --min-free is refused
   // a small one goes as ever
   const small = wheel("linux_armv7l");
   assertEquals(
-    await queue.request("IMPORT", [
-      "cp311",
-      "imported",
-      "2.0",
-      true,
-      Duration.ZERO,
-      "",
-      [declare(small, small.bytes.length)],
-    ]),
+    await importing(queue, [declare(small, small.bytes.length)]),
     { msg: "SEND", data: small.filename },
   );
 });
@@ -149,24 +141,15 @@ Deno.test("master: builds being received count against --min-free together", asy
       abi: "cp311",
       platform: "linux_armv7l",
     });
-    const importing = () =>
-      queue.request("IMPORT", [
-        "cp311",
-        "imported",
-        "2.0",
-        true,
-        Duration.ZERO,
-        "",
-        [claim(imported) as FileMessage],
-      ]);
-    const refused = await importing();
+    const importClaimed = () => importing(queue, [claim(imported) as FileMessage]);
+    const refused = await importClaimed();
     assertEquals(refused.msg, "ERROR");
     assertStringIncludes(String(refused.data), "1.5 GiB of it for builds being received");
     // the first's transfer given up (its slave gone), its room is free again
     await first.close();
     builds.delete("first");
     await master.waitForLog(new RegExp(`slave ${first.slaveId} \\(${first.label}\\) went away`));
-    assertEquals(await importing(), {
+    assertEquals(await importClaimed(), {
       msg: "SEND",
       data: imported.filename,
     });
